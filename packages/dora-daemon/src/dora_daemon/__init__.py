@@ -1,0 +1,1 @@
+"""dora_daemon."""

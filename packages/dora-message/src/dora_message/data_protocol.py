@@ -1,0 +1,86 @@
+"""Messages between two nodes on the direct data plane.
+
+The receiving node listens on a Unix socket; each sender connects once and sends
+:data:`SenderToReceiver` frames. Payloads below the zero-copy threshold travel inline
+in the frame; larger ones live in a shared-memory segment of the sender's pool, whose
+file descriptor is passed once over the socket (``SCM_RIGHTS``) with the
+:class:`NewSegment` frame that introduces it. The receiver answers with
+:class:`Release` once the last array built over a shared-memory message is gone, so
+the sender can reuse the segment.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+PayloadKind = Literal["empty", "ipc", "raw"]
+
+
+class _Msg(msgspec.Struct, array_like=True, tag=True):
+    """Base: encoded as a msgpack array whose first item is the type tag."""
+
+
+class Hello(_Msg, tag="hello"):
+    """First frame of a data connection: who is sending."""
+
+    dataflow_id: str
+    sender_node: str
+    protocol_version: str
+
+
+class NewSegment(_Msg, tag="segment"):
+    """The fd passed alongside this frame is shared-memory segment ``segment_id``."""
+
+    segment_id: int
+    size: int
+
+
+class DropSegment(_Msg, tag="drop_segment"):
+    """The sender no longer uses segment ``segment_id``; unmap it when free."""
+
+    segment_id: int
+
+
+class Data(_Msg, tag="data"):
+    """One message on ``output_id``.
+
+    ``kind`` says how to read the payload: ``ipc`` is an Arrow IPC record batch whose
+    schema is ``schema`` (or the last schema sent on this output), ``raw`` is plain
+    bytes that arrive as a ``UInt8Array``, ``empty`` carries nothing. The payload is
+    either ``inline`` or at ``offset``/``length`` in segment ``segment_id``.
+    """
+
+    output_id: str
+    timestamp_ns: int
+    parameters: dict[str, Any]
+    kind: PayloadKind
+    schema: bytes | None = None
+    inline: bytes | None = None
+    segment_id: int = -1
+    offset: int = 0
+    length: int = 0
+    token: int = 0
+
+
+class Closed(_Msg, tag="closed"):
+    """The sender will not send on these outputs again."""
+
+    outputs: list[str]
+
+
+SenderToReceiver = Hello | NewSegment | DropSegment | Data | Closed
+
+
+class Release(_Msg, tag="release"):
+    """The receiver no longer references the message with ``token``."""
+
+    tokens: list[int]
+
+
+ReceiverToSender = Release
+
+data_encoder = msgspec.msgpack.Encoder()
+to_receiver_decoder = msgspec.msgpack.Decoder(SenderToReceiver)
+to_sender_decoder = msgspec.msgpack.Decoder(ReceiverToSender)

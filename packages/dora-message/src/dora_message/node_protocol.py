@@ -1,0 +1,139 @@
+"""Messages between a node and its daemon (control plane of one machine).
+
+Each node keeps one Unix-socket connection to the daemon. The node sends
+:data:`NodeToDaemon` messages, the daemon answers and pushes :data:`DaemonToNode`
+messages (timer ticks, stops, closed inputs, log lines routed as data). Data between
+nodes does not pass here: see :mod:`dora_message.data_protocol`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+PROTOCOL_VERSION = "dora-py-1"
+
+
+class _Msg(msgspec.Struct, array_like=True, tag=True, omit_defaults=False):
+    """Base: encoded as a msgpack array whose first item is the type tag."""
+
+
+# ---- node -> daemon -------------------------------------------------------------
+
+
+class Register(_Msg, tag="register"):
+    """First message of every connection."""
+
+    dataflow_id: str
+    node_id: str
+    protocol_version: str
+    pid: int
+
+
+class Subscribe(_Msg, tag="subscribe"):
+    """Ask for events; answered once every node of the dataflow has subscribed."""
+
+
+class CloseOutputs(_Msg, tag="close_outputs"):
+    """The node will not send on these outputs again."""
+
+    outputs: list[str]
+
+
+class OutputsDone(_Msg, tag="outputs_done"):
+    """The node will not send anything again (it is about to exit)."""
+
+
+class NodeLog(_Msg, tag="log"):
+    """A structured log record from ``node.log`` sent out of band (unused for stdout)."""
+
+    level: str
+    message: str
+    target: str | None = None
+    fields: dict[str, str] | None = None
+
+
+NodeToDaemon = Register | Subscribe | CloseOutputs | OutputsDone | NodeLog
+
+
+# ---- daemon -> node -------------------------------------------------------------
+
+
+class RegisterReply(_Msg, tag="register_reply"):
+    """Answer to :class:`Register`; ``error`` is set when the node is refused."""
+
+    protocol_version: str
+    error: str | None = None
+
+
+class SubscribeReply(_Msg, tag="subscribe_reply"):
+    """Answer to :class:`Subscribe`, sent when the start barrier releases."""
+
+    error: str | None = None
+
+
+class Tick(_Msg, tag="tick"):
+    """A timer fired for these inputs of the node."""
+
+    input_ids: list[str]
+    timestamp_ns: int
+
+
+class TextInput(_Msg, tag="text_input"):
+    """A one-string input built by the daemon (``dora/logs``, ``send_stdout_as``, ...)."""
+
+    input_ids: list[str]
+    text: str
+    timestamp_ns: int
+    parameters: dict[str, Any] = {}
+
+
+class InputClosed(_Msg, tag="input_closed"):
+    """The producer of these inputs finished; ``source_node`` is that producer."""
+
+    input_ids: list[str]
+    source_node: str
+
+
+class InputRecovered(_Msg, tag="input_recovered"):
+    """Data came back on a circuit-broken input."""
+
+    input_ids: list[str]
+
+
+class NodeRestarted(_Msg, tag="node_restarted"):
+    """An upstream node was restarted."""
+
+    source_node: str
+
+
+class NodeFailed(_Msg, tag="node_failed"):
+    """An upstream node failed and will not come back."""
+
+    source_node: str
+    error: str
+    affected_input_ids: list[str]
+
+
+class Stop(_Msg, tag="stop"):
+    """Stop the node; ``cause`` is ``MANUAL`` or ``ALL_INPUTS_CLOSED``."""
+
+    cause: str = "MANUAL"
+
+
+DaemonToNode = (
+    RegisterReply
+    | SubscribeReply
+    | Tick
+    | TextInput
+    | InputClosed
+    | InputRecovered
+    | NodeRestarted
+    | NodeFailed
+    | Stop
+)
+
+node_encoder = msgspec.msgpack.Encoder()
+to_daemon_decoder = msgspec.msgpack.Decoder(NodeToDaemon)
+to_node_decoder = msgspec.msgpack.Decoder(DaemonToNode)
