@@ -1,0 +1,5 @@
+"""``python -m dora_cli``."""
+
+from dora_cli.main import main
+
+main()

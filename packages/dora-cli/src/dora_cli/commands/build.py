@@ -1,0 +1,46 @@
+"""``dora build``: fetch node sources and run the ``build:`` commands of a dataflow."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from dora_cli.errors import fail, reports_errors
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--uv", is_flag=True, help="Run `pip install` lines through `uv pip`.")
+@click.option("--local", is_flag=True, help="Build here even if a coordinator is reachable.")
+@reports_errors
+def build(path: Path, uv: bool, local: bool) -> None:
+    """Run the build commands of the dataflow at PATH.
+
+    Nodes with a `git:` source are cloned (or updated) first and built from the
+    repository root; `path: https://...` nodes are downloaded and checked.
+    """
+    from dora_daemon.build import build_dataflow
+    from dora_daemon.sources import default_cache_dir, resolve_sources
+    from dora_message.load import load_descriptor_with_warnings
+
+    if not path.is_file():
+        fail(f"dataflow file `{path}` does not exist")
+    descriptor, warnings = load_descriptor_with_warnings(path)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    base_dir = path.resolve().parent
+
+    def on_output(node_id: str, line: str) -> None:
+        click.echo(f"[{node_id}] {line}", err=True)
+
+    async def go() -> None:
+        sources = await resolve_sources(descriptor, base_dir, default_cache_dir())
+        working_dirs = {node: s.working_dir for node, s in sources.items()}
+        await build_dataflow(
+            descriptor, base_dir, uv=uv, working_dirs=working_dirs, on_output=on_output
+        )
+
+    asyncio.run(go())
+    click.echo("build finished", err=True)

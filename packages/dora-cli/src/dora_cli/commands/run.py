@@ -1,0 +1,106 @@
+"""``dora run``: build and run a dataflow with an in-process daemon."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from dora_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, fail, reports_errors
+from dora_cli.options import LOG_FORMAT, LOG_LEVEL, duration
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--stop-after", callback=duration, help="Stop the dataflow after this long (30s, 5m, 1h)."
+)
+@click.option("--uv", is_flag=True, help="Use uv to run Python nodes and pip builds.")
+@click.option(
+    "--debug", is_flag=True, help="Enable debug topics (publish_all_messages_to_zenoh: true)."
+)
+@click.option(
+    "--allow-shell-nodes",
+    is_flag=True,
+    envvar="DORA_ALLOW_SHELL_NODES",
+    show_envvar=True,
+    help="Allow nodes with `path: shell`.",
+)
+@click.option(
+    "--log-level",
+    type=LOG_LEVEL,
+    default="stdout",
+    envvar="DORA_LOG_LEVEL",
+    show_default=True,
+    show_envvar=True,
+    help="Minimum level shown (stdout shows everything).",
+)
+@click.option(
+    "--log-format",
+    type=LOG_FORMAT,
+    default="pretty",
+    envvar="DORA_LOG_FORMAT",
+    show_default=True,
+    show_envvar=True,
+    help="How log lines are printed.",
+)
+@click.option(
+    "--log-filter",
+    envvar="DORA_LOG_FILTER",
+    show_envvar=True,
+    help='Per-node level overrides, e.g. "sensor=debug,camera=warn".',
+)
+@reports_errors
+def run(
+    path: Path,
+    stop_after: float | None,
+    uv: bool,
+    debug: bool,
+    allow_shell_nodes: bool,
+    log_level: str,
+    log_format: str,
+    log_filter: str | None,
+) -> None:
+    """Run the dataflow at PATH locally (no coordinator or daemon needed).
+
+    Node output is shown on stderr with the node's name and written to
+    out/<dataflow-uuid>/log_<node>.jsonl beside the dataflow. Ctrl-C stops the
+    dataflow gracefully; a second Ctrl-C kills it at once.
+    """
+    from dora_daemon.log_format import parse_log_filter
+    from dora_message.load import load_descriptor_with_warnings
+
+    from dora_cli.log_display import LogDisplay
+
+    try:
+        overrides = parse_log_filter(log_filter) if log_filter else {}
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--log-filter") from None
+    if not path.is_file():
+        fail(f"dataflow file `{path}` does not exist")
+    descriptor, warnings = load_descriptor_with_warnings(path)
+    display = LogDisplay(log_level.lower(), log_format.lower(), overrides)
+    for warning in warnings:
+        display.note(f"warning: {warning}")
+    if debug:
+        display.note("note: debug topics need the distributed mode; --debug has no effect here")
+
+    from dora_cli.local_run import run_local
+
+    outcome = asyncio.run(
+        run_local(
+            descriptor,
+            path.resolve().parent,
+            display=display,
+            stop_after=stop_after,
+            uv=uv,
+            allow_shell_nodes=allow_shell_nodes,
+        )
+    )
+    if not outcome.result.ok:
+        display.note(outcome.failure_report())
+        raise SystemExit(EXIT_FAILURE)
+    if outcome.interrupted:
+        raise SystemExit(EXIT_INTERRUPTED)
+

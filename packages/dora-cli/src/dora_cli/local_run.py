@@ -1,0 +1,91 @@
+"""What ``dora run`` does once the descriptor is loaded: fetch, build, run, report."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+from dora_daemon import LocalDataflow, RunOptions
+from dora_daemon.build import build_dataflow
+from dora_daemon.sources import default_cache_dir, resolve_sources
+from dora_message.common import DataflowResult, LogMessage
+from dora_message.descriptor import Descriptor
+
+from dora_cli.log_display import LogDisplay
+
+
+@dataclass
+class RunOutcome:
+    """The result of a local run and whether the user interrupted it."""
+
+    result: DataflowResult
+    interrupted: bool
+
+    def failure_report(self) -> str:
+        """Name every failed node, root causes first, with its last stderr lines."""
+        failed = [r for r in self.result.node_results if not r.ok]
+        failed.sort(key=lambda r: r.cause == "cascading")
+        lines = [f"dataflow {self.result.dataflow_id} failed:"]
+        for node in failed:
+            how = (
+                f"exit code {node.exit_code}"
+                if node.exit_code is not None
+                else (f"signal {node.signal}" if node.signal is not None else "failed")
+            )
+            cause = f" ({node.cause})" if node.cause else ""
+            lines.append(f"  node `{node.node_id}` failed: {how}{cause}")
+            for text in node.stderr_tail[-10:]:
+                lines.append(f"    | {text}")
+        return "\n".join(lines)
+
+
+async def run_local(
+    descriptor: Descriptor,
+    base_dir: Path,
+    *,
+    display: LogDisplay,
+    stop_after: float | None,
+    uv: bool,
+    allow_shell_nodes: bool,
+) -> RunOutcome:
+    """Fetch sources, run build commands, then run the dataflow until it ends."""
+    sources = await resolve_sources(descriptor, base_dir, default_cache_dir())
+    working_dirs = {node: source.working_dir for node, source in sources.items()}
+
+    def on_build_output(node_id: str, line: str) -> None:
+        display.note(f"[build {node_id}] {line}")
+
+    await build_dataflow(
+        descriptor, base_dir, uv=uv, working_dirs=working_dirs, on_output=on_build_output
+    )
+    options = RunOptions(
+        stop_after=stop_after,
+        uv=uv,
+        allow_shell_nodes=allow_shell_nodes,
+        sources={node: (s.working_dir, s.path) for node, s in sources.items()},
+    )
+
+    def on_log(record: LogMessage) -> None:
+        display.show(record)
+
+    dataflow = LocalDataflow(descriptor, base_dir, options, on_log=on_log)
+    loop = asyncio.get_running_loop()
+    presses = 0
+
+    def on_interrupt() -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            display.note("stopping dataflow (press Ctrl-C again to kill it)")
+        dataflow.stop(force=presses > 1)
+
+    loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    loop.add_signal_handler(signal.SIGTERM, dataflow.stop)
+    try:
+        result = await dataflow.run()
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        loop.remove_signal_handler(signal.SIGTERM)
+    return RunOutcome(result=result, interrupted=presses > 0)

@@ -1,0 +1,51 @@
+"""The root ``dora`` command group.
+
+Subcommands are imported only when invoked, so ``dora --help`` and ``dora --version``
+answer without loading pyarrow, the daemon or anything heavy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import version
+
+import click
+
+# command name -> (module in dora_cli.commands, attribute, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("run", "run", "Run a dataflow locally, without coordinator or daemon."),
+    "build": ("build", "build", "Run the build commands of a dataflow."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a subcommand's module on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, attr, _ = entry
+        module = importlib.import_module(f"dora_cli.commands.{module_name}")
+        command: click.Command = getattr(module, attr)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help comes from the table so that --help imports no command module.
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version("dora-cli"), "-V", "--version", prog_name="dora")
+def cli() -> None:
+    """dora: dataflow-oriented robotics and AI framework (Python implementation)."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="dora")
