@@ -60,3 +60,21 @@ class NodeResult(msgspec.Struct, omit_defaults=True, kw_only=True):
     signal: int | None = None
     cause: str | None = None
     stderr_tail: list[str] = []
+
+
+class DataflowResult(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """How a whole dataflow ended: one result per spawned node, in descriptor order."""
+
+    dataflow_id: str
+    node_results: list[NodeResult] = []
+
+    @property
+    def ok(self) -> bool:
+        """True when every node ended well."""
+        return all(result.ok for result in self.node_results)
+
+    @property
+    def error(self) -> str | None:
+        """The failed nodes as ``node: cause; ...`` (mainline's summary), or None."""
+        failed = [f"{r.node_id}: {r.cause or 'failed'}" for r in self.node_results if not r.ok]
+        return "; ".join(failed) or None

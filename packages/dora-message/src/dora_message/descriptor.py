@@ -16,6 +16,17 @@ QueuePolicy = Literal["drop_oldest", "backpressure"]
 RestartPolicy = Literal["never", "on-failure", "always"]
 LogLevelName = str  # validated case-insensitively in validate.py
 Pattern = Literal["service-server", "service-client", "action-server", "action-client"]
+NodeKind = Literal["standard", "operator", "operators", "ros2", "module"]
+
+#: The keys that choose what a node is; exactly one must be set.
+NODE_SELECTORS: tuple[str, ...] = ("path", "operator", "operators", "ros2", "module")
+_KIND_OF_SELECTOR: dict[str, NodeKind] = {
+    "path": "standard",
+    "operator": "operator",
+    "operators": "operators",
+    "ros2": "ros2",
+    "module": "module",
+}
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
@@ -149,6 +160,12 @@ class Node(_Strict):
     cpu_affinity: list[int] | None = None
     unstable_deploy: Deploy | None = msgspec.field(default=None, name="_unstable_deploy")
     deploy: Deploy | None = None
+
+    @property
+    def kind(self) -> NodeKind | None:
+        """What the node is, from its selector; ``None`` unless exactly one is set."""
+        chosen = [key for key in NODE_SELECTORS if getattr(self, key) is not None]
+        return _KIND_OF_SELECTOR[chosen[0]] if len(chosen) == 1 else None
 
     @property
     def placement(self) -> Deploy | None:

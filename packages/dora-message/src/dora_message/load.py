@@ -1,0 +1,224 @@
+"""Load a dataflow descriptor from YAML into a validated :class:`Descriptor`.
+
+Pipeline: YAML (pyyaml, C loader when available, duplicate keys rejected) → msgspec
+conversion (unknown keys rejected with a did-you-mean hint) → env expansion (``$VAR``,
+``${VAR}``, ``${VAR:-default}`` and ``{__dora_env: VAR}``) → :func:`validate`. Every
+failure is a :class:`DescriptorError` with a path like ``nodes[2].inputs.tick`` and, when
+the text is at hand, the YAML line.
+
+pyyaml is imported lazily: dora-message depends on msgspec only; the packages that read
+YAML (node API, daemon, CLI) depend on pyyaml.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from dora_message._checks import suggest
+from dora_message._convert_errors import describe_validation_error
+from dora_message._docpath import DocPath, format_path, node_prefix, parse_path, yaml_line
+from dora_message.descriptor import Descriptor, EnvValue, HostEnv, Operator
+from dora_message.errors import DescriptorError
+from dora_message.validate import validate
+
+__all__ = [
+    "expand_env_vars",
+    "load_descriptor",
+    "load_descriptor_with_warnings",
+    "parse_descriptor",
+    "parse_descriptor_with_warnings",
+]
+
+# `$NAME`, `${NAME}` and `${NAME:-default}`, as shellexpand::env (used by mainline) reads them.
+_ENV_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+_OPERATOR_KEYS = tuple(f.encode_name for f in msgspec.structs.fields(Operator))
+
+
+def load_descriptor(path: str | os.PathLike[str]) -> Descriptor:
+    """Read, parse and validate the dataflow at ``path``."""
+    return load_descriptor_with_warnings(path)[0]
+
+
+def load_descriptor_with_warnings(path: str | os.PathLike[str]) -> tuple[Descriptor, list[str]]:
+    """Like :func:`load_descriptor`, also returning the validation warnings."""
+    file = os.fspath(path)
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DescriptorError("dataflow file not found", file=file) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise DescriptorError(f"cannot read dataflow file: {err}", file=file) from None
+    return parse_descriptor_with_warnings(text, file)
+
+
+def parse_descriptor(
+    text: str, file: str | None = None, *, environ: Mapping[str, str] | None = None
+) -> Descriptor:
+    """Parse and validate descriptor YAML ``text`` (``file`` only names it in errors)."""
+    return parse_descriptor_with_warnings(text, file, environ=environ)[0]
+
+
+def parse_descriptor_with_warnings(
+    text: str, file: str | None = None, *, environ: Mapping[str, str] | None = None
+) -> tuple[Descriptor, list[str]]:
+    """Like :func:`parse_descriptor`, also returning the validation warnings.
+
+    ``environ`` is the environment used for ``$VAR`` expansion (default ``os.environ``).
+    """
+    raw = _load_yaml(text, file)
+    node_ids = _raw_node_ids(raw)
+    try:
+        descriptor = msgspec.convert(raw, Descriptor)
+    except msgspec.ValidationError as err:
+        path, message = describe_validation_error(raw, err)
+        raise _located(text, file, path, node_prefix(path, node_ids) + message) from None
+    warnings = _unknown_operator_keys(raw)
+    try:
+        _expand_descriptor_env(descriptor, os.environ if environ is None else environ, file)
+        warnings += validate(descriptor, file)
+    except DescriptorError as err:
+        parsed = parse_path(err.path)
+        if parsed is None:
+            raise
+        raise _located(text, file, parsed, err.message) from None
+    return descriptor, warnings
+
+
+def expand_env_vars(value: str, environ: Mapping[str, str] | None = None) -> str:
+    """Expand ``$VAR``, ``${VAR}`` and ``${VAR:-default}`` in ``value``.
+
+    A ``$`` not followed by a name is kept. An unset variable without a default raises
+    ``KeyError`` naming it.
+    """
+    env = os.environ if environ is None else environ
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(3)
+        if name in env:
+            return env[name]
+        if match.group(2) is not None:
+            return match.group(2)
+        raise KeyError(name)
+
+    return _ENV_REF.sub(replace, value)
+
+
+def _load_yaml(text: str, file: str | None) -> dict[str, Any]:
+    import yaml  # lazy: see module docstring
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Loader(base):  # type: ignore[misc, valid-type]
+        """Safe loader that refuses duplicate keys (pyyaml silently keeps the last)."""
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                if not isinstance(key, str | int | float | bool):
+                    continue  # unhashable or exotic keys fail later with a path
+                if key in seen:
+                    raise DescriptorError(
+                        f"duplicate key `{key}` (line {key_node.start_mark.line + 1}); "
+                        "each key may appear only once in a mapping",
+                        file=file,
+                    )
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    try:
+        # Loader derives from (C)SafeLoader: no arbitrary object construction.
+        raw = yaml.load(text, Loader=Loader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = err.problem or err.context or "syntax error"
+        raise DescriptorError(f"invalid YAML{where}: {problem}", file=file) from None
+    except yaml.YAMLError as err:
+        raise DescriptorError(f"invalid YAML: {err}", file=file) from None
+    if raw is None:
+        raise DescriptorError("the file is empty; a dataflow needs a `nodes:` list", file=file)
+    if not isinstance(raw, dict):
+        raise DescriptorError(
+            f"the top level must be a mapping with a `nodes:` key, got {_kind(raw)}", file=file
+        )
+    return raw
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text `{value[:40]}`"
+    return f"a {type(value).__name__} value"
+
+
+def _raw_node_ids(raw: dict[str, Any]) -> list[object]:
+    nodes = raw.get("nodes")
+    if not isinstance(nodes, list):
+        return []
+    return [node.get("id") if isinstance(node, dict) else None for node in nodes]
+
+
+def _located(text: str, file: str | None, path: DocPath, message: str) -> DescriptorError:
+    line = yaml_line(text, path) if path else None
+    suffix = f" (line {line})" if line is not None else ""
+    return DescriptorError(message + suffix, format_path(path), file)
+
+
+def _unknown_operator_keys(raw: dict[str, Any]) -> list[str]:
+    """Warn about unknown keys in operator blocks: mainline ignores them, and so do we."""
+    warnings: list[str] = []
+    node_ids = _raw_node_ids(raw)
+    for index, node in enumerate(raw.get("nodes") or []):
+        blocks: list[tuple[DocPath, Any]] = [(("nodes", index, "operator"), node.get("operator"))]
+        for op_index, op in enumerate(node.get("operators") or []):
+            blocks.append((("nodes", index, "operators", op_index), op))
+        for path, block in blocks:
+            for key in block if isinstance(block, dict) else ():
+                if key not in _OPERATOR_KEYS:
+                    warnings.append(
+                        f"{format_path(path)}: {node_prefix(path, node_ids)}unknown key `{key}` "
+                        f"is ignored{suggest(str(key), _OPERATOR_KEYS)}"
+                    )
+    return warnings
+
+
+def _expand_descriptor_env(
+    descriptor: Descriptor, environ: Mapping[str, str], file: str | None
+) -> None:
+    node_ids = [node.id for node in descriptor.nodes]
+    scopes: list[tuple[DocPath, dict[str, EnvValue] | None]] = [(("env",), descriptor.env)]
+    scopes += [(("nodes", i, "env"), node.env) for i, node in enumerate(descriptor.nodes)]
+    for path, env in scopes:
+        for key, value in (env or {}).items():
+            here = (*path, key)
+            if isinstance(value, HostEnv):
+                if value.dora_env not in environ:
+                    raise DescriptorError(
+                        f"{node_prefix(here, node_ids)}host environment variable "
+                        f"`{value.dora_env}` is not set (read by `__dora_env` for `{key}`)",
+                        format_path(here),
+                        file,
+                    )
+                env[key] = environ[value.dora_env]  # type: ignore[index]
+            elif isinstance(value, str) and "$" in value:
+                try:
+                    env[key] = expand_env_vars(value, environ)  # type: ignore[index]
+                except KeyError as err:
+                    name = err.args[0]
+                    raise DescriptorError(
+                        f"{node_prefix(here, node_ids)}environment variable `{name}` used in "
+                        f"`{value}` is not set; set it or write `${{{name}:-default}}`",
+                        format_path(here),
+                        file,
+                    ) from None

@@ -1,0 +1,314 @@
+"""Semantic checks of a parsed dataflow descriptor.
+
+``validate`` applies the static rules of spec/descriptor.md (ids, node kinds and their
+allowed fields, git pins, timings, log settings, sizes, inputs and their wiring) to a
+:class:`~dora_message.descriptor.Descriptor`. The first error raises
+:class:`~dora_message.errors.DescriptorError` with its document path (``nodes[1].inputs.tick``);
+softer problems come back as warning strings. Like mainline's resolve step it also drops
+reserved names from every ``env:`` map (with a warning).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import msgspec
+
+from dora_message._checks import (
+    Report,
+    check_inputs,
+    check_log_fields,
+    check_outputs,
+    check_seconds,
+    check_size,
+    check_u32,
+    check_wiring,
+    data_id_problem,
+    node_id_problem,
+)
+from dora_message._docpath import DocPath
+from dora_message.descriptor import NODE_SELECTORS, Descriptor, EnvValue, Node, Operator
+
+__all__ = ["RESERVED_ENV_NAMES", "validate"]
+
+#: Env names a descriptor may not set: they belong to the daemon or hijack the loader.
+RESERVED_ENV_NAMES = frozenset(
+    {
+        "DORA_NODE_CONFIG",
+        "DORA_RUNTIME_CONFIG",
+        "DORA_ZENOH_LISTEN",
+        "DORA_ZENOH_LISTEN_EXTRA",
+        "DORA_ZENOH_CONNECT",
+        "DORA_ZENOH_MULTICAST",
+        "DORA_RUN_PARENT_PID",
+        "ZENOH_CONFIG",
+        "DORA_ZENOH_CONFIG_OVERLAY",
+        "LD_PRELOAD",
+        "LD_AUDIT",
+        "DYLD_INSERT_LIBRARIES",
+        "LD_LIBRARY_PATH",
+        "DYLD_LIBRARY_PATH",
+        "DORA_AUTH_TOKEN",
+        "DORA_ALLOW_SHELL_NODES",
+    }
+)
+
+_SHARED = {"id", "name", "description", "env", "deploy", "_unstable_deploy"}
+_GIT = {"path", "git", "branch", "tag", "rev", "hub", "build", "path_sha256"}
+_STANDARD = _GIT | {
+    "args",
+    "inputs",
+    "outputs",
+    "output_types",
+    "input_types",
+    "output_framing",
+    "output_metadata",
+    "pattern",
+    "shared_memory_pool_size",
+    "restart_policy",
+    "max_restarts",
+    "restart_delay",
+    "max_restart_delay",
+    "restart_window",
+    "health_check_timeout",
+    "finish_grace_secs",
+    "send_stdout_as",
+    "send_logs_as",
+    "min_log_level",
+    "max_log_size",
+    "max_rotated_files",
+    "cpu_affinity",
+}
+_ALLOWED = {
+    "standard": _STANDARD,
+    "operator": {"operator", "cpu_affinity"},
+    "operators": {"operators", "cpu_affinity"},
+    "ros2": (_STANDARD - _GIT) | {"ros2"},
+    "module": {"module", "inputs", "params"},
+}
+_HINT = {
+    "operator": "; move them into the `operator:` block",
+    "operators": "; move them into the entries of `operators:`",
+    "module": "; set them inside the module file",
+}
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_PARAM_KEY = re.compile(r"[A-Za-z0-9_]+")
+# Operator-level settings a runtime node can honour for one operator only.
+_ONE_PER_RUNTIME = (
+    "send_stdout_as",
+    "send_logs_as",
+    "min_log_level",
+    "max_log_size",
+    "max_rotated_files",
+)
+
+
+def validate(descriptor: Descriptor, file: str | None = None) -> list[str]:
+    """Check ``descriptor``; return warnings, raise ``DescriptorError`` on the first error.
+
+    Reserved env names are removed from ``descriptor`` in place (with a warning).
+    """
+    report = Report([node.id for node in descriptor.nodes], file)
+    check_seconds(
+        report, ("health_check_interval",), descriptor.health_check_interval, positive=True
+    )
+    if descriptor.unstable_debug is not None and descriptor.debug is not None:
+        report.fail(("debug",), "both `debug` and `_unstable_debug` are set; keep one")
+    if not descriptor.nodes:
+        report.warn(("nodes",), "the dataflow has no nodes")
+    _drop_reserved_env(report, ("env",), descriptor.env)
+    seen: dict[str, int] = {}
+    for index, node in enumerate(descriptor.nodes):
+        path: DocPath = ("nodes", index)
+        problem = node_id_problem(node.id)
+        if problem:
+            report.fail((*path, "id"), problem)
+        if node.id in seen:
+            report.fail(
+                (*path, "id"),
+                f"duplicate node id `{node.id}` (also used by nodes[{seen[node.id]}])",
+            )
+        seen[node.id] = index
+        _check_node(report, path, node)
+    check_wiring(report, descriptor.nodes)
+    return report.warnings
+
+
+def _set_fields(node: Node) -> list[str]:
+    """YAML names of the node fields that differ from their defaults."""
+    names = []
+    for field in msgspec.structs.fields(node):
+        value = getattr(node, field.name)
+        if field.default_factory is not msgspec.NODEFAULT:
+            if value != field.default_factory():
+                names.append(field.encode_name)
+        elif value is not None:
+            names.append(field.encode_name)
+    return names
+
+
+def _check_node(report: Report, path: DocPath, node: Node) -> None:
+    chosen = [key for key in NODE_SELECTORS if getattr(node, key) is not None]
+    if node.hub is not None:
+        _check_hub(report, path, node)
+    if len(chosen) != 1:
+        if chosen:
+            report.fail(
+                path,
+                f"a node takes exactly one of {', '.join(NODE_SELECTORS)}; "
+                f"this one sets {', '.join(chosen)}",
+            )
+        hint = "; `git:` also needs `path:` (the executable in the repository)" if node.git else ""
+        report.fail(
+            path,
+            f"no node source: set exactly one of {', '.join(NODE_SELECTORS)}{hint}",
+        )
+    kind = node.kind
+    assert kind is not None  # exactly one selector is set
+    extra = [
+        name for name in _set_fields(node) if name not in _SHARED and name not in _ALLOWED[kind]
+    ]
+    if extra:
+        report.fail(
+            (*path, extra[0]),
+            f"not allowed on {kind} nodes: {', '.join(extra)}{_HINT.get(kind, '')}",
+        )
+    if node.deploy is not None and node.unstable_deploy is not None:
+        report.fail((*path, "deploy"), "both `deploy` and `_unstable_deploy` are set; keep one")
+    _drop_reserved_env(report, (*path, "env"), node.env)
+    _check_source(report, path, node)
+    for position, core in enumerate(node.cpu_affinity or []):
+        if core < 0:
+            report.fail((*path, "cpu_affinity", position), f"core index {core} is negative")
+    if kind == "module":
+        _check_params(report, path, node)
+    check_inputs(report, path, node.inputs)
+    if kind in ("standard", "ros2"):
+        _check_process(report, path, node)
+    elif kind == "operator" and node.operator is not None:
+        _check_operator(report, (*path, "operator"), node.operator)
+    elif kind == "operators":
+        _check_operators(report, path, node.operators or [])
+
+
+def _check_hub(report: Report, path: DocPath, node: Node) -> None:
+    clash = [key for key in ("path", "git", "build") if getattr(node, key) is not None]
+    if clash:
+        report.fail((*path, "hub"), f"`hub:` cannot be combined with {', '.join(clash)}")
+    report.fail(
+        (*path, "hub"),
+        "unresolved `hub:` node; hub packages must be resolved to `git:` + `path:` "
+        "(by `dora build`) before the dataflow can be used",
+    )
+
+
+def _check_source(report: Report, path: DocPath, node: Node) -> None:
+    pins = [key for key in ("branch", "tag", "rev") if getattr(node, key) is not None]
+    if len(pins) > 1:
+        report.fail(
+            (*path, pins[1]), f"set at most one of branch, tag, rev (found {', '.join(pins)})"
+        )
+    if pins and node.git is None:
+        report.fail((*path, pins[0]), f"`{pins[0]}` requires `git:` (the repository URL)")
+    if node.path_sha256 is not None:
+        if not (node.path or "").startswith(("http://", "https://")):
+            report.fail((*path, "path_sha256"), "only valid when `path` is an http(s) URL")
+        if not _SHA256.fullmatch(node.path_sha256):
+            report.fail((*path, "path_sha256"), "must be 64 hexadecimal characters")
+    if node.path is not None and not node.path.strip():
+        report.fail((*path, "path"), "path is empty")
+    if isinstance(node.args, str):
+        try:
+            shlex.split(node.args)
+        except ValueError as err:
+            report.fail(
+                (*path, "args"), f"cannot split args `{node.args}`: {err} (unbalanced quotes?)"
+            )
+
+
+def _check_process(report: Report, path: DocPath, node: Node) -> None:
+    check_outputs(report, path, node.outputs)
+    check_log_fields(report, path, node)
+    check_size(report, (*path, "shared_memory_pool_size"), node.shared_memory_pool_size)
+    check_u32(report, (*path, "max_restarts"), node.max_restarts)
+    for key in (
+        "restart_delay",
+        "max_restart_delay",
+        "restart_window",
+        "health_check_timeout",
+        "finish_grace_secs",
+    ):
+        check_seconds(report, (*path, key), getattr(node, key))
+
+
+def _check_operators(report: Report, path: DocPath, ops: list[Operator]) -> None:
+    if not ops:
+        report.fail((*path, "operators"), "`operators:` is empty; list at least one operator")
+    seen: set[str] = set()
+    setters: dict[str, int] = {}
+    for index, op in enumerate(ops):
+        here = (*path, "operators", index)
+        if op.id is None:
+            report.fail(here, "missing `id`; every entry of `operators:` needs an id")
+        if op.id in seen:
+            report.fail((*here, "id"), f"duplicate operator id `{op.id}`")
+        seen.add(op.id)
+        for key in _ONE_PER_RUNTIME:
+            if getattr(op, key) is None:
+                continue
+            if key in setters:
+                report.fail(
+                    (*here, key),
+                    f"only one operator of a node may set `{key}` "
+                    f"(operators[{setters[key]}] already does)",
+                )
+            setters[key] = index
+        _check_operator(report, here, op)
+
+
+def _check_operator(report: Report, path: DocPath, op: Operator) -> None:
+    op_id = op.id if op.id is not None else "op"
+    problem = data_id_problem(op_id, "operator")
+    if problem or "/" in op_id:
+        report.fail((*path, "id"), problem or f"operator id `{op_id}` must not contain `/`")
+    kinds = [key for key in ("python", "shared_library", "wasm") if getattr(op, key) is not None]
+    if len(kinds) != 1:
+        found = f"found {', '.join(k.replace('_', '-') for k in kinds)}" if kinds else "none set"
+        report.fail(
+            path, f"an operator needs exactly one of python, shared-library, wasm ({found})"
+        )
+    check_inputs(report, path, op.inputs)
+    check_outputs(report, path, op.outputs)
+    check_log_fields(report, path, op)
+
+
+def _check_params(report: Report, path: DocPath, node: Node) -> None:
+    seen: dict[str, str] = {}
+    for key in node.params or {}:
+        if not _PARAM_KEY.fullmatch(key):
+            report.fail(
+                (*path, "params", key),
+                f"invalid param name `{key}`: use letters, digits and `_` only",
+            )
+        if key.upper() in seen:
+            report.fail(
+                (*path, "params", key),
+                f"param `{key}` clashes with `{seen[key.upper()]}` "
+                f"(both become PARAM_{key.upper()})",
+            )
+        seen[key.upper()] = key
+
+
+def _drop_reserved_env(report: Report, path: DocPath, env: dict[str, EnvValue] | None) -> None:
+    if not env:
+        return
+    for name in list(env):
+        if name in RESERVED_ENV_NAMES:
+            why = "is reserved for dora"
+        elif not name or "=" in name or "\0" in name or any(c.isspace() for c in name):
+            why = "is not a valid environment variable name"
+        else:
+            continue
+        del env[name]
+        report.warn((*path, name), f"`{name}` {why}; it is ignored")

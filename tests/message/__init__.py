@@ -1,0 +1,1 @@
+"""Tests of dora_message: descriptor loading and validation, sources, units."""
