@@ -1,0 +1,1 @@
+"""dora_coordinator: the control plane across machines."""
