@@ -26,7 +26,7 @@ class RunOutcome:
     def failure_report(self) -> str:
         """Name every failed node, root causes first, with its last stderr lines."""
         failed = [r for r in self.result.node_results if not r.ok]
-        failed.sort(key=lambda r: r.cause == "cascading")
+        failed.sort(key=lambda r: (r.cause or "").startswith("cascading"))
         lines = [f"dataflow {self.result.dataflow_id} failed:"]
         for node in failed:
             how = (

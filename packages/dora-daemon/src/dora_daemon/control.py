@@ -1,0 +1,309 @@
+"""The node control server: one Unix-socket connection per node (spec/runtime.md §4).
+
+A connection starts with ``Register`` (dataflow, node and protocol version checked),
+then ``Subscribe``, which is parked until the start barrier decides. Afterwards the
+daemon pushes ticks, daemon-made inputs, closed inputs and stops; the node may report
+closed outputs and out-of-band log records. Writes never wait on a node: control
+messages are always buffered, droppable ones (ticks, log inputs) are dropped and counted
+when the node does not keep up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections.abc import Iterable
+from typing import Protocol
+
+import msgspec
+
+from dora_daemon.barrier import StartBarrier
+from dora_message.codec import FrameBuffer, frame
+from dora_message.errors import ProtocolError
+from dora_message.node_protocol import (
+    PROTOCOL_VERSION,
+    CloseOutputs,
+    DaemonToNode,
+    NodeLog,
+    OutputsDone,
+    Register,
+    RegisterReply,
+    Subscribe,
+    SubscribeReply,
+    Tick,
+    node_encoder,
+    to_daemon_decoder,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_EARLY_MESSAGES = 1000  # droppable messages kept for a node that is not live yet
+_READ_SIZE = 65536
+
+
+class ControlEvents(Protocol):
+    """What the control server reports to the dataflow."""
+
+    def barrier_decided(self) -> None:
+        """The start barrier released or failed (see :attr:`ControlServer.barrier`)."""
+
+    def outputs_closed(self, node_id: str, outputs: list[str]) -> None:
+        """The node will not send on ``outputs`` again."""
+
+    def node_log(self, node_id: str, record: NodeLog) -> None:
+        """The node sent a structured log record out of band."""
+
+    def disconnected(self, node_id: str) -> None:
+        """The node's control connection closed."""
+
+
+class ChannelState(enum.Enum):
+    """Where a node's control connection stands."""
+
+    WAITING = "waiting"  # not connected yet
+    REGISTERED = "registered"
+    PARKED = "parked"  # subscribed, waiting for the barrier
+    LIVE = "live"  # subscribe answered: events flow
+    CLOSED = "closed"  # failed, disconnected or exited: nothing is sent any more
+
+
+class _Channel:
+    """The daemon's side of one node's connection."""
+
+    __slots__ = ("done", "dropped", "node_id", "pending", "state", "subscribed", "writer")
+
+    def __init__(self, node_id: str) -> None:
+        self.node_id = node_id
+        self.state = ChannelState.WAITING
+        self.writer: asyncio.StreamWriter | None = None
+        self.pending: list[DaemonToNode] = []  # sent once the subscription is answered
+        self.dropped = 0
+        self.done = False  # OutputsDone received
+        self.subscribed = False  # sent Subscribe at some point (state moves on to CLOSED)
+
+
+class ControlServer:
+    """Serves the node protocol on ``address`` for the nodes ``node_ids``."""
+
+    def __init__(
+        self,
+        dataflow_id: str,
+        address: str,
+        node_ids: Iterable[str],
+        barrier: StartBarrier,
+        events: ControlEvents,
+    ) -> None:
+        self.dataflow_id = dataflow_id
+        self.address = address
+        self.barrier = barrier
+        self._events = events
+        self._channels = {node_id: _Channel(node_id) for node_id in node_ids}
+        self._server: asyncio.Server | None = None
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+
+    async def start(self) -> None:
+        """Listen on the abstract socket."""
+        self._server = await asyncio.start_unix_server(self._serve, path=self.address)
+
+    async def close(self) -> None:
+        """Stop listening, close every connection and wait for their handlers."""
+        if self._server is not None:
+            self._server.close()
+        for channel in self._channels.values():
+            self._close_channel(channel)
+        for writer in self._connections.values():
+            writer.close()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    def subscribed(self, node_id: str) -> bool:
+        """Whether the node ever subscribed."""
+        return self._channels[node_id].subscribed
+
+    def dropped(self) -> dict[str, int]:
+        """Droppable messages dropped per node because it did not keep up."""
+        return {c.node_id: c.dropped for c in self._channels.values() if c.dropped}
+
+    # ---- sending ---------------------------------------------------------------
+
+    def send(self, node_id: str, message: DaemonToNode) -> None:
+        """Send a control message; queued until the node's subscription is answered."""
+        channel = self._channels.get(node_id)
+        if channel is None or channel.state is ChannelState.CLOSED:
+            return
+        if channel.state is ChannelState.LIVE:
+            self._write(channel, message)
+        else:
+            channel.pending.append(message)
+
+    def send_droppable(self, node_id: str, message: DaemonToNode, limit: int) -> None:
+        """Send unless the node has more than ``limit`` bytes unread; then drop and count."""
+        channel = self._channels.get(node_id)
+        if channel is None or channel.state is ChannelState.CLOSED:
+            return
+        if channel.state is not ChannelState.LIVE:
+            # A tick is only meaningful now (timers run once the barrier released, so only
+            # unconnected dynamic nodes miss them); other daemon-made inputs wait, bounded.
+            if isinstance(message, Tick):
+                return
+            if len(channel.pending) >= MAX_EARLY_MESSAGES:
+                self._count_drop(channel, message)
+            else:
+                channel.pending.append(message)
+            return
+        assert channel.writer is not None
+        if channel.writer.transport.get_write_buffer_size() > limit:
+            self._count_drop(channel, message)
+            return
+        self._write(channel, message)
+
+    def _count_drop(self, channel: _Channel, message: DaemonToNode) -> None:
+        if channel.dropped == 0:
+            log.warning(
+                "node %s does not keep up with daemon events; dropping %s messages",
+                channel.node_id,
+                type(message).__name__,
+            )
+        channel.dropped += 1
+
+    def _write(self, channel: _Channel, message: DaemonToNode) -> None:
+        writer = channel.writer
+        if writer is None or writer.is_closing():
+            return
+        writer.write(frame(node_encoder.encode(message)))
+
+    # ---- barrier ---------------------------------------------------------------
+
+    def node_exited(self, node_id: str, clean: bool, error: str) -> None:
+        """The node's process ended: stop talking to it, and tell the barrier."""
+        channel = self._channels[node_id]
+        self._close_channel(channel)
+        if not channel.subscribed and self.barrier.exited(node_id, clean, error):
+            self._answer_parked()
+
+    def _answer_parked(self) -> None:
+        for channel in self._channels.values():
+            if channel.state is ChannelState.PARKED:
+                self._answer(channel)
+        self._events.barrier_decided()
+
+    def _answer(self, channel: _Channel) -> None:
+        if self.barrier.error is not None:
+            self._write(channel, SubscribeReply(error=self.barrier.error))
+            channel.pending.clear()
+            channel.state = ChannelState.CLOSED
+            return
+        self._write(channel, SubscribeReply())
+        channel.state = ChannelState.LIVE
+        pending, channel.pending = channel.pending, []
+        for message in pending:
+            self._write(channel, message)
+
+    # ---- receiving -------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        frames = FrameBuffer()
+        channel: _Channel | None = None
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections[task] = writer
+        try:
+            while data := await reader.read(_READ_SIZE):
+                frames.feed(data)
+                for body in frames:
+                    message = to_daemon_decoder.decode(body)
+                    if channel is None:
+                        channel = self._register(message, writer)
+                        if channel is None:
+                            return
+                    else:
+                        self._handle_safely(channel, message)
+        except (ProtocolError, msgspec.DecodeError) as error:
+            who = f"node {channel.node_id}" if channel else "an unregistered peer"
+            log.warning("closing the control connection of %s: %s", who, error)
+        except ConnectionError:
+            pass
+        finally:
+            del self._connections[task]
+            if channel is not None and channel.writer is writer:
+                self._close_channel(channel)
+            await _close_writer(writer)
+            if channel is not None and channel.writer is writer:
+                self._events.disconnected(channel.node_id)
+
+    def _register(self, message: object, writer: asyncio.StreamWriter) -> _Channel | None:
+        error = self._register_error(message)
+        reply = RegisterReply(protocol_version=PROTOCOL_VERSION, error=error)
+        writer.write(frame(node_encoder.encode(reply)))
+        if error is not None:
+            log.warning("refused a node connection: %s", error)
+            return None
+        assert isinstance(message, Register)
+        channel = self._channels[message.node_id]
+        channel.writer = writer
+        channel.state = ChannelState.REGISTERED
+        return channel
+
+    def _register_error(self, message: object) -> str | None:
+        if not isinstance(message, Register):
+            return f"the first message must be `register`, got `{type(message).__name__}`"
+        if message.protocol_version != PROTOCOL_VERSION:
+            return (
+                f"protocol version mismatch: node `{message.node_id}` speaks "
+                f"{message.protocol_version}, this daemon speaks {PROTOCOL_VERSION}; "
+                "install matching versions of dora-node-api and dora-cli"
+            )
+        if message.dataflow_id != self.dataflow_id:
+            return f"unknown dataflow `{message.dataflow_id}` (this daemon runs {self.dataflow_id})"
+        channel = self._channels.get(message.node_id)
+        if channel is None:
+            return f"dataflow {self.dataflow_id} has no node `{message.node_id}`"
+        if channel.state is not ChannelState.WAITING:
+            return f"node `{message.node_id}` is already connected ({channel.state.value})"
+        return None
+
+    def _handle_safely(self, channel: _Channel, message: object) -> None:
+        # A failure while handling one message must not cost the node its connection.
+        try:
+            self._handle(channel, message)
+        except Exception:
+            log.exception(
+                "handling `%s` from node %s failed", type(message).__name__, channel.node_id
+            )
+
+    def _handle(self, channel: _Channel, message: object) -> None:
+        if isinstance(message, Subscribe):
+            if channel.state is not ChannelState.REGISTERED:
+                log.warning("node %s subscribed twice; ignored", channel.node_id)
+                return
+            channel.state = ChannelState.PARKED
+            channel.subscribed = True
+            if self.barrier.decided:
+                self._answer(channel)
+            elif self.barrier.subscribed(channel.node_id):
+                self._answer_parked()
+        elif isinstance(message, CloseOutputs):
+            self._events.outputs_closed(channel.node_id, list(message.outputs))
+        elif isinstance(message, OutputsDone):
+            channel.done = True
+        elif isinstance(message, NodeLog):
+            self._events.node_log(channel.node_id, message)
+        else:
+            log.warning(
+                "node %s sent an unexpected `%s`; ignored", channel.node_id, type(message).__name__
+            )
+
+    def _close_channel(self, channel: _Channel) -> None:
+        channel.state = ChannelState.CLOSED
+        channel.pending.clear()
+        if channel.writer is not None and not channel.writer.is_closing():
+            channel.writer.close()
+
+
+async def _close_writer(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(ConnectionError, OSError):
+        await writer.wait_closed()

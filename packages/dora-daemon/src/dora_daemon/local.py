@@ -1,0 +1,348 @@
+"""``dora run``: one dataflow run by an in-process daemon (spec/runtime.md §2).
+
+Resolve the descriptor, serve the control socket, spawn every static node, release the
+start barrier, start timers, route daemon-made inputs and closed inputs, and end when
+every node process has exited (naturally, after ``stop_after``, or through :meth:`stop`).
+Nothing of a dataflow survives :meth:`LocalDataflow.run`: leftover group members are
+killed and stray ``/dev/shm`` files of the dataflow removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from dora_daemon.barrier import StartBarrier
+from dora_daemon.commands import NodeKind
+from dora_daemon.control import ControlServer
+from dora_daemon.logs import NodeLogger, now_rfc3339
+from dora_daemon.resolve import (
+    ResolvedDataflow,
+    ResolvedNode,
+    daemon_address,
+    resolve_dataflow,
+)
+from dora_daemon.results import Kill, exited_before_init, node_result
+from dora_daemon.routing import Router
+from dora_daemon.spawn import NodeProcess, spawn_node
+from dora_daemon.timers import Timers
+from dora_message.common import DataflowResult, LogMessage, NodeResult
+from dora_message.descriptor import Descriptor
+from dora_message.node_protocol import NodeLog, Stop, Tick
+
+log = logging.getLogger(__name__)
+
+TICK_BUFFER_LIMIT = 64 * 1024  # unread bytes after which a node's ticks are dropped
+GROUP_EXIT_TIMEOUT = 2.0  # how long to wait for SIGKILLed group members to vanish
+_SHM_DIR = Path("/dev/shm")
+_json = msgspec.json.Encoder()
+
+
+@dataclass
+class RunOptions:
+    """Options of ``dora run`` that the daemon honours."""
+
+    stop_after: float | None = None
+    uv: bool = False
+    allow_shell_nodes: bool = False
+    grace: float = 10.0
+    # node id -> (working dir, path to run) for fetched nodes (dora_daemon.sources)
+    sources: dict[str, tuple[Path, str]] = field(default_factory=dict)
+
+
+class LocalDataflow:
+    """One dataflow run in this process. Use from a single event loop."""
+
+    def __init__(
+        self,
+        descriptor: Descriptor,
+        base_dir: Path,
+        options: RunOptions,
+        on_log: Callable[[LogMessage], None],
+        dataflow_id: str | None = None,
+    ) -> None:
+        self.dataflow_id = dataflow_id or str(uuid.uuid4())
+        self.descriptor = descriptor
+        self.base_dir = Path(base_dir).resolve()
+        self.options = options
+        self._on_log = on_log
+        self._stop_requested = False
+        self._force = False
+        self._dataflow: ResolvedDataflow | None = None
+        self._control: ControlServer | None = None
+        self._router: Router | None = None
+        self._timers: Timers | None = None
+        self._processes: dict[str, NodeProcess] = {}
+        self._loggers: dict[str, NodeLogger] = {}
+        self._results: dict[str, NodeResult] = {}
+        self._kills: dict[str, Kill] = {}
+        self._culprit: str | None = None  # the node whose early failure failed the barrier
+        self._ladder: asyncio.Task[None] | None = None
+        self._started = False
+        self._finished = False
+
+    # ---- public ----------------------------------------------------------------
+
+    async def run(self) -> DataflowResult:
+        """Run the dataflow to its end and report how every node ended.
+
+        Raises :class:`~dora_message.errors.DescriptorError` before anything starts when
+        the descriptor cannot be run.
+        """
+        if self._started:
+            raise RuntimeError("a LocalDataflow runs once")
+        self._started = True
+        loop = asyncio.get_running_loop()
+        address = daemon_address(self.dataflow_id, secrets.token_hex(4))
+        dataflow = resolve_dataflow(
+            self.descriptor,
+            self.base_dir,
+            dataflow_id=self.dataflow_id,
+            daemon_address=address,
+            host_env=os.environ,
+            parent_pid=os.getpid(),
+            uv=self.options.uv,
+            allow_shell_nodes=self.options.allow_shell_nodes,
+            sources=self.options.sources,
+        )
+        for warning in dataflow.warnings:
+            log.warning("%s", warning)
+        self._dataflow = dataflow
+        static = [dataflow.nodes[node_id] for node_id in dataflow.static_nodes]
+        self._control = ControlServer(
+            self.dataflow_id, address, dataflow.nodes, StartBarrier(n.id for n in static), self
+        )
+        self._router = Router(dataflow, self._control, self._on_log)
+        self._timers = Timers(dataflow.timers, self._send_tick)
+        stop_timer: asyncio.TimerHandle | None = None
+        try:
+            await self._control.start()
+            self._loggers = {node.id: self._open_logger(node) for node in static}
+            watchers = [asyncio.create_task(self._run_node(node)) for node in static]
+            if self.options.stop_after is not None:
+                stop_timer = loop.call_later(self.options.stop_after, self.stop)
+            if self._stop_requested:
+                self._begin_stop()
+            await asyncio.gather(*watchers)
+        finally:
+            if stop_timer is not None:
+                stop_timer.cancel()
+            await self._shutdown()
+            self._finished = True
+        return DataflowResult(
+            dataflow_id=self.dataflow_id,
+            node_results=[self._results[node.id] for node in static if node.id in self._results],
+        )
+
+    def stop(self, force: bool = False) -> None:
+        """Stop the dataflow: Stop events, then SIGTERM after the grace, then SIGKILL.
+
+        A second call is ignored unless ``force``, which kills every node group at once.
+        Call from the event-loop thread (e.g. a loop signal handler).
+        """
+        if self._finished:
+            return
+        if force:
+            self._force = True
+            self._stop_requested = True
+            self._kill_all(Kill.FORCE)
+            return
+        if self._stop_requested:
+            return
+        self._stop_requested = True
+        if self._control is not None:
+            self._begin_stop()
+
+    # ---- control events (called by ControlServer) ------------------------------
+
+    def barrier_decided(self) -> None:
+        """Start timers when the barrier releases; stop everything when it failed."""
+        assert self._control is not None and self._timers is not None
+        if self._control.barrier.error is None:
+            self._timers.start()
+            return
+        log.error("dataflow %s failed to start: %s", self.dataflow_id, self._control.barrier.error)
+        self.stop()
+
+    def outputs_closed(self, node_id: str, outputs: list[str]) -> None:
+        """A node closed some outputs: their receivers see InputClosed now."""
+        assert self._router is not None
+        self._router.close_outputs(node_id, outputs)
+
+    def node_log(self, node_id: str, record: NodeLog) -> None:
+        """An out-of-band log record goes the same way as a structured output line."""
+        line = {
+            "timestamp": now_rfc3339(),
+            "level": record.level,
+            "message": record.message,
+            "target": record.target,
+            "fields": record.fields,
+        }
+        logger = self._loggers.get(node_id)
+        if logger is not None:
+            self._log_line(node_id, logger, "stdout", _json.encode(line).decode(), raw=False)
+
+    def disconnected(self, node_id: str) -> None:
+        """A dynamic node has no process to watch: its disconnect closes its outputs."""
+        assert self._dataflow is not None and self._router is not None
+        if self._dataflow.nodes[node_id].kind is NodeKind.DYNAMIC:
+            self._router.close_outputs(node_id)
+
+    # ---- nodes -----------------------------------------------------------------
+
+    async def _run_node(self, node: ResolvedNode) -> None:
+        assert self._control is not None and self._router is not None
+        logger = self._loggers[node.id]
+
+        def on_line(stream: str, line: str) -> None:
+            self._log_line(node.id, logger, stream, line)
+
+        try:
+            process = await spawn_node(node, on_line)
+        except OSError as error:
+            message = f"failed to spawn node {node.id} ({' '.join(node.argv)}): {error}"
+            if not self._control.barrier.decided:
+                self._culprit = node.id
+            self._results[node.id] = NodeResult(node_id=node.id, ok=False, cause=message)
+            self._control.node_exited(node.id, clean=False, error=message)
+            self._router.close_outputs(node.id)
+            return
+        self._processes[node.id] = process
+        if self._force:
+            self._kill(node.id, Kill.FORCE)
+        returncode = await process.wait()
+        # Restart policies (spec/runtime.md §7) decide here, before outputs are closed.
+        self._finish_node(node.id, process, returncode)
+
+    def _finish_node(self, node_id: str, process: NodeProcess, returncode: int) -> None:
+        assert self._control is not None and self._router is not None and self._timers
+        self._timers.remove_node(node_id)
+        subscribed = self._control.subscribed(node_id)
+        barrier = self._control.barrier
+        if not subscribed and not barrier.decided and returncode != 0:
+            self._culprit = node_id
+        # Nodes parked in the barrier got its error: their failure follows the culprit's.
+        cascade = self._culprit if barrier.error and subscribed else None
+        self._results[node_id] = node_result(
+            node_id,
+            returncode,
+            stderr_tail=process.stderr_tail,
+            subscribed=subscribed,
+            stop_requested=self._stop_requested,
+            kill=self._kills.get(node_id, Kill.NONE),
+            cascade_from=cascade,
+        )
+        error = exited_before_init(node_id, returncode, process.stderr_tail)
+        # A planned-stop exit before subscribing is no start failure.
+        self._control.node_exited(node_id, clean=self._results[node_id].ok, error=error)
+        self._router.close_outputs(node_id)
+
+    def _log_line(
+        self, node_id: str, logger: NodeLogger, stream: str, line: str, raw: bool = True
+    ) -> None:
+        assert self._router is not None
+        if raw:
+            self._router.stdout_line(node_id, line)
+        record = logger.process_line(stream, line)
+        if record is not None:
+            self._router.publish_log(node_id, record)
+
+    def _open_logger(self, node: ResolvedNode) -> NodeLogger:
+        return NodeLogger(
+            dataflow_id=self.dataflow_id,
+            node_id=node.id,
+            out_dir=self.base_dir / "out",
+            min_log_level=node.logs.min_log_level,
+            max_log_size=node.logs.max_log_size,
+            max_rotated_files=node.logs.max_rotated_files,
+        )
+
+    def _send_tick(self, node_id: str, tick: Tick) -> None:
+        assert self._control is not None
+        self._control.send_droppable(node_id, tick, TICK_BUFFER_LIMIT)
+
+    # ---- stopping --------------------------------------------------------------
+
+    def _begin_stop(self) -> None:
+        assert self._control is not None and self._dataflow is not None
+        for node_id in self._dataflow.nodes:
+            self._control.send(node_id, Stop())
+        if self._ladder is None and not self._force:
+            self._ladder = asyncio.create_task(self._stop_ladder(self.options.grace))
+
+    async def _stop_ladder(self, grace: float) -> None:
+        await asyncio.sleep(grace)
+        for node_id, process in self._processes.items():
+            if process.returncode is None:
+                log.warning("node %s did not stop within %.1f s: SIGTERM", node_id, grace)
+                process.signal_group(signal.SIGTERM)
+        await asyncio.sleep(grace / 2)
+        self._kill_all(Kill.GRACE)
+
+    def _kill_all(self, why: Kill) -> None:
+        for node_id, process in self._processes.items():
+            if process.returncode is None:
+                self._kill(node_id, why)
+
+    def _kill(self, node_id: str, why: Kill) -> None:
+        self._kills.setdefault(node_id, why)
+        self._processes[node_id].signal_group(signal.SIGKILL)
+
+    async def _shutdown(self) -> None:
+        """Leave nothing behind: tasks, process groups, sockets, log files, shm files."""
+        if self._ladder is not None:
+            self._ladder.cancel()
+        if self._timers is not None:
+            await self._timers.stop()
+        await self._reap_groups()
+        for process in self._processes.values():
+            process.close()
+        if self._control is not None:
+            if dropped := self._control.dropped():
+                log.warning("daemon events dropped because nodes did not keep up: %s", dropped)
+            await self._control.close()
+        for logger in self._loggers.values():
+            logger.close()
+        _remove_shm_files(self.dataflow_id)
+
+    async def _reap_groups(self) -> None:
+        alive = [p for p in self._processes.values() if p.signal_group(signal.SIGKILL)]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GROUP_EXIT_TIMEOUT
+        while alive:
+            # Leaders are reaped by asyncio; after SIGKILL only orphans in the group are
+            # left, which the kernel and init remove within a few scheduler ticks.
+            for process in alive:
+                if process.returncode is None:
+                    await process.wait()
+            alive = [p for p in alive if p.group_alive()]
+            if alive and loop.time() > deadline:
+                pids = ", ".join(str(p.pgid) for p in alive)
+                log.warning("process groups %s still exist after SIGKILL", pids)
+                return
+            if alive:
+                await asyncio.sleep(0.01)
+
+
+def _remove_shm_files(dataflow_id: str) -> None:
+    """Remove shared memory files of the dataflow (the node API normally leaves none)."""
+    try:
+        names = os.listdir(_SHM_DIR)
+    except OSError:
+        return
+    for name in names:
+        if dataflow_id in name:
+            try:
+                (_SHM_DIR / name).unlink()
+                log.warning("removed leftover shared memory file %s", name)
+            except OSError:
+                pass

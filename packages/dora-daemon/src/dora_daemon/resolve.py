@@ -1,0 +1,301 @@
+"""Turn a descriptor into what the daemon runs: commands, environments, routes, timers.
+
+Sans-I/O apart from checking that node files exist: every input that depends on the
+host (environment, interpreter, parent pid, addresses) is a parameter, so the result is
+a pure function of its arguments. See spec/descriptor.md §5-§8 and spec/runtime.md §3.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from dora_daemon.commands import NodeKind, NodeStart, node_start
+from dora_daemon.logs import LogSettings, log_settings
+from dora_daemon.node_env import ENV_PARENT_PID, SCRUBBED_HOST_ENV, descriptor_env
+from dora_message.common import normalize_level
+from dora_message.config import (
+    ENV_NODE_CONFIG,
+    InputConfig,
+    NodeConfig,
+    Receiver,
+    encode_node_config,
+)
+from dora_message.descriptor import Descriptor, Input, Node, Operator
+from dora_message.errors import DescriptorError
+from dora_message.sources import LogsSource, TimerSource, UserSource, parse_input_source
+
+_MAX_ABSTRACT_NAME = 107  # sun_path is 108 bytes, the first is the abstract-namespace NUL
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedNode:
+    """One node, ready to spawn."""
+
+    id: str
+    kind: NodeKind
+    argv: tuple[str, ...]  # empty for dynamic nodes
+    cwd: Path
+    env: dict[str, str]  # the complete child environment
+    config: NodeConfig
+    logs: LogSettings
+    send_stdout_as: str | None  # full output id (``op/x`` for operator nodes)
+    send_logs_as: str | None
+    cpu_affinity: tuple[int, ...] | None
+    descriptor_node: Node  # kept for restart policies (spec/runtime.md §7), not yet applied
+
+
+@dataclass(frozen=True, slots=True)
+class LogSubscriber:
+    """A ``dora/logs[/level[/node]]`` input."""
+
+    node_id: str
+    input_id: str
+    level: str | None
+    source_node: str | None
+
+
+@dataclass(slots=True)
+class ResolvedDataflow:
+    """Every node plus the routing tables of the daemon (spec/runtime.md §5.5)."""
+
+    dataflow_id: str
+    daemon_address: str
+    nodes: dict[str, ResolvedNode]
+    # (producer node, output id) -> {receiver node: [input ids]}
+    consumers: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
+    # interval in ns -> {node: [input ids]}
+    timers: dict[int, dict[str, list[str]]] = field(default_factory=dict)
+    log_subscribers: list[LogSubscriber] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def static_nodes(self) -> list[str]:
+        """Nodes the daemon spawns (everything but dynamic nodes), in descriptor order."""
+        return [n.id for n in self.nodes.values() if n.kind is not NodeKind.DYNAMIC]
+
+
+def node_address(dataflow_id: str, node_id: str) -> str:
+    """The abstract Unix socket name a node listens on for data."""
+    name = f"dora-{dataflow_id}-{node_id}"
+    if len(name.encode()) > _MAX_ABSTRACT_NAME:
+        digest = hashlib.sha256(node_id.encode()).hexdigest()[:24]
+        name = f"dora-{dataflow_id}-{digest}"
+    return "\0" + name
+
+
+def daemon_address(dataflow_id: str, token: str) -> str:
+    """The abstract Unix socket name of the daemon's control server."""
+    return f"\0dora-daemon-{dataflow_id}-{token}"
+
+
+def resolve_dataflow(
+    descriptor: Descriptor,
+    base_dir: Path,
+    *,
+    dataflow_id: str,
+    daemon_address: str,
+    host_env: Mapping[str, str],
+    parent_pid: int,
+    uv: bool = False,
+    allow_shell_nodes: bool = False,
+    python: str = sys.executable,
+    sources: Mapping[str, tuple[Path, str]] | None = None,
+) -> ResolvedDataflow:
+    """Resolve every node of ``descriptor``.
+
+    ``sources`` gives, per fetched node (git clone, download), its working directory
+    and the ``path`` to run instead of the descriptor's (see ``dora_daemon.sources``).
+    Raises :class:`DescriptorError` naming the node.
+    """
+    base_dir = base_dir.resolve()
+    fetched = sources or {}
+    result = ResolvedDataflow(dataflow_id=dataflow_id, daemon_address=daemon_address, nodes={})
+    by_id = {node.id: node for node in descriptor.nodes}
+    starts: dict[str, NodeStart] = {}
+    cwds: dict[str, Path] = {}
+    for index, node in enumerate(descriptor.nodes):
+        cwd, path = fetched.get(node.id, (base_dir, node.path))
+        cwds[node.id] = Path(cwd)
+        starts[node.id] = node_start(node, path, index, Path(cwd), uv, allow_shell_nodes, python)
+
+    inputs: dict[str, dict[str, InputConfig]] = {}
+    for index, node in enumerate(descriptor.nodes):
+        inputs[node.id] = _resolve_inputs(node, index, by_id, starts, result)
+
+    host = {k: v for k, v in host_env.items() if k not in SCRUBBED_HOST_ENV}
+    descriptor_dict = msgspec.to_builtins(descriptor)
+    global_env = descriptor_env(descriptor.env, "env", host_env, result.warnings)
+    for index, node in enumerate(descriptor.nodes):
+        source = starts[node.id]
+        stdout_as, logs_as = _log_outputs_of(node, source)
+        routes = _routes_of(node.id, result)
+        config = NodeConfig(
+            dataflow_id=dataflow_id,
+            node_id=node.id,
+            daemon_address=daemon_address,
+            listen_address=node_address(dataflow_id, node.id),
+            inputs=inputs[node.id],
+            outputs=[_prefixed(source, o) for o in _declared_outputs(node)],
+            routes=routes,
+            dataflow_descriptor=descriptor_dict,
+            dynamic=source.kind is NodeKind.DYNAMIC,
+        )
+        env = dict(host)
+        env.update(global_env)
+        env.update(descriptor_env(node.env, f"nodes[{index}].env", host_env, result.warnings))
+        env.update(source.extra_env)
+        env[ENV_NODE_CONFIG] = encode_node_config(config)
+        env["PYTHONUNBUFFERED"] = "1"
+        env[ENV_PARENT_PID] = str(parent_pid)
+        result.nodes[node.id] = ResolvedNode(
+            id=node.id,
+            kind=source.kind,
+            argv=source.argv,
+            cwd=cwds[node.id],
+            env=env,
+            config=config,
+            logs=_node_log_settings(node, index),
+            send_stdout_as=stdout_as,
+            send_logs_as=logs_as,
+            cpu_affinity=tuple(node.cpu_affinity) if node.cpu_affinity else None,
+            descriptor_node=node,
+        )
+    return result
+
+
+def _prefixed(source: NodeStart, data_id: str) -> str:
+    return f"{source.operator_id}/{data_id}" if source.operator_id else data_id
+
+
+def _declared_inputs(node: Node) -> dict[str, Input]:
+    if node.operators:
+        return node.operators[0].inputs
+    return node.operator.inputs if node.operator else node.inputs
+
+
+def _declared_outputs(node: Node) -> list[str]:
+    if node.operators:
+        outputs = node.operators[0].outputs
+    else:
+        outputs = node.operator.outputs if node.operator else node.outputs
+    return list(dict.fromkeys(outputs))  # set semantics, first occurrence order
+
+
+def _resolve_inputs(
+    node: Node,
+    index: int,
+    by_id: Mapping[str, Node],
+    sources: Mapping[str, NodeStart],
+    result: ResolvedDataflow,
+) -> dict[str, InputConfig]:
+    own = sources[node.id]
+    configs: dict[str, InputConfig] = {}
+    for input_id, spec in _declared_inputs(node).items():
+        where = f"nodes[{index}].inputs.{input_id}"
+        text = spec if isinstance(spec, str) else spec.source
+        try:
+            parsed = parse_input_source(text)
+        except ValueError as error:
+            raise DescriptorError(f"node `{node.id}`: {error}", where) from None
+        full_id = _prefixed(own, input_id)
+        canonical = text
+        if isinstance(parsed, UserSource):
+            output = _producer_output(node.id, parsed, by_id, sources, where)
+            canonical = f"{parsed.node}/{output}"
+            receivers = result.consumers.setdefault((parsed.node, output), {})
+            receivers.setdefault(node.id, []).append(full_id)
+        elif isinstance(parsed, TimerSource):
+            result.timers.setdefault(parsed.interval_ns, {}).setdefault(node.id, []).append(full_id)
+        elif isinstance(parsed, LogsSource):
+            level = normalize_level(parsed.level) if parsed.level else None
+            result.log_subscribers.append(LogSubscriber(node.id, full_id, level, parsed.node))
+        configs[full_id] = _input_config(canonical, spec)
+    return configs
+
+
+def _producer_output(
+    consumer: str,
+    source: UserSource,
+    by_id: Mapping[str, Node],
+    sources: Mapping[str, NodeStart],
+    where: str,
+) -> str:
+    """The output id the producer really sends on (``op/out`` for operator nodes)."""
+    producer = by_id.get(source.node)
+    if producer is None:
+        raise DescriptorError(
+            f"node `{consumer}`: source node `{source.node}` does not exist", where
+        )
+    spec = sources[source.node]
+    declared = set(_declared_outputs(producer))
+    logs = _log_outputs(producer)
+    if spec.operator_id is None:
+        if source.output in declared or source.output in logs:
+            return source.output
+    else:
+        # Consumers may write `X/out` or `X/op/out` for a single-operator node.
+        prefix = spec.operator_id + "/"
+        short = source.output.removeprefix(prefix) if source.output.startswith(prefix) else None
+        for candidate in (source.output, short):
+            if candidate is not None and (candidate in declared or candidate in logs):
+                return prefix + candidate
+    raise DescriptorError(
+        f"node `{consumer}`: node `{source.node}` has no output `{source.output}` "
+        f"(declared: {', '.join(sorted(declared)) or 'none'})",
+        where,
+    )
+
+
+def _log_outputs(node: Node) -> set[str]:
+    """Outputs the daemon fills from a node's stdout/logs."""
+    holder: Node | Operator = node
+    if node.operators:
+        holder = node.operators[0]
+    elif node.operator:
+        holder = node.operator
+    return {name for name in (holder.send_stdout_as, holder.send_logs_as) if name}
+
+
+def _input_config(source: str, spec: Input) -> InputConfig:
+    if isinstance(spec, str):
+        return InputConfig(source=source)
+    config = InputConfig(source=source, input_timeout=spec.input_timeout)
+    if spec.queue_size is not None:
+        config.queue_size = spec.queue_size
+    if spec.queue_policy is not None:
+        config.queue_policy = spec.queue_policy
+    return config
+
+
+def _routes_of(node_id: str, result: ResolvedDataflow) -> dict[str, list[Receiver]]:
+    routes: dict[str, list[Receiver]] = {}
+    for (producer, output), receivers in result.consumers.items():
+        if producer == node_id:
+            routes[output] = [
+                Receiver(node_id=r, address=node_address(result.dataflow_id, r)) for r in receivers
+            ]
+    return routes
+
+
+def _log_outputs_of(node: Node, source: NodeStart) -> tuple[str | None, str | None]:
+    """The full ``send_stdout_as`` and ``send_logs_as`` output ids of a node."""
+    holder: Node | Operator = source.operator or node
+    stdout_as = holder.send_stdout_as or node.send_stdout_as
+    logs_as = holder.send_logs_as or node.send_logs_as
+    return (
+        _prefixed(source, stdout_as) if stdout_as else None,
+        _prefixed(source, logs_as) if logs_as else None,
+    )
+
+
+def _node_log_settings(node: Node, index: int) -> LogSettings:
+    try:
+        return log_settings(node)
+    except ValueError as error:
+        raise DescriptorError(f"node `{node.id}`: {error}", f"nodes[{index}]") from None

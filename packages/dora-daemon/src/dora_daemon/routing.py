@@ -1,0 +1,102 @@
+"""Inputs the daemon produces itself: closed inputs and log lines as data.
+
+Data between nodes never passes here (nodes send directly); the daemon only tells
+receivers when a producer's outputs close, and turns node output into inputs for
+``send_stdout_as``, ``send_logs_as`` and ``dora/logs`` subscribers (spec/runtime.md §10-§11).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+import msgspec
+
+from dora_daemon.resolve import ResolvedDataflow
+from dora_message.common import LogMessage, level_passes
+from dora_message.node_protocol import DaemonToNode, InputClosed, TextInput
+
+LOG_INPUT_BUFFER_LIMIT = 4 * 1024 * 1024  # unread bytes after which log inputs are dropped
+
+_json = msgspec.json.Encoder()
+
+
+class Sender(Protocol):
+    """Where messages to nodes go (the control server)."""
+
+    def send(self, node_id: str, message: DaemonToNode) -> None: ...
+
+    def send_droppable(self, node_id: str, message: DaemonToNode, limit: int) -> None: ...
+
+
+class Router:
+    """Closed-input bookkeeping and daemon-made inputs of one dataflow."""
+
+    def __init__(
+        self,
+        dataflow: ResolvedDataflow,
+        sender: Sender,
+        on_log: Callable[[LogMessage], None],
+    ) -> None:
+        self._dataflow = dataflow
+        self._sender = sender
+        self._on_log = on_log
+        self._open = set(dataflow.consumers)  # (producer, output) not closed yet
+
+    def close_outputs(self, producer: str, outputs: Iterable[str] | None = None) -> None:
+        """Tell every receiver that these outputs of ``producer`` (default: all) closed.
+
+        Each receiver gets one :class:`InputClosed` naming all its affected inputs;
+        outputs already closed are not announced twice.
+        """
+        wanted = None if outputs is None else set(outputs)
+        closed: dict[str, list[str]] = {}
+        for key in sorted(self._open):
+            node, output = key
+            if node != producer or (wanted is not None and output not in wanted):
+                continue
+            self._open.discard(key)
+            for receiver, input_ids in self._dataflow.consumers[key].items():
+                closed.setdefault(receiver, []).extend(input_ids)
+        for receiver, input_ids in closed.items():
+            self._sender.send(receiver, InputClosed(input_ids=input_ids, source_node=producer))
+
+    def stdout_line(self, node_id: str, line: str) -> None:
+        """Forward a raw output line of ``node_id`` when it has ``send_stdout_as``."""
+        output = self._dataflow.nodes[node_id].send_stdout_as
+        if output is not None:
+            self._send_text(node_id, output, line + "\n")
+
+    def publish_log(self, node_id: str, record: LogMessage) -> None:
+        """Deliver a record that passed the node's filter: subscribers, send_logs_as, display."""
+        text: str | None = None
+        for subscriber, input_ids in self._log_subscribers(node_id, record.level).items():
+            text = text or _json.encode(record).decode()
+            message = TextInput(input_ids=input_ids, text=text, timestamp_ns=time.time_ns())
+            self._sender.send_droppable(subscriber, message, LOG_INPUT_BUFFER_LIMIT)
+        output = self._dataflow.nodes[node_id].send_logs_as
+        if output is not None and record.level != "stdout":  # only structured records
+            self._send_text(node_id, output, text or _json.encode(record).decode())
+        self._on_log(record)
+
+    def _log_subscribers(self, node_id: str, level: str) -> dict[str, list[str]]:
+        matches: dict[str, list[str]] = {}
+        for sub in self._dataflow.log_subscribers:
+            if sub.node_id == node_id:
+                continue  # a node never receives its own logs
+            if sub.source_node is not None and sub.source_node != node_id:
+                continue
+            if sub.level is not None and not level_passes(level, sub.level):
+                continue
+            matches.setdefault(sub.node_id, []).append(sub.input_id)
+        return matches
+
+    def _send_text(self, producer: str, output: str, text: str) -> None:
+        receivers = self._dataflow.consumers.get((producer, output))
+        if not receivers or (producer, output) not in self._open:
+            return
+        timestamp_ns = time.time_ns()
+        for receiver, input_ids in receivers.items():
+            message = TextInput(input_ids=input_ids, text=text, timestamp_ns=timestamp_ns)
+            self._sender.send_droppable(receiver, message, LOG_INPUT_BUFFER_LIMIT)
