@@ -99,8 +99,10 @@ def test_mainline_keys() -> None:
         "standard",
         "standard",
         "ros2",
-        "module",
+        "standard",
     ]
+    # the module node was expanded into its inner node at load time
+    assert flow.nodes[-1].id == "nav.planner"
 
 
 def test_load_missing_file(tmp_path: Path) -> None:

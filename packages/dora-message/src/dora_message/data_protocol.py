@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import msgspec
 
-PayloadKind = Literal["empty", "ipc", "raw"]
+PayloadKind = Literal["empty", "ipc", "raw", "buffers"]
 
 
 class _Msg(msgspec.Struct, array_like=True, tag=True):
@@ -49,7 +49,15 @@ class Data(_Msg, tag="data"):
     ``kind`` says how to read the payload: ``ipc`` is an Arrow IPC record batch whose
     schema is ``schema`` (or the last schema sent on this output), ``raw`` is plain
     bytes that arrive as a ``UInt8Array``, ``empty`` carries nothing. The payload is
-    either ``inline`` or at ``offset``/``length`` in segment ``segment_id``.
+    either ``inline`` or at ``offset``/``length`` in segment ``segment_id``; in a
+    segment, ``ipc`` is a whole Arrow IPC stream (schema, dictionaries, batch).
+
+    ``buffers`` (inline only) is a flat array (no children, no dictionary) sent as its
+    raw Arrow buffers, which avoids the IPC machinery for small messages: its type is
+    field ``data`` of ``schema`` (or the last schema sent on this output), ``layout``
+    is ``[length, null_count, offset, size_0, size_1, ...]`` with ``-1`` for an absent
+    buffer, and ``inline`` holds the present buffers back to back, each padded to a
+    multiple of 8 bytes.
     """
 
     output_id: str
@@ -62,6 +70,7 @@ class Data(_Msg, tag="data"):
     offset: int = 0
     length: int = 0
     token: int = 0
+    layout: list[int] | None = None
 
 
 class Closed(_Msg, tag="closed"):

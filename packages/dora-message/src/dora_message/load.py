@@ -25,6 +25,7 @@ from dora_message._convert_errors import describe_validation_error
 from dora_message._docpath import DocPath, format_path, node_prefix, parse_path, yaml_line
 from dora_message.descriptor import Descriptor, EnvValue, HostEnv, Operator
 from dora_message.errors import DescriptorError
+from dora_message.modules import expand_modules
 from dora_message.validate import validate
 
 __all__ = [
@@ -80,6 +81,10 @@ def parse_descriptor_with_warnings(
         path, message = describe_validation_error(raw, err)
         raise _located(text, file, path, node_prefix(path, node_ids) + message) from None
     warnings = _unknown_operator_keys(raw)
+    # Modules are compile-time only: replace `module:` nodes by flat nodes before any check.
+    expanded = expand_modules(descriptor, file, text)
+    if expanded is not descriptor:  # document paths now index the flat nodes, not YAML lines
+        descriptor, text = expanded, ""
     try:
         _expand_descriptor_env(descriptor, os.environ if environ is None else environ, file)
         warnings += validate(descriptor, file)

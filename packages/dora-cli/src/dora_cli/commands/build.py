@@ -14,8 +14,9 @@ from dora_cli.errors import fail, reports_errors
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--uv", is_flag=True, help="Run `pip install` lines through `uv pip`.")
 @click.option("--local", is_flag=True, help="Build here even if a coordinator is reachable.")
+@click.option("--strict-types", is_flag=True, help="Treat type warnings as errors.")
 @reports_errors
-def build(path: Path, uv: bool, local: bool) -> None:
+def build(path: Path, uv: bool, local: bool, strict_types: bool) -> None:
     """Run the build commands of the dataflow at PATH.
 
     Nodes with a `git:` source are cloned (or updated) first and built from the
@@ -30,6 +31,9 @@ def build(path: Path, uv: bool, local: bool) -> None:
     descriptor, warnings = load_descriptor_with_warnings(path)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
+    from dora_cli.commands.validate import type_check_for_build
+
+    type_check_for_build(descriptor, path, strict_types)  # same checks as `dora validate`
     base_dir = path.resolve().parent
 
     def on_output(node_id: str, line: str) -> None:

@@ -1,0 +1,90 @@
+"""``dora validate``: check a dataflow's schema, wiring and type annotations.
+
+Also home of :func:`type_check_for_build`, the same type pass as run by ``dora build``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from dora_cli.errors import EXIT_FAILURE, fail, reports_errors
+
+if TYPE_CHECKING:
+    from dora_message.descriptor import Descriptor
+
+_SCHEMA_HINT = "hint: check the YAML syntax and the dataflow schema (docs/types-and-modules.md)"
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--strict-types",
+    is_flag=True,
+    help="Treat type warnings as errors (non-zero exit code, for CI).",
+)
+@reports_errors
+def validate(path: Path, strict_types: bool) -> None:
+    """Validate the dataflow at PATH: schema, wiring, config and type annotations.
+
+    Modules are expanded first; user types in a `types/` folder beside the
+    dataflow are loaded. Type problems are warnings unless --strict-types or
+    `strict_types: true` is set. Node executables are not checked here.
+    """
+    from dora_message.errors import DescriptorError
+    from dora_message.load import load_descriptor_with_warnings
+    from dora_message.types import analyze_types
+
+    click.echo(f"Validating {path}...")
+    if not path.is_file():
+        fail(f"dataflow file `{path}` does not exist")
+    try:
+        descriptor, warnings = load_descriptor_with_warnings(path)
+    except DescriptorError as err:
+        click.secho(f"error: {err}", fg="red", err=True)
+        click.echo(_SCHEMA_HINT, err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    strict = strict_types or bool(descriptor.strict_types)
+    report = analyze_types(descriptor, path.resolve().parent, strict=strict)
+    if report.user_types:
+        click.echo(f"Loaded {report.user_types} user-defined type(s) from types/")
+    click.echo("Input/output wiring OK.")
+    click.echo("Descriptor config OK.")
+    for inference in report.inferred:
+        click.echo(f"  {inference}")
+    if not report.warnings:
+        click.echo("All type annotations OK.")
+        return
+    click.echo("Type warnings:")
+    for warning in report.warnings:
+        click.echo(f"  - {warning}")
+    count = len(report.warnings)
+    click.echo(f"{count} type warning(s) found.")
+    if strict:
+        fail(f"{count} type warning(s) found (--strict mode)")
+
+
+def type_check_for_build(descriptor: Descriptor, dataflow: Path, strict_types: bool) -> None:
+    """``dora build``'s type pass: warnings on stderr; exit 1 on any under strict mode."""
+    from dora_message.types import analyze_types
+
+    strict = strict_types or bool(descriptor.strict_types)
+    report = analyze_types(descriptor, dataflow.resolve().parent, strict=strict)
+    if report.user_types:
+        click.echo(f"Loaded {report.user_types} user-defined type(s) from types/", err=True)
+    for warning in report.warnings:
+        click.echo(f"  warning: {warning}", err=True)
+    count = len(report.warnings)
+    if not count:
+        return
+    if strict:
+        fail(f"{count} type error(s) found (strict mode)")
+    click.echo(
+        f"{count} type warning(s) found. hint: use --strict-types (or `strict_types: true`) "
+        "to fail the build on type warnings",
+        err=True,
+    )

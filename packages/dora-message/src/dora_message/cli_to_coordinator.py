@@ -1,0 +1,158 @@
+"""Requests from the CLI to the coordinator (WebSocket ``/api/control``, JSON text frames).
+
+Every frame the CLI sends is a :class:`Request` envelope: a request id chosen by the
+client and one :data:`ControlRequest`, tagged by ``type``. The coordinator answers each
+request with a :class:`dora_message.coordinator_to_cli.Reply` carrying the same id, and may
+push events in between (see that module). The first request on a connection must be
+:class:`Hello`; its ``protocol_version`` must equal :data:`CONTROL_PROTOCOL_VERSION`.
+
+Evolution rules (msgspec): new fields get defaults, fields are never renamed or retyped,
+unknown fields are ignored by older decoders.
+
+Where a request names a dataflow (``dataflow``), the string is a UUID or the name of a
+running dataflow; the coordinator resolves it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+CONTROL_PROTOCOL_VERSION = "dora-py-control-1"
+
+
+class _Request(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+    """Base of the CLI's requests."""
+
+
+class Hello(_Request, tag="hello"):
+    """First request of every connection: the version handshake."""
+
+    protocol_version: str
+    client_version: str = ""
+
+
+class StartDataflow(_Request, tag="start"):
+    """Start a dataflow; ``descriptor`` is the validated descriptor as plain JSON data."""
+
+    descriptor: dict[str, Any]
+    name: str | None = None
+    working_dir: str | None = None
+    uv: bool = False
+
+
+class WaitForSpawn(_Request, tag="wait_for_spawn"):
+    """Answered once every daemon has spawned its nodes (or the start failed)."""
+
+    dataflow: str
+
+
+class StopDataflow(_Request, tag="stop"):
+    """Stop a dataflow; answered when it has ended. ``grace_duration`` in seconds."""
+
+    dataflow: str
+    grace_duration: float | None = None
+    force: bool = False
+
+
+class RestartDataflow(_Request, tag="restart"):
+    """Stop a dataflow and start a new one from the stored descriptor."""
+
+    dataflow: str
+    grace_duration: float | None = None
+    force: bool = False
+
+
+class ListDataflows(_Request, tag="list"):
+    """Every dataflow the coordinator knows, running or finished."""
+
+
+class GetDataflow(_Request, tag="info"):
+    """One dataflow with its nodes and descriptor."""
+
+    dataflow: str
+
+
+class LogQuery(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Which log records to return, applied in the order Time -> Grep/Level -> Tail.
+
+    ``since``/``until`` are RFC 3339 timestamps; ``level`` is the minimum level
+    (``stdout`` = everything) with ``level_overrides`` per node; ``grep`` is a
+    case-insensitive substring of the message, node id or target; ``tail`` keeps the
+    last N records that passed.
+    """
+
+    nodes: list[str] | None = None
+    since: str | None = None
+    until: str | None = None
+    level: str = "stdout"
+    level_overrides: dict[str, str] = {}
+    grep: str | None = None
+    tail: int | None = None
+
+
+class GetLogs(_Request, tag="logs"):
+    """Historical logs of a dataflow, read from the log files on its daemons."""
+
+    dataflow: str
+    query: LogQuery = msgspec.field(default_factory=LogQuery)
+
+
+class SubscribeLogs(_Request, tag="subscribe_logs"):
+    """Push the dataflow's log records to this connection as they arrive.
+
+    With ``replay`` the records the coordinator still buffers are sent first. The
+    subscription ends with a ``dataflow_finished`` event or when the connection closes.
+    """
+
+    dataflow: str
+    nodes: list[str] | None = None
+    replay: bool = False
+
+
+class ListDaemons(_Request, tag="daemons"):
+    """The connected daemons."""
+
+
+class Destroy(_Request, tag="destroy"):
+    """Stop every dataflow, then shut down every daemon and the coordinator."""
+
+    grace_duration: float | None = None
+    force: bool = False
+
+
+ControlRequest = (
+    Hello
+    | StartDataflow
+    | WaitForSpawn
+    | StopDataflow
+    | RestartDataflow
+    | ListDataflows
+    | GetDataflow
+    | GetLogs
+    | SubscribeLogs
+    | ListDaemons
+    | Destroy
+)
+
+
+class Request(msgspec.Struct, kw_only=True):
+    """Envelope of every frame the CLI sends."""
+
+    id: int
+    request: ControlRequest
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Request)
+
+
+def encode_request(request_id: int, request: ControlRequest) -> str:
+    """One request as a JSON text frame."""
+    return _encoder.encode(Request(id=request_id, request=request)).decode()
+
+
+def decode_request(frame: str | bytes) -> Request:
+    """Parse a frame from a CLI; raises ``msgspec.DecodeError`` / ``ValidationError``."""
+    return _decoder.decode(frame)

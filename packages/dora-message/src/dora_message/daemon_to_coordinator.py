@@ -1,0 +1,140 @@
+"""What a daemon sends its coordinator (WebSocket ``/api/daemon``, JSON text frames).
+
+Two frame kinds, tagged by ``kind``:
+
+* :class:`EventFrame` carries one :data:`DaemonEvent` (tagged by ``type``). The first
+  event of a connection must be :class:`Register`, whose ``protocol_version`` must equal
+  :data:`DAEMON_PROTOCOL_VERSION`; right after the coordinator accepts it the daemon sends
+  a :class:`StatusReport` of what it runs, so a restarted coordinator can reconcile.
+* :class:`ReplyFrame` answers a coordinator command with the same ``id``.
+
+Evolution rules (msgspec): new fields get defaults, nothing is renamed or retyped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from dora_message.common import DataflowResult, LogMessage
+
+DAEMON_PROTOCOL_VERSION = "dora-py-daemon-1"
+
+
+class RunningDataflow(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A dataflow a daemon runs, with enough to rebuild the coordinator's record."""
+
+    dataflow_id: str
+    nodes: list[str]
+    name: str | None = None
+    descriptor: dict[str, Any] = {}
+    working_dir: str | None = None
+    uv: bool = False
+
+
+class NodeMetric(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One sample of a node process; ``cpu`` in percent of one core."""
+
+    pid: int
+    cpu: float = 0.0
+    memory_mb: float = 0.0
+
+
+class _Event(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+    """Base of the daemon's events."""
+
+
+class Register(_Event, tag="register"):
+    """First event of a connection. ``instance_id`` is fixed for the daemon's lifetime."""
+
+    protocol_version: str
+    instance_id: str
+    dora_version: str = ""
+    machine_id: str | None = None
+    labels: dict[str, str] = {}
+
+
+class DataflowFinished(_Event, tag="dataflow_finished"):
+    """Every node this daemon ran for the dataflow has exited.
+
+    ``error`` is set when the daemon could not run the dataflow at all.
+    """
+
+    dataflow_id: str
+    result: DataflowResult
+    error: str | None = None
+
+
+class StatusReport(_Event, tag="status_report"):
+    """What the daemon runs now, and results it may not have delivered yet."""
+
+    running: list[RunningDataflow] = []
+    finished: list[DataflowFinished] = []
+
+
+class Heartbeat(_Event, tag="heartbeat"):
+    """Sent every few seconds so the coordinator knows the daemon is alive."""
+
+
+class LogBatch(_Event, tag="logs"):
+    """Node log records, oldest first (batched to keep frame counts low)."""
+
+    records: list[LogMessage]
+
+
+class NodeMetrics(_Event, tag="node_metrics"):
+    """Per-node process metrics of one dataflow, keyed by node id."""
+
+    dataflow_id: str
+    metrics: dict[str, NodeMetric] = {}
+
+
+DaemonEvent = Register | StatusReport | Heartbeat | DataflowFinished | LogBatch | NodeMetrics
+
+
+class _Result(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+    """Base of the reply payloads."""
+
+
+class Done(_Result, tag="done"):
+    """The command was carried out (or, for a spawn, the nodes are being started)."""
+
+
+class NodeLogs(_Result, tag="node_logs"):
+    """Log records read from the daemon's log files."""
+
+    records: list[LogMessage] = []
+
+
+CommandResult = Done | NodeLogs
+
+
+class EventFrame(msgspec.Struct, tag_field="kind", tag="event", kw_only=True):
+    """A daemon event."""
+
+    event: DaemonEvent
+
+
+class ReplyFrame(msgspec.Struct, tag_field="kind", tag="reply", kw_only=True, omit_defaults=True):
+    """The answer to coordinator command ``id``: ``result`` or ``error``."""
+
+    id: int
+    result: CommandResult | None = None
+    error: str | None = None
+
+
+DaemonToCoordinator = EventFrame | ReplyFrame
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(DaemonToCoordinator)
+
+
+def encode_frame(frame: DaemonToCoordinator) -> str:
+    """One frame as JSON text."""
+    return _encoder.encode(frame).decode()
+
+
+def decode_frame(frame: str | bytes) -> DaemonToCoordinator:
+    """Parse a daemon frame; raises ``msgspec.DecodeError`` / ``ValidationError``."""
+    return _decoder.decode(frame)

@@ -1,0 +1,1 @@
+"""Tests of type annotations, the type library and modules."""
