@@ -1,0 +1,127 @@
+"""``dora new``: create a dataflow project or a node from the ``dora_templates`` package."""
+
+from __future__ import annotations
+
+import keyword
+import re
+from importlib.metadata import version
+from pathlib import Path
+
+import click
+
+from dora_cli.errors import fail
+
+#: The seed's language list; only those in dora_templates.LANGUAGES can be generated.
+SEED_LANGUAGES = ("rust", "python", "c", "cxx")
+
+# What each refused language lacks in this implementation.
+_MISSING_API = {
+    "rust": "Rust node API (the `dora-node-api` crate)",
+    "c": "C node API (`node_api.h` and its library)",
+    "cxx": "C++ node API (the `dora-node-api-cxx` bridge)",
+}
+_LANG_NAMES = {"python": "Python", "rust": "Rust", "c": "C", "cxx": "C++"}
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 _.-]*")
+
+_EPILOG = """\b
+Examples:
+  dora new my-flow                     # Python dataflow project in ./my-flow
+  cd my-flow && dora run dataflow.yml
+  dora new my-node --kind node         # Python node package in ./my-node
+"""
+
+
+@click.command(epilog=_EPILOG)
+@click.argument("name")
+@click.option(
+    "--kind",
+    type=click.Choice(["dataflow", "node"]),
+    default="dataflow",
+    show_default=True,
+    help="A whole dataflow project (three nodes) or a single node.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(SEED_LANGUAGES),
+    default="python",
+    show_default=True,
+    help="Language of the generated code: rust, c and cxx are refused (no node API yet).",
+)
+@click.option(
+    "--path",
+    "target",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Directory to create (default: ./NAME). It must not exist yet.",
+)
+def new(name: str, kind: str, lang: str, target: Path | None) -> None:
+    """Create a new dataflow project or node called NAME from a template.
+
+    Only Python projects can be generated: this implementation has no Rust, C or C++
+    node API yet, so --lang rust, c and cxx are refused instead of producing a project
+    that cannot run (upstream dora defaults to rust; here the default is python).
+
+    The Python dataflow has two timer-driven talkers and a listener and runs at once
+    with `dora run dataflow.yml`. Spaces in NAME become `-` in directory and package
+    names, and `_` in the Python module name.
+    """
+    from dora_templates import Variables, render
+
+    if lang in _MISSING_API:
+        fail(
+            f"cannot create a {_LANG_NAMES[lang]} {kind}: this dora implementation has no "
+            f"{_MISSING_API[lang]} yet, so the project could not run; use --lang python"
+        )
+    package = _check_name(name)
+    module = re.sub(r"[ .-]", "_", name)
+    if not module.isidentifier() or keyword.iskeyword(module):
+        fail(f"`{name}` does not give a valid Python module name (`{module}`)")
+    directory = target if target is not None else Path(package)
+    files = render(lang, kind, Variables(package, module, _node_api_requirement()))
+    try:
+        directory.mkdir()
+    except FileExistsError:
+        fail(f"`{directory}` already exists; choose another NAME or --path")
+    except OSError as error:
+        fail(f"cannot create `{directory}`: {error.strerror or error}")
+    for relative, text in files.items():
+        file = directory / relative
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(text, encoding="utf-8")
+    shown = directory if directory.is_absolute() else f"./{directory}"
+    click.echo(f"Created new {_LANG_NAMES[lang]} {kind} `{package}` at {shown}")
+    click.echo("Next steps:")
+    if kind == "dataflow":
+        steps = [f"cd {directory}", "dora run dataflow.yml", "dora graph dataflow.yml --open"]
+    else:
+        steps = [
+            f"cd {directory}",
+            "uv pip install -e .",
+            "uv run ruff check . --fix",
+            "uv run ruff check .",
+            "uv run pytest .",
+        ]
+    for step in steps:
+        click.echo(f"  {step}")
+
+
+def _check_name(name: str) -> str:
+    """Validate NAME; return the directory/package name (spaces → ``-``)."""
+    if "/" in name or "\\" in name:
+        fail(f"NAME must not contain a path separator: `{name}` (use --path for the location)")
+    if not name.isascii():
+        fail(f"NAME must be ASCII: `{name}`")
+    if not _NAME.fullmatch(name):
+        fail(
+            f"invalid NAME `{name}`: start with a letter and use letters, digits, "
+            "spaces, `_`, `.` or `-`"
+        )
+    return name.replace(" ", "-")
+
+
+def _node_api_requirement() -> str:
+    """``dora-node-api>=X.Y.Z,<next>`` for the node API installed with this CLI."""
+    installed = version("dora-node-api")
+    parts = [int(p) for p in re.findall(r"\d+", installed)[:2]] + [0, 0]
+    major, minor = parts[0], parts[1]
+    upper = f"{major}.{minor + 1}" if major == 0 else f"{major + 1}"
+    return f"dora-node-api>={installed},<{upper}"
