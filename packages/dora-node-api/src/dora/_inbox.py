@@ -1,0 +1,247 @@
+"""The node's event inbox and its poller (who reads the sockets, and when).
+
+Latency matters most, so the thread that waits for an event reads the sockets itself: a
+message wakes exactly one thread, the one that returns it. A background thread takes over
+the polling only while nobody has waited for a few milliseconds (the node is busy in user
+code), so queue policies, shared-memory releases and daemon messages keep being handled.
+The *poll lock* says who polls; a consumer that finds it held by the background thread
+kicks it (eventfd) and takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from dora._scheduler import Scheduler
+
+logger = logging.getLogger(__name__)
+
+Op = tuple[str, Any, bool, bool]
+"""A queue operation: (input id, item or None to close the input, protected, flush)."""
+
+HANDOFF_DELAY = 0.005  # the consumer is "busy" after this long outside next()
+BACKGROUND_TICK = 0.02  # how often the idle background thread looks
+
+
+class Inbox:
+    """The scheduler plus its lock and async wake-ups. Thread-safe."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.lock = threading.Lock()
+        self.sched = scheduler
+        self._async: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    def apply(self, ops: list[Op]) -> None:
+        """Apply queue operations in order."""
+        with self.lock:
+            sched = self.sched
+            for input_id, item, protected, flush in ops:
+                if item is None:
+                    sched.close_input(input_id)
+                else:
+                    sched.push_input(input_id, item, protected, flush)
+        if self._async:
+            self.wake_async()
+
+    def push_event(self, event: dict[str, Any]) -> None:
+        """Queue a control event."""
+        with self.lock:
+            self.sched.push_event(event)
+        if self._async:
+            self.wake_async()
+
+    def reopen(self, input_ids: list[str]) -> None:
+        """Accept data on these inputs again."""
+        with self.lock:
+            for input_id in input_ids:
+                self.sched.reopen_input(input_id)
+
+    def pop(self) -> Any:
+        """Next queued entry (see :meth:`Scheduler.pop`)."""
+        with self.lock:
+            return self.sched.pop()
+
+    def ready(self) -> bool:
+        """Something is queued, or the stream ended."""
+        sched = self.sched
+        return sched.ended or not sched.is_empty()
+
+    def end(self) -> None:
+        """End the stream now."""
+        with self.lock:
+            self.sched.end()
+        self.wake_async()
+
+    # ---- asyncio --------------------------------------------------------------------
+
+    def add_async(self, loop: asyncio.AbstractEventLoop, fut: asyncio.Future[None]) -> None:
+        """Resolve ``fut`` (on its loop) at the next change."""
+        with self.lock:
+            self._async.append((loop, fut))
+
+    def remove_async(self, fut: asyncio.Future[None]) -> None:
+        """Forget ``fut``."""
+        with self.lock:
+            self._async = [(lp, f) for lp, f in self._async if f is not fut]
+
+    def wake_async(self) -> None:
+        """Resolve every registered future."""
+        with self.lock:
+            waiters, self._async = self._async, []
+        for loop, fut in waiters:
+            with contextlib.suppress(RuntimeError):  # loop closed
+                loop.call_soon_threadsafe(_resolve, fut)
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class Poller:
+    """One epoll set over every socket of the node, polled by one thread at a time."""
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        self._handlers: dict[int, Callable[[], None]] = {}
+        self.lock = threading.Lock()  # the poll lock: held by whoever polls
+        self._count_lock = threading.Lock()
+        self._idle = threading.Condition(threading.Lock())  # background thread parks here
+        self._consumers = 0
+        self._async_waiters = 0
+        self._left_at = time.monotonic()
+        self.last_poll = 0.0
+        self.closed = False
+        self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._handlers[self._wake_fd] = self._drain_wake
+        self._epoll.register(self._wake_fd, select.EPOLLIN)
+        self._thread: threading.Thread | None = None
+
+    # ---- registration ---------------------------------------------------------------
+
+    def register(self, sock: socket.socket, handler: Callable[[], None]) -> None:
+        """Call ``handler()`` in the polling thread whenever ``sock`` is readable."""
+        fd = sock.fileno()
+        self._handlers[fd] = handler
+        self._epoll.register(fd, select.EPOLLIN)
+
+    def unregister(self, sock: socket.socket) -> None:
+        """Stop watching ``sock`` (call before closing it)."""
+        fd = sock.fileno()
+        if self._handlers.pop(fd, None) is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self._epoll.unregister(fd)
+
+    # ---- polling ----------------------------------------------------------------------
+
+    def poll(self, timeout: float | None) -> None:
+        """Wait up to ``timeout`` and run the handlers of ready sockets (poll lock held)."""
+        handlers = self._handlers
+        events = self._epoll.poll(-1 if timeout is None else timeout)
+        self.last_poll = time.monotonic()
+        for fd, _mask in events:
+            handler = handlers.get(fd)
+            if handler is not None:
+                handler()
+
+    def kick(self) -> None:
+        """Make the thread blocked in :meth:`poll` return."""
+        with contextlib.suppress(OSError):
+            os.eventfd_write(self._wake_fd, 1)
+
+    def _drain_wake(self) -> None:
+        with contextlib.suppress(OSError):
+            os.eventfd_read(self._wake_fd)
+
+    def poll_nowait(self) -> None:
+        """Read whatever already arrived, unless another thread is polling."""
+        if self.lock.acquire(False):
+            try:
+                if not self.closed:
+                    self.poll(0)
+            finally:
+                self.lock.release()
+
+    def wait(self, ready: Callable[[], bool], timeout: float | None) -> None:
+        """Consumer side: poll until something happened or ``timeout`` passed."""
+        count_lock = self._count_lock
+        with count_lock:
+            self._consumers += 1
+        try:
+            lock = self.lock
+            if not lock.acquire(False):
+                self.kick()  # the background thread polls: take over
+                if not lock.acquire(True, -1 if timeout is None else timeout):
+                    return
+            try:
+                if not self.closed and not ready():
+                    self.poll(timeout)
+            finally:
+                lock.release()
+        finally:
+            with count_lock:
+                self._consumers -= 1
+                self._left_at = time.monotonic()
+
+    def async_waiting(self, delta: int) -> None:
+        """An asyncio consumer starts (+1) or stops (-1) waiting: the background polls."""
+        with self._count_lock:
+            self._async_waiters += delta
+        with self._idle:
+            self._idle.notify_all()
+
+    # ---- background thread ----------------------------------------------------------
+
+    def start(self, name: str) -> None:
+        """Start the background polling thread."""
+        self._thread = threading.Thread(target=self._background, name=name, daemon=True)
+        self._thread.start()
+
+    def _should_poll(self) -> bool:
+        # unlocked reads: a stale value only delays the decision by one tick
+        return self._consumers == 0 and (
+            self._async_waiters > 0 or time.monotonic() - self._left_at >= HANDOFF_DELAY
+        )
+
+    def _background(self) -> None:
+        idle = self._idle
+        while True:
+            with idle:
+                while not self.closed and not self._should_poll():
+                    idle.wait(BACKGROUND_TICK)
+            if self.closed:
+                return
+            with self.lock:
+                if self.closed:
+                    return
+                if self._consumers == 0:
+                    try:
+                        self.poll(None)
+                    except Exception:  # a handler bug must not kill the I/O thread
+                        logger.exception("error while handling node I/O")
+
+    def stop(self) -> None:
+        """Stop the background thread (idempotent)."""
+        self.closed = True
+        with self._idle:
+            self._idle.notify_all()
+        self.kick()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2.0)
+
+    def close(self) -> None:
+        """Release the epoll set (after :meth:`stop`, with the poll lock held)."""
+        self._epoll.close()
+        self._handlers.clear()
+        with contextlib.suppress(OSError):
+            os.close(self._wake_fd)

@@ -1,0 +1,154 @@
+"""Structured logging of a node: one JSON object per line on stdout.
+
+The daemon reads a node's stdout line by line; a JSON object with ``level`` and
+``timestamp`` (and string-valued ``fields``) is a structured record, anything else is a
+plain ``stdout`` line. ``node.log`` and the stdlib ``logging`` bridge (installed by
+``Node()``) both write such lines. The default threshold is ``info``; ``DORA_LOG_LEVEL``
+(or a plain level in ``RUST_LOG``) changes it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import sys
+import threading
+from typing import Any
+
+import msgspec
+
+_encoder = msgspec.json.Encoder()
+_MAX_FIELDS_BYTES = 60 * 1024
+_LEVELS = {"error": 0, "warn": 1, "info": 2, "debug": 3, "trace": 4}
+_ALIASES = {"warning": "warn", "critical": "error", "fatal": "error"}
+_write_lock = threading.Lock()
+
+
+def normalize_level(level: Any) -> str:
+    """A level name in error/warn/info/debug/trace; unknown names become info."""
+    name = str(level).strip().lower()
+    name = _ALIASES.get(name, name)
+    return name if name in _LEVELS else "info"
+
+
+def threshold_from_env() -> str:
+    """Minimum level to print: DORA_LOG_LEVEL, else a bare level in RUST_LOG, else info."""
+    for var in ("DORA_LOG_LEVEL", "RUST_LOG"):
+        value = os.environ.get(var, "").strip().lower()
+        value = _ALIASES.get(value, value)
+        if value in _LEVELS:
+            return value
+        if value == "off":
+            return "off"
+    return "info"
+
+
+def enabled(level: str, threshold: str) -> bool:
+    """Whether ``level`` passes ``threshold``."""
+    if threshold == "off":
+        return False
+    return _LEVELS[level] <= _LEVELS[threshold]
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def format_line(
+    level: str,
+    message: str,
+    node_id: str | None,
+    target: str | None = None,
+    fields: dict[str, Any] | None = None,
+) -> bytes:
+    """One JSON log line (without newline)."""
+    record: dict[str, Any] = {
+        "timestamp": _now(),
+        "level": level,
+        "node_id": node_id,
+        "message": message,
+    }
+    if target is not None:
+        record["target"] = target
+    if fields:
+        strings = {str(k): v if isinstance(v, str) else str(v) for k, v in fields.items()}
+        encoded = _encoder.encode(strings)
+        if len(encoded) > _MAX_FIELDS_BYTES:
+            record["fields_dropped"] = True
+        else:
+            record["fields"] = strings
+    return _encoder.encode(record)
+
+
+def write_line(line: bytes) -> None:
+    """Write one line to stdout atomically with respect to other log calls."""
+    stream = sys.stdout
+    if stream is None:  # pragma: no cover - pythonw / closed stdout
+        return
+    text = line.decode() + "\n"
+    with _write_lock:
+        try:
+            stream.write(text)
+            stream.flush()
+        except (OSError, ValueError):  # closed pipe at shutdown
+            pass
+
+
+class BridgeHandler(logging.Handler):
+    """Re-emits stdlib ``logging`` records as dora JSON lines."""
+
+    def __init__(self, node_id: str) -> None:
+        super().__init__()
+        self.node_id = node_id
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Format and print ``record``."""
+        try:
+            message = record.getMessage()
+            if record.exc_info:
+                message += "\n" + logging.Formatter().formatException(record.exc_info)
+            fields = {
+                "file": record.pathname,
+                "line": str(record.lineno),  # string: the daemon expects string fields
+                "module": record.module,
+            }
+            level = normalize_level(record.levelname)
+            write_line(format_line(level, message, self.node_id, record.name, fields))
+        except Exception:  # pragma: no cover - logging must never raise
+            self.handleError(record)
+
+
+_PY_LEVELS = {
+    "error": logging.ERROR,
+    "warn": logging.WARNING,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+    "trace": 5,
+    "off": logging.CRITICAL + 10,
+}
+_installed: BridgeHandler | None = None
+_original_basic_config = logging.basicConfig
+
+
+def install_bridge(node_id: str) -> None:
+    """Route the root logger through dora (once per process)."""
+    global _installed
+    if _installed is not None:
+        _installed.node_id = node_id
+        return
+    handler = BridgeHandler(node_id)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(_PY_LEVELS[threshold_from_env()])
+    _installed = handler
+
+    def basic_config(**kwargs: Any) -> None:
+        # user code calling basicConfig after Node(): keep the bridge, honour `level`
+        _original_basic_config(**kwargs)
+        if handler not in root.handlers:
+            root.addHandler(handler)
+        if "level" in kwargs:
+            root.setLevel(kwargs["level"])
+
+    logging.basicConfig = basic_config  # type: ignore[assignment]

@@ -1,0 +1,272 @@
+"""Receiving side of the data plane: accepted connections from sending nodes.
+
+Runs in whichever thread polls. Frames become queue operations, applied in arrival order
+through the :class:`~dora._inbox.Inbox`. Closing rules:
+
+* ``Closed(outputs)`` from a sender is authoritative: its inputs close right there, behind
+  the data that came before it on the same connection;
+* an ``InputClosed`` from the daemon is deferred while a connection from that producer is
+  still open, so data it sent before exiting is never overtaken; the connection's EOF (or
+  ``Closed``) then closes the inputs. EOF alone closes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections import deque
+from collections.abc import Callable
+
+import pyarrow as pa
+
+from dora._arrow import DataItem
+from dora._inbox import Inbox, Op
+from dora._shm import Mapping, ShmToken
+from dora._transport import FrameReader, encode_frame
+from dora_message.config import NodeConfig
+from dora_message.data_protocol import (
+    Closed,
+    Data,
+    DropSegment,
+    Hello,
+    NewSegment,
+    Release,
+    data_encoder,
+    to_receiver_decoder,
+)
+from dora_message.node_protocol import PROTOCOL_VERSION
+
+logger = logging.getLogger(__name__)
+
+_PROTECTED_KEYS = ("request_id", "goal_id", "goal_status")
+
+
+class InConn:
+    """One connection from a sending node."""
+
+    __slots__ = (
+        "alive",
+        "lock",
+        "maps",
+        "pending",
+        "reader",
+        "routes",
+        "schemas",
+        "sender",
+        "sock",
+    )
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.reader = FrameReader(with_fds=True)
+        self.sender: str | None = None
+        self.routes: dict[str, list[str]] = {}  # output id -> our input ids
+        self.schemas: dict[str, tuple[pa.Schema, pa.DataType]] = {}
+        self.maps: dict[int, Mapping] = {}
+        self.lock = threading.Lock()
+        self.pending: deque[int] = deque()
+        self.alive = True
+
+    def release(self, token: int) -> None:
+        """Tell the sender we are done with message ``token``. Any thread, never blocks
+        on another releaser: whoever holds the lock also sends what others queued."""
+        pending = self.pending
+        pending.append(token)
+        lock = self.lock
+        while pending:
+            if not lock.acquire(False):
+                return
+            try:
+                tokens: list[int] = []
+                try:
+                    while True:
+                        tokens.append(pending.popleft())
+                except IndexError:
+                    pass
+                if tokens and self.alive:
+                    self.sock.sendall(encode_frame(data_encoder, Release(tokens)))
+            except OSError:
+                pass
+            finally:
+                lock.release()
+
+
+class Receiver:
+    """Accepts data connections and turns their frames into input events."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        listener: socket.socket,
+        inbox: Inbox,
+        register: Callable[[socket.socket, Callable[[], None]], None],
+        unregister: Callable[[socket.socket], None],
+    ) -> None:
+        self._dataflow_id = config.dataflow_id
+        self._listener = listener
+        self._inbox = inbox
+        self._register = register
+        self._unregister = unregister
+        # sender node -> its output -> our input ids
+        self._routes_in: dict[str, dict[str, list[str]]] = {}
+        self._source_of: dict[str, str] = {}  # input id -> producing node
+        for input_id, spec in config.inputs.items():
+            node, _, output = spec.source.partition("/")
+            self._source_of[input_id] = node
+            self._routes_in.setdefault(node, {}).setdefault(output, []).append(input_id)
+        self._conns: set[InConn] = set()
+        self._deferred: dict[str, set[str]] = {}  # producer -> input ids to close at EOF
+
+    # ---- accepting ----------------------------------------------------------------
+
+    def on_accept(self) -> None:
+        """Accept every pending connection and read what it already sent."""
+        while True:
+            try:
+                sock, _addr = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as err:
+                logger.error("accepting a data connection failed: %s", err)
+                return
+            sock.setblocking(True)
+            conn = InConn(sock)
+            self._conns.add(conn)
+            self._register(sock, lambda conn=conn: self.on_readable(conn))
+            self.on_readable(conn)
+
+    # ---- frames -------------------------------------------------------------------
+
+    def on_readable(self, conn: InConn) -> None:
+        """Handle what arrived on ``conn`` (polling thread)."""
+        if not conn.alive:
+            return
+        alive = conn.reader.fill(conn.sock)
+        ops: list[Op] = []
+        try:
+            for body in conn.reader.frames():
+                msg = to_receiver_decoder.decode(body)
+                if type(msg) is Data:
+                    self._on_data(conn, msg, ops)
+                elif type(msg) is NewSegment:
+                    if not conn.reader.fds:
+                        raise ValueError(f"segment {msg.segment_id} arrived without its fd")
+                    fd = conn.reader.fds.pop(0)
+                    conn.maps[msg.segment_id] = Mapping(fd, msg.size)
+                elif type(msg) is DropSegment:
+                    conn.maps.pop(msg.segment_id, None)
+                elif type(msg) is Closed:
+                    self._on_closed(conn, msg.outputs, ops)
+                elif type(msg) is Hello:
+                    self._on_hello(conn, msg)
+        except Exception as err:  # a broken peer must not take the node down
+            logger.error("dropping data connection from `%s`: %s", conn.sender, err)
+            alive = False
+        if ops:
+            self._inbox.apply(ops)
+        if not alive:
+            self._eof(conn)
+
+    def _on_data(self, conn: InConn, msg: Data, ops: list[Op]) -> None:
+        if conn.sender is None:
+            raise ValueError("data before hello")
+        token = None
+        if msg.segment_id >= 0:
+            mapping = conn.maps.get(msg.segment_id)
+            if mapping is None:
+                conn.release(msg.token)
+                raise ValueError(f"unknown shared-memory segment {msg.segment_id}")
+            # from here on the message is released when the last array over it dies
+            token = ShmToken(mapping, msg.token, conn.release)
+        input_ids = conn.routes.get(msg.output_id)
+        if not input_ids:
+            return
+        schema = None
+        kind = msg.kind
+        if kind == "buffers" or (kind == "ipc" and token is None):
+            # the schema cache is per output and changes with arrival order: resolve now
+            if msg.schema is not None:
+                parsed = pa.ipc.read_schema(pa.py_buffer(msg.schema))
+                conn.schemas[msg.output_id] = (parsed, parsed.field(0).type)
+            cached = conn.schemas.get(msg.output_id)
+            if cached is not None:
+                schema = cached[0] if kind == "ipc" else cached[1]
+        item = DataItem(msg, schema, token)
+        protected = flush = False
+        params = msg.parameters
+        if params:
+            protected = any(key in params for key in _PROTECTED_KEYS)
+            flush = params.get("flush") is True
+        for input_id in input_ids:
+            ops.append((input_id, item, protected, flush))
+
+    def _on_hello(self, conn: InConn, msg: Hello) -> None:
+        if msg.protocol_version != PROTOCOL_VERSION or msg.dataflow_id != self._dataflow_id:
+            raise ValueError(
+                f"unexpected hello from `{msg.sender_node}` (dataflow {msg.dataflow_id}, "
+                f"protocol {msg.protocol_version}; we are {self._dataflow_id}, "
+                f"{PROTOCOL_VERSION})"
+            )
+        conn.sender = msg.sender_node
+        conn.routes = self._routes_in.get(msg.sender_node, {})
+        # a new connection from a producer whose inputs were closed: it was restarted
+        reopen = [iid for ids in conn.routes.values() for iid in ids]
+        if reopen:
+            self._inbox.reopen(reopen)
+
+    def _on_closed(self, conn: InConn, outputs: list[str], ops: list[Op]) -> None:
+        deferred = self._deferred.get(conn.sender or "")
+        for output_id in outputs:
+            for input_id in conn.routes.get(output_id, ()):
+                ops.append((input_id, None, False, False))
+                if deferred:
+                    deferred.discard(input_id)
+
+    def _eof(self, conn: InConn) -> None:
+        with conn.lock:
+            conn.alive = False
+        self._conns.discard(conn)
+        self._unregister(conn.sock)
+        conn.sock.close()
+        conn.reader.close_fds()
+        conn.maps.clear()  # arrays still alive keep their mapping through their token
+        sender = conn.sender
+        if sender is not None and not self._has_conn(sender):
+            waiting = self._deferred.pop(sender, None)
+            if waiting:
+                self._inbox.apply([(iid, None, False, False) for iid in sorted(waiting)])
+
+    def _has_conn(self, sender: str) -> bool:
+        return any(c.sender == sender and c.alive for c in self._conns)
+
+    # ---- closing requested by the daemon ------------------------------------------
+
+    def input_closed(self, input_ids: list[str], source_node: str) -> None:
+        """The daemon says ``source_node`` finished: close these inputs after its data."""
+        # a producer that connected, sent and exited may still sit in the backlog
+        self.on_accept()
+        if self._has_conn(source_node):
+            self._deferred.setdefault(source_node, set()).update(input_ids)
+        else:
+            self._inbox.apply([(iid, None, False, False) for iid in input_ids])
+
+    def close_all(self, input_ids: list[str]) -> None:
+        """Close these inputs, each after the data of its own producer."""
+        by_source: dict[str, list[str]] = {}
+        for input_id in input_ids:
+            by_source.setdefault(self._source_of.get(input_id, ""), []).append(input_id)
+        for source, ids in by_source.items():
+            self.input_closed(ids, source)
+
+    def close(self) -> None:
+        """Close the listener and every connection (caller holds the poll lock)."""
+        for conn in list(self._conns):
+            with conn.lock:
+                conn.alive = False
+            self._unregister(conn.sock)
+            conn.sock.close()
+            conn.reader.close_fds()
+        self._conns.clear()
+        self._unregister(self._listener)
+        self._listener.close()

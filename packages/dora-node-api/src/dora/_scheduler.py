@@ -1,0 +1,289 @@
+"""Per-node event scheduler: input queues, queue policies, fairness, stop handling.
+
+Sans-I/O: the node's I/O code pushes inputs and control events in, the consumer pops
+them out. Rules (mainline behaviour, ``spec/node-api.md`` §2):
+
+* every input has its own FIFO; ``drop_oldest`` keeps ``max(queue_size, 1)`` messages,
+  ``backpressure`` keeps ``max(10 * queue_size, 100)`` and drops the oldest (loudly) past
+  that; every drop is counted per input;
+* messages carrying ``request_id``/``goal_id``/``goal_status`` ("protected") are evicted
+  last; ``flush=True`` discards the older unprotected messages of that input;
+* non-input events (STOP, NODE_FAILED, ...) are returned before any queued input;
+* ``INPUT_CLOSED`` is queued *behind* the data already queued on that input, so it never
+  overtakes data; once every input has been closed (and those events were returned) a
+  ``STOP`` with id ``ALL_INPUTS_CLOSED`` follows;
+* inputs are served round-robin, least recently served first;
+* after a STOP has been returned only already-queued inputs come out, then the stream ends.
+
+``pop`` returns a control-event ``dict``, an ``(input_id, item)`` tuple for an input,
+or ``None`` when nothing is queued (check :attr:`Scheduler.ended`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from dora.events import input_closed_event, stop_event
+
+logger = logging.getLogger(__name__)
+
+NON_INPUT_QUEUE_SIZE = 1000
+NON_INPUT_KEY = "dora.non_input_event"
+
+_CLOSED = object()
+"""Queue marker: the input closes here (after the data queued before it)."""
+
+_OPEN, _CLOSING, _CLOSED_DONE = 0, 1, 2
+
+
+def effective_cap(queue_size: int, policy: str) -> int:
+    """How many messages an input queue holds before it drops the oldest."""
+    if policy == "backpressure":
+        return max(10 * queue_size, 100)
+    return max(queue_size, 1)
+
+
+class _Input:
+    """State of one input: its queue and policy."""
+
+    __slots__ = ("backpressure", "cap", "count", "dropped", "queue", "state", "warned")
+
+    def __init__(self, cap: int, backpressure: bool) -> None:
+        # entries: (item, protected) tuples, possibly followed by the _CLOSED marker
+        self.queue: deque[Any] = deque()
+        self.cap = cap
+        self.backpressure = backpressure
+        self.count = 0  # data entries in queue (the marker is not counted)
+        self.dropped = 0
+        self.warned = False
+        self.state = _OPEN
+
+
+class Scheduler:
+    """Queues of one node. Not thread-safe: the caller holds a lock."""
+
+    def __init__(self, inputs: Mapping[str, tuple[int, str]]) -> None:
+        """``inputs`` maps input id to ``(queue_size, queue_policy)``."""
+        self._inputs: dict[str, _Input] = {
+            iid: _Input(effective_cap(size, policy), policy == "backpressure")
+            for iid, (size, policy) in inputs.items()
+        }
+        self._order: list[str] = list(self._inputs)  # least recently served first
+        self._control: deque[dict[str, Any]] = deque()
+        self._control_dropped = 0
+        self._queued = 0  # data entries + markers over all inputs
+        self._stop_seen = False  # a STOP is queued or was returned
+        self._stop_returned = False
+        self._ended = False
+        self._open_inputs = len(self._inputs)  # inputs whose INPUT_CLOSED was not returned
+
+    # ---- state ------------------------------------------------------------------
+
+    @property
+    def ended(self) -> bool:
+        """The stream is over: nothing more will ever be returned."""
+        return self._ended
+
+    @property
+    def stopped(self) -> bool:
+        """A STOP was returned to the consumer."""
+        return self._stop_returned
+
+    def is_empty(self) -> bool:
+        """Nothing is queued."""
+        return not self._queued and not self._control
+
+    def has_input(self, input_id: str) -> bool:
+        """Whether ``input_id`` is one of the node's inputs."""
+        return input_id in self._inputs
+
+    def is_open(self, input_id: str) -> bool:
+        """The input was not closed (no INPUT_CLOSED queued or returned)."""
+        inp = self._inputs.get(input_id)
+        return inp is not None and inp.state == _OPEN
+
+    def open_inputs(self) -> list[str]:
+        """Inputs that were not closed yet."""
+        return [iid for iid, inp in self._inputs.items() if inp.state == _OPEN]
+
+    def drop_counts(self) -> dict[str, int]:
+        """Messages dropped so far, per input (cumulative)."""
+        counts = {iid: inp.dropped for iid, inp in self._inputs.items()}
+        if self._control_dropped:
+            counts[NON_INPUT_KEY] = self._control_dropped
+        return counts
+
+    # ---- producers --------------------------------------------------------------
+
+    def push_input(
+        self, input_id: str, item: Any, protected: bool = False, flush: bool = False
+    ) -> bool:
+        """Queue one message; returns False if it was not accepted."""
+        inp = self._inputs.get(input_id)
+        if inp is None or inp.state != _OPEN or self._stop_returned or self._ended:
+            return False
+        queue = inp.queue
+        if flush and inp.count:
+            self._flush(inp)
+        if inp.count >= inp.cap and not self._evict(input_id, inp, protected):
+            return False
+        queue.append((item, protected))
+        inp.count += 1
+        self._queued += 1
+        return True
+
+    def push_event(self, event: dict[str, Any]) -> None:
+        """Queue a non-input event (STOP, NODE_FAILED, ERROR, ...)."""
+        if self._stop_returned or self._ended:
+            return
+        is_stop = event.get("type") == "STOP"
+        if is_stop:
+            if self._stop_seen:
+                return
+            self._stop_seen = True
+        control = self._control
+        if len(control) >= NON_INPUT_QUEUE_SIZE:
+            # never evict the STOP: it is the one event a node must not miss
+            for i, old in enumerate(control):
+                if old.get("type") != "STOP":
+                    del control[i]
+                    break
+            self._control_dropped += 1
+        control.append(event)
+
+    def close_input(self, input_id: str) -> None:
+        """Queue INPUT_CLOSED behind the data already queued on ``input_id``."""
+        inp = self._inputs.get(input_id)
+        if inp is None or inp.state != _OPEN:
+            return
+        inp.state = _CLOSING
+        if self._stop_returned or self._ended:
+            return
+        inp.queue.append(_CLOSED)
+        self._queued += 1
+
+    def reopen_input(self, input_id: str) -> None:
+        """Accept data on a closed input again (its producer came back)."""
+        inp = self._inputs.get(input_id)
+        if inp is None or inp.state == _OPEN or self._stop_seen:
+            return
+        if inp.state == _CLOSED_DONE:
+            self._open_inputs += 1
+        elif inp.queue and inp.queue[-1] is _CLOSED:
+            inp.queue.pop()
+            self._queued -= 1
+        inp.state = _OPEN
+
+    def end(self) -> None:
+        """End the stream now, discarding whatever is queued."""
+        self._ended = True
+        self._control.clear()
+        for inp in self._inputs.values():
+            inp.queue.clear()
+            inp.count = 0
+        self._queued = 0
+
+    # ---- consumer ---------------------------------------------------------------
+
+    def pop(self) -> dict[str, Any] | tuple[str, Any] | None:
+        """Next event: a control dict, an ``(input_id, item)`` tuple, or None."""
+        if self._control:
+            event = self._control.popleft()
+            if event.get("type") == "STOP":
+                self._stop_returned = True
+                self._maybe_end()
+            return event
+        if not self._queued:
+            return None
+        order = self._order
+        for idx, iid in enumerate(order):
+            inp = self._inputs[iid]
+            if not inp.queue:
+                continue
+            entry = inp.queue.popleft()
+            self._queued -= 1
+            del order[idx]
+            order.append(iid)
+            if entry is _CLOSED:
+                return self._closed_returned(iid, inp)
+            inp.count -= 1
+            if self._stop_returned:
+                self._maybe_end()
+            return (iid, entry[0])
+        return None  # pragma: no cover - _queued > 0 implies a non-empty queue
+
+    # ---- internals --------------------------------------------------------------
+
+    def _closed_returned(self, iid: str, inp: _Input) -> dict[str, Any]:
+        inp.state = _CLOSED_DONE
+        self._open_inputs -= 1
+        if self._open_inputs == 0 and not self._stop_seen:
+            self._stop_seen = True
+            self._control.append(stop_event("ALL_INPUTS_CLOSED"))
+        elif self._stop_returned:
+            self._maybe_end()
+        return input_closed_event(iid)
+
+    def _maybe_end(self) -> None:
+        if self._stop_returned and not self._queued and not self._control:
+            self._ended = True
+
+    def _flush(self, inp: _Input) -> None:
+        kept: deque[Any] = deque()
+        for entry in inp.queue:
+            if entry is _CLOSED or entry[1]:
+                kept.append(entry)
+        removed = len(inp.queue) - len(kept)
+        inp.queue = kept
+        inp.count -= removed
+        self._queued -= removed
+
+    def _evict(self, iid: str, inp: _Input, incoming_protected: bool) -> bool:
+        """Make room for one message; False means drop the incoming one instead."""
+        queue = inp.queue
+        victim = -1
+        for idx, entry in enumerate(queue):
+            if entry is not _CLOSED and not entry[1]:
+                victim = idx
+                break
+        if victim < 0:
+            if not incoming_protected:
+                self._count_drop(iid, inp)
+                return False
+            victim = 0  # everything is protected: drop the oldest, loudly
+            logger.error(
+                "input `%s`: queue full of correlated messages; dropping the oldest one "
+                "(increase queue_size or use queue_policy: backpressure)",
+                iid,
+            )
+        if victim == 0:
+            queue.popleft()
+        else:
+            del queue[victim]
+        inp.count -= 1
+        self._queued -= 1
+        self._count_drop(iid, inp)
+        return True
+
+    def _count_drop(self, iid: str, inp: _Input) -> None:
+        inp.dropped += 1
+        if inp.backpressure:
+            if inp.dropped == 1 or inp.dropped % 1000 == 0:
+                logger.error(
+                    "input `%s` (backpressure) is full (%d messages): dropped the oldest "
+                    "message (%d dropped so far)",
+                    iid,
+                    inp.cap,
+                    inp.dropped,
+                )
+        elif not inp.warned:
+            inp.warned = True
+            logger.warning(
+                "input `%s` dropped its oldest message (queue_size %d); "
+                "see node.drop_counts() for totals",
+                iid,
+                inp.cap,
+            )

@@ -1,0 +1,424 @@
+"""Sending side of the data plane: connections to receivers, encoding, fan-out.
+
+One connection per receiver node, shared by every output routed to it. Small payloads
+travel inline; large ones are written once into a segment of the shared-memory pool and
+the same segment reference goes to every receiver. Frame writes on a connection happen
+under that connection's lock, so ``NewSegment`` always precedes the data that uses it and
+the per-connection schema cache stays consistent with what was sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+
+from dora._arrow import (
+    TypeInfo,
+    as_payload,
+    batch_message,
+    flat_parts,
+    join_parts,
+    stream_size,
+    write_parts,
+    write_stream,
+)
+from dora._shm import Segment, ShmPool
+from dora._transport import FrameReader, connect, encode_frame, send_with_fd
+from dora_message.config import NodeConfig
+from dora_message.data_protocol import (
+    Closed,
+    Data,
+    DropSegment,
+    Hello,
+    NewSegment,
+    data_encoder,
+    to_sender_decoder,
+)
+from dora_message.node_protocol import PROTOCOL_VERSION
+
+logger = logging.getLogger(__name__)
+
+RETRY_INTERVAL = 0.1
+_ARRAY = pa.Array
+Register = Callable[[socket.socket, Callable[[], None]], None]
+Unregister = Callable[[socket.socket], None]
+
+
+class OutConn:
+    """One connection to a receiver node."""
+
+    __slots__ = ("alive", "lock", "node_id", "reader", "segments", "sock", "types")
+
+    def __init__(self, node_id: str, sock: socket.socket) -> None:
+        self.node_id = node_id
+        self.sock = sock
+        self.lock = threading.Lock()
+        self.alive = True
+        self.reader = FrameReader()
+        self.segments: set[int] = set()  # segment ids this receiver has mapped
+        self.types: dict[str, TypeInfo] = {}  # output id -> last schema sent inline
+
+
+class Peer:
+    """A receiver node and its current connection."""
+
+    __slots__ = ("address", "conn", "next_retry", "node_id")
+
+    def __init__(self, node_id: str, address: str) -> None:
+        self.node_id = node_id
+        self.address = address
+        self.conn: OutConn | None = None
+        self.next_retry = 0.0
+
+
+class Sender:
+    """Everything a node needs to send on its outputs."""
+
+    def __init__(
+        self, config: NodeConfig, pool: ShmPool, register: Register, unregister: Unregister
+    ) -> None:
+        self.threshold = config.zero_copy_threshold
+        self._pool = pool
+        self._register = register
+        self._unregister = unregister
+        self._hello = encode_frame(
+            data_encoder, Hello(config.dataflow_id, config.node_id, PROTOCOL_VERSION)
+        )
+        self._peers: dict[str, Peer] = {}
+        self._routes: dict[str, list[Peer]] = {}
+        for output_id, receivers in config.routes.items():
+            peers = self._routes.setdefault(output_id, [])
+            for receiver in receivers:
+                peer = self._peers.get(receiver.node_id)
+                if peer is None:
+                    peer = self._peers[receiver.node_id] = Peer(receiver.node_id, receiver.address)
+                if peer not in peers:
+                    peers.append(peer)
+        self._infos: dict[str, TypeInfo] = {}
+        self._connect_lock = threading.Lock()
+        self._closed = False
+
+    # ---- connections ------------------------------------------------------------
+
+    def connect_all(self) -> None:
+        """Connect to every receiver; one that is already gone is skipped."""
+        for peer in self._peers.values():
+            self._connect(peer)
+
+    def _connect(self, peer: Peer) -> OutConn | None:
+        try:
+            sock = connect(peer.address, timeout=2.0, data=True)
+        except OSError as err:
+            peer.next_retry = time.monotonic() + RETRY_INTERVAL
+            logger.debug("receiver `%s` is not reachable: %s", peer.node_id, err)
+            return None
+        conn = OutConn(peer.node_id, sock)
+        try:
+            sock.sendall(self._hello)
+        except OSError:
+            sock.close()
+            peer.next_retry = time.monotonic() + RETRY_INTERVAL
+            return None
+        peer.conn = conn
+        self._register(sock, lambda: self._on_readable(conn))
+        return conn
+
+    def _live(self, peers: list[Peer]) -> list[OutConn]:
+        conns: list[OutConn] = []
+        for peer in peers:
+            conn = peer.conn
+            if conn is not None and conn.alive:
+                conns.append(conn)
+            elif not self._closed and time.monotonic() >= peer.next_retry:
+                # the receiver may have been restarted: reconnect (rate-limited)
+                with self._connect_lock:
+                    conn = peer.conn
+                    if conn is None or not conn.alive:
+                        conn = self._connect(peer)
+                if conn is not None and conn.alive:
+                    conns.append(conn)
+        return conns
+
+    def has_receivers(self, output_id: str) -> bool:
+        """Whether ``output_id`` is routed anywhere."""
+        return bool(self._routes.get(output_id))
+
+    def receivers(self, output_id: str) -> list[str]:
+        """Receiver node ids of ``output_id``."""
+        return [peer.node_id for peer in self._routes.get(output_id, ())]
+
+    # ---- sending ------------------------------------------------------------------
+
+    def send(self, output_id: str, data: Any, params: dict[str, Any], ts: int) -> None:
+        """Send ``data`` (bytes-like or pyarrow Array; anything else raises TypeError)."""
+        payload = data if isinstance(data, _ARRAY) else as_payload(data)
+        peers = self._routes.get(output_id)
+        if not peers:
+            return
+        conns = self._live(peers)
+        if not conns:
+            return
+        if type(payload) is memoryview:
+            size = payload.nbytes
+            if size < self.threshold:
+                msg = Data(output_id, ts, params, "raw", inline=payload)
+                frame = encode_frame(data_encoder, msg)
+                for conn in conns:
+                    self._write(conn, frame)
+                return
+            seg = self._pool.acquire(size)
+            seg.mm[:size] = payload
+            self.send_segment(output_id, ts, params, "raw", seg, size, conns)
+            return
+        info = self._info(output_id, payload.type)
+        if info.flat:
+            layout, parts, total = flat_parts(payload)
+            if len(layout) == 3 + info.num_buffers:
+                if total < self.threshold:
+                    inline = join_parts(parts)
+                    self._send_inline(output_id, ts, params, info, "buffers", inline, conns, layout)
+                    return
+                seg = self._pool.acquire(total)
+                try:
+                    assert seg.buffer is not None
+                    write_parts(parts, seg.buffer, total)
+                except BaseException:
+                    self.discard_segment(seg)
+                    raise
+                self.send_segment(output_id, ts, params, "buffers", seg, total, conns, info, layout)
+                return
+        elif not info.stream_only and payload.get_total_buffer_size() < self.threshold:
+            body = memoryview(batch_message(payload, info))
+            self._send_inline(output_id, ts, params, info, "ipc", body, conns, None)
+            return
+        batch = pa.RecordBatch.from_arrays([payload], schema=info.schema)
+        seg = self._pool.acquire(stream_size(batch))
+        try:
+            assert seg.buffer is not None
+            size = write_stream(batch, seg.buffer)
+        except BaseException:
+            self.discard_segment(seg)
+            raise
+        self.send_segment(output_id, ts, params, "ipc", seg, size, conns)
+
+    def _info(self, output_id: str, arrow_type: pa.DataType) -> TypeInfo:
+        info = self._infos.get(output_id)
+        if info is None or not (info.type is arrow_type or info.type.equals(arrow_type)):
+            info = self._infos[output_id] = TypeInfo(arrow_type)
+        return info
+
+    def _send_inline(
+        self,
+        output_id: str,
+        ts: int,
+        params: dict[str, Any],
+        info: TypeInfo,
+        kind: str,
+        inline: Any,
+        conns: list[OutConn],
+        layout: list[int] | None,
+    ) -> None:
+        plain: bytearray | None = None
+        described: bytearray | None = None
+        for conn in conns:
+            with conn.lock:
+                if not conn.alive:
+                    continue
+                if conn.types.get(output_id) is info:
+                    if plain is None:
+                        plain = encode_frame(
+                            data_encoder,
+                            Data(output_id, ts, params, kind, None, inline, layout=layout),
+                        )
+                    frame = plain
+                else:
+                    if described is None:
+                        described = encode_frame(
+                            data_encoder,
+                            Data(
+                                output_id,
+                                ts,
+                                params,
+                                kind,
+                                info.schema_bytes,
+                                inline,
+                                layout=layout,
+                            ),
+                        )
+                    frame = described
+                    conn.types[output_id] = info
+                try:
+                    conn.sock.sendall(frame)
+                except OSError:
+                    self._mark_dead(conn)
+
+    def send_segment(
+        self,
+        output_id: str,
+        ts: int,
+        params: dict[str, Any],
+        kind: str,
+        seg: Segment,
+        length: int,
+        conns: list[OutConn] | None = None,
+        info: TypeInfo | None = None,
+        layout: list[int] | None = None,
+    ) -> None:
+        """Send a message already written at the start of ``seg`` (fan-out, no copy).
+
+        ``info`` (with ``layout``) is given for the ``buffers`` kind, whose type travels
+        in the per-connection schema cache like the inline encodings.
+        """
+        if conns is None:
+            conns = self._live(self._routes.get(output_id, []))
+        token, dropped = self._pool.publish(seg, set(conns))
+        plain: bytearray | None = None
+        described: bytearray | None = None
+        for conn in conns:
+            sent = False
+            with conn.lock:
+                if conn.alive:
+                    if info is None or conn.types.get(output_id) is info:
+                        if plain is None:
+                            plain = encode_frame(
+                                data_encoder,
+                                Data(
+                                    output_id,
+                                    ts,
+                                    params,
+                                    kind,
+                                    None,
+                                    None,
+                                    seg.id,
+                                    0,
+                                    length,
+                                    token,
+                                    layout,
+                                ),
+                            )
+                        frame = plain
+                    else:
+                        if described is None:
+                            described = encode_frame(
+                                data_encoder,
+                                Data(
+                                    output_id,
+                                    ts,
+                                    params,
+                                    kind,
+                                    info.schema_bytes,
+                                    None,
+                                    seg.id,
+                                    0,
+                                    length,
+                                    token,
+                                    layout,
+                                ),
+                            )
+                        frame = described
+                    try:
+                        if seg.id not in conn.segments:
+                            announce = encode_frame(data_encoder, NewSegment(seg.id, seg.size))
+                            send_with_fd(conn.sock, announce, seg.fd)
+                            conn.segments.add(seg.id)
+                        conn.sock.sendall(frame)
+                        sent = True
+                        if info is not None:
+                            conn.types[output_id] = info
+                    except OSError:
+                        self._mark_dead(conn)
+            if not sent:
+                dropped += self._pool.release(conn, [token])
+        self._drop(dropped)
+
+    def _write(self, conn: OutConn, frame: bytes | bytearray) -> None:
+        with conn.lock:
+            if conn.alive:
+                try:
+                    conn.sock.sendall(frame)
+                except OSError:
+                    self._mark_dead(conn)
+
+    @staticmethod
+    def _mark_dead(conn: OutConn) -> None:
+        # caller holds conn.lock; the poller closes the socket when it sees the EOF
+        if conn.alive:
+            conn.alive = False
+            logger.debug("receiver `%s` went away", conn.node_id)
+
+    # ---- control ------------------------------------------------------------------
+
+    def close_outputs(self, outputs: list[str]) -> None:
+        """Tell every receiver of these outputs that nothing more comes on them."""
+        per_peer: dict[str, list[str]] = {}
+        for output_id in outputs:
+            for peer in self._routes.get(output_id, ()):
+                per_peer.setdefault(peer.node_id, []).append(output_id)
+        for node_id, outs in per_peer.items():
+            conn = self._peers[node_id].conn
+            if conn is not None:
+                self._write(conn, encode_frame(data_encoder, Closed(outs)))
+
+    def discard_segment(self, seg: Segment) -> None:
+        """Give back an acquired segment that will not be sent."""
+        self._drop(self._pool.discard(seg))
+
+    def _drop(self, segments: list[Segment]) -> None:
+        """Unmap segments the pool no longer keeps; tell the receivers that mapped them."""
+        for seg in segments:
+            frame = encode_frame(data_encoder, DropSegment(seg.id))
+            for peer in self._peers.values():
+                conn = peer.conn
+                if conn is None:
+                    continue
+                with conn.lock:
+                    if seg.id in conn.segments:
+                        conn.segments.discard(seg.id)
+                        if conn.alive:
+                            try:
+                                conn.sock.sendall(frame)
+                            except OSError:
+                                self._mark_dead(conn)
+            seg.close()
+
+    # ---- poller side ----------------------------------------------------------------
+
+    def _on_readable(self, conn: OutConn) -> None:
+        """Release frames from a receiver (runs in the polling thread)."""
+        alive = conn.reader.fill(conn.sock)
+        dropped: list[Segment] = []
+        try:
+            for body in conn.reader.frames():
+                msg = to_sender_decoder.decode(body)
+                dropped += self._pool.release(conn, msg.tokens)
+        except Exception as err:  # a broken peer must not take the node down
+            logger.error("bad frame from receiver `%s`: %s", conn.node_id, err)
+            alive = False
+        if not alive:
+            self._lost(conn)
+        self._drop(dropped)
+
+    def _lost(self, conn: OutConn) -> None:
+        with conn.lock:
+            self._mark_dead(conn)
+        self._unregister(conn.sock)
+        conn.sock.close()
+        self._drop(self._pool.receiver_gone(conn))
+
+    def close(self) -> None:
+        """Close every connection (the caller holds the poll lock)."""
+        self._closed = True
+        for peer in self._peers.values():
+            conn = peer.conn
+            if conn is None:
+                continue
+            with conn.lock:
+                conn.alive = False
+            self._unregister(conn.sock)
+            conn.sock.close()

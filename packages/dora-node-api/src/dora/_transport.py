@@ -1,0 +1,173 @@
+"""Sockets and frames: abstract Unix sockets, length-prefixed msgpack frames, fd passing.
+
+A frame is a 4-byte little-endian length plus a msgpack body (``dora_message.codec``).
+Sockets stay in blocking mode; readers only read after the selector reported them
+readable and pass ``MSG_DONTWAIT`` so a spurious wake-up can never block.
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import socket
+from typing import Any
+
+import msgspec
+
+from dora_message.codec import HEADER, MAX_FRAME
+from dora_message.errors import ProtocolError
+
+_INITIAL_BUFFER = 256 * 1024
+_MIN_FREE = 64 * 1024
+_MAX_FDS = 16
+_ANC_SPACE = socket.CMSG_SPACE(_MAX_FDS * array.array("i").itemsize)
+_RECV_FLAGS = socket.MSG_DONTWAIT
+_RECVMSG_FLAGS = socket.MSG_DONTWAIT | socket.MSG_CMSG_CLOEXEC
+_SEND_BUFFER = 1024 * 1024
+
+
+def listen_socket(address: str) -> socket.socket:
+    """Bind and listen on ``address`` (abstract when it starts with NUL)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        sock.bind(address)
+        sock.listen(4096)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def connect(address: str, timeout: float | None = None, data: bool = False) -> socket.socket:
+    """Connect a blocking stream socket to ``address``."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    try:
+        if data:
+            # bigger send buffer: a busy receiver must not stall a fast sender
+            with contextlib.suppress(OSError):  # capped by the kernel, never fatal
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SEND_BUFFER)
+        sock.settimeout(timeout)
+        sock.connect(address)
+        sock.settimeout(None)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def encode_frame(encoder: msgspec.msgpack.Encoder, message: Any) -> bytearray:
+    """Encode ``message`` as one length-prefixed frame."""
+    buf = bytearray(4)
+    encoder.encode_into(message, buf, 4)
+    HEADER.pack_into(buf, 0, len(buf) - 4)
+    return buf
+
+
+def send_with_fd(sock: socket.socket, frame: bytes | bytearray, fd: int) -> None:
+    """Send ``frame`` with ``fd`` attached (SCM_RIGHTS) to its first byte."""
+    fds = array.array("i", [fd])
+    sent = sock.sendmsg([frame], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+    if sent < len(frame):
+        sock.sendall(memoryview(frame)[sent:])
+
+
+class FrameReader:
+    """Receive buffer of one connection; yields complete frame bodies.
+
+    Bodies are memoryviews into the buffer: decode them before the next :meth:`fill`.
+    With ``with_fds`` the reader also collects passed file descriptors, in order.
+    """
+
+    __slots__ = ("_buf", "_end", "_need", "_start", "_view", "fds", "with_fds")
+
+    def __init__(self, with_fds: bool = False) -> None:
+        self._buf = bytearray(_INITIAL_BUFFER)
+        self._view = memoryview(self._buf)
+        self._start = 0
+        self._end = 0
+        self._need = 0  # size of the incomplete frame at _start, when known
+        self.with_fds = with_fds
+        self.fds: list[int] = []
+
+    def fill(self, sock: socket.socket) -> bool:
+        """Read what is available; False on end of stream (or a reset)."""
+        self._make_room()
+        try:
+            if self.with_fds:
+                n, ancdata, _flags, _addr = sock.recvmsg_into(
+                    [self._view[self._end :]], _ANC_SPACE, _RECVMSG_FLAGS
+                )
+                for level, kind, data in ancdata:
+                    if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                        fds = array.array("i")
+                        fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+                        self.fds.extend(fds)
+            else:
+                n = sock.recv_into(self._view[self._end :], 0, _RECV_FLAGS)
+        except (BlockingIOError, InterruptedError):
+            return True
+        except (ConnectionResetError, BrokenPipeError):
+            return False
+        if n == 0:
+            return False
+        self._end += n
+        return True
+
+    def frames(self) -> list[memoryview]:
+        """Every complete frame body received so far."""
+        buf = self._buf
+        view = self._view
+        pos = self._start
+        end = self._end
+        out: list[memoryview] = []
+        unpack = HEADER.unpack_from
+        while end - pos >= 4:
+            (size,) = unpack(buf, pos)
+            if size > MAX_FRAME:
+                raise ProtocolError(f"frame of {size} bytes exceeds the {MAX_FRAME} limit")
+            if end - pos - 4 < size:
+                self._need = size + 4
+                break
+            out.append(view[pos + 4 : pos + 4 + size])
+            pos += 4 + size
+        else:
+            self._need = 0
+        self._start = pos
+        return out
+
+    def pending(self) -> int:
+        """Bytes received but not yet returned as frames."""
+        return self._end - self._start
+
+    def close_fds(self) -> None:
+        """Close passed descriptors nobody claimed."""
+        import os
+
+        for fd in self.fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.fds.clear()
+
+    def _make_room(self) -> None:
+        if self._start == self._end:
+            self._start = self._end = 0
+        start, end = self._start, self._end
+        size = len(self._buf)
+        need = max(self._need, end - start)
+        if need > size:
+            # a frame larger than the buffer: grow to fit it whole
+            new_size = size
+            while new_size < need + _MIN_FREE:
+                new_size *= 2
+            new = bytearray(new_size)
+            new[: end - start] = self._view[start:end]
+            self._buf = new
+            self._view = memoryview(new)
+        elif start and (size - end < _MIN_FREE or start + need > size):
+            # copy first: source and destination may overlap
+            self._buf[: end - start] = bytes(self._view[start:end])
+        else:
+            return
+        self._start = 0
+        self._end = end - start

@@ -1,0 +1,416 @@
+"""``dora.Node``: what a dataflow node imports to receive inputs and send outputs.
+
+The node talks to its daemon over one control connection and to other nodes directly
+(see ``_sender``/``_receiver``). Everything received lands in the scheduler; ``next()``
+reads the sockets itself while it waits, so an incoming message wakes only the thread
+that returns it. One ``Node`` may be used from several threads at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import logging
+import math
+import os
+import time
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+from dora import _log
+from dora._arrow import as_payload
+from dora._daemon import DaemonLink
+from dora._inbox import Inbox, Poller
+from dora._metadata import Clock, encode_parameters, ns_to_datetime
+from dora._receiver import Receiver
+from dora._sample import SampleHandler
+from dora._scheduler import Scheduler
+from dora._sender import Sender
+from dora._service import new_request_id
+from dora._shm import ShmPool
+from dora._transport import listen_socket
+from dora.events import Event, error_event
+from dora_message.config import ENV_NODE_CONFIG, NodeConfig, decode_node_config
+from dora_message.node_protocol import CloseOutputs, OutputsDone
+
+logger = logging.getLogger(__name__)
+
+_TIMED_OUT = "Receiver timed out"
+_EMPTY: dict[str, Any] = {}
+_STALE = 0.001  # poll before popping when nobody polled for this long
+
+
+def _check_timeout(timeout: float | None) -> float | None:
+    if timeout is None:
+        return None
+    timeout = float(timeout)
+    if math.isnan(timeout) or timeout < 0:
+        raise ValueError(f"timeout must be a non-negative number, not {timeout}")
+    return timeout
+
+
+class Node:
+    """A dora node. ``Node()`` joins the dataflow described by ``DORA_NODE_CONFIG``."""
+
+    def __init__(self, node_id: str | None = None, daemon_port: int | None = None) -> None:
+        raw = os.environ.get(ENV_NODE_CONFIG)
+        if raw is None or daemon_port is not None:
+            if node_id is not None or daemon_port is not None:
+                raise RuntimeError(
+                    "dynamic nodes are not supported by this dora version: start the node "
+                    f"through the dataflow (DORA_NODE_CONFIG is {'set' if raw else 'not set'})"
+                )
+            raise RuntimeError(f"{ENV_NODE_CONFIG} env variable is not set")
+        config = decode_node_config(raw)
+        if node_id is not None and node_id != config.node_id:
+            logger.info("%s is set: ignoring node id `%s`", ENV_NODE_CONFIG, node_id)
+        self._closed = True  # until start-up completed
+        self._start(config)
+
+    # ---- start-up / shutdown ----------------------------------------------------------
+
+    def _start(self, config: NodeConfig) -> None:
+        self._config = config
+        self._clock = Clock()
+        self._outputs = set(config.outputs)
+        self._warned_outputs: set[str] = set()
+        scheduler = Scheduler(
+            {iid: (spec.queue_size, spec.queue_policy) for iid, spec in config.inputs.items()}
+        )
+        self._inbox = inbox = Inbox(scheduler)
+        self._poller = poller = Poller()
+        self._pool = ShmPool(f"dora-{config.dataflow_id}-{config.node_id}")
+        listener = listen_socket(config.listen_address)
+        daemon: DaemonLink | None = None
+        try:
+            daemon = DaemonLink(config.daemon_address)
+            daemon.handshake(config)
+            self._daemon = daemon
+            self._receiver = Receiver(config, listener, inbox, poller.register, poller.unregister)
+            self._sender = Sender(config, self._pool, poller.register, poller.unregister)
+            poller.register(listener, self._receiver.on_accept)
+            self._sender.connect_all()
+            poller.register(daemon.sock, daemon.on_readable)
+            daemon.attach(inbox, self._receiver, poller.unregister)
+        except BaseException:
+            listener.close()
+            if daemon is not None:
+                daemon.sock.close()
+            poller.close()
+            self._pool.close()
+            raise
+        self._closed = False
+        poller.start(f"dora-{config.node_id}-io")
+        _log.install_bridge(config.node_id)
+        self._log_threshold = _log.threshold_from_env()
+        atexit.register(_close_at_exit, weakref.ref(self))
+
+    def close(self) -> None:
+        """Close all outputs, tell the daemon we are done, release sockets (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        outputs = sorted(self._outputs)
+        self._outputs.clear()
+        if outputs:
+            self._sender.close_outputs(outputs)
+        self._daemon.closing = True
+        self._daemon.send(OutputsDone())
+        self._inbox.end()
+        poller = self._poller
+        poller.stop()
+        got_lock = poller.lock.acquire(timeout=2.0)
+        try:
+            self._receiver.close()
+            self._sender.close()
+            self._daemon.close()
+            poller.close()
+        finally:
+            if got_lock:
+                poller.lock.release()
+        self._pool.close()
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- receiving ------------------------------------------------------------------
+
+    def _entry(self, timeout: float | None) -> Any:
+        """Next scheduler entry, ``None`` when the stream ended, ``False`` on timeout."""
+        inbox = self._inbox
+        poller = self._poller
+        if time.monotonic() - poller.last_poll > _STALE:
+            poller.poll_nowait()  # apply queue policies to what waits in the sockets
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with inbox.lock:
+                entry = inbox.sched.pop()
+                if entry is None and inbox.sched.ended:
+                    return None
+            if entry is not None:
+                return entry
+            remaining = None
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    poller.poll_nowait()
+                    entry = inbox.pop()
+                    return entry if entry is not None else (None if inbox.sched.ended else False)
+            poller.wait(inbox.ready, remaining)
+
+    def next(self, timeout: float | None = None) -> Event | None:
+        """The next event; ``None`` once the stream ended; an ERROR event on timeout."""
+        if timeout is not None:
+            timeout = _check_timeout(timeout)
+        entry = self._entry(timeout)
+        if type(entry) is tuple:
+            input_id, item = entry
+            try:
+                return item.event(input_id, self._clock)
+            except Exception as err:
+                return error_event(f"failed to read input `{input_id}`: {err}")
+        if entry is False:
+            return error_event(f"{_TIMED_OUT} after {timeout} s")
+        return entry
+
+    def _event(self, entry: Any) -> Event:
+        if type(entry) is dict:
+            return entry
+        input_id, item = entry
+        try:
+            return item.event(input_id, self._clock)
+        except Exception as err:
+            return error_event(f"failed to read input `{input_id}`: {err}")
+
+    def __iter__(self) -> Iterator[Event]:
+        return self
+
+    def __next__(self) -> Event:
+        event = self.next()
+        if event is None:
+            raise StopIteration
+        return event
+
+    def try_recv(self) -> Event | None:
+        """An event if one is ready, else ``None`` (never blocks)."""
+        entry = self._inbox.pop()
+        if entry is None:
+            self._poller.poll_nowait()
+            entry = self._inbox.pop()
+            if entry is None:
+                return None
+        event = self._event(entry)
+        return None if event.get("type") == "ERROR" else event
+
+    def drain(self) -> list[Event]:
+        """Every event buffered right now."""
+        self._poller.poll_nowait()
+        entries = []
+        while (entry := self._inbox.pop()) is not None:
+            entries.append(entry)
+        if not entries and self._inbox.sched.ended:
+            raise RuntimeError("the event stream is closed")
+        return [self._event(entry) for entry in entries]
+
+    def is_empty(self) -> bool:
+        """No event is buffered."""
+        self._poller.poll_nowait()
+        with self._inbox.lock:
+            return self._inbox.sched.is_empty()
+
+    async def recv_async(self, timeout: float | None = None) -> Event | None:
+        """Like :meth:`next`, awaiting without blocking the event loop."""
+        timeout = _check_timeout(timeout)
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        inbox = self._inbox
+        self._poller.async_waiting(+1)
+        try:
+            while True:
+                self._poller.poll_nowait()
+                entry = inbox.pop()
+                if entry is not None:
+                    return self._event(entry)
+                if inbox.sched.ended:
+                    return None
+                fut: asyncio.Future[None] = loop.create_future()
+                inbox.add_async(loop, fut)
+                try:
+                    if inbox.ready():  # arrived between pop and registration
+                        continue
+                    remaining = None if deadline is None else deadline - loop.time()
+                    if remaining is not None and remaining <= 0:
+                        return error_event(f"{_TIMED_OUT} after {timeout} s")
+                    try:
+                        await asyncio.wait_for(fut, remaining)
+                    except TimeoutError:
+                        return error_event(f"{_TIMED_OUT} after {timeout} s")
+                finally:
+                    inbox.remove_async(fut)
+        finally:
+            self._poller.async_waiting(-1)
+
+    def drop_counts(self) -> dict[str, int]:
+        """Messages dropped so far by each input's queue policy."""
+        with self._inbox.lock:
+            return self._inbox.sched.drop_counts()
+
+    # ---- sending --------------------------------------------------------------------
+
+    def _declared(self, output_id: str) -> bool:
+        if output_id in self._outputs:
+            return True
+        if self._closed:
+            raise RuntimeError("the node is closed")
+        if output_id not in self._warned_outputs:
+            self._warned_outputs.add(output_id)
+            logger.warning(
+                "output `%s` is not declared in the dataflow (or was closed): ignoring it",
+                output_id,
+            )
+        return False
+
+    def send_output(
+        self, output_id: str, data: Any, metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Send ``data`` (bytes or a pyarrow Array) on ``output_id``."""
+        if output_id in self._outputs:
+            params = encode_parameters(metadata) if metadata else _EMPTY
+            self._sender.send(output_id, data, params, self._clock.now())
+            return
+        as_payload(data)  # invalid data is an error even on an undeclared output
+        self._declared(output_id)
+
+    def send_output_raw(
+        self, output_id: str, data_length: int, metadata: dict[str, Any] | None = None
+    ) -> SampleHandler:
+        """Allocate a ``data_length``-byte sample to fill and send (arrives as UInt8)."""
+        if output_id not in self._outputs:
+            raise RuntimeError(f"output `{output_id}` is not declared in the dataflow")
+        params = encode_parameters(metadata) if metadata else _EMPTY
+        return SampleHandler(
+            self._sender, self._pool, output_id, int(data_length), params, self._clock.now
+        )
+
+    def send_service_request(
+        self, output_id: str, data: Any, metadata: dict[str, Any] | None = None
+    ) -> str:
+        """Send a request with a fresh UUIDv7 ``request_id``; returns that id."""
+        metadata = dict(metadata or {})
+        if "request_id" in metadata:
+            logger.warning("send_service_request: replacing the caller's request_id")
+        metadata["request_id"] = request_id = new_request_id()
+        self.send_output(output_id, data, metadata)
+        return request_id
+
+    def send_service_response(self, output_id: str, data: Any, metadata: dict[str, Any]) -> None:
+        """Send a response; ``metadata`` should carry the request's ``request_id``."""
+        if "request_id" not in metadata:
+            logger.warning("send_service_response: metadata has no request_id")
+        self.send_output(output_id, data, metadata)
+
+    def close_outputs(self, outputs: list[str]) -> None:
+        """Declare that nothing more is sent on these outputs."""
+        closing = [o for o in outputs if o in self._outputs]
+        for output_id in set(outputs) - set(closing):
+            logger.warning("close_outputs: `%s` is not an open output", output_id)
+        if not closing:
+            return
+        self._outputs.difference_update(closing)
+        self._sender.close_outputs(closing)
+        self._daemon.send(CloseOutputs(closing))
+
+    # ---- introspection --------------------------------------------------------------
+
+    def dataflow_id(self) -> str:
+        """The dataflow's UUID."""
+        return self._config.dataflow_id
+
+    def node_id(self) -> str:
+        """This node's id."""
+        return self._config.node_id
+
+    def dataflow_descriptor(self) -> dict[str, Any]:
+        """The whole dataflow descriptor as the daemon resolved it."""
+        return self._config.dataflow_descriptor
+
+    def node_config(self) -> dict[str, Any]:
+        """The node's run config: ``{"inputs": {...}, "outputs": [...]}``."""
+        inputs: dict[str, Any] = {}
+        for iid, spec in self._config.inputs.items():
+            if (spec.queue_size, spec.queue_policy, spec.input_timeout) == (
+                10,
+                "drop_oldest",
+                None,
+            ):
+                inputs[iid] = spec.source
+            else:
+                entry: dict[str, Any] = {"source": spec.source, "queue_size": spec.queue_size}
+                entry["queue_policy"] = spec.queue_policy
+                if spec.input_timeout is not None:
+                    entry["input_timeout"] = spec.input_timeout
+                inputs[iid] = entry
+        return {"inputs": inputs, "outputs": list(self._config.outputs)}
+
+    def is_restart(self) -> bool:
+        """Whether this process is a restart of the node."""
+        return self._config.restart_count > 0
+
+    def restart_count(self) -> int:
+        """How many times the node was restarted (0 on the first run)."""
+        return self._config.restart_count
+
+    def timestamp(self) -> Any:
+        """The node clock now, as a tz-aware UTC datetime (µs)."""
+        return ns_to_datetime(self._clock.now())
+
+    # ---- logging --------------------------------------------------------------------
+
+    def log(
+        self,
+        level: str,
+        message: str,
+        target: str | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> None:
+        """Print one structured log line (JSON) on stdout."""
+        name = _log.normalize_level(level)
+        if _log.enabled(name, self._log_threshold):
+            _log.write_line(
+                _log.format_line(name, str(message), self._config.node_id, target, fields)
+            )
+
+    def log_error(self, message: str) -> None:
+        """``log("error", message)``."""
+        self.log("error", message)
+
+    def log_warn(self, message: str) -> None:
+        """``log("warn", message)``."""
+        self.log("warn", message)
+
+    def log_info(self, message: str) -> None:
+        """``log("info", message)``."""
+        self.log("info", message)
+
+    def log_debug(self, message: str) -> None:
+        """``log("debug", message)``."""
+        self.log("debug", message)
+
+    def log_trace(self, message: str) -> None:
+        """``log("trace", message)``."""
+        self.log("trace", message)
+
+    def __repr__(self) -> str:
+        return f"Node(id={self._config.node_id!r}, dataflow={self._config.dataflow_id!r})"
+
+
+def _close_at_exit(ref: weakref.ref[Node]) -> None:
+    node = ref()
+    if node is not None:
+        with contextlib.suppress(Exception):  # interpreter shutdown: best effort
+            node.close()

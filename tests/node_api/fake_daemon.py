@@ -1,0 +1,256 @@
+"""A test-only daemon: speaks ``node_protocol`` to real node processes.
+
+It listens on an abstract Unix socket, answers ``Register``, holds ``Subscribe`` until
+every expected node subscribed (the start barrier), records what nodes send, and lets a
+test push ``Tick``/``Stop``/``InputClosed``/... to a node. It also builds the
+``NodeConfig`` of every node of a small topology and spawns node scripts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from dora_message.codec import HEADER, FrameBuffer
+from dora_message.config import InputConfig, NodeConfig, Receiver, encode_node_config
+from dora_message.node_protocol import (
+    PROTOCOL_VERSION,
+    Register,
+    RegisterReply,
+    Subscribe,
+    SubscribeReply,
+    node_encoder,
+    to_daemon_decoder,
+)
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NODES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nodes")
+
+
+class FakeDaemon:
+    """Threads-based daemon stand-in for one dataflow."""
+
+    def __init__(
+        self,
+        expected: list[str],
+        protocol_version: str = PROTOCOL_VERSION,
+        register_error: str | None = None,
+    ) -> None:
+        self.dataflow_id = str(uuid.uuid4())
+        self.address = f"\0dora-test-{self.dataflow_id}-daemon"
+        self.expected = set(expected)
+        self.protocol_version = protocol_version
+        self.register_error = register_error
+        self.received: list[tuple[str, Any]] = []
+        self.subscribed: set[str] = set()
+        self._conns: dict[str, socket.socket] = {}
+        self._send_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(self.address)
+        self._listener.listen(64)
+        self._threads = [threading.Thread(target=self._accept_loop, daemon=True)]
+        self._threads[0].start()
+
+    # ---- protocol ---------------------------------------------------------------
+
+    def _accept_loop(self) -> None:
+        while not self._closed:
+            try:
+                sock, _ = self._listener.accept()
+            except OSError:
+                return
+            thread = threading.Thread(target=self._serve, args=(sock,), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _serve(self, sock: socket.socket) -> None:
+        frames = FrameBuffer()
+        node_id = "?"
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                with self._cond:
+                    self.received.append((node_id, "EOF"))
+                    self._cond.notify_all()
+                return
+            frames.feed(chunk)
+            for body in frames:
+                msg = to_daemon_decoder.decode(body)
+                if isinstance(msg, Register):
+                    node_id = msg.node_id
+                    with self._cond:
+                        self._conns[node_id] = sock
+                    self._send_sock(
+                        sock, RegisterReply(self.protocol_version, self.register_error)
+                    )
+                elif isinstance(msg, Subscribe):
+                    with self._cond:
+                        self.subscribed.add(node_id)
+                        release = self.subscribed >= self.expected
+                    if release:
+                        for other in sorted(self.expected):
+                            self.send(other, SubscribeReply())
+                with self._cond:
+                    self.received.append((node_id, msg))
+                    self._cond.notify_all()
+
+    def _send_sock(self, sock: socket.socket, msg: Any) -> None:
+        body = node_encoder.encode(msg)
+        with self._send_lock, contextlib.suppress(OSError):
+            sock.sendall(HEADER.pack(len(body)) + body)
+
+    def send(self, node_id: str, msg: Any) -> None:
+        """Push a daemon message to ``node_id``."""
+        with self._cond:
+            sock = self._conns[node_id]
+        self._send_sock(sock, msg)
+
+    def wait_for(self, predicate: Callable[[list[tuple[str, Any]]], bool], timeout: float) -> None:
+        """Block until ``predicate(received)`` holds."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate(self.received):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"daemon condition not met; received {self.received}")
+                self._cond.wait(remaining)
+
+    def wait_subscribed(self, timeout: float = 20.0) -> None:
+        """Block until every expected node subscribed."""
+        self.wait_for(lambda _r: self.subscribed >= self.expected, timeout)
+
+    def disconnect(self, node_id: str) -> None:
+        """Close the control connection of ``node_id`` (the daemon "dies" for it)."""
+        with self._cond:
+            sock = self._conns.pop(node_id)
+        sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+
+    def close(self) -> None:
+        """Close everything."""
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
+        self._listener.close()
+        with self._cond:
+            conns = list(self._conns.values())
+            self._conns.clear()
+        for sock in conns:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    # ---- topology -----------------------------------------------------------------
+
+    def configs(self, nodes: dict[str, dict[str, Any]]) -> dict[str, NodeConfig]:
+        """NodeConfigs for ``{node: {"inputs": {id: source | InputConfig}, "outputs": []}}``."""
+        listen = {nid: f"\0dora-{self.dataflow_id}-{nid}" for nid in nodes}
+        routes: dict[str, dict[str, list[Receiver]]] = {nid: {} for nid in nodes}
+        inputs: dict[str, dict[str, InputConfig]] = {}
+        for nid, spec in nodes.items():
+            inputs[nid] = {}
+            for iid, source in spec.get("inputs", {}).items():
+                cfg = source if isinstance(source, InputConfig) else InputConfig(source=source)
+                inputs[nid][iid] = cfg
+                producer, _, output = cfg.source.partition("/")
+                if producer in nodes:
+                    receivers = routes[producer].setdefault(output, [])
+                    if all(r.node_id != nid for r in receivers):
+                        receivers.append(Receiver(node_id=nid, address=listen[nid]))
+        return {
+            nid: NodeConfig(
+                dataflow_id=self.dataflow_id,
+                node_id=nid,
+                daemon_address=self.address,
+                listen_address=listen[nid],
+                inputs=inputs[nid],
+                outputs=list(spec.get("outputs", [])),
+                routes=routes[nid],
+                dataflow_descriptor={"nodes": [{"id": n} for n in nodes]},
+            )
+            for nid, spec in nodes.items()
+        }
+
+
+class NodeProcess:
+    """A spawned node script; stdout lines are collected by a thread."""
+
+    def __init__(self, script: str, config: NodeConfig | None, env: dict[str, str]) -> None:
+        full_env = dict(os.environ)
+        full_env.update(env)
+        if config is not None:
+            full_env["DORA_NODE_CONFIG"] = encode_node_config(config)
+        full_env["PYTHONUNBUFFERED"] = "1"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-u", os.path.join(NODES_DIR, script)],
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # own process group, like the real daemon does
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        threading.Thread(target=self._pump, args=(self.proc.stdout, True), daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.proc.stderr, False), daemon=True).start()
+
+    def _pump(self, stream: Any, is_stdout: bool) -> None:
+        for line in stream:
+            if is_stdout:
+                self.stdout.append(line)
+                self.lines.put(line)
+            else:
+                self.stderr.append(line)
+        if is_stdout:
+            self.lines.put(None)
+
+    def expect(self, prefix: str, timeout: float = 30.0) -> str:
+        """The first (next) stdout line starting with ``prefix``, without it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no line starting with {prefix!r}; stderr: {self.err()}")
+            try:
+                line = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise AssertionError(
+                    f"process ended without {prefix!r}; stdout: {''.join(self.stdout)[-2000:]}"
+                    f"\nstderr: {self.err()}"
+                )
+            if line.startswith(prefix):
+                return line[len(prefix) :].strip()
+
+    def wait(self, timeout: float = 30.0) -> int:
+        """Wait for the exit code."""
+        return self.proc.wait(timeout=timeout)
+
+    def err(self) -> str:
+        """Captured stderr so far."""
+        return "".join(self.stderr)[-4000:]
+
+    def kill(self) -> None:
+        """Kill the process group (idempotent)."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)

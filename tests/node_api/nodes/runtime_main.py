@@ -1,0 +1,5 @@
+"""How the daemon starts the Python operator runtime."""
+
+import dora
+
+dora.start_runtime()
