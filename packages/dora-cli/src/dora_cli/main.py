@@ -15,6 +15,26 @@ import click
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("run", "run", "Run a dataflow locally, without coordinator or daemon."),
     "build": ("build", "build", "Run the build commands of a dataflow."),
+    "validate": ("validate", "validate", "Check a dataflow's wiring and type annotations."),
+    "expand": ("expand", "expand", "Print a dataflow with its modules expanded."),
+    "graph": ("graph", "graph", "Draw a dataflow as an HTML page or Mermaid text."),
+    "new": ("new", "new", "Create a new dataflow project or node from a template."),
+    "completion": ("completion", "completion", "Print a shell completion script."),
+    "up": ("up", "up", "Start a local coordinator and daemon in the background."),
+    "down": ("down", "down", "Stop all dataflows, the coordinator and its daemons."),
+    "destroy": ("down", "down", "Alias of `down`."),
+    "coordinator": ("coordinator", "coordinator", "Run the coordinator in the foreground."),
+    "daemon": ("daemon", "daemon", "Run a daemon in the foreground."),
+    "start": ("start", "start", "Start a dataflow on the coordinator."),
+    "stop": ("stop", "stop", "Stop a running dataflow."),
+    "restart": ("restart", "restart", "Restart a dataflow from its stored descriptor."),
+    "list": ("list", "list_", "List dataflows with their status and metrics."),
+    "ps": ("list", "list_", "Alias of `list`."),
+    "logs": ("logs", "logs", "Show and follow the logs of a dataflow."),
+    "status": ("status", "status", "Check coordinator and daemon health."),
+    "check": ("status", "status", "Alias of `status`."),
+    "system": ("status", "system", "System management (`dora system status`)."),
+    "doctor": ("doctor", "doctor", "Diagnose the environment, coordinator and a dataflow."),
 }
 
 

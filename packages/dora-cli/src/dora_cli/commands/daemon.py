@@ -1,0 +1,82 @@
+"""``dora daemon``: run a daemon in the foreground, serving a coordinator."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--machine-id", help="This machine's id (matched by `deploy.machine`).")
+@click.option(
+    "-c",
+    "--coordinator-addr",
+    default="127.0.0.1",
+    envvar="DORA_COORDINATOR_ADDR",
+    show_default=True,
+    show_envvar=True,
+    help="Coordinator address.",
+)
+@click.option(
+    "--coordinator-port",
+    type=click.IntRange(1, 65535),
+    default=6013,
+    envvar="DORA_COORDINATOR_PORT",
+    show_default=True,
+    show_envvar=True,
+    help="Coordinator port.",
+)
+@click.option("--labels", help="Scheduling labels, e.g. gpu=true,zone=a.")
+@click.option(
+    "--interface",
+    help="Accepted for the seed's examples; this daemon opens no listening port yet.",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(path_type=Path),
+    help="Token of a coordinator that requires one (else env DORA_AUTH_TOKEN).",
+)
+@click.option(
+    "--allow-shell-nodes",
+    is_flag=True,
+    envvar="DORA_ALLOW_SHELL_NODES",
+    show_envvar=True,
+    help="Allow nodes with `path: shell`.",
+)
+@click.option("--quiet", is_flag=True, help="Do not log to stderr.")
+def daemon(
+    machine_id: str | None,
+    coordinator_addr: str,
+    coordinator_port: int,
+    labels: str | None,
+    interface: str | None,
+    token_file: Path | None,
+    allow_shell_nodes: bool,
+    quiet: bool,
+) -> None:
+    """Run a daemon that spawns the nodes the coordinator places on this machine.
+
+    Reconnects when the coordinator goes away; the nodes keep running meanwhile.
+    """
+    from dora_daemon.__main__ import parse_labels, read_token, run
+    from dora_daemon.coordinator_link import LinkConfig
+    from dora_message.errors import DoraError
+
+    try:
+        parsed = parse_labels(labels)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--labels") from None
+    try:
+        token = read_token(token_file)
+    except (DoraError, OSError) as error:
+        raise click.BadParameter(str(error), param_hint="--token-file") from None
+    config = LinkConfig(
+        host=coordinator_addr,
+        port=coordinator_port,
+        machine_id=machine_id,
+        labels=parsed,
+        token=token,
+    )
+    sys.exit(run(config, quiet, allow_shell_nodes))

@@ -1,0 +1,109 @@
+"""``dora list`` (alias ``ps``): the dataflows the coordinator knows, with metrics."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from dora_cli.client import Target, call
+from dora_cli.coordinator_options import coordinator_options
+from dora_cli.errors import reports_errors
+from dora_message import cli_to_coordinator as req
+from dora_message import coordinator_to_cli as rep
+
+STATUS_GROUPS = {
+    "running": set(rep.ACTIVE_STATUSES),
+    "finished": {"Succeeded"},
+    "failed": {"Failed"},
+}
+
+
+@click.command("list")
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    help="table (default) or json (JSON Lines).",
+)
+@click.option("--status", type=click.Choice(sorted(STATUS_GROUPS)), help="Show only these.")
+@click.option("--name", help="Only names containing this (case-insensitive).")
+@click.option("--sort-by", type=click.Choice(["cpu", "memory"]), help="Sort, highest first.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only UUIDs.")
+@coordinator_options
+@reports_errors
+def list_(
+    fmt: str | None,
+    status: str | None,
+    name: str | None,
+    sort_by: str | None,
+    quiet: bool,
+    target: Target,
+) -> None:
+    """List running and finished dataflows: UUID, Name, Status, Nodes, CPU, Memory.
+
+    Status is Pending, Running, Stopping, Recovering, Succeeded or Failed; CPU and
+    memory are summed over the dataflow's nodes.
+    """
+    if quiet and fmt is not None:
+        raise click.UsageError("--quiet and --format cannot be combined")
+    listing: rep.DataflowList = call(target, req.ListDataflows())
+    rows = listing.dataflows
+    if status is not None:
+        rows = [row for row in rows if row.status in STATUS_GROUPS[status]]
+    if name is not None:
+        rows = [row for row in rows if name.lower() in (row.name or "").lower()]
+    if sort_by is not None:
+        key = "cpu" if sort_by == "cpu" else "memory_mb"
+        rows = sorted(rows, key=lambda row: getattr(row, key), reverse=True)
+    if quiet:
+        for row in rows:
+            click.echo(row.uuid)
+    elif fmt == "json":
+        for row in rows:
+            click.echo(json.dumps(_json_row(row)))
+    else:
+        _print_table(rows)
+
+
+def _json_row(row: rep.DataflowSummary) -> dict[str, object]:
+    return {
+        "uuid": row.uuid,
+        "name": row.name or "",
+        "status": row.status,
+        "nodes": row.nodes,
+        "cpu": row.cpu if row.cpu >= 0.1 else 0.0,
+        "memory": round(row.memory_mb / 1024, 3) if row.memory_mb >= 0.1 else 0.0,
+    }
+
+
+def memory_text(megabytes: float) -> str:
+    """``0.3 MB``, ``512 MB`` or ``1.5 GB``."""
+    if megabytes < 1:
+        return f"{megabytes:.1f} MB"
+    if megabytes < 1024:
+        return f"{megabytes:.0f} MB"
+    return f"{megabytes / 1024:.1f} GB"
+
+
+def _print_table(rows: list[rep.DataflowSummary]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200, no_color=True)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("UUID", "Name", "Status", "Nodes", "CPU", "Memory"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        table.add_row(
+            row.uuid,
+            row.name or "<unnamed>",
+            row.status,
+            str(row.nodes),
+            f"{row.cpu:.1f}%",
+            memory_text(row.memory_mb),
+        )
+    console.print(table)

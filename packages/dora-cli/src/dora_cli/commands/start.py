@@ -1,0 +1,150 @@
+"""``dora start``: submit a dataflow to the coordinator; attach to it or return."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from dora_cli.client import ControlClient, Target
+from dora_cli.coordinator_options import coordinator_options
+from dora_cli.errors import EXIT_FAILURE, fail, reports_errors
+from dora_cli.log_display import LogDisplay
+from dora_cli.options import LOG_FORMAT, LOG_LEVEL
+from dora_message import cli_to_coordinator as req
+from dora_message import coordinator_to_cli as rep
+
+SPAWN_TIMEOUT = 90.0
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--name", "-n", help="Name the dataflow (for stop, logs, restart).")
+@click.option(
+    "--attach/--detach",
+    default=None,
+    help="Stream logs and wait for the end, or return once spawned "
+    "(default: attach when stdin is a terminal).",
+)
+@click.option("--uv", is_flag=True, help="Use uv to run Python nodes.")
+@click.option(
+    "--log-level",
+    type=LOG_LEVEL,
+    default="stdout",
+    envvar="DORA_LOG_LEVEL",
+    show_envvar=True,
+    help="Minimum level shown when attached.",
+)
+@click.option(
+    "--log-format",
+    type=LOG_FORMAT,
+    default="pretty",
+    envvar="DORA_LOG_FORMAT",
+    show_envvar=True,
+    help="How log lines are printed when attached.",
+)
+@coordinator_options
+@reports_errors
+def start(
+    path: Path,
+    name: str | None,
+    attach: bool | None,
+    uv: bool,
+    log_level: str,
+    log_format: str,
+    target: Target,
+) -> None:
+    """Start the dataflow at PATH on the coordinator.
+
+    Attached, Ctrl-C stops the dataflow gracefully and a second Ctrl-C kills it.
+    """
+    import msgspec
+
+    from dora_message.load import load_descriptor_with_warnings
+
+    if not path.is_file():
+        fail(f"dataflow file `{path}` does not exist")
+    descriptor, warnings = load_descriptor_with_warnings(path)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if attach is None:
+        attach = sys.stdin.isatty()
+        if attach:
+            click.echo(
+                "attaching to dataflow (use `--detach` to run it in the background)", err=True
+            )
+        else:
+            click.echo("non-interactive mode: running in background", err=True)
+    request = req.StartDataflow(
+        descriptor=msgspec.to_builtins(descriptor),
+        name=name or descriptor.name,
+        working_dir=str(path.resolve().parent),
+        uv=uv,
+    )
+    display = LogDisplay(log_level.lower(), log_format.lower())
+    sys.exit(asyncio.run(_start(target, request, attach, display)))
+
+
+async def _start(
+    target: Target, request: req.StartDataflow, attach: bool, display: LogDisplay
+) -> int:
+    async with await ControlClient.connect(target) as client:
+        started = await client.request_as(request, rep.DataflowStarted)
+        uuid = started.uuid
+        click.echo(f"dataflow start triggered: {uuid}", err=True)
+        if attach:
+            return await attach_to(client, uuid, display)
+        spawned = await client.request_as(
+            req.WaitForSpawn(dataflow=uuid), rep.DataflowSpawned, SPAWN_TIMEOUT
+        )
+    if spawned.status == "Failed":
+        fail(f"dataflow {uuid} failed to start: {spawned.error}")
+    if spawned.status == "Succeeded":
+        click.echo(f"dataflow started and finished: {uuid}")
+    else:
+        click.echo(f"dataflow started: {uuid}")
+    return 0
+
+
+async def attach_to(client: ControlClient, uuid: str, display: LogDisplay) -> int:
+    """Stream the dataflow's logs until it ends; Ctrl-C stops it, twice kills it."""
+    from dora_cli.summary import failure_summary
+
+    await client.request_as(req.SubscribeLogs(dataflow=uuid, replay=True), rep.Subscribed)
+    loop = asyncio.get_running_loop()
+    presses = 0
+    stops: list[asyncio.Task[rep.ControlReply]] = []
+
+    def on_interrupt() -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            display.note("stopping dataflow (press Ctrl-C again to kill it)")
+        else:
+            display.note("killing dataflow")
+        stop = req.StopDataflow(dataflow=uuid, force=presses > 1)
+        stops.append(asyncio.create_task(client.request(stop, timeout=None)))
+
+    loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    finished: rep.DataflowFinishedEvent | None = None
+    try:
+        async for event in client.events():
+            if isinstance(event, rep.LogEvent):
+                for record in event.records:
+                    display.show(record)
+            elif event.uuid == uuid:
+                finished = event
+                break
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        for task in stops:
+            task.cancel()
+        await asyncio.gather(*stops, return_exceptions=True)
+    assert finished is not None
+    if finished.status != "Succeeded":
+        display.note(failure_summary(uuid, finished.error, finished.result))
+        return EXIT_FAILURE
+    return EXIT_FAILURE if presses > 1 else 0

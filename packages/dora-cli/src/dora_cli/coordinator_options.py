@@ -1,0 +1,42 @@
+"""``--coordinator-addr`` / ``--coordinator-port`` for every command that talks to a
+coordinator, with the ``DORA_COORDINATOR_ADDR`` / ``DORA_COORDINATOR_PORT`` fallbacks
+(flags win). The decorated command receives one ``target`` argument instead.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from dora_cli.client import DEFAULT_ADDR, DEFAULT_PORT, Target, discover_token
+
+
+def coordinator_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the coordinator flags; pass ``target=Target(addr, port, token)``."""
+
+    @click.option(
+        "--coordinator-addr",
+        default=DEFAULT_ADDR,
+        envvar="DORA_COORDINATOR_ADDR",
+        show_default=True,
+        show_envvar=True,
+        help="Coordinator address.",
+    )
+    @click.option(
+        "--coordinator-port",
+        type=click.IntRange(1, 65535),
+        default=DEFAULT_PORT,
+        envvar="DORA_COORDINATOR_PORT",
+        show_default=True,
+        show_envvar=True,
+        help="Coordinator port.",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, coordinator_addr: str, coordinator_port: int, **kwargs: Any) -> Any:
+        target = Target(coordinator_addr, coordinator_port, discover_token())
+        return func(*args, target=target, **kwargs)
+
+    return wrapper

@@ -1,0 +1,65 @@
+"""How the CLI reports a dataflow's end and picks a dataflow when none is named."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from dora_cli.client import ControlClient
+from dora_message import cli_to_coordinator as req
+from dora_message import coordinator_to_cli as rep
+from dora_message.common import DataflowResult
+
+MAX_LISTED_FAILURES = 5
+
+
+def failure_summary(uuid: str, error: str | None, result: DataflowResult | None) -> str:
+    """One line per failed node (root causes first), or the dataflow-level error."""
+    failed = [r for r in (result.node_results if result else []) if not r.ok]
+    if not failed:
+        return f"dataflow {uuid} failed: {error or 'unknown error'}"
+    failed.sort(key=lambda r: (r.cause or "").startswith("cascading"))
+    lines = [f"dataflow {uuid} failed:"]
+    for node in failed[:MAX_LISTED_FAILURES]:
+        lines.append(f"  Node `{node.node_id}` failed: {node.cause or 'failed'}")
+        lines.extend(f"    | {text}" for text in node.stderr_tail[-5:])
+    if len(failed) > MAX_LISTED_FAILURES:
+        lines.append(
+            f"  There are {len(failed) - MAX_LISTED_FAILURES} more errors. Check the "
+            f"`out/{uuid}` folder for full details."
+        )
+    return "\n".join(lines)
+
+
+def describe(summary: rep.DataflowSummary) -> str:
+    """``[name] uuid`` as in the picker."""
+    return f"[{summary.name or '<unnamed>'}] {summary.uuid}"
+
+
+async def pick_dataflow(
+    client: ControlClient, what: str, fallback_latest: bool = False
+) -> str | None:
+    """The single active dataflow, a choice on a TTY, or None when nothing runs.
+
+    With ``fallback_latest`` the most recent dataflow is used when none is active.
+    """
+    listing = await client.request_as(req.ListDataflows(), rep.DataflowList)
+    active = [d for d in listing.dataflows if d.status in rep.ACTIVE_STATUSES]
+    if not active:
+        if fallback_latest and listing.dataflows:
+            return max(listing.dataflows, key=lambda d: d.created_at).uuid
+        return None
+    if len(active) == 1:
+        return active[0].uuid
+    if not sys.stdin.isatty():
+        raise click.UsageError(
+            f"several dataflows are running; name the one to {what}: `dora {what} <UUID>` "
+            f"or `dora {what} --name <NAME>`"
+        )
+    for index, summary in enumerate(active, 1):
+        click.echo(f"  {index}) {describe(summary)}", err=True)
+    choice = click.prompt(
+        f"Which dataflow to {what}?", type=click.IntRange(1, len(active)), err=True
+    )
+    return active[choice - 1].uuid

@@ -1,0 +1,74 @@
+"""The optional shared token that guards the control plane.
+
+The token lives in a file readable only by its owner (mode 0600). The coordinator
+creates the file with a fresh random token when it does not exist, and refuses a file
+that group or others can read. Clients send ``Authorization: Bearer <token>``; the
+coordinator compares in constant time (:func:`hmac.compare_digest`). The token is never
+logged and never put in an error message.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from dora_message.errors import DoraError
+
+TOKEN_BYTES = 32
+BEARER = "Bearer "
+
+
+class TokenFileError(DoraError):
+    """The token file cannot be used."""
+
+
+def read_token_file(path: Path) -> str:
+    """Read a token, refusing files that others can read or that belong to someone else."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        raise TokenFileError(f"token file {path} does not exist") from None
+    except OSError as error:
+        raise TokenFileError(f"cannot open token file {path}: {error.strerror}") from None
+    with os.fdopen(fd, "r", encoding="utf-8") as file:
+        info = os.fstat(file.fileno())
+        if info.st_uid != os.getuid():
+            raise TokenFileError(f"token file {path} belongs to another user")
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            raise TokenFileError(f"token file {path} can be read by others; run `chmod 600 {path}`")
+        token = file.read().strip()
+    if not token:
+        raise TokenFileError(f"token file {path} is empty")
+    return token
+
+
+def load_or_create_token(path: Path) -> str:
+    """The token in ``path``; a new random one is written (0600) if the file is missing."""
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        token = secrets.token_hex(TOKEN_BYTES)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:
+            return read_token_file(path)  # another process created it meanwhile
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(token + "\n")
+        return token
+    return read_token_file(path)
+
+
+def bearer_ok(header: str | None, token: str) -> bool:
+    """Whether an ``Authorization`` header carries ``token`` (constant-time compare)."""
+    if header is None or not header.startswith(BEARER):
+        return False
+    offered = header[len(BEARER) :].strip().encode()
+    return hmac.compare_digest(offered, token.encode())
+
+
+def bearer_header(token: str) -> dict[str, str]:
+    """The header a client sends."""
+    return {"Authorization": BEARER + token}

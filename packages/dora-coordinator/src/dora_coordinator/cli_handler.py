@@ -1,0 +1,209 @@
+"""One CLI's WebSocket session (``/api/control``): handshake, requests, pushed logs.
+
+Each request runs in its own task, because some wait a long time (``stop`` waits for
+the dataflow to end) while the same connection keeps receiving log events and may send
+more requests (a second Ctrl-C in ``dora start --attach`` sends a forced stop). All
+frames to the CLI go through one queue and one writer task, so they never interleave.
+
+A frame that cannot be parsed gets an error reply (id 0 unless the id could be read)
+and the session goes on; nothing a client sends can crash the coordinator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import TYPE_CHECKING
+
+import msgspec
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from dora_coordinator.logs import LogSubscription
+from dora_message import cli_to_coordinator as req
+from dora_message import coordinator_to_cli as rep
+from dora_message.common import LogMessage
+from dora_message.errors import DoraError
+
+if TYPE_CHECKING:
+    from dora_coordinator.server import Coordinator
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED_FRAMES = 4096  # log events beyond this are dropped for a slow client
+MAX_ERROR_CHARS = 4096
+
+
+class ControlSession:
+    """The coordinator's side of one CLI connection."""
+
+    def __init__(self, coordinator: Coordinator, connection: ServerConnection) -> None:
+        self.coordinator = coordinator
+        self.connection = connection
+        self._outgoing: asyncio.Queue[str | None] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._subscriptions: list[LogSubscription] = []
+        self._greeted = False
+        self._dropped = 0
+
+    async def run(self) -> None:
+        """Serve the connection until it closes."""
+        writer = asyncio.create_task(self._write())
+        try:
+            async for frame in self.connection:
+                self._on_frame(frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            for subscription in self._subscriptions:
+                self.coordinator.hub.unsubscribe(subscription)
+            for task in list(self._tasks):
+                task.cancel()
+            self._outgoing.put_nowait(None)
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                await writer
+
+    async def _write(self) -> None:
+        while (frame := await self._outgoing.get()) is not None:
+            try:
+                await self.connection.send(frame)
+            except ConnectionClosed:
+                return
+
+    def _send(self, frame: rep.CoordinatorToCli) -> None:
+        self._outgoing.put_nowait(rep.encode_frame(frame))
+
+    def _reply_error(self, request_id: int, error: str) -> None:
+        self._send(rep.Reply(id=request_id, error=error[:MAX_ERROR_CHARS]))
+
+    # ---- requests --------------------------------------------------------------
+
+    def _on_frame(self, frame: str | bytes) -> None:
+        if isinstance(frame, bytes):
+            self._reply_error(0, "binary frames are not accepted on /api/control")
+            return
+        try:
+            request = req.decode_request(frame)
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            self._reply_error(_guess_id(frame), f"malformed request: {error}")
+            return
+        body = request.request
+        if not self._greeted:
+            self._hello(request.id, body)
+            return
+        if isinstance(body, req.Hello):
+            self._reply_error(request.id, "hello was already sent on this connection")
+            return
+        task = asyncio.create_task(self._handle(request.id, body))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _hello(self, request_id: int, body: req.ControlRequest) -> None:
+        if not isinstance(body, req.Hello):
+            self._reply_error(request_id, "the first request must be hello")
+            return
+        if body.protocol_version != req.CONTROL_PROTOCOL_VERSION:
+            self._reply_error(
+                request_id,
+                f"protocol version mismatch: the CLI speaks {body.protocol_version}, "
+                f"this coordinator speaks {req.CONTROL_PROTOCOL_VERSION}; "
+                "use the same dora version for both",
+            )
+            return
+        self._greeted = True
+        self._send(
+            rep.Reply(
+                id=request_id,
+                result=rep.HelloOk(
+                    protocol_version=req.CONTROL_PROTOCOL_VERSION,
+                    coordinator_version=self.coordinator.version,
+                ),
+            )
+        )
+
+    async def _handle(self, request_id: int, body: req.ControlRequest) -> None:
+        try:
+            result = await self._dispatch(body)
+        except DoraError as error:
+            self._reply_error(request_id, str(error))
+            return
+        except Exception as error:
+            log.exception("request %s failed", type(body).__name__)
+            self._reply_error(request_id, f"internal coordinator error: {error}")
+            return
+        self._send(rep.Reply(id=request_id, result=result))
+        if isinstance(result, rep.Destroyed):
+            self.coordinator.request_shutdown()
+
+    async def _dispatch(self, body: req.ControlRequest) -> rep.ControlReply:
+        ops = self.coordinator
+        match body:
+            case req.StartDataflow():
+                return ops.start(body)
+            case req.WaitForSpawn(dataflow=ident):
+                return await ops.wait_spawned(ident)
+            case req.StopDataflow(dataflow=ident, grace_duration=grace, force=force):
+                return await ops.stop(ident, grace, force)
+            case req.RestartDataflow(dataflow=ident, grace_duration=grace, force=force):
+                return await ops.restart(ident, grace, force)
+            case req.ListDataflows():
+                return ops.list_dataflows()
+            case req.GetDataflow(dataflow=ident):
+                return ops.details(ident)
+            case req.GetLogs(dataflow=ident, query=query):
+                return await ops.read_logs(ident, query)
+            case req.SubscribeLogs(dataflow=ident, nodes=nodes, replay=replay):
+                return self._subscribe(ident, nodes, replay)
+            case req.ListDaemons():
+                return ops.list_daemons()
+            case req.Destroy(grace_duration=grace, force=force):
+                return await ops.destroy(grace, force)
+            case _:
+                raise DoraError(f"unexpected request {type(body).__name__}")
+
+    # ---- log subscriptions -----------------------------------------------------
+
+    def _subscribe(self, ident: str, nodes: list[str] | None, replay: bool) -> rep.Subscribed:
+        dataflow = self.coordinator.state.resolve(ident, any_status=True)
+        uuid = dataflow.uuid
+        subscription = self.coordinator.hub.subscribe(uuid, self._on_logs, nodes, replay)
+        self._subscriptions.append(subscription)
+        if not dataflow.active:
+            # Already over: the subscriber still learns how it ended, right after the reply.
+            asyncio.get_running_loop().call_soon(self.push_finished, uuid)
+        return rep.Subscribed(uuid=uuid)
+
+    def _on_logs(self, records: list[LogMessage]) -> None:
+        if self._outgoing.qsize() >= MAX_QUEUED_FRAMES:
+            self._dropped += len(records)
+            return
+        if self._dropped:
+            log.warning("dropped %d log records for a slow CLI client", self._dropped)
+            self._dropped = 0
+        self._send(rep.Event(event=rep.LogEvent(records=records)))
+
+    def push_finished(self, uuid: str) -> None:
+        """Tell this client (if subscribed to ``uuid``) how the dataflow ended."""
+        if not any(s.dataflow_id == uuid for s in self._subscriptions):
+            return
+        stopped = self.coordinator.stopped_reply(uuid)
+        self._send(
+            rep.Event(
+                event=rep.DataflowFinishedEvent(
+                    uuid=uuid, status=stopped.status, result=stopped.result, error=stopped.error
+                )
+            )
+        )
+
+
+def _guess_id(frame: str) -> int:
+    """The request id of a frame that failed validation, when it can be read at all."""
+    try:
+        value = json.loads(frame)
+    except (ValueError, RecursionError):
+        return 0
+    if isinstance(value, dict) and isinstance(value.get("id"), int):
+        return int(value["id"])
+    return 0

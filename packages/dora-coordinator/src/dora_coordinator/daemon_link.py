@@ -1,0 +1,215 @@
+"""One daemon's WebSocket session (``/api/daemon``): registration, events, commands.
+
+The first frame must be a ``register`` event with our protocol version; the daemon then
+reports what it runs. Every frame counts as a heartbeat. Commands are sent with a
+request id and answered by a reply frame; a frame that cannot be parsed is logged and
+skipped (the daemon is trusted to be ours, but a bad frame must not end the session).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import msgspec
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from dora_coordinator.state import StateError
+from dora_message import coordinator_to_daemon as to_daemon
+from dora_message import daemon_to_coordinator as from_daemon
+from dora_message.errors import DoraError
+
+if TYPE_CHECKING:
+    from dora_coordinator.server import Coordinator
+
+log = logging.getLogger(__name__)
+
+REGISTER_TIMEOUT = 30.0
+HEARTBEAT_SEND_TIMEOUT = 0.5
+
+
+class DaemonCommandError(DoraError):
+    """A daemon refused a command, did not answer in time, or went away."""
+
+
+class DaemonLink:
+    """The coordinator's side of one daemon connection."""
+
+    def __init__(self, coordinator: Coordinator, connection: ServerConnection) -> None:
+        self.coordinator = coordinator
+        self.connection = connection
+        self.daemon_id: str | None = None
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future[from_daemon.CommandResult]] = {}
+
+    # ---- session ---------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the connection until it closes."""
+        try:
+            if not await self._register():
+                return
+            async for frame in self.connection:
+                self._on_frame(frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            self._closed()
+
+    async def _register(self) -> bool:
+        try:
+            async with asyncio.timeout(REGISTER_TIMEOUT):
+                frame = await self.connection.recv()
+            message = from_daemon.decode_frame(frame)
+        except (TimeoutError, msgspec.DecodeError, msgspec.ValidationError) as error:
+            await self._reject(f"the first frame must be a register event ({error})")
+            return False
+        event = message.event if isinstance(message, from_daemon.EventFrame) else None
+        if not isinstance(event, from_daemon.Register):
+            await self._reject("the first frame must be a register event")
+            return False
+        if event.protocol_version != from_daemon.DAEMON_PROTOCOL_VERSION:
+            await self._reject(
+                f"protocol version mismatch: the daemon speaks {event.protocol_version}, "
+                f"this coordinator speaks {from_daemon.DAEMON_PROTOCOL_VERSION}"
+            )
+            return False
+        state = self.coordinator.state
+        try:
+            daemon_id = state.register_daemon(
+                event.instance_id, event.machine_id, dict(event.labels), time.time()
+            )
+        except StateError as error:
+            await self._reject(str(error))
+            return False
+        old = self.coordinator.daemons.get(daemon_id)
+        self.daemon_id = daemon_id
+        self.coordinator.daemons[daemon_id] = self
+        if old is not None:
+            log.warning("daemon %s registered again: closing its previous connection", daemon_id)
+            await old.connection.close(1000, "replaced by a new connection")
+        log.info("daemon %s registered (machine %s)", daemon_id, event.machine_id or "-")
+        await self.send_event(
+            to_daemon.Registered(
+                daemon_id=daemon_id, protocol_version=from_daemon.DAEMON_PROTOCOL_VERSION
+            )
+        )
+        return True
+
+    async def _reject(self, error: str) -> None:
+        log.warning("daemon registration refused: %s", error)
+        frame = to_daemon.EventFrame(event=to_daemon.RegisterRejected(error=error))
+        try:
+            await self.connection.send(to_daemon.encode_frame(frame))
+            await self.connection.close(1008, error[:120])
+        except ConnectionClosed:
+            pass
+
+    def _closed(self) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(DaemonCommandError(f"daemon {self.daemon_id} disconnected"))
+        self._pending.clear()
+        if self.daemon_id is not None and self.coordinator.daemons.get(self.daemon_id) is self:
+            del self.coordinator.daemons[self.daemon_id]
+            log.warning("daemon %s disconnected", self.daemon_id)
+            self.coordinator.daemon_gone(self.daemon_id)
+
+    # ---- frames from the daemon ------------------------------------------------
+
+    def _on_frame(self, frame: str | bytes) -> None:
+        assert self.daemon_id is not None
+        now = time.time()
+        self.coordinator.state.daemon_seen(self.daemon_id, now)
+        try:
+            message = from_daemon.decode_frame(frame)
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            log.warning("daemon %s sent an unreadable frame: %s", self.daemon_id, error)
+            return
+        if isinstance(message, from_daemon.ReplyFrame):
+            future = self._pending.pop(message.id, None)
+            if future is not None and not future.done():
+                if message.error is not None:
+                    future.set_exception(DaemonCommandError(message.error))
+                else:
+                    future.set_result(message.result or from_daemon.Done())
+            return
+        try:
+            self._on_event(message.event, now)
+        except Exception:
+            # A bug handling one event must not end the daemon's session.
+            log.exception("handling a %s event of daemon %s failed", message.event, self.daemon_id)
+
+    def _on_event(self, event: from_daemon.DaemonEvent, now: float) -> None:
+        assert self.daemon_id is not None
+        coordinator = self.coordinator
+        match event:
+            case from_daemon.Heartbeat():
+                pass
+            case from_daemon.LogBatch(records=records):
+                for record in records:
+                    record.daemon_id = record.daemon_id or self.daemon_id
+                coordinator.hub.publish(records)
+            case from_daemon.NodeMetrics(dataflow_id=dataflow_id, metrics=metrics):
+                coordinator.state.update_metrics(dataflow_id, metrics)
+            case from_daemon.DataflowFinished():
+                if coordinator.state.daemon_finished(self.daemon_id, event, now):
+                    coordinator.dataflow_ended(event.dataflow_id)
+            case from_daemon.StatusReport(running=running, finished=finished):
+                outcome = coordinator.state.status_report(self.daemon_id, running, finished, now)
+                for uuid in outcome.ended:
+                    coordinator.dataflow_ended(uuid)
+                for uuid in outcome.to_stop:
+                    log.warning(
+                        "daemon %s still runs ended dataflow %s: stopping it", self.daemon_id, uuid
+                    )
+                    coordinator.background(self.command(to_daemon.StopDataflow(dataflow_id=uuid)))
+            case from_daemon.Register():
+                log.warning("daemon %s sent a second register event: ignored", self.daemon_id)
+
+    # ---- to the daemon ---------------------------------------------------------
+
+    async def command(
+        self, command: to_daemon.DaemonCommand, timeout: float = 30.0
+    ) -> from_daemon.CommandResult:
+        """Send a command and wait for its reply."""
+        request_id = next(self._ids)
+        future: asyncio.Future[from_daemon.CommandResult] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._pending[request_id] = future
+        frame = to_daemon.CommandFrame(id=request_id, command=command)
+        try:
+            await self.connection.send(to_daemon.encode_frame(frame))
+            async with asyncio.timeout(timeout):
+                return await future
+        except ConnectionClosed:
+            raise DaemonCommandError(f"daemon {self.daemon_id} disconnected") from None
+        except TimeoutError:
+            raise DaemonCommandError(
+                f"daemon {self.daemon_id} did not answer within {timeout:g} s"
+            ) from None
+        finally:
+            self._pending.pop(request_id, None)
+
+    async def send_event(self, event: to_daemon.CoordinatorEvent) -> None:
+        """Send an event; a closed connection is ignored (the session ends by itself)."""
+        with contextlib.suppress(ConnectionClosed):
+            await self.connection.send(to_daemon.encode_frame(to_daemon.EventFrame(event=event)))
+
+    async def heartbeat(self) -> None:
+        """Send a heartbeat, giving up quietly after a short deadline (backpressure)."""
+        try:
+            async with asyncio.timeout(HEARTBEAT_SEND_TIMEOUT):
+                await self.send_event(to_daemon.Heartbeat())
+        except TimeoutError:
+            log.debug("heartbeat to daemon %s is late", self.daemon_id)
+
+    async def close(self, reason: str) -> None:
+        """Close the connection."""
+        await self.connection.close(1000, reason[:120])

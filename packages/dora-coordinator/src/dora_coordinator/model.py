@@ -1,0 +1,78 @@
+"""The coordinator's data model: dataflow statuses, dataflows, daemons (no logic)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from dora_coordinator.store import DataflowRecord
+from dora_message.daemon_to_coordinator import DataflowFinished, NodeMetric
+from dora_message.errors import DoraError
+
+
+class Status(enum.StrEnum):
+    """Dataflow statuses as shown to users."""
+
+    PENDING = "Pending"
+    RUNNING = "Running"
+    STOPPING = "Stopping"
+    RECOVERING = "Recovering"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
+TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED})
+
+
+class StateError(DoraError):
+    """A request the current state cannot satisfy; the message is for the user."""
+
+
+@dataclass
+class Dataflow:
+    """A dataflow record plus what only lives while the coordinator runs."""
+
+    record: DataflowRecord
+    metrics: dict[str, NodeMetric] = field(default_factory=dict)
+    finished: dict[str, DataflowFinished] = field(default_factory=dict)  # per daemon
+    unreclaimed: set[str] = field(default_factory=set)  # daemons expected to report back
+    recovery_deadline: float | None = None
+
+    @property
+    def uuid(self) -> str:
+        """The dataflow id."""
+        return self.record.uuid
+
+    @property
+    def status(self) -> Status:
+        """The current status."""
+        return Status(self.record.status)
+
+    @property
+    def active(self) -> bool:
+        """Not yet Succeeded or Failed."""
+        return self.status not in TERMINAL
+
+    def daemons(self) -> list[str]:
+        """The daemons that run (or ran) some node of the dataflow."""
+        return list(self.record.placement)
+
+
+@dataclass
+class DaemonInfo:
+    """A connected daemon."""
+
+    daemon_id: str
+    instance_id: str
+    machine_id: str | None
+    labels: dict[str, str]
+    last_seen: float
+
+
+@dataclass
+class Reconciliation:
+    """What a daemon's status report changed."""
+
+    ended: list[str] = field(default_factory=list)  # dataflows that became terminal
+    to_stop: list[str] = field(default_factory=list)  # ended here, still running there
+    adopted: list[str] = field(default_factory=list)  # unknown here, now tracked

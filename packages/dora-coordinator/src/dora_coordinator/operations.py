@@ -1,0 +1,279 @@
+"""Dataflow operations behind the CLI's requests: start, stop, restart, logs, destroy.
+
+They combine the sans-I/O state with the daemon links: the state decides, this module
+sends the commands and waits for the outcomes (spawn replies, ``dataflow_finished``
+events), and wakes whoever waits for a dataflow to be spawned or to end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+import msgspec
+
+from dora_coordinator.daemon_link import DaemonCommandError, DaemonLink
+from dora_coordinator.logs import LogHub
+from dora_coordinator.state import CoordinatorState, Dataflow, StateError, Status
+from dora_coordinator.views import daemon_summaries, dataflow_summary, node_summaries
+from dora_message import cli_to_coordinator as req
+from dora_message import coordinator_to_cli as rep
+from dora_message import coordinator_to_daemon as to_daemon
+from dora_message.common import DataflowResult, LogMessage
+from dora_message.daemon_to_coordinator import NodeLogs
+from dora_message.log_filter import filter_records, sort_records
+
+log = logging.getLogger(__name__)
+
+STOP_COMMAND_TIMEOUT = 10.0
+LOG_READ_TIMEOUT = 30.0
+
+
+class DataflowOperations:
+    """The lifecycle half of the coordinator (see :class:`dora_coordinator.server.Coordinator`)."""
+
+    state: CoordinatorState
+    hub: LogHub
+    daemons: dict[str, DaemonLink]
+    spawn_timeout: float
+
+    def __init__(self) -> None:
+        self._spawned: dict[str, asyncio.Event] = {}
+        self._ended: dict[str, asyncio.Event] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # ---- hooks the server implements -------------------------------------------
+
+    def push_finished(self, uuid: str) -> None:
+        """Tell subscribed CLI sessions that ``uuid`` ended."""
+        raise NotImplementedError
+
+    # ---- helpers ---------------------------------------------------------------
+
+    def background(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        """Run ``coroutine`` without waiting; failures are logged."""
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("background task failed: %s", task.exception())
+
+    def _event(self, events: dict[str, asyncio.Event], uuid: str) -> asyncio.Event:
+        return events.setdefault(uuid, asyncio.Event())
+
+    def dataflow_ended(self, uuid: str) -> None:
+        """The state says ``uuid`` is over: wake waiters, tell subscribers."""
+        dataflow = self.state.dataflows[uuid]
+        log.info("dataflow %s ended: %s", uuid, dataflow.status)
+        self._event(self._spawned, uuid).set()
+        self._event(self._ended, uuid).set()
+        self.push_finished(uuid)
+
+    def daemon_gone(self, daemon_id: str) -> None:
+        """A daemon disconnected: its dataflows wait for it in Recovering."""
+        for uuid in self.state.daemon_gone(daemon_id, time.time()):
+            log.warning("dataflow %s is recovering: daemon %s is gone", uuid, daemon_id)
+
+    def stopped_reply(self, uuid: str) -> rep.DataflowStopped:
+        """How ``uuid`` ended, for the CLI."""
+        record = self.state.dataflows[uuid].record
+        result = DataflowResult(dataflow_id=uuid, node_results=list(record.results))
+        return rep.DataflowStopped(
+            uuid=uuid, status=record.status, result=result, error=record.error
+        )
+
+    # ---- start -------------------------------------------------------------------
+
+    def start(self, body: req.StartDataflow) -> rep.DataflowStarted:
+        """Record and place the dataflow, then spawn it in the background."""
+        dataflow = self.state.plan_start(
+            body.descriptor,
+            name=body.name,
+            working_dir=body.working_dir,
+            uv=body.uv,
+            now=time.time(),
+        )
+        log.info("starting dataflow %s (%s)", dataflow.uuid, dataflow.record.name or "unnamed")
+        self.background(self._spawn(dataflow))
+        return rep.DataflowStarted(uuid=dataflow.uuid)
+
+    async def _spawn(self, dataflow: Dataflow) -> None:
+        record = dataflow.record
+
+        async def spawn_on(daemon_id: str, nodes: list[str]) -> None:
+            link = self.daemons.get(daemon_id)
+            if link is None:
+                raise DaemonCommandError(f"daemon {daemon_id} is not connected")
+            command = to_daemon.SpawnDataflow(
+                dataflow_id=record.uuid,
+                descriptor=record.descriptor,
+                nodes=nodes,
+                name=record.name,
+                working_dir=record.working_dir,
+                uv=record.uv,
+            )
+            await link.command(command, timeout=self.spawn_timeout)
+
+        groups = dict(record.placement)
+        outcomes = await asyncio.gather(
+            *(spawn_on(daemon_id, nodes) for daemon_id, nodes in groups.items()),
+            return_exceptions=True,
+        )
+        now = time.time()
+        failures = [
+            (d, o) for d, o in zip(groups, outcomes, strict=True) if isinstance(o, BaseException)
+        ]
+        if not failures:
+            self.state.spawn_succeeded(record.uuid, now)
+        else:
+            ended = False
+            for daemon_id, error in failures:
+                ended = self.state.spawn_failed(record.uuid, daemon_id, str(error), now) or ended
+            for daemon_id in groups:
+                if daemon_id not in dict(failures) and daemon_id in self.daemons:
+                    stop = to_daemon.StopDataflow(dataflow_id=record.uuid, force=True)
+                    self.background(self.daemons[daemon_id].command(stop, STOP_COMMAND_TIMEOUT))
+            if ended:
+                self.dataflow_ended(record.uuid)
+        self._event(self._spawned, record.uuid).set()
+
+    async def wait_spawned(self, ident: str) -> rep.DataflowSpawned:
+        """Answer once the dataflow left Pending."""
+        dataflow = self.state.resolve(ident)
+        if dataflow.status is Status.PENDING:
+            await self._event(self._spawned, dataflow.uuid).wait()
+        record = dataflow.record
+        return rep.DataflowSpawned(uuid=record.uuid, status=record.status, error=record.error)
+
+    # ---- stop / restart ----------------------------------------------------------
+
+    async def stop(self, ident: str, grace: float | None, force: bool) -> rep.DataflowStopped:
+        """Stop the dataflow on every daemon and wait until it has ended."""
+        dataflow = self.state.resolve(ident)
+        uuid = dataflow.uuid
+        if dataflow.status is Status.PENDING:
+            await self._event(self._spawned, uuid).wait()
+        if dataflow.status is Status.STOPPING and not force:
+            pass  # already stopping: just wait for the end
+        elif dataflow.active:
+            if dataflow.status is Status.STOPPING:
+                daemons = [d for d in dataflow.daemons() if d not in dataflow.finished]
+            else:
+                daemons = self.state.begin_stop(uuid, time.time())
+            command = to_daemon.StopDataflow(dataflow_id=uuid, grace_duration=grace, force=force)
+            for daemon_id in daemons:
+                link = self.daemons.get(daemon_id)
+                if link is not None:
+                    self.background(link.command(command, STOP_COMMAND_TIMEOUT))
+        else:
+            raise StateError(f"dataflow {uuid} is not running (it {dataflow.status.lower()})")
+        await self._event(self._ended, uuid).wait()
+        return self.stopped_reply(uuid)
+
+    async def restart(self, ident: str, grace: float | None, force: bool) -> rep.DataflowRestarted:
+        """Stop the dataflow (if it runs) and start a new one from its stored descriptor."""
+        old = self.state.resolve(ident)
+        if old.active:
+            await self.stop(old.uuid, grace, force)
+        record = old.record
+        started = self.start(
+            req.StartDataflow(
+                descriptor=record.descriptor,
+                name=record.name,
+                working_dir=record.working_dir,
+                uv=record.uv,
+            )
+        )
+        spawned = await self.wait_spawned(started.uuid)
+        if spawned.status == Status.FAILED:
+            raise StateError(f"restarted dataflow {started.uuid} failed: {spawned.error}")
+        return rep.DataflowRestarted(old_uuid=old.uuid, new_uuid=started.uuid)
+
+    # ---- queries -----------------------------------------------------------------
+
+    def list_dataflows(self) -> rep.DataflowList:
+        """Every known dataflow."""
+        return rep.DataflowList(
+            dataflows=[dataflow_summary(d) for d in self.state.dataflows.values()]
+        )
+
+    def details(self, ident: str) -> rep.DataflowDetails:
+        """One dataflow with its nodes."""
+        dataflow = self.state.resolve(ident, any_status=True)
+        return rep.DataflowDetails(
+            summary=dataflow_summary(dataflow),
+            nodes=node_summaries(dataflow),
+            descriptor=dataflow.record.descriptor,
+            working_dir=dataflow.record.working_dir,
+        )
+
+    def list_daemons(self) -> rep.DaemonList:
+        """The connected daemons."""
+        return rep.DaemonList(daemons=daemon_summaries(self.state, time.time()))
+
+    async def read_logs(self, ident: str, query: req.LogQuery) -> rep.LogRecords:
+        """Read the log files on every daemon of the dataflow and merge them.
+
+        Daemons that are not connected are listed in ``missing``; for their nodes the
+        records still buffered here are used instead.
+        """
+        dataflow = self.state.resolve(ident, any_status=True)
+        record = dataflow.record
+        merged: list[LogMessage] = []
+        missing: list[str] = []
+
+        async def read_from(daemon_id: str, link: DaemonLink) -> list[LogMessage]:
+            # Only this daemon's nodes: daemons sharing a working dir share out/<uuid>/.
+            owned = record.placement.get(daemon_id, [])
+            nodes = [n for n in owned if query.nodes is None or n in query.nodes]
+            command = to_daemon.ReadLogs(
+                dataflow_id=record.uuid,
+                working_dir=record.working_dir,
+                query=msgspec.structs.replace(query, nodes=nodes),
+            )
+            result = await link.command(command, LOG_READ_TIMEOUT)
+            return result.records if isinstance(result, NodeLogs) else []
+
+        reads = {d: self.daemons[d] for d in record.placement if d in self.daemons}
+        outcomes = await asyncio.gather(
+            *(read_from(d, link) for d, link in reads.items()), return_exceptions=True
+        )
+        for daemon_id, outcome in zip(reads, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                log.warning("reading logs on daemon %s failed: %s", daemon_id, outcome)
+                missing.append(daemon_id)
+            else:
+                merged.extend(outcome)
+        missing += [d for d in record.placement if d not in reads]
+        if missing:
+            nodes = {n for d in missing for n in record.placement.get(d, [])}
+            merged.extend(r for r in self.hub.buffered(record.uuid) if r.node_id in nodes)
+        return rep.LogRecords(records=filter_records(sort_records(merged), query), missing=missing)
+
+    # ---- destroy -----------------------------------------------------------------
+
+    async def destroy(self, grace: float | None, force: bool) -> rep.Destroyed:
+        """Stop every dataflow, then tell every daemon to exit."""
+        stoppable = [
+            d.uuid
+            for d in self.state.active_dataflows()
+            if d.status is not Status.RECOVERING and all(x in self.daemons for x in d.daemons())
+        ]
+        outcomes = await asyncio.gather(
+            *(self.stop(uuid, grace, force) for uuid in stoppable), return_exceptions=True
+        )
+        for uuid, outcome in zip(stoppable, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                log.warning("stopping dataflow %s during destroy failed: %s", uuid, outcome)
+        links = list(self.daemons.values())
+        await asyncio.gather(
+            *(link.command(to_daemon.Destroy(), STOP_COMMAND_TIMEOUT) for link in links),
+            return_exceptions=True,
+        )
+        return rep.Destroyed()

@@ -1,0 +1,185 @@
+"""The coordinator process: a WebSocket server for CLIs and daemons.
+
+Endpoints (one port, default 127.0.0.1:6013): ``/api/control`` for the CLI,
+``/api/daemon`` for daemons, ``/health`` answers ``ok`` over plain HTTP. With a token
+configured, every WebSocket handshake must carry ``Authorization: Bearer <token>`` or is
+refused with HTTP 401. Frames from CLIs are limited to 1 MiB, from daemons to 64 MiB
+(log replies); a larger frame closes that connection (code 1009) and nothing else.
+
+A tick every 3 s sends heartbeats to the daemons, disconnects daemons silent for 30 s
+and fails dataflows whose recovery timed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from dora_coordinator.auth import bearer_ok, load_or_create_token
+from dora_coordinator.cli_handler import ControlSession
+from dora_coordinator.daemon_link import DaemonLink
+from dora_coordinator.logs import LogHub
+from dora_coordinator.operations import DataflowOperations
+from dora_coordinator.state import CoordinatorState
+from dora_coordinator.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+CONTROL_PATH = "/api/control"
+DAEMON_PATH = "/api/daemon"
+HEALTH_PATH = "/health"
+CONTROL_MAX_FRAME = 1024 * 1024
+DAEMON_MAX_FRAME = 64 * 1024 * 1024
+DEFAULT_PORT = 6013
+
+
+@dataclass
+class CoordinatorConfig:
+    """How the coordinator runs; the defaults are the documented ones."""
+
+    interface: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    store: str = "memory"
+    token_file: Path | None = None
+    heartbeat_interval: float = 3.0
+    daemon_timeout: float = 30.0
+    recovery_timeout: float = 60.0
+    spawn_timeout: float = 60.0
+    max_connections: int = 256
+
+
+class Coordinator(DataflowOperations):
+    """State, store, log hub and the connections of one coordinator."""
+
+    def __init__(self, config: CoordinatorConfig, store: Store | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.token = load_or_create_token(config.token_file) if config.token_file else None
+        self.store = store if store is not None else open_store(config.store)
+        self.state = CoordinatorState(
+            self.store,
+            recovery_timeout=config.recovery_timeout,
+            daemon_timeout=config.daemon_timeout,
+        )
+        self.hub = LogHub()
+        self.daemons: dict[str, DaemonLink] = {}
+        self.sessions: set[ControlSession] = set()
+        self.spawn_timeout = config.spawn_timeout
+        self.version = version("dora-coordinator")
+        self.port: int | None = None
+        self._connections = 0
+        self._shutdown: asyncio.Event | None = None
+
+    async def run(self, on_ready: Callable[[int], None] | None = None) -> None:
+        """Serve until :meth:`request_shutdown` (or cancellation); ``on_ready(port)``."""
+        self._shutdown = asyncio.Event()
+        recovering = self.state.recover(time.time())
+        if recovering:
+            log.warning(
+                "%d unfinished dataflow(s) wait for their daemons: %s",
+                len(recovering),
+                ", ".join(recovering),
+            )
+        try:
+            async with serve(
+                self._handle,
+                self.config.interface,
+                self.config.port,
+                process_request=self._process_request,
+                max_size=CONTROL_MAX_FRAME,
+            ) as server:
+                self.port = server.sockets[0].getsockname()[1]
+                log.info("listening on %s:%d", self.config.interface, self.port)
+                if on_ready is not None:
+                    on_ready(self.port)
+                ticker = asyncio.create_task(self._tick())
+                try:
+                    await self._shutdown.wait()
+                finally:
+                    ticker.cancel()
+        finally:
+            self.store.close()
+
+    def request_shutdown(self) -> None:
+        """Stop serving (the daemons keep their nodes running and reconnect later)."""
+        if self._shutdown is not None:
+            self._shutdown.set()
+
+    def push_finished(self, uuid: str) -> None:
+        """Tell subscribed CLI sessions that ``uuid`` ended."""
+        for session in list(self.sessions):
+            session.push_finished(uuid)
+
+    # ---- connections -----------------------------------------------------------
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.partition("?")[0]
+        if path == HEALTH_PATH:
+            return connection.respond(200, "ok\n")
+        if path not in (CONTROL_PATH, DAEMON_PATH):
+            return connection.respond(404, f"unknown path; use {CONTROL_PATH} or {DAEMON_PATH}\n")
+        if self.token is not None and not bearer_ok(
+            request.headers.get("Authorization"), self.token
+        ):
+            log.warning(
+                "refused %s from %s: missing or wrong token", path, connection.remote_address
+            )
+            return connection.respond(401, "authentication failed: missing or wrong token\n")
+        if self._connections >= self.config.max_connections:
+            return connection.respond(503, "too many connections\n")
+        if path == DAEMON_PATH:
+            # Daemons answer log reads with large frames; CLIs stay at 1 MiB.
+            connection.protocol.max_message_size = DAEMON_MAX_FRAME
+        return None
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        assert connection.request is not None
+        path = connection.request.path.partition("?")[0]
+        self._connections += 1
+        try:
+            if path == DAEMON_PATH:
+                await DaemonLink(self, connection).run()
+                return
+            session = ControlSession(self, connection)
+            self.sessions.add(session)
+            try:
+                await session.run()
+            finally:
+                self.sessions.discard(session)
+        finally:
+            self._connections -= 1
+
+    # ---- timers ----------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat_interval)
+            try:
+                await self._tick_once()
+            except Exception:
+                log.exception("coordinator tick failed")
+
+    async def _tick_once(self) -> None:
+        links = list(self.daemons.values())
+        await asyncio.gather(*(link.heartbeat() for link in links), return_exceptions=True)
+        now = time.time()
+        for daemon_id in self.state.silent_daemons(now):
+            log.warning(
+                "daemon %s sent nothing for %g s: disconnecting it",
+                daemon_id,
+                self.config.daemon_timeout,
+            )
+            link = self.daemons.pop(daemon_id, None)
+            self.daemon_gone(daemon_id)
+            if link is not None:
+                self.background(link.close("no heartbeat"))
+        for uuid in self.state.expire_recoveries(now):
+            self.dataflow_ended(uuid)

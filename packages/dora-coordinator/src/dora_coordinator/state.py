@@ -1,0 +1,378 @@
+"""The coordinator's state, sans-I/O: dataflows, daemons, statuses, recovery.
+
+No sockets, tasks or clocks here: the server calls these methods when a frame arrives or
+a timer fires, passes ``now`` (seconds since the epoch), and carries out the I/O the
+return values ask for. Every change of a dataflow record is written through the store
+(spec/runtime.md §14.3); a failed write is logged and the coordinator carries on.
+
+Status flow: ``Pending`` (spawning) -> ``Running`` -> ``Stopping`` -> ``Succeeded`` |
+``Failed``. ``Recovering`` means a daemon of the dataflow is not connected (the
+coordinator restarted, or the daemon went away): when the daemon reconnects and reports
+the dataflow, it is ``Running`` again; after ``recovery_timeout`` it is ``Failed``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid as uuid_module
+from typing import Any
+
+import msgspec
+
+from dora_coordinator.model import (
+    TERMINAL,
+    DaemonInfo,
+    Dataflow,
+    Reconciliation,
+    StateError,
+    Status,
+)
+from dora_coordinator.placement import (
+    DaemonCandidate,
+    check_same_daemon_edges,
+    group_by_daemon,
+    place_nodes,
+)
+from dora_coordinator.store import DataflowRecord, Store
+from dora_message.common import DataflowResult
+from dora_message.daemon_to_coordinator import DataflowFinished, NodeMetric, RunningDataflow
+from dora_message.descriptor import Descriptor
+from dora_message.errors import DescriptorError, DoraError
+from dora_message.validate import validate
+
+log = logging.getLogger(__name__)
+
+MAX_MACHINE_ID_BYTES = 256
+MAX_LABELS = 64
+MAX_LABEL_BYTES = 256
+
+__all__ = [
+    "TERMINAL",
+    "CoordinatorState",
+    "DaemonInfo",
+    "Dataflow",
+    "Reconciliation",
+    "StateError",
+    "Status",
+]
+
+
+class CoordinatorState:
+    """Dataflows and daemons. Single-threaded: call from one event loop."""
+
+    def __init__(
+        self, store: Store, *, recovery_timeout: float = 60.0, daemon_timeout: float = 30.0
+    ) -> None:
+        self.store = store
+        self.recovery_timeout = recovery_timeout
+        self.daemon_timeout = daemon_timeout
+        self.dataflows: dict[str, Dataflow] = {}
+        self.daemons: dict[str, DaemonInfo] = {}
+
+    # ---- startup ---------------------------------------------------------------
+
+    def recover(self, now: float) -> list[str]:
+        """Load the store; unfinished dataflows become Recovering. Returns their ids."""
+        recovering = []
+        for record in self.store.list_dataflows():
+            dataflow = Dataflow(record)
+            self.dataflows[record.uuid] = dataflow
+            if dataflow.active:
+                self._recovering(dataflow, set(record.placement), now)
+                recovering.append(record.uuid)
+        return recovering
+
+    # ---- daemons ---------------------------------------------------------------
+
+    def register_daemon(
+        self, instance_id: str, machine_id: str | None, labels: dict[str, str], now: float
+    ) -> str:
+        """Add a daemon (a same-id daemon is replaced); returns its daemon id."""
+        if machine_id is not None and not 0 < len(machine_id.encode()) <= MAX_MACHINE_ID_BYTES:
+            raise StateError(f"machine id must be 1 to {MAX_MACHINE_ID_BYTES} bytes long")
+        if len(labels) > MAX_LABELS:
+            raise StateError(f"a daemon may have at most {MAX_LABELS} labels")
+        if any(
+            len(k.encode()) > MAX_LABEL_BYTES or len(v.encode()) > MAX_LABEL_BYTES
+            for k, v in labels.items()
+        ):
+            raise StateError(f"label keys and values must be at most {MAX_LABEL_BYTES} bytes long")
+        daemon_id = machine_id or f"local-{instance_id[:8]}"
+        self.daemons[daemon_id] = DaemonInfo(daemon_id, instance_id, machine_id, labels, now)
+        return daemon_id
+
+    def daemon_seen(self, daemon_id: str, now: float) -> None:
+        """Any frame from the daemon counts as a heartbeat."""
+        daemon = self.daemons.get(daemon_id)
+        if daemon is not None:
+            daemon.last_seen = now
+
+    def daemon_gone(self, daemon_id: str, now: float) -> list[str]:
+        """The daemon disconnected; its active dataflows become Recovering."""
+        self.daemons.pop(daemon_id, None)
+        affected = []
+        for dataflow in self.dataflows.values():
+            if dataflow.active and daemon_id in dataflow.record.placement:
+                if daemon_id in dataflow.finished or dataflow.status is Status.PENDING:
+                    continue  # done there already / the spawn reply will fail instead
+                self._recovering(dataflow, {daemon_id}, now)
+                affected.append(dataflow.uuid)
+        return affected
+
+    def silent_daemons(self, now: float) -> list[str]:
+        """Daemons not heard from within ``daemon_timeout``: to be disconnected."""
+        limit = now - self.daemon_timeout
+        return [d.daemon_id for d in self.daemons.values() if d.last_seen < limit]
+
+    def expire_recoveries(self, now: float) -> list[str]:
+        """Recovering dataflows past their deadline become Failed; returns their ids."""
+        failed = []
+        for dataflow in self.dataflows.values():
+            deadline = dataflow.recovery_deadline
+            if dataflow.status is Status.RECOVERING and deadline is not None and now >= deadline:
+                missing = ", ".join(sorted(dataflow.unreclaimed)) or "?"
+                dataflow.record.error = (
+                    f"recovery timeout: daemon(s) {missing} did not report the dataflow "
+                    f"within {self.recovery_timeout:g} s"
+                )
+                self._finish(dataflow, now)
+                failed.append(dataflow.uuid)
+        return failed
+
+    def status_report(
+        self,
+        daemon_id: str,
+        running: list[RunningDataflow],
+        finished: list[DataflowFinished],
+        now: float,
+    ) -> Reconciliation:
+        """Reconcile with what a (re)connected daemon runs (spec/runtime.md §14.2)."""
+        outcome = Reconciliation()
+        reported = set()
+        for entry in running:
+            reported.add(entry.dataflow_id)
+            dataflow = self.dataflows.get(entry.dataflow_id)
+            if dataflow is None:
+                self._adopt(daemon_id, entry, now)
+                outcome.adopted.append(entry.dataflow_id)
+            elif not dataflow.active:
+                outcome.to_stop.append(entry.dataflow_id)
+            else:
+                self._reclaim(dataflow, daemon_id, entry.nodes, now)
+        for event in finished:
+            dataflow = self.dataflows.get(event.dataflow_id)
+            if dataflow is not None and dataflow.active:
+                reported.add(event.dataflow_id)
+                self._reclaim(dataflow, daemon_id, _result_nodes(event), now)
+                if self.daemon_finished(daemon_id, event, now):
+                    outcome.ended.append(dataflow.uuid)
+        for dataflow in list(self.dataflows.values()):
+            if (
+                dataflow.active
+                and dataflow.status is not Status.PENDING
+                and daemon_id in dataflow.record.placement
+                and daemon_id not in dataflow.finished
+                and dataflow.uuid not in reported
+            ):
+                gone = DataflowFinished(
+                    dataflow_id=dataflow.uuid,
+                    result=_empty_result(dataflow.uuid),
+                    error=f"daemon {daemon_id} no longer runs this dataflow (did it restart?)",
+                )
+                if self.daemon_finished(daemon_id, gone, now):
+                    outcome.ended.append(dataflow.uuid)
+        return outcome
+
+    # ---- dataflow lifecycle ----------------------------------------------------
+
+    def plan_start(
+        self,
+        descriptor_data: dict[str, Any],
+        *,
+        name: str | None,
+        working_dir: str | None,
+        uv: bool,
+        now: float,
+    ) -> Dataflow:
+        """Check and place a new dataflow, record it as Pending."""
+        try:
+            descriptor = msgspec.convert(descriptor_data, Descriptor)
+            validate(descriptor)
+        except (msgspec.ValidationError, DescriptorError) as error:
+            raise StateError(f"invalid dataflow descriptor: {error}") from None
+        if name is not None and any(
+            d.active and d.record.name == name for d in self.dataflows.values()
+        ):
+            raise StateError(f"a dataflow named `{name}` is already running")
+        candidates = [
+            DaemonCandidate(d.daemon_id, d.machine_id, d.labels) for d in self.daemons.values()
+        ]
+        placement = place_nodes(descriptor, candidates)
+        check_same_daemon_edges(descriptor, placement)
+        record = DataflowRecord(
+            uuid=str(uuid_module.uuid4()),
+            status=Status.PENDING,
+            descriptor=descriptor_data,
+            name=name,
+            working_dir=working_dir,
+            uv=uv,
+            placement=group_by_daemon(placement),
+            created_at=now,
+        )
+        dataflow = Dataflow(record)
+        self.dataflows[record.uuid] = dataflow
+        self._save(dataflow, now)
+        return dataflow
+
+    def spawn_succeeded(self, uuid: str, now: float) -> None:
+        """Every daemon accepted its nodes: Pending -> Running."""
+        dataflow = self.dataflows[uuid]
+        if dataflow.status is Status.PENDING:
+            dataflow.record.status = Status.RUNNING
+            self._save(dataflow, now)
+
+    def spawn_failed(self, uuid: str, daemon_id: str, error: str, now: float) -> bool:
+        """A daemon could not spawn its nodes; returns True when the dataflow ended."""
+        dataflow = self.dataflows[uuid]
+        if dataflow.record.error is None:
+            dataflow.record.error = f"daemon {daemon_id} could not spawn its nodes: {error}"
+        event = DataflowFinished(dataflow_id=uuid, result=_empty_result(uuid), error=error)
+        return self.daemon_finished(daemon_id, event, now)
+
+    def begin_stop(self, uuid: str, now: float) -> list[str]:
+        """Mark the dataflow Stopping; returns the daemons to tell."""
+        dataflow = self.dataflows[uuid]
+        if not dataflow.active:
+            raise StateError(f"dataflow {uuid} is not running (it {dataflow.status.lower()})")
+        if dataflow.status is Status.RECOVERING:
+            missing = ", ".join(sorted(dataflow.unreclaimed))
+            raise StateError(
+                f"dataflow {uuid} is recovering: daemon(s) {missing} must reconnect first"
+            )
+        dataflow.record.status = Status.STOPPING
+        self._save(dataflow, now)
+        return [d for d in dataflow.daemons() if d not in dataflow.finished]
+
+    def daemon_finished(self, daemon_id: str, event: DataflowFinished, now: float) -> bool:
+        """A daemon's nodes of the dataflow all exited; True when the dataflow ended."""
+        dataflow = self.dataflows.get(event.dataflow_id)
+        if dataflow is None or not dataflow.active or daemon_id in dataflow.finished:
+            return False
+        if daemon_id not in dataflow.record.placement:
+            return False
+        dataflow.finished[daemon_id] = event
+        if all(d in dataflow.finished for d in dataflow.record.placement):
+            self._finish(dataflow, now)
+            return True
+        return False
+
+    def update_metrics(self, dataflow_id: str, metrics: dict[str, NodeMetric]) -> None:
+        """Latest per-node samples (not persisted)."""
+        dataflow = self.dataflows.get(dataflow_id)
+        if dataflow is not None and dataflow.active:
+            dataflow.metrics.update(metrics)
+
+    # ---- queries ---------------------------------------------------------------
+
+    def resolve(self, ident: str, any_status: bool = False) -> Dataflow:
+        """A dataflow by UUID, or by the name of an active dataflow.
+
+        With ``any_status`` a name matches ended dataflows too (the latest one wins).
+        """
+        if ident in self.dataflows:
+            return self.dataflows[ident]
+        named = [d for d in self.dataflows.values() if d.active and d.record.name == ident]
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            raise StateError(f"several running dataflows are named `{ident}`; use a UUID")
+        ended = [d for d in self.dataflows.values() if d.record.name == ident]
+        if any_status and ended:
+            return max(ended, key=lambda d: d.record.created_at)
+        running = sorted(
+            d.record.name for d in self.dataflows.values() if d.active and d.record.name
+        )
+        hint = f" (running names: {', '.join(running)})" if running else " (see `dora list`)"
+        raise StateError(f"no dataflow with UUID or running name `{ident}`{hint}")
+
+    def active_dataflows(self) -> list[Dataflow]:
+        """Dataflows not yet ended, oldest first."""
+        return [d for d in self.dataflows.values() if d.active]
+
+    # ---- internals -------------------------------------------------------------
+
+    def _recovering(self, dataflow: Dataflow, daemons: set[str], now: float) -> None:
+        dataflow.unreclaimed |= daemons
+        if dataflow.recovery_deadline is None:
+            dataflow.recovery_deadline = now + self.recovery_timeout
+        if dataflow.status is not Status.RECOVERING:
+            dataflow.record.status = Status.RECOVERING
+            self._save(dataflow, now)
+
+    def _reclaim(self, dataflow: Dataflow, daemon_id: str, nodes: list[str], now: float) -> None:
+        """``daemon_id`` runs ``nodes`` of the dataflow: rebind them, maybe end recovery."""
+        placement = dataflow.record.placement
+        owners = {d for d, owned in placement.items() if set(owned) & set(nodes)} - {daemon_id}
+        for old in owners:
+            # An unnamed daemon gets a new id after a coordinator restart; its nodes move.
+            moved = placement.pop(old)
+            placement.setdefault(daemon_id, [])
+            placement[daemon_id] += [n for n in moved if n not in placement[daemon_id]]
+            dataflow.unreclaimed.discard(old)
+            if old in dataflow.finished:
+                dataflow.finished[daemon_id] = dataflow.finished.pop(old)
+        dataflow.unreclaimed.discard(daemon_id)
+        if dataflow.status is Status.RECOVERING and not dataflow.unreclaimed:
+            dataflow.record.status = Status.RUNNING
+            dataflow.recovery_deadline = None
+            log.info("dataflow %s recovered", dataflow.uuid)
+        self._save(dataflow, now)
+
+    def _adopt(self, daemon_id: str, entry: RunningDataflow, now: float) -> None:
+        log.warning("daemon %s runs unknown dataflow %s: tracking it", daemon_id, entry.dataflow_id)
+        record = DataflowRecord(
+            uuid=entry.dataflow_id,
+            status=Status.RUNNING,
+            descriptor=entry.descriptor,
+            name=entry.name,
+            working_dir=entry.working_dir,
+            uv=entry.uv,
+            placement={daemon_id: list(entry.nodes)},
+            created_at=now,
+        )
+        dataflow = Dataflow(record)
+        self.dataflows[record.uuid] = dataflow
+        self._save(dataflow, now)
+
+    def _finish(self, dataflow: Dataflow, now: float) -> None:
+        results = [r for event in dataflow.finished.values() for r in event.result.node_results]
+        errors = [e.error for e in dataflow.finished.values() if e.error]
+        if dataflow.record.error is None and errors:
+            dataflow.record.error = "; ".join(errors)
+        dataflow.record.results = results
+        failed = dataflow.record.error is not None or not all(r.ok for r in results)
+        if failed and dataflow.record.error is None:
+            dataflow.record.error = "; ".join(
+                f"{r.node_id}: {r.cause or 'failed'}" for r in results if not r.ok
+            )
+        dataflow.record.status = Status.FAILED if failed else Status.SUCCEEDED
+        dataflow.recovery_deadline = None
+        dataflow.unreclaimed.clear()
+        self._save(dataflow, now)
+
+    def _save(self, dataflow: Dataflow, now: float) -> None:
+        record = dataflow.record
+        record.updated_at = now
+        record.generation += 1
+        try:
+            self.store.put_dataflow(record)
+        except DoraError as error:
+            log.error("could not persist dataflow %s: %s", record.uuid, error)
+
+
+def _empty_result(uuid: str) -> DataflowResult:
+    return DataflowResult(dataflow_id=uuid)
+
+
+def _result_nodes(event: DataflowFinished) -> list[str]:
+    return [r.node_id for r in event.result.node_results]

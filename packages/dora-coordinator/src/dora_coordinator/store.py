@@ -1,0 +1,240 @@
+"""Where the coordinator keeps dataflow records (spec/runtime.md §14.3).
+
+* ``memory`` (default): a dict, lost when the coordinator exits.
+* ``sqlite[:PATH]`` (also spelled ``redb[:PATH]``, the seed's name for the persistent
+  store): one SQLite file (stdlib ``sqlite3``), default
+  ``<user data dir>/dora/coordinator.sqlite``. The file is created with mode 0600 in a
+  directory with mode 0700. Every write is its own transaction, so a coordinator killed
+  with SIGKILL loses nothing it had written.
+
+A file that is not a dora store, or one of another schema version, is refused with a
+:class:`StoreError` that says so; nothing is invented or silently dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any, Protocol
+
+import msgspec
+import platformdirs
+
+from dora_message.common import NodeResult
+from dora_message.errors import DoraError
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+
+
+class StoreError(DoraError):
+    """The store cannot be opened, read or written."""
+
+
+class DataflowRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Everything the coordinator keeps about one dataflow across restarts.
+
+    ``placement`` maps daemon ids to the node ids they run; ``generation`` grows by one
+    with every write; times are seconds since the epoch.
+    """
+
+    uuid: str
+    status: str
+    descriptor: dict[str, Any]
+    name: str | None = None
+    working_dir: str | None = None
+    uv: bool = False
+    error: str | None = None
+    placement: dict[str, list[str]] = {}
+    results: list[NodeResult] = []
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    generation: int = 0
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(DataflowRecord)
+
+
+class Store(Protocol):
+    """What the coordinator needs from a store backend."""
+
+    def put_dataflow(self, record: DataflowRecord) -> None:
+        """Insert or replace a record."""
+        ...
+
+    def get_dataflow(self, uuid: str) -> DataflowRecord | None:
+        """One record, or None."""
+        ...
+
+    def list_dataflows(self) -> list[DataflowRecord]:
+        """Every record, oldest first."""
+        ...
+
+    def delete_dataflow(self, uuid: str) -> None:
+        """Forget a record (no error when it does not exist)."""
+        ...
+
+    def close(self) -> None:
+        """Release the backend."""
+        ...
+
+
+class MemoryStore:
+    """Records in a dict; nothing survives the process."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, bytes] = {}
+
+    def put_dataflow(self, record: DataflowRecord) -> None:
+        """Insert or replace a record (stored encoded, so callers cannot alias it)."""
+        self._records[record.uuid] = _encoder.encode(record)
+
+    def get_dataflow(self, uuid: str) -> DataflowRecord | None:
+        """One record, or None."""
+        data = self._records.get(uuid)
+        return None if data is None else _decoder.decode(data)
+
+    def list_dataflows(self) -> list[DataflowRecord]:
+        """Every record, oldest first."""
+        records = [_decoder.decode(data) for data in self._records.values()]
+        return sorted(records, key=lambda r: r.created_at)
+
+    def delete_dataflow(self, uuid: str) -> None:
+        """Forget a record."""
+        self._records.pop(uuid, None)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class SqliteStore:
+    """Records in a SQLite file (one JSON document per dataflow)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        _prepare_file(self.path)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout = 5000")
+            self._init_schema()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"cannot open the dora store {self.path}: {error}") from None
+
+    def _init_schema(self) -> None:
+        db = self._db
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS dataflows ("
+            "uuid TEXT PRIMARY KEY, created_at REAL NOT NULL, record BLOB NOT NULL)"
+        )
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        elif row[0] != str(SCHEMA_VERSION):
+            raise StoreError(
+                f"the dora store {self.path} has schema version {row[0]}, this coordinator "
+                f"needs {SCHEMA_VERSION}; move the file away or use another --store path"
+            )
+
+    def put_dataflow(self, record: DataflowRecord) -> None:
+        """Insert or replace a record, committed before returning."""
+        data = _encoder.encode(record)
+        if len(data) > MAX_RECORD_BYTES:
+            raise StoreError(f"dataflow record {record.uuid} is larger than 64 MiB")
+        try:
+            self._db.execute(
+                "INSERT OR REPLACE INTO dataflows (uuid, created_at, record) VALUES (?, ?, ?)",
+                (record.uuid, record.created_at, data),
+            )
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot write to the dora store {self.path}: {error}") from None
+
+    def get_dataflow(self, uuid: str) -> DataflowRecord | None:
+        """One record, or None."""
+        row = self._query("SELECT uuid, record FROM dataflows WHERE uuid = ?", (uuid,))
+        return self._decode(row[0]) if row else None
+
+    def list_dataflows(self) -> list[DataflowRecord]:
+        """Every readable record, oldest first; unreadable rows are reported and skipped."""
+        rows = self._query("SELECT uuid, record FROM dataflows ORDER BY created_at", ())
+        records = [self._decode(row) for row in rows]
+        return [record for record in records if record is not None]
+
+    def delete_dataflow(self, uuid: str) -> None:
+        """Forget a record."""
+        try:
+            self._db.execute("DELETE FROM dataflows WHERE uuid = ?", (uuid,))
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot write to the dora store {self.path}: {error}") from None
+
+    def close(self) -> None:
+        """Close the database file."""
+        self._db.close()
+
+    def _query(self, sql: str, args: tuple[object, ...]) -> list[tuple[str, bytes]]:
+        try:
+            return list(self._db.execute(sql, args).fetchall())
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot read the dora store {self.path}: {error}") from None
+
+    def _decode(self, row: tuple[str, bytes]) -> DataflowRecord | None:
+        uuid, data = row
+        try:
+            return _decoder.decode(data)
+        except msgspec.DecodeError as error:
+            log.error("dataflow record %s in %s is unreadable, skipped: %s", uuid, self.path, error)
+            return None
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the directory (0700) and the file (0600) before SQLite opens it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)  # an existing file keeps nobody else's read bit
+
+
+def default_store_path() -> Path:
+    """``<user data dir>/dora/coordinator.sqlite``."""
+    return Path(platformdirs.user_data_dir("dora")) / "coordinator.sqlite"
+
+
+def parse_store_spec(spec: str) -> Path | None:
+    """``memory`` -> None; ``sqlite``/``redb`` [``:PATH``] -> the file path.
+
+    Raises ``ValueError`` for an unknown backend, an empty path or a path with ``..``.
+    """
+    backend, sep, path_text = spec.partition(":")
+    backend = backend.strip().lower()
+    if backend == "memory" and not sep:
+        return None
+    if backend not in ("sqlite", "redb"):
+        raise ValueError(
+            f"unknown store `{spec}`: expected memory, sqlite, sqlite:PATH, redb or redb:PATH"
+        )
+    if not sep:
+        return default_store_path()
+    if not path_text:
+        raise ValueError(f"store `{spec}`: the path after `:` is empty")
+    path = Path(path_text).expanduser()
+    if ".." in path.parts:
+        raise ValueError(f"store `{spec}`: the path must not contain `..`")
+    return path.absolute()
+
+
+def open_store(spec: str) -> Store:
+    """Open the store named by ``--store`` (see :func:`parse_store_spec`)."""
+    try:
+        path = parse_store_spec(spec)
+    except ValueError as error:
+        raise StoreError(str(error)) from None
+    if path is None:
+        return MemoryStore()
+    return SqliteStore(path)

@@ -1,0 +1,79 @@
+"""What the CLI is shown about dataflows and daemons, built from the state (sans-I/O)."""
+
+from __future__ import annotations
+
+from dora_coordinator.state import CoordinatorState, Dataflow, Status
+from dora_message.coordinator_to_cli import DaemonSummary, DataflowSummary, NodeSummary
+
+
+def dataflow_summary(dataflow: Dataflow) -> DataflowSummary:
+    """One ``dora list`` row; metrics count only while the dataflow is active."""
+    record = dataflow.record
+    nodes = [n for owned in record.placement.values() for n in owned]
+    live = dataflow.metrics if dataflow.active else {}
+    return DataflowSummary(
+        uuid=record.uuid,
+        status=record.status,
+        name=record.name,
+        nodes=len(nodes),
+        cpu=round(sum(m.cpu for m in live.values()), 1),
+        memory_mb=round(sum(m.memory_mb for m in live.values()), 1),
+        created_at=record.created_at,
+        error=record.error,
+        daemons=sorted(record.placement),
+    )
+
+
+def node_summaries(dataflow: Dataflow) -> list[NodeSummary]:
+    """Every node with its daemon, last sample and result."""
+    results = {r.node_id: r for r in dataflow.record.results}
+    for event in dataflow.finished.values():
+        results.update({r.node_id: r for r in event.result.node_results})
+    rows = []
+    for daemon_id, owned in dataflow.record.placement.items():
+        for node_id in owned:
+            metric = dataflow.metrics.get(node_id) if dataflow.active else None
+            result = results.get(node_id)
+            if result is not None:
+                status = "finished" if result.ok else "failed"
+            elif metric is not None:
+                status = "running"
+            elif dataflow.status is Status.RECOVERING:
+                status = "unknown"
+            elif dataflow.active:
+                status = "pending"
+            else:
+                status = "stopped"
+            rows.append(
+                NodeSummary(
+                    node_id=node_id,
+                    daemon_id=daemon_id,
+                    status=status,
+                    pid=metric.pid if metric else None,
+                    cpu=metric.cpu if metric else None,
+                    memory_mb=metric.memory_mb if metric else None,
+                    result=result,
+                )
+            )
+    return rows
+
+
+def daemon_summaries(state: CoordinatorState, now: float) -> list[DaemonSummary]:
+    """The connected daemons in registration order."""
+    rows = []
+    for daemon in state.daemons.values():
+        count = sum(
+            1
+            for d in state.dataflows.values()
+            if d.active and daemon.daemon_id in d.record.placement
+        )
+        rows.append(
+            DaemonSummary(
+                daemon_id=daemon.daemon_id,
+                machine_id=daemon.machine_id,
+                labels=daemon.labels,
+                last_heartbeat_ago_ms=max(0, int((now - daemon.last_seen) * 1000)),
+                dataflows=count,
+            )
+        )
+    return rows

@@ -1,0 +1,243 @@
+"""The daemon's connection to its coordinator (``ws://ADDR:PORT/api/daemon``).
+
+One session: send ``register``, wait for ``registered``, send a status report of what
+runs here, then serve commands, send heartbeats every 5 s, and forward events (node logs
+batched every 50 ms). No frame from the coordinator for 20 s (it sends a heartbeat every
+3 s) ends the session. Between sessions the nodes keep running and the link reconnects:
+with backoff (1 s doubling to 5 s, ±25 % jitter) before the first session, every second
+after a lost one, giving up ``reconnect_timeout`` seconds after the loss. A refused
+registration or token is final.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import version
+
+import msgspec
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from dora_daemon.service import DaemonService
+from dora_message import coordinator_to_daemon as from_coord
+from dora_message import daemon_to_coordinator as ev
+from dora_message.common import LogMessage
+from dora_message.errors import DoraError
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_INTERVAL = 5.0
+SILENCE_TIMEOUT = 20.0
+REGISTER_TIMEOUT = 30.0
+LOG_FLUSH_DELAY = 0.05
+LOG_BATCH = 500
+MAX_QUEUED = 10_000
+MAX_FRAME = 64 * 1024 * 1024
+
+
+class LinkRefused(DoraError):
+    """The coordinator refused this daemon for good (token, version, machine id)."""
+
+
+@dataclass
+class LinkConfig:
+    """Where the coordinator is and who this daemon is."""
+
+    host: str = "127.0.0.1"
+    port: int = 6013
+    machine_id: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    token: str | None = None
+    reconnect_timeout: float = 90.0
+
+    @property
+    def url(self) -> str:
+        """The daemon endpoint."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.port}/api/daemon"
+
+
+class CoordinatorLink:
+    """Keeps the daemon connected and feeds the service its commands."""
+
+    def __init__(self, config: LinkConfig, service: DaemonService) -> None:
+        self.config = config
+        self.service = service
+        self._queue: asyncio.Queue[str] = asyncio.Queue(MAX_QUEUED)
+        self._connected = False
+        self._logs: list[LogMessage] = []
+        self._flush: asyncio.TimerHandle | None = None
+        self._commands: set[asyncio.Task[None]] = set()
+
+    # ---- events to the coordinator (never block) -------------------------------
+
+    def emit(self, event: ev.DaemonEvent) -> None:
+        """Queue an event; dropped while disconnected (results are kept by the service)."""
+        if not self._connected:
+            return
+        if self._logs and not isinstance(event, ev.LogBatch):
+            self._flush_logs()  # a node's last lines go out before news of its end
+        try:
+            self._queue.put_nowait(ev.encode_frame(ev.EventFrame(event=event)))
+        except asyncio.QueueFull:
+            log.warning("coordinator link is congested: dropped a %s event", type(event).__name__)
+
+    def emit_log(self, record: LogMessage) -> None:
+        """Batch a node log record (the files keep everything; this is the live feed)."""
+        if not self._connected:
+            return
+        self._logs.append(record)
+        if len(self._logs) >= LOG_BATCH:
+            self._flush_logs()
+        elif self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(LOG_FLUSH_DELAY, self._flush_logs)
+
+    def _flush_logs(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        if self._logs:
+            records, self._logs = self._logs, []
+            self.emit(ev.LogBatch(records=records))
+
+    # ---- connection loop -------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect and serve until destroyed; raises :class:`LinkRefused` or gives up."""
+        attempt = 0
+        lost_at: float | None = None
+        while not self.service.exit_requested.is_set():
+            try:
+                async with connect(
+                    self.config.url,
+                    additional_headers=_auth_header(self.config.token),
+                    max_size=MAX_FRAME,
+                    open_timeout=10,
+                    proxy=None,
+                ) as websocket:
+                    attempt, lost_at = 0, None
+                    await self._session(websocket)
+                    lost_at = time.monotonic()
+                    if not self.service.exit_requested.is_set():
+                        log.warning("lost the coordinator; nodes keep running, reconnecting")
+            except InvalidStatus as error:
+                if error.response.status_code == 401:
+                    raise LinkRefused("the coordinator refused our token (401)") from None
+                log.warning("coordinator answered HTTP %d", error.response.status_code)
+            except (OSError, InvalidHandshake, TimeoutError, ConnectionClosed) as error:
+                log.debug("cannot reach the coordinator at %s: %s", self.config.url, error)
+            if self.service.exit_requested.is_set():
+                return
+            if lost_at is not None:
+                if time.monotonic() - lost_at > self.config.reconnect_timeout:
+                    raise DoraError(
+                        f"no coordinator at {self.config.url} for "
+                        f"{self.config.reconnect_timeout:g} s; giving up"
+                    )
+                delay = 1.0
+            else:
+                attempt += 1
+                delay = min(5.0, 2 ** (attempt - 1)) * random.uniform(0.75, 1.25)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self.service.exit_requested.wait()
+
+    async def _session(self, websocket: ClientConnection) -> None:
+        service = self.service
+        register = ev.Register(
+            protocol_version=ev.DAEMON_PROTOCOL_VERSION,
+            instance_id=service.instance_id,
+            dora_version=version("dora-daemon"),
+            machine_id=self.config.machine_id,
+            labels=self.config.labels,
+        )
+        await websocket.send(ev.encode_frame(ev.EventFrame(event=register)))
+        async with asyncio.timeout(REGISTER_TIMEOUT):
+            reply = from_coord.decode_frame(await websocket.recv())
+        event = reply.event if isinstance(reply, from_coord.EventFrame) else None
+        if isinstance(event, from_coord.RegisterRejected):
+            raise LinkRefused(f"the coordinator refused this daemon: {event.error}")
+        if not isinstance(event, from_coord.Registered):
+            raise LinkRefused("the coordinator did not answer the registration")
+        service.daemon_id = event.daemon_id
+        log.info("registered with the coordinator as %s", event.daemon_id)
+        self._queue = asyncio.Queue(MAX_QUEUED)
+        self._connected = True
+        self.emit(service.status_report())
+        tasks = [
+            asyncio.create_task(self._write(websocket)),
+            asyncio.create_task(self._heartbeats()),
+            asyncio.create_task(self._read(websocket)),
+            asyncio.create_task(service.exit_requested.wait()),
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if service.exit_requested.is_set():
+                await self._drain(websocket)
+        finally:
+            self._connected = False
+            self._logs.clear()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _drain(self, websocket: ClientConnection) -> None:
+        """Wait until the writer sent what is queued (the reply to ``destroy``)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2.0):
+                await self._queue.join()
+
+    async def _write(self, websocket: ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                frame = await self._queue.get()
+                try:
+                    await websocket.send(frame)
+                finally:
+                    self._queue.task_done()
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
+            self.emit(ev.Heartbeat())
+
+    async def _read(self, websocket: ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                try:
+                    async with asyncio.timeout(SILENCE_TIMEOUT):
+                        frame = await websocket.recv()
+                except TimeoutError:
+                    log.warning("no word from the coordinator for %g s", SILENCE_TIMEOUT)
+                    return
+                try:
+                    message = from_coord.decode_frame(frame)
+                except (msgspec.DecodeError, msgspec.ValidationError) as error:
+                    log.warning("unreadable frame from the coordinator: %s", error)
+                    continue
+                if isinstance(message, from_coord.CommandFrame):
+                    task = asyncio.create_task(self._command(message))
+                    self._commands.add(task)
+                    task.add_done_callback(self._commands.discard)
+
+    async def _command(self, frame: from_coord.CommandFrame) -> None:
+        try:
+            result = await self.service.handle(frame.command)
+            reply = ev.ReplyFrame(id=frame.id, result=result)
+        except DoraError as error:
+            reply = ev.ReplyFrame(id=frame.id, error=str(error))
+        except Exception as error:
+            log.exception("command %s failed", type(frame.command).__name__)
+            reply = ev.ReplyFrame(id=frame.id, error=f"daemon error: {error}")
+        if self._connected:
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(ev.encode_frame(reply))
+
+
+def _auth_header(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}

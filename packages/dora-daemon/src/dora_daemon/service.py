@@ -1,0 +1,275 @@
+"""The daemon as a service of a coordinator: dataflows it hosts and the commands it obeys.
+
+Each dataflow runs in a :class:`~dora_daemon.local.LocalDataflow`, restricted to the
+nodes the coordinator placed on this machine (a sub-descriptor). The service forwards
+node logs, samples node processes every 2 s, remembers how dataflows ended (so a result
+that could not be delivered while the coordinator was away is reported on reconnect),
+and answers spawn / stop / read-logs / destroy commands. Sending is the link's job: the
+service only calls ``emit``, which never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+import psutil
+
+from dora_daemon.local import LocalDataflow, RunOptions
+from dora_daemon.log_query import read_dataflow_logs
+from dora_daemon.resolve import resolve_dataflow
+from dora_daemon.sources import default_cache_dir, resolve_sources
+from dora_message import coordinator_to_daemon as cmd
+from dora_message import daemon_to_coordinator as ev
+from dora_message.common import DataflowResult, LogMessage
+from dora_message.config import ENV_NODE_CONFIG, decode_node_config
+from dora_message.descriptor import Descriptor
+from dora_message.errors import DoraError
+
+log = logging.getLogger(__name__)
+
+METRICS_INTERVAL = 2.0
+REMEMBERED_RESULTS = 100
+_MIB = 1024 * 1024
+
+
+class CommandError(DoraError):
+    """A command the daemon cannot carry out; the message goes back to the coordinator."""
+
+
+@dataclass
+class Hosted:
+    """A dataflow this daemon runs."""
+
+    info: ev.RunningDataflow
+    dataflow: LocalDataflow
+    base_dir: Path
+    task: asyncio.Task[None] | None = None
+
+
+@dataclass
+class _Sampled:
+    process: psutil.Process
+    dataflow_id: str | None
+    node_id: str | None
+
+
+@dataclass
+class DaemonService:
+    """Dataflows hosted for the coordinator. Use from one event loop."""
+
+    emit: Callable[[ev.DaemonEvent], None]
+    emit_log: Callable[[LogMessage], None]
+    allow_shell_nodes: bool = False
+    instance_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    daemon_id: str | None = None
+    hosted: dict[str, Hosted] = field(default_factory=dict)
+    finished: deque[ev.DataflowFinished] = field(
+        default_factory=lambda: deque(maxlen=REMEMBERED_RESULTS)
+    )
+    base_dirs: dict[str, Path] = field(default_factory=dict)
+    exit_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    _samples: dict[int, _Sampled] = field(default_factory=dict)
+
+    # ---- commands --------------------------------------------------------------
+
+    async def handle(self, command: cmd.DaemonCommand) -> ev.CommandResult:
+        """Carry out one command; raises :class:`CommandError` (or DoraError) on failure."""
+        match command:
+            case cmd.SpawnDataflow():
+                await self.spawn(command)
+                return ev.Done()
+            case cmd.StopDataflow(dataflow_id=dataflow_id, grace_duration=grace, force=force):
+                self.stop(dataflow_id, grace, force)
+                return ev.Done()
+            case cmd.ReadLogs():
+                return ev.NodeLogs(records=await self.read_logs(command))
+            case cmd.Destroy():
+                self.exit_requested.set()
+                return ev.Done()
+        raise CommandError(f"unknown command {type(command).__name__}")
+
+    async def spawn(self, command: cmd.SpawnDataflow) -> None:
+        """Start the nodes placed here; errors in the descriptor raise before anything runs.
+
+        ``git:`` and URL nodes are fetched first (from the cache that ``dora build`` fills).
+        """
+        dataflow_id = command.dataflow_id
+        if dataflow_id in self.hosted:
+            raise CommandError(f"dataflow {dataflow_id} already runs on this daemon")
+        try:
+            full = msgspec.convert(command.descriptor, Descriptor)
+        except msgspec.ValidationError as error:
+            raise CommandError(f"invalid descriptor: {error}") from None
+        wanted = set(command.nodes)
+        missing = wanted - {node.id for node in full.nodes}
+        if missing:
+            raise CommandError(f"nodes not in the descriptor: {', '.join(sorted(missing))}")
+        descriptor = msgspec.structs.replace(
+            full, nodes=[node for node in full.nodes if node.id in wanted]
+        )
+        base_dir = _working_dir(command.working_dir)
+        fetched = await resolve_sources(descriptor, base_dir, default_cache_dir())
+        sources = {node: (source.working_dir, source.path) for node, source in fetched.items()}
+        if dataflow_id in self.hosted:  # a duplicate spawn arrived while we fetched
+            raise CommandError(f"dataflow {dataflow_id} already runs on this daemon")
+        options = RunOptions(
+            uv=command.uv, allow_shell_nodes=self.allow_shell_nodes, sources=sources
+        )
+        # Resolving is pure and raises DescriptorError naming the node: do it up front so
+        # that a bad path is the spawn's error, not a dataflow that fails later.
+        resolve_dataflow(
+            descriptor,
+            base_dir,
+            dataflow_id=dataflow_id,
+            daemon_address="\0dora-check",
+            host_env=os.environ,
+            parent_pid=os.getpid(),
+            uv=command.uv,
+            allow_shell_nodes=self.allow_shell_nodes,
+            sources=sources,
+        )
+        dataflow = LocalDataflow(
+            descriptor, base_dir, options, on_log=self._on_log, dataflow_id=dataflow_id
+        )
+        info = ev.RunningDataflow(
+            dataflow_id=dataflow_id,
+            nodes=list(command.nodes),
+            name=command.name,
+            descriptor=command.descriptor,
+            working_dir=command.working_dir,
+            uv=command.uv,
+        )
+        hosted = Hosted(info=info, dataflow=dataflow, base_dir=base_dir)
+        self.hosted[dataflow_id] = hosted
+        self.base_dirs[dataflow_id] = base_dir
+        hosted.task = asyncio.create_task(self._run(hosted))
+        log.info("spawning %d node(s) of dataflow %s", len(descriptor.nodes), dataflow_id)
+
+    def stop(self, dataflow_id: str, grace: float | None, force: bool) -> None:
+        """Stop event, then SIGTERM after the grace, then SIGKILL (at once with ``force``)."""
+        hosted = self.hosted.get(dataflow_id)
+        if hosted is None:
+            if any(f.dataflow_id == dataflow_id for f in self.finished):
+                return  # already over; the result was (or will be) reported
+            raise CommandError(f"dataflow {dataflow_id} does not run on this daemon")
+        if grace is not None:
+            hosted.dataflow.options.grace = grace
+        hosted.dataflow.stop(force=force)
+
+    async def read_logs(self, command: cmd.ReadLogs) -> list[LogMessage]:
+        """Read this machine's log files of the dataflow (in a thread: it is file I/O)."""
+        base_dir = self.base_dirs.get(command.dataflow_id) or _working_dir(command.working_dir)
+        return await asyncio.to_thread(
+            read_dataflow_logs, base_dir / "out", command.dataflow_id, command.query
+        )
+
+    def status_report(self) -> ev.StatusReport:
+        """What runs here and the results kept for the coordinator."""
+        return ev.StatusReport(
+            running=[h.info for h in self.hosted.values()], finished=list(self.finished)
+        )
+
+    async def shutdown(self, grace: float | None = None, force: bool = False) -> None:
+        """Stop every hosted dataflow and wait until they have ended."""
+        for dataflow_id in list(self.hosted):
+            with contextlib.suppress(CommandError):
+                self.stop(dataflow_id, grace, force)
+        tasks = [h.task for h in self.hosted.values() if h.task is not None]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    # ---- running ---------------------------------------------------------------
+
+    async def _run(self, hosted: Hosted) -> None:
+        dataflow_id = hosted.info.dataflow_id
+        error: str | None = None
+        try:
+            result = await hosted.dataflow.run()
+        except DoraError as exc:
+            result, error = DataflowResult(dataflow_id=dataflow_id), str(exc)
+        except Exception as exc:
+            log.exception("dataflow %s crashed in the daemon", dataflow_id)
+            result, error = DataflowResult(dataflow_id=dataflow_id), f"daemon error: {exc}"
+        finished = ev.DataflowFinished(dataflow_id=dataflow_id, result=result, error=error)
+        self.finished.append(finished)
+        self.hosted.pop(dataflow_id, None)
+        log.info("dataflow %s finished (%s)", dataflow_id, "ok" if result.ok else "failed")
+        self.emit(finished)
+
+    def _on_log(self, record: LogMessage) -> None:
+        if record.daemon_id is None:
+            record.daemon_id = self.daemon_id
+        self.emit_log(record)
+
+    # ---- metrics ---------------------------------------------------------------
+
+    async def sample_forever(self) -> None:
+        """Send per-node CPU and memory of every hosted dataflow every 2 s."""
+        while True:
+            await asyncio.sleep(METRICS_INTERVAL)
+            try:
+                for event in self.sample():
+                    self.emit(event)
+            except Exception:
+                log.exception("sampling node processes failed")
+
+    def sample(self) -> list[ev.NodeMetrics]:
+        """One sample of the node processes (the daemon's direct children)."""
+        by_dataflow: dict[str, dict[str, ev.NodeMetric]] = {}
+        alive = set()
+        for child in psutil.Process().children(recursive=False):
+            alive.add(child.pid)
+            entry = self._samples.get(child.pid)
+            if entry is None:
+                entry = _identify(child)
+                if entry.node_id is None:
+                    continue  # not a node, or forked but not yet exec'd: look again next time
+                self._samples[child.pid] = entry
+            if entry.dataflow_id not in self.hosted:
+                continue
+            try:
+                with entry.process.oneshot():
+                    cpu = entry.process.cpu_percent(interval=None)
+                    memory = entry.process.memory_info().rss / _MIB
+            except psutil.Error:
+                continue
+            metric = ev.NodeMetric(pid=child.pid, cpu=round(cpu, 1), memory_mb=round(memory, 1))
+            by_dataflow.setdefault(entry.dataflow_id, {})[entry.node_id] = metric
+        for pid in set(self._samples) - alive:
+            del self._samples[pid]
+        return [ev.NodeMetrics(dataflow_id=d, metrics=m) for d, m in by_dataflow.items()]
+
+
+def _identify(process: psutil.Process) -> _Sampled:
+    """Which node a child process is, from the config the daemon gave it."""
+    try:
+        text = process.environ().get(ENV_NODE_CONFIG)
+        process.cpu_percent(interval=None)  # the first call only sets the baseline
+    except psutil.Error:
+        return _Sampled(process, None, None)
+    if not text:
+        return _Sampled(process, None, None)
+    try:
+        config = decode_node_config(text)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return _Sampled(process, None, None)
+    return _Sampled(process, config.dataflow_id, config.node_id)
+
+
+def _working_dir(requested: str | None) -> Path:
+    """The CLI's dataflow directory when it exists here, else the daemon's own."""
+    if requested:
+        path = Path(requested)
+        if path.is_dir():
+            return path
+        log.warning("working dir %s does not exist on this machine; using %s", path, Path.cwd())
+    return Path.cwd()
