@@ -1,0 +1,67 @@
+"""Helpers shared by the benchmark's node scripts: payloads, integrity checks, parameters.
+
+The node scripts run under both systems' interpreters (ours and the peer's venv), so this
+module depends on nothing but the standard library and pyarrow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def expected_byte(seq: int) -> int:
+    """The byte every payload of message ``seq`` is filled with.
+
+    Never 0, so a zeroed (fresh or cleared) buffer can never pass the check, and it changes
+    from one message to the next, so a stale or reused buffer is caught too.
+    """
+    return seq % 251 + 1
+
+
+def make_payload(size: int, seq: int) -> pa.Array:
+    """A UInt8 array of ``size`` bytes, all equal to ``expected_byte(seq)``."""
+    buffer = pa.py_buffer(bytes([expected_byte(seq)]) * size)
+    return pa.Array.from_buffers(pa.uint8(), size, [None, buffer])
+
+
+def verify_payload(value: object, size: int, seq: int) -> str | None:
+    """Check a received payload; return ``None`` if intact, else what is wrong with it."""
+    if not isinstance(value, pa.Array):
+        return f"seq {seq}: payload is {type(value).__name__}, not a pyarrow array"
+    if len(value) != size:
+        return f"seq {seq}: length {len(value)} != {size}"
+    if size == 0:
+        return None
+    if not pa.types.is_integer(value.type):
+        return f"seq {seq}: type {value.type} is not an integer type"
+    if value.null_count:
+        return f"seq {seq}: {value.null_count} null values"
+    bounds = pc.min_max(value)
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    want = expected_byte(seq)
+    if low != want or high != want:
+        return f"seq {seq}: bytes span {low}..{high}, expected all {want}"
+    return None
+
+
+def env_ints(name: str) -> list[int]:
+    """A comma-separated list of integers from the environment."""
+    return [int(part) for part in os.environ[name].split(",") if part.strip()]
+
+
+def env_floats(name: str) -> list[float]:
+    """A comma-separated list of floats from the environment."""
+    return [float(part) for part in os.environ[name].split(",") if part.strip()]
+
+
+def write_result(path: str, result: dict) -> None:
+    """Write ``result`` as JSON, atomically, so a half-written file is never read."""
+    target = Path(path)
+    tmp = target.with_suffix(target.suffix + ".tmp")
+    tmp.write_text(json.dumps(result))
+    os.replace(tmp, target)

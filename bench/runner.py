@@ -1,0 +1,208 @@
+"""Run one dataflow under one system and collect what it measured.
+
+Measures the wall time, the CPU time of the whole process tree (getrusage of waited-for
+children, which includes their waited-for descendants), optional resident-set samples, and
+reads the JSON files the receivers wrote. A run that times out is killed process by process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import shm
+from flows import NODES_DIR, RunSpec, result_path, write_flow
+from peer import System
+
+START_ALLOWANCE_S = 20.0  # start-up and shutdown on a loaded 2-core machine
+SAMPLE_PERIOD_S = 0.05
+LOG_TAIL_LINES = 15
+
+
+@dataclass
+class RunResult:
+    """What one ``dora run`` produced. ``error`` is None when it ran to completion."""
+
+    system: str
+    key: str
+    error: str | None
+    wall_s: float
+    launch_ns: int
+    cpu_s: float
+    results: dict[str, dict] = field(default_factory=dict)
+    # label -> [(seconds since launch, rss bytes)]; labels: "dora run", "node:<script>"
+    rss: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
+    log_tail: str = ""
+    run_dir: str = ""  # only worth printing when the directory was kept
+    shm_left: list[str] = field(default_factory=list)  # /dev/shm files left, now removed
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class _RssSampler(threading.Thread):
+    """Samples the RSS of the ``dora run`` process (and its non-node helpers) and of nodes."""
+
+    def __init__(self, pid: int, start: float):
+        super().__init__(daemon=True)
+        self.pid, self.start_time = pid, start
+        self.samples: dict[str, list[tuple[float, int]]] = {}
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        nodes_dir = str(NODES_DIR)
+        while not self.halt.wait(SAMPLE_PERIOD_S):
+            try:
+                root = psutil.Process(self.pid)
+                tree = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            now = time.monotonic() - self.start_time
+            cli_rss, node_pids = 0, set()
+            for proc in tree:
+                try:
+                    cmdline = proc.cmdline()
+                    rss = proc.memory_info().rss
+                    parent = proc.ppid()
+                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                    continue
+                script = next((a for a in cmdline if a.startswith(nodes_dir)), None)
+                if script is not None or parent in node_pids:
+                    # a node, or a process a node started: not part of `dora run` itself
+                    node_pids.add(proc.pid)
+                    if script is not None:
+                        label = "node:" + os.path.basename(script)
+                        series = self.samples.setdefault(label, [])
+                        # a wrapper (e.g. `uv run`) and its python may share a script arg
+                        if series and series[-1][0] == now:
+                            series[-1] = (now, max(series[-1][1], rss))
+                        else:
+                            series.append((now, rss))
+                else:
+                    cli_rss += rss
+            if cli_rss:  # 0 once the CLI itself is gone (a zombie has no memory info)
+                self.samples.setdefault("dora run", []).append((now, cli_rss))
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL a process and all its descendants, by PID."""
+    try:
+        root = psutil.Process(pid)
+        procs = [*root.children(recursive=True), root]
+    except psutil.NoSuchProcess:
+        return
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(procs, timeout=5)
+
+
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_flow(
+    system: System,
+    spec: RunSpec,
+    workdir: Path | None = None,
+    keep: bool = False,
+    allowance_s: float = START_ALLOWANCE_S,
+) -> RunResult:
+    """Run ``spec`` with ``system``'s ``dora run`` and return the measurements.
+
+    ``allowance_s`` is added to the run's expected duration twice: once for the
+    ``--stop-after`` safety net, once more for the hard timeout that kills the tree.
+    """
+    run_dir = Path(tempfile.mkdtemp(prefix=f"{system.name}-{spec.key}-", dir=workdir))
+    try:
+        result = _run_in(system, spec, run_dir, allowance_s)
+        result.run_dir = str(run_dir)
+        return result
+    finally:
+        if not keep:
+            _remove_tree(run_dir)
+
+
+def _run_in(system: System, spec: RunSpec, run_dir: Path, allowance_s: float) -> RunResult:
+    flow = write_flow(run_dir, spec)
+    # --stop-after is only a safety net; a healthy run ends by itself long before it
+    stop_after = int(spec.expected_s + allowance_s) + 1
+    timeout = stop_after + allowance_s
+    log_path = run_dir / "dora-run.log"
+    cmd = system.command("run", str(flow), "--stop-after", f"{stop_after}s")
+    with open(log_path, "wb") as log:
+        shm_before = shm.snapshot()
+        cpu0 = _cpu_children()
+        launch_ns, start = time.time_ns(), time.monotonic()
+        proc = subprocess.Popen(
+            cmd,
+            cwd=run_dir,
+            env=system.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        sampler = _RssSampler(proc.pid, start) if spec.sample_rss else None
+        if sampler:
+            sampler.start()
+        error = None
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_tree(proc.pid)
+            proc.wait()
+            code = None
+            error = f"timed out after {timeout} s and was killed"
+        wall = time.monotonic() - start
+        cpu = _cpu_children() - cpu0
+        if sampler:
+            sampler.halt.set()
+            sampler.join()
+    if error is None and code != 0:
+        error = f"`dora run` exited with code {code}"
+    results = {}
+    for node in spec.nodes:
+        if not node.writes_result:
+            continue
+        path = result_path(run_dir, node.id)
+        try:
+            results[node.id] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            error = error or f"node {node.id!r} wrote no result"
+    return RunResult(
+        shm_left=shm.remove_leftovers(shm_before),
+        system=system.name,
+        key=spec.key,
+        error=error,
+        wall_s=wall,
+        launch_ns=launch_ns,
+        cpu_s=cpu,
+        results=results,
+        rss=sampler.samples if sampler else {},
+        log_tail=_tail(log_path) if error else "",
+    )
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
