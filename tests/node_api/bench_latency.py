@@ -9,15 +9,16 @@ import json
 import sys
 
 from dora_message.config import InputConfig
-
 from tests.node_api.fake_daemon import FakeDaemon, NodeProcess
 
 CASES = [
     ("8 B @100 Hz", {"COUNT": "300", "SIZE": "8", "INTERVAL": "0.01"}),
     ("64 KB @100 Hz", {"COUNT": "300", "SIZE": "65536", "INTERVAL": "0.01"}),
     ("4 MB @100 Hz", {"COUNT": "200", "SIZE": str(4 << 20), "INTERVAL": "0.01"}),
+    ("4 MB fresh @20 Hz", {"COUNT": "60", "SIZE": str(4 << 20), "INTERVAL": "0.05", "FRESH": "1"}),
     ("16 MB @20 Hz", {"COUNT": "60", "SIZE": str(16 << 20), "INTERVAL": "0.05"}),
     ("8 B burst", {"COUNT": "100000", "SIZE": "8"}),
+    ("64 KB burst", {"COUNT": "1000", "SIZE": "65536"}),
     ("4 MB burst", {"COUNT": "300", "SIZE": str(4 << 20)}),
 ]
 

@@ -95,9 +95,7 @@ class FakeDaemon:
                     node_id = msg.node_id
                     with self._cond:
                         self._conns[node_id] = sock
-                    self._send_sock(
-                        sock, RegisterReply(self.protocol_version, self.register_error)
-                    )
+                    self._send_sock(sock, RegisterReply(self.protocol_version, self.register_error))
                 elif isinstance(msg, Subscribe):
                     with self._cond:
                         self.subscribed.add(node_id)
@@ -158,7 +156,10 @@ class FakeDaemon:
     # ---- topology -----------------------------------------------------------------
 
     def configs(self, nodes: dict[str, dict[str, Any]]) -> dict[str, NodeConfig]:
-        """NodeConfigs for ``{node: {"inputs": {id: source | InputConfig}, "outputs": []}}``."""
+        """NodeConfigs for ``{node: {"inputs": {id: source | InputConfig}, "outputs": []}}``.
+
+        A node's optional ``"descriptor"`` dict is merged into its descriptor entry.
+        """
         listen = {nid: f"\0dora-{self.dataflow_id}-{nid}" for nid in nodes}
         routes: dict[str, dict[str, list[Receiver]]] = {nid: {} for nid in nodes}
         inputs: dict[str, dict[str, InputConfig]] = {}
@@ -181,7 +182,9 @@ class FakeDaemon:
                 inputs=inputs[nid],
                 outputs=list(spec.get("outputs", [])),
                 routes=routes[nid],
-                dataflow_descriptor={"nodes": [{"id": n} for n in nodes]},
+                dataflow_descriptor={
+                    "nodes": [{"id": n, **spec.get("descriptor", {})} for n, spec in nodes.items()]
+                },
             )
             for nid, spec in nodes.items()
         }

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
+
 from dora_message.config import InputConfig
 from dora_message.node_protocol import InputClosed, Stop
 
@@ -91,7 +93,7 @@ def test_send_from_a_thread_while_another_waits_in_next(harness):
     cfg = daemon.configs({"src": {"outputs": ["out"]}, "sink": {"inputs": {"in": room}}})
     sink = harness.spawn("sink.py", cfg["sink"])
     src = harness.spawn("source.py", cfg["src"], COUNT="2000", THREAD="1")
-    src.expect("STATS ")  # the sender thread finished while main sat in next()
+    src.expect("SENT")  # the sender thread finished while main sat in next()
     daemon.send("src", Stop())
     assert src.expect("FIRST ") == '"STOP"'
     got = result(sink)
@@ -168,6 +170,7 @@ def test_timeout_returns_an_error_event_and_bad_timeouts_raise(harness):
     assert event["type"] == "ERROR" and "Receiver timed out" in event["error"]
     assert node.expect("VALUE_ERROR ") and node.expect("VALUE_ERROR ")
     assert node.expect("TRY ") == "null"
+    assert node.expect("DRAIN ") == "[]"
     assert node.expect("EMPTY ") == "true"
 
 
@@ -233,3 +236,64 @@ def test_introspection(harness):
     }
     assert (info["is_restart"], info["restart_count"], info["timestamp_tz"]) == (False, 0, "UTC")
     assert node.wait() == 0
+
+
+def test_close_outputs_closes_the_inputs_of_a_live_producer(harness):
+    from dora_message.node_protocol import CloseOutputs
+
+    daemon = harness.daemon(["src", "sink"])
+    cfg = daemon.configs({"src": {"outputs": ["out"]}, "sink": {"inputs": {"in": "src/out"}}})
+    sink = harness.spawn("sink.py", cfg["sink"])
+    src = harness.spawn("source.py", cfg["src"], COUNT="5", EXIT="close_outputs")
+    src.expect("CLOSED_OUTPUTS")
+    got = result(sink)  # the sink ends while the producer is still running
+    assert src.proc.poll() is None
+    assert got["counts"] == {"in": 5}
+    assert got["types"] == [["INPUT", 5], ["INPUT_CLOSED", 1], ["STOP", 1]]
+    daemon.wait_for(
+        lambda received: any(
+            node == "src" and isinstance(msg, CloseOutputs) and msg.outputs == ["out"]
+            for node, msg in received
+        ),
+        10,
+    )
+    daemon.send("src", Stop())
+    assert src.wait() == 0
+
+
+def test_send_output_raw_small_samples(harness):
+    daemon = harness.daemon(["src", "sink"])
+    room = InputConfig(source="src/out", queue_size=100)
+    cfg = daemon.configs({"src": {"outputs": ["out"]}, "sink": {"inputs": {"in": room}}})
+    sink = harness.spawn("sink.py", cfg["sink"])
+    harness.spawn("source.py", cfg["src"], COUNT="10", ELEMENTS="1", PAYLOAD="raw")
+    got = result(sink)
+    assert got["counts"] == {"in": 10} and got["disorder"] == 0
+
+
+def test_restartable_producer_leaves_closing_to_the_daemon(harness):
+    daemon = harness.daemon(["src", "sink"])
+    cfg = daemon.configs(
+        {
+            "src": {"outputs": ["out"], "descriptor": {"restart_policy": "always"}},
+            "sink": {"inputs": {"in": "src/out"}},
+        }
+    )
+    sink = harness.spawn("misc.py", cfg["sink"], MODE="poll_events")
+    src = harness.spawn("source.py", cfg["src"], COUNT="3")
+    assert src.wait() == 0  # a normal exit, but the daemon may restart it
+    exited = time.time()
+    inputs = []
+    while True:  # until the sink timed out waiting, after the producer was gone
+        event = json.loads(sink.expect("EVENT "))
+        assert event["type"] in ("INPUT", "ERROR"), event  # no INPUT_CLOSED of its own
+        if event["type"] == "INPUT":
+            inputs.append(event["pylist"][0])
+        elif event["t"] > exited + 0.05:
+            break
+    assert inputs == [0, 1, 2]
+    daemon.send("sink", InputClosed(["in"], "src"))  # the daemon decided: no restart
+    event = json.loads(sink.expect("EVENT "))
+    assert (event["type"], event["id"]) == ("INPUT_CLOSED", "in")
+    event = json.loads(sink.expect("EVENT "))
+    assert (event["type"], event["id"]) == ("STOP", "ALL_INPUTS_CLOSED")

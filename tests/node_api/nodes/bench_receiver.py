@@ -1,7 +1,6 @@
 """Benchmark node: prints latency percentiles and throughput when the stream ends."""
 
 import json
-import os
 import resource
 import time
 

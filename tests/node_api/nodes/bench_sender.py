@@ -13,8 +13,11 @@ from dora import Node
 COUNT = int(os.environ["COUNT"])
 SIZE = int(os.environ["SIZE"])
 INTERVAL = float(os.environ.get("INTERVAL", "0"))
+FRESH = os.environ.get("FRESH") == "1"
 node = Node()
-payload = pa.Array.from_buffers(pa.uint8(), SIZE, [None, pa.py_buffer(bytes(range(256)) * (SIZE // 256) + bytes(SIZE % 256))])
+payload = pa.Array.from_buffers(
+    pa.uint8(), SIZE, [None, pa.py_buffer(bytes(range(256)) * (SIZE // 256) + bytes(SIZE % 256))]
+)
 if INTERVAL:
     next_t = time.perf_counter()
     for _ in range(COUNT):
@@ -22,6 +25,8 @@ if INTERVAL:
         delay = next_t - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
+        if FRESH:  # a new array per message, built before the clock starts
+            payload = pa.Array.from_buffers(pa.uint8(), SIZE, [None, pa.py_buffer(bytes(SIZE))])
         node.send_output("out", payload, {"t": time.time_ns()})
 else:
     for _ in range(COUNT):

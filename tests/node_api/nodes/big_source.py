@@ -7,7 +7,9 @@ import pyarrow as pa
 from dora import Node
 
 node = Node()
-node.send_output("out", pa.array(range(int(os.environ.get("ELEMENTS", str(2 * 1024 * 1024)))), pa.int64()))
+node.send_output(
+    "out", pa.array(range(int(os.environ.get("ELEMENTS", str(2 * 1024 * 1024)))), pa.int64())
+)
 for event in node:  # stay until told to stop, so the receiver can map our segment
     if event["type"] == "STOP":
         break

@@ -21,14 +21,22 @@ def cases() -> list[tuple[str, object, dict]]:
         ("nulls", pa.array([1, None, 3], pa.int32()), {"li": [1, 2], "lf": [1.5, 2]}),
         ("sliced", pa.array(range(100)).slice(10, 5), {"ls": ["a", "b"], "empty": []}),
         ("bool_sliced", pa.array([True, None, False, True] * 10).slice(3, 7), {"t": (1, 2)}),
-        ("strings", pa.array(["a", None, "ccc"]), {"dt": dt.datetime(2024, 1, 2, 3, 4, 5, 678901, UTC)}),
+        (
+            "strings",
+            pa.array(["a", None, "ccc"]),
+            {"dt": dt.datetime(2024, 1, 2, 3, 4, 5, 678901, UTC)},
+        ),
         ("strings_sliced", pa.array(["x" * i for i in range(20)]).slice(5, 5), {"neg": -(2**62)}),
         ("nested", nested, {"obj": {"a": 1}}),
         ("nested_sliced", nested.slice(1, 3), {"big": 2**70}),
         ("struct", pa.array([{"a": 1, "b": "q"}, None], type=struct_type), {"none": None}),
         ("dictionary", pa.array(["a", "b", "a", None]).dictionary_encode(), {}),
         ("big_nested", big_nested, {"request_id": "r1"}),
-        ("big_ints_sliced", pa.array([i if i % 7 else None for i in range(10000)]).slice(3, 9000), {}),
+        (
+            "big_ints_sliced",
+            pa.array([i if i % 7 else None for i in range(10000)]).slice(3, 9000),
+            {},
+        ),
         ("big_strings", pa.array(["s" * i for i in range(200)]), {}),
         ("bytes", b"hello", {"k": "bytes"}),
         ("big_bytes", bytes(range(256)) * 100, {}),
@@ -36,7 +44,11 @@ def cases() -> list[tuple[str, object, dict]]:
         ("memoryview", memoryview(b"0123456789")[2:6], {}),
         ("empty", pa.array([], pa.int8()), {}),
         ("nulls_type", pa.nulls(5), {}),
-        ("timestamps", pa.array([dt.datetime(2020, 1, 1, tzinfo=UTC), None], pa.timestamp("us", tz="UTC")), {}),
+        (
+            "timestamps",
+            pa.array([dt.datetime(2020, 1, 1, tzinfo=UTC), None], pa.timestamp("us", tz="UTC")),
+            {},
+        ),
         ("decimal", pa.array([Decimal("1.25"), None], pa.decimal128(10, 2)), {}),
         ("fixed_binary", pa.array([b"ab", b"cd"], pa.binary(2)), {}),
         ("large_string", pa.array(["l", None], pa.large_string()), {}),
@@ -65,7 +77,11 @@ def expected_metadata(metadata: dict) -> dict:
             value = list(value)
         elif isinstance(value, list) and value and isinstance(value[0], float):
             value = [float(v) for v in value]
-        elif isinstance(value, dict) or value is None or (isinstance(value, int) and abs(value) >= 2**63):
+        elif (
+            isinstance(value, dict)
+            or value is None
+            or (isinstance(value, int) and abs(value) >= 2**63)
+        ):
             value = str(value)
         out[key] = value
     return out

@@ -8,6 +8,8 @@ import os
 import sys
 import time
 
+from dora import Node
+
 MODE = os.environ["MODE"]
 
 
@@ -31,15 +33,11 @@ def describe(event):
 
 
 if MODE == "init":
-    from dora import Node
-
     try:
         Node()
     except RuntimeError as err:
         print("INIT_ERROR " + str(err), flush=True)
     sys.exit(0)
-
-from dora import Node
 
 node = Node()
 print("READY", flush=True)
@@ -49,6 +47,13 @@ if MODE == "events":
     for event in node:
         print("EVENT " + json.dumps(describe(event)), flush=True)
     print("END", flush=True)
+elif MODE == "poll_events":
+    while True:
+        event = node.next(timeout=0.2)
+        if event is None:
+            break
+        print("EVENT " + json.dumps({**describe(event), "t": time.time()}), flush=True)
+    print("END", flush=True)
 elif MODE == "timeout":
     print("EVENT " + json.dumps(describe(node.next(timeout=0.05))), flush=True)
     for bad in (-1.0, math.nan):
@@ -57,6 +62,7 @@ elif MODE == "timeout":
         except ValueError as err:
             print("VALUE_ERROR " + str(err), flush=True)
     print("TRY " + json.dumps(node.try_recv()), flush=True)
+    print("DRAIN " + json.dumps(node.drain()), flush=True)
     print("EMPTY " + json.dumps(node.is_empty()), flush=True)
 elif MODE == "daemon_gone":
     for event in node:

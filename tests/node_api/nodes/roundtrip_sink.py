@@ -16,11 +16,13 @@ for event in node:
 problems = []
 if len(got) != len(expected):
     problems.append(f"got {len(got)} inputs, expected {len(expected)}")
-for (name, data, metadata), event in zip(expected, got):
+for (name, data, metadata), event in zip(expected, got, strict=False):
     value = event["value"]
     want = expected_value(data)
     if not value.equals(want):
-        problems.append(f"{name}: value {value.to_pylist()} ({value.type}) != {want.to_pylist()} ({want.type})")
+        problems.append(
+            f"{name}: value {value.to_pylist()} ({value.type}) != {want.to_pylist()} ({want.type})"
+        )
     meta = dict(event["metadata"])
     stamp = meta.pop("timestamp")
     if not (isinstance(stamp, dt.datetime) and stamp.tzinfo is not None):

@@ -34,7 +34,9 @@ for event in node:
         iid = event["id"]
         value = event["value"]
         if value.type.id == 2:  # uint8: raw bytes, the first 8 are the sequence number
-            seq = int.from_bytes(value.buffers()[1].to_pybytes()[value.offset : value.offset + 8], "little")
+            seq = int.from_bytes(
+                value.buffers()[1].to_pybytes()[value.offset : value.offset + 8], "little"
+            )
         else:
             seq = value[0].as_py()
         assert event["metadata"]["seq"] == seq, (event["metadata"], seq)

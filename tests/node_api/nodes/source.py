@@ -2,7 +2,10 @@
 
 Env: COUNT, ELEMENTS (uint64 elements per message; element 0 is the sequence number),
 PAYLOAD (arrow | bytes | raw), INTERVAL (seconds between sends), OUTPUTS (comma list),
-EXIT (close | crash | wait_stop), THREAD (1: send from a thread while main is in next()).
+EXIT (close | crash | wait_stop | close_outputs),
+THREAD (1: send from a thread while main is in next()),
+WAIT_RELEASE (1: before each send, wait until at most one message is still held by the
+receivers, so the number of shared-memory segments needed is deterministic).
 """
 
 import json
@@ -35,8 +38,16 @@ def message(seq: int):
     return arr
 
 
+def wait_release() -> None:
+    deadline = time.monotonic() + 10
+    while node._pool.stats()["busy_messages"] > 1 and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 def send_all() -> None:
     for seq in range(COUNT):
+        if os.environ.get("WAIT_RELEASE") == "1":
+            wait_release()
         for output in OUTPUTS:
             if PAYLOAD == "raw":
                 with node.send_output_raw(output, ELEMENTS * 8, {"seq": seq}) as buf:
@@ -48,7 +59,12 @@ def send_all() -> None:
 
 
 if os.environ.get("THREAD") == "1":
-    sender = threading.Thread(target=send_all)
+
+    def send_then_report() -> None:
+        send_all()
+        print("SENT", flush=True)
+
+    sender = threading.Thread(target=send_then_report)
     sender.start()
     first = node.next()  # blocks in next() while the other thread sends
     sender.join()
@@ -58,6 +74,11 @@ else:
 print("STATS " + json.dumps(node._pool.stats()), flush=True)
 if EXIT == "crash":
     os._exit(0)
+if EXIT == "close_outputs":
+    node.close_outputs(OUTPUTS)
+    node.send_output(OUTPUTS[0], message(COUNT))  # ignored: the output is closed
+    print("CLOSED_OUTPUTS", flush=True)
+    EXIT = "wait_stop"
 if EXIT == "wait_stop":
     for event in node:
         if event["type"] == "STOP":

@@ -26,6 +26,9 @@ class Registered(_Event, tag="registered"):
 
     daemon_id: str
     protocol_version: str
+    # zenoh endpoints of the other daemons connected now: this daemon dials them (the
+    # daemons that register later dial this one), see docs/distributed.md
+    peer_endpoints: list[str] = []
 
 
 class RegisterRejected(_Event, tag="register_rejected"):
@@ -38,7 +41,18 @@ class Heartbeat(_Event, tag="heartbeat"):
     """Sent every 3 s so the daemon knows the coordinator is alive."""
 
 
-CoordinatorEvent = Registered | RegisterRejected | Heartbeat
+class BarrierReleased(_Event, tag="barrier_released"):
+    """Every daemon of a dataflow spanning several daemons reported its nodes ready.
+
+    Parked ``Subscribe`` requests are answered now; with ``error`` set (some node failed
+    before subscribing, on any daemon) they are answered with that error instead.
+    """
+
+    dataflow_id: str
+    error: str | None = None
+
+
+CoordinatorEvent = Registered | RegisterRejected | Heartbeat | BarrierReleased
 
 
 class _Command(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
@@ -46,7 +60,13 @@ class _Command(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=Tru
 
 
 class SpawnDataflow(_Command, tag="spawn"):
-    """Run the nodes ``nodes`` of the dataflow (the descriptor holds every node)."""
+    """Run the nodes ``nodes`` of the dataflow (the descriptor holds every node).
+
+    ``placement`` (daemon id -> node ids) covers every node of the dataflow; when it
+    names other daemons too, data crossing daemons goes over zenoh, ``peer_endpoints``
+    (daemon id -> zenoh endpoints) says where those daemons listen, and the start
+    barrier is released by :class:`BarrierReleased`. Empty: every node runs here.
+    """
 
     dataflow_id: str
     descriptor: dict[str, Any]
@@ -54,6 +74,8 @@ class SpawnDataflow(_Command, tag="spawn"):
     name: str | None = None
     working_dir: str | None = None
     uv: bool = False
+    placement: dict[str, list[str]] = {}
+    peer_endpoints: dict[str, list[str]] = {}
 
 
 class StopDataflow(_Command, tag="stop"):

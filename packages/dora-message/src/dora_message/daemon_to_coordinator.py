@@ -53,6 +53,8 @@ class Register(_Event, tag="register"):
     dora_version: str = ""
     machine_id: str | None = None
     labels: dict[str, str] = {}
+    # where this daemon's zenoh session listens (``tcp/IP:PORT``), for other daemons
+    zenoh_endpoints: list[str] = []
 
 
 class DataflowFinished(_Event, tag="dataflow_finished"):
@@ -90,7 +92,21 @@ class NodeMetrics(_Event, tag="node_metrics"):
     metrics: dict[str, NodeMetric] = {}
 
 
-DaemonEvent = Register | StatusReport | Heartbeat | DataflowFinished | LogBatch | NodeMetrics
+class NodesReady(_Event, tag="nodes_ready"):
+    """Every static node this daemon runs for the dataflow subscribed (or exited).
+
+    Sent only for dataflows spanning several daemons; ``error`` is set when a node
+    failed before subscribing. The coordinator answers every daemon of the dataflow
+    with ``BarrierReleased`` once all of them are ready (or one failed).
+    """
+
+    dataflow_id: str
+    error: str | None = None
+
+
+DaemonEvent = (
+    Register | StatusReport | Heartbeat | DataflowFinished | LogBatch | NodeMetrics | NodesReady
+)
 
 
 class _Result(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):

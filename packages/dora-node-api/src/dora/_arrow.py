@@ -32,6 +32,8 @@ from dora.events import input_event
 from dora_message.data_protocol import Data
 
 UINT8 = pa.uint8()
+_py_buffer = pa.py_buffer
+_from_buffers = pa.Array.from_buffers
 _EMPTY_NULLS = pa.nulls(0)
 
 
@@ -112,13 +114,23 @@ def join_parts(parts: list[Any]) -> Any:
     return b"".join(parts)
 
 
-def write_parts(parts: list[Any], target: pa.Buffer, total: int) -> None:
-    """Copy the parts to the start of mutable ``target`` (the only copy of the data)."""
-    sink = pa.FixedSizeBufferWriter(target)
+def write_parts(parts: list[Any], target: Any, offset: int, total: int) -> None:
+    """Copy the parts to ``target`` (an mmap or bytearray) at ``offset``: the only copy.
+
+    Large payloads use Arrow's two-thread memcpy (16 MB: 1.9 -> 1.05 ms on 2 cores);
+    smaller ones a plain slice assignment, whose cold cost is lower than Arrow's writer.
+    """
     if total >= _PARALLEL_COPY and _CPUS > 1:
-        sink.set_memcopy_threads(2)  # measured: 16 MB 1.9 -> 1.05 ms on 2 cores
+        sink = pa.FixedSizeBufferWriter(pa.py_buffer(memoryview(target)[offset : offset + total]))
+        sink.set_memcopy_threads(2)
+        for part in parts:
+            sink.write(part)
+        return
+    pos = offset
     for part in parts:
-        sink.write(part)
+        size = part.size if type(part) is pa.Buffer else len(part)
+        target[pos : pos + size] = part
+        pos += size
 
 
 def read_flat(base: pa.Buffer, layout: list[int], arrow_type: pa.DataType) -> pa.Array:
@@ -186,38 +198,63 @@ class DataItem:
         self.token = token
 
     def event(self, input_id: str, clock: Clock) -> dict[str, Any]:
-        """Build the INPUT event (pyarrow value over the received memory)."""
+        """Build the INPUT event (pyarrow value over the received memory).
+
+        This runs once per message on the consumer thread: the common inline cases are
+        spelled out here rather than split into helpers, as each Python call counts.
+        """
         msg = self.msg
-        clock.observe(msg.timestamp_ns)
-        token = self.token
-        if token is not None:
-            mapping = token.mapping
-            if msg.offset < 0 or msg.length < 0 or msg.offset + msg.length > mapping.size:
-                raise ValueError(
-                    f"message on `{input_id}` lies outside its shared-memory segment "
-                    f"({msg.offset}+{msg.length} > {mapping.size})"
-                )
-            buffer = pa.foreign_buffer(mapping.address + msg.offset, msg.length, base=token)
-            kind = msg.kind
-            if kind == "buffers":
-                if self.schema is None or msg.layout is None:
-                    raise ValueError(f"message on `{input_id}` has no type")
-                value = read_flat(buffer, msg.layout, self.schema)
-            else:
-                value = read_raw(buffer) if kind == "raw" else read_stream(buffer)
-        elif msg.kind == "buffers":
-            if self.schema is None or msg.layout is None:
+        ts = msg.timestamp_ns
+        clock.observe(ts)
+        kind = msg.kind
+        if self.token is not None:
+            value = self._from_segment(input_id)
+        elif kind == "buffers":
+            layout = msg.layout
+            if self.schema is None or layout is None:
                 raise ValueError(f"message on `{input_id}` has no type")
-            value = read_flat(pa.py_buffer(msg.inline or b""), msg.layout, self.schema)
-        elif msg.kind == "raw":
-            value = read_raw(pa.py_buffer(msg.inline or b""))
-        elif msg.kind == "ipc":
+            inline = msg.inline or b""
+            if len(layout) == 5 and layout[3] < 0 and layout[4] == len(inline):
+                # the usual shape: no validity bitmap, one data buffer filling the payload
+                value = _from_buffers(
+                    self.schema, layout[0], [None, _py_buffer(inline)], -1, layout[2]
+                )
+            else:
+                value = read_flat(_py_buffer(inline), layout, self.schema)
+        elif kind == "raw":
+            inline = msg.inline or b""
+            value = _from_buffers(UINT8, len(inline), [None, _py_buffer(inline)])
+        elif kind == "ipc":
             if self.schema is None:
                 raise ValueError(f"message on `{input_id}` has no schema")
-            value = read_batch(pa.py_buffer(msg.inline or b""), self.schema)
+            value = read_batch(_py_buffer(msg.inline or b""), self.schema)
         else:
             value = _EMPTY_NULLS
-        return input_event(input_id, value, decode_metadata(msg.timestamp_ns, msg.parameters))
+        return {
+            "kind": "dora",
+            "type": "INPUT",
+            "id": input_id,
+            "value": value,
+            "metadata": decode_metadata(ts, msg.parameters),
+        }
+
+    def _from_segment(self, input_id: str) -> pa.Array:
+        msg = self.msg
+        token = self.token
+        assert token is not None
+        mapping = token.mapping
+        if msg.offset < 0 or msg.length < 0 or msg.offset + msg.length > mapping.size:
+            raise ValueError(
+                f"message on `{input_id}` lies outside its shared-memory segment "
+                f"({msg.offset}+{msg.length} > {mapping.size})"
+            )
+        buffer = pa.foreign_buffer(mapping.address + msg.offset, msg.length, base=token)
+        kind = msg.kind
+        if kind == "buffers":
+            if self.schema is None or msg.layout is None:
+                raise ValueError(f"message on `{input_id}` has no type")
+            return read_flat(buffer, msg.layout, self.schema)
+        return read_raw(buffer) if kind == "raw" else read_stream(buffer)
 
 
 class TickItem:

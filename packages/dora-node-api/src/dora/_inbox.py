@@ -30,6 +30,7 @@ Op = tuple[str, Any, bool, bool]
 
 HANDOFF_DELAY = 0.005  # the consumer is "busy" after this long outside next()
 BACKGROUND_TICK = 0.02  # how often the idle background thread looks
+WAITING_TICK = 0.1  # ... while a consumer is blocked in next() (it polls itself)
 
 
 class Inbox:
@@ -118,7 +119,7 @@ class Poller:
         self._idle = threading.Condition(threading.Lock())  # background thread parks here
         self._consumers = 0
         self._async_waiters = 0
-        self._left_at = time.monotonic()
+        self.active_at = time.monotonic()  # last time a consumer asked for an event
         self.last_poll = 0.0
         self.closed = False
         self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
@@ -151,7 +152,14 @@ class Poller:
         for fd, _mask in events:
             handler = handlers.get(fd)
             if handler is not None:
-                handler()
+                try:
+                    handler()
+                except Exception:
+                    # a bug in one connection's handling must not break next() for good
+                    logger.exception("error while handling node I/O; dropping that socket")
+                    if handlers.pop(fd, None) is not None:
+                        with contextlib.suppress(OSError, ValueError):
+                            self._epoll.unregister(fd)
 
     def kick(self) -> None:
         """Make the thread blocked in :meth:`poll` return."""
@@ -190,7 +198,7 @@ class Poller:
         finally:
             with count_lock:
                 self._consumers -= 1
-                self._left_at = time.monotonic()
+                self.active_at = time.monotonic()
 
     def async_waiting(self, delta: int) -> None:
         """An asyncio consumer starts (+1) or stops (-1) waiting: the background polls."""
@@ -207,9 +215,11 @@ class Poller:
         self._thread.start()
 
     def _should_poll(self) -> bool:
-        # unlocked reads: a stale value only delays the decision by one tick
+        # unlocked reads: a stale value only delays the decision by one tick. A consumer
+        # that keeps calling next() polls itself; two threads decoding at once would
+        # only trade the GIL back and forth.
         return self._consumers == 0 and (
-            self._async_waiters > 0 or time.monotonic() - self._left_at >= HANDOFF_DELAY
+            self._async_waiters > 0 or time.monotonic() - self.active_at >= HANDOFF_DELAY
         )
 
     def _background(self) -> None:
@@ -217,17 +227,21 @@ class Poller:
         while True:
             with idle:
                 while not self.closed and not self._should_poll():
-                    idle.wait(BACKGROUND_TICK)
+                    # a consumer blocked in next() polls itself: look rarely (CPU at idle)
+                    idle.wait(BACKGROUND_TICK if self._consumers == 0 else WAITING_TICK)
             if self.closed:
                 return
             with self.lock:
                 if self.closed:
                     return
-                if self._consumers == 0:
+                if self._should_poll():
                     try:
                         self.poll(None)
-                    except Exception:  # a handler bug must not kill the I/O thread
-                        logger.exception("error while handling node I/O")
+                    except Exception:  # e.g. the epoll set closed under us
+                        if self.closed:
+                            return
+                        logger.exception("node I/O thread: polling failed")
+                        time.sleep(BACKGROUND_TICK)
 
     def stop(self) -> None:
         """Stop the background thread (idempotent)."""

@@ -119,6 +119,45 @@ class BridgeHandler(logging.Handler):
             self.handleError(record)
 
 
+class LogMethods:
+    """``log`` and its shorthands; mixed into ``Node`` (which sets the two attributes)."""
+
+    _log_node_id: str | None = None
+    _log_threshold: str = "info"
+
+    def log(
+        self,
+        level: str,
+        message: str,
+        target: str | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> None:
+        """Print one structured log line (JSON) on stdout."""
+        name = normalize_level(level)
+        if enabled(name, self._log_threshold):
+            write_line(format_line(name, str(message), self._log_node_id, target, fields))
+
+    def log_error(self, message: str) -> None:
+        """``log("error", message)``."""
+        self.log("error", message)
+
+    def log_warn(self, message: str) -> None:
+        """``log("warn", message)``."""
+        self.log("warn", message)
+
+    def log_info(self, message: str) -> None:
+        """``log("info", message)``."""
+        self.log("info", message)
+
+    def log_debug(self, message: str) -> None:
+        """``log("debug", message)``."""
+        self.log("debug", message)
+
+    def log_trace(self, message: str) -> None:
+        """``log("trace", message)``."""
+        self.log("trace", message)
+
+
 _PY_LEVELS = {
     "error": logging.ERROR,
     "warn": logging.WARNING,
@@ -132,13 +171,19 @@ _original_basic_config = logging.basicConfig
 
 
 def install_bridge(node_id: str) -> None:
-    """Route the root logger through dora (once per process)."""
+    """Route the root logger through dora (once per process).
+
+    Like mainline, a program that configured ``logging`` before creating its node keeps
+    its own handlers and level: the bridge is not installed then.
+    """
     global _installed
     if _installed is not None:
         _installed.node_id = node_id
         return
-    handler = BridgeHandler(node_id)
     root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = BridgeHandler(node_id)
     root.addHandler(handler)
     root.setLevel(_PY_LEVELS[threshold_from_env()])
     _installed = handler

@@ -12,6 +12,7 @@ through the :class:`~dora._inbox.Inbox`. Closing rules:
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import threading
@@ -38,8 +39,6 @@ from dora_message.data_protocol import (
 from dora_message.node_protocol import PROTOCOL_VERSION
 
 logger = logging.getLogger(__name__)
-
-_PROTECTED_KEYS = ("request_id", "goal_id", "goal_status")
 
 
 class InConn:
@@ -133,7 +132,7 @@ class Receiver:
             sock.setblocking(True)
             conn = InConn(sock)
             self._conns.add(conn)
-            self._register(sock, lambda conn=conn: self.on_readable(conn))
+            self._register(sock, functools.partial(self.on_readable, conn))
             self.on_readable(conn)
 
     # ---- frames -------------------------------------------------------------------
@@ -196,7 +195,7 @@ class Receiver:
         protected = flush = False
         params = msg.parameters
         if params:
-            protected = any(key in params for key in _PROTECTED_KEYS)
+            protected = "request_id" in params or "goal_id" in params or "goal_status" in params
             flush = params.get("flush") is True
         for input_id in input_ids:
             ops.append((input_id, item, protected, flush))

@@ -37,7 +37,7 @@ class SampleHandler:
         self._segment: Segment | None = None
         self._bytes: bytearray | None = None
         if length >= sender.threshold and sender.has_receivers(output_id):
-            self._segment = pool.acquire(length)
+            self._segment, _offset = pool.acquire(length, dedicated=True)  # offset 0
             self._view = memoryview(self._segment.mm)[:length]
         else:
             self._bytes = bytearray(length)
@@ -60,7 +60,7 @@ class SampleHandler:
         if self._segment is not None:
             segment, self._segment = self._segment, None
             self._sender.send_segment(
-                self._output_id, ts, self._params, "raw", segment, self._length
+                self._output_id, ts, self._params, "raw", segment, 0, self._length
             )
         else:
             data = self._bytes or bytearray()
@@ -75,16 +75,25 @@ class SampleHandler:
         self._done = True
         if self._segment is not None:
             segment, self._segment = self._segment, None
-            self._sender.discard_segment(segment)
+            self._sender.discard_segment(segment, 0)
         self._bytes = None
 
     def _release_view(self) -> None:
-        try:
-            self._view.release()
-        except BufferError:
-            raise RuntimeError(
-                "cannot send: views derived from the sample buffer are still alive"
-            ) from None
+        # slices of our memoryview keep the underlying buffer exported: detect them so
+        # nobody can write into a message after it was handed to the receivers
+        self._view.release()
+        if self._segment is not None:
+            alive = self._segment.has_views()
+        else:
+            assert self._bytes is not None
+            try:
+                self._bytes.append(0)  # resizing is refused while views exist
+                self._bytes.pop()
+                alive = False
+            except BufferError:
+                alive = True
+        if alive:
+            raise RuntimeError("cannot send: views derived from the sample buffer are still alive")
 
     def __enter__(self) -> memoryview:
         return self.as_memoryview()

@@ -125,12 +125,11 @@ class Scheduler:
         inp = self._inputs.get(input_id)
         if inp is None or inp.state != _OPEN or self._stop_returned or self._ended:
             return False
-        queue = inp.queue
         if flush and inp.count:
             self._flush(inp)
         if inp.count >= inp.cap and not self._evict(input_id, inp, protected):
             return False
-        queue.append((item, protected))
+        inp.queue.append((item, protected))
         inp.count += 1
         self._queued += 1
         return True

@@ -9,6 +9,7 @@ the per-connection schema cache stays consistent with what was sent.
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import threading
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import pyarrow as pa
 
 from dora._arrow import (
@@ -126,7 +128,7 @@ class Sender:
             peer.next_retry = time.monotonic() + RETRY_INTERVAL
             return None
         peer.conn = conn
-        self._register(sock, lambda: self._on_readable(conn))
+        self._register(sock, functools.partial(self._on_readable, conn))
         return conn
 
     def _live(self, peers: list[Peer]) -> list[OutConn]:
@@ -172,9 +174,9 @@ class Sender:
                 for conn in conns:
                     self._write(conn, frame)
                 return
-            seg = self._pool.acquire(size)
-            seg.mm[:size] = payload
-            self.send_segment(output_id, ts, params, "raw", seg, size, conns)
+            seg, offset = self._pool.acquire(size)
+            seg.mm[offset : offset + size] = payload
+            self.send_segment(output_id, ts, params, "raw", seg, offset, size, conns)
             return
         info = self._info(output_id, payload.type)
         if info.flat:
@@ -184,28 +186,29 @@ class Sender:
                     inline = join_parts(parts)
                     self._send_inline(output_id, ts, params, info, "buffers", inline, conns, layout)
                     return
-                seg = self._pool.acquire(total)
+                seg, offset = self._pool.acquire(total)
                 try:
-                    assert seg.buffer is not None
-                    write_parts(parts, seg.buffer, total)
+                    write_parts(parts, seg.mm, offset, total)
                 except BaseException:
-                    self.discard_segment(seg)
+                    self.discard_segment(seg, offset)
                     raise
-                self.send_segment(output_id, ts, params, "buffers", seg, total, conns, info, layout)
+                self.send_segment(
+                    output_id, ts, params, "buffers", seg, offset, total, conns, info, layout
+                )
                 return
         elif not info.stream_only and payload.get_total_buffer_size() < self.threshold:
             body = memoryview(batch_message(payload, info))
             self._send_inline(output_id, ts, params, info, "ipc", body, conns, None)
             return
         batch = pa.RecordBatch.from_arrays([payload], schema=info.schema)
-        seg = self._pool.acquire(stream_size(batch))
+        size = stream_size(batch)
+        seg, offset = self._pool.acquire(size)
         try:
-            assert seg.buffer is not None
-            size = write_stream(batch, seg.buffer)
+            write_stream(batch, seg.writable(offset, size))
         except BaseException:
-            self.discard_segment(seg)
+            self.discard_segment(seg, offset)
             raise
-        self.send_segment(output_id, ts, params, "ipc", seg, size, conns)
+        self.send_segment(output_id, ts, params, "ipc", seg, offset, size, conns)
 
     def _info(self, output_id: str, arrow_type: pa.DataType) -> TypeInfo:
         info = self._infos.get(output_id)
@@ -224,39 +227,8 @@ class Sender:
         conns: list[OutConn],
         layout: list[int] | None,
     ) -> None:
-        plain: bytearray | None = None
-        described: bytearray | None = None
-        for conn in conns:
-            with conn.lock:
-                if not conn.alive:
-                    continue
-                if conn.types.get(output_id) is info:
-                    if plain is None:
-                        plain = encode_frame(
-                            data_encoder,
-                            Data(output_id, ts, params, kind, None, inline, layout=layout),
-                        )
-                    frame = plain
-                else:
-                    if described is None:
-                        described = encode_frame(
-                            data_encoder,
-                            Data(
-                                output_id,
-                                ts,
-                                params,
-                                kind,
-                                info.schema_bytes,
-                                inline,
-                                layout=layout,
-                            ),
-                        )
-                    frame = described
-                    conn.types[output_id] = info
-                try:
-                    conn.sock.sendall(frame)
-                except OSError:
-                    self._mark_dead(conn)
+        msg = Data(output_id, ts, params, kind, None, inline, layout=layout)
+        self._fan_out(msg, info, conns, None)
 
     def send_segment(
         self,
@@ -265,77 +237,63 @@ class Sender:
         params: dict[str, Any],
         kind: str,
         seg: Segment,
+        offset: int,
         length: int,
         conns: list[OutConn] | None = None,
         info: TypeInfo | None = None,
         layout: list[int] | None = None,
     ) -> None:
-        """Send a message already written at the start of ``seg`` (fan-out, no copy).
+        """Send a message already written at ``offset`` in ``seg`` (fan-out, no copy).
 
         ``info`` (with ``layout``) is given for the ``buffers`` kind, whose type travels
         in the per-connection schema cache like the inline encodings.
         """
         if conns is None:
             conns = self._live(self._routes.get(output_id, []))
-        token, dropped = self._pool.publish(seg, set(conns))
+        token, dropped = self._pool.publish(seg, offset, set(conns))
+        msg = Data(output_id, ts, params, kind, None, None, seg.id, offset, length, token, layout)
+        for conn in self._fan_out(msg, info, conns, seg):
+            dropped += self._pool.release(conn, [token])  # it will never release it
+        self._drop(dropped)
+
+    def _fan_out(
+        self, msg: Data, info: TypeInfo | None, conns: list[OutConn], seg: Segment | None
+    ) -> list[OutConn]:
+        """Send ``msg`` on every connection; returns those that did not take it.
+
+        The schema goes along only where this output last sent another type; a segment
+        is announced (with its fd) the first time a connection sees it.
+        """
+        output_id = msg.output_id
         plain: bytearray | None = None
         described: bytearray | None = None
+        failed: list[OutConn] = []
         for conn in conns:
-            sent = False
             with conn.lock:
-                if conn.alive:
-                    if info is None or conn.types.get(output_id) is info:
-                        if plain is None:
-                            plain = encode_frame(
-                                data_encoder,
-                                Data(
-                                    output_id,
-                                    ts,
-                                    params,
-                                    kind,
-                                    None,
-                                    None,
-                                    seg.id,
-                                    0,
-                                    length,
-                                    token,
-                                    layout,
-                                ),
-                            )
-                        frame = plain
-                    else:
-                        if described is None:
-                            described = encode_frame(
-                                data_encoder,
-                                Data(
-                                    output_id,
-                                    ts,
-                                    params,
-                                    kind,
-                                    info.schema_bytes,
-                                    None,
-                                    seg.id,
-                                    0,
-                                    length,
-                                    token,
-                                    layout,
-                                ),
-                            )
-                        frame = described
-                    try:
-                        if seg.id not in conn.segments:
-                            announce = encode_frame(data_encoder, NewSegment(seg.id, seg.size))
-                            send_with_fd(conn.sock, announce, seg.fd)
-                            conn.segments.add(seg.id)
-                        conn.sock.sendall(frame)
-                        sent = True
-                        if info is not None:
-                            conn.types[output_id] = info
-                    except OSError:
-                        self._mark_dead(conn)
-            if not sent:
-                dropped += self._pool.release(conn, [token])
-        self._drop(dropped)
+                if not conn.alive:
+                    failed.append(conn)
+                    continue
+                if info is None or conn.types.get(output_id) is info:
+                    if plain is None:
+                        plain = encode_frame(data_encoder, msg)
+                    frame = plain
+                else:
+                    if described is None:
+                        with_schema = msgspec.structs.replace(msg, schema=info.schema_bytes)
+                        described = encode_frame(data_encoder, with_schema)
+                    frame = described
+                try:
+                    if seg is not None and seg.id not in conn.segments:
+                        announce = encode_frame(data_encoder, NewSegment(seg.id, seg.size))
+                        send_with_fd(conn.sock, announce, seg.fd)
+                        conn.segments.add(seg.id)
+                    conn.sock.sendall(frame)
+                    if info is not None:
+                        conn.types[output_id] = info
+                except OSError:
+                    self._mark_dead(conn)
+                    failed.append(conn)
+        return failed
 
     def _write(self, conn: OutConn, frame: bytes | bytearray) -> None:
         with conn.lock:
@@ -365,9 +323,9 @@ class Sender:
             if conn is not None:
                 self._write(conn, encode_frame(data_encoder, Closed(outs)))
 
-    def discard_segment(self, seg: Segment) -> None:
-        """Give back an acquired segment that will not be sent."""
-        self._drop(self._pool.discard(seg))
+    def discard_segment(self, seg: Segment, offset: int) -> None:
+        """Give back acquired room that will not be sent."""
+        self._drop(self._pool.discard(seg, offset))
 
     def _drop(self, segments: list[Segment]) -> None:
         """Unmap segments the pool no longer keeps; tell the receivers that mapped them."""

@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 MIN_SEGMENT = 64 * 1024
 MAX_FREE_BYTES = 256 * 1024 * 1024
+ARENA_SIZE = 4 * 1024 * 1024
+ARENA_MAX_MESSAGE = 1024 * 1024
+ALIGN = 64  # message offsets inside a segment: Arrow-friendly alignment
 
 
 def segment_size(nbytes: int) -> int:
@@ -37,11 +40,12 @@ def segment_size(nbytes: int) -> int:
 class Segment:
     """One memfd of the sender's pool, mapped read-write."""
 
-    __slots__ = ("buffer", "fd", "id", "mm", "size")
+    __slots__ = ("fd", "id", "mm", "rooms", "size")
 
     def __init__(self, segment_id: int, size: int, name: str) -> None:
         self.id = segment_id
         self.size = size
+        self.rooms: dict[int, int] = {}  # offset -> size of each message not yet released
         self.fd = os.memfd_create(name, os.MFD_CLOEXEC)
         try:
             os.ftruncate(self.fd, size)
@@ -54,12 +58,37 @@ class Segment:
         except OSError:
             os.close(self.fd)
             raise
-        # a mutable Arrow buffer over the whole mapping, for FixedSizeBufferWriter
-        self.buffer: pa.Buffer | None = pa.py_buffer(self.mm)
+
+    def fit(self, nbytes: int) -> int | None:
+        """The lowest aligned offset with ``nbytes`` free, if any (first fit).
+
+        Lowest first keeps a steady stream of messages on the same few, warm pages.
+        """
+        pos = 0
+        rooms = self.rooms
+        for start in sorted(rooms):
+            if start - pos >= nbytes:
+                return pos
+            pos = -(-(start + rooms[start]) // ALIGN) * ALIGN
+        return pos if pos + nbytes <= self.size else None
+
+    def writable(self, offset: int, size: int) -> pa.Buffer:
+        """A mutable Arrow buffer over part of the mapping (for FixedSizeBufferWriter).
+
+        Made per write and dropped after it, so no buffer export outlives the write.
+        """
+        return pa.py_buffer(memoryview(self.mm)[offset : offset + size])
+
+    def has_views(self) -> bool:
+        """Whether some buffer (a user's memoryview, say) still exports the mapping."""
+        try:
+            self.mm.resize(self.size)  # same size: a no-op, refused while exported
+        except BufferError:
+            return True
+        return False
 
     def close(self) -> None:
         """Unmap and close (the receivers keep their own mappings)."""
-        self.buffer = None
         with contextlib.suppress(BufferError):  # a user view is alive: the GC unmaps
             self.mm.close()
         with contextlib.suppress(OSError):
@@ -67,7 +96,13 @@ class Segment:
 
 
 class ShmPool:
-    """Segments owned by one sending node. Thread-safe."""
+    """Segments owned by one sending node. Thread-safe.
+
+    Messages up to :data:`ARENA_MAX_MESSAGE` are packed one after the other into a
+    4 MiB *arena* segment, so a burst of mid-size messages does not create (and pass,
+    and map) one segment per message; larger ones get a segment of their own. A segment
+    goes back to the free list once every message in it was released by every receiver.
+    """
 
     def __init__(self, name: str, max_free_bytes: int = MAX_FREE_BYTES) -> None:
         self._name = name
@@ -78,43 +113,64 @@ class ShmPool:
         self._free: list[Segment] = []
         self._free_bytes = 0
         self._segments: dict[int, Segment] = {}
-        # token -> (segment, receivers that still hold the message)
-        self._busy: dict[int, tuple[Segment, set[Hashable]]] = {}
+        self._arena: Segment | None = None
+        # token -> (segment, offset, receivers that still hold the message)
+        self._busy: dict[int, tuple[Segment, int, set[Hashable]]] = {}
         self.created = 0
 
     # ---- allocation ---------------------------------------------------------------
 
-    def acquire(self, nbytes: int) -> Segment:
-        """A segment of at least ``nbytes`` owned by the caller until published."""
+    def acquire(self, nbytes: int, dedicated: bool = False) -> tuple[Segment, int]:
+        """Room for ``nbytes``: ``(segment, offset)``, the caller's until published.
+
+        ``dedicated`` asks for a segment of its own (user-visible sample buffers).
+        """
         with self._lock:
-            best: Segment | None = None
-            for seg in self._free:
-                if seg.size >= nbytes and (best is None or seg.size < best.size):
-                    best = seg
-            if best is not None:
-                self._free.remove(best)
-                self._free_bytes -= best.size
-                return best
-            segment_id = next(self._ids)
-        seg = Segment(segment_id, segment_size(nbytes), self._name)
-        with self._lock:
-            self._segments[seg.id] = seg
-            self.created += 1
+            if nbytes <= ARENA_MAX_MESSAGE and not dedicated:
+                arena = self._arena
+                if arena is not None:
+                    offset = arena.fit(nbytes)
+                    if offset is not None:
+                        arena.rooms[offset] = nbytes
+                        return arena, offset
+                    self._arena = None  # full: freed once its messages are released
+                arena = self._take(ARENA_SIZE)
+                self._arena = arena
+            else:
+                arena = self._take(nbytes)
+            arena.rooms[0] = nbytes
+            return arena, 0
+
+    def _take(self, nbytes: int) -> Segment:
+        # caller holds the lock: the smallest free segment that fits, or a new one
+        best: Segment | None = None
+        for seg in self._free:
+            if seg.size >= nbytes and (best is None or seg.size < best.size):
+                best = seg
+        if best is not None:
+            self._free.remove(best)
+            self._free_bytes -= best.size
+            return best
+        seg = Segment(next(self._ids), segment_size(nbytes), self._name)
+        self._segments[seg.id] = seg
+        self.created += 1
         return seg
 
-    def publish(self, seg: Segment, receivers: set[Hashable]) -> tuple[int, list[Segment]]:
-        """Hand ``seg`` to ``receivers``; returns the release token and segments to drop."""
+    def publish(
+        self, seg: Segment, offset: int, receivers: set[Hashable]
+    ) -> tuple[int, list[Segment]]:
+        """Hand the message at ``offset`` to ``receivers``: its token, segments to drop."""
         token = next(self._tokens)
         if not receivers:
-            return token, self.discard(seg)
+            return token, self.discard(seg, offset)
         with self._lock:
-            self._busy[token] = (seg, receivers)
+            self._busy[token] = (seg, offset, receivers)
         return token, []
 
-    def discard(self, seg: Segment) -> list[Segment]:
-        """Give back a segment that was not (or no longer) sent."""
+    def discard(self, seg: Segment, offset: int) -> list[Segment]:
+        """Give back a message room that was not (or no longer) sent."""
         with self._lock:
-            return self._to_free(seg)
+            return self._message_done(seg, offset)
 
     # ---- release ------------------------------------------------------------------
 
@@ -126,22 +182,31 @@ class ShmPool:
                 entry = self._busy.get(token)
                 if entry is None:
                     continue
-                entry[1].discard(receiver)
-                if not entry[1]:
+                seg, offset, holders = entry
+                holders.discard(receiver)
+                if not holders:
                     del self._busy[token]
-                    dropped.extend(self._to_free(entry[0]))
+                    dropped.extend(self._message_done(seg, offset))
         return dropped
 
     def receiver_gone(self, receiver: Hashable) -> list[Segment]:
         """A receiver disconnected: it holds nothing any more."""
         with self._lock:
-            tokens = [t for t, (_seg, who) in self._busy.items() if receiver in who]
+            tokens = [t for t, (_s, _o, who) in self._busy.items() if receiver in who]
         return self.release(receiver, tokens)
+
+    def _message_done(self, seg: Segment, offset: int) -> list[Segment]:
+        # caller holds the lock
+        seg.rooms.pop(offset, None)
+        if seg.rooms or seg is self._arena:
+            return []
+        return self._to_free(seg)
 
     def _to_free(self, seg: Segment) -> list[Segment]:
         # caller holds the lock
         if seg.id not in self._segments:
             return []
+        seg.rooms.clear()
         self._free.append(seg)
         self._free_bytes += seg.size
         dropped: list[Segment] = []
@@ -173,6 +238,7 @@ class ShmPool:
             self._segments.clear()
             self._free.clear()
             self._busy.clear()
+            self._arena = None
             self._free_bytes = 0
         for seg in segments:
             seg.close()

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import math
 import os
+import sys
 import time
 import weakref
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from typing import Any
 
 from dora import _log
 from dora._arrow import as_payload
+from dora._config import may_restart, run_config
 from dora._daemon import DaemonLink
 from dora._inbox import Inbox, Poller
 from dora._metadata import Clock, encode_parameters, ns_to_datetime
@@ -51,7 +53,7 @@ def _check_timeout(timeout: float | None) -> float | None:
     return timeout
 
 
-class Node:
+class Node(_log.LogMethods):
     """A dora node. ``Node()`` joins the dataflow described by ``DORA_NODE_CONFIG``."""
 
     def __init__(self, node_id: str | None = None, daemon_port: int | None = None) -> None:
@@ -104,17 +106,23 @@ class Node:
         self._closed = False
         poller.start(f"dora-{config.node_id}-io")
         _log.install_bridge(config.node_id)
+        self._log_node_id = config.node_id
         self._log_threshold = _log.threshold_from_env()
         atexit.register(_close_at_exit, weakref.ref(self))
 
     def close(self) -> None:
         """Close all outputs, tell the daemon we are done, release sockets (idempotent)."""
+        self._close(clean=True)
+
+    def _close(self, clean: bool) -> None:
         if self._closed:
             return
         self._closed = True
         outputs = sorted(self._outputs)
         self._outputs.clear()
-        if outputs:
+        if outputs and not may_restart(self._config, clean):
+            # receivers close these inputs right behind our last data; a node that may
+            # be restarted leaves that to the daemon (no InputClosed while it restarts)
             self._sender.close_outputs(outputs)
         self._daemon.closing = True
         self._daemon.send(OutputsDone())
@@ -135,8 +143,8 @@ class Node:
     def __enter__(self) -> Node:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self._close(clean=exc_type is None)
 
     # ---- receiving ------------------------------------------------------------------
 
@@ -144,7 +152,8 @@ class Node:
         """Next scheduler entry, ``None`` when the stream ended, ``False`` on timeout."""
         inbox = self._inbox
         poller = self._poller
-        if time.monotonic() - poller.last_poll > _STALE:
+        poller.active_at = now = time.monotonic()
+        if now - poller.last_poll > _STALE:
             poller.poll_nowait()  # apply queue policies to what waits in the sockets
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
@@ -341,21 +350,7 @@ class Node:
 
     def node_config(self) -> dict[str, Any]:
         """The node's run config: ``{"inputs": {...}, "outputs": [...]}``."""
-        inputs: dict[str, Any] = {}
-        for iid, spec in self._config.inputs.items():
-            if (spec.queue_size, spec.queue_policy, spec.input_timeout) == (
-                10,
-                "drop_oldest",
-                None,
-            ):
-                inputs[iid] = spec.source
-            else:
-                entry: dict[str, Any] = {"source": spec.source, "queue_size": spec.queue_size}
-                entry["queue_policy"] = spec.queue_policy
-                if spec.input_timeout is not None:
-                    entry["input_timeout"] = spec.input_timeout
-                inputs[iid] = entry
-        return {"inputs": inputs, "outputs": list(self._config.outputs)}
+        return run_config(self._config)
 
     def is_restart(self) -> bool:
         """Whether this process is a restart of the node."""
@@ -369,42 +364,6 @@ class Node:
         """The node clock now, as a tz-aware UTC datetime (µs)."""
         return ns_to_datetime(self._clock.now())
 
-    # ---- logging --------------------------------------------------------------------
-
-    def log(
-        self,
-        level: str,
-        message: str,
-        target: str | None = None,
-        fields: dict[str, str] | None = None,
-    ) -> None:
-        """Print one structured log line (JSON) on stdout."""
-        name = _log.normalize_level(level)
-        if _log.enabled(name, self._log_threshold):
-            _log.write_line(
-                _log.format_line(name, str(message), self._config.node_id, target, fields)
-            )
-
-    def log_error(self, message: str) -> None:
-        """``log("error", message)``."""
-        self.log("error", message)
-
-    def log_warn(self, message: str) -> None:
-        """``log("warn", message)``."""
-        self.log("warn", message)
-
-    def log_info(self, message: str) -> None:
-        """``log("info", message)``."""
-        self.log("info", message)
-
-    def log_debug(self, message: str) -> None:
-        """``log("debug", message)``."""
-        self.log("debug", message)
-
-    def log_trace(self, message: str) -> None:
-        """``log("trace", message)``."""
-        self.log("trace", message)
-
     def __repr__(self) -> str:
         return f"Node(id={self._config.node_id!r}, dataflow={self._config.dataflow_id!r})"
 
@@ -412,5 +371,7 @@ class Node:
 def _close_at_exit(ref: weakref.ref[Node]) -> None:
     node = ref()
     if node is not None:
+        # an uncaught exception leaves sys.last_value behind: that exit is a failure
+        clean = getattr(sys, "last_value", None) is None
         with contextlib.suppress(Exception):  # interpreter shutdown: best effort
-            node.close()
+            node._close(clean)

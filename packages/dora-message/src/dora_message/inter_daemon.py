@@ -1,0 +1,87 @@
+"""Messages between daemons on different machines (zenoh, msgpack payloads).
+
+A daemon whose node sends on an output consumed on another machine publishes every
+message of that output on :func:`output_key`, reliably and in order; the daemons of
+the consuming machines subscribe to it and hand the messages to their local nodes over
+the ordinary data plane (:mod:`dora_message.data_protocol`). The end of an output
+travels in band on the same key (:class:`RemoteClosed`), so it can never overtake the
+output's last messages.
+
+Liveliness tokens say who is there: :func:`daemon_token_key` while a daemon's zenoh
+session is open, :func:`subscribed_token_key` once a daemon declared every subscriber
+of a dataflow (so producers know their messages have somewhere to go).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+import msgspec
+
+from dora_message.data_protocol import PayloadKind
+
+_KEY_SAFE = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+class _Msg(msgspec.Struct, array_like=True, tag=True):
+    """Base: encoded as a msgpack array whose first item is the type tag."""
+
+
+class RemoteData(_Msg, tag="data"):
+    """One message of an output, with its payload bytes.
+
+    ``kind``, ``layout`` and ``parameters`` are as in
+    :class:`dora_message.data_protocol.Data`. ``shared`` says the producer sent it in
+    shared memory (for ``ipc`` the payload is then a whole Arrow IPC stream, otherwise
+    one IPC record-batch message): the consuming daemon delivers it the same way.
+    ``schema`` is set whenever the output's schema changed since the previous message
+    on this key; the receiving side keeps the last one per output.
+    """
+
+    output_id: str
+    timestamp_ns: int
+    parameters: dict[str, Any]
+    kind: PayloadKind
+    payload: bytes
+    shared: bool = False
+    schema: bytes | None = None
+    layout: list[int] | None = None
+
+
+class RemoteClosed(_Msg, tag="closed"):
+    """The producer will not send on this output again (it closed it or exited)."""
+
+    output_id: str
+
+
+InterDaemon = RemoteData | RemoteClosed
+
+inter_daemon_encoder = msgspec.msgpack.Encoder()
+inter_daemon_decoder = msgspec.msgpack.Decoder(InterDaemon)
+
+
+def key_chunk(text: str) -> str:
+    """``text`` as one zenoh key chunk: itself when plain, else a stable digest."""
+    if _KEY_SAFE.fullmatch(text):
+        return text
+    return "h" + hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def output_key(dataflow_id: str, node_id: str, output_id: str) -> str:
+    """``dora/<dataflow>/output/<node>/<output>`` (output ids may hold ``/``)."""
+    chunks = output_id.split("/")
+    plain = all(chunk and _KEY_SAFE.fullmatch(chunk) for chunk in chunks)
+    tail = output_id if plain else key_chunk(output_id)
+    return f"dora/{dataflow_id}/output/{node_id}/{tail}"
+
+
+def daemon_token_key(daemon_id: str) -> str:
+    """Liveliness token of a daemon's zenoh session."""
+    return f"dora/daemon/{key_chunk(daemon_id)}"
+
+
+def subscribed_token_key(dataflow_id: str, daemon_id: str) -> str:
+    """Liveliness token: ``daemon_id`` declared its subscribers for the dataflow."""
+    return f"dora/{dataflow_id}/subscribed/{key_chunk(daemon_id)}"
