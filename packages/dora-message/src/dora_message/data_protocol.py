@@ -74,9 +74,15 @@ class Data(_Msg, tag="data"):
 
 
 class Closed(_Msg, tag="closed"):
-    """The sender will not send on these outputs again."""
+    """The sender will not send on these outputs again.
+
+    ``stopping`` says the sender closes because the dataflow is being stopped: its
+    receivers then stop with cause ``MANUAL`` too, whichever of this frame and the
+    daemon's own STOP reaches them first.
+    """
 
     outputs: list[str]
+    stopping: bool = False
 
 
 SenderToReceiver = Hello | NewSegment | DropSegment | Data | Closed

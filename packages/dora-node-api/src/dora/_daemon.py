@@ -24,6 +24,7 @@ from typing import Any
 from dora._arrow import TextItem, TickItem
 from dora._inbox import Inbox, Op
 from dora._receiver import Receiver
+from dora._sender import Sender
 from dora._transport import FrameReader, connect, encode_frame
 from dora.events import (
     input_recovered_event,
@@ -65,6 +66,7 @@ class DaemonLink:
         self._early: list[Any] = []
         self._inbox: Inbox | None = None
         self._receiver: Receiver | None = None
+        self._sender: Sender | None = None
         self._unregister: Callable[[socket.socket], None] | None = None
         self.closing = False
         self.gone = False
@@ -104,11 +106,16 @@ class DaemonLink:
                 raise RuntimeError("the daemon closed the connection during start-up")
 
     def attach(
-        self, inbox: Inbox, receiver: Receiver, unregister: Callable[[socket.socket], None]
+        self,
+        inbox: Inbox,
+        receiver: Receiver,
+        unregister: Callable[[socket.socket], None],
+        sender: Sender,
     ) -> None:
         """Start delivering daemon messages (and the ones that came during start-up)."""
         self._inbox = inbox
         self._receiver = receiver
+        self._sender = sender
         self._unregister = unregister
         early, self._early = self._early, []
         for msg in early:
@@ -167,6 +174,8 @@ class DaemonLink:
                     still_open = inbox.sched.open_inputs()
                 receiver.close_all(still_open)
             else:
+                if self._sender is not None:
+                    self._sender.stopping = True
                 inbox.push_event(stop_event("MANUAL"))
         elif kind is NodeRestarted:
             inbox.push_event(node_restarted_event(msg.source_node))

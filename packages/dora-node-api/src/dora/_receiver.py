@@ -25,6 +25,7 @@ from dora._arrow import DataItem
 from dora._inbox import Inbox, Op
 from dora._shm import Mapping, ShmToken
 from dora._transport import FrameReader, encode_frame
+from dora.events import stop_event
 from dora_message.config import NodeConfig
 from dora_message.data_protocol import (
     Closed,
@@ -156,6 +157,10 @@ class Receiver:
                 elif type(msg) is DropSegment:
                     conn.maps.pop(msg.segment_id, None)
                 elif type(msg) is Closed:
+                    if msg.stopping:
+                        # the dataflow is stopping: our own STOP is on its way from the
+                        # daemon; take it now so the cause does not depend on timing
+                        self._inbox.push_event(stop_event("MANUAL"))
                     self._on_closed(conn, msg.outputs, ops)
                 elif type(msg) is Hello:
                     self._on_hello(conn, msg)

@@ -86,6 +86,7 @@ class Sender:
         self, config: NodeConfig, pool: ShmPool, register: Register, unregister: Unregister
     ) -> None:
         self.threshold = config.zero_copy_threshold
+        self.stopping = False  # the daemon asked us to stop: our Closed frames say so
         self._pool = pool
         self._register = register
         self._unregister = unregister
@@ -321,7 +322,7 @@ class Sender:
         for node_id, outs in per_peer.items():
             conn = self._peers[node_id].conn
             if conn is not None:
-                self._write(conn, encode_frame(data_encoder, Closed(outs)))
+                self._write(conn, encode_frame(data_encoder, Closed(outs, self.stopping)))
 
     def discard_segment(self, seg: Segment, offset: int) -> None:
         """Give back acquired room that will not be sent."""

@@ -95,7 +95,7 @@ class Node(_log.LogMethods):
             poller.register(listener, self._receiver.on_accept)
             self._sender.connect_all()
             poller.register(daemon.sock, daemon.on_readable)
-            daemon.attach(inbox, self._receiver, poller.unregister)
+            daemon.attach(inbox, self._receiver, poller.unregister, self._sender)
         except BaseException:
             listener.close()
             if daemon is not None:
