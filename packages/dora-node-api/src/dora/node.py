@@ -8,7 +8,6 @@ that returns it. One ``Node`` may be used from several threads at once.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import logging
@@ -234,6 +233,8 @@ class Node(_log.LogMethods):
 
     async def recv_async(self, timeout: float | None = None) -> Event | None:
         """Like :meth:`next`, awaiting without blocking the event loop."""
+        import asyncio  # only asyncio users pay for importing it
+
         timeout = _check_timeout(timeout)
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
