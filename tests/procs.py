@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -18,7 +19,9 @@ import psutil
 class DoraProcess:
     """A running ``dora`` command whose output lines can be awaited."""
 
-    def __init__(self, args: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None):
+    def __init__(
+        self, args: Sequence[str], cwd: Path | None = None, env: dict[str, str] | None = None
+    ):
         full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dora_cli", *args],
@@ -83,22 +86,16 @@ class DoraProcess:
     def kill_tree(self) -> None:
         """Kill the command and everything it started (by PID)."""
         procs = [*self.descendants()]
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             procs.append(psutil.Process(self.proc.pid))
-        except psutil.NoSuchProcess:
-            pass
         for p in procs:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 p.send_signal(signal.SIGKILL)
-            except psutil.NoSuchProcess:
-                pass
         psutil.wait_procs(procs, timeout=5)
         if self.proc.stdout:
             self.proc.stdout.close()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
 
 
 def wait_gone(procs: Sequence[psutil.Process], timeout: float) -> list[psutil.Process]:
@@ -115,8 +112,12 @@ def shm_files(marker: str) -> list[str]:
         return []
 
 
-def run_dora(args: Sequence[str], cwd: Path | None = None, timeout: float = 60.0,
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_dora(
+    args: Sequence[str],
+    cwd: Path | None = None,
+    timeout: float = 60.0,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run a ``dora`` command to completion."""
     return subprocess.run(
         [sys.executable, "-m", "dora_cli", *args],

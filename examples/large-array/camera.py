@@ -1,6 +1,7 @@
 """Sends 30 frames of 16 MB (2048 x 2048 x 4 bytes), each filled with its frame number."""
 
 import pyarrow as pa
+
 from dora import Node
 
 HEIGHT, WIDTH, CHANNELS = 2048, 2048, 4

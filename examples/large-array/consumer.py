@@ -3,6 +3,7 @@
 import time
 
 import pyarrow.compute as pc
+
 from dora import Node
 
 node = Node()
@@ -16,6 +17,8 @@ for event in node:
         bounds = pc.min_max(pixels).as_py()
         assert bounds == {"min": expected, "max": expected}, "frame corrupted"
         latency_ms = (time.time() - meta["timestamp"].timestamp()) * 1000
-        print(f"frame {meta['frame']}: {pixels.nbytes / 1e6:.1f} MB, {latency_ms:.2f} ms after send")
+        print(
+            f"frame {meta['frame']}: {pixels.nbytes / 1e6:.1f} MB, {latency_ms:.2f} ms after send"
+        )
         frames += 1
 print(f"consumer: {frames} frames intact")

@@ -1,6 +1,7 @@
 """Sends 0, 1, 2, ... on every timer tick, and stops after 20 values."""
 
 import pyarrow as pa
+
 from dora import Node
 
 node = Node()

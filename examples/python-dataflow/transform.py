@@ -1,6 +1,7 @@
 """Squares every number it receives, keeping the metadata."""
 
 import pyarrow.compute as pc
+
 from dora import Node
 
 node = Node()

@@ -8,7 +8,6 @@ import pytest
 
 from tests.procs import run_dora
 
-
 CASES = {
     "unknown node key": (
         "nodes:\n  - id: a\n    path: a.py\n    ouputs: [x]\n",

@@ -249,10 +249,18 @@ def test_two_daemons_run_their_own_dataflows(
     rows = dataflows(port)
     assert rows[uuid_a].daemons == ["alpha"] and rows[uuid_b].daemons == ["beta"]
 
+    # ticker on alpha, listener on beta: the data crosses daemons over zenoh
     cross = write_flow(tmp_path / "x", "cross", on_machine("alpha"), on_machine("beta"))
-    refused = run_dora(["start", str(cross), "--detach"], env=env)
-    assert refused.returncode == 1
-    assert "data between machines is not supported yet" in refused.stderr
+    uuid_x = started_uuid(run_dora(["start", str(cross), "--detach"], env=env))
+    listener_log = cross.parent / "out" / uuid_x / "log_listener.jsonl"
+    wait_until(
+        lambda: listener_log.exists() and "first message" in listener_log.read_text(),
+        what="the listener on beta hearing the ticker on alpha",
+    )
+    assert set(node_pids(alpha, uuid_x)) == {"ticker"} and set(node_pids(beta, uuid_x)) == {
+        "listener"
+    }
+    assert run_dora(["stop", uuid_x], env=env).returncode == 0
     assert (
         "no daemon with that machine id"
         in run_dora(

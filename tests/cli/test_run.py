@@ -141,4 +141,3 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "nope.yml" in result.stderr
     assert "Traceback" not in result.stderr
-

@@ -1,6 +1,7 @@
 """Sends a counter on every tick, forever (until stopped)."""
 
 import pyarrow as pa
+
 from dora import Node
 
 node = Node()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import NoReturn, ParamSpec, TypeVar
 
 import click
+
 from dora_message.errors import DoraError
 
 P = ParamSpec("P")

@@ -7,13 +7,12 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from dora_cli.log_display import LogDisplay
 from dora_daemon import LocalDataflow, RunOptions
 from dora_daemon.build import build_dataflow
 from dora_daemon.sources import default_cache_dir, resolve_sources
 from dora_message.common import DataflowResult, LogMessage
 from dora_message.descriptor import Descriptor
-
-from dora_cli.log_display import LogDisplay
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+
 from dora_message.common import LEVELS
 from dora_message.units import parse_duration
 

@@ -31,7 +31,20 @@ import click
 @click.option("--labels", help="Scheduling labels, e.g. gpu=true,zone=a.")
 @click.option(
     "--interface",
-    help="Accepted for the seed's examples; this daemon opens no listening port yet.",
+    help="Address for the zenoh listener when --zenoh-listen is not given "
+    "(a wildcard such as 0.0.0.0 means the address toward the coordinator).",
+)
+@click.option(
+    "--zenoh-listen",
+    metavar="IP[:PORT]",
+    help="Where the zenoh session for data between daemons listens "
+    "[default: the address toward the coordinator, a free port].",
+)
+@click.option(
+    "--zenoh-connect",
+    multiple=True,
+    metavar="ENDPOINT",
+    help="Extra zenoh endpoints to dial (tcp/IP:PORT; repeatable, comma-separated).",
 )
 @click.option(
     "--token-file",
@@ -52,6 +65,8 @@ def daemon(
     coordinator_port: int,
     labels: str | None,
     interface: str | None,
+    zenoh_listen: str | None,
+    zenoh_connect: tuple[str, ...],
     token_file: Path | None,
     allow_shell_nodes: bool,
     quiet: bool,
@@ -60,7 +75,7 @@ def daemon(
 
     Reconnects when the coordinator goes away; the nodes keep running meanwhile.
     """
-    from dora_daemon.__main__ import parse_labels, read_token, run
+    from dora_daemon.__main__ import parse_labels, read_token, run, split_endpoints
     from dora_daemon.coordinator_link import LinkConfig
     from dora_message.errors import DoraError
 
@@ -78,5 +93,8 @@ def daemon(
         machine_id=machine_id,
         labels=parsed,
         token=token,
+        zenoh_listen=zenoh_listen,
+        interface=interface,
+        zenoh_connect=split_endpoints(zenoh_connect),
     )
     sys.exit(run(config, quiet, allow_shell_nodes))

@@ -68,10 +68,9 @@ def run(
     out/<dataflow-uuid>/log_<node>.jsonl beside the dataflow. Ctrl-C stops the
     dataflow gracefully; a second Ctrl-C kills it at once.
     """
+    from dora_cli.log_display import LogDisplay
     from dora_daemon.log_format import parse_log_filter
     from dora_message.load import load_descriptor_with_warnings
-
-    from dora_cli.log_display import LogDisplay
 
     try:
         overrides = parse_log_filter(log_filter) if log_filter else {}
@@ -103,4 +102,3 @@ def run(
         raise SystemExit(EXIT_FAILURE)
     if outcome.interrupted:
         raise SystemExit(EXIT_INTERRUPTED)
-
