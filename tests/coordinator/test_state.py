@@ -104,14 +104,39 @@ def test_missing_labels_and_no_daemon_are_errors(state: CoordinatorState) -> Non
         start(state, descriptor(node("a", deploy={"labels": {"gpu": "yes"}})))
 
 
-def test_inputs_across_daemons_are_refused(state: CoordinatorState) -> None:
+def test_inputs_across_daemons_are_placed_and_peers_known(state: CoordinatorState) -> None:
+    state.register_daemon("i1", "m1", {}, 0.0, ["tcp/127.0.0.1:7001"])
+    state.register_daemon("i2", "m2", {}, 0.0, ["tcp/127.0.0.1:7002"])
+    desc = descriptor(
+        node("a", deploy={"machine": "m1"}), node("b", {"x": "a/out"}, deploy={"machine": "m2"})
+    )
+    dataflow = start(state, desc)
+    assert dataflow.record.placement == {"m1": ["a"], "m2": ["b"]}
+    assert state.peer_endpoints(exclude="m2") == {"m1": ["tcp/127.0.0.1:7001"]}
+    assert state.peer_endpoints(["m2"]) == {"m2": ["tcp/127.0.0.1:7002"]}
+
+
+def test_start_barrier_waits_for_every_daemon(state: CoordinatorState) -> None:
     state.register_daemon("i1", "m1", {}, 0.0)
     state.register_daemon("i2", "m2", {}, 0.0)
     desc = descriptor(
         node("a", deploy={"machine": "m1"}), node("b", {"x": "a/out"}, deploy={"machine": "m2"})
     )
-    with pytest.raises(PlacementError, match=r"reads from node `a`.*not supported yet"):
-        start(state, desc)
+    uuid = start(state, desc).uuid
+    assert state.nodes_ready("m1", uuid, None) is None
+    assert state.nodes_ready("elsewhere", uuid, None) is None
+    assert state.nodes_ready("m2", uuid, None) == (["m1", "m2"], None)
+    # a daemon asking again (it reconnected) gets the verdict alone
+    assert state.nodes_ready("m1", uuid, None) == (["m1"], None)
+
+
+def test_start_barrier_fails_everywhere_on_the_first_error(state: CoordinatorState) -> None:
+    state.register_daemon("i1", "m1", {}, 0.0)
+    state.register_daemon("i2", "m2", {}, 0.0)
+    desc = descriptor(node("a", deploy={"machine": "m1"}), node("b", deploy={"machine": "m2"}))
+    uuid = start(state, desc).uuid
+    assert state.nodes_ready("m2", uuid, "node b failed") == (["m1", "m2"], "node b failed")
+    assert state.nodes_ready("m1", uuid, None) == (["m1"], "node b failed")
 
 
 def test_invalid_descriptor_and_duplicate_name(state: CoordinatorState) -> None:

@@ -170,13 +170,16 @@ def test_nonzero_exit_names_the_node_and_its_stderr(tmp_path: Path) -> None:
                 inputs={"t": "dora/timer/millis/10"},
                 outputs=["out"],
             ),
-            fake("good", "--exit-after-events 1", inputs={"in": "bad/out"}),
+            fake("good", "--exit-after-events 2", inputs={"in": "bad/out"}),
         ],
         collector,
     )
     result = asyncio.run(flow.run())
     results = by_node(result)
     assert not result.ok
+    # NodeFailed first (the failed node will not come back), then the input closes
+    assert [e["type"] for e in collector.events("good")] == ["NodeFailed", "InputClosed"]
+    assert collector.events("good", "NodeFailed")[0]["affected_input_ids"] == ["in"]
     assert results["bad"].exit_code == 3
     assert results["bad"].cause == "exited with exit code 3"
     assert results["bad"].stderr_tail[-1] == "ValueError: the sensor is gone"
@@ -371,7 +374,7 @@ def test_stop_before_run_stops_at_once(tmp_path: Path) -> None:
     flow.stop()
     result = asyncio.run(flow.run())
     assert result.ok
-    assert collector.events("n") == [{"type": "Stop", "cause": "MANUAL"}]
+    assert collector.events("n") == [{"type": "Stop", "cause": "MANUAL", "scope": "dataflow"}]
 
 
 def test_descriptor_errors_raise_before_spawning(tmp_path: Path) -> None:

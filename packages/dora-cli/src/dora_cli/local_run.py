@@ -48,6 +48,7 @@ async def run_local(
     stop_after: float | None,
     uv: bool,
     allow_shell_nodes: bool,
+    grace: float | None = None,
 ) -> RunOutcome:
     """Fetch sources, run build commands, then run the dataflow until it ends."""
     sources = await resolve_sources(descriptor, base_dir, default_cache_dir())
@@ -65,6 +66,8 @@ async def run_local(
         allow_shell_nodes=allow_shell_nodes,
         sources={node: (s.working_dir, s.path) for node, s in sources.items()},
     )
+    if grace is not None:
+        options.grace = grace
 
     def on_log(record: LogMessage) -> None:
         display.show(record)

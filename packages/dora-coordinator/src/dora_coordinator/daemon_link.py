@@ -82,7 +82,11 @@ class DaemonLink:
         state = self.coordinator.state
         try:
             daemon_id = state.register_daemon(
-                event.instance_id, event.machine_id, dict(event.labels), time.time()
+                event.instance_id,
+                event.machine_id,
+                dict(event.labels),
+                time.time(),
+                list(event.zenoh_endpoints),
             )
         except StateError as error:
             await self._reject(str(error))
@@ -94,9 +98,12 @@ class DaemonLink:
             log.warning("daemon %s registered again: closing its previous connection", daemon_id)
             await old.connection.close(1000, "replaced by a new connection")
         log.info("daemon %s registered (machine %s)", daemon_id, event.machine_id or "-")
+        peers = state.peer_endpoints(exclude=daemon_id)
         await self.send_event(
             to_daemon.Registered(
-                daemon_id=daemon_id, protocol_version=from_daemon.DAEMON_PROTOCOL_VERSION
+                daemon_id=daemon_id,
+                protocol_version=from_daemon.DAEMON_PROTOCOL_VERSION,
+                peer_endpoints=sorted({e for endpoints in peers.values() for e in endpoints}),
             )
         )
         return True
@@ -155,6 +162,8 @@ class DaemonLink:
                 for record in records:
                     record.daemon_id = record.daemon_id or self.daemon_id
                 coordinator.hub.publish(records)
+            case from_daemon.NodesReady(dataflow_id=dataflow_id, error=error):
+                coordinator.nodes_ready(self.daemon_id, dataflow_id, error)
             case from_daemon.NodeMetrics(dataflow_id=dataflow_id, metrics=metrics):
                 coordinator.state.update_metrics(dataflow_id, metrics)
             case from_daemon.DataflowFinished():

@@ -37,6 +37,10 @@ class Dataflow:
     finished: dict[str, DataflowFinished] = field(default_factory=dict)  # per daemon
     unreclaimed: set[str] = field(default_factory=set)  # daemons expected to report back
     recovery_deadline: float | None = None
+    # start barrier across daemons: daemon -> error its nodes failed with (None: ready)
+    ready: dict[str, str | None] = field(default_factory=dict)
+    barrier_released: bool = False
+    barrier_error: str | None = None
 
     @property
     def uuid(self) -> str:
@@ -67,6 +71,7 @@ class DaemonInfo:
     machine_id: str | None
     labels: dict[str, str]
     last_seen: float
+    zenoh_endpoints: list[str] = field(default_factory=list)  # where other daemons dial it
 
 
 @dataclass

@@ -105,6 +105,10 @@ class DataflowOperations:
 
     async def _spawn(self, dataflow: Dataflow) -> None:
         record = dataflow.record
+        groups = dict(record.placement)
+        # a dataflow on several daemons: data crosses over zenoh, the barrier spans them
+        spans = groups if len(groups) > 1 else {}
+        peers = self.state.peer_endpoints(list(spans)) if spans else {}
 
         async def spawn_on(daemon_id: str, nodes: list[str]) -> None:
             link = self.daemons.get(daemon_id)
@@ -117,10 +121,11 @@ class DataflowOperations:
                 name=record.name,
                 working_dir=record.working_dir,
                 uv=record.uv,
+                placement=spans,
+                peer_endpoints=peers,
             )
             await link.command(command, timeout=self.spawn_timeout)
 
-        groups = dict(record.placement)
         outcomes = await asyncio.gather(
             *(spawn_on(daemon_id, nodes) for daemon_id, nodes in groups.items()),
             return_exceptions=True,
@@ -135,6 +140,9 @@ class DataflowOperations:
             ended = False
             for daemon_id, error in failures:
                 ended = self.state.spawn_failed(record.uuid, daemon_id, str(error), now) or ended
+            if spans:  # nodes parked in the start barrier elsewhere fail at once
+                daemon_id, error = failures[0]
+                self.nodes_ready(daemon_id, record.uuid, f"daemon {daemon_id}: {error}")
             for daemon_id in groups:
                 if daemon_id not in dict(failures) and daemon_id in self.daemons:
                     stop = to_daemon.StopDataflow(dataflow_id=record.uuid, force=True)
@@ -142,6 +150,20 @@ class DataflowOperations:
             if ended:
                 self.dataflow_ended(record.uuid)
         self._event(self._spawned, record.uuid).set()
+
+    def nodes_ready(self, daemon_id: str, dataflow_id: str, error: str | None) -> None:
+        """A daemon's nodes are ready: release the barrier when all daemons are."""
+        decided = self.state.nodes_ready(daemon_id, dataflow_id, error)
+        if decided is None:
+            return
+        targets, verdict = decided
+        if verdict is None and targets != [daemon_id]:
+            log.info("dataflow %s: every daemon is ready, releasing the start", dataflow_id)
+        event = to_daemon.BarrierReleased(dataflow_id=dataflow_id, error=verdict)
+        for target in targets:
+            link = self.daemons.get(target)
+            if link is not None:
+                self.background(link.send_event(event))
 
     async def wait_spawned(self, ident: str) -> rep.DataflowSpawned:
         """Answer once the dataflow left Pending."""

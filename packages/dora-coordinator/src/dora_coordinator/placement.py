@@ -6,9 +6,8 @@ be present on the daemon; otherwise the node goes to the local daemon (the first
 registered without a machine id), or to the first daemon registered when every daemon
 has a machine id.
 
-Data between nodes on different daemons needs the inter-daemon link, which this
-version does not have yet, so :func:`check_same_daemon_edges` refuses such a dataflow
-up front with a clear error instead of starting it half-connected.
+Nodes reading from nodes on other daemons are fine: the daemons carry that data over
+zenoh (see docs/distributed.md).
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from dataclasses import dataclass, field
 
 from dora_message.descriptor import Deploy, Descriptor, Node
 from dora_message.errors import DoraError
-from dora_message.sources import LogsSource, UserSource, input_source_of, parse_input_source
 
 
 class PlacementError(DoraError):
@@ -69,37 +67,6 @@ def _pick(node: Node, deploy: Deploy | None, daemons: Sequence[DaemonCandidate])
         if daemon.machine_id is None:
             return daemon
     return daemons[0]
-
-
-def node_sources(node: Node) -> list[str]:
-    """The ids of the nodes whose outputs (or logs) ``node`` and its operators read."""
-    specs = list(node.inputs.values())
-    operators = node.operators or ([node.operator] if node.operator is not None else [])
-    for operator in operators:
-        specs.extend(operator.inputs.values())
-    sources = []
-    for spec in specs:
-        try:
-            source = parse_input_source(input_source_of(spec))
-        except ValueError:
-            continue  # validation reports it; placement has nothing to add
-        if isinstance(source, UserSource | LogsSource) and source.node is not None:
-            sources.append(source.node)
-    return sources
-
-
-def check_same_daemon_edges(descriptor: Descriptor, placement: dict[str, str]) -> None:
-    """Refuse inputs that would cross daemons (no inter-daemon data link yet)."""
-    for node in descriptor.nodes:
-        here = placement[node.id]
-        for source in node_sources(node):
-            there = placement.get(source)
-            if there is not None and there != here:
-                raise PlacementError(
-                    f"node `{node.id}` (on daemon `{here}`) reads from node `{source}` "
-                    f"(on daemon `{there}`): data between machines is not supported yet; "
-                    "place both nodes on the same machine"
-                )
 
 
 def group_by_daemon(placement: dict[str, str]) -> dict[str, list[str]]:

@@ -27,12 +27,8 @@ from dora_coordinator.model import (
     StateError,
     Status,
 )
-from dora_coordinator.placement import (
-    DaemonCandidate,
-    check_same_daemon_edges,
-    group_by_daemon,
-    place_nodes,
-)
+from dora_coordinator.placement import DaemonCandidate, group_by_daemon, place_nodes
+from dora_coordinator.start_barrier import record_ready
 from dora_coordinator.store import DataflowRecord, Store
 from dora_message.common import DataflowResult
 from dora_message.daemon_to_coordinator import DataflowFinished, NodeMetric, RunningDataflow
@@ -85,7 +81,12 @@ class CoordinatorState:
     # ---- daemons ---------------------------------------------------------------
 
     def register_daemon(
-        self, instance_id: str, machine_id: str | None, labels: dict[str, str], now: float
+        self,
+        instance_id: str,
+        machine_id: str | None,
+        labels: dict[str, str],
+        now: float,
+        zenoh_endpoints: list[str] | None = None,
     ) -> str:
         """Add a daemon (a same-id daemon is replaced); returns its daemon id."""
         if machine_id is not None and not 0 < len(machine_id.encode()) <= MAX_MACHINE_ID_BYTES:
@@ -98,8 +99,19 @@ class CoordinatorState:
         ):
             raise StateError(f"label keys and values must be at most {MAX_LABEL_BYTES} bytes long")
         daemon_id = machine_id or f"local-{instance_id[:8]}"
-        self.daemons[daemon_id] = DaemonInfo(daemon_id, instance_id, machine_id, labels, now)
+        self.daemons[daemon_id] = DaemonInfo(
+            daemon_id, instance_id, machine_id, labels, now, list(zenoh_endpoints or [])
+        )
         return daemon_id
+
+    def peer_endpoints(
+        self, among: list[str] | None = None, exclude: str = ""
+    ) -> dict[str, list[str]]:
+        """Zenoh endpoints of the connected daemons (or those ``among``) but ``exclude``."""
+        wanted = self.daemons if among is None else among
+        return {
+            d: self.daemons[d].zenoh_endpoints for d in wanted if d in self.daemons and d != exclude
+        }
 
     def daemon_seen(self, daemon_id: str, now: float) -> None:
         """Any frame from the daemon counts as a heartbeat."""
@@ -208,7 +220,6 @@ class CoordinatorState:
             DaemonCandidate(d.daemon_id, d.machine_id, d.labels) for d in self.daemons.values()
         ]
         placement = place_nodes(descriptor, candidates)
-        check_same_daemon_edges(descriptor, placement)
         record = DataflowRecord(
             uuid=str(uuid_module.uuid4()),
             status=Status.PENDING,
@@ -265,6 +276,13 @@ class CoordinatorState:
             self._finish(dataflow, now)
             return True
         return False
+
+    def nodes_ready(
+        self, daemon_id: str, dataflow_id: str, error: str | None
+    ) -> tuple[list[str], str | None] | None:
+        """A daemon's nodes subscribed (or failed): see :func:`record_ready`."""
+        dataflow = self.dataflows.get(dataflow_id)
+        return None if dataflow is None else record_ready(dataflow, daemon_id, error)
 
     def update_metrics(self, dataflow_id: str, metrics: dict[str, NodeMetric]) -> None:
         """Latest per-node samples (not persisted)."""

@@ -1,7 +1,10 @@
 """``python -m dora_daemon``: run a daemon that serves a coordinator (``dora daemon``).
 
 Connects to ``ws://ADDR:PORT/api/daemon``, registers with ``--machine-id`` and
-``--labels``, and runs the nodes the coordinator places here. SIGINT/SIGTERM stop the
+``--labels``, and runs the nodes the coordinator places here. Data between daemons
+goes over zenoh: the daemon listens on ``--zenoh-listen IP[:PORT]`` (default: the
+address it uses to reach the coordinator, or ``--interface`` when that is not a
+wildcard, on a free port) and dials the daemons the coordinator names. SIGINT/SIGTERM stop the
 hosted dataflows gracefully and exit; so does ``dora down``. Logs to
 stderr unless ``--quiet``.
 """
@@ -17,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from dora_daemon.bridge.mesh import Mesh, listen_endpoint
 from dora_daemon.coordinator_link import CoordinatorLink, LinkConfig, LinkRefused
 from dora_daemon.service import DaemonService
 from dora_message.errors import DoraError
@@ -40,6 +44,17 @@ def parse_labels(text: str | None) -> dict[str, str]:
     return labels
 
 
+def split_endpoints(values: Sequence[str]) -> list[str]:
+    """``--zenoh-connect`` values (repeated, comma-separated) -> endpoints, ``tcp/`` added."""
+    endpoints = []
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if item:
+                endpoints.append(item if "/" in item else f"tcp/{item}")
+    return endpoints
+
+
 def read_token(path: Path | None) -> str | None:
     """The token from ``--token-file`` (owner-only file) or ``DORA_AUTH_TOKEN``."""
     if path is None:
@@ -55,8 +70,16 @@ def read_token(path: Path | None) -> str | None:
 
 async def serve(config: LinkConfig, allow_shell_nodes: bool = False) -> int:
     """Serve the coordinator until destroyed, signalled or given up; the exit code."""
+    try:
+        endpoint = listen_endpoint(config.zenoh_listen, config.interface, config.host, config.port)
+    except DoraError as error:
+        log.error("%s", error)
+        return 1
     service = DaemonService(
-        emit=lambda event: None, emit_log=lambda record: None, allow_shell_nodes=allow_shell_nodes
+        emit=lambda event: None,
+        emit_log=lambda record: None,
+        allow_shell_nodes=allow_shell_nodes,
+        mesh=Mesh(endpoint, config.zenoh_connect),
     )
     link = CoordinatorLink(config, service)
     service.emit, service.emit_log = link.emit, link.emit_log
@@ -98,7 +121,19 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[LinkConfig, bool, boo
     parser.add_argument("--labels", help="scheduling labels k=v,k2=v2")
     parser.add_argument(
         "--interface",
-        help="accepted for the seed's examples; this daemon opens no listening port yet",
+        help="address for the zenoh listener when --zenoh-listen is not given "
+        "(a wildcard such as 0.0.0.0 means: the address toward the coordinator)",
+    )
+    parser.add_argument(
+        "--zenoh-listen",
+        help="IP[:PORT] the zenoh session listens on for other daemons (no wildcard)",
+    )
+    parser.add_argument(
+        "--zenoh-connect",
+        action="append",
+        default=[],
+        help="zenoh endpoints to dial besides the daemons the coordinator names "
+        "(tcp/IP:PORT, repeatable or comma-separated)",
     )
     parser.add_argument("--token-file", type=Path, help="token of a coordinator run with one")
     parser.add_argument("--allow-shell-nodes", action="store_true")
@@ -116,6 +151,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[LinkConfig, bool, boo
         labels=labels,
         token=read_token(args.token_file),
         reconnect_timeout=args.reconnect_timeout,
+        zenoh_listen=args.zenoh_listen,
+        interface=args.interface,
+        zenoh_connect=split_endpoints(args.zenoh_connect),
     )
     allow_shell = args.allow_shell_nodes or os.environ.get("DORA_ALLOW_SHELL_NODES") == "true"
     return config, args.quiet, allow_shell

@@ -1,7 +1,10 @@
 """The node control server: one Unix-socket connection per node (spec/runtime.md §4).
 
 A connection starts with ``Register`` (dataflow, node and protocol version checked),
-then ``Subscribe``, which is parked until the start barrier decides. Afterwards the
+then ``Subscribe``, which is parked until the start barrier decides. For a dataflow
+spanning several daemons the barrier is *gated*: once the local nodes are all there,
+the server reports it (``barrier_ready``) and releases only when :meth:`open_gate`
+says every daemon is ready; a local failure still answers at once. Afterwards the
 daemon pushes ticks, daemon-made inputs, closed inputs and stops; the node may report
 closed outputs and out-of-band log records. Writes never wait on a node: control
 messages are always buffered, droppable ones (ticks, log inputs) are dropped and counted
@@ -14,6 +17,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import time
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -24,8 +28,10 @@ from dora_message.codec import FrameBuffer, frame
 from dora_message.errors import ProtocolError
 from dora_message.node_protocol import (
     PROTOCOL_VERSION,
+    BrokenInputs,
     CloseOutputs,
     DaemonToNode,
+    Heartbeat,
     NodeLog,
     OutputsDone,
     Register,
@@ -49,6 +55,9 @@ class ControlEvents(Protocol):
     def barrier_decided(self) -> None:
         """The start barrier released or failed (see :attr:`ControlServer.barrier`)."""
 
+    def barrier_ready(self, error: str | None) -> None:
+        """Gated barriers only: the local cohort is complete (or failed with ``error``)."""
+
     def outputs_closed(self, node_id: str, outputs: list[str]) -> None:
         """The node will not send on ``outputs`` again."""
 
@@ -57,6 +66,9 @@ class ControlEvents(Protocol):
 
     def disconnected(self, node_id: str) -> None:
         """The node's control connection closed."""
+
+    def inputs_broken(self, node_id: str, input_ids: list[str]) -> None:
+        """The node's open circuit breakers (``input_timeout``) are now ``input_ids``."""
 
 
 class ChannelState(enum.Enum):
@@ -94,12 +106,17 @@ class ControlServer:
         node_ids: Iterable[str],
         barrier: StartBarrier,
         events: ControlEvents,
+        gated: bool = False,
     ) -> None:
         self.dataflow_id = dataflow_id
         self.address = address
         self.barrier = barrier
         self._events = events
+        self._gated = gated
+        self._gate_open = not gated
+        self._answered = False  # subscribers were answered: the verdict is out
         self._channels = {node_id: _Channel(node_id) for node_id in node_ids}
+        self._activity: dict[str, float] = {}  # node -> last message (monotonic), health check
         self._server: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
@@ -122,6 +139,23 @@ class ControlServer:
     def subscribed(self, node_id: str) -> bool:
         """Whether the node ever subscribed."""
         return self._channels[node_id].subscribed
+
+    def last_activity(self, node_id: str) -> float | None:
+        """When the node last sent anything (or went live), while it is live; else None.
+
+        A node that is not connected yet, parked in the barrier, gone, or that said it
+        sends nothing more (``OutputsDone``) is not watched by the health check.
+        """
+        channel = self._channels.get(node_id)
+        if channel is None or channel.state is not ChannelState.LIVE or channel.done:
+            return None
+        return self._activity.get(node_id)
+
+    def restarting(self, node_id: str) -> None:
+        """The node's process is replaced: forget its connection, accept a new one."""
+        self._close_channel(self._channels[node_id])
+        self._channels[node_id] = _Channel(node_id)
+        self._activity.pop(node_id, None)
 
     def dropped(self) -> dict[str, int]:
         """Droppable messages dropped per node because it did not keep up."""
@@ -177,14 +211,41 @@ class ControlServer:
 
     # ---- barrier ---------------------------------------------------------------
 
+    @property
+    def decided(self) -> bool:
+        """Whether subscribers are answered now (released everywhere, or failed)."""
+        return self.barrier.error is not None or (self.barrier.released and self._gate_open)
+
+    def check_barrier(self) -> None:
+        """Report a cohort that was complete from the start (no static node here)."""
+        if self.barrier.decided:
+            self._locally_decided()
+
+    def open_gate(self, error: str | None = None) -> None:
+        """Every daemon is ready (or ``error``): answer the parked subscribers."""
+        self._gate_open = True
+        if error is not None and self.barrier.error is None:
+            self.barrier.error = error
+        if self.decided:
+            self._answer_parked()
+
     def node_exited(self, node_id: str, clean: bool, error: str) -> None:
         """The node's process ended: stop talking to it, and tell the barrier."""
         channel = self._channels[node_id]
         self._close_channel(channel)
         if not channel.subscribed and self.barrier.exited(node_id, clean, error):
+            self._locally_decided()
+
+    def _locally_decided(self) -> None:
+        if self._gated:
+            self._events.barrier_ready(self.barrier.error)
+        if self.decided:
             self._answer_parked()
 
     def _answer_parked(self) -> None:
+        if self._answered:
+            return
+        self._answered = True
         for channel in self._channels.values():
             if channel.state is ChannelState.PARKED:
                 self._answer(channel)
@@ -198,6 +259,7 @@ class ControlServer:
             return
         self._write(channel, SubscribeReply())
         channel.state = ChannelState.LIVE
+        self._activity[channel.node_id] = time.monotonic()
         pending, channel.pending = channel.pending, []
         for message in pending:
             self._write(channel, message)
@@ -267,6 +329,7 @@ class ControlServer:
 
     def _handle_safely(self, channel: _Channel, message: object) -> None:
         # A failure while handling one message must not cost the node its connection.
+        self._activity[channel.node_id] = time.monotonic()  # any message counts
         try:
             self._handle(channel, message)
         except Exception:
@@ -281,16 +344,20 @@ class ControlServer:
                 return
             channel.state = ChannelState.PARKED
             channel.subscribed = True
-            if self.barrier.decided:
+            if self.decided:
                 self._answer(channel)
             elif self.barrier.subscribed(channel.node_id):
-                self._answer_parked()
+                self._locally_decided()
         elif isinstance(message, CloseOutputs):
             self._events.outputs_closed(channel.node_id, list(message.outputs))
         elif isinstance(message, OutputsDone):
             channel.done = True
         elif isinstance(message, NodeLog):
             self._events.node_log(channel.node_id, message)
+        elif isinstance(message, Heartbeat):
+            pass  # counted as activity in _handle_safely
+        elif isinstance(message, BrokenInputs):
+            self._events.inputs_broken(channel.node_id, list(message.input_ids))
         else:
             log.warning(
                 "node %s sent an unexpected `%s`; ignored", channel.node_id, type(message).__name__

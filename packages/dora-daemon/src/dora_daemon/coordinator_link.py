@@ -54,6 +54,11 @@ class LinkConfig:
     labels: dict[str, str] = field(default_factory=dict)
     token: str | None = None
     reconnect_timeout: float = 90.0
+    # zenoh, for data between daemons: --zenoh-listen IP[:PORT], else --interface (not a
+    # wildcard), else the address toward the coordinator; --zenoh-connect endpoints
+    zenoh_listen: str | None = None
+    interface: str | None = None
+    zenoh_connect: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -155,6 +160,7 @@ class CoordinatorLink:
             dora_version=version("dora-daemon"),
             machine_id=self.config.machine_id,
             labels=self.config.labels,
+            zenoh_endpoints=[service.mesh.endpoint] if service.mesh is not None else [],
         )
         await websocket.send(ev.encode_frame(ev.EventFrame(event=register)))
         async with asyncio.timeout(REGISTER_TIMEOUT):
@@ -164,11 +170,13 @@ class CoordinatorLink:
             raise LinkRefused(f"the coordinator refused this daemon: {event.error}")
         if not isinstance(event, from_coord.Registered):
             raise LinkRefused("the coordinator did not answer the registration")
-        service.daemon_id = event.daemon_id
+        service.registered(event.daemon_id, list(event.peer_endpoints))
         log.info("registered with the coordinator as %s", event.daemon_id)
         self._queue = asyncio.Queue(MAX_QUEUED)
         self._connected = True
         self.emit(service.status_report())
+        for pending in service.pending_events():
+            self.emit(pending)
         tasks = [
             asyncio.create_task(self._write(websocket)),
             asyncio.create_task(self._heartbeats()),
@@ -224,6 +232,9 @@ class CoordinatorLink:
                     task = asyncio.create_task(self._command(message))
                     self._commands.add(task)
                     task.add_done_callback(self._commands.discard)
+                elif isinstance(message.event, from_coord.BarrierReleased):
+                    event = message.event
+                    self.service.barrier_released(event.dataflow_id, event.error)
 
     async def _command(self, frame: from_coord.CommandFrame) -> None:
         try:

@@ -5,6 +5,9 @@ start barrier, start timers, route daemon-made inputs and closed inputs, and end
 every node process has exited (naturally, after ``stop_after``, or through :meth:`stop`).
 Nothing of a dataflow survives :meth:`LocalDataflow.run`: leftover group members are
 killed and stray ``/dev/shm`` files of the dataflow removed.
+With a ``ClusterPart`` (a dataflow spanning daemons) only the nodes placed here run,
+data crossing machines goes through :mod:`dora_daemon.bridge`, and the start barrier
+waits for the coordinator's word that every daemon is ready.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from dora_daemon.barrier import StartBarrier
+from dora_daemon.bridge import bridge_address
 from dora_daemon.commands import NodeKind
 from dora_daemon.control import ControlServer
 from dora_daemon.logs import NodeLogger, now_rfc3339
@@ -33,11 +38,15 @@ from dora_daemon.resolve import (
 )
 from dora_daemon.results import Kill, exited_before_init, node_result
 from dora_daemon.routing import Router
-from dora_daemon.spawn import NodeProcess, spawn_node
+from dora_daemon.spawn import NodeProcess
+from dora_daemon.supervisor import Supervision
 from dora_daemon.timers import Timers
 from dora_message.common import DataflowResult, LogMessage, NodeResult
 from dora_message.descriptor import Descriptor
 from dora_message.node_protocol import NodeLog, Stop, Tick
+
+if TYPE_CHECKING:
+    from dora_daemon.bridge.dataflow import ClusterPart, DataflowBridge
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +68,12 @@ class RunOptions:
     sources: dict[str, tuple[Path, str]] = field(default_factory=dict)
 
 
-class LocalDataflow:
-    """One dataflow run in this process. Use from a single event loop."""
+class LocalDataflow(Supervision):
+    """One dataflow run in this process. Use from a single event loop.
+
+    Node supervision (restart policies, health check, ``restart_node``/``stop_node``,
+    ``node_statuses``) comes from :class:`~dora_daemon.supervisor.Supervision`.
+    """
 
     def __init__(
         self,
@@ -69,8 +82,11 @@ class LocalDataflow:
         options: RunOptions,
         on_log: Callable[[LogMessage], None],
         dataflow_id: str | None = None,
+        cluster: ClusterPart | None = None,
     ) -> None:
         self.dataflow_id = dataflow_id or str(uuid.uuid4())
+        self.cluster = cluster
+        self._bridge: DataflowBridge | None = None
         self.descriptor = descriptor
         self.base_dir = Path(base_dir).resolve()
         self.options = options
@@ -89,6 +105,7 @@ class LocalDataflow:
         self._ladder: asyncio.Task[None] | None = None
         self._started = False
         self._finished = False
+        self._supervision_init()
 
     # ---- public ----------------------------------------------------------------
 
@@ -102,7 +119,10 @@ class LocalDataflow:
             raise RuntimeError("a LocalDataflow runs once")
         self._started = True
         loop = asyncio.get_running_loop()
-        address = daemon_address(self.dataflow_id, secrets.token_hex(4))
+        token = secrets.token_hex(4)
+        address = daemon_address(self.dataflow_id, token)
+        cluster = self.cluster
+        bridge_at = bridge_address(self.dataflow_id, token) if cluster else None
         dataflow = resolve_dataflow(
             self.descriptor,
             self.base_dir,
@@ -113,19 +133,30 @@ class LocalDataflow:
             uv=self.options.uv,
             allow_shell_nodes=self.options.allow_shell_nodes,
             sources=self.options.sources,
+            local=cluster.local_nodes if cluster else None,
+            bridge_address=bridge_at,
         )
         for warning in dataflow.warnings:
             log.warning("%s", warning)
         self._dataflow = dataflow
         static = [dataflow.nodes[node_id] for node_id in dataflow.static_nodes]
+        barrier = StartBarrier(n.id for n in static)
         self._control = ControlServer(
-            self.dataflow_id, address, dataflow.nodes, StartBarrier(n.id for n in static), self
+            self.dataflow_id, address, dataflow.nodes, barrier, self, gated=cluster is not None
         )
         self._router = Router(dataflow, self._control, self._on_log)
         self._timers = Timers(dataflow.timers, self._send_tick)
         stop_timer: asyncio.TimerHandle | None = None
         try:
             await self._control.start()
+            if cluster is not None and bridge_at is not None:
+                from dora_daemon.bridge.dataflow import DataflowBridge
+
+                self._bridge = DataflowBridge(
+                    cluster, self.dataflow_id, dataflow.consumers, bridge_at, self._remote_closed
+                )
+                self._bridge.start()
+                self._control.check_barrier()
             self._loggers = {node.id: self._open_logger(node) for node in static}
             watchers = [asyncio.create_task(self._run_node(node)) for node in static]
             if self.options.stop_after is not None:
@@ -151,6 +182,7 @@ class LocalDataflow:
         """
         if self._finished:
             return
+        self._disable_restarts()  # before any Stop goes out: shutdown never fights respawn
         if force:
             self._force = True
             self._stop_requested = True
@@ -162,7 +194,21 @@ class LocalDataflow:
         if self._control is not None:
             self._begin_stop()
 
+    def release_barrier(self, error: str | None) -> None:
+        """The coordinator says every daemon is ready (or ``error``): release here."""
+        if self._control is not None and not self._finished:
+            self._control.open_gate(error)
+
+    def _remote_closed(self, producer: str, outputs: list[str]) -> None:
+        if self._router is not None and not self._finished:
+            self._router.close_outputs(producer, outputs)
+
     # ---- control events (called by ControlServer) ------------------------------
+
+    def barrier_ready(self, error: str | None) -> None:
+        """Every local node subscribed (or one failed): tell the coordinator."""
+        if self._bridge is not None:
+            self._bridge.report_ready(error)
 
     def barrier_decided(self) -> None:
         """Start timers when the barrier releases; stop everything when it failed."""
@@ -177,6 +223,8 @@ class LocalDataflow:
         """A node closed some outputs: their receivers see InputClosed now."""
         assert self._router is not None
         self._router.close_outputs(node_id, outputs)
+        if self._bridge is not None:
+            self._bridge.outputs_closed(node_id, outputs)
 
     def node_log(self, node_id: str, record: NodeLog) -> None:
         """An out-of-band log record goes the same way as a structured output line."""
@@ -195,33 +243,11 @@ class LocalDataflow:
         """A dynamic node has no process to watch: its disconnect closes its outputs."""
         assert self._dataflow is not None and self._router is not None
         if self._dataflow.nodes[node_id].kind is NodeKind.DYNAMIC:
-            self._router.close_outputs(node_id)
+            self._producer_ended(node_id)
 
     # ---- nodes -----------------------------------------------------------------
 
-    async def _run_node(self, node: ResolvedNode) -> None:
-        assert self._control is not None and self._router is not None
-        logger = self._loggers[node.id]
-
-        def on_line(stream: str, line: str) -> None:
-            self._log_line(node.id, logger, stream, line)
-
-        try:
-            process = await spawn_node(node, on_line)
-        except OSError as error:
-            message = f"failed to spawn node {node.id} ({' '.join(node.argv)}): {error}"
-            if not self._control.barrier.decided:
-                self._culprit = node.id
-            self._results[node.id] = NodeResult(node_id=node.id, ok=False, cause=message)
-            self._control.node_exited(node.id, clean=False, error=message)
-            self._router.close_outputs(node.id)
-            return
-        self._processes[node.id] = process
-        if self._force:
-            self._kill(node.id, Kill.FORCE)
-        returncode = await process.wait()
-        # Restart policies (spec/runtime.md §7) decide here, before outputs are closed.
-        self._finish_node(node.id, process, returncode)
+    # _run_node (spawn, restart policy, health check) lives in dora_daemon.supervisor
 
     def _finish_node(self, node_id: str, process: NodeProcess, returncode: int) -> None:
         assert self._control is not None and self._router is not None and self._timers
@@ -237,14 +263,23 @@ class LocalDataflow:
             returncode,
             stderr_tail=process.stderr_tail,
             subscribed=subscribed,
-            stop_requested=self._stop_requested,
+            stop_requested=self._stop_requested or self._planned_stop(node_id),
             kill=self._kills.get(node_id, Kill.NONE),
             cascade_from=cascade,
         )
         error = exited_before_init(node_id, returncode, process.stderr_tail)
         # A planned-stop exit before subscribing is no start failure.
         self._control.node_exited(node_id, clean=self._results[node_id].ok, error=error)
+        if not self._results[node_id].ok:  # before InputClosed: receivers learn why first
+            self._router.node_failed(node_id, self._results[node_id].cause or "failed")
+        self._producer_ended(node_id)
+
+    def _producer_ended(self, node_id: str) -> None:
+        """Receivers here get InputClosed; remote ones once the bridge read all its data."""
+        assert self._router is not None
         self._router.close_outputs(node_id)
+        if self._bridge is not None:
+            self._bridge.producer_exited(node_id)
 
     def _log_line(
         self, node_id: str, logger: NodeLogger, stream: str, line: str, raw: bool = True
@@ -299,11 +334,14 @@ class LocalDataflow:
 
     async def _shutdown(self) -> None:
         """Leave nothing behind: tasks, process groups, sockets, log files, shm files."""
+        self._stop_supervision()
         if self._ladder is not None:
             self._ladder.cancel()
         if self._timers is not None:
             await self._timers.stop()
         await self._reap_groups()
+        if self._bridge is not None:
+            await self._bridge.aclose()
         for process in self._processes.values():
             process.close()
         if self._control is not None:

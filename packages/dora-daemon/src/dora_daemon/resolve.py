@@ -3,19 +3,25 @@
 Sans-I/O apart from checking that node files exist: every input that depends on the
 host (environment, interpreter, parent pid, addresses) is a parameter, so the result is
 a pure function of its arguments. See spec/descriptor.md §5-§8 and spec/runtime.md §3.
+
+When only some nodes run here (``local``), the routing table still covers the whole
+dataflow, but only local nodes are resolved to run; an output read on another machine
+is routed to the daemon's bridge (``bridge_address``) once, whatever the number of
+remote readers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
 
-from dora_daemon.commands import NodeKind, NodeStart, node_start
+from dora_daemon.bridge import BRIDGE_NODE_ID
+from dora_daemon.commands import DEFAULT_OPERATOR_ID, NodeKind, NodeStart, node_start
 from dora_daemon.logs import LogSettings, log_settings
 from dora_daemon.node_env import ENV_PARENT_PID, SCRUBBED_HOST_ENV, descriptor_env
 from dora_message.common import normalize_level
@@ -62,12 +68,12 @@ class LogSubscriber:
 
 @dataclass(slots=True)
 class ResolvedDataflow:
-    """Every node plus the routing tables of the daemon (spec/runtime.md §5.5)."""
+    """Every local node plus the routing tables of the daemon (spec/runtime.md §5.5)."""
 
     dataflow_id: str
     daemon_address: str
-    nodes: dict[str, ResolvedNode]
-    # (producer node, output id) -> {receiver node: [input ids]}
+    nodes: dict[str, ResolvedNode]  # the nodes that run here
+    # (producer node, output id) -> {receiver node: [input ids]}, for the whole dataflow
     consumers: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
     # interval in ns -> {node: [input ids]}
     timers: dict[int, dict[str, list[str]]] = field(default_factory=dict)
@@ -106,35 +112,48 @@ def resolve_dataflow(
     allow_shell_nodes: bool = False,
     python: str = sys.executable,
     sources: Mapping[str, tuple[Path, str]] | None = None,
+    local: Collection[str] | None = None,
+    bridge_address: str | None = None,
 ) -> ResolvedDataflow:
-    """Resolve every node of ``descriptor``.
+    """Resolve the nodes of ``descriptor`` that run here (``local``, default: all).
 
     ``sources`` gives, per fetched node (git clone, download), its working directory
     and the ``path`` to run instead of the descriptor's (see ``dora_daemon.sources``).
+    ``bridge_address`` is where the daemon receives outputs read on other machines; it
+    is required when some local output has a remote reader.
     Raises :class:`DescriptorError` naming the node.
     """
     base_dir = base_dir.resolve()
     fetched = sources or {}
+    here = {node.id for node in descriptor.nodes} if local is None else set(local)
     result = ResolvedDataflow(dataflow_id=dataflow_id, daemon_address=daemon_address, nodes={})
     by_id = {node.id: node for node in descriptor.nodes}
     starts: dict[str, NodeStart] = {}
     cwds: dict[str, Path] = {}
     for index, node in enumerate(descriptor.nodes):
+        if node.id not in here:
+            continue
         cwd, path = fetched.get(node.id, (base_dir, node.path))
         cwds[node.id] = Path(cwd)
         starts[node.id] = node_start(node, path, index, Path(cwd), uv, allow_shell_nodes, python)
+    operator_ids = {
+        node.id: starts[node.id].operator_id if node.id in starts else _operator_id(node)
+        for node in descriptor.nodes
+    }
 
     inputs: dict[str, dict[str, InputConfig]] = {}
     for index, node in enumerate(descriptor.nodes):
-        inputs[node.id] = _resolve_inputs(node, index, by_id, starts, result)
+        inputs[node.id] = _resolve_inputs(node, index, by_id, operator_ids, result, node.id in here)
 
     host = {k: v for k, v in host_env.items() if k not in SCRUBBED_HOST_ENV}
     descriptor_dict = msgspec.to_builtins(descriptor)
     global_env = descriptor_env(descriptor.env, "env", host_env, result.warnings)
     for index, node in enumerate(descriptor.nodes):
+        if node.id not in here:
+            continue
         source = starts[node.id]
         stdout_as, logs_as = _log_outputs_of(node, source)
-        routes = _routes_of(node.id, result)
+        routes = _routes_of(node.id, result, here, bridge_address)
         config = NodeConfig(
             dataflow_id=dataflow_id,
             node_id=node.id,
@@ -173,6 +192,15 @@ def _prefixed(source: NodeStart, data_id: str) -> str:
     return f"{source.operator_id}/{data_id}" if source.operator_id else data_id
 
 
+def _operator_id(node: Node) -> str | None:
+    """The operator id prefixing a remote node's data ids (its daemon checks the rest)."""
+    if node.operators:
+        return node.operators[0].id
+    if node.operator is not None:
+        return node.operator.id or DEFAULT_OPERATOR_ID
+    return None
+
+
 def _declared_inputs(node: Node) -> dict[str, Input]:
     if node.operators:
         return node.operators[0].inputs
@@ -191,10 +219,12 @@ def _resolve_inputs(
     node: Node,
     index: int,
     by_id: Mapping[str, Node],
-    sources: Mapping[str, NodeStart],
+    operator_ids: Mapping[str, str | None],
     result: ResolvedDataflow,
+    is_local: bool,
 ) -> dict[str, InputConfig]:
-    own = sources[node.id]
+    """The node's input configs; fills the routing table (timers and logs: local only)."""
+    own = operator_ids[node.id]
     configs: dict[str, InputConfig] = {}
     for input_id, spec in _declared_inputs(node).items():
         where = f"nodes[{index}].inputs.{input_id}"
@@ -203,13 +233,15 @@ def _resolve_inputs(
             parsed = parse_input_source(text)
         except ValueError as error:
             raise DescriptorError(f"node `{node.id}`: {error}", where) from None
-        full_id = _prefixed(own, input_id)
+        full_id = f"{own}/{input_id}" if own else input_id
         canonical = text
         if isinstance(parsed, UserSource):
-            output = _producer_output(node.id, parsed, by_id, sources, where)
+            output = _producer_output(node.id, parsed, by_id, operator_ids, where)
             canonical = f"{parsed.node}/{output}"
             receivers = result.consumers.setdefault((parsed.node, output), {})
             receivers.setdefault(node.id, []).append(full_id)
+        elif not is_local:
+            continue  # another daemon runs the timers and log routes of its nodes
         elif isinstance(parsed, TimerSource):
             result.timers.setdefault(parsed.interval_ns, {}).setdefault(node.id, []).append(full_id)
         elif isinstance(parsed, LogsSource):
@@ -223,7 +255,7 @@ def _producer_output(
     consumer: str,
     source: UserSource,
     by_id: Mapping[str, Node],
-    sources: Mapping[str, NodeStart],
+    operator_ids: Mapping[str, str | None],
     where: str,
 ) -> str:
     """The output id the producer really sends on (``op/out`` for operator nodes)."""
@@ -232,15 +264,15 @@ def _producer_output(
         raise DescriptorError(
             f"node `{consumer}`: source node `{source.node}` does not exist", where
         )
-    spec = sources[source.node]
+    operator_id = operator_ids[source.node]
     declared = set(_declared_outputs(producer))
     logs = _log_outputs(producer)
-    if spec.operator_id is None:
+    if operator_id is None:
         if source.output in declared or source.output in logs:
             return source.output
     else:
         # Consumers may write `X/out` or `X/op/out` for a single-operator node.
-        prefix = spec.operator_id + "/"
+        prefix = operator_id + "/"
         short = source.output.removeprefix(prefix) if source.output.startswith(prefix) else None
         for candidate in (source.output, short):
             if candidate is not None and (candidate in declared or candidate in logs):
@@ -273,13 +305,23 @@ def _input_config(source: str, spec: Input) -> InputConfig:
     return config
 
 
-def _routes_of(node_id: str, result: ResolvedDataflow) -> dict[str, list[Receiver]]:
+def _routes_of(
+    node_id: str, result: ResolvedDataflow, here: set[str], bridge_address: str | None
+) -> dict[str, list[Receiver]]:
     routes: dict[str, list[Receiver]] = {}
     for (producer, output), receivers in result.consumers.items():
-        if producer == node_id:
-            routes[output] = [
-                Receiver(node_id=r, address=node_address(result.dataflow_id, r)) for r in receivers
-            ]
+        if producer != node_id:
+            continue
+        route = [
+            Receiver(node_id=r, address=node_address(result.dataflow_id, r))
+            for r in receivers
+            if r in here
+        ]
+        if any(r not in here for r in receivers):
+            if bridge_address is None:
+                raise ValueError(f"output {producer}/{output} is read on another daemon")
+            route.append(Receiver(node_id=BRIDGE_NODE_ID, address=bridge_address))
+        routes[output] = route
     return routes
 
 

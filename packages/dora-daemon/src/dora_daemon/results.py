@@ -19,6 +19,7 @@ class Kill(enum.Enum):
     NONE = "none"
     GRACE = "grace"  # the stop ladder ran out of patience
     FORCE = "force"  # a forced stop (second Ctrl-C)
+    HEALTH = "health"  # the health check found no activity for health_check_timeout
 
 
 def describe_status(returncode: int) -> str:
@@ -76,6 +77,8 @@ def node_result(
         cause = f"killed because it did not stop within the grace period ({status})"
     elif killed and kill is Kill.FORCE:
         cause = f"killed by a forced stop ({status})"
+    elif killed and kill is Kill.HEALTH:
+        cause = f"killed by the health check: no activity within health_check_timeout ({status})"
     elif cascade_from is not None:
         cause = f"cascading failure ({status}) after node {cascade_from} failed to start"
     elif not subscribed:

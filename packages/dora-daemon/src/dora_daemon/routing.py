@@ -15,7 +15,13 @@ import msgspec
 
 from dora_daemon.resolve import ResolvedDataflow
 from dora_message.common import LogMessage, level_passes
-from dora_message.node_protocol import DaemonToNode, InputClosed, TextInput
+from dora_message.node_protocol import (
+    DaemonToNode,
+    InputClosed,
+    NodeFailed,
+    NodeRestarted,
+    TextInput,
+)
 
 LOG_INPUT_BUFFER_LIMIT = 4 * 1024 * 1024  # unread bytes after which log inputs are dropped
 
@@ -61,6 +67,48 @@ class Router:
                 closed.setdefault(receiver, []).extend(input_ids)
         for receiver, input_ids in closed.items():
             self._sender.send(receiver, InputClosed(input_ids=input_ids, source_node=producer))
+
+    def downstream(self, producer: str) -> dict[str, list[str]]:
+        """Every receiver of ``producer``'s outputs with the input ids they read them on."""
+        receivers: dict[str, list[str]] = {}
+        for (node, _output), readers in sorted(self._dataflow.consumers.items()):
+            if node == producer:
+                for receiver, input_ids in readers.items():
+                    receivers.setdefault(receiver, []).extend(input_ids)
+        return receivers
+
+    def node_restarted(self, producer: str) -> None:
+        """``producer`` exited and will be started again: one NodeRestarted per receiver."""
+        for receiver in self.downstream(producer):
+            self._sender.send(receiver, NodeRestarted(source_node=producer))
+
+    def node_failed(self, producer: str, error: str) -> None:
+        """``producer`` failed for good: every receiver learns which inputs it affects."""
+        for receiver, input_ids in self.downstream(producer).items():
+            message = NodeFailed(source_node=producer, error=error, affected_input_ids=input_ids)
+            self._sender.send(receiver, message)
+
+    def closed_inputs(self, receiver: str) -> dict[str, list[str]]:
+        """Inputs of ``receiver`` whose outputs closed already, by producer (catch-up)."""
+        closed: dict[str, list[str]] = {}
+        for key, readers in sorted(self._dataflow.consumers.items()):
+            if key not in self._open and receiver in readers:
+                closed.setdefault(key[0], []).extend(readers[receiver])
+        return closed
+
+    def all_inputs_closed(self, node_id: str) -> bool:
+        """Whether ``node_id`` has inputs and every one of them closed for good.
+
+        Timer and log inputs never close, so a node reading one never qualifies.
+        """
+        node = self._dataflow.nodes.get(node_id)
+        if node is None or not node.config.inputs:
+            return False
+        for spec in node.config.inputs.values():
+            producer, _, output = spec.source.partition("/")
+            if producer == "dora" or (producer, output) in self._open:
+                return False
+        return True
 
     def stdout_line(self, node_id: str, line: str) -> None:
         """Forward a raw output line of ``node_id`` when it has ``send_stdout_as``."""

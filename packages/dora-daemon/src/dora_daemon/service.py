@@ -6,6 +6,12 @@ node logs, samples node processes every 2 s, remembers how dataflows ended (so a
 that could not be delivered while the coordinator was away is reported on reconnect),
 and answers spawn / stop / read-logs / destroy commands. Sending is the link's job: the
 service only calls ``emit``, which never blocks.
+
+A dataflow whose nodes are placed on several daemons runs here with the full descriptor
+and a :class:`~dora_daemon.bridge.dataflow.ClusterPart`: the daemon's zenoh session
+(opened once the coordinator told it which daemons to dial) carries the data crossing
+machines, and the start barrier is released by the coordinator's ``barrier_released``
+once every daemon reported ``nodes_ready``.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import psutil
@@ -33,6 +40,10 @@ from dora_message.common import DataflowResult, LogMessage
 from dora_message.config import ENV_NODE_CONFIG, decode_node_config
 from dora_message.descriptor import Descriptor
 from dora_message.errors import DoraError
+
+if TYPE_CHECKING:
+    from dora_daemon.bridge.dataflow import ClusterPart
+    from dora_daemon.bridge.mesh import Mesh
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +64,8 @@ class Hosted:
     dataflow: LocalDataflow
     base_dir: Path
     task: asyncio.Task[None] | None = None
+    ready: list[str | None] | None = None  # [error] once nodes_ready was emitted
+    released: bool = False  # the coordinator released the start barrier
 
 
 @dataclass
@@ -77,7 +90,40 @@ class DaemonService:
     )
     base_dirs: dict[str, Path] = field(default_factory=dict)
     exit_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    mesh: Mesh | None = None  # the zenoh session to other daemons (None: no bridge)
     _samples: dict[int, _Sampled] = field(default_factory=dict)
+    _mesh_task: asyncio.Task[None] | None = None
+
+    # ---- coordinator events ----------------------------------------------------
+
+    def registered(self, daemon_id: str, peer_endpoints: list[str]) -> None:
+        """The coordinator accepted us: open the zenoh session (once), dialing the peers."""
+        self.daemon_id = daemon_id
+        if self.mesh is not None and self._mesh_task is None:
+            self._mesh_task = asyncio.create_task(self._open_mesh(daemon_id, peer_endpoints))
+
+    async def _open_mesh(self, daemon_id: str, peers: list[str]) -> None:
+        assert self.mesh is not None
+        try:
+            await self.mesh.open(daemon_id, peers)
+        except DoraError as error:
+            log.error("%s; dataflows spanning daemons cannot run here", error)
+
+    def pending_events(self) -> list[ev.DaemonEvent]:
+        """Events to repeat on a new coordinator session (readiness not yet answered)."""
+        return [
+            ev.NodesReady(dataflow_id=dataflow_id, error=hosted.ready[0])
+            for dataflow_id, hosted in self.hosted.items()
+            if hosted.ready is not None and not hosted.released
+        ]
+
+    def barrier_released(self, dataflow_id: str, error: str | None) -> None:
+        """Every daemon of the dataflow is ready (or one failed)."""
+        hosted = self.hosted.get(dataflow_id)
+        if hosted is None or hosted.released:
+            return
+        hosted.released = True
+        hosted.dataflow.release_barrier(error)
 
     # ---- commands --------------------------------------------------------------
 
@@ -113,8 +159,11 @@ class DaemonService:
         missing = wanted - {node.id for node in full.nodes}
         if missing:
             raise CommandError(f"nodes not in the descriptor: {', '.join(sorted(missing))}")
-        descriptor = msgspec.structs.replace(
-            full, nodes=[node for node in full.nodes if node.id in wanted]
+        spans = len(command.placement) > 1
+        descriptor = (
+            full
+            if spans
+            else msgspec.structs.replace(full, nodes=[n for n in full.nodes if n.id in wanted])
         )
         base_dir = _working_dir(command.working_dir)
         fetched = await resolve_sources(descriptor, base_dir, default_cache_dir())
@@ -136,9 +185,19 @@ class DaemonService:
             uv=command.uv,
             allow_shell_nodes=self.allow_shell_nodes,
             sources=sources,
+            local=wanted,
+            bridge_address="\0dora-check",
         )
+        cluster = await self._cluster_part(command) if spans else None
+        if dataflow_id in self.hosted:
+            raise CommandError(f"dataflow {dataflow_id} already runs on this daemon")
         dataflow = LocalDataflow(
-            descriptor, base_dir, options, on_log=self._on_log, dataflow_id=dataflow_id
+            descriptor,
+            base_dir,
+            options,
+            on_log=self._on_log,
+            dataflow_id=dataflow_id,
+            cluster=cluster,
         )
         info = ev.RunningDataflow(
             dataflow_id=dataflow_id,
@@ -152,7 +211,35 @@ class DaemonService:
         self.hosted[dataflow_id] = hosted
         self.base_dirs[dataflow_id] = base_dir
         hosted.task = asyncio.create_task(self._run(hosted))
-        log.info("spawning %d node(s) of dataflow %s", len(descriptor.nodes), dataflow_id)
+        log.info("spawning %d node(s) of dataflow %s", len(wanted), dataflow_id)
+
+    async def _cluster_part(self, command: cmd.SpawnDataflow) -> ClusterPart:
+        """Wait for the dataflow's other daemons on zenoh; our share of the dataflow."""
+        from dora_daemon.bridge.dataflow import ClusterPart
+        from dora_daemon.bridge.mesh import PEER_TIMEOUT
+
+        if self.mesh is None or self.daemon_id is None:
+            raise CommandError("this daemon has no zenoh session: it cannot bridge dataflows")
+        me = self.daemon_id
+        if me not in command.placement:
+            raise CommandError(f"the placement does not name this daemon ({me})")
+        peers = {d: command.peer_endpoints.get(d, []) for d in command.placement if d != me}
+        session = await self.mesh.ensure_peers(peers, PEER_TIMEOUT)
+        dataflow_id = command.dataflow_id
+
+        def on_ready(error: str | None) -> None:
+            hosted = self.hosted.get(dataflow_id)
+            if hosted is not None:
+                hosted.ready = [error]
+            self.emit(ev.NodesReady(dataflow_id=dataflow_id, error=error))
+
+        return ClusterPart(
+            daemon_id=me,
+            mesh=self.mesh,
+            session=session,
+            node_daemons={n: d for d, nodes in command.placement.items() for n in nodes},
+            on_ready=on_ready,
+        )
 
     def stop(self, dataflow_id: str, grace: float | None, force: bool) -> None:
         """Stop event, then SIGTERM after the grace, then SIGKILL (at once with ``force``)."""
@@ -186,6 +273,12 @@ class DaemonService:
         tasks = [h.task for h in self.hosted.values() if h.task is not None]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        if self._mesh_task is not None:
+            self._mesh_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._mesh_task
+        if self.mesh is not None:
+            await asyncio.to_thread(self.mesh.close)
 
     # ---- running ---------------------------------------------------------------
 

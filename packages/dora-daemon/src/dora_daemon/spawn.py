@@ -3,7 +3,9 @@
 Each node runs in its own session and process group, so the stop ladder can signal the
 whole tree and a terminal Ctrl-C does not reach it directly. The child asks the kernel
 for SIGKILL when the thread that forked it dies (``PR_SET_PDEATHSIG``); that thread is
-the event-loop thread, so spawn only from the loop.
+the event-loop thread, so spawn only from the loop. The group is also registered with
+the guardian (:mod:`dora_daemon.guardian`), which kills what is left of it if this
+process dies.
 
 A low-level subprocess protocol is used rather than ``asyncio.subprocess.Process``,
 whose ``wait()`` only returns once the output pipes close: a grandchild that inherited
@@ -22,6 +24,7 @@ import subprocess
 from collections import deque
 from collections.abc import Callable
 
+from dora_daemon.guardian import forget_group, watch_group
 from dora_daemon.logs import TRUNCATED_MARKER
 from dora_daemon.resolve import ResolvedNode
 
@@ -152,7 +155,7 @@ class NodeProcess:
         code = self.returncode
         assert code is not None
         if not live_group_members(self.pgid):
-            self._group_gone = True
+            self._gone()
         return code
 
     def signal_group(self, sig: int) -> bool:
@@ -163,9 +166,14 @@ class NodeProcess:
             os.killpg(self.pgid, sig)
         except (ProcessLookupError, PermissionError):
             # PermissionError: the id now names a group we do not own, ours is gone.
-            self._group_gone = True
+            self._gone()
             return False
         return True
+
+    def _gone(self) -> None:
+        if not self._group_gone:
+            self._group_gone = True
+            forget_group(self.pgid)
 
     def group_alive(self) -> bool:
         """Whether any live process is left in the node's group.
@@ -178,6 +186,7 @@ class NodeProcess:
     def close(self) -> None:
         """Release the pipes (call once the group is gone)."""
         self._transport.close()
+        self._gone()
 
 
 def live_group_members(pgid: int) -> list[int]:
@@ -226,4 +235,7 @@ async def spawn_node(node: ResolvedNode, on_line: LineCallback) -> NodeProcess:
         start_new_session=True,
         preexec_fn=_child_setup(os.getpid(), node.cpu_affinity),
     )
-    return NodeProcess(node.id, transport, protocol)
+    process = NodeProcess(node.id, transport, protocol)
+    # if this process dies, the guardian takes the node's whole group down with it
+    watch_group(process.pgid)
+    return process

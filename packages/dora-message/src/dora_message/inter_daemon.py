@@ -51,9 +51,14 @@ class RemoteData(_Msg, tag="data"):
 
 
 class RemoteClosed(_Msg, tag="closed"):
-    """The producer will not send on this output again (it closed it or exited)."""
+    """The producer will not send on this output again (it closed it or exited).
+
+    ``stopping`` as in :class:`dora_message.data_protocol.Closed`: the producer closed
+    because the dataflow is being stopped.
+    """
 
     output_id: str
+    stopping: bool = False
 
 
 InterDaemon = RemoteData | RemoteClosed

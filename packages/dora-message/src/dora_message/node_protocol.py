@@ -54,7 +54,19 @@ class NodeLog(_Msg, tag="log"):
     fields: dict[str, str] | None = None
 
 
-NodeToDaemon = Register | Subscribe | CloseOutputs | OutputsDone | NodeLog
+class Heartbeat(_Msg, tag="heartbeat"):
+    """The node is alive and its code still calls into dora (health check keep-alive)."""
+
+
+class BrokenInputs(_Msg, tag="broken_inputs"):
+    """The inputs whose ``input_timeout`` circuit breaker is open now (empty: none)."""
+
+    input_ids: list[str]
+
+
+NodeToDaemon = (
+    Register | Subscribe | CloseOutputs | OutputsDone | NodeLog | Heartbeat | BrokenInputs
+)
 
 
 # ---- daemon -> node -------------------------------------------------------------
@@ -116,10 +128,20 @@ class NodeFailed(_Msg, tag="node_failed"):
     affected_input_ids: list[str]
 
 
+STOP_DATAFLOW = "dataflow"  # the whole dataflow stops
+STOP_NODE = "node"  # only this node stops, for good (``dora node stop``)
+STOP_RESTART = "restart"  # only this node stops, and is started again (``dora node restart``)
+
+
 class Stop(_Msg, tag="stop"):
-    """Stop the node; ``cause`` is ``MANUAL`` or ``ALL_INPUTS_CLOSED``."""
+    """Stop the node; ``cause`` is ``MANUAL`` or ``ALL_INPUTS_CLOSED``.
+
+    ``scope`` says what stops: :data:`STOP_DATAFLOW`, :data:`STOP_NODE` or
+    :data:`STOP_RESTART` (then the node keeps its outputs open for its next incarnation).
+    """
 
     cause: str = "MANUAL"
+    scope: str = STOP_DATAFLOW
 
 
 DaemonToNode = (

@@ -1,4 +1,4 @@
-"""Facts derived from the node's ``NodeConfig``: its run config dict, its restart policy."""
+"""Facts derived from the node's ``NodeConfig``: run config dict, restart policy, health check."""
 
 from __future__ import annotations
 
@@ -28,14 +28,24 @@ def run_config(config: NodeConfig) -> dict[str, Any]:
     return {"inputs": inputs, "outputs": list(config.outputs)}
 
 
+def _node_spec(config: NodeConfig) -> dict[str, Any]:
+    """The node's entry of the dataflow descriptor (empty if not found)."""
+    nodes = config.dataflow_descriptor.get("nodes") or []
+    return next((n for n in nodes if isinstance(n, dict) and n.get("id") == config.node_id), {})
+
+
+def health_check_timeout(config: NodeConfig) -> float | None:
+    """The node's ``health_check_timeout`` in seconds, if it has one."""
+    value = _node_spec(config).get("health_check_timeout")
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
 def may_restart(config: NodeConfig, clean: bool) -> bool:
     """Whether the daemon may restart this node once it exits (``clean``: no failure).
 
     Read from the node's ``restart_policy`` in the dataflow descriptor (default never).
     """
-    nodes = config.dataflow_descriptor.get("nodes") or []
-    spec = next((n for n in nodes if isinstance(n, dict) and n.get("id") == config.node_id), {})
-    policy = spec.get("restart_policy") or "never"
+    policy = _node_spec(config).get("restart_policy") or "never"
     if policy == "always":
         return True
     return policy == "on-failure" and not clean

@@ -35,6 +35,7 @@ from dora.events import (
 from dora_message.config import NodeConfig
 from dora_message.node_protocol import (
     PROTOCOL_VERSION,
+    STOP_DATAFLOW,
     InputClosed,
     InputRecovered,
     NodeFailed,
@@ -70,6 +71,7 @@ class DaemonLink:
         self._unregister: Callable[[socket.socket], None] | None = None
         self.closing = False
         self.gone = False
+        self.stop_scope: str | None = None  # what the daemon's STOP stops (node_protocol)
 
     # ---- start-up -------------------------------------------------------------------
 
@@ -174,7 +176,9 @@ class DaemonLink:
                     still_open = inbox.sched.open_inputs()
                 receiver.close_all(still_open)
             else:
-                if self._sender is not None:
+                self.stop_scope = msg.scope
+                if self._sender is not None and msg.scope == STOP_DATAFLOW:
+                    # our receivers stop too: our Closed frames tell them so
                     self._sender.stopping = True
                 inbox.push_event(stop_event("MANUAL"))
         elif kind is NodeRestarted:

@@ -66,6 +66,15 @@ class Inbox:
             for input_id in input_ids:
                 self.sched.reopen_input(input_id)
 
+    def expire(self) -> tuple[list[str], list[str]]:
+        """Apply input timeouts: (inputs that broke now, inputs broken now)."""
+        with self.lock:
+            fired = self.sched.expire()
+            broken = self.sched.broken_inputs()
+        if fired and self._async:
+            self.wake_async()
+        return fired, broken
+
     def pop(self) -> Any:
         """Next queued entry (see :meth:`Scheduler.pop`)."""
         with self.lock:
@@ -199,6 +208,10 @@ class Poller:
             with count_lock:
                 self._consumers -= 1
                 self.active_at = time.monotonic()
+
+    def waiting(self) -> bool:
+        """Whether a consumer is blocked waiting for an event right now."""
+        return self._consumers > 0 or self._async_waiters > 0
 
     def async_waiting(self, delta: int) -> None:
         """An asyncio consumer starts (+1) or stops (-1) waiting: the background polls."""

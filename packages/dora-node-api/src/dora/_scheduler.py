@@ -13,7 +13,12 @@ them out. Rules (mainline behaviour, ``spec/node-api.md`` §2):
   overtakes data; once every input has been closed (and those events were returned) a
   ``STOP`` with id ``ALL_INPUTS_CLOSED`` follows;
 * inputs are served round-robin, least recently served first;
-* after a STOP has been returned only already-queued inputs come out, then the stream ends.
+* after a STOP has been returned only already-queued inputs come out, then the stream ends;
+* circuit breaker: an input with ``input_timeout`` is armed by its first message; when no
+  message came for that long (:meth:`Scheduler.expire`), ``INPUT_CLOSED`` is queued
+  behind its data but the input stays open: the next message is queued, followed by
+  ``INPUT_RECOVERED``. A broken input does not count as closed (no ``ALL_INPUTS_CLOSED``);
+  if its producer then closes it for good, no second ``INPUT_CLOSED`` is returned.
 
 ``pop`` returns a control-event ``dict``, an ``(input_id, item)`` tuple for an input,
 or ``None`` when nothing is queued (check :attr:`Scheduler.ended`).
@@ -22,19 +27,37 @@ or ``None`` when nothing is queued (check :attr:`Scheduler.ended`).
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from dora.events import input_closed_event, stop_event
+from dora.events import input_closed_event, input_recovered_event, stop_event
 
 logger = logging.getLogger(__name__)
 
 NON_INPUT_QUEUE_SIZE = 1000
 NON_INPUT_KEY = "dora.non_input_event"
 
-_CLOSED = object()
+
+class _Marker:
+    """An entry of an input queue that is not a message (data entries are tuples)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+_CLOSED = _Marker("closed")
 """Queue marker: the input closes here (after the data queued before it)."""
+_BROKEN = _Marker("broken")
+"""Queue marker: the input timed out here (INPUT_CLOSED, the input stays open)."""
+_RECOVERED = _Marker("recovered")
+"""Queue marker: data came back on a timed-out input (INPUT_RECOVERED)."""
 
 _OPEN, _CLOSING, _CLOSED_DONE = 0, 1, 2
 
@@ -49,10 +72,22 @@ def effective_cap(queue_size: int, policy: str) -> int:
 class _Input:
     """State of one input: its queue and policy."""
 
-    __slots__ = ("backpressure", "cap", "count", "dropped", "queue", "state", "warned")
+    __slots__ = (
+        "backpressure",
+        "broken",
+        "cap",
+        "count",
+        "deadline",
+        "dropped",
+        "queue",
+        "reported",
+        "state",
+        "timeout",
+        "warned",
+    )
 
-    def __init__(self, cap: int, backpressure: bool) -> None:
-        # entries: (item, protected) tuples, possibly followed by the _CLOSED marker
+    def __init__(self, cap: int, backpressure: bool, timeout: float | None = None) -> None:
+        # entries: (item, protected) tuples and _Marker objects
         self.queue: deque[Any] = deque()
         self.cap = cap
         self.backpressure = backpressure
@@ -60,17 +95,30 @@ class _Input:
         self.dropped = 0
         self.warned = False
         self.state = _OPEN
+        self.timeout = timeout  # input_timeout in seconds, None: no circuit breaker
+        self.deadline: float | None = None  # armed by the first message
+        self.broken = False  # timed out and no message since
+        self.reported = False  # the INPUT_CLOSED of the break was returned
 
 
 class Scheduler:
     """Queues of one node. Not thread-safe: the caller holds a lock."""
 
-    def __init__(self, inputs: Mapping[str, tuple[int, str]]) -> None:
-        """``inputs`` maps input id to ``(queue_size, queue_policy)``."""
+    def __init__(
+        self,
+        inputs: Mapping[str, tuple[int, str]],
+        timeouts: Mapping[str, float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``inputs`` maps input id to ``(queue_size, queue_policy)``; ``timeouts`` maps
+        input id to its ``input_timeout`` in seconds (``clock`` measures them)."""
+        timeouts = timeouts or {}
         self._inputs: dict[str, _Input] = {
-            iid: _Input(effective_cap(size, policy), policy == "backpressure")
+            iid: _Input(effective_cap(size, policy), policy == "backpressure", timeouts.get(iid))
             for iid, (size, policy) in inputs.items()
         }
+        self._timed = [(iid, inp) for iid, inp in self._inputs.items() if inp.timeout is not None]
+        self._clock = clock
         self._order: list[str] = list(self._inputs)  # least recently served first
         self._control: deque[dict[str, Any]] = deque()
         self._control_dropped = 0
@@ -109,6 +157,10 @@ class Scheduler:
         """Inputs that were not closed yet."""
         return [iid for iid, inp in self._inputs.items() if inp.state == _OPEN]
 
+    def broken_inputs(self) -> list[str]:
+        """Inputs whose circuit breaker is open (timed out, no message since)."""
+        return [iid for iid, inp in self._inputs.items() if inp.broken]
+
     def drop_counts(self) -> dict[str, int]:
         """Messages dropped so far, per input (cumulative)."""
         counts = {iid: inp.dropped for iid, inp in self._inputs.items()}
@@ -125,14 +177,47 @@ class Scheduler:
         inp = self._inputs.get(input_id)
         if inp is None or inp.state != _OPEN or self._stop_returned or self._ended:
             return False
+        recovered = False
+        if inp.timeout is not None:
+            inp.deadline = self._clock() + inp.timeout
+            if inp.broken:
+                recovered = True
+                inp.broken = inp.reported = False
         if flush and inp.count:
             self._flush(inp)
-        if inp.count >= inp.cap and not self._evict(input_id, inp, protected):
-            return False
-        inp.queue.append((item, protected))
-        inp.count += 1
-        self._queued += 1
-        return True
+        accepted = inp.count < inp.cap or self._evict(input_id, inp, protected)
+        if accepted:
+            inp.queue.append((item, protected))
+            inp.count += 1
+            self._queued += 1
+        if recovered:
+            inp.queue.append(_RECOVERED)  # behind the data that recovered it
+            self._queued += 1
+        return accepted
+
+    def expire(self) -> list[str]:
+        """Break the inputs whose ``input_timeout`` passed since their last message.
+
+        Each gets one ``INPUT_CLOSED`` (behind its queued data) and stays open.
+        """
+        if not self._timed or self._stop_returned or self._ended:
+            return []
+        now = self._clock()
+        fired = []
+        for iid, inp in self._timed:
+            deadline = inp.deadline
+            if deadline is not None and now >= deadline and inp.state == _OPEN:
+                inp.deadline = None
+                inp.broken = True
+                inp.queue.append(_BROKEN)
+                self._queued += 1
+                fired.append(iid)
+        return fired
+
+    def next_deadline(self) -> float | None:
+        """The earliest armed input deadline (clock time), if any."""
+        deadlines = [inp.deadline for _iid, inp in self._timed if inp.deadline is not None]
+        return min(deadlines) if deadlines else None
 
     def push_event(self, event: dict[str, Any]) -> None:
         """Queue a non-input event (STOP, NODE_FAILED, ERROR, ...)."""
@@ -159,6 +244,7 @@ class Scheduler:
         if inp is None or inp.state != _OPEN:
             return
         inp.state = _CLOSING
+        inp.deadline = None
         if self._stop_returned or self._ended:
             return
         inp.queue.append(_CLOSED)
@@ -195,26 +281,49 @@ class Scheduler:
                 self._stop_returned = True
                 self._maybe_end()
             return event
-        if not self._queued:
-            return None
         order = self._order
-        for idx, iid in enumerate(order):
-            inp = self._inputs[iid]
-            if not inp.queue:
-                continue
+        while self._queued:
+            for idx, iid in enumerate(order):  # noqa: B007 - idx is used after the loop
+                inp = self._inputs[iid]
+                if inp.queue:
+                    break
+            else:  # pragma: no cover - _queued > 0 implies a non-empty queue
+                return None
             entry = inp.queue.popleft()
             self._queued -= 1
             del order[idx]
             order.append(iid)
-            if entry is _CLOSED:
-                return self._closed_returned(iid, inp)
-            inp.count -= 1
-            if self._stop_returned:
-                self._maybe_end()
-            return (iid, entry[0])
-        return None  # pragma: no cover - _queued > 0 implies a non-empty queue
+            if type(entry) is tuple:
+                inp.count -= 1
+                if self._stop_returned:
+                    self._maybe_end()
+                return (iid, entry[0])
+            event = self._marker_returned(iid, inp, entry)
+            if event is not None:
+                return event
+            if self._control:  # closing the last input queued ALL_INPUTS_CLOSED
+                return self.pop()
+        return None
 
     # ---- internals --------------------------------------------------------------
+
+    def _marker_returned(self, iid: str, inp: _Input, marker: _Marker) -> dict[str, Any] | None:
+        """The event of a marker; None when there is none to return (pop the next)."""
+        if marker is _BROKEN:
+            inp.reported = True
+            event = input_closed_event(iid)
+        elif marker is _RECOVERED:
+            event = input_recovered_event(iid)
+        else:
+            # a timed-out input whose producer then closed it: INPUT_CLOSED was returned
+            silent = inp.broken and inp.reported
+            inp.broken = False
+            event = self._closed_returned(iid, inp)
+            if silent:
+                return None
+        if self._stop_returned:
+            self._maybe_end()
+        return event
 
     def _closed_returned(self, iid: str, inp: _Input) -> dict[str, Any]:
         inp.state = _CLOSED_DONE
@@ -233,7 +342,7 @@ class Scheduler:
     def _flush(self, inp: _Input) -> None:
         kept: deque[Any] = deque()
         for entry in inp.queue:
-            if entry is _CLOSED or entry[1]:
+            if type(entry) is not tuple or entry[1]:
                 kept.append(entry)
         removed = len(inp.queue) - len(kept)
         inp.queue = kept
@@ -245,14 +354,15 @@ class Scheduler:
         queue = inp.queue
         victim = -1
         for idx, entry in enumerate(queue):
-            if entry is not _CLOSED and not entry[1]:
+            if type(entry) is tuple and not entry[1]:
                 victim = idx
                 break
         if victim < 0:
             if not incoming_protected:
                 self._count_drop(iid, inp)
                 return False
-            victim = 0  # everything is protected: drop the oldest, loudly
+            # everything is protected: drop the oldest message, loudly
+            victim = next(i for i, entry in enumerate(queue) if type(entry) is tuple)
             logger.error(
                 "input `%s`: queue full of correlated messages; dropping the oldest one "
                 "(increase queue_size or use queue_policy: backpressure)",

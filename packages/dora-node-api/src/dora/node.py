@@ -21,7 +21,7 @@ from typing import Any
 
 from dora import _log
 from dora._arrow import as_payload
-from dora._config import may_restart, run_config
+from dora._config import health_check_timeout, may_restart, run_config
 from dora._daemon import DaemonLink
 from dora._inbox import Inbox, Poller
 from dora._metadata import Clock, encode_parameters, ns_to_datetime
@@ -32,9 +32,16 @@ from dora._sender import Sender
 from dora._service import new_request_id
 from dora._shm import ShmPool
 from dora._transport import listen_socket
+from dora._watch import Watch, breaker_tick, heartbeat_period
 from dora.events import Event, error_event
 from dora_message.config import ENV_NODE_CONFIG, NodeConfig, decode_node_config
-from dora_message.node_protocol import CloseOutputs, OutputsDone
+from dora_message.node_protocol import (
+    STOP_RESTART,
+    BrokenInputs,
+    CloseOutputs,
+    Heartbeat,
+    OutputsDone,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +84,17 @@ class Node(_log.LogMethods):
         self._clock = Clock()
         self._outputs = set(config.outputs)
         self._warned_outputs: set[str] = set()
+        timeouts = {
+            iid: spec.input_timeout
+            for iid, spec in config.inputs.items()
+            if spec.input_timeout is not None and spec.input_timeout > 0
+        }
         scheduler = Scheduler(
-            {iid: (spec.queue_size, spec.queue_policy) for iid, spec in config.inputs.items()}
+            {iid: (spec.queue_size, spec.queue_policy) for iid, spec in config.inputs.items()},
+            timeouts,
         )
+        self._calls = 0  # calls into dora from the node's code (health-check keep-alive)
+        self._watch: Watch | None = None
         self._inbox = inbox = Inbox(scheduler)
         self._poller = poller = Poller()
         self._pool = ShmPool(f"dora-{config.dataflow_id}-{config.node_id}")
@@ -104,10 +119,40 @@ class Node(_log.LogMethods):
             raise
         self._closed = False
         poller.start(f"dora-{config.node_id}-io")
+        self._start_watch(config, list(timeouts.values()))
         _log.install_bridge(config.node_id)
         self._log_node_id = config.node_id
         self._log_threshold = _log.threshold_from_env()
         atexit.register(_close_at_exit, weakref.ref(self))
+
+    def _start_watch(self, config: NodeConfig, timeouts: list[float]) -> None:
+        """Keep-alive beats and input timeouts, when the node has any (see ``_watch``)."""
+        health = health_check_timeout(config)
+        if health is None and not timeouts:
+            return
+        poller = self._poller
+        daemon = self._daemon
+        seen = (-1.0, -1)
+
+        def responsive() -> bool:
+            nonlocal seen
+            now = (poller.active_at, self._calls)
+            changed, seen = now != seen, now
+            return changed or poller.waiting()
+
+        def wake() -> None:
+            poller.kick()
+
+        self._watch = Watch(
+            beat_period=heartbeat_period(health) if health is not None else None,
+            responsive=responsive,
+            beat=lambda: daemon.send(Heartbeat()),
+            check_period=breaker_tick(timeouts) if timeouts else None,
+            expire=self._inbox.expire,
+            wake=wake,
+            report_broken=lambda broken: daemon.send(BrokenInputs(broken)),
+        )
+        self._watch.start(f"dora-{config.node_id}-watch")
 
     def close(self) -> None:
         """Close all outputs, tell the daemon we are done, release sockets (idempotent)."""
@@ -117,9 +162,13 @@ class Node(_log.LogMethods):
         if self._closed:
             return
         self._closed = True
+        if self._watch is not None:
+            self._watch.stop()
         outputs = sorted(self._outputs)
         self._outputs.clear()
-        if outputs and not may_restart(self._config, clean):
+        scope = self._daemon.stop_scope  # None: nobody asked us to stop
+        restarting = scope == STOP_RESTART or (scope is None and may_restart(self._config, clean))
+        if outputs and not restarting:
             # receivers close these inputs right behind our last data; a node that may
             # be restarted leaves that to the daemon (no InputClosed while it restarts)
             self._sender.close_outputs(outputs)
@@ -206,6 +255,7 @@ class Node(_log.LogMethods):
 
     def try_recv(self) -> Event | None:
         """An event if one is ready, else ``None`` (never blocks)."""
+        self._calls += 1
         entry = self._inbox.pop()
         if entry is None:
             self._poller.poll_nowait()
@@ -217,6 +267,7 @@ class Node(_log.LogMethods):
 
     def drain(self) -> list[Event]:
         """Every event buffered right now."""
+        self._calls += 1
         self._poller.poll_nowait()
         entries = []
         while (entry := self._inbox.pop()) is not None:
@@ -236,6 +287,7 @@ class Node(_log.LogMethods):
         import asyncio  # only asyncio users pay for importing it
 
         timeout = _check_timeout(timeout)
+        self._calls += 1
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         inbox = self._inbox
@@ -289,6 +341,7 @@ class Node(_log.LogMethods):
         self, output_id: str, data: Any, metadata: dict[str, Any] | None = None
     ) -> None:
         """Send ``data`` (bytes or a pyarrow Array) on ``output_id``."""
+        self._calls += 1
         if output_id in self._outputs:
             params = encode_parameters(metadata) if metadata else _EMPTY
             self._sender.send(output_id, data, params, self._clock.now())

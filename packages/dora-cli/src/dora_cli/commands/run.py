@@ -16,6 +16,12 @@ from dora_cli.options import LOG_FORMAT, LOG_LEVEL, duration
 @click.option(
     "--stop-after", callback=duration, help="Stop the dataflow after this long (30s, 5m, 1h)."
 )
+@click.option(
+    "--grace-duration",
+    callback=duration,
+    help="On stop: wait this long for nodes to exit, then SIGTERM, then SIGKILL half of it "
+    "later (default 10s).",
+)
 @click.option("--uv", is_flag=True, help="Use uv to run Python nodes and pip builds.")
 @click.option(
     "--debug", is_flag=True, help="Enable debug topics (publish_all_messages_to_zenoh: true)."
@@ -55,6 +61,7 @@ from dora_cli.options import LOG_FORMAT, LOG_LEVEL, duration
 def run(
     path: Path,
     stop_after: float | None,
+    grace_duration: float | None,
     uv: bool,
     debug: bool,
     allow_shell_nodes: bool,
@@ -93,6 +100,7 @@ def run(
             path.resolve().parent,
             display=display,
             stop_after=stop_after,
+            grace=grace_duration,
             uv=uv,
             allow_shell_nodes=allow_shell_nodes,
         )

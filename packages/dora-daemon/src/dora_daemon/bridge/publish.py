@@ -1,0 +1,110 @@
+"""Publishing local outputs that nodes on other machines consume.
+
+One zenoh publisher per (local producer, output) with remote consumers, on
+:func:`~dora_message.inter_daemon.output_key`: reliable, blocking under congestion (a
+slow network slows the producer down instead of losing messages), one publisher per
+key so zenoh keeps them in order. The schema goes along whenever it changed since the
+previous message of the output. Used from the bridge's receive thread only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import zenoh
+
+from dora_message.data_protocol import Data
+from dora_message.inter_daemon import (
+    RemoteClosed,
+    RemoteData,
+    inter_daemon_encoder,
+    output_key,
+)
+
+log = logging.getLogger(__name__)
+
+
+class _Output:
+    __slots__ = ("closed", "key", "publisher", "schema", "sent")
+
+    def __init__(self, key: str, publisher: zenoh.Publisher) -> None:
+        self.key = key
+        self.publisher = publisher
+        self.schema: bytes | None = None  # last schema published
+        self.closed = False
+        self.sent = 0
+
+
+class Publishing:
+    """The publishers of one dataflow on this daemon."""
+
+    def __init__(
+        self, session: zenoh.Session, dataflow_id: str, outputs: Mapping[str, list[str]]
+    ) -> None:
+        """``outputs``: local producer -> its outputs consumed on other machines."""
+        self._outputs: dict[tuple[str, str], _Output] = {}
+        for producer, output_ids in outputs.items():
+            for output_id in output_ids:
+                key = output_key(dataflow_id, producer, output_id)
+                publisher = session.declare_publisher(
+                    key,
+                    congestion_control=zenoh.CongestionControl.BLOCK,
+                    reliability=zenoh.Reliability.RELIABLE,
+                    priority=zenoh.Priority.DATA,
+                )
+                self._outputs[(producer, output_id)] = _Output(key, publisher)
+
+    def matched(self) -> bool:
+        """Whether every publisher has a subscriber somewhere."""
+        return all(out.publisher.matching_status for out in self._outputs.values())
+
+    def producers(self) -> set[str]:
+        """The local producers with outputs consumed elsewhere."""
+        return {node for node, _ in self._outputs}
+
+    def data(
+        self, producer: str, msg: Data, payload: bytes, shared: bool, schema: bytes | None
+    ) -> None:
+        """Publish one message; ``schema`` is the output's current schema, if any."""
+        out = self._outputs.get((producer, msg.output_id))
+        if out is None or out.closed:
+            return
+        changed = None
+        if schema is not None and schema != out.schema:
+            out.schema = changed = schema
+        remote = RemoteData(
+            msg.output_id,
+            msg.timestamp_ns,
+            msg.parameters,
+            msg.kind,
+            payload,
+            shared,
+            changed,
+            msg.layout,
+        )
+        out.publisher.put(inter_daemon_encoder.encode(remote))
+        out.sent += 1
+
+    def closed(self, producer: str, output_ids: list[str], stopping: bool = False) -> None:
+        """The producer closed these outputs: tell the consumers, behind the data."""
+        for output_id in output_ids:
+            out = self._outputs.get((producer, output_id))
+            if out is not None and not out.closed:
+                out.closed = True
+                closed = RemoteClosed(output_id, stopping)
+                out.publisher.put(inter_daemon_encoder.encode(closed))
+                log.debug("published the end of %s after %d messages", out.key, out.sent)
+
+    def close_all(self, producer: str) -> None:
+        """Close every output of ``producer`` not closed yet."""
+        self.closed(producer, [o for node, o in self._outputs if node == producer])
+
+    def undeclare(self) -> None:
+        """Drop the publishers (messages already put are still delivered)."""
+        for out in self._outputs.values():
+            try:
+                out.publisher.undeclare()
+            except zenoh.ZError as error:
+                log.debug("undeclaring %s: %s", out.key, error)
+        self._outputs.clear()

@@ -1,0 +1,61 @@
+"""Helpers for fault-tolerance tests: flows from the test nodes, parsing node lines."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import psutil
+
+NODES = Path(__file__).parent / "nodes"
+
+
+def write_flow(directory: Path, text: str, name: str = "flow.yml") -> Path:
+    """``text`` as a dataflow beside a copy of the test nodes (``nodes/<x>.py``)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if not (directory / "nodes").exists():
+        shutil.copytree(NODES, directory / "nodes")
+    path = directory / name
+    path.write_text(text)
+    return path
+
+
+def field(line: str, name: str) -> str:
+    """The value of ``name=value`` in a node's output line."""
+    match = re.search(rf"\b{re.escape(name)}=(\S+)", line)
+    if match is None:
+        raise AssertionError(f"no {name}= in {line!r}")
+    return match.group(1)
+
+
+def stamp(line: str) -> float:
+    """The ``t=<unix time>`` of a node's output line."""
+    return float(field(line, "t"))
+
+
+def dataflow_ids(base: Path) -> list[str]:
+    """Dataflow UUIDs that wrote logs under ``base/out``."""
+    out = base / "out"
+    return sorted(p.name for p in out.iterdir()) if out.exists() else []
+
+
+def abstract_sockets(marker: str) -> list[str]:
+    """Abstract Unix socket names (``@...``) that contain ``marker``."""
+    names = []
+    with open("/proc/net/unix") as table:
+        next(table)
+        for row in table:
+            parts = row.split()
+            if len(parts) >= 8 and parts[7].startswith("@") and marker in parts[7]:
+                names.append(parts[7])
+    return names
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    """``pid`` and every descendant of it."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
