@@ -102,8 +102,14 @@ def test_list_logs_and_stop_from_another_process(tmp_path: Path, cluster: Cluste
 
 @pytest.mark.timeout(180)
 def test_three_daemon_chain(tmp_path: Path, cluster: Cluster) -> None:
-    for machine in ("a", "b", "c"):
-        cluster.daemon(machine)
+    port = free_port()
+    a = cluster.daemon("a", (), "--zenoh-listen", f"127.0.0.1:{port}")
+    assert f"listening on tcp/127.0.0.1:{port} (dialing [])" in a.wait_for_line("zenoh session")
+    b = cluster.daemon("b")
+    c = cluster.daemon("c")
+    # each daemon dials those registered before it, as the coordinator told it
+    assert f"(dialing ['tcp/127.0.0.1:{port}'])" in b.wait_for_line("zenoh session")
+    assert "dialing ['tcp/127.0.0.1:" in c.wait_for_line("zenoh session")
     flow = numbered_flow(tmp_path / "flow", source="a", relay="b", sink="c")
     uuid = started_uuid(cluster.dora(["start", str(flow), "--detach"]))
     assert cluster.wait_ended(uuid) == "Succeeded"

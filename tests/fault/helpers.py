@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from pathlib import Path
 
 import psutil
+
+from tests.procs import DoraProcess
 
 NODES = Path(__file__).parent / "nodes"
 
@@ -59,3 +62,29 @@ def tree(pid: int) -> list[psutil.Process]:
         return [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return []
+
+
+def seen_or_wait(proc: DoraProcess, needle: str, timeout: float = 30.0) -> str:
+    """The first line containing ``needle``, already read or still to come."""
+    for line in proc.lines:
+        if needle in line:
+            return line
+    return proc.wait_for_line(needle, timeout)
+
+
+def _dead(process: psutil.Process) -> bool:
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def wait_dead(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until every process exited (a zombie counts: it runs nothing any more, and
+    init may take its time to reap an orphan); return those still running."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [p for p in procs if not _dead(p)]
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.01)

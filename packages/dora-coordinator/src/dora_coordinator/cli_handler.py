@@ -22,6 +22,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from dora_coordinator.logs import LogSubscription
+from dora_coordinator.node_ops import node_request
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 from dora_message.common import LogMessage
@@ -148,6 +149,8 @@ class ControlSession:
                 return await ops.stop(ident, grace, force)
             case req.RestartDataflow(dataflow=ident, grace_duration=grace, force=force):
                 return await ops.restart(ident, grace, force)
+            case req.RestartNode() | req.StopNode():
+                return await node_request(ops, body)
             case req.ListDataflows():
                 return ops.list_dataflows()
             case req.GetDataflow(dataflow=ident):

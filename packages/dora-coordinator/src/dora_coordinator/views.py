@@ -36,6 +36,8 @@ def node_summaries(dataflow: Dataflow) -> list[NodeSummary]:
             result = results.get(node_id)
             if result is not None:
                 status = "finished" if result.ok else "failed"
+            elif metric is not None and metric.status:
+                status = metric.status  # Running | Degraded | Restarting | Failed | Stopped
             elif metric is not None:
                 status = "running"
             elif dataflow.status is Status.RECOVERING:
@@ -49,10 +51,12 @@ def node_summaries(dataflow: Dataflow) -> list[NodeSummary]:
                     node_id=node_id,
                     daemon_id=daemon_id,
                     status=status,
-                    pid=metric.pid if metric else None,
+                    pid=metric.pid if metric and metric.pid else None,
                     cpu=metric.cpu if metric else None,
                     memory_mb=metric.memory_mb if metric else None,
                     result=result,
+                    restarts=metric.restarts if metric else 0,
+                    broken_inputs=list(metric.broken_inputs) if metric else [],
                 )
             )
     return rows

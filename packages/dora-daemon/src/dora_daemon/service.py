@@ -32,6 +32,7 @@ import psutil
 
 from dora_daemon.local import LocalDataflow, RunOptions
 from dora_daemon.log_query import read_dataflow_logs
+from dora_daemon.node_control import merge_statuses, node_command
 from dora_daemon.resolve import resolve_dataflow
 from dora_daemon.sources import default_cache_dir, resolve_sources
 from dora_message import coordinator_to_daemon as cmd
@@ -138,6 +139,11 @@ class DaemonService:
                 return ev.Done()
             case cmd.ReadLogs():
                 return ev.NodeLogs(records=await self.read_logs(command))
+            case cmd.RestartNode() | cmd.StopNode():
+                hosted = self.hosted.get(command.dataflow_id)
+                if hosted is None:
+                    raise CommandError(f"dataflow {command.dataflow_id} does not run here")
+                return await node_command(hosted.dataflow, command)
             case cmd.Destroy():
                 self.exit_requested.set()
                 return ev.Done()
@@ -160,13 +166,11 @@ class DaemonService:
         if missing:
             raise CommandError(f"nodes not in the descriptor: {', '.join(sorted(missing))}")
         spans = len(command.placement) > 1
-        descriptor = (
-            full
-            if spans
-            else msgspec.structs.replace(full, nodes=[n for n in full.nodes if n.id in wanted])
-        )
+        ours = msgspec.structs.replace(full, nodes=[n for n in full.nodes if n.id in wanted])
+        # spanning daemons, the routes need every node; only ours run (and are fetched)
+        descriptor = full if spans else ours
         base_dir = _working_dir(command.working_dir)
-        fetched = await resolve_sources(descriptor, base_dir, default_cache_dir())
+        fetched = await resolve_sources(ours, base_dir, default_cache_dir())
         sources = {node: (source.working_dir, source.path) for node, source in fetched.items()}
         if dataflow_id in self.hosted:  # a duplicate spawn arrived while we fetched
             raise CommandError(f"dataflow {dataflow_id} already runs on this daemon")
@@ -339,6 +343,8 @@ class DaemonService:
             by_dataflow.setdefault(entry.dataflow_id, {})[entry.node_id] = metric
         for pid in set(self._samples) - alive:
             del self._samples[pid]
+        for dataflow_id, hosted in self.hosted.items():  # statuses, restarting nodes too
+            merge_statuses(by_dataflow.setdefault(dataflow_id, {}), hosted.dataflow.node_statuses())
         return [ev.NodeMetrics(dataflow_id=d, metrics=m) for d, m in by_dataflow.items()]
 
 

@@ -246,16 +246,26 @@ class Supervision:
         self._finish_node(node_id, process, returncode)
         result = self._results[node_id]
         node.status = "Stopped" if result.ok else "Failed"
-        if not result.ok and node.tracker is not None and node.tracker.policy.mode != "never":
-            log.error(
-                "node %s failed (%s) and is not restarted: %s (%d restart(s) so far); "
-                "last stderr lines:\n%s",
+        tracker = node.tracker
+        if tracker is None or tracker.policy.mode == "never" or self._stop_requested:
+            return
+        if result.ok:
+            log.warning(
+                "node %s exited (%s) and is not restarted: %s",
                 node_id,
                 describe_status(returncode),
                 decision.reason,
-                node.tracker.restarts,
-                tail_text(process.stderr_tail, 10),
             )
+            return
+        log.error(
+            "node %s failed (%s) and is not restarted: %s (%d restart(s) so far); "
+            "last stderr lines:\n%s",
+            node_id,
+            describe_status(returncode),
+            decision.reason,
+            tracker.restarts,
+            tail_text(process.stderr_tail, 10),
+        )
 
     async def _restart(
         self,

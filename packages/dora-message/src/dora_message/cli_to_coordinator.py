@@ -64,6 +64,24 @@ class RestartDataflow(_Request, tag="restart"):
     force: bool = False
 
 
+class RestartNode(_Request, tag="restart_node"):
+    """Stop one node of a running dataflow (Stop, then SIGTERM/SIGKILL after ``grace_duration``)
+    and start it again; answered once the restart began."""
+
+    dataflow: str
+    node: str
+    grace_duration: float | None = None
+
+
+class StopNode(_Request, tag="stop_node"):
+    """Stop one node of a running dataflow for good, whatever its restart policy;
+    answered once the node has exited."""
+
+    dataflow: str
+    node: str
+    grace_duration: float | None = None
+
+
 class ListDataflows(_Request, tag="list"):
     """Every dataflow the coordinator knows, running or finished."""
 
@@ -128,6 +146,8 @@ ControlRequest = (
     | WaitForSpawn
     | StopDataflow
     | RestartDataflow
+    | RestartNode
+    | StopNode
     | ListDataflows
     | GetDataflow
     | GetLogs

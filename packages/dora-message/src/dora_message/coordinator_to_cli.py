@@ -49,6 +49,8 @@ class NodeSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
     cpu: float | None = None
     memory_mb: float | None = None
     result: NodeResult | None = None
+    restarts: int = 0  # how many times the daemon restarted the node
+    broken_inputs: list[str] = []  # inputs whose input_timeout circuit breaker is open
 
 
 class DaemonSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -102,6 +104,21 @@ class DataflowRestarted(_Reply, tag="restarted"):
     new_uuid: str
 
 
+class NodeRestarting(_Reply, tag="node_restarting"):
+    """``restart_node``: the node is being stopped and will be started again."""
+
+    uuid: str
+    node: str
+
+
+class NodeStopped(_Reply, tag="node_stopped"):
+    """``stop_node``: the node has exited and will not be restarted."""
+
+    uuid: str
+    node: str
+    result: NodeResult | None = None
+
+
 class DataflowList(_Reply, tag="dataflow_list"):
     """Answer to ``list``."""
 
@@ -146,6 +163,8 @@ ControlReply = (
     | DataflowSpawned
     | DataflowStopped
     | DataflowRestarted
+    | NodeRestarting
+    | NodeStopped
     | DataflowList
     | DataflowDetails
     | LogRecords

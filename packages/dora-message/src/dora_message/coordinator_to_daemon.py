@@ -86,6 +86,22 @@ class StopDataflow(_Command, tag="stop"):
     force: bool = False
 
 
+class RestartNode(_Command, tag="restart_node"):
+    """Stop one node (Stop, grace, SIGTERM, SIGKILL) and start it again at once."""
+
+    dataflow_id: str
+    node_id: str
+    grace_duration: float | None = None
+
+
+class StopNode(_Command, tag="stop_node"):
+    """Stop one node for good; answered with ``node_ended`` once it has exited."""
+
+    dataflow_id: str
+    node_id: str
+    grace_duration: float | None = None
+
+
 class ReadLogs(_Command, tag="read_logs"):
     """Read the dataflow's log files (``working_dir``/out/<uuid>/) on this daemon."""
 
@@ -98,7 +114,7 @@ class Destroy(_Command, tag="destroy"):
     """Stop everything and exit."""
 
 
-DaemonCommand = SpawnDataflow | StopDataflow | ReadLogs | Destroy
+DaemonCommand = SpawnDataflow | StopDataflow | ReadLogs | Destroy | RestartNode | StopNode
 
 
 class CommandFrame(msgspec.Struct, tag_field="kind", tag="request", kw_only=True):

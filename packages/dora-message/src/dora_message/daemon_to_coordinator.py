@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from dora_message.common import DataflowResult, LogMessage
+from dora_message.common import DataflowResult, LogMessage, NodeResult
 
 DAEMON_PROTOCOL_VERSION = "dora-py-daemon-1"
 
@@ -39,6 +39,10 @@ class NodeMetric(msgspec.Struct, kw_only=True, omit_defaults=True):
     pid: int
     cpu: float = 0.0
     memory_mb: float = 0.0
+    # supervision: Running | Degraded | Restarting | Failed | Stopped (None: unknown)
+    status: str | None = None
+    restarts: int = 0
+    broken_inputs: list[str] = []
 
 
 class _Event(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
@@ -123,7 +127,13 @@ class NodeLogs(_Result, tag="node_logs"):
     records: list[LogMessage] = []
 
 
-CommandResult = Done | NodeLogs
+class NodeEnded(_Result, tag="node_ended"):
+    """``stop_node``: the node exited; how it ended."""
+
+    result: NodeResult | None = None
+
+
+CommandResult = Done | NodeLogs | NodeEnded
 
 
 class EventFrame(msgspec.Struct, tag_field="kind", tag="event", kw_only=True):

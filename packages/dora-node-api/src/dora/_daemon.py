@@ -95,11 +95,17 @@ class DaemonLink:
     def _wait_for(self, kind: type, timeout: float | None) -> Any:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
+            found = None
             for body in self._reader.frames():
                 msg = to_node_decoder.decode(body)
-                if type(msg) is kind:
-                    return msg
-                self._early.append(msg)  # handled once the node is running
+                if found is None and type(msg) is kind:
+                    found = msg
+                else:
+                    # handled once the node is running; frames() consumed the whole batch,
+                    # so what came right behind the awaited reply must be kept too
+                    self._early.append(msg)
+            if found is not None:
+                return found
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise RuntimeError(f"the daemon did not answer within {timeout:.0f} s")

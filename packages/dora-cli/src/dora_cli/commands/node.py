@@ -1,0 +1,145 @@
+"""``dora node list|restart|stop``: one node of a running dataflow (needs a coordinator).
+
+``list`` shows each node's status (Running, Degraded when an ``input_timeout`` circuit
+breaker is open, Restarting, Failed, Stopped), pid, CPU, memory and restart count.
+``restart`` stops the node (Stop, then SIGTERM after the grace, SIGKILL half a grace
+later; default grace 5 s) and the daemon starts it again at once, whatever its restart
+policy. ``stop`` stops it for good (default grace 10 s); the dataflow goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import click
+
+from dora_cli.client import ControlClient, Target
+from dora_cli.coordinator_options import coordinator_options
+from dora_cli.errors import EXIT_FAILURE, reports_errors
+from dora_cli.options import duration
+from dora_message import cli_to_coordinator as req
+from dora_message import coordinator_to_cli as rep
+
+DATAFLOW_HELP = "Dataflow UUID or name (default: the only running one, or a picker)."
+
+
+@click.group()
+def node() -> None:
+    """Inspect, restart or stop single nodes of a running dataflow."""
+
+
+async def _resolve(client: ControlClient, dataflow: str | None, what: str) -> str:
+    from dora_cli.summary import pick_dataflow
+
+    if dataflow is not None:
+        return dataflow
+    picked = await pick_dataflow(client, what)
+    if picked is None:
+        raise click.ClickException("no dataflow is running (see `dora list`)")
+    return picked
+
+
+@node.command("list")
+@click.option("--dataflow", "-d", help=DATAFLOW_HELP)
+@click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table")
+@coordinator_options
+@reports_errors
+def list_nodes(dataflow: str | None, fmt: str, target: Target) -> None:
+    """List the nodes of a dataflow: status, PID, CPU, memory, restarts."""
+
+    async def go() -> rep.DataflowDetails:
+        async with await ControlClient.connect(target) as client:
+            ident = await _resolve(client, dataflow, "node list")
+            return await client.request_as(req.GetDataflow(dataflow=ident), rep.DataflowDetails)
+
+    details = asyncio.run(go())
+    rows = [_row(details.summary.uuid, n) for n in details.nodes]
+    if fmt == "json":
+        for row in rows:
+            click.echo(json.dumps(row))
+        return
+    _print_table(rows)
+
+
+def _row(uuid: str, node: rep.NodeSummary) -> dict[str, object]:
+    status = node.status[:1].upper() + node.status[1:]
+    return {
+        "node": node.node_id,
+        "status": status,
+        "pid": node.pid,
+        "cpu": node.cpu,
+        "memory_mb": node.memory_mb,
+        "restarts": node.restarts,
+        "broken_inputs": list(node.broken_inputs),
+        "dataflow": uuid,
+    }
+
+
+def _print_table(rows: list[dict[str, object]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from dora_cli.commands.list import memory_text
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200, no_color=True)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("NODE", "STATUS", "PID", "CPU%", "MEMORY (MB)", "RESTARTS", "DATAFLOW"):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        cpu, memory = row["cpu"], row["memory_mb"]
+        table.add_row(
+            str(row["node"]),
+            str(row["status"]),
+            str(row["pid"] or "-"),
+            f"{cpu:.1f}%" if isinstance(cpu, float) else "-",
+            memory_text(memory) if isinstance(memory, float) else "-",
+            str(row["restarts"]),
+            str(row["dataflow"]),
+        )
+    console.print(table)
+
+
+@node.command("restart")
+@click.argument("node_id", metavar="NODE")
+@click.option("--dataflow", "-d", help=DATAFLOW_HELP)
+@click.option("--grace", callback=duration, help="Grace period before SIGTERM (default 5s).")
+@coordinator_options
+@reports_errors
+def restart(node_id: str, dataflow: str | None, grace: float | None, target: Target) -> None:
+    """Restart one node: the daemon stops the process and starts it again."""
+
+    async def go() -> rep.NodeRestarting:
+        async with await ControlClient.connect(target) as client:
+            ident = await _resolve(client, dataflow, "node restart")
+            request = req.RestartNode(dataflow=ident, node=node_id, grace_duration=grace)
+            return await client.request_as(request, rep.NodeRestarting)
+
+    asyncio.run(go())
+    click.echo(f"Node `{node_id}` restart initiated")
+
+
+@node.command("stop")
+@click.argument("node_id", metavar="NODE")
+@click.option("--dataflow", "-d", help=DATAFLOW_HELP)
+@click.option("--grace", callback=duration, help="Grace period before SIGTERM (default 10s).")
+@coordinator_options
+@reports_errors
+def stop(node_id: str, dataflow: str | None, grace: float | None, target: Target) -> None:
+    """Stop one node for good, whatever its restart policy; the dataflow goes on."""
+
+    async def go() -> rep.NodeStopped:
+        async with await ControlClient.connect(target) as client:
+            ident = await _resolve(client, dataflow, "node stop")
+            request = req.StopNode(dataflow=ident, node=node_id, grace_duration=grace)
+            timeout = (10.0 if grace is None else grace) * 1.5 + 30.0
+            return await client.request_as(request, rep.NodeStopped, timeout)
+
+    stopped = asyncio.run(go())
+    result = stopped.result
+    if result is not None and not result.ok:
+        click.echo(f"Node `{node_id}` stopped: {result.cause or 'failed'}", err=True)
+        raise SystemExit(EXIT_FAILURE)
+    click.echo(f"Node `{node_id}` stopped")

@@ -1,0 +1,42 @@
+"""Single-node commands of a coordinator-driven daemon, and node statuses for metrics.
+
+``dora node restart`` / ``dora node stop`` reach the daemon as ``restart_node`` /
+``stop_node`` commands; the dataflow's supervision (:mod:`dora_daemon.supervisor`)
+carries them out. Node statuses (Running, Degraded, Restarting, Failed, Stopped),
+restart counts and broken inputs travel to the coordinator inside ``node_metrics``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dora_message import coordinator_to_daemon as cmd
+from dora_message import daemon_to_coordinator as ev
+
+if TYPE_CHECKING:
+    from dora_daemon.local import LocalDataflow
+    from dora_daemon.supervisor import NodeStatus
+
+
+async def node_command(
+    dataflow: LocalDataflow, command: cmd.RestartNode | cmd.StopNode
+) -> ev.CommandResult:
+    """Carry out a single-node command; raises ``NodeControlError`` (a DoraError)."""
+    if isinstance(command, cmd.RestartNode):
+        dataflow.restart_node(command.node_id, command.grace_duration)
+        return ev.Done()
+    result = await dataflow.stop_node(command.node_id, command.grace_duration)
+    return ev.NodeEnded(result=result)
+
+
+def merge_statuses(metrics: dict[str, ev.NodeMetric], statuses: dict[str, NodeStatus]) -> None:
+    """Add supervision facts to process samples; nodes without a process get a row too."""
+    for node_id, status in statuses.items():
+        metric = metrics.get(node_id)
+        if metric is None:
+            if status.status in ("Running", "Degraded"):
+                continue  # spawned since the sample was taken: next time
+            metric = metrics[node_id] = ev.NodeMetric(pid=0)
+        metric.status = status.status
+        metric.restarts = status.restarts
+        metric.broken_inputs = list(status.broken_inputs)
