@@ -44,7 +44,10 @@ def peer_installed(venv: Path | None = None) -> bool:
 
 def _venv_env(venv: Path) -> dict[str, str]:
     """Environment that makes ``venv`` the active one, so nodes use its ``dora`` package."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
+    # PYTHONDONTWRITEBYTECODE (set in some sandboxes) would make every Python process of
+    # both systems recompile its sources at start: measure what users get, with bytecode
+    dropped = ("PYTHONHOME", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env["VIRTUAL_ENV"] = str(venv)
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
     env["NO_COLOR"] = "1"

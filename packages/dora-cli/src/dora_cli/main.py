@@ -7,7 +7,6 @@ answer without loading pyarrow, the daemon or anything heavy.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import version
 
 import click
 
@@ -62,7 +61,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(version("dora-cli"), "-V", "--version", prog_name="dora")
+@click.version_option(package_name="dora-cli", prog_name="dora")
 def cli() -> None:
     """dora: dataflow-oriented robotics and AI framework (Python implementation)."""
 
