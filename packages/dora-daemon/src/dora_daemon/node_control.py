@@ -8,6 +8,7 @@ restart counts and broken inputs travel to the coordinator inside ``node_metrics
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dora_message import coordinator_to_daemon as cmd
@@ -15,7 +16,16 @@ from dora_message import daemon_to_coordinator as ev
 
 if TYPE_CHECKING:
     from dora_daemon.local import LocalDataflow
-    from dora_daemon.supervisor import NodeStatus
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatus:
+    """What ``dora node list`` shows about one node."""
+
+    status: str  # Running | Degraded | Restarting | Failed | Stopped
+    restarts: int
+    pid: int | None
+    broken_inputs: tuple[str, ...] = ()
 
 
 async def node_command(

@@ -18,8 +18,13 @@ Times are plain floats from a monotonic clock chosen by the caller.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
+import msgspec
+
+from dora_daemon.resolve import ResolvedNode
+from dora_message.config import ENV_NODE_CONFIG, encode_node_config
 from dora_message.descriptor import Node
 
 BACKOFF_EXPONENT_CAP = 16
@@ -101,3 +106,11 @@ class RestartTracker:
             return Decision(False, reason=f"it reached max_restarts ({policy.max_restarts})")
         self.restarts += 1
         return Decision(True, delay=policy.backoff(self.window_count), reason="restart_policy")
+
+
+def with_restart_count(node: ResolvedNode, count: int) -> ResolvedNode:
+    """The node as spawned for its ``count``-th restart (fresh ``DORA_NODE_CONFIG``)."""
+    config = msgspec.structs.replace(node.config, restart_count=count)
+    env = dict(node.env)
+    env[ENV_NODE_CONFIG] = encode_node_config(config)
+    return dataclasses.replace(node, config=config, env=env)

@@ -32,16 +32,14 @@ import signal
 import time
 from typing import TYPE_CHECKING
 
-import msgspec
-
 from dora_daemon.commands import NodeKind
 from dora_daemon.health import DEFAULT_INTERVAL, FaultCounters, silent_nodes
+from dora_daemon.node_control import NodeStatus
 from dora_daemon.resolve import ResolvedNode
-from dora_daemon.restart import Decision, RestartPolicy, RestartTracker
+from dora_daemon.restart import Decision, RestartPolicy, RestartTracker, with_restart_count
 from dora_daemon.results import Kill, describe_status, tail_text
 from dora_daemon.spawn import NodeProcess, spawn_node
 from dora_message.common import NodeResult
-from dora_message.config import ENV_NODE_CONFIG, encode_node_config
 from dora_message.errors import DoraError
 from dora_message.node_protocol import STOP_NODE, STOP_RESTART, InputClosed, Stop
 
@@ -61,16 +59,6 @@ RESTARTABLE = (NodeKind.CUSTOM, NodeKind.SHELL)
 
 class NodeControlError(DoraError):
     """A single-node command that cannot be carried out (unknown node, not running)."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class NodeStatus:
-    """What ``dora node list`` shows about one node."""
-
-    status: str  # Running | Degraded | Restarting | Failed | Stopped
-    restarts: int
-    pid: int | None
-    broken_inputs: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(eq=False)
@@ -140,8 +128,7 @@ class Supervision:
 
     def _planned_stop(self, node_id: str) -> bool:
         """Whether this node alone was asked to stop (its exit is then no failure)."""
-        node = self._supervised.get(node_id)
-        return node is not None and node.stop_requested
+        return (node := self._supervised.get(node_id)) is not None and node.stop_requested
 
     def _disable_restarts(self) -> None:
         """The dataflow stops: no node restarts any more (pending backoffs end now)."""
@@ -338,6 +325,9 @@ class Supervision:
         """The dataflow is over: stop the health check and any single-node ladders."""
         if self._health_task is not None:
             self._health_task.cancel()
+        counters = self.fault_counters
+        if counters.restarts or counters.health_check_kills or counters.input_timeouts:
+            log.info("fault tolerance: %s", counters.summary())
         for node in self._supervised.values():
             if node.ladder is not None:
                 node.ladder.cancel()
@@ -408,11 +398,3 @@ class Supervision:
         if process.returncode is None:
             self._kills.setdefault(node_id, Kill.GRACE)
             process.signal_group(signal.SIGKILL)
-
-
-def with_restart_count(node: ResolvedNode, count: int) -> ResolvedNode:
-    """The node as spawned for its ``count``-th restart (fresh ``DORA_NODE_CONFIG``)."""
-    config = msgspec.structs.replace(node.config, restart_count=count)
-    env = dict(node.env)
-    env[ENV_NODE_CONFIG] = encode_node_config(config)
-    return dataclasses.replace(node, config=config, env=env)
