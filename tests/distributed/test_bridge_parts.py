@@ -136,7 +136,7 @@ def read_frames(
         remaining = deadline - time.monotonic()
         assert remaining > 0, f"got only {frames}"
         select.select([sock], [], [], remaining)
-        assert reader.fill(sock) is not None, f"connection closed after {frames}"
+        assert reader.fill(sock), f"connection closed after {frames}"
         frames += [decode(body) for body in reader.frames()]
     return frames
 
@@ -176,7 +176,7 @@ def test_receiver_publishes_inline_and_shared_messages_then_the_end() -> None:
         assert key == "dora/df/output/cam/frames"
         assert (third.payload, third.shared) == (b"23456", True)
         # the segment is released as soon as it was copied
-        assert read_frames(sock, FrameReader(), 1, to_sender_decoder) == [Release([42])]
+        assert read_frames(sock, FrameReader(with_fds=True), 1, to_sender_decoder) == [Release([42])]
 
         sock.sendall(encode_frame(data_encoder, Closed(["meta"])))
         assert next_published(session) == ("dora/df/output/cam/meta", RemoteClosed("meta"))
@@ -250,7 +250,7 @@ def test_writer_delivers_like_the_producer_and_reuses_released_segments() -> Non
         big = bytes(range(256)) * 400
         put(inter_daemon_encoder.encode(RemoteData("frames", 3, {"k": 1}, "raw", big, True)))
         conn, _ = listener.accept()
-        reader = FrameReader()
+        reader = FrameReader(with_fds=True)
         hello, first, second, segment, third = read_frames(conn, reader, 5)
         assert hello == Hello("df", "cam", PROTOCOL_VERSION)
         assert (first.inline, first.schema, first.layout) == (b"a" * 8, schema, layout)

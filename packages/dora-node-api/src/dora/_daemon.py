@@ -25,7 +25,6 @@ from dora._arrow import TextItem, TickItem
 from dora._inbox import Inbox, Op
 from dora._receiver import Receiver
 from dora._sender import Sender
-from dora._transport import FrameReader, connect, encode_frame
 from dora.events import (
     input_recovered_event,
     node_failed_event,
@@ -50,6 +49,7 @@ from dora_message.node_protocol import (
     node_encoder,
     to_node_decoder,
 )
+from dora_message.transport import FrameReader, connect, encode_frame
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,6 @@ import pyarrow as pa
 from dora._arrow import DataItem
 from dora._inbox import Inbox, Op
 from dora._shm import Mapping, ShmToken
-from dora._transport import FrameReader, encode_frame
 from dora.events import stop_event
 from dora_message.config import NodeConfig
 from dora_message.data_protocol import (
@@ -38,6 +37,7 @@ from dora_message.data_protocol import (
     to_receiver_decoder,
 )
 from dora_message.node_protocol import PROTOCOL_VERSION
+from dora_message.transport import FrameReader, encode_frame
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,6 @@ from dora._arrow import (
     write_stream,
 )
 from dora._shm import Segment, ShmPool
-from dora._transport import FrameReader, connect, encode_frame, send_with_fd
 from dora_message.config import NodeConfig
 from dora_message.data_protocol import (
     Closed,
@@ -43,6 +42,7 @@ from dora_message.data_protocol import (
     to_sender_decoder,
 )
 from dora_message.node_protocol import PROTOCOL_VERSION
+from dora_message.transport import FrameReader, connect, encode_frame, send_with_fd
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,6 @@ from dora._scheduler import Scheduler
 from dora._sender import Sender
 from dora._service import new_request_id
 from dora._shm import ShmPool
-from dora._transport import listen_socket
 from dora._watch import Watch, breaker_tick, heartbeat_period
 from dora.events import Event, error_event
 from dora_message.config import ENV_NODE_CONFIG, NodeConfig, decode_node_config
@@ -42,6 +41,7 @@ from dora_message.node_protocol import (
     Heartbeat,
     OutputsDone,
 )
+from dora_message.transport import listen_socket
 
 logger = logging.getLogger(__name__)
 

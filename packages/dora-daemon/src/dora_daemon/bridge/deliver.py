@@ -231,7 +231,7 @@ class Writer:
         if now < self._retry.get(node, 0.0):
             return None
         try:
-            sock = connect(self._addresses[node], CONNECT_TIMEOUT)
+            sock = connect(self._addresses[node], CONNECT_TIMEOUT, data=True)
             sock.sendall(self._hello)
         except OSError as error:
             self._retry[node] = now + RETRY_INTERVAL
@@ -260,7 +260,8 @@ class Writer:
             if not target.alive:
                 continue
             while True:
-                count = target.reader.fill(target.sock)
+                alive = target.reader.fill(target.sock)
+                count = target.reader.last_count if alive else None
                 try:
                     for body in target.reader.frames():
                         self._pool.release(target.node_id, to_sender_decoder.decode(body).tokens)

@@ -28,7 +28,7 @@ from collections.abc import Callable
 import msgspec
 
 from dora_daemon.bridge.publish import Publishing
-from dora_daemon.bridge.transport import FrameReader, encode_frame, listen, map_segment
+from dora_daemon.bridge.transport import FrameReader, encode_frame, listen_socket, map_segment
 from dora_message.data_protocol import (
     Closed,
     Data,
@@ -52,7 +52,7 @@ class _Conn:
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.reader = FrameReader()
+        self.reader = FrameReader(with_fds=True)
         self.sender: str | None = None
         self.maps: dict[int, mmap.mmap] = {}
         self.schemas: dict[str, bytes] = {}  # output id -> schema in effect
@@ -81,7 +81,7 @@ class BridgeReceiver:
 
     def start(self) -> None:
         """Listen on :attr:`address` (before any node starts) and start the thread."""
-        self._listener = listen(self.address)
+        self._listener = listen_socket(self.address)
         self._selector.register(self._listener, selectors.EVENT_READ, None)
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._thread.start()
@@ -159,8 +159,8 @@ class BridgeReceiver:
         """Handle what arrived on ``conn``; True when bytes were read and it is open."""
         if not conn.alive:
             return False
-        count = conn.reader.fill(conn.sock)
-        alive = count is not None
+        alive = conn.reader.fill(conn.sock)
+        count = conn.reader.last_count
         try:
             for body in conn.reader.frames():
                 self._frame(conn, to_receiver_decoder.decode(body))

@@ -1,5 +1,7 @@
 """Sockets and frames: abstract Unix sockets, length-prefixed msgpack frames, fd passing.
 
+Shared by the node API and the daemon's bridge, which both speak the data plane.
+
 A frame is a 4-byte little-endian length plus a msgpack body (``dora_message.codec``).
 Sockets stay in blocking mode; readers only read after the selector reported them
 readable and pass ``MSG_DONTWAIT`` so a spurious wake-up can never block.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import os
 import socket
 from typing import Any
 
@@ -79,7 +82,7 @@ class FrameReader:
     With ``with_fds`` the reader also collects passed file descriptors, in order.
     """
 
-    __slots__ = ("_buf", "_end", "_need", "_start", "_view", "fds", "with_fds")
+    __slots__ = ("_buf", "_end", "_need", "_start", "_view", "fds", "last_count", "with_fds")
 
     def __init__(self, with_fds: bool = False) -> None:
         self._buf = bytearray(_INITIAL_BUFFER)
@@ -89,6 +92,7 @@ class FrameReader:
         self._need = 0  # size of the incomplete frame at _start, when known
         self.with_fds = with_fds
         self.fds: list[int] = []
+        self.last_count = 0  # bytes the last fill() read (0: nothing was available)
 
     def fill(self, sock: socket.socket) -> bool:
         """Read what is available; False on end of stream (or a reset)."""
@@ -106,9 +110,12 @@ class FrameReader:
             else:
                 n = sock.recv_into(self._view[self._end :], 0, _RECV_FLAGS)
         except (BlockingIOError, InterruptedError):
+            self.last_count = 0
             return True
         except (ConnectionResetError, BrokenPipeError):
+            self.last_count = 0
             return False
+        self.last_count = n
         if n == 0:
             return False
         self._end += n
@@ -142,8 +149,6 @@ class FrameReader:
 
     def close_fds(self) -> None:
         """Close passed descriptors nobody claimed."""
-        import os
-
         for fd in self.fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
