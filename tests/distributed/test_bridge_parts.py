@@ -176,7 +176,7 @@ def test_receiver_publishes_inline_and_shared_messages_then_the_end() -> None:
         assert key == "dora/df/output/cam/frames"
         assert (third.payload, third.shared) == (b"23456", True)
         # the segment is released as soon as it was copied
-        assert read_frames(sock, FrameReader(with_fds=True), 1, to_sender_decoder) == [Release([42])]
+        assert read_frames(sock, FrameReader(), 1, to_sender_decoder) == [Release([42])]
 
         sock.sendall(encode_frame(data_encoder, Closed(["meta"])))
         assert next_published(session) == ("dora/df/output/cam/meta", RemoteClosed("meta"))
