@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,3 +144,20 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "nope.yml" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not on PATH")
+def test_uv_runs_python_nodes_through_uv(tmp_path: Path) -> None:
+    flow = copy_example("python-dataflow", tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    result = subprocess.run(
+        [sys.executable, "-m", "dora_cli", "run", str(flow), "--uv"],
+        env={**env, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=80,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "receiver: got 20 squares in order" in result.stderr
+    # the argv (`uv run python -u <file>`) is checked in tests/daemon/test_resolve.py

@@ -315,3 +315,12 @@ def test_fetched_sources_set_working_dir_and_path(flow: Path, tmp_path_factory: 
     assert out.nodes["g"].argv == ("/py", "-u", str(clone / "node.py"))
     assert out.nodes["u"].cwd == flow
     assert out.nodes["u"].argv == (str(downloaded),)
+
+
+def test_zero_copy_threshold_comes_from_the_environment(flow: Path) -> None:
+    nodes = [{"id": "a", "path": "a.py", "outputs": ["x"]}]
+    assert resolve(flow, nodes).nodes["a"].config.zero_copy_threshold == 4096
+    env = {"PATH": "/usr/bin", "DORA_ZERO_COPY_THRESHOLD": "64KB"}
+    assert resolve(flow, nodes, env).nodes["a"].config.zero_copy_threshold == 65536
+    with pytest.raises(DescriptorError, match="DORA_ZERO_COPY_THRESHOLD"):
+        resolve(flow, nodes, {"DORA_ZERO_COPY_THRESHOLD": "lots"})

@@ -35,8 +35,11 @@ from dora_message.config import (
 from dora_message.descriptor import Descriptor, Input, Node, Operator
 from dora_message.errors import DescriptorError
 from dora_message.sources import LogsSource, TimerSource, UserSource, parse_input_source
+from dora_message.units import parse_size
 
 _MAX_ABSTRACT_NAME = 107  # sun_path is 108 bytes, the first is the abstract-namespace NUL
+
+DEFAULT_ZERO_COPY_THRESHOLD = 4096  # bytes, as in DESIGN.md
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,7 @@ def resolve_dataflow(
         inputs[node.id] = _resolve_inputs(node, index, by_id, operator_ids, result, node.id in here)
 
     host = {k: v for k, v in host_env.items() if k not in SCRUBBED_HOST_ENV}
+    threshold = _zero_copy_threshold(host_env)
     descriptor_dict = msgspec.to_builtins(descriptor)
     global_env = descriptor_env(descriptor.env, "env", host_env, result.warnings)
     for index, node in enumerate(descriptor.nodes):
@@ -164,8 +168,13 @@ def resolve_dataflow(
             routes=routes,
             dataflow_descriptor=descriptor_dict,
             dynamic=source.kind is NodeKind.DYNAMIC,
+            zero_copy_threshold=threshold,
         )
         env = dict(host)
+        if uv and "VIRTUAL_ENV" not in env and sys.prefix != sys.base_prefix:
+            # outside a uv project `uv run` uses the active environment: make it the one
+            # this daemon runs in, which has the node API (a project's own env still wins)
+            env["VIRTUAL_ENV"] = sys.prefix
         env.update(global_env)
         env.update(descriptor_env(node.env, f"nodes[{index}].env", host_env, result.warnings))
         env.update(source.extra_env)
@@ -341,3 +350,15 @@ def _node_log_settings(node: Node, index: int) -> LogSettings:
         return log_settings(node)
     except ValueError as error:
         raise DescriptorError(f"node `{node.id}`: {error}", f"nodes[{index}]") from None
+
+
+def _zero_copy_threshold(host_env: Mapping[str, str]) -> int:
+    """Payload size from which data goes through shared memory (``DORA_ZERO_COPY_THRESHOLD``)."""
+    raw = host_env.get("DORA_ZERO_COPY_THRESHOLD")
+    if not raw:
+        return DEFAULT_ZERO_COPY_THRESHOLD
+    try:
+        value = parse_size(raw)
+    except ValueError as error:
+        raise DescriptorError(f"DORA_ZERO_COPY_THRESHOLD: {error}") from None
+    return max(value, 1)
