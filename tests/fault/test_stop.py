@@ -131,3 +131,22 @@ def test_sigkill_of_dora_run_takes_every_node_process_down_within_2s(tmp_path: P
         assert not shm_files(second) and not shm_files(dataflow_id)
     finally:
         again.kill_tree()
+
+
+@pytest.mark.timeout(60)
+def test_a_second_ctrl_c_kills_at_once(tmp_path: Path) -> None:
+    flow = write_flow(tmp_path, LADDER_FLOW)
+    dora = DoraProcess(["run", str(flow)])  # default grace: 10 s
+    try:
+        ready = seen_or_wait(dora, "stubborn: ready")
+        stubborn = psutil.Process(int(field(ready, "pid")))
+        child = psutil.Process(int(field(ready, "child")))
+        dora.proc.send_signal(signal.SIGINT)
+        dora.wait_for_line("press Ctrl-C again")
+        started = time.monotonic()
+        dora.proc.send_signal(signal.SIGINT)
+        assert not wait_dead([stubborn, child], timeout=3)
+        assert dora.wait(timeout=10) != 0
+        assert time.monotonic() - started < 5, "the second Ctrl-C must not wait for the grace"
+    finally:
+        dora.kill_tree()
