@@ -31,6 +31,7 @@ from dora._scheduler import Scheduler
 from dora._sender import Sender
 from dora._service import new_request_id
 from dora._shm import ShmPool
+from dora._typecheck import OutputTypeCheck
 from dora._watch import Watch, breaker_tick, heartbeat_period
 from dora.events import Event, error_event
 from dora_message.config import ENV_NODE_CONFIG, NodeConfig, decode_node_config
@@ -83,6 +84,7 @@ class Node(_log.LogMethods):
         self._config = config
         self._clock = Clock()
         self._outputs = set(config.outputs)
+        self._type_check = OutputTypeCheck.from_config(config)
         self._warned_outputs: set[str] = set()
         timeouts = {
             iid: spec.input_timeout
@@ -343,6 +345,8 @@ class Node(_log.LogMethods):
         """Send ``data`` (bytes or a pyarrow Array) on ``output_id``."""
         self._calls += 1
         if output_id in self._outputs:
+            if self._type_check is not None:
+                self._type_check.check(output_id, data, metadata)
             params = encode_parameters(metadata) if metadata else _EMPTY
             self._sender.send(output_id, data, params, self._clock.now())
             return
