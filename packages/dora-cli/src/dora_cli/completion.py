@@ -10,9 +10,12 @@ Hooks (use as ``shell_complete=`` on an argument or option):
 * :func:`complete_node_ids` — node ids read from the dataflow YAML given earlier on the
   same command line (a parameter named ``dataflow``, ``path`` or ``dataflow_path``).
 
-Not provided yet: names and UUIDs of *running* dataflows, which need the coordinator
-(``dora list``); such a hook must use a short timeout and return nothing on failure.
-Every hook here fails silently: a completion must never print an error.
+* :func:`complete_dataflows` — names and UUIDs of the dataflows the coordinator knows.
+* :func:`complete_running_node_ids` — node ids of the dataflow named by ``--dataflow``
+  (or the only running one), asked from the coordinator.
+
+The coordinator hooks use a short timeout (:data:`COORDINATOR_TIMEOUT`). Every hook here
+fails silently: a completion must never print an error.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 from click.shell_completion import CompletionItem, get_completion_class
@@ -29,7 +33,9 @@ __all__ = [
     "COMPLETE_VAR",
     "SHELLS",
     "complete_dataflow_files",
+    "complete_dataflows",
     "complete_node_ids",
+    "complete_running_node_ids",
     "completion_script",
     "detect_shell",
     "node_ids_of",
@@ -41,6 +47,9 @@ SHELLS: tuple[str, ...] = ("bash", "zsh", "fish", "elvish", "powershell")
 CLICK_SHELLS: tuple[str, ...] = ("bash", "zsh", "fish")
 #: Environment variable of click's completion protocol for the ``dora`` program.
 COMPLETE_VAR = "_DORA_COMPLETE"
+
+#: How long a completion may wait for the coordinator, in seconds.
+COORDINATOR_TIMEOUT = 0.5
 
 _YAML_SUFFIXES = (".yml", ".yaml")
 _DATAFLOW_PARAMS = ("dataflow", "path", "dataflow_path")
@@ -114,3 +123,72 @@ def node_ids_of(path: Path) -> list[str]:
     if not isinstance(nodes, list):
         return []
     return [n["id"] for n in nodes if isinstance(n, dict) and isinstance(n.get("id"), str)]
+
+
+def complete_dataflows(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Names and UUIDs of the coordinator's dataflows (nothing if it cannot be reached)."""
+    from dora_message import coordinator_to_cli as rep
+
+    items: list[CompletionItem] = []
+    for row in _ask(ctx, "list", rep.DataflowList, lambda r: r.dataflows) or []:
+        for value in (row.name, row.uuid):
+            if value and value.startswith(incomplete):
+                items.append(CompletionItem(value, help=row.status))
+    return items
+
+
+def complete_running_node_ids(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Node ids of the dataflow given with ``--dataflow`` (or the only one running)."""
+    from dora_message import coordinator_to_cli as rep
+
+    dataflow = ctx.params.get("dataflow")
+    if not isinstance(dataflow, str) or not dataflow:
+        running = [
+            row.uuid
+            for row in _ask(ctx, "list", rep.DataflowList, lambda r: r.dataflows) or []
+            if row.status.lower() == "running"
+        ]
+        if len(running) != 1:
+            return []
+        dataflow = running[0]
+    nodes = _ask(ctx, dataflow, rep.DataflowDetails, lambda r: r.nodes) or []
+    return [CompletionItem(n.node_id) for n in nodes if n.node_id.startswith(incomplete)]
+
+
+def _ask(ctx: click.Context, what: str, kind: type, pick: Any) -> Any:
+    """One request to the coordinator with a short timeout; ``None`` on any failure."""
+    try:
+        import asyncio
+
+        from dora_cli.client import (
+            DEFAULT_ADDR,
+            DEFAULT_PORT,
+            ControlClient,
+            Target,
+            discover_token,
+        )
+        from dora_message import cli_to_coordinator as req
+
+        addr = ctx.params.get("coordinator_addr") or os.environ.get(
+            "DORA_COORDINATOR_ADDR", DEFAULT_ADDR
+        )
+        port = int(
+            ctx.params.get("coordinator_port")
+            or os.environ.get("DORA_COORDINATOR_PORT", DEFAULT_PORT)
+        )
+        body = req.ListDataflows() if what == "list" else req.GetDataflow(dataflow=what)
+
+        async def go() -> Any:
+            target = Target(addr, port, discover_token())
+            client = await ControlClient.connect(target, COORDINATOR_TIMEOUT)
+            async with client:
+                return await client.request_as(body, kind, COORDINATOR_TIMEOUT)
+
+        reply = asyncio.run(asyncio.wait_for(go(), COORDINATOR_TIMEOUT * 2))
+        return pick(reply)
+    except Exception:  # no coordinator, a refusal, a timeout: no candidates
+        return None

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
+from dora_cli.completion import complete_dataflow_files
 from dora_cli.errors import fail, reports_errors
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path), shell_complete=complete_dataflow_files)
 @click.option("--uv", is_flag=True, help="Run `pip install` lines through `uv pip`.")
 @click.option("--local", is_flag=True, help="Build here even if a coordinator is reachable.")
 @click.option("--strict-types", is_flag=True, help="Treat type warnings as errors.")

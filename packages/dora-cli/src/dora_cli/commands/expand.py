@@ -7,11 +7,12 @@ from typing import Any
 
 import click
 
+from dora_cli.completion import complete_dataflow_files
 from dora_cli.errors import fail, reports_errors
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path), shell_complete=complete_dataflow_files)
 @click.option(
     "--module",
     "module_file",

@@ -17,6 +17,7 @@ import click
 import msgspec
 
 from dora_cli.client import ControlClient, CoordinatorUnreachable, Target
+from dora_cli.completion import complete_dataflows, complete_running_node_ids
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import fail, reports_errors
 from dora_cli.log_display import LogDisplay
@@ -31,8 +32,12 @@ OUT_DIR = Path("out")
 
 
 @click.command()
-@click.argument("dataflow", required=False, metavar="[UUID_OR_NAME]")
-@click.argument("node_arg", required=False, metavar="[NODE]")
+@click.argument(
+    "dataflow", required=False, metavar="[UUID_OR_NAME]", shell_complete=complete_dataflows
+)
+@click.argument(
+    "node_arg", required=False, metavar="[NODE]", shell_complete=complete_running_node_ids
+)
 @click.option("--node", "-n", help="Only this node (same as the NODE argument).")
 @click.option("--all-nodes", is_flag=True, help="Merge the logs of all nodes (the default).")
 @click.option("--tail", type=click.IntRange(0), help="Show only the last N lines.")

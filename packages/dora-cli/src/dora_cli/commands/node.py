@@ -15,6 +15,7 @@ import json
 import click
 
 from dora_cli.client import ControlClient, Target
+from dora_cli.completion import complete_dataflows, complete_running_node_ids
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import EXIT_FAILURE, reports_errors
 from dora_cli.options import duration
@@ -41,7 +42,7 @@ async def _resolve(client: ControlClient, dataflow: str | None, what: str) -> st
 
 
 @node.command("list")
-@click.option("--dataflow", "-d", help=DATAFLOW_HELP)
+@click.option("--dataflow", "-d", help=DATAFLOW_HELP, shell_complete=complete_dataflows)
 @click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table")
 @coordinator_options
 @reports_errors
@@ -103,8 +104,8 @@ def _print_table(rows: list[dict[str, object]]) -> None:
 
 
 @node.command("restart")
-@click.argument("node_id", metavar="NODE")
-@click.option("--dataflow", "-d", help=DATAFLOW_HELP)
+@click.argument("node_id", metavar="NODE", shell_complete=complete_running_node_ids)
+@click.option("--dataflow", "-d", help=DATAFLOW_HELP, shell_complete=complete_dataflows)
 @click.option("--grace", callback=duration, help="Grace period before SIGTERM (default 5s).")
 @coordinator_options
 @reports_errors
@@ -122,8 +123,8 @@ def restart(node_id: str, dataflow: str | None, grace: float | None, target: Tar
 
 
 @node.command("stop")
-@click.argument("node_id", metavar="NODE")
-@click.option("--dataflow", "-d", help=DATAFLOW_HELP)
+@click.argument("node_id", metavar="NODE", shell_complete=complete_running_node_ids)
+@click.option("--dataflow", "-d", help=DATAFLOW_HELP, shell_complete=complete_dataflows)
 @click.option("--grace", callback=duration, help="Grace period before SIGTERM (default 10s).")
 @coordinator_options
 @reports_errors

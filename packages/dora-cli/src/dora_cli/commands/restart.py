@@ -7,6 +7,7 @@ import asyncio
 import click
 
 from dora_cli.client import ControlClient, Target
+from dora_cli.completion import complete_dataflows
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import fail, reports_errors
 from dora_cli.options import duration
@@ -15,7 +16,7 @@ from dora_message import coordinator_to_cli as rep
 
 
 @click.command()
-@click.argument("dataflow", required=False, metavar="[UUID]")
+@click.argument("dataflow", required=False, metavar="[UUID]", shell_complete=complete_dataflows)
 @click.option("--name", "-n", help="Restart by name instead of UUID.")
 @click.option("--grace-duration", callback=duration, help="Grace period of the stop phase.")
 @click.option("--force", "-f", is_flag=True, help="Kill the nodes before restarting.")

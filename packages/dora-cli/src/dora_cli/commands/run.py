@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
+from dora_cli.completion import complete_dataflow_files
 from dora_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, fail, reports_errors
 from dora_cli.options import LOG_FORMAT, LOG_LEVEL, duration
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path), shell_complete=complete_dataflow_files)
 @click.option(
     "--stop-after", callback=duration, help="Stop the dataflow after this long (30s, 5m, 1h)."
 )

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from dora_cli.client import ControlClient, Target
+from dora_cli.completion import complete_dataflow_files
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import EXIT_FAILURE, fail, reports_errors
 from dora_cli.log_display import LogDisplay
@@ -21,7 +22,7 @@ SPAWN_TIMEOUT = 90.0
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path), shell_complete=complete_dataflow_files)
 @click.option("--name", "-n", help="Name the dataflow (for stop, logs, restart).")
 @click.option(
     "--attach/--detach",

@@ -7,6 +7,7 @@ import asyncio
 import click
 
 from dora_cli.client import ControlClient, Target
+from dora_cli.completion import complete_dataflows
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import EXIT_FAILURE, reports_errors
 from dora_cli.options import duration
@@ -17,7 +18,9 @@ DEFAULT_GRACE = 10.0
 
 
 @click.command()
-@click.argument("dataflow", required=False, metavar="[UUID_OR_NAME]")
+@click.argument(
+    "dataflow", required=False, metavar="[UUID_OR_NAME]", shell_complete=complete_dataflows
+)
 @click.option("--name", "-n", help="The dataflow's name (alternative to the argument).")
 @click.option("--grace-duration", callback=duration, help="Grace period before SIGTERM (10s).")
 @click.option("--force", "-f", is_flag=True, help="Kill the nodes at once.")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from dora_cli.completion import complete_dataflow_files
 from dora_cli.errors import EXIT_FAILURE, fail, reports_errors
 
 if TYPE_CHECKING:
@@ -19,7 +20,7 @@ _SCHEMA_HINT = "hint: check the YAML syntax and the dataflow schema (docs/types-
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path), shell_complete=complete_dataflow_files)
 @click.option(
     "--strict-types",
     is_flag=True,
