@@ -25,9 +25,6 @@ from dora_cli.options import LOG_FORMAT, LOG_LEVEL, duration
 )
 @click.option("--uv", is_flag=True, help="Use uv to run Python nodes and pip builds.")
 @click.option(
-    "--debug", is_flag=True, help="Enable debug topics (publish_all_messages_to_zenoh: true)."
-)
-@click.option(
     "--allow-shell-nodes",
     is_flag=True,
     envvar="DORA_ALLOW_SHELL_NODES",
@@ -64,7 +61,6 @@ def run(
     stop_after: float | None,
     grace_duration: float | None,
     uv: bool,
-    debug: bool,
     allow_shell_nodes: bool,
     log_level: str,
     log_format: str,
@@ -90,8 +86,6 @@ def run(
     display = LogDisplay(log_level.lower(), log_format.lower(), overrides)
     for warning in warnings:
         display.note(f"warning: {warning}")
-    if debug:
-        display.note("note: debug topics need the distributed mode; --debug has no effect here")
 
     from dora_cli.local_run import run_local
 
