@@ -21,6 +21,7 @@ import msgspec
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from dora_coordinator.builds import start_build
 from dora_coordinator.logs import LogSubscription
 from dora_coordinator.node_ops import node_request
 from dora_message import cli_to_coordinator as req
@@ -75,6 +76,9 @@ class ControlSession:
 
     def _send(self, frame: rep.CoordinatorToCli) -> None:
         self._outgoing.put_nowait(rep.encode_frame(frame))
+
+    def _push(self, event: rep.PushEvent) -> None:
+        self._send(rep.Event(event=event))
 
     def _reply_error(self, request_id: int, error: str) -> None:
         self._send(rep.Reply(id=request_id, error=error[:MAX_ERROR_CHARS]))
@@ -163,6 +167,8 @@ class ControlSession:
                 return ops.list_daemons()
             case req.Destroy(grace_duration=grace, force=force):
                 return await ops.destroy(grace, force)
+            case req.BuildDataflow():
+                return start_build(ops, body, self._push)
             case _:
                 raise DoraError(f"unexpected request {type(body).__name__}")
 

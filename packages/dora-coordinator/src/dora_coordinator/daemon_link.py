@@ -164,6 +164,8 @@ class DaemonLink:
                 coordinator.hub.publish(records)
             case from_daemon.NodesReady(dataflow_id=dataflow_id, error=error):
                 coordinator.nodes_ready(self.daemon_id, dataflow_id, error)
+            case from_daemon.BuildOutput():
+                coordinator.builds.output(self.daemon_id, event)
             case from_daemon.NodeMetrics(dataflow_id=dataflow_id, metrics=metrics):
                 coordinator.state.update_metrics(dataflow_id, metrics)
             case from_daemon.DataflowFinished():

@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from dora_coordinator.builds import BuildHub
 from dora_coordinator.daemon_link import DaemonCommandError, DaemonLink
 from dora_coordinator.logs import LogHub
 from dora_coordinator.state import CoordinatorState, Dataflow, StateError, Status
@@ -44,6 +45,7 @@ class DataflowOperations:
         self._spawned: dict[str, asyncio.Event] = {}
         self._ended: dict[str, asyncio.Event] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self.builds = BuildHub()  # output routing of running `dora build`s
 
     # ---- hooks the server implements -------------------------------------------
 

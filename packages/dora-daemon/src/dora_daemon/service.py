@@ -4,8 +4,9 @@ Each dataflow runs in a :class:`~dora_daemon.local.LocalDataflow`, restricted to
 nodes the coordinator placed on this machine (a sub-descriptor). The service forwards
 node logs, samples node processes every 2 s, remembers how dataflows ended (so a result
 that could not be delivered while the coordinator was away is reported on reconnect),
-and answers spawn / stop / read-logs / destroy commands. Sending is the link's job: the
-service only calls ``emit``, which never blocks.
+and answers spawn / stop / read-logs / build / destroy commands (builds: see
+:mod:`dora_daemon.remote_build`). Sending is the link's job: the service only calls
+``emit``, which never blocks.
 
 A dataflow whose nodes are placed on several daemons runs here with the full descriptor
 and a :class:`~dora_daemon.bridge.dataflow.ClusterPart`: the daemon's zenoh session
@@ -33,6 +34,7 @@ import psutil
 from dora_daemon.local import LocalDataflow, RunOptions
 from dora_daemon.log_query import read_dataflow_logs
 from dora_daemon.node_control import merge_statuses, node_command
+from dora_daemon.remote_build import run_remote_build
 from dora_daemon.resolve import resolve_dataflow
 from dora_daemon.sources import default_cache_dir, resolve_sources
 from dora_message import coordinator_to_daemon as cmd
@@ -144,6 +146,9 @@ class DaemonService:
                 if hosted is None:
                     raise CommandError(f"dataflow {command.dataflow_id} does not run here")
                 return await node_command(hosted.dataflow, command)
+            case cmd.BuildDataflow():
+                await run_remote_build(command, self.emit, self.daemon_id)
+                return ev.Done()
             case cmd.Destroy():
                 self.exit_requested.set()
                 return ev.Done()

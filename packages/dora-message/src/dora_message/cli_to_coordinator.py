@@ -133,6 +133,20 @@ class ListDaemons(_Request, tag="daemons"):
     """The connected daemons."""
 
 
+class BuildDataflow(_Request, tag="build"):
+    """Run the ``build:`` commands of a dataflow on the daemons its nodes are placed on.
+
+    Answered at once with ``build_triggered`` (or an error, e.g. a machine with no
+    daemon); the build's output lines and its end are pushed to this connection as
+    ``build_output`` and ``build_finished`` events. ``working_dir`` is the dataflow's
+    directory on the CLI's machine.
+    """
+
+    descriptor: dict[str, Any]
+    working_dir: str | None = None
+    uv: bool = False
+
+
 class Destroy(_Request, tag="destroy"):
     """Stop every dataflow, then shut down every daemon and the coordinator."""
 
@@ -154,6 +168,7 @@ ControlRequest = (
     | SubscribeLogs
     | ListDaemons
     | Destroy
+    | BuildDataflow
 )
 
 

@@ -157,6 +157,13 @@ class Destroyed(_Reply, tag="destroyed"):
     """Every dataflow stopped and every daemon told to exit; the coordinator exits next."""
 
 
+class BuildTriggered(_Reply, tag="build_triggered"):
+    """The build was sent to the daemons (``placement``: daemon id -> node ids)."""
+
+    build_id: str
+    placement: dict[str, list[str]] = {}
+
+
 ControlReply = (
     HelloOk
     | DataflowStarted
@@ -171,6 +178,7 @@ ControlReply = (
     | Subscribed
     | DaemonList
     | Destroyed
+    | BuildTriggered
 )
 
 
@@ -193,7 +201,23 @@ class DataflowFinishedEvent(_Push, tag="dataflow_finished"):
     error: str | None = None
 
 
-PushEvent = LogEvent | DataflowFinishedEvent
+class BuildOutputEvent(_Push, tag="build_output"):
+    """One output line of a build command, pushed to the connection that asked for the build."""
+
+    build_id: str
+    node_id: str
+    line: str
+    daemon_id: str | None = None
+
+
+class BuildFinishedEvent(_Push, tag="build_finished"):
+    """The build ended on every daemon; ``error`` is the first failure (None: success)."""
+
+    build_id: str
+    error: str | None = None
+
+
+PushEvent = LogEvent | DataflowFinishedEvent | BuildOutputEvent | BuildFinishedEvent
 
 
 class Reply(msgspec.Struct, tag_field="kind", tag="reply", kw_only=True, omit_defaults=True):

@@ -110,11 +110,29 @@ class ReadLogs(_Command, tag="read_logs"):
     query: LogQuery = msgspec.field(default_factory=LogQuery)
 
 
+class BuildDataflow(_Command, tag="build"):
+    """Run the ``build:`` commands of ``nodes`` (the descriptor holds every node) here.
+
+    Output lines go back as ``build_output`` events; the reply comes when the build
+    ended (an error names the failing node). ``machine_id`` is this daemon's, passed to
+    the build commands as ``DORA_MACHINE_ID``.
+    """
+
+    build_id: str
+    descriptor: dict[str, Any]
+    nodes: list[str]
+    working_dir: str | None = None
+    uv: bool = False
+    machine_id: str | None = None
+
+
 class Destroy(_Command, tag="destroy"):
     """Stop everything and exit."""
 
 
-DaemonCommand = SpawnDataflow | StopDataflow | ReadLogs | Destroy | RestartNode | StopNode
+DaemonCommand = (
+    SpawnDataflow | StopDataflow | ReadLogs | Destroy | RestartNode | StopNode | BuildDataflow
+)
 
 
 class CommandFrame(msgspec.Struct, tag_field="kind", tag="request", kw_only=True):

@@ -108,8 +108,23 @@ class NodesReady(_Event, tag="nodes_ready"):
     error: str | None = None
 
 
+class BuildOutput(_Event, tag="build_output"):
+    """One output line of a build command run for coordinator build ``build_id``."""
+
+    build_id: str
+    node_id: str
+    line: str
+
+
 DaemonEvent = (
-    Register | StatusReport | Heartbeat | DataflowFinished | LogBatch | NodeMetrics | NodesReady
+    Register
+    | StatusReport
+    | Heartbeat
+    | DataflowFinished
+    | LogBatch
+    | NodeMetrics
+    | NodesReady
+    | BuildOutput
 )
 
 

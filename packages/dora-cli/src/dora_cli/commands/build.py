@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from dora_cli.client import Target
 from dora_cli.completion import complete_dataflow_files
+from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import fail, reports_errors
+from dora_cli.remote_build import build_via_coordinator, is_deployed
+
+if TYPE_CHECKING:
+    from dora_message.descriptor import Descriptor
 
 
 @click.command()
@@ -16,12 +23,15 @@ from dora_cli.errors import fail, reports_errors
 @click.option("--uv", is_flag=True, help="Run `pip install` lines through `uv pip`.")
 @click.option("--local", is_flag=True, help="Build here even if a coordinator is reachable.")
 @click.option("--strict-types", is_flag=True, help="Treat type warnings as errors.")
+@coordinator_options
 @reports_errors
-def build(path: Path, uv: bool, local: bool, strict_types: bool) -> None:
+def build(path: Path, uv: bool, local: bool, strict_types: bool, target: Target) -> None:
     """Run the build commands of the dataflow at PATH.
 
     Nodes with a `git:` source are cloned (or updated) first and built from the
-    repository root; `path: https://...` nodes are downloaded and checked.
+    repository root; `path: https://...` nodes are downloaded and checked. When nodes
+    are deployed to machines (`_unstable_deploy`) and a coordinator answers, each
+    daemon builds its own nodes; `--local` always builds here.
     """
     from dora_daemon.build import build_dataflow
     from dora_daemon.sources import default_cache_dir, resolve_sources
@@ -36,6 +46,14 @@ def build(path: Path, uv: bool, local: bool, strict_types: bool) -> None:
 
     type_check_for_build(descriptor, path, strict_types)  # same checks as `dora validate`
     base_dir = path.resolve().parent
+    if not local and is_deployed(descriptor):
+        if asyncio.run(_distributed(target, descriptor, base_dir, uv)):
+            click.echo("build finished", err=True)
+            return
+        click.echo(
+            f"note: no coordinator at {target}; building the deployed nodes locally",
+            err=True,
+        )
 
     def on_output(node_id: str, line: str) -> None:
         click.echo(f"[{node_id}] {line}", err=True)
@@ -49,3 +67,14 @@ def build(path: Path, uv: bool, local: bool, strict_types: bool) -> None:
 
     asyncio.run(go())
     click.echo("build finished", err=True)
+
+
+async def _distributed(target: Target, descriptor: Descriptor, base_dir: Path, uv: bool) -> bool:
+    """Build on the daemons through the coordinator; False when none answers."""
+    import msgspec
+
+    def on_output(node_id: str, daemon_id: str | None, line: str) -> None:
+        click.echo(f"[{node_id}] {line}", err=True)
+
+    data = msgspec.to_builtins(descriptor)
+    return await build_via_coordinator(target, data, str(base_dir), uv, on_output)
