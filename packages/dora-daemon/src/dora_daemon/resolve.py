@@ -56,7 +56,7 @@ class ResolvedNode:
     send_stdout_as: str | None  # full output id (``op/x`` for operator nodes)
     send_logs_as: str | None
     cpu_affinity: tuple[int, ...] | None
-    descriptor_node: Node  # kept for restart policies (spec/runtime.md §7), not yet applied
+    descriptor_node: Node  # its restart and health-check keys (supervisor.py)
 
 
 @dataclass(frozen=True, slots=True)
