@@ -35,6 +35,10 @@ CASES = {
         ["nodes[0].restart_policy"],
     ),
     "yaml syntax": ("nodes:\n  - id: a\n   path: [\n", ["line"]),
+    "missing node file": (
+        "nodes:\n  - id: a\n    path: a.py\n",
+        ["dataflow.yml: nodes[0].path", "a.py` does not exist"],
+    ),
 }
 
 
@@ -44,9 +48,15 @@ def test_bad_descriptor_is_refused(tmp_path: Path, name: str) -> None:
     flow = tmp_path / "dataflow.yml"
     flow.write_text(text)
     result = run_dora(["run", str(flow)])
-    assert result.returncode != 0
+    assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     for phrase in phrases:
         assert phrase in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
     assert not (tmp_path / "out").exists(), "nothing may start"
+
+
+def test_directory_instead_of_a_file_is_named(tmp_path: Path) -> None:
+    result = run_dora(["run", str(tmp_path)])
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == f"error: dataflow file `{tmp_path}` is a directory"

@@ -45,3 +45,10 @@ def test_bearer_check() -> None:
     assert not bearer_ok("Bearer ", "abc")
     assert not bearer_ok("abc", "abc")
     assert not bearer_ok(None, "abc")
+
+
+def test_uncreatable_token_file_is_one_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    with pytest.raises(TokenFileError, match=r"cannot create token file .*not-a-dir/token"):
+        load_or_create_token(blocker / "token")

@@ -69,6 +69,8 @@ def test_complete_schema(monkeypatch: pytest.MonkeyPatch) -> None:
         "so no node can subscribe to it; add `raw_output` to outputs",
         "nodes[0].send_logs_as: node `my-node`: `log_entries` is not listed in outputs, "
         "so no node can subscribe to it; add `log_entries` to outputs",
+        "_unstable_debug.publish_all_messages_to_zenoh: has no effect in this implementation "
+        "(there are no `dora topic` commands)",
     ]
 
 
@@ -91,7 +93,13 @@ def test_deploy_example() -> None:
 
 def test_mainline_keys() -> None:
     flow, warnings = load_descriptor_with_warnings(FIXTURES / "mainline_keys.yml")
-    assert warnings == []
+    # Accepted for compatibility, but nothing here acts on them: said, not silently dropped.
+    assert warnings == [
+        "debug.enable_debug_inspection: has no effect in this implementation "
+        "(there are no `dora topic` commands)",
+        "exit_when_nodes_finish: has no effect in this implementation",
+        "nodes[0].finish_grace_secs: node `camera`: has no effect in this implementation",
+    ]
     assert flow.debug_settings.enable_debug_inspection is True
     assert [n.kind for n in flow.nodes] == [
         "standard",
@@ -103,6 +111,21 @@ def test_mainline_keys() -> None:
     ]
     # the module node was expanded into its inner node at load time
     assert flow.nodes[-1].id == "nav.planner"
+
+
+def test_remote_distribute_is_said_to_have_no_effect() -> None:
+    text = (
+        "deploy: {distribute: http}\nnodes:\n  - id: a\n    path: a.py\n"
+        "    _unstable_deploy: {machine: m, distribute: scp}\n"
+        "  - id: b\n    path: b.py\n    deploy: {distribute: local}\n"
+    )
+    _, warnings = parse_descriptor_with_warnings(text)
+    assert warnings == [
+        "deploy.distribute: `http`: has no effect in this implementation "
+        "(every daemon builds its own nodes)",
+        "nodes[0]._unstable_deploy.distribute: node `a`: `scp`: has no effect in this "
+        "implementation (every daemon builds its own nodes)",
+    ]
 
 
 def test_load_missing_file(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn, ParamSpec, TypeVar
 
 import click
@@ -25,6 +26,14 @@ def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     """Print ``error: message`` to stderr and exit with ``code``."""
     click.secho(f"error: {message}", fg="red", err=True)
     sys.exit(code)
+
+
+def require_file(path: Path, kind: str = "dataflow") -> None:
+    """Exit with one clear line unless ``path`` is a readable regular file."""
+    if path.is_dir():
+        fail(f"{kind} file `{path}` is a directory")
+    if not path.is_file():
+        fail(f"{kind} file `{path}` does not exist")
 
 
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:

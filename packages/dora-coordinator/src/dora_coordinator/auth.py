@@ -49,12 +49,17 @@ def load_or_create_token(path: Path) -> str:
     """The token in ``path``; a new random one is written (0600) if the file is missing."""
     path = Path(path)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         token = secrets.token_hex(TOKEN_BYTES)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as error:
+            raise TokenFileError(f"cannot create token file {path}: {error.strerror}") from None
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         except FileExistsError:
             return read_token_file(path)  # another process created it meanwhile
+        except OSError as error:
+            raise TokenFileError(f"cannot create token file {path}: {error.strerror}") from None
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(token + "\n")
         return token

@@ -135,7 +135,16 @@ class CoordinatorLink:
                     raise LinkRefused("the coordinator refused our token (401)") from None
                 log.warning("coordinator answered HTTP %d", error.response.status_code)
             except (OSError, InvalidHandshake, TimeoutError, ConnectionClosed) as error:
-                log.debug("cannot reach the coordinator at %s: %s", self.config.url, error)
+                # Say it once (a daemon started before its coordinator would look hung),
+                # then keep the retries quiet.
+                first = attempt == 0 and lost_at is None
+                log.log(
+                    logging.WARNING if first else logging.DEBUG,
+                    "cannot reach the coordinator at %s: %s%s",
+                    self.config.url,
+                    error,
+                    "; retrying" if first else "",
+                )
             if self.service.exit_requested.is_set():
                 return
             if lost_at is not None:

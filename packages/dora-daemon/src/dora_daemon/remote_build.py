@@ -15,43 +15,30 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 import msgspec
 
 from dora_daemon.build import build_dataflow
+from dora_daemon.placed import local_dir, placed_nodes
 from dora_daemon.sources import default_cache_dir, resolve_sources
 from dora_message import coordinator_to_daemon as cmd
 from dora_message import daemon_to_coordinator as ev
 from dora_message.descriptor import Descriptor, EnvValue
-from dora_message.errors import DoraError
 
 log = logging.getLogger(__name__)
-
-
-class RemoteBuildError(DoraError):
-    """The build command itself is unusable (bad descriptor, unknown nodes)."""
 
 
 def build_descriptor(
     command: cmd.BuildDataflow, daemon_id: str | None
 ) -> tuple[Descriptor, list[str]]:
     """The sub-descriptor of the nodes placed here, with the machine env added."""
-    try:
-        full = msgspec.convert(command.descriptor, Descriptor)
-    except msgspec.ValidationError as error:
-        raise RemoteBuildError(f"invalid descriptor: {error}") from None
-    wanted = set(command.nodes)
-    missing = wanted - {node.id for node in full.nodes}
-    if missing:
-        raise RemoteBuildError(f"nodes not in the descriptor: {', '.join(sorted(missing))}")
+    full, ours = placed_nodes(command.descriptor, command.nodes)
     env: dict[str, EnvValue] = dict(full.env or {})
     if command.machine_id:
         env["DORA_MACHINE_ID"] = command.machine_id
     if daemon_id:
         env["DORA_DAEMON_ID"] = daemon_id
-    ours = [node for node in full.nodes if node.id in wanted]
-    return msgspec.structs.replace(full, nodes=ours, env=env or None), sorted(wanted)
+    return msgspec.structs.replace(ours, env=env or None), sorted(command.nodes)
 
 
 async def run_remote_build(
@@ -61,7 +48,7 @@ async def run_remote_build(
 ) -> None:
     """Fetch the sources of and build the nodes placed here; raises on the first failure."""
     descriptor, nodes = build_descriptor(command, daemon_id)
-    base_dir = _build_dir(command.working_dir)
+    base_dir = local_dir(command.working_dir)
     log.info("build %s: building %s in %s", command.build_id, ", ".join(nodes), base_dir)
 
     def on_output(node_id: str, line: str) -> None:
@@ -73,13 +60,3 @@ async def run_remote_build(
         descriptor, base_dir, uv=command.uv, working_dirs=working_dirs, on_output=on_output
     )
     log.info("build %s: done", command.build_id)
-
-
-def _build_dir(requested: str | None) -> Path:
-    """The CLI's dataflow directory when it exists here, else the daemon's own."""
-    if requested:
-        path = Path(requested)
-        if path.is_dir():
-            return path
-        log.warning("build dir %s does not exist on this machine; using %s", path, Path.cwd())
-    return Path.cwd()

@@ -34,6 +34,7 @@ import psutil
 from dora_daemon.local import LocalDataflow, RunOptions
 from dora_daemon.log_query import read_dataflow_logs
 from dora_daemon.node_control import merge_statuses, node_command
+from dora_daemon.placed import local_dir, placed_nodes
 from dora_daemon.remote_build import run_remote_build
 from dora_daemon.resolve import resolve_dataflow
 from dora_daemon.sources import default_cache_dir, resolve_sources
@@ -41,7 +42,6 @@ from dora_message import coordinator_to_daemon as cmd
 from dora_message import daemon_to_coordinator as ev
 from dora_message.common import DataflowResult, LogMessage
 from dora_message.config import ENV_NODE_CONFIG, decode_node_config
-from dora_message.descriptor import Descriptor
 from dora_message.errors import DoraError
 
 if TYPE_CHECKING:
@@ -162,19 +162,12 @@ class DaemonService:
         dataflow_id = command.dataflow_id
         if dataflow_id in self.hosted:
             raise CommandError(f"dataflow {dataflow_id} already runs on this daemon")
-        try:
-            full = msgspec.convert(command.descriptor, Descriptor)
-        except msgspec.ValidationError as error:
-            raise CommandError(f"invalid descriptor: {error}") from None
+        full, ours = placed_nodes(command.descriptor, command.nodes)
         wanted = set(command.nodes)
-        missing = wanted - {node.id for node in full.nodes}
-        if missing:
-            raise CommandError(f"nodes not in the descriptor: {', '.join(sorted(missing))}")
         spans = len(command.placement) > 1
-        ours = msgspec.structs.replace(full, nodes=[n for n in full.nodes if n.id in wanted])
         # spanning daemons, the routes need every node; only ours run (and are fetched)
         descriptor = full if spans else ours
-        base_dir = _working_dir(command.working_dir)
+        base_dir = local_dir(command.working_dir)
         fetched = await resolve_sources(ours, base_dir, default_cache_dir())
         sources = {node: (source.working_dir, source.path) for node, source in fetched.items()}
         if dataflow_id in self.hosted:  # a duplicate spawn arrived while we fetched
@@ -263,7 +256,7 @@ class DaemonService:
 
     async def read_logs(self, command: cmd.ReadLogs) -> list[LogMessage]:
         """Read this machine's log files of the dataflow (in a thread: it is file I/O)."""
-        base_dir = self.base_dirs.get(command.dataflow_id) or _working_dir(command.working_dir)
+        base_dir = self.base_dirs.get(command.dataflow_id) or local_dir(command.working_dir)
         return await asyncio.to_thread(
             read_dataflow_logs, base_dir / "out", command.dataflow_id, command.query
         )
@@ -367,13 +360,3 @@ def _identify(process: psutil.Process) -> _Sampled:
     except (msgspec.DecodeError, msgspec.ValidationError):
         return _Sampled(process, None, None)
     return _Sampled(process, config.dataflow_id, config.node_id)
-
-
-def _working_dir(requested: str | None) -> Path:
-    """The CLI's dataflow directory when it exists here, else the daemon's own."""
-    if requested:
-        path = Path(requested)
-        if path.is_dir():
-            return path
-        log.warning("working dir %s does not exist on this machine; using %s", path, Path.cwd())
-    return Path.cwd()

@@ -5,7 +5,9 @@ allowed fields, git pins, timings, log settings, sizes, inputs and their wiring)
 :class:`~dora_message.descriptor.Descriptor`. The first error raises
 :class:`~dora_message.errors.DescriptorError` with its document path (``nodes[1].inputs.tick``);
 softer problems come back as warning strings. Like mainline's resolve step it also drops
-reserved names from every ``env:`` map (with a warning).
+reserved names from every ``env:`` map (with a warning), and warns about settings that
+parse for compatibility but have no effect here (debug topics, ``exit_when_nodes_finish``,
+``finish_grace_secs``, a remote ``distribute``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dora_message._checks import (
     node_id_problem,
 )
 from dora_message._docpath import DocPath
-from dora_message.descriptor import NODE_SELECTORS, Descriptor, EnvValue, Node, Operator
+from dora_message.descriptor import NODE_SELECTORS, Deploy, Descriptor, EnvValue, Node, Operator
 
 __all__ = ["RESERVED_ENV_NAMES", "validate"]
 
@@ -92,6 +94,8 @@ _HINT = {
     "operators": "; move them into the entries of `operators:`",
     "module": "; set them inside the module file",
 }
+# Said of keys that parse for compatibility but that this implementation does not act on.
+_NOT_ACTED_ON = "has no effect in this implementation"
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _PARAM_KEY = re.compile(r"[A-Za-z0-9_]+")
 # Operator-level settings a runtime node can honour for one operator only.
@@ -132,7 +136,31 @@ def validate(descriptor: Descriptor, file: str | None = None) -> list[str]:
         seen[node.id] = index
         _check_node(report, path, node)
     check_wiring(report, descriptor.nodes)
+    _warn_not_acted_on(report, descriptor)
     return report.warnings
+
+
+def _warn_not_acted_on(report: Report, descriptor: Descriptor) -> None:
+    """Warn about settings that parse (seed or mainline spelling) but change nothing here,
+    so a user is not left believing they took effect."""
+    debug_key = "_unstable_debug" if descriptor.unstable_debug is not None else "debug"
+    for key in ("publish_all_messages_to_zenoh", "enable_debug_inspection"):
+        if getattr(descriptor.debug_settings, key):
+            report.warn((debug_key, key), _NOT_ACTED_ON + " (there are no `dora topic` commands)")
+    if descriptor.exit_when_nodes_finish:
+        report.warn(("exit_when_nodes_finish",), _NOT_ACTED_ON)
+    deploys: list[tuple[DocPath, Deploy | None]] = [(("deploy",), descriptor.deploy)]
+    for index, node in enumerate(descriptor.nodes):
+        if node.finish_grace_secs is not None:
+            report.warn(("nodes", index, "finish_grace_secs"), _NOT_ACTED_ON)
+        key = "_unstable_deploy" if node.unstable_deploy is not None else "deploy"
+        deploys.append((("nodes", index, key), node.placement))
+    for path, deploy in deploys:
+        if deploy is not None and deploy.distribute not in (None, "local"):
+            report.warn(
+                (*path, "distribute"),
+                f"`{deploy.distribute}`: {_NOT_ACTED_ON} (every daemon builds its own nodes)",
+            )
 
 
 def _set_fields(node: Node) -> list[str]:

@@ -11,7 +11,7 @@ import click
 from dora_cli.client import Target
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.coordinator_options import coordinator_options
-from dora_cli.errors import fail, reports_errors
+from dora_cli.errors import reports_errors, require_file
 from dora_cli.remote_build import build_via_coordinator, is_deployed
 
 if TYPE_CHECKING:
@@ -37,8 +37,7 @@ def build(path: Path, uv: bool, local: bool, strict_types: bool, target: Target)
     from dora_daemon.sources import default_cache_dir, resolve_sources
     from dora_message.load import load_descriptor_with_warnings
 
-    if not path.is_file():
-        fail(f"dataflow file `{path}` does not exist")
+    require_file(path)
     descriptor, warnings = load_descriptor_with_warnings(path)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from dora_cli.completion import complete_dataflow_files
-from dora_cli.errors import fail, reports_errors
+from dora_cli.errors import reports_errors, require_file
 
 
 @click.command()
@@ -26,8 +26,7 @@ def expand(path: Path, module_file: bool) -> None:
     With --module, PATH is a module file, checked on its own (header, `_mod/` ports,
     internal references, nested modules, declared outputs).
     """
-    if not path.is_file():
-        fail(f"{'module' if module_file else 'dataflow'} file `{path}` does not exist")
+    require_file(path, "module" if module_file else "dataflow")
     if module_file:
         from dora_message.modules import lint_module_file
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from dora_cli.completion import complete_dataflow_files
-from dora_cli.errors import fail, reports_errors
+from dora_cli.errors import fail, reports_errors, require_file
 
 _EPILOG = """\b
 Examples:
@@ -44,8 +44,7 @@ def graph(path: Path, mermaid: bool, open_page: bool, output: Path | None) -> No
 
     if mermaid and open_page:
         raise click.UsageError("--open needs the HTML page; drop --mermaid")
-    if not path.is_file():
-        fail(f"dataflow file `{path}` does not exist")
+    require_file(path)
     descriptor = load_descriptor(path)
     modules = _module_boundaries(path)
     text = render_mermaid(descriptor, modules)

@@ -43,7 +43,14 @@ async def _resolve(client: ControlClient, dataflow: str | None, what: str) -> st
 
 @node.command("list")
 @click.option("--dataflow", "-d", help=DATAFLOW_HELP, shell_complete=complete_dataflows)
-@click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    help="Output format.",
+)
 @coordinator_options
 @reports_errors
 def list_nodes(dataflow: str | None, fmt: str, target: Target) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from dora_cli.completion import complete_dataflow_files
-from dora_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, fail, reports_errors
+from dora_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, reports_errors, require_file
 from dora_cli.options import LOG_FORMAT, LOG_LEVEL, duration
 
 
@@ -74,14 +74,14 @@ def run(
     """
     from dora_cli.log_display import LogDisplay
     from dora_daemon.log_format import parse_log_filter
+    from dora_message.errors import DescriptorError
     from dora_message.load import load_descriptor_with_warnings
 
     try:
         overrides = parse_log_filter(log_filter) if log_filter else {}
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--log-filter") from None
-    if not path.is_file():
-        fail(f"dataflow file `{path}` does not exist")
+    require_file(path)
     descriptor, warnings = load_descriptor_with_warnings(path)
     display = LogDisplay(log_level.lower(), log_format.lower(), overrides)
     for warning in warnings:
@@ -89,17 +89,22 @@ def run(
 
     from dora_cli.local_run import run_local
 
-    outcome = asyncio.run(
-        run_local(
-            descriptor,
-            path.resolve().parent,
-            display=display,
-            stop_after=stop_after,
-            grace=grace_duration,
-            uv=uv,
-            allow_shell_nodes=allow_shell_nodes,
+    try:
+        outcome = asyncio.run(
+            run_local(
+                descriptor,
+                path.resolve().parent,
+                display=display,
+                stop_after=stop_after,
+                grace=grace_duration,
+                uv=uv,
+                allow_shell_nodes=allow_shell_nodes,
+            )
         )
-    )
+    except DescriptorError as error:
+        # Resolving node paths happens after loading, so name the file here.
+        error.file = error.file or str(path)
+        raise
     if not outcome.result.ok:
         display.note(outcome.failure_report())
         raise SystemExit(EXIT_FAILURE)

@@ -12,7 +12,7 @@ import click
 from dora_cli.client import ControlClient, Target
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.coordinator_options import coordinator_options
-from dora_cli.errors import EXIT_FAILURE, fail, reports_errors
+from dora_cli.errors import EXIT_FAILURE, fail, reports_errors, require_file
 from dora_cli.log_display import LogDisplay
 from dora_cli.options import LOG_FORMAT, LOG_LEVEL
 from dora_message import cli_to_coordinator as req
@@ -66,8 +66,7 @@ def start(
 
     from dora_message.load import load_descriptor_with_warnings
 
-    if not path.is_file():
-        fail(f"dataflow file `{path}` does not exist")
+    require_file(path)
     descriptor, warnings = load_descriptor_with_warnings(path)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)

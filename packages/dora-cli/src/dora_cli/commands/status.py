@@ -67,7 +67,14 @@ def report(target: Target, fmt: str, dataflow: Path | None) -> None:
 
 
 @click.command()
-@click.option("--format", "-f", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    help="Output format.",
+)
 @click.option("--dataflow", type=click.Path(path_type=Path), help="Also check this dataflow file.")
 @coordinator_options
 @reports_errors

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from dora_cli.completion import complete_dataflow_files
-from dora_cli.errors import EXIT_FAILURE, fail, reports_errors
+from dora_cli.errors import EXIT_FAILURE, fail, reports_errors, require_file
 
 if TYPE_CHECKING:
     from dora_message.descriptor import Descriptor
@@ -39,8 +39,7 @@ def validate(path: Path, strict_types: bool) -> None:
     from dora_message.types import analyze_types
 
     click.echo(f"Validating {path}...")
-    if not path.is_file():
-        fail(f"dataflow file `{path}` does not exist")
+    require_file(path)
     try:
         descriptor, warnings = load_descriptor_with_warnings(path)
     except DescriptorError as err:

@@ -96,11 +96,6 @@ class ArrowType:
         """A struct of ``fields`` (order kept; comparisons look fields up by name)."""
         return cls("Struct", fields=fields)
 
-    @property
-    def is_primitive(self) -> bool:
-        """Whether this is one of :data:`PRIMITIVE_NAMES`."""
-        return self.name in PRIMITIVE_NAMES
-
     def field(self, name: str) -> ArrowField | None:
         """The struct field called ``name``."""
         return next((f for f in self.fields if f.name == name), None)

@@ -1,0 +1,47 @@
+"""The part of a coordinator command that concerns this daemon.
+
+A spawn or build command carries the whole descriptor, the ids of the nodes placed on
+this daemon and the CLI's dataflow directory. Both commands pick their nodes and their
+directory the same way, here.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from dora_message.descriptor import Descriptor
+from dora_message.errors import DoraError
+
+log = logging.getLogger(__name__)
+
+
+class PlacementError(DoraError):
+    """The command is unusable here: its descriptor is invalid or lacks a placed node."""
+
+
+def placed_nodes(raw: dict[str, Any], nodes: list[str]) -> tuple[Descriptor, Descriptor]:
+    """The full descriptor, and a copy holding only ``nodes`` (those placed here)."""
+    try:
+        full = msgspec.convert(raw, Descriptor)
+    except msgspec.ValidationError as error:
+        raise PlacementError(f"invalid descriptor: {error}") from None
+    wanted = set(nodes)
+    missing = wanted - {node.id for node in full.nodes}
+    if missing:
+        raise PlacementError(f"nodes not in the descriptor: {', '.join(sorted(missing))}")
+    ours = msgspec.structs.replace(full, nodes=[n for n in full.nodes if n.id in wanted])
+    return full, ours
+
+
+def local_dir(requested: str | None) -> Path:
+    """The CLI's dataflow directory when it exists on this machine, else the daemon's own."""
+    if requested:
+        path = Path(requested)
+        if path.is_dir():
+            return path
+        log.warning("dataflow dir %s does not exist on this machine; using %s", path, Path.cwd())
+    return Path.cwd()
