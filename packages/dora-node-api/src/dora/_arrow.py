@@ -205,7 +205,8 @@ class DataItem:
         """
         msg = self.msg
         ts = msg.timestamp_ns
-        clock.observe(ts)
+        if ts > clock._last:  # Clock.observe, inlined
+            clock._last = ts
         kind = msg.kind
         if self.token is not None:
             value = self._from_segment(input_id)

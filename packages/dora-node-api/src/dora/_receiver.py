@@ -144,10 +144,30 @@ class Receiver:
             return
         alive = conn.reader.fill(conn.sock)
         ops: list[Op] = []
+        append = ops.append
+        decode = to_receiver_decoder.decode
         try:
             for body in conn.reader.frames():
-                msg = to_receiver_decoder.decode(body)
+                msg = decode(body)
                 if type(msg) is Data:
+                    if msg.kind == "buffers" and msg.segment_id < 0 and msg.schema is None:
+                        # the common small message, spelled out (same rules as _on_data)
+                        input_ids = conn.routes.get(msg.output_id)
+                        if input_ids and conn.sender is not None:
+                            cached = conn.schemas.get(msg.output_id)
+                            item = DataItem(msg, None if cached is None else cached[1], None)
+                            protected = flush = False
+                            params = msg.parameters
+                            if params:
+                                protected = (
+                                    "request_id" in params
+                                    or "goal_id" in params
+                                    or "goal_status" in params
+                                )
+                                flush = params.get("flush") is True
+                            for input_id in input_ids:
+                                append((input_id, item, protected, flush))
+                            continue
                     self._on_data(conn, msg, ops)
                 elif type(msg) is NewSegment:
                     if not conn.reader.fds:

@@ -21,6 +21,7 @@ import msgspec
 import pyarrow as pa
 
 from dora._arrow import (
+    _PAD,
     TypeInfo,
     as_payload,
     batch_message,
@@ -181,6 +182,10 @@ class Sender:
             return
         info = self._info(output_id, payload.type)
         if info.flat:
+            if info.num_buffers == 2 and self._send_small(
+                output_id, ts, params, info, payload, conns
+            ):
+                return
             layout, parts, total = flat_parts(payload)
             if len(layout) == 3 + info.num_buffers:
                 if total < self.threshold:
@@ -210,6 +215,44 @@ class Sender:
             self.discard_segment(seg, offset)
             raise
         self.send_segment(output_id, ts, params, "ipc", seg, offset, size, conns)
+
+    def _send_small(
+        self,
+        output_id: str,
+        ts: int,
+        params: dict[str, Any],
+        info: TypeInfo,
+        array: pa.Array,
+        conns: list[OutConn],
+    ) -> bool:
+        """The common small message: a validity-free primitive array, sent inline to one
+        receiver that already knows its type. Same frame as the generic path, without
+        its per-message lists and calls (the whole send costs a few µs, so they count).
+        False when the message does not fit this case (nothing was sent)."""
+        if len(conns) != 1:
+            return False
+        buffers = array.buffers()
+        if len(buffers) != 2 or buffers[0] is not None or buffers[1] is None:
+            return False
+        data = buffers[1]
+        size = data.size
+        pad = -size % 8
+        if size + pad >= self.threshold:
+            return False
+        inline = memoryview(data) if not pad else b"".join((data, _PAD[:pad]))
+        layout = [len(array), -1, array.offset, -1, size]
+        conn = conns[0]
+        with conn.lock:
+            if not conn.alive or conn.types.get(output_id) is not info:
+                return False  # let the generic path send (or skip) it with its schema
+            frame = encode_frame(
+                data_encoder, Data(output_id, ts, params, "buffers", None, inline, layout=layout)
+            )
+            try:
+                conn.sock.sendall(frame)
+            except OSError:
+                self._mark_dead(conn)
+        return True
 
     def _info(self, output_id: str, arrow_type: pa.DataType) -> TypeInfo:
         info = self._infos.get(output_id)
