@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -87,17 +86,6 @@ def node_pids(daemon: Proc, dataflow_id: str) -> dict[str, int]:
         if config.dataflow_id == dataflow_id:
             pids[config.node_id] = child.pid
     return pids
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[int, list[Proc]]]:
-    """A port and a list to which tests add their processes; all are killed at the end."""
-    procs: list[Proc] = []
-    try:
-        yield free_port(), procs
-    finally:
-        for proc in procs:
-            proc.kill()
 
 
 @pytest.mark.timeout(90)

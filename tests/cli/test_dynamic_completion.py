@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,16 +30,6 @@ def complete(words: str, port: int) -> list[str]:
     assert result.stderr == ""
     # click's bash protocol: one "type,value" line per candidate
     return [line.split(",", 1)[1] for line in result.stdout.splitlines() if "," in line]
-
-
-@pytest.fixture
-def cluster() -> Iterator[tuple[int, list[Proc]]]:
-    procs: list[Proc] = []
-    try:
-        yield free_port(), procs
-    finally:
-        for proc in procs:
-            proc.kill()
 
 
 @pytest.mark.timeout(90)

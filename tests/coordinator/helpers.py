@@ -11,10 +11,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import psutil
+import pytest
 
 
 def free_port() -> int:
@@ -133,3 +134,14 @@ def wait_until(check, timeout: float = 20.0, what: str = "condition"):  # type: 
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+@pytest.fixture
+def cluster() -> Iterator[tuple[int, list[Proc]]]:
+    """A free port and a list to which tests add their processes; all killed at the end."""
+    procs: list[Proc] = []
+    try:
+        yield free_port(), procs
+    finally:
+        for proc in procs:
+            proc.kill()

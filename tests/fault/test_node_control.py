@@ -7,14 +7,13 @@ import os
 import re
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dora_cli.client import Target, call
 from dora_message import cli_to_coordinator as cli
-from tests.coordinator.helpers import Proc, free_port, start_coordinator, start_daemon, wait_until
+from tests.coordinator.helpers import Proc, start_coordinator, start_daemon, wait_until
 from tests.fault.helpers import abstract_sockets, tree, wait_dead, write_flow
 from tests.procs import run_dora, shm_files
 
@@ -66,16 +65,6 @@ nodes:
   - id: stubborn
     path: nodes/stubborn.py
 """
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[int, list[Proc]]]:
-    procs: list[Proc] = []
-    try:
-        yield free_port(), procs
-    finally:
-        for proc in procs:
-            proc.kill()
 
 
 def nodes(port: int, uuid: str) -> dict[str, dict[str, object]]:
