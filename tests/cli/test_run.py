@@ -161,3 +161,49 @@ def test_uv_runs_python_nodes_through_uv(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "receiver: got 20 squares in order" in result.stderr
     # the argv (`uv run python -u <file>`) is checked in tests/daemon/test_resolve.py
+
+
+EXIT_FLOW = """
+exit_when_nodes_finish: true
+nodes:
+  - id: source
+    path: source.py
+    outputs: [value]
+  - id: sink
+    path: sink.py
+    inputs:
+      value: source/value
+      tick: dora/timer/millis/20
+"""
+
+EXIT_SOURCE = """
+import pyarrow as pa
+from dora import Node
+
+node = Node()
+for i in range(5):
+    node.send_output("value", pa.array([i]))
+"""
+
+EXIT_SINK = """
+from dora import Node
+
+values = 0
+for event in Node():
+    if event["type"] == "INPUT" and event["id"] == "value":
+        values += 1
+    elif event["type"] == "STOP":
+        print(f"sink: stop {event['id']} after {values} values", flush=True)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_exit_when_nodes_finish_ends_a_timer_driven_sink(tmp_path: Path) -> None:
+    (tmp_path / "source.py").write_text(EXIT_SOURCE)
+    (tmp_path / "sink.py").write_text(EXIT_SINK)
+    flow = tmp_path / "dataflow.yml"
+    flow.write_text(EXIT_FLOW)
+    result = run_dora(["run", str(flow)], timeout=50)  # no --stop-after: it ends by itself
+    assert result.returncode == 0, result.stderr
+    assert "sink: stop ALL_INPUTS_CLOSED after 5 values" in result.stderr
+    assert "has no effect" not in result.stderr

@@ -152,3 +152,23 @@ def test_non_input_queue_is_bounded_but_keeps_stop():
     assert s.pop()["type"] == "STOP"  # the STOP survived...
     rest = drain(s)
     assert rest[0] == ("INPUT_RECOVERED", "1") and len(rest) == 999  # ...the oldest other went
+
+
+def test_passive_inputs_do_not_keep_the_node_open():
+    # exit_when_nodes_finish: a timer input does not hold off ALL_INPUTS_CLOSED
+    s = Scheduler({"data": (10, "drop_oldest"), "tick": (10, "drop_oldest")}, passive=["tick"])
+    s.push_input("tick", "t")
+    s.close_input("data")
+    assert drain(s) == [
+        ("INPUT_CLOSED", "data"),
+        ("STOP", "ALL_INPUTS_CLOSED"),
+        ("tick", "t"),
+    ]
+    assert s.ended
+
+
+def test_without_passive_inputs_a_timer_keeps_the_node_open():
+    s = Scheduler({"data": (10, "drop_oldest"), "tick": (10, "drop_oldest")})
+    s.close_input("data")
+    assert drain(s) == [("INPUT_CLOSED", "data")]
+    assert not s.ended

@@ -6,8 +6,8 @@ allowed fields, git pins, timings, log settings, sizes, inputs and their wiring)
 :class:`~dora_message.errors.DescriptorError` with its document path (``nodes[1].inputs.tick``);
 softer problems come back as warning strings. Like mainline's resolve step it also drops
 reserved names from every ``env:`` map (with a warning), and warns about settings that
-parse for compatibility but have no effect here (debug topics, ``exit_when_nodes_finish``,
-``finish_grace_secs``, a remote ``distribute``).
+parse for compatibility but have no effect here (debug topics, ``finish_grace_secs``, a
+remote ``distribute``).
 """
 
 from __future__ import annotations
@@ -147,8 +147,6 @@ def _warn_not_acted_on(report: Report, descriptor: Descriptor) -> None:
     for key in ("publish_all_messages_to_zenoh", "enable_debug_inspection"):
         if getattr(descriptor.debug_settings, key):
             report.warn((debug_key, key), _NOT_ACTED_ON + " (there are no `dora topic` commands)")
-    if descriptor.exit_when_nodes_finish:
-        report.warn(("exit_when_nodes_finish",), _NOT_ACTED_ON)
     deploys: list[tuple[DocPath, Deploy | None]] = [(("deploy",), descriptor.deploy)]
     for index, node in enumerate(descriptor.nodes):
         if node.finish_grace_secs is not None:

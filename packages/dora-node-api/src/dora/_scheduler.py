@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from dora.events import input_closed_event, input_recovered_event, stop_event
@@ -109,9 +109,14 @@ class Scheduler:
         inputs: Mapping[str, tuple[int, str]],
         timeouts: Mapping[str, float] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        passive: Collection[str] = (),
     ) -> None:
         """``inputs`` maps input id to ``(queue_size, queue_policy)``; ``timeouts`` maps
-        input id to its ``input_timeout`` in seconds (``clock`` measures them)."""
+        input id to its ``input_timeout`` in seconds (``clock`` measures them).
+
+        ``passive`` inputs do not keep the node open: once every other input closed, the
+        node gets ``STOP(ALL_INPUTS_CLOSED)`` (timers under ``exit_when_nodes_finish``).
+        """
         timeouts = timeouts or {}
         self._inputs: dict[str, _Input] = {
             iid: _Input(effective_cap(size, policy), policy == "backpressure", timeouts.get(iid))
@@ -126,7 +131,9 @@ class Scheduler:
         self._stop_seen = False  # a STOP is queued or was returned
         self._stop_returned = False
         self._ended = False
-        self._open_inputs = len(self._inputs)  # inputs whose INPUT_CLOSED was not returned
+        self._passive = frozenset(passive) & self._inputs.keys()
+        # inputs that keep the node open and whose INPUT_CLOSED was not returned
+        self._open_inputs = len(self._inputs) - len(self._passive)
 
     # ---- state ------------------------------------------------------------------
 
@@ -255,7 +262,7 @@ class Scheduler:
         inp = self._inputs.get(input_id)
         if inp is None or inp.state == _OPEN or self._stop_seen:
             return
-        if inp.state == _CLOSED_DONE:
+        if inp.state == _CLOSED_DONE and input_id not in self._passive:
             self._open_inputs += 1
         elif inp.queue and inp.queue[-1] is _CLOSED:
             inp.queue.pop()
@@ -327,6 +334,10 @@ class Scheduler:
 
     def _closed_returned(self, iid: str, inp: _Input) -> dict[str, Any]:
         inp.state = _CLOSED_DONE
+        if iid in self._passive:
+            if self._stop_returned:
+                self._maybe_end()
+            return input_closed_event(iid)
         self._open_inputs -= 1
         if self._open_inputs == 0 and not self._stop_seen:
             self._stop_seen = True

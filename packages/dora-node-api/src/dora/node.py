@@ -91,9 +91,15 @@ class Node(_log.LogMethods):
             for iid, spec in config.inputs.items()
             if spec.input_timeout is not None and spec.input_timeout > 0
         }
+        passive: list[str] = []
+        if config.dataflow_descriptor.get("exit_when_nodes_finish"):
+            # timers and dora/logs do not keep the node running once its data inputs close
+            inputs = config.inputs.items()
+            passive = [iid for iid, spec in inputs if spec.source.startswith("dora/")]
         scheduler = Scheduler(
             {iid: (spec.queue_size, spec.queue_policy) for iid, spec in config.inputs.items()},
             timeouts,
+            passive=passive,
         )
         self._calls = 0  # calls into dora from the node's code (health-check keep-alive)
         self._watch: Watch | None = None
