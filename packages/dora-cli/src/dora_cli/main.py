@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "stop": ("stop", "stop", "Stop a running dataflow."),
     "restart": ("restart", "restart", "Restart a dataflow from its stored descriptor."),
     "list": ("list", "list_", "List dataflows with their status and metrics."),
-    "node": ("node", "node", "List, restart or stop single nodes of a running dataflow."),
+    "node": ("node", "node", "List, inspect, restart or stop single nodes of a running dataflow."),
     "ps": ("list", "list_", "Alias of `list`."),
     "logs": ("logs", "logs", "Show and follow the logs of a dataflow."),
     "status": ("status", "status", "Check coordinator and daemon health."),

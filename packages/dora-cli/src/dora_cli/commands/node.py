@@ -1,4 +1,4 @@
-"""``dora node list|restart|stop``: one node of a running dataflow (needs a coordinator).
+"""``dora node list|info|restart|stop``: nodes of a running dataflow (needs a coordinator).
 
 ``list`` shows each node's status (Running, Degraded when an ``input_timeout`` circuit
 breaker is open, Restarting, Failed, Stopped), pid, CPU, memory and restart count.
@@ -151,3 +151,67 @@ def stop(node_id: str, dataflow: str | None, grace: float | None, target: Target
         click.echo(f"Node `{node_id}` stopped: {result.cause or 'failed'}", err=True)
         raise SystemExit(EXIT_FAILURE)
     click.echo(f"Node `{node_id}` stopped")
+
+
+@node.command("info")
+@click.argument("node_id", metavar="NODE", shell_complete=complete_running_node_ids)
+@click.option("--dataflow", "-d", help=DATAFLOW_HELP, shell_complete=complete_dataflows)
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    help="Output format: a readable table, or one JSON object.",
+)
+@coordinator_options
+@reports_errors
+def info(node_id: str, dataflow: str | None, fmt: str, target: Target) -> None:
+    """Show one node: status, where it runs, inputs, outputs and metrics."""
+
+    async def go() -> rep.DataflowDetails:
+        async with await ControlClient.connect(target) as client:
+            ident = await _resolve(client, dataflow, "node info")
+            return await client.request_as(req.GetDataflow(dataflow=ident), rep.DataflowDetails)
+
+    details = asyncio.run(go())
+    summary = next((n for n in details.nodes if n.node_id == node_id), None)
+    if summary is None:
+        known = ", ".join(sorted(n.node_id for n in details.nodes)) or "none"
+        raise click.ClickException(
+            f"dataflow {details.summary.uuid} has no node `{node_id}` (nodes: {known})"
+        )
+    spec = next((n for n in details.descriptor.get("nodes", []) if n.get("id") == node_id), {})
+    facts = _node_facts(details.summary.uuid, summary, spec)
+    if fmt == "json":
+        click.echo(json.dumps(facts))
+        return
+    width = max(len(key) for key in facts)
+    for key, value in facts.items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        click.echo(
+            f"{key.replace('_', ' ').upper():<{width}}  {'-' if shown in (None, '') else shown}"
+        )
+
+
+def _node_facts(uuid: str, node: rep.NodeSummary, spec: dict[str, object]) -> dict[str, object]:
+    """What ``dora node info`` shows, from the coordinator's summary and the descriptor."""
+    inputs = spec.get("inputs") or {}
+    assert isinstance(inputs, dict)
+    row = _row(uuid, node)
+    return {
+        "node": node.node_id,
+        "dataflow": uuid,
+        "status": row["status"],
+        "daemon": node.daemon_id,
+        "pid": node.pid,
+        "cpu": node.cpu,
+        "memory_mb": node.memory_mb,
+        "restarts": node.restarts,
+        "broken_inputs": list(node.broken_inputs),
+        "inputs": [
+            f"{iid} <- {src if isinstance(src, str) else src.get('source')}"
+            for iid, src in inputs.items()
+        ],
+        "outputs": list(spec.get("outputs") or []),  # type: ignore[call-overload]
+    }
