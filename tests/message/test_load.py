@@ -97,7 +97,6 @@ def test_mainline_keys() -> None:
     assert warnings == [
         "debug.enable_debug_inspection: has no effect in this implementation "
         "(there are no `dora topic` commands)",
-        "nodes[0].finish_grace_secs: node `camera`: has no effect in this implementation",
     ]
     assert flow.debug_settings.enable_debug_inspection is True
     assert [n.kind for n in flow.nodes] == [

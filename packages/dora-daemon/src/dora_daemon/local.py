@@ -29,6 +29,7 @@ from dora_daemon.barrier import StartBarrier
 from dora_daemon.bridge import bridge_address
 from dora_daemon.commands import NodeKind
 from dora_daemon.control import ControlServer
+from dora_daemon.finish import FinishWatch, default_finish_grace
 from dora_daemon.logs import NodeLogger, now_rfc3339
 from dora_daemon.resolve import (
     ResolvedDataflow,
@@ -106,6 +107,7 @@ class LocalDataflow(Supervision):
         self._started = False
         self._finished = False
         self._supervision_init()
+        self._finish = FinishWatch(default_finish_grace())
 
     # ---- public ----------------------------------------------------------------
 
@@ -167,6 +169,7 @@ class LocalDataflow(Supervision):
         finally:
             if stop_timer is not None:
                 stop_timer.cancel()
+            self._finish.close()
             await self._shutdown()
             self._finished = True
         return DataflowResult(
@@ -252,6 +255,7 @@ class LocalDataflow(Supervision):
     def _finish_node(self, node_id: str, process: NodeProcess, returncode: int) -> None:
         assert self._control is not None and self._router is not None and self._timers
         self._timers.remove_node(node_id)
+        self._finish.disarm(node_id)
         subscribed = self._control.subscribed(node_id)
         barrier = self._control.barrier
         if not subscribed and not barrier.decided and returncode != 0:
@@ -280,6 +284,36 @@ class LocalDataflow(Supervision):
         self._router.close_outputs(node_id)
         if self._bridge is not None:
             self._bridge.producer_exited(node_id)
+        self._watch_finished_receivers(node_id)
+
+    def _watch_finished_receivers(self, producer: str) -> None:
+        """Arm the finish grace of every running receiver whose inputs are now all closed."""
+        assert self._dataflow is not None and self._router is not None
+        for (source, _output), readers in self._dataflow.consumers.items():
+            if source != producer:
+                continue
+            for receiver in readers:
+                process = self._processes.get(receiver)
+                node = self._dataflow.nodes.get(receiver)
+                if process is None or process.returncode is not None or node is None:
+                    continue
+                if self._router.all_inputs_closed(receiver):
+                    grace = node.descriptor_node.finish_grace_secs
+                    self._finish.arm(receiver, grace, self._straggler)
+
+    def _straggler(self, node_id: str, grace: float) -> None:
+        """``node_id`` outlived its finish grace: stop it with the ladder, as a failure."""
+        process = self._processes.get(node_id)
+        node = self._supervised.get(node_id)
+        if process is None or process.returncode is not None or node is None:
+            return
+        if self._stop_requested or self._force:
+            return  # the dataflow stop handles it
+        log.warning(
+            "node %s still runs %.1f s after all its inputs closed: stopping it", node_id, grace
+        )
+        self._kills.setdefault(node_id, Kill.FINISH)
+        self._stop_one(node_id, node, process, self.options.grace, False)
 
     def _log_line(
         self, node_id: str, logger: NodeLogger, stream: str, line: str, raw: bool = True

@@ -20,6 +20,7 @@ class Kill(enum.Enum):
     GRACE = "grace"  # the stop ladder ran out of patience
     FORCE = "force"  # a forced stop (second Ctrl-C)
     HEALTH = "health"  # the health check found no activity for health_check_timeout
+    FINISH = "finish"  # still running finish_grace_secs after all its inputs closed
 
 
 def describe_status(returncode: int) -> str:
@@ -73,7 +74,9 @@ def node_result(
         return NodeResult(node_id=node_id, ok=True, exit_code=exit_code, signal=signum)
     status = describe_status(returncode)
     killed = signum == signal.SIGKILL
-    if killed and kill is Kill.GRACE:
+    if kill is Kill.FINISH:
+        cause = f"did not finish within finish_grace_secs after all its inputs closed ({status})"
+    elif killed and kill is Kill.GRACE:
         cause = f"killed because it did not stop within the grace period ({status})"
     elif killed and kill is Kill.FORCE:
         cause = f"killed by a forced stop ({status})"

@@ -6,8 +6,7 @@ allowed fields, git pins, timings, log settings, sizes, inputs and their wiring)
 :class:`~dora_message.errors.DescriptorError` with its document path (``nodes[1].inputs.tick``);
 softer problems come back as warning strings. Like mainline's resolve step it also drops
 reserved names from every ``env:`` map (with a warning), and warns about settings that
-parse for compatibility but have no effect here (debug topics, ``finish_grace_secs``, a
-remote ``distribute``).
+parse for compatibility but have no effect here (debug topics, a remote ``distribute``).
 """
 
 from __future__ import annotations
@@ -149,8 +148,6 @@ def _warn_not_acted_on(report: Report, descriptor: Descriptor) -> None:
             report.warn((debug_key, key), _NOT_ACTED_ON + " (there are no `dora topic` commands)")
     deploys: list[tuple[DocPath, Deploy | None]] = [(("deploy",), descriptor.deploy)]
     for index, node in enumerate(descriptor.nodes):
-        if node.finish_grace_secs is not None:
-            report.warn(("nodes", index, "finish_grace_secs"), _NOT_ACTED_ON)
         key = "_unstable_deploy" if node.unstable_deploy is not None else "deploy"
         deploys.append((("nodes", index, key), node.placement))
     for path, deploy in deploys:
