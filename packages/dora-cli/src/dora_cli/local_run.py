@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dora_cli.log_display import LogDisplay
+from dora_cli.summary import failure_summary
 from dora_daemon import LocalDataflow, RunOptions
 from dora_daemon.build import build_dataflow
 from dora_daemon.sources import default_cache_dir, resolve_sources
@@ -24,20 +25,7 @@ class RunOutcome:
 
     def failure_report(self) -> str:
         """Name every failed node, root causes first, with its last stderr lines."""
-        failed = [r for r in self.result.node_results if not r.ok]
-        failed.sort(key=lambda r: (r.cause or "").startswith("cascading"))
-        lines = [f"dataflow {self.result.dataflow_id} failed:"]
-        for node in failed:
-            how = (
-                f"exit code {node.exit_code}"
-                if node.exit_code is not None
-                else (f"signal {node.signal}" if node.signal is not None else "failed")
-            )
-            cause = f" ({node.cause})" if node.cause else ""
-            lines.append(f"  node `{node.node_id}` failed: {how}{cause}")
-            for text in node.stderr_tail[-10:]:
-                lines.append(f"    | {text}")
-        return "\n".join(lines)
+        return failure_summary(self.result.dataflow_id, None, self.result)
 
 
 async def run_local(

@@ -3,27 +3,37 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from dora_cli.client import ControlClient
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 from dora_message.common import DataflowResult
 
+if TYPE_CHECKING:  # `dora run` reports failures too and must not load the client
+    from dora_cli.client import ControlClient
+
 MAX_LISTED_FAILURES = 5
+STDERR_LINES = 10  # last stderr lines quoted per failed node
 
 
 def failure_summary(uuid: str, error: str | None, result: DataflowResult | None) -> str:
-    """One line per failed node (root causes first), or the dataflow-level error."""
+    """One line per failed node (root causes first) with its last stderr lines, or the
+    dataflow-level error. Shared by `dora run`, `start` and `stop`."""
     failed = [r for r in (result.node_results if result else []) if not r.ok]
     if not failed:
         return f"dataflow {uuid} failed: {error or 'unknown error'}"
     failed.sort(key=lambda r: (r.cause or "").startswith("cascading"))
     lines = [f"dataflow {uuid} failed:"]
     for node in failed[:MAX_LISTED_FAILURES]:
-        lines.append(f"  Node `{node.node_id}` failed: {node.cause or 'failed'}")
-        lines.extend(f"    | {text}" for text in node.stderr_tail[-5:])
+        if node.exit_code is not None:
+            how = f"exit code {node.exit_code}"
+        else:
+            how = f"signal {node.signal}" if node.signal is not None else "failed"
+        cause = f" ({node.cause})" if node.cause else ""
+        lines.append(f"  node `{node.node_id}` failed: {how}{cause}")
+        lines.extend(f"    | {text}" for text in node.stderr_tail[-STDERR_LINES:])
     if len(failed) > MAX_LISTED_FAILURES:
         lines.append(
             f"  There are {len(failed) - MAX_LISTED_FAILURES} more errors. Check the "
