@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
+from typing import TypeVar
 
 import click
 
-from dora_cli.client import ControlClient, Target
+from dora_cli.client import REQUEST_TIMEOUT, ControlClient, Target
 from dora_cli.completion import complete_dataflows, complete_running_node_ids
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import EXIT_FAILURE, reports_errors
 from dora_cli.options import duration
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
+
+R = TypeVar("R")
 
 DATAFLOW_HELP = "Dataflow UUID or name (default: the only running one, or a picker)."
 
@@ -41,6 +45,24 @@ async def _resolve(client: ControlClient, dataflow: str | None, what: str) -> st
     return picked
 
 
+def _ask(
+    target: Target,
+    dataflow: str | None,
+    what: str,
+    build: Callable[[str], req.ControlRequest],
+    kind: type[R],
+    timeout: float = REQUEST_TIMEOUT,
+) -> R:
+    """Connect, resolve the dataflow, send ``build(dataflow)``, return the typed reply."""
+
+    async def go() -> R:
+        async with await ControlClient.connect(target) as client:
+            ident = await _resolve(client, dataflow, what)
+            return await client.request_as(build(ident), kind, timeout)
+
+    return asyncio.run(go())
+
+
 @node.command("list")
 @click.option("--dataflow", "-d", help=DATAFLOW_HELP, shell_complete=complete_dataflows)
 @click.option(
@@ -56,12 +78,7 @@ async def _resolve(client: ControlClient, dataflow: str | None, what: str) -> st
 def list_nodes(dataflow: str | None, fmt: str, target: Target) -> None:
     """List the nodes of a dataflow: status, PID, CPU, memory, restarts."""
 
-    async def go() -> rep.DataflowDetails:
-        async with await ControlClient.connect(target) as client:
-            ident = await _resolve(client, dataflow, "node list")
-            return await client.request_as(req.GetDataflow(dataflow=ident), rep.DataflowDetails)
-
-    details = asyncio.run(go())
+    details = _ask(target, dataflow, "node list", _get, rep.DataflowDetails)
     rows = [_row(details.summary.uuid, n) for n in details.nodes]
     if fmt == "json":
         for row in rows:
@@ -119,13 +136,13 @@ def _print_table(rows: list[dict[str, object]]) -> None:
 def restart(node_id: str, dataflow: str | None, grace: float | None, target: Target) -> None:
     """Restart one node: the daemon stops the process and starts it again."""
 
-    async def go() -> rep.NodeRestarting:
-        async with await ControlClient.connect(target) as client:
-            ident = await _resolve(client, dataflow, "node restart")
-            request = req.RestartNode(dataflow=ident, node=node_id, grace_duration=grace)
-            return await client.request_as(request, rep.NodeRestarting)
-
-    asyncio.run(go())
+    _ask(
+        target,
+        dataflow,
+        "node restart",
+        lambda ident: req.RestartNode(dataflow=ident, node=node_id, grace_duration=grace),
+        rep.NodeRestarting,
+    )
     click.echo(f"Node `{node_id}` restart initiated")
 
 
@@ -138,14 +155,14 @@ def restart(node_id: str, dataflow: str | None, grace: float | None, target: Tar
 def stop(node_id: str, dataflow: str | None, grace: float | None, target: Target) -> None:
     """Stop one node for good, whatever its restart policy; the dataflow goes on."""
 
-    async def go() -> rep.NodeStopped:
-        async with await ControlClient.connect(target) as client:
-            ident = await _resolve(client, dataflow, "node stop")
-            request = req.StopNode(dataflow=ident, node=node_id, grace_duration=grace)
-            timeout = (10.0 if grace is None else grace) * 1.5 + 30.0
-            return await client.request_as(request, rep.NodeStopped, timeout)
-
-    stopped = asyncio.run(go())
+    stopped = _ask(
+        target,
+        dataflow,
+        "node stop",
+        lambda ident: req.StopNode(dataflow=ident, node=node_id, grace_duration=grace),
+        rep.NodeStopped,
+        timeout=(10.0 if grace is None else grace) * 1.5 + 30.0,
+    )
     result = stopped.result
     if result is not None and not result.ok:
         click.echo(f"Node `{node_id}` stopped: {result.cause or 'failed'}", err=True)
@@ -169,12 +186,7 @@ def stop(node_id: str, dataflow: str | None, grace: float | None, target: Target
 def info(node_id: str, dataflow: str | None, fmt: str, target: Target) -> None:
     """Show one node: status, where it runs, inputs, outputs and metrics."""
 
-    async def go() -> rep.DataflowDetails:
-        async with await ControlClient.connect(target) as client:
-            ident = await _resolve(client, dataflow, "node info")
-            return await client.request_as(req.GetDataflow(dataflow=ident), rep.DataflowDetails)
-
-    details = asyncio.run(go())
+    details = _ask(target, dataflow, "node info", _get, rep.DataflowDetails)
     summary = next((n for n in details.nodes if n.node_id == node_id), None)
     if summary is None:
         known = ", ".join(sorted(n.node_id for n in details.nodes)) or "none"
@@ -215,3 +227,7 @@ def _node_facts(uuid: str, node: rep.NodeSummary, spec: dict[str, object]) -> di
         ],
         "outputs": list(spec.get("outputs") or []),  # type: ignore[call-overload]
     }
+
+
+def _get(ident: str) -> req.ControlRequest:
+    return req.GetDataflow(dataflow=ident)
