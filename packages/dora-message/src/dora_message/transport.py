@@ -13,6 +13,7 @@ import array
 import contextlib
 import os
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -40,6 +41,20 @@ def listen_socket(address: str) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def accept_pending(listener: socket.socket) -> Iterator[socket.socket]:
+    """Every connection waiting on non-blocking ``listener``, each in blocking mode.
+
+    Stops when none is left; an ``OSError`` other than "try again" propagates.
+    """
+    while True:
+        try:
+            sock, _addr = listener.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        sock.setblocking(True)
+        yield sock
 
 
 def connect(address: str, timeout: float | None = None, data: bool = False) -> socket.socket:

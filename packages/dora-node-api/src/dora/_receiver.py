@@ -37,7 +37,7 @@ from dora_message.data_protocol import (
     to_receiver_decoder,
 )
 from dora_message.node_protocol import PROTOCOL_VERSION
-from dora_message.transport import FrameReader, encode_frame
+from dora_message.transport import FrameReader, accept_pending, encode_frame
 
 logger = logging.getLogger(__name__)
 
@@ -122,19 +122,14 @@ class Receiver:
 
     def on_accept(self) -> None:
         """Accept every pending connection and read what it already sent."""
-        while True:
-            try:
-                sock, _addr = self._listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as err:
-                logger.error("accepting a data connection failed: %s", err)
-                return
-            sock.setblocking(True)
-            conn = InConn(sock)
-            self._conns.add(conn)
-            self._register(sock, functools.partial(self.on_readable, conn))
-            self.on_readable(conn)
+        try:
+            for sock in accept_pending(self._listener):
+                conn = InConn(sock)
+                self._conns.add(conn)
+                self._register(sock, functools.partial(self.on_readable, conn))
+                self.on_readable(conn)
+        except OSError as err:
+            logger.error("accepting a data connection failed: %s", err)
 
     # ---- frames -------------------------------------------------------------------
 

@@ -28,7 +28,13 @@ from collections.abc import Callable
 import msgspec
 
 from dora_daemon.bridge.publish import Publishing
-from dora_daemon.bridge.transport import FrameReader, encode_frame, listen_socket, map_segment
+from dora_daemon.bridge.transport import (
+    FrameReader,
+    accept_pending,
+    encode_frame,
+    listen_socket,
+    map_segment,
+)
 from dora_message.data_protocol import (
     Closed,
     Data,
@@ -134,19 +140,14 @@ class BridgeReceiver:
 
     def _accept(self) -> None:
         assert self._listener is not None
-        while True:
-            try:
-                sock, _ = self._listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as error:
-                log.error("bridge: accepting a data connection failed: %s", error)
-                return
-            sock.setblocking(True)
-            conn = _Conn(sock)
-            self._conns.add(conn)
-            self._selector.register(sock, selectors.EVENT_READ, conn)
-            self._readable(conn)
+        try:
+            for sock in accept_pending(self._listener):
+                conn = _Conn(sock)
+                self._conns.add(conn)
+                self._selector.register(sock, selectors.EVENT_READ, conn)
+                self._readable(conn)
+        except OSError as error:
+            log.error("bridge: accepting a data connection failed: %s", error)
 
     def _drain(self) -> None:
         """Accept and read everything available now (used before closing outputs)."""

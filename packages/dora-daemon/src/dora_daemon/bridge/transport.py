@@ -11,11 +11,19 @@ import contextlib
 import mmap
 import os
 
-from dora_message.transport import FrameReader, connect, encode_frame, listen_socket, send_with_fd
+from dora_message.transport import (
+    FrameReader,
+    accept_pending,
+    connect,
+    encode_frame,
+    listen_socket,
+    send_with_fd,
+)
 
 __all__ = [
     "FrameReader",
     "Segment",
+    "accept_pending",
     "connect",
     "encode_frame",
     "listen_socket",
