@@ -54,10 +54,16 @@ def test_naive_datetime_is_local_time():
     assert encode_parameters({"d": naive})["d"] == naive.astimezone(UTC)
 
 
+def test_internal_keys_are_dropped_when_sent():
+    params = encode_parameters({"k": 1, "_framing": "x", "__dora_startup_marker": True, "_own": 2})
+    assert params == {"k": 1, "_own": 2}
+
+
 def test_received_metadata_has_timestamp_then_parameters():
     ns = 1_700_000_000_123_456_789
-    meta = decode_metadata(ns, {"k": 1, "_framing": "x", "__dora_startup_marker": True})
+    meta = decode_metadata(ns, {"k": 1})
     assert meta == {"timestamp": dt.datetime(2023, 11, 14, 22, 13, 20, 123456, UTC), "k": 1}
+    assert list(meta) == ["timestamp", "k"]
     forwarded = dt.datetime(2020, 1, 1, tzinfo=UTC)
     assert decode_metadata(ns, {"timestamp": forwarded})["timestamp"] == forwarded
 

@@ -21,12 +21,13 @@ value only when the consumer takes the event.
 
 from __future__ import annotations
 
+import datetime
 import os
 from typing import Any
 
 import pyarrow as pa
 
-from dora._metadata import Clock, decode_metadata
+from dora._metadata import UTC, Clock, decode_metadata
 from dora._shm import ShmToken
 from dora.events import input_event
 from dora_message.data_protocol import Data
@@ -35,6 +36,7 @@ UINT8 = pa.uint8()
 _py_buffer = pa.py_buffer
 _from_buffers = pa.Array.from_buffers
 _EMPTY_NULLS = pa.nulls(0)
+_fromtimestamp = datetime.datetime.fromtimestamp
 
 
 def as_payload(data: Any) -> memoryview | pa.Array:
@@ -236,7 +238,7 @@ class DataItem:
             "type": "INPUT",
             "id": input_id,
             "value": value,
-            "metadata": decode_metadata(ts, msg.parameters),
+            "metadata": {"timestamp": _fromtimestamp(ts // 1000 / 1e6, UTC), **msg.parameters},
         }
 
     def _from_segment(self, input_id: str) -> pa.Array:

@@ -133,6 +133,8 @@ class Poller:
         self.active_at = time.monotonic()  # last time a consumer asked for an event
         self.last_poll = 0.0
         self.closed = False
+        self.blocked = False  # a thread is (about to be) asleep in epoll
+        self._before_poll: list[Callable[[], None]] = []
         self._wake_fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._handlers[self._wake_fd] = self._drain_wake
         self._epoll.register(self._wake_fd, select.EPOLLIN)
@@ -153,12 +155,21 @@ class Poller:
             with contextlib.suppress(OSError, ValueError):
                 self._epoll.unregister(fd)
 
+    def before_poll(self, hook: Callable[[], None]) -> None:
+        """Run ``hook()`` in the polling thread before every poll (deferred writes)."""
+        self._before_poll.append(hook)
+
     # ---- polling ----------------------------------------------------------------------
 
     def poll(self, timeout: float | None) -> None:
         """Wait up to ``timeout`` and run the handlers of ready sockets (poll lock held)."""
         handlers = self._handlers
+        # set before the hooks: work queued after they ran sees it and wakes us
+        self.blocked = timeout != 0
+        for hook in self._before_poll:
+            hook()
         events = self._epoll.poll(-1 if timeout is None else timeout)
+        self.blocked = False
         self.last_poll = time.monotonic()
         for fd, _mask in events:
             handler = handlers.get(fd)
@@ -171,6 +182,11 @@ class Poller:
                     if handlers.pop(fd, None) is not None:
                         with contextlib.suppress(OSError, ValueError):
                             self._epoll.unregister(fd)
+
+    def wake_if_blocked(self) -> None:
+        """Wake the polling thread if it sleeps, so its hooks run soon."""
+        if self.blocked:
+            self.kick()
 
     def kick(self) -> None:
         """Make the thread blocked in :meth:`poll` return."""

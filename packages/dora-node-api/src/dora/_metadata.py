@@ -96,7 +96,11 @@ def _stringified(key: str, value: Any) -> str:
 
 
 def encode_parameters(metadata: dict[str, Any] | None) -> dict[str, Any]:
-    """User metadata to wire parameters."""
+    """User metadata to wire parameters.
+
+    Internal keys (mainline's ``_framing``, ``_schema_hash``, ``_wire_size`` and
+    ``__dora*``) are dropped here, once per send, so receivers never look for them.
+    """
     if not metadata:
         return {}
     if not isinstance(metadata, dict):
@@ -105,6 +109,8 @@ def encode_parameters(metadata: dict[str, Any] | None) -> dict[str, Any]:
     for key, value in metadata.items():
         if type(key) is not str:
             key = str(key)
+        if key[:1] == "_" and (key in _INTERNAL_KEYS or key.startswith("__dora")):
+            continue
         kind = type(value)
         # exact-type fast path for the common scalars
         if (
@@ -120,14 +126,11 @@ def encode_parameters(metadata: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def decode_metadata(timestamp_ns: int, parameters: dict[str, Any]) -> dict[str, Any]:
-    """Wire timestamp and parameters to the user-facing metadata dict."""
-    metadata: dict[str, Any] = {"timestamp": _fromtimestamp(timestamp_ns // 1000 / 1e6, UTC)}
-    if parameters:
-        metadata.update(parameters)
-        for key in parameters:
-            if key.startswith("_") and (key in _INTERNAL_KEYS or key.startswith("__dora")):
-                del metadata[key]
-    return metadata
+    """Wire timestamp and parameters to the user-facing metadata dict.
+
+    Parameters come after ``timestamp``, so a forwarded ``timestamp`` wins (mainline).
+    """
+    return {"timestamp": _fromtimestamp(timestamp_ns // 1000 / 1e6, UTC), **parameters}
 
 
 class Clock:

@@ -42,11 +42,15 @@ from dora_message.transport import FrameReader, accept_pending, encode_frame
 logger = logging.getLogger(__name__)
 
 
+RELEASE_BATCH = 64  # send releases at once when this many wait (bursts of large messages)
+
+
 class InConn:
     """One connection from a sending node."""
 
     __slots__ = (
         "alive",
+        "dirty",
         "lock",
         "maps",
         "pending",
@@ -57,8 +61,9 @@ class InConn:
         "sock",
     )
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, dirty: Callable[[InConn], None]) -> None:
         self.sock = sock
+        self.dirty = dirty
         self.reader = FrameReader(with_fds=True)
         self.sender: str | None = None
         self.routes: dict[str, list[str]] = {}  # output id -> our input ids
@@ -69,10 +74,19 @@ class InConn:
         self.alive = True
 
     def release(self, token: int) -> None:
-        """Tell the sender we are done with message ``token``. Any thread, never blocks
-        on another releaser: whoever holds the lock also sends what others queued."""
+        """We are done with message ``token`` (any thread, e.g. an array's finalizer).
+
+        The sender hears of it at the next poll, not now: the usual release happens
+        when the consumer drops the previous event on its way to the next one, and a
+        write (which wakes the sender) right there would delay that next event.
+        """
+        self.pending.append(token)
+        self.dirty(self)
+
+    def flush(self) -> None:
+        """Send the queued releases. Never blocks on another flusher: whoever holds the
+        lock also sends what others queued."""
         pending = self.pending
-        pending.append(token)
         lock = self.lock
         while pending:
             if not lock.acquire(False):
@@ -102,12 +116,15 @@ class Receiver:
         inbox: Inbox,
         register: Callable[[socket.socket, Callable[[], None]], None],
         unregister: Callable[[socket.socket], None],
+        wake_poller: Callable[[], None],
     ) -> None:
         self._dataflow_id = config.dataflow_id
         self._listener = listener
         self._inbox = inbox
         self._register = register
         self._unregister = unregister
+        self._wake_poller = wake_poller
+        self._dirty: deque[InConn] = deque()  # connections with releases to send
         # sender node -> its output -> our input ids
         self._routes_in: dict[str, dict[str, list[str]]] = {}
         self._source_of: dict[str, str] = {}  # input id -> producing node
@@ -124,12 +141,32 @@ class Receiver:
         """Accept every pending connection and read what it already sent."""
         try:
             for sock in accept_pending(self._listener):
-                conn = InConn(sock)
+                conn = InConn(sock, self._mark_dirty)
                 self._conns.add(conn)
                 self._register(sock, functools.partial(self.on_readable, conn))
                 self.on_readable(conn)
         except OSError as err:
             logger.error("accepting a data connection failed: %s", err)
+
+    # ---- releases -----------------------------------------------------------------
+
+    def _mark_dirty(self, conn: InConn) -> None:
+        self._dirty.append(conn)
+        if len(conn.pending) >= RELEASE_BATCH:
+            conn.flush()
+        else:
+            self._wake_poller()  # only writes if a thread sleeps in the poll
+
+    def flush_releases(self) -> None:
+        """Send every queued release (the poller calls this before each poll)."""
+        dirty = self._dirty
+        while dirty:
+            try:
+                conn = dirty.popleft()
+            except IndexError:
+                return
+            if conn.pending:
+                conn.flush()
 
     # ---- frames -------------------------------------------------------------------
 

@@ -112,7 +112,10 @@ class Node(_log.LogMethods):
             daemon = DaemonLink(config.daemon_address)
             daemon.handshake(config)
             self._daemon = daemon
-            self._receiver = Receiver(config, listener, inbox, poller.register, poller.unregister)
+            self._receiver = Receiver(
+                config, listener, inbox, poller.register, poller.unregister, poller.wake_if_blocked
+            )
+            poller.before_poll(self._receiver.flush_releases)
             self._sender = Sender(config, self._pool, poller.register, poller.unregister)
             poller.register(listener, self._receiver.on_accept)
             self._sender.connect_all()
