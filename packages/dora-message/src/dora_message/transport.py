@@ -97,11 +97,22 @@ class FrameReader:
     With ``with_fds`` the reader also collects passed file descriptors, in order.
     """
 
-    __slots__ = ("_buf", "_end", "_need", "_start", "_view", "fds", "last_count", "with_fds")
+    __slots__ = (
+        "_buf",
+        "_end",
+        "_need",
+        "_start",
+        "_view",
+        "_whole",
+        "fds",
+        "last_count",
+        "with_fds",
+    )
 
     def __init__(self, with_fds: bool = False) -> None:
         self._buf = bytearray(_INITIAL_BUFFER)
         self._view = memoryview(self._buf)
+        self._whole = [self._view]  # recvmsg_into's buffer list for an empty buffer
         self._start = 0
         self._end = 0
         self._need = 0  # size of the incomplete frame at _start, when known
@@ -111,19 +122,25 @@ class FrameReader:
 
     def fill(self, sock: socket.socket) -> bool:
         """Read what is available; False on end of stream (or a reset)."""
-        self._make_room()
+        end = self._end
+        if self._start == end:
+            # everything was consumed: read at the start again (the common case)
+            self._start = self._end = end = 0
+            if self._need > len(self._buf):
+                self._make_room()
+                end = self._end
+        else:
+            self._make_room()
+            end = self._end
         try:
             if self.with_fds:
                 n, ancdata, _flags, _addr = sock.recvmsg_into(
-                    [self._view[self._end :]], _ANC_SPACE, _RECVMSG_FLAGS
+                    self._whole if end == 0 else [self._view[end:]], _ANC_SPACE, _RECVMSG_FLAGS
                 )
-                for level, kind, data in ancdata:
-                    if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                        fds = array.array("i")
-                        fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
-                        self.fds.extend(fds)
+                if ancdata:
+                    self._take_fds(ancdata)
             else:
-                n = sock.recv_into(self._view[self._end :], 0, _RECV_FLAGS)
+                n = sock.recv_into(self._view[end:] if end else self._view, 0, _RECV_FLAGS)
         except (BlockingIOError, InterruptedError):
             self.last_count = 0
             return True
@@ -133,8 +150,15 @@ class FrameReader:
         self.last_count = n
         if n == 0:
             return False
-        self._end += n
+        self._end = end + n
         return True
+
+    def _take_fds(self, ancdata: list[tuple[int, int, bytes]]) -> None:
+        for level, kind, data in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds = array.array("i")
+                fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+                self.fds.extend(fds)
 
     def frames(self) -> list[memoryview]:
         """Every complete frame body received so far."""
@@ -184,6 +208,7 @@ class FrameReader:
             new[: end - start] = self._view[start:end]
             self._buf = new
             self._view = memoryview(new)
+            self._whole = [self._view]
         elif start and (size - end < _MIN_FREE or start + need > size):
             # copy first: source and destination may overlap
             self._buf[: end - start] = bytes(self._view[start:end])

@@ -128,7 +128,8 @@ class Poller:
         self.lock = threading.Lock()  # the poll lock: held by whoever polls
         self._count_lock = threading.Lock()
         self._idle = threading.Condition(threading.Lock())  # background thread parks here
-        self._consumers = 0
+        # one entry per consumer blocked in wait(): list append/pop are atomic, no lock
+        self._consumers: list[None] = []
         self._async_waiters = 0
         self.active_at = time.monotonic()  # last time a consumer asked for an event
         self.last_poll = 0.0
@@ -208,9 +209,8 @@ class Poller:
 
     def wait(self, ready: Callable[[], bool], timeout: float | None) -> None:
         """Consumer side: poll until something happened or ``timeout`` passed."""
-        count_lock = self._count_lock
-        with count_lock:
-            self._consumers += 1
+        consumers = self._consumers
+        consumers.append(None)
         try:
             lock = self.lock
             if not lock.acquire(False):
@@ -223,13 +223,42 @@ class Poller:
             finally:
                 lock.release()
         finally:
-            with count_lock:
-                self._consumers -= 1
-                self.active_at = time.monotonic()
+            consumers.pop()
+            self.active_at = time.monotonic()
+
+    def wait_entry(self, inbox: Inbox) -> Any:
+        """Consumer side of ``next()`` without a timeout: poll until an entry is queued
+        and return it; ``None`` once the stream ended.
+
+        :meth:`wait` and the caller's pop in one loop: this runs once per message that
+        finds the consumer waiting, so every call saved shortens the latency.
+        """
+        consumers = self._consumers
+        consumers.append(None)
+        try:
+            lock = self.lock
+            if not lock.acquire(False):
+                self.kick()  # the background thread polls: take over
+                lock.acquire()
+            try:
+                inbox_lock = inbox.lock
+                sched = inbox.sched
+                while True:
+                    if not (self.closed or sched.ended or not sched.is_empty()):
+                        self.poll(None)
+                    with inbox_lock:
+                        entry = sched.pop()
+                    if entry is not None or sched.ended or self.closed:
+                        return entry
+            finally:
+                lock.release()
+        finally:
+            consumers.pop()
+            self.active_at = time.monotonic()
 
     def waiting(self) -> bool:
         """Whether a consumer is blocked waiting for an event right now."""
-        return self._consumers > 0 or self._async_waiters > 0
+        return bool(self._consumers) or self._async_waiters > 0
 
     def async_waiting(self, delta: int) -> None:
         """An asyncio consumer starts (+1) or stops (-1) waiting: the background polls."""
@@ -249,7 +278,7 @@ class Poller:
         # unlocked reads: a stale value only delays the decision by one tick. A consumer
         # that keeps calling next() polls itself; two threads decoding at once would
         # only trade the GIL back and forth.
-        return self._consumers == 0 and (
+        return not self._consumers and (
             self._async_waiters > 0 or time.monotonic() - self.active_at >= HANDOFF_DELAY
         )
 
@@ -259,7 +288,7 @@ class Poller:
             with idle:
                 while not self.closed and not self._should_poll():
                     # a consumer blocked in next() polls itself: look rarely (CPU at idle)
-                    idle.wait(BACKGROUND_TICK if self._consumers == 0 else WAITING_TICK)
+                    idle.wait(WAITING_TICK if self._consumers else BACKGROUND_TICK)
             if self.closed:
                 return
             with self.lock:

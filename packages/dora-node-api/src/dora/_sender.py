@@ -165,6 +165,16 @@ class Sender:
         peers = self._routes.get(output_id)
         if not peers:
             return
+        if len(peers) == 1 and type(payload) is not memoryview:
+            conn = peers[0].conn
+            if conn is not None and conn.alive:
+                info = self._info(output_id, payload.type)
+                if (
+                    info.flat
+                    and info.num_buffers == 2
+                    and self._send_small(output_id, ts, params, info, payload, conn)
+                ):
+                    return
         conns = self._live(peers)
         if not conns:
             return
@@ -182,10 +192,6 @@ class Sender:
             return
         info = self._info(output_id, payload.type)
         if info.flat:
-            if info.num_buffers == 2 and self._send_small(
-                output_id, ts, params, info, payload, conns
-            ):
-                return
             layout, parts, total = flat_parts(payload)
             if len(layout) == 3 + info.num_buffers:
                 if total < self.threshold:
@@ -223,14 +229,12 @@ class Sender:
         params: dict[str, Any],
         info: TypeInfo,
         array: pa.Array,
-        conns: list[OutConn],
+        conn: OutConn,
     ) -> bool:
-        """The common small message: a validity-free primitive array, sent inline to one
-        receiver that already knows its type. Same frame as the generic path, without
-        its per-message lists and calls (the whole send costs a few µs, so they count).
-        False when the message does not fit this case (nothing was sent)."""
-        if len(conns) != 1:
-            return False
+        """The common small message: a validity-free primitive array, sent inline to the
+        output's one receiver, which already knows its type. Same frame as the generic
+        path, without its per-message lists and calls (the whole send costs a few µs,
+        so they count). False when the message does not fit this case (nothing sent)."""
         buffers = array.buffers()
         if len(buffers) != 2 or buffers[0] is not None or buffers[1] is None:
             return False
@@ -241,7 +245,6 @@ class Sender:
             return False
         inline = memoryview(data) if not pad else b"".join((data, _PAD[:pad]))
         layout = [len(array), -1, array.offset, -1, size]
-        conn = conns[0]
         with conn.lock:
             if not conn.alive or conn.types.get(output_id) is not info:
                 return False  # let the generic path send (or skip) it with its schema

@@ -237,8 +237,7 @@ class Node(_log.LogMethods):
     def next(self, timeout: float | None = None) -> Event | None:
         """The next event; ``None`` once the stream ended; an ERROR event on timeout."""
         if timeout is None:
-            # fast path: take what is queued without the waiting machinery of _entry
-            # (same steps as its first iteration)
+            # the common call, spelled out: _entry's loop without its deadline
             poller = self._poller
             inbox = self._inbox
             poller.active_at = now = time.monotonic()
@@ -247,7 +246,9 @@ class Node(_log.LogMethods):
             with inbox.lock:
                 entry = inbox.sched.pop()
             if entry is None:
-                entry = self._entry(None)
+                entry = poller.wait_entry(inbox)
+                if entry is None:
+                    return None
         else:
             timeout = _check_timeout(timeout)
             entry = self._entry(timeout)
