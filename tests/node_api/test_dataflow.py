@@ -109,6 +109,17 @@ def test_protocol_version_mismatch_names_both_versions(harness):
     assert node.wait() == 0
 
 
+@pytest.mark.parametrize("setting", [None, "0"])
+def test_start_up_objects_are_frozen_unless_turned_off(harness, setting):
+    daemon = harness.daemon(["n"])
+    env = {"MODE": "gc"} if setting is None else {"MODE": "gc", "DORA_GC_FREEZE": setting}
+    node = harness.spawn("misc.py", daemon.configs({"n": {}})["n"], **env)
+    before, after = map(int, node.expect("FROZEN ").split())
+    assert before == 0
+    assert (after > 10_000) if setting is None else (after == 0)
+    assert node.wait() == 0
+
+
 def test_register_error_is_raised(harness):
     daemon = harness.daemon(["n"], register_error="node `n` is not part of this dataflow")
     node = harness.spawn("misc.py", daemon.configs({"n": {}})["n"], MODE="init")

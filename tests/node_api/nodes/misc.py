@@ -32,6 +32,14 @@ def describe(event):
     return out
 
 
+if MODE == "gc":
+    import gc
+
+    before = gc.get_freeze_count()
+    Node()
+    print(f"FROZEN {before} {gc.get_freeze_count()}", flush=True)
+    sys.exit(0)
+
 if MODE == "init":
     try:
         Node()
