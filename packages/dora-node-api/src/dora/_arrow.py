@@ -58,7 +58,15 @@ def as_payload(data: Any) -> memoryview | pa.Array:
 class TypeInfo:
     """Per-type encoding facts, cached by the sender."""
 
-    __slots__ = ("flat", "num_buffers", "schema", "schema_bytes", "stream_only", "type")
+    __slots__ = (
+        "flat",
+        "num_buffers",
+        "schema",
+        "schema_bytes",
+        "small_width",
+        "stream_only",
+        "type",
+    )
 
     def __init__(self, arrow_type: pa.DataType) -> None:
         self.type = arrow_type
@@ -73,6 +81,16 @@ class TypeInfo:
             and not pa.types.is_string_view(arrow_type)
             and not pa.types.is_binary_view(arrow_type)
         )
+        # bytes per value of a flat fixed-width type sent as one data buffer (no offsets):
+        # lets the sender tell a small array from a large one without looking at buffers
+        self.small_width = 0
+        if self.flat and self.num_buffers == 2:
+            try:
+                bits = arrow_type.bit_width
+            except ValueError:
+                bits = 0
+            if bits % 8 == 0:
+                self.small_width = bits // 8
 
 
 def _has_dictionary(arrow_type: pa.DataType) -> bool:
@@ -82,7 +100,7 @@ def _has_dictionary(arrow_type: pa.DataType) -> bool:
 
 
 _PAD = bytes(8)
-_PARALLEL_COPY = 8 * 1024 * 1024
+_PARALLEL_COPY = 2 * 1024 * 1024
 _CPUS = os.cpu_count() or 1
 
 
@@ -218,9 +236,9 @@ class DataItem:
                 raise ValueError(f"message on `{input_id}` has no type")
             inline = msg.inline or b""
             if len(layout) == 5 and layout[3] < 0 and layout[4] == len(inline):
-                # the usual shape: no validity bitmap, one data buffer filling the payload
+                # the usual shape: no validity bitmap (so no nulls), one data buffer
                 value = _from_buffers(
-                    self.schema, layout[0], [None, _py_buffer(inline)], -1, layout[2]
+                    self.schema, layout[0], [None, _py_buffer(inline)], 0, layout[2]
                 )
             else:
                 value = read_flat(_py_buffer(inline), layout, self.schema)

@@ -42,6 +42,18 @@ from dora_message.transport import FrameReader, accept_pending, encode_frame
 logger = logging.getLogger(__name__)
 
 
+_CORRELATION_KEYS = ("request_id", "goal_id", "goal_status")
+_QUEUE_KEYS = frozenset((*_CORRELATION_KEYS, "flush"))
+"""Parameters that change how a message is queued (one set lookup finds none of them)."""
+
+
+def _queue_flags(params: dict[str, object]) -> tuple[bool, bool]:
+    """``(protected, flush)``: correlated messages are evicted last; ``flush=True``
+    discards the older unprotected messages of the input."""
+    protected = any(key in params for key in _CORRELATION_KEYS)
+    return protected, params.get("flush") is True
+
+
 RELEASE_BATCH = 64  # send releases at once when this many wait (bursts of large messages)
 
 
@@ -188,15 +200,11 @@ class Receiver:
                         if input_ids and conn.sender is not None:
                             cached = conn.schemas.get(msg.output_id)
                             item = DataItem(msg, None if cached is None else cached[1], None)
-                            protected = flush = False
                             params = msg.parameters
-                            if params:
-                                protected = (
-                                    "request_id" in params
-                                    or "goal_id" in params
-                                    or "goal_status" in params
-                                )
-                                flush = params.get("flush") is True
+                            if params and not _QUEUE_KEYS.isdisjoint(params):
+                                protected, flush = _queue_flags(params)
+                            else:
+                                protected = flush = False
                             for input_id in input_ids:
                                 append((input_id, item, protected, flush))
                             continue
@@ -249,11 +257,11 @@ class Receiver:
             if cached is not None:
                 schema = cached[0] if kind == "ipc" else cached[1]
         item = DataItem(msg, schema, token)
-        protected = flush = False
         params = msg.parameters
-        if params:
-            protected = "request_id" in params or "goal_id" in params or "goal_status" in params
-            flush = params.get("flush") is True
+        if params and not _QUEUE_KEYS.isdisjoint(params):
+            protected, flush = _queue_flags(params)
+        else:
+            protected = flush = False
         for input_id in input_ids:
             ops.append((input_id, item, protected, flush))
 

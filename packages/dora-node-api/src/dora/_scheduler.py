@@ -290,16 +290,20 @@ class Scheduler:
             return event
         order = self._order
         while self._queued:
-            for idx, iid in enumerate(order):  # noqa: B007 - idx is used after the loop
+            if len(order) == 1:  # one input: nothing to rotate
+                iid = order[0]
                 inp = self._inputs[iid]
-                if inp.queue:
-                    break
-            else:  # pragma: no cover - _queued > 0 implies a non-empty queue
-                return None
+            else:
+                for idx, iid in enumerate(order):  # noqa: B007 - idx is used below
+                    inp = self._inputs[iid]
+                    if inp.queue:
+                        break
+                else:  # pragma: no cover - _queued > 0 implies a non-empty queue
+                    return None
+                del order[idx]
+                order.append(iid)
             entry = inp.queue.popleft()
             self._queued -= 1
-            del order[idx]
-            order.append(iid)
             if type(entry) is tuple:
                 inp.count -= 1
                 if self._stop_returned:

@@ -169,9 +169,10 @@ class Sender:
             conn = peers[0].conn
             if conn is not None and conn.alive:
                 info = self._info(output_id, payload.type)
+                width = info.small_width
                 if (
-                    info.flat
-                    and info.num_buffers == 2
+                    width
+                    and len(payload) * width < self.threshold
                     and self._send_small(output_id, ts, params, info, payload, conn)
                 ):
                     return
