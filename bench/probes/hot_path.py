@@ -1,0 +1,117 @@
+"""Probe: the node API's per-message cost, two real nodes in one process.
+
+A sender and a receiver node (real sockets, the test fake daemon of ``tests/node_api``)
+exchange 8 B arrays in one thread: ``send_output`` then ``next()``. Prints the median
+cost of each call, warm. With ``--count-instructions`` it runs itself twice under
+``valgrind --tool=callgrind`` instead and prints instructions per message (send and
+receive together): unlike times, that number repeats on this noisy machine, so it shows
+whether a change to the hot path made it shorter.
+
+Run from the repo root: ``uv run python bench/probes/hot_path.py [--count-instructions]``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+WARM_UP = 200
+
+
+def pair() -> tuple[Any, Any]:
+    """A receiving and a sending node, connected through the fake daemon."""
+    sys.path.insert(0, str(ROOT))
+    from dora import Node
+    from dora_message.config import InputConfig
+    from tests.node_api.fake_daemon import FakeDaemon
+
+    daemon = FakeDaemon(["tx", "rx"])
+    configs = daemon.configs(
+        {
+            "tx": {"outputs": ["out"]},
+            "rx": {"inputs": {"in": InputConfig(source="tx/out", queue_size=1000)}},
+        }
+    )
+    nodes = {}
+
+    def start(node_id: str) -> None:
+        node = Node.__new__(Node)
+        node._closed = True
+        node._start(configs[node_id])  # both must register before either starts
+        nodes[node_id] = node
+
+    thread = threading.Thread(target=start, args=("rx",))
+    thread.start()
+    start("tx")
+    thread.join()
+    return nodes["rx"], nodes["tx"]
+
+
+def exchange(count: int) -> tuple[list[int], list[int]]:
+    import pyarrow as pa
+
+    rx, tx = pair()
+    array = pa.array([1] * 8, type=pa.uint8())
+    meta = {"seq": 1, "t_send": 123456789, "size": 8, "warm": False}
+    clock = time.perf_counter_ns
+    sends, nexts = [], []
+    for i in range(WARM_UP + count):
+        start = clock()
+        tx.send_output("out", array, meta)
+        sent = clock()
+        event = rx.next()
+        done = clock()
+        assert event is not None and event["type"] == "INPUT", event
+        if i >= WARM_UP:
+            sends.append(sent - start)
+            nexts.append(done - sent)
+    return sends, nexts
+
+
+def collected(count: int) -> int:
+    """Instructions of a whole run with ``count`` messages, counted by callgrind."""
+    out = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            __file__,
+            "--messages",
+            str(count),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
+    match = re.search(r"Collected : (\d+)", out)
+    if match is None:
+        raise SystemExit(f"no instruction count in valgrind's output:\n{out[-2000:]}")
+    return int(match.group(1))
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args[:1] == ["--messages"]:  # one counted run (child of --count-instructions)
+        exchange(int(args[1]))
+        os._exit(0)  # the fake daemon's threads would otherwise keep the process
+    if args[:1] == ["--count-instructions"]:
+        small, large = collected(1000), collected(3000)
+        print(f"instructions per message (send + receive): {(large - small) // 2000}")
+        return
+    sends, nexts = exchange(20000)
+    for name, values in (("send_output", sends), ("next", nexts)):
+        values.sort()
+        print(f"{name:12s} median {values[len(values) // 2] / 1e3:6.2f} us")
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
