@@ -36,7 +36,7 @@ def pair() -> tuple[Any, Any]:
     configs = daemon.configs(
         {
             "tx": {"outputs": ["out"]},
-            "rx": {"inputs": {"in": InputConfig(source="tx/out", queue_size=1000)}},
+            "rx": {"inputs": {"in": InputConfig(source="tx/out", queue_size=100_000)}},
         }
     )
     nodes = {}

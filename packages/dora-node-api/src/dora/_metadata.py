@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 UTC = _dt.UTC
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 _INTERNAL_KEYS = frozenset(("_framing", "_schema_hash", "_wire_size"))
+_PLAIN_SCALARS = frozenset((str, bool, float))
 _warned_keys: set[str] = set()
 _warn_lock = threading.Lock()
 
@@ -109,16 +110,12 @@ def encode_parameters(metadata: dict[str, Any] | None) -> dict[str, Any]:
     for key, value in metadata.items():
         if type(key) is not str:
             key = str(key)
-        if key[:1] == "_" and (key in _INTERNAL_KEYS or key.startswith("__dora")):
+        # "_" <= key < "`": the key starts with "_" (no slice object per key)
+        if "_" <= key < "`" and (key in _INTERNAL_KEYS or key.startswith("__dora")):
             continue
         kind = type(value)
         # exact-type fast path for the common scalars
-        if (
-            kind is str
-            or kind is bool
-            or kind is float
-            or (kind is int and _I64_MIN <= value <= _I64_MAX)
-        ):
+        if kind in _PLAIN_SCALARS or (kind is int and _I64_MIN <= value <= _I64_MAX):
             out[key] = value
         else:
             out[key] = _coerce(key, value)
