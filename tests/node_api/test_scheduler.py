@@ -172,3 +172,21 @@ def test_without_passive_inputs_a_timer_keeps_the_node_open():
     s.close_input("data")
     assert drain(s) == [("INPUT_CLOSED", "data")]
     assert not s.ended
+
+
+def test_a_run_of_plain_messages_queues_like_single_pushes():
+    s = Scheduler({"a": (3, "drop_oldest"), "b": (10, "drop_oldest")})
+    s.push_run("b", ["b0", "b1"])
+    s.push_run("a", [1, 2])
+    s.push_run("a", [3, 4])  # over the cap: the oldest goes, as one by one
+    assert s.drop_counts()["a"] == 1
+    s.close_input("a")
+    s.push_run("a", [5])  # nothing after the close
+    got = [s.pop() for _ in range(6)]
+    assert [e for e in got if isinstance(e, tuple) and e[0] == "a"] == [
+        ("a", 2),
+        ("a", 3),
+        ("a", 4),
+    ]
+    assert [e for e in got if isinstance(e, tuple) and e[0] == "b"] == [("b", "b0"), ("b", "b1")]
+    assert got[-1]["type"] == "INPUT_CLOSED"

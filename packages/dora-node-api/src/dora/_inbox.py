@@ -28,7 +28,10 @@ from dora._scheduler import Scheduler
 logger = logging.getLogger(__name__)
 
 Op = tuple[str, Any, bool, bool]
-"""A queue operation: (input id, item or None to close the input, protected, flush)."""
+"""A queue operation: (input id, item or None to close the input, protected, flush).
+
+A ``list`` in place of the item is a run of plain messages (see ``Scheduler.push_run``).
+"""
 
 HANDOFF_DELAY = 0.005  # the consumer is "busy" after this long outside next()
 BACKGROUND_TICK = 0.02  # how often the idle background thread looks
@@ -50,6 +53,8 @@ class Inbox:
             for input_id, item, protected, flush in ops:
                 if item is None:
                     sched.close_input(input_id)
+                elif type(item) is list:
+                    sched.push_run(input_id, item)
                 else:
                     sched.push_input(input_id, item, protected, flush)
         if self._async:

@@ -190,6 +190,9 @@ class Receiver:
         ops: list[Op] = []
         append = ops.append
         decode = to_receiver_decoder.decode
+        # plain messages for one input, queued in one step (a burst reads many frames)
+        run: list[DataItem] = []
+        run_input = ""
         try:
             for body in conn.reader.frames():
                 msg = decode(body)
@@ -201,6 +204,20 @@ class Receiver:
                             cached = conn.schemas.get(msg.output_id)
                             item = DataItem(msg, None if cached is None else cached[1], None)
                             params = msg.parameters
+                            if len(input_ids) == 1 and (
+                                not params or _QUEUE_KEYS.isdisjoint(params)
+                            ):
+                                if run_input != input_ids[0]:
+                                    if run:
+                                        append((run_input, run, False, False))
+                                    run = []
+                                    run_input = input_ids[0]
+                                run.append(item)
+                                continue
+                            if run:
+                                append((run_input, run, False, False))
+                                run = []
+                                run_input = ""
                             if params and not _QUEUE_KEYS.isdisjoint(params):
                                 protected, flush = _queue_flags(params)
                             else:
@@ -208,6 +225,10 @@ class Receiver:
                             for input_id in input_ids:
                                 append((input_id, item, protected, flush))
                             continue
+                    if run:
+                        append((run_input, run, False, False))
+                        run = []
+                        run_input = ""
                     self._on_data(conn, msg, ops)
                 elif type(msg) is NewSegment:
                     if not conn.reader.fds:
@@ -217,6 +238,10 @@ class Receiver:
                 elif type(msg) is DropSegment:
                     conn.maps.pop(msg.segment_id, None)
                 elif type(msg) is Closed:
+                    if run:  # the close goes behind the data before it
+                        append((run_input, run, False, False))
+                        run = []
+                        run_input = ""
                     if msg.stopping:
                         # the dataflow is stopping: our own STOP is on its way from the
                         # daemon; take it now so the cause does not depend on timing
@@ -227,6 +252,8 @@ class Receiver:
         except Exception as err:  # a broken peer must not take the node down
             logger.error("dropping data connection from `%s`: %s", conn.sender, err)
             alive = False
+        if run:
+            append((run_input, run, False, False))
         if ops:
             self._inbox.apply(ops)
         if not alive:

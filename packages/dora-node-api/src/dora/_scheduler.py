@@ -41,7 +41,7 @@ NON_INPUT_KEY = "dora.non_input_event"
 
 
 class _Marker:
-    """An entry of an input queue that is not a message (data entries are tuples)."""
+    """An entry of an input queue that is not a message."""
 
     __slots__ = ("name",)
 
@@ -60,6 +60,18 @@ _RECOVERED = _Marker("recovered")
 """Queue marker: data came back on a timed-out input (INPUT_RECOVERED)."""
 
 _OPEN, _CLOSING, _CLOSED_DONE = 0, 1, 2
+
+
+class _Protected:
+    """A queued message that is evicted last (it carries a request or goal id).
+
+    Every other message is queued as the item itself: no wrapper per message.
+    """
+
+    __slots__ = ("item",)
+
+    def __init__(self, item: Any) -> None:
+        self.item = item
 
 
 def effective_cap(queue_size: int, policy: str) -> int:
@@ -87,7 +99,7 @@ class _Input:
     )
 
     def __init__(self, cap: int, backpressure: bool, timeout: float | None = None) -> None:
-        # entries: (item, protected) tuples and _Marker objects
+        # entries: items, _Protected(item) and _Marker objects
         self.queue: deque[Any] = deque()
         self.cap = cap
         self.backpressure = backpressure
@@ -194,13 +206,35 @@ class Scheduler:
             self._flush(inp)
         accepted = inp.count < inp.cap or self._evict(input_id, inp, protected)
         if accepted:
-            inp.queue.append((item, protected))
+            inp.queue.append(_Protected(item) if protected else item)
             inp.count += 1
             self._queued += 1
         if recovered:
             inp.queue.append(_RECOVERED)  # behind the data that recovered it
             self._queued += 1
         return accepted
+
+    def push_run(self, input_id: str, items: list[Any]) -> None:
+        """Queue several plain messages (not protected, no flush) in order.
+
+        The same as :meth:`push_input` for each, in one step when they all fit (a burst
+        arrives as many frames in one read).
+        """
+        inp = self._inputs.get(input_id)
+        if (
+            inp is None
+            or inp.state != _OPEN
+            or inp.timeout is not None
+            or inp.count + len(items) > inp.cap
+            or self._stop_returned
+            or self._ended
+        ):
+            for item in items:
+                self.push_input(input_id, item)
+            return
+        inp.queue.extend(items)
+        inp.count += len(items)
+        self._queued += len(items)
 
     def expire(self) -> list[str]:
         """Break the inputs whose ``input_timeout`` passed since their last message.
@@ -304,11 +338,11 @@ class Scheduler:
                 order.append(iid)
             entry = inp.queue.popleft()
             self._queued -= 1
-            if type(entry) is tuple:
+            if type(entry) is not _Marker:
                 inp.count -= 1
                 if self._stop_returned:
                     self._maybe_end()
-                return (iid, entry[0])
+                return (iid, entry.item if type(entry) is _Protected else entry)
             event = self._marker_returned(iid, inp, entry)
             if event is not None:
                 return event
@@ -357,7 +391,7 @@ class Scheduler:
     def _flush(self, inp: _Input) -> None:
         kept: deque[Any] = deque()
         for entry in inp.queue:
-            if type(entry) is not tuple or entry[1]:
+            if type(entry) is _Marker or type(entry) is _Protected:
                 kept.append(entry)
         removed = len(inp.queue) - len(kept)
         inp.queue = kept
@@ -369,7 +403,7 @@ class Scheduler:
         queue = inp.queue
         victim = -1
         for idx, entry in enumerate(queue):
-            if type(entry) is tuple and not entry[1]:
+            if type(entry) is not _Marker and type(entry) is not _Protected:
                 victim = idx
                 break
         if victim < 0:
@@ -377,7 +411,7 @@ class Scheduler:
                 self._count_drop(iid, inp)
                 return False
             # everything is protected: drop the oldest message, loudly
-            victim = next(i for i, entry in enumerate(queue) if type(entry) is tuple)
+            victim = next(i for i, entry in enumerate(queue) if type(entry) is not _Marker)
             logger.error(
                 "input `%s`: queue full of correlated messages; dropping the oldest one "
                 "(increase queue_size or use queue_policy: backpressure)",
