@@ -194,7 +194,9 @@ class Receiver:
         run: list[DataItem] = []
         run_input = ""
         try:
-            for body in conn.reader.frames():
+            bodies = conn.reader.frames()
+            batch = len(bodies) > 1
+            for body in bodies:
                 msg = decode(body)
                 if type(msg) is Data:
                     if msg.kind == "buffers" and msg.segment_id < 0 and msg.schema is None:
@@ -204,8 +206,10 @@ class Receiver:
                             cached = conn.schemas.get(msg.output_id)
                             item = DataItem(msg, None if cached is None else cached[1], None)
                             params = msg.parameters
-                            if len(input_ids) == 1 and (
-                                not params or _QUEUE_KEYS.isdisjoint(params)
+                            if (
+                                batch
+                                and len(input_ids) == 1
+                                and (not params or _QUEUE_KEYS.isdisjoint(params))
                             ):
                                 if run_input != input_ids[0]:
                                     if run:
