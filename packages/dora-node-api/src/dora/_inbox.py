@@ -212,16 +212,20 @@ class Poller:
             finally:
                 self.lock.release()
 
+    def _take_over(self, timeout: float | None) -> bool:
+        """Take the poll lock from the thread holding it (the background thread, asleep in
+        the poll: kick it); False when ``timeout`` passed first."""
+        self.kick()
+        return self.lock.acquire(True, -1 if timeout is None else timeout)
+
     def wait(self, ready: Callable[[], bool], timeout: float | None) -> None:
         """Consumer side: poll until something happened or ``timeout`` passed."""
         consumers = self._consumers
         consumers.append(None)
         try:
             lock = self.lock
-            if not lock.acquire(False):
-                self.kick()  # the background thread polls: take over
-                if not lock.acquire(True, -1 if timeout is None else timeout):
-                    return
+            if not lock.acquire(False) and not self._take_over(timeout):
+                return
             try:
                 if not self.closed and not ready():
                     self.poll(timeout)
@@ -243,8 +247,7 @@ class Poller:
         try:
             lock = self.lock
             if not lock.acquire(False):
-                self.kick()  # the background thread polls: take over
-                lock.acquire()
+                self._take_over(None)
             try:
                 inbox_lock = inbox.lock
                 sched = inbox.sched
