@@ -20,8 +20,9 @@ pytestmark = pytest.mark.integration
 
 
 def copy_example(name: str, tmp_path: Path) -> Path:
+    """The example without what running it in place left behind (its ``out/`` logs)."""
     target = tmp_path / name
-    shutil.copytree(ROOT / "examples" / name, target)
+    shutil.copytree(ROOT / "examples" / name, target, ignore=shutil.ignore_patterns("out"))
     return target / "dataflow.yml"
 
 
