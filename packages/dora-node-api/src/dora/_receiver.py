@@ -92,8 +92,13 @@ class InConn:
         when the consumer drops the previous event on its way to the next one, and a
         write (which wakes the sender) right there would delay that next event.
         """
-        self.pending.append(token)
-        self.dirty(self)
+        pending = self.pending
+        pending.append(token)
+        queued = len(pending)
+        if queued == 1:  # the first one since the last flush: list the connection
+            self.dirty(self)
+        elif queued >= RELEASE_BATCH:
+            self.flush()
 
     def flush(self) -> None:
         """Send the queued releases. Never blocks on another flusher: whoever holds the
@@ -164,10 +169,7 @@ class Receiver:
 
     def _mark_dirty(self, conn: InConn) -> None:
         self._dirty.append(conn)
-        if len(conn.pending) >= RELEASE_BATCH:
-            conn.flush()
-        else:
-            self._wake_poller()  # only writes if a thread sleeps in the poll
+        self._wake_poller()  # only writes if a thread sleeps in the poll
 
     def flush_releases(self) -> None:
         """Send every queued release (the poller calls this before each poll)."""
@@ -190,9 +192,6 @@ class Receiver:
         ops: list[Op] = []
         append = ops.append
         decode = to_receiver_decoder.decode
-        # plain messages for one input, queued in one step (a burst reads many frames)
-        run: list[DataItem] = []
-        run_input = ""
         try:
             bodies = conn.reader.frames()
             batch = len(bodies) > 1
@@ -206,33 +205,22 @@ class Receiver:
                             cached = conn.schemas.get(msg.output_id)
                             item = DataItem(msg, None if cached is None else cached[1], None)
                             params = msg.parameters
-                            if (
-                                batch
-                                and len(input_ids) == 1
-                                and (not params or _QUEUE_KEYS.isdisjoint(params))
-                            ):
-                                if run_input != input_ids[0]:
-                                    if run:
-                                        append((run_input, run, False, False))
-                                    run = []
-                                    run_input = input_ids[0]
-                                run.append(item)
-                                continue
-                            if run:
-                                append((run_input, run, False, False))
-                                run = []
-                                run_input = ""
                             if params and not _QUEUE_KEYS.isdisjoint(params):
                                 protected, flush = _queue_flags(params)
                             else:
                                 protected = flush = False
+                            if batch and len(input_ids) == 1 and not (protected or flush):
+                                # a burst: plain messages of one input join one run op
+                                # (Scheduler.push_run), which keeps its place in ops
+                                input_id = input_ids[0]
+                                if ops and ops[-1][0] == input_id and type(ops[-1][1]) is list:
+                                    ops[-1][1].append(item)
+                                else:
+                                    append((input_id, [item], False, False))
+                                continue
                             for input_id in input_ids:
                                 append((input_id, item, protected, flush))
                             continue
-                    if run:
-                        append((run_input, run, False, False))
-                        run = []
-                        run_input = ""
                     self._on_data(conn, msg, ops)
                 elif type(msg) is NewSegment:
                     if not conn.reader.fds:
@@ -242,10 +230,6 @@ class Receiver:
                 elif type(msg) is DropSegment:
                     conn.maps.pop(msg.segment_id, None)
                 elif type(msg) is Closed:
-                    if run:  # the close goes behind the data before it
-                        append((run_input, run, False, False))
-                        run = []
-                        run_input = ""
                     if msg.stopping:
                         # the dataflow is stopping: our own STOP is on its way from the
                         # daemon; take it now so the cause does not depend on timing
@@ -256,8 +240,6 @@ class Receiver:
         except Exception as err:  # a broken peer must not take the node down
             logger.error("dropping data connection from `%s`: %s", conn.sender, err)
             alive = False
-        if run:
-            append((run_input, run, False, False))
         if ops:
             self._inbox.apply(ops)
         if not alive:
