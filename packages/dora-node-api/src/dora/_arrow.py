@@ -21,13 +21,12 @@ value only when the consumer takes the event.
 
 from __future__ import annotations
 
-import datetime
 import os
 from typing import Any
 
 import pyarrow as pa
 
-from dora._metadata import UTC, Clock, decode_metadata
+from dora._metadata import Clock, decode_metadata
 from dora._shm import ShmToken
 from dora.events import input_event
 from dora_message.data_protocol import Data
@@ -36,7 +35,6 @@ UINT8 = pa.uint8()
 _py_buffer = pa.py_buffer
 _from_buffers = pa.Array.from_buffers
 _EMPTY_NULLS = pa.nulls(0)
-_fromtimestamp = datetime.datetime.fromtimestamp
 
 
 def as_payload(data: Any) -> memoryview | pa.Array:
@@ -256,7 +254,7 @@ class DataItem:
             "type": "INPUT",
             "id": input_id,
             "value": value,
-            "metadata": {"timestamp": _fromtimestamp(ts // 1000 / 1e6, UTC), **msg.parameters},
+            "metadata": decode_metadata(ts, msg.parameters),
         }
 
     def _from_segment(self, input_id: str) -> pa.Array:
