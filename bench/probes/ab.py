@@ -20,24 +20,27 @@ Run from the repo root, e.g.::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))  # the benchmark's modules, as bench/run.py has them
 
-from bench.flows import RunSpec, pair, result_path, write_flow  # noqa: E402
+from flows import RunSpec, pair  # noqa: E402
+from peer import System, ours_system  # noqa: E402
+from runner import run_flow  # noqa: E402
+from stats import percentile  # noqa: E402
 
 PACKAGES = ("dora-node-api", "dora-message", "dora-daemon", "dora-cli")
 WARM_UP = 5
 
 
-def one_run(sizes: list[int], count: int, interval_ms: float, pythonpath: str | None) -> dict:
+def one_run(system: System, sizes: list[int], count: int, interval_ms: float) -> dict:
     """Per size: p50 latency in µs (paced) or messages/s (burst)."""
     burst = interval_ms == 0
     nodes = pair(
@@ -47,31 +50,17 @@ def one_run(sizes: list[int], count: int, interval_ms: float, pythonpath: str | 
         [interval_ms] * len(sizes),
         queue_size=(count + WARM_UP) * len(sizes) if burst else None,
     )
-    with tempfile.TemporaryDirectory(prefix="dora-ab-") as tmp:
-        run_dir = Path(tmp)
-        flow = write_flow(run_dir, RunSpec("ab", nodes, 1.0))
-        env = dict(os.environ)
-        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as the benchmark does
-        if pythonpath:
-            env["PYTHONPATH"] = pythonpath
-        subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "dora"), "run", str(flow)],
-            cwd=run_dir,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=600,
-            check=True,
-        )
-        result = json.loads(result_path(run_dir, "receiver").read_text())
+    expected_s = (count + WARM_UP) * len(sizes) * interval_ms / 1000
+    run = run_flow(system, RunSpec("ab", nodes, expected_s))
+    if run.error is not None:
+        raise SystemExit(f"{system.name}: {run.error}\n{run.log_tail}")
     out = {}
-    for size, stats in result["sizes"].items():
+    for size, stats in run.results["receiver"]["sizes"].items():
         if burst:
             span = (stats["last_recv_ns"] - stats["first_send_ns"]) / 1e9
             out[size] = stats["received"] / span
         else:
-            lat = sorted(stats["lat_ns"])
-            out[size] = lat[len(lat) // 2] / 1e3
+            out[size] = percentile(stats["lat_ns"], 50) / 1e3
     return out
 
 
@@ -94,10 +83,12 @@ def main() -> None:
         )
         try:
             base_path = os.pathsep.join(str(worktree / "packages" / p / "src") for p in PACKAGES)
+            new_code = ours_system()
+            old_code = replace(new_code, name="base", env={**new_code.env, "PYTHONPATH": base_path})
             runs: dict[str, list[dict]] = {"base": [], "new": []}
             for _ in range(args.rounds):
-                runs["base"].append(one_run(sizes, args.count, args.interval_ms, base_path))
-                runs["new"].append(one_run(sizes, args.count, args.interval_ms, None))
+                runs["base"].append(one_run(old_code, sizes, args.count, args.interval_ms))
+                runs["new"].append(one_run(new_code, sizes, args.count, args.interval_ms))
         finally:
             subprocess.run(
                 ["git", "worktree", "remove", "--force", str(worktree)], cwd=ROOT, check=False
