@@ -27,6 +27,21 @@ from dora_message import coordinator_to_cli as rep
 R = TypeVar("R")
 
 DATAFLOW_HELP = "Dataflow UUID or name (default: the only running one, or a picker)."
+dataflow_option = click.option(
+    "--dataflow", "-d", help=DATAFLOW_HELP, shell_complete=complete_dataflows
+)
+
+
+def format_option(help_text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``--format/-f table|json`` (default table)."""
+    return click.option(
+        "--format",
+        "-f",
+        "fmt",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        help=help_text,
+    )
 
 
 @click.group()
@@ -64,15 +79,8 @@ def _ask(
 
 
 @node.command("list")
-@click.option("--dataflow", "-d", help=DATAFLOW_HELP, shell_complete=complete_dataflows)
-@click.option(
-    "--format",
-    "-f",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    help="Output format.",
-)
+@dataflow_option
+@format_option("Output format.")
 @coordinator_options
 @reports_errors
 def list_nodes(dataflow: str | None, fmt: str, target: Target) -> None:
@@ -129,7 +137,7 @@ def _print_table(rows: list[dict[str, object]]) -> None:
 
 @node.command("restart")
 @click.argument("node_id", metavar="NODE", shell_complete=complete_running_node_ids)
-@click.option("--dataflow", "-d", help=DATAFLOW_HELP, shell_complete=complete_dataflows)
+@dataflow_option
 @click.option("--grace", callback=duration, help="Grace period before SIGTERM (default 5s).")
 @coordinator_options
 @reports_errors
@@ -148,7 +156,7 @@ def restart(node_id: str, dataflow: str | None, grace: float | None, target: Tar
 
 @node.command("stop")
 @click.argument("node_id", metavar="NODE", shell_complete=complete_running_node_ids)
-@click.option("--dataflow", "-d", help=DATAFLOW_HELP, shell_complete=complete_dataflows)
+@dataflow_option
 @click.option("--grace", callback=duration, help="Grace period before SIGTERM (default 10s).")
 @coordinator_options
 @reports_errors
@@ -172,15 +180,8 @@ def stop(node_id: str, dataflow: str | None, grace: float | None, target: Target
 
 @node.command("info")
 @click.argument("node_id", metavar="NODE", shell_complete=complete_running_node_ids)
-@click.option("--dataflow", "-d", help=DATAFLOW_HELP, shell_complete=complete_dataflows)
-@click.option(
-    "--format",
-    "-f",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    help="Output format: a readable table, or one JSON object.",
-)
+@dataflow_option
+@format_option("Output format: a readable table, or one JSON object.")
 @coordinator_options
 @reports_errors
 def info(node_id: str, dataflow: str | None, fmt: str, target: Target) -> None:
