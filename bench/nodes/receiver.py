@@ -39,7 +39,7 @@ def main() -> None:
     result_path = os.environ["BENCH_RESULT"]
     expect = int(os.environ.get("BENCH_EXPECT", "0"))
     node = Node()
-    per_size: dict[str, dict] = {}
+    per_size: dict[int, dict] = {}
     seen: set[int] = set()
     errors: list[str] = []
     corrupt = reordered = duplicates = received = 0
@@ -68,17 +68,16 @@ def main() -> None:
             if seq <= max_seq:
                 reordered += 1
             max_seq = max(max_seq, seq)
-            stats = per_size.setdefault(
-                str(size),
-                {
+            stats = per_size.get(size)
+            if stats is None:
+                stats = per_size[size] = {
                     "received": 0,
                     "warm": 0,
                     "lat_ns": [],
                     "first_send_ns": None,
                     "first_recv_ns": None,
                     "last_recv_ns": None,
-                },
-            )
+                }
             if meta["warm"]:
                 stats["warm"] += 1
                 continue
@@ -111,7 +110,7 @@ def main() -> None:
             "first_recv_ns": first_recv_ns,
             "seq_ranges": ranges(seen)[:50],
             "end": end,
-            "sizes": per_size,
+            "sizes": {str(size): stats for size, stats in per_size.items()},
         },
     )
     print(f"receiver: {received} messages, {corrupt} corrupt, end: {end}", flush=True)

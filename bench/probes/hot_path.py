@@ -7,7 +7,12 @@ cost of each call, warm. With ``--count-instructions`` it runs itself twice unde
 receive together): unlike times, that number repeats on this noisy machine, so it shows
 whether a change to the hot path made it shorter.
 
-Run from the repo root: ``uv run python bench/probes/hot_path.py [--count-instructions]``.
+With ``--cold-ms GAP`` it sleeps GAP ms before each call instead, so every call runs with
+cold caches, as in the benchmark's paced latency runs (on this VM a call after 10 ms asleep
+costs several times what it costs warm).
+
+Run from the repo root:
+``uv run python bench/probes/hot_path.py [--count-instructions | --cold-ms GAP]``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 WARM_UP = 200
+COLD_COUNT = 300  # exchanges timed with --cold-ms (each one sleeps twice)
 
 
 def pair() -> tuple[Any, Any]:
@@ -54,7 +60,9 @@ def pair() -> tuple[Any, Any]:
     return nodes["rx"], nodes["tx"]
 
 
-def exchange(count: int) -> tuple[list[int], list[int]]:
+def exchange(count: int, gap_s: float = 0.0) -> tuple[list[int], list[int]]:
+    """Per-call times of ``count`` exchanges; with ``gap_s``, each call comes after that
+    long asleep (as in the paced benchmark, where caches have gone cold by then)."""
     import pyarrow as pa
 
     rx, tx = pair()
@@ -63,15 +71,20 @@ def exchange(count: int) -> tuple[list[int], list[int]]:
     clock = time.perf_counter_ns
     sends, nexts = [], []
     for i in range(WARM_UP + count):
+        if gap_s:
+            time.sleep(gap_s)
         start = clock()
         tx.send_output("out", array, meta)
         sent = clock()
+        if gap_s:
+            time.sleep(gap_s)
+        asked = clock()
         event = rx.next()
         done = clock()
         assert event is not None and event["type"] == "INPUT", event
         if i >= WARM_UP:
             sends.append(sent - start)
-            nexts.append(done - sent)
+            nexts.append(done - asked)
     return sends, nexts
 
 
@@ -106,7 +119,10 @@ def main() -> None:
         small, large = collected(1000), collected(3000)
         print(f"instructions per message (send + receive): {(large - small) // 2000}")
         return
-    sends, nexts = exchange(20000)
+    if args[:1] == ["--cold-ms"]:
+        sends, nexts = exchange(COLD_COUNT, float(args[1]) / 1000)
+    else:
+        sends, nexts = exchange(20000)
     for name, values in (("send_output", sends), ("next", nexts)):
         values.sort()
         print(f"{name:12s} median {values[len(values) // 2] / 1e3:6.2f} us")

@@ -55,3 +55,13 @@ def test_receiver_result_with_corruption_or_gaps_is_unusable():
     assert "1 of 6 messages of 8 B missing" in receiver_problem(clean, {8: 6})
     duplicated = {**clean, "duplicates": 2}
     assert "2 duplicated" in receiver_problem(duplicated, {8: 5})
+
+
+def test_payload_at_an_offset_is_read_there():
+    seq = 7
+    want = expected_byte(seq)
+    data = bytes([0]) * 16 + bytes([want]) * 64 + bytes([0]) * 16
+    whole = pa.Array.from_buffers(pa.uint8(), len(data), [None, pa.py_buffer(data)])
+    assert verify_payload(whole.slice(16, 64), 64, seq) is None
+    assert verify_payload(whole.slice(15, 64), 64, seq) is not None
+    assert verify_payload(whole.slice(17, 64), 64, seq) is not None

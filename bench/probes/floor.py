@@ -1,0 +1,115 @@
+"""Probe: the one-way latency floor of any pure-Python node API on this machine.
+
+Two processes exchange messages over a Unix socket, paced like the benchmark's latency runs
+(default 10 ms apart), and the receiver reports the p50/p90 of ``receive time - send time``.
+Nothing of dora runs; each level adds only the work that every Python node API must do:
+
+* ``socket``: 8-byte timestamps over the socket, nothing else (the wake-up floor);
+* ``arrow``: the sender takes the data buffer of a ``pyarrow`` array and encodes a metadata
+  dict with msgspec; the receiver decodes it and builds a ``pyarrow`` array over the bytes
+  and an event dict, as a node needs to hand ``event["value"]`` to user code.
+
+On a shared VM most of each figure is cold caches, not instructions: after 10 ms asleep a
+few microseconds of warm Python cost ten times as much. Comparing ``arrow`` with the
+benchmark's latency p50 shows how much of ours is the node API's own work; comparing it with
+the peer's shows whether a target is reachable in pure Python at all on this machine.
+
+Run: ``uv run python bench/probes/floor.py [--interval-ms 10] [--count 300] [--size 64]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import struct
+import time
+
+import msgspec
+import pyarrow as pa
+
+HEADER = struct.Struct("<I")
+
+
+def percentile(values: list[int], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e3
+
+
+def send_socket(sock: socket.socket, _array: pa.Array, _encoder: msgspec.msgpack.Encoder) -> None:
+    sock.sendall(time.time_ns().to_bytes(8, "little"))
+
+
+def recv_socket(sock: socket.socket, _decoder: msgspec.msgpack.Decoder) -> int:
+    return int.from_bytes(sock.recv(8), "little")
+
+
+def send_arrow(sock: socket.socket, array: pa.Array, encoder: msgspec.msgpack.Encoder) -> None:
+    meta = {"t_send": time.time_ns(), "len": len(array)}
+    head = encoder.encode(meta)
+    body = memoryview(array.buffers()[1])
+    sock.sendmsg([HEADER.pack(len(head)), head, body])
+
+
+_RECV_BUFFER = bytearray(1 << 20)  # received into, like a node's reusable read buffer
+
+
+def recv_arrow(sock: socket.socket, decoder: msgspec.msgpack.Decoder) -> int:
+    view = memoryview(_RECV_BUFFER)
+    n = sock.recv_into(view)
+    (head_len,) = HEADER.unpack_from(view)
+    meta = decoder.decode(view[4 : 4 + head_len])
+    body = pa.py_buffer(bytes(view[4 + head_len : n]))  # the buffer is reused: copy out
+    value = pa.Array.from_buffers(pa.uint8(), meta["len"], [None, body])
+    event = {"type": "INPUT", "id": "data", "value": value, "metadata": meta}
+    return event["metadata"]["t_send"]
+
+
+LEVELS = {"socket": (send_socket, recv_socket), "arrow": (send_arrow, recv_arrow)}
+
+
+def run(level: str, interval_s: float, count: int, size: int) -> tuple[float, float]:
+    send, recv = LEVELS[level]
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    results_r, results_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # receiver
+        a.close()
+        decoder = msgspec.msgpack.Decoder()
+        lat = []
+        for _ in range(count):
+            t_send = recv(b, decoder)
+            lat.append(time.time_ns() - t_send)
+        os.write(results_w, f"{percentile(lat, 0.5)} {percentile(lat, 0.9)}".encode())
+        os._exit(0)
+    b.close()
+    encoder = msgspec.msgpack.Encoder()
+    array = pa.array([1] * size, type=pa.uint8())
+    due = time.monotonic()
+    for _ in range(count):
+        due += interval_s
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        send(a, array, encoder)
+    os.waitpid(pid, 0)
+    p50, p90 = (float(x) for x in os.read(results_r, 100).split())
+    os.close(results_r)
+    os.close(results_w)
+    a.close()
+    return p50, p90
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--interval-ms", type=float, default=10.0)
+    parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--size", type=int, default=64)
+    args = parser.parse_args()
+    for level in LEVELS:
+        p50, p90 = run(level, args.interval_ms / 1000, args.count, args.size)
+        print(f"{level:7s} p50 {p50:7.1f} us  p90 {p90:7.1f} us")
+
+
+if __name__ == "__main__":
+    main()
