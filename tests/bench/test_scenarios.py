@@ -1,7 +1,9 @@
 """The generated dataflows say what the scenarios promise (sizes, warm-ups, queue room)."""
 
+import pytest
 import yaml
 from flows import write_flow
+from runner import RunResult
 from scenarios import BURST_WARMUP, Burst, Cpu, FanOut, Latency, build_scenarios
 
 
@@ -37,13 +39,32 @@ def test_every_receiver_acks_to_the_sender_and_writes_a_result(tmp_path):
         assert nodes[r]["env"]["BENCH_RESULT"] == str(tmp_path / f"{r}.json")
 
 
-def test_cpu_baseline_and_burst_differ_only_in_count(tmp_path):
-    base, burst = Cpu(count=500).runs()
-    base_env = _nodes(tmp_path, base)["sender"]["env"]
-    burst_env = _nodes(tmp_path, burst)["sender"]["env"]
-    assert base_env["BENCH_COUNTS"] == "1" and burst_env["BENCH_COUNTS"] == "500"
-    differing = {k for k in base_env if base_env[k] != burst_env[k]}
+def test_cpu_bursts_differ_only_in_count(tmp_path):
+    small, large = Cpu(small=500, large=1500).runs()
+    small_env = _nodes(tmp_path, small)["sender"]["env"]
+    large_env = _nodes(tmp_path, large)["sender"]["env"]
+    assert small_env["BENCH_COUNTS"] == "500" and large_env["BENCH_COUNTS"] == "1500"
+    differing = {k for k in small_env if small_env[k] != large_env[k]}
     assert differing <= {"BENCH_COUNTS", "BENCH_ACK_TIMEOUT_S"}
+
+
+def _burst_run(key: str, received: int, cpu_s: float) -> RunResult:
+    receiver = {"corrupt": 0, "errors": [], "duplicates": 0, "sizes": {"8": {"received": received}}}
+    return RunResult("ours", key, None, 1.0, 0, cpu_s, results={"receiver": receiver})
+
+
+def test_cpu_per_message_is_the_slope_between_the_bursts():
+    cpu = Cpu(small=1000, large=3000)
+    runs = {"cpu_small": _burst_run("cpu_small", 1000, 0.50)}
+    runs["cpu_large"] = _burst_run("cpu_large", 3000, 0.54)
+    assert cpu.measure(runs)["cpu_per_msg"].value == pytest.approx(20.0)
+    runs["cpu_large"] = _burst_run("cpu_large", 2999, 0.54)  # one message lost: no figure
+    assert cpu.measure(runs)["cpu_per_msg"].value is None
+
+
+def test_cpu_needs_two_distinct_counts():
+    with pytest.raises(ValueError):
+        Cpu(small=3000, large=3000)
 
 
 def test_quick_is_smaller_than_full():
