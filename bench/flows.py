@@ -34,6 +34,7 @@ class RunSpec:
     nodes: tuple[NodeSpec, ...]
     expected_s: float  # the sending time alone, without start-up
     sample_rss: bool = False
+    sample_cpu: bool = False  # sample the CPU of `dora run` itself (not the nodes)
 
 
 def result_path(run_dir: Path, node_id: str) -> Path:
@@ -90,6 +91,7 @@ def pair(
         },
         inputs={f"ack_{r}": {"source": f"{r}/done"} for r in receivers},
         outputs=("data",),
+        writes_result=True,
     )
     recvs = tuple(
         NodeSpec(

@@ -26,6 +26,7 @@ from peer import System
 
 START_ALLOWANCE_S = 20.0  # start-up and shutdown on a loaded 2-core machine
 SAMPLE_PERIOD_S = 0.05
+CPU_SAMPLE_PERIOD_S = 0.01  # the CPU window of a burst is a few tens of ms for ours
 LOG_TAIL_LINES = 15
 
 
@@ -42,6 +43,8 @@ class RunResult:
     results: dict[str, dict] = field(default_factory=dict)
     # label -> [(seconds since launch, rss bytes)]; labels: "dora run", "node:<script>"
     rss: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
+    # (time.time_ns(), CPU seconds of `dora run` and its non-node helpers so far)
+    cli_cpu: list[tuple[int, float]] = field(default_factory=list)
     log_tail: str = ""
     run_dir: str = ""  # only worth printing when the directory was kept
     shm_left: list[str] = field(default_factory=list)  # /dev/shm files left, now removed
@@ -51,48 +54,73 @@ class RunResult:
         return self.error is None
 
 
-class _RssSampler(threading.Thread):
-    """Samples the RSS of the ``dora run`` process (and its non-node helpers) and of nodes."""
+class _TreeSampler(threading.Thread):
+    """Samples the process tree of one ``dora run`` every ``period`` seconds.
 
-    def __init__(self, pid: int, start: float):
+    Nodes are the processes running a script of ``bench/nodes`` and whatever they start;
+    everything else in the tree is ``dora run`` itself (CLI, daemon, helpers). With
+    ``rss`` it records resident sets (per node script and for ``dora run``), with ``cpu``
+    the CPU seconds ``dora run`` has used so far, stamped with ``time.time_ns()`` so they
+    line up with the timestamps the nodes report.
+    """
+
+    def __init__(self, pid: int, start: float, rss: bool, cpu: bool, period: float):
         super().__init__(daemon=True)
-        self.pid, self.start_time = pid, start
+        self.pid, self.start_time, self.period = pid, start, period
+        self.want_rss, self.want_cpu = rss, cpu
         self.samples: dict[str, list[tuple[float, int]]] = {}
+        self.cpu_samples: list[tuple[int, float]] = []
         self.halt = threading.Event()
+        self._last_cpu: dict[int, float] = {}  # pid -> CPU seconds at the last sample
+        self._cpu_done: dict[int, float] = {}  # CPU of `dora run` processes that ended
 
     def run(self) -> None:
-        nodes_dir = str(NODES_DIR)
-        while not self.halt.wait(SAMPLE_PERIOD_S):
+        while not self.halt.wait(self.period):
             try:
                 root = psutil.Process(self.pid)
                 tree = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
                 return
-            now = time.monotonic() - self.start_time
-            cli_rss, node_pids = 0, set()
-            for proc in tree:
-                try:
-                    cmdline = proc.cmdline()
-                    rss = proc.memory_info().rss
-                    parent = proc.ppid()
-                except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                    continue
-                script = next((a for a in cmdline if a.startswith(nodes_dir)), None)
-                if script is not None or parent in node_pids:
-                    # a node, or a process a node started: not part of `dora run` itself
-                    node_pids.add(proc.pid)
-                    if script is not None:
-                        label = "node:" + os.path.basename(script)
-                        series = self.samples.setdefault(label, [])
-                        # a wrapper (e.g. `uv run`) and its python may share a script arg
-                        if series and series[-1][0] == now:
-                            series[-1] = (now, max(series[-1][1], rss))
-                        else:
-                            series.append((now, rss))
-                else:
-                    cli_rss += rss
-            if cli_rss:  # 0 once the CLI itself is gone (a zombie has no memory info)
-                self.samples.setdefault("dora run", []).append((now, cli_rss))
+            self._sample(tree)
+
+    def _sample(self, tree: list[psutil.Process]) -> None:
+        nodes_dir = str(NODES_DIR)
+        now = time.monotonic() - self.start_time
+        stamp = time.time_ns()
+        cli_rss, cli_cpu, node_pids = 0, {}, set()
+        for proc in tree:
+            try:
+                cmdline = proc.cmdline()
+                parent = proc.ppid()
+                rss = proc.memory_info().rss if self.want_rss else 0
+                times = proc.cpu_times() if self.want_cpu else None
+            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+                continue
+            script = next((a for a in cmdline if a.startswith(nodes_dir)), None)
+            if script is not None or parent in node_pids:
+                # a node, or a process a node started: not part of `dora run` itself
+                node_pids.add(proc.pid)
+                if script is not None and self.want_rss:
+                    label = "node:" + os.path.basename(script)
+                    series = self.samples.setdefault(label, [])
+                    # a wrapper (e.g. `uv run`) and its python may share a script arg
+                    if series and series[-1][0] == now:
+                        series[-1] = (now, max(series[-1][1], rss))
+                    else:
+                        series.append((now, rss))
+            else:
+                cli_rss += rss
+                if times is not None:
+                    cli_cpu[proc.pid] = times.user + times.system
+        if self.want_rss and cli_rss:  # 0 once the CLI is gone (a zombie has no memory)
+            self.samples.setdefault("dora run", []).append((now, cli_rss))
+        if self.want_cpu and cli_cpu:
+            # a helper that ended keeps counting with the CPU it had when last seen
+            for pid in set(self._last_cpu) - set(cli_cpu):
+                self._cpu_done[pid] = self._last_cpu[pid]
+            self._last_cpu = cli_cpu
+            total = sum(cli_cpu.values()) + sum(self._cpu_done.values())
+            self.cpu_samples.append((stamp, total))
 
 
 def _kill_tree(pid: int) -> None:
@@ -163,7 +191,10 @@ def _run_in(system: System, spec: RunSpec, run_dir: Path, allowance_s: float) ->
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        sampler = _RssSampler(proc.pid, start) if spec.sample_rss else None
+        sampler = None
+        if spec.sample_rss or spec.sample_cpu:
+            period = CPU_SAMPLE_PERIOD_S if spec.sample_cpu else SAMPLE_PERIOD_S
+            sampler = _TreeSampler(proc.pid, start, spec.sample_rss, spec.sample_cpu, period)
         if sampler:
             sampler.start()
         error = None
@@ -200,6 +231,7 @@ def _run_in(system: System, spec: RunSpec, run_dir: Path, allowance_s: float) ->
         cpu_s=cpu,
         results=results,
         rss=sampler.samples if sampler else {},
+        cli_cpu=sampler.cpu_samples if sampler else [],
         log_tail=_tail(log_path) if error else "",
     )
 

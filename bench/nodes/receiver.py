@@ -45,6 +45,7 @@ def main() -> None:
     corrupt = reordered = duplicates = received = 0
     max_seq = -1
     first_recv_ns = None
+    cpu_first = cpu_done = None  # process CPU time at the first message and at the last
     end = "stream ended"
     for event in node:
         t_recv = time.time_ns()
@@ -53,6 +54,7 @@ def main() -> None:
             received += 1
             if first_recv_ns is None:
                 first_recv_ns = t_recv
+                cpu_first = time.process_time()
             meta = event["metadata"]
             seq, size = int(meta["seq"]), int(meta["size"])
             error = verify_payload(event["value"], size, seq)
@@ -64,6 +66,7 @@ def main() -> None:
                 duplicates += 1
             seen.add(seq)
             if len(seen) == expect:
+                cpu_done = time.process_time()
                 node.send_output("done", pa.array([expect], type=pa.int64()), {})
             if seq <= max_seq:
                 reordered += 1
@@ -108,6 +111,8 @@ def main() -> None:
             "corrupt": corrupt,
             "errors": errors,
             "first_recv_ns": first_recv_ns,
+            "cpu_first_s": cpu_first,
+            "cpu_done_s": cpu_done,
             "seq_ranges": ranges(seen)[:50],
             "end": end,
             "sizes": {str(size): stats for size, stats in per_size.items()},

@@ -9,6 +9,10 @@ Parameters (environment, set by the dataflow's ``env:``):
                       exits once every one of them has sent its ack (or closed)
   BENCH_ACK_TIMEOUT_S how long to wait for the acks after the last send
 
+With BENCH_RESULT set, it writes JSON at the end: its process CPU time (all threads) and
+wall clock just before the first unpaced send of a burst and once every receiver has
+acknowledged, so CPU per message can be measured over the burst alone.
+
 Every message carries metadata ``seq`` (increasing over the whole run), ``t_send``
 (time.time_ns() just before ``send_output``), ``size`` and ``warm``. The payload of message
 ``seq`` is filled with ``expected_byte(seq)`` so receivers can verify it.
@@ -21,12 +25,18 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import env_floats, env_ints, expected_byte, make_payload
+from common import env_floats, env_ints, expected_byte, make_payload, write_result
 
 from dora import Node
 
 OUTPUT = "data"
 BURST_WARMUP_GAP_S = 0.05
+MARKS: dict = {"acked": False}  # CPU and wall clock at the start of a burst and at the end
+
+
+def mark(name: str) -> None:
+    MARKS[f"cpu_{name}_s"] = time.process_time()
+    MARKS[f"t_{name}_ns"] = time.time_ns()
 
 
 def paced(node, size: int, first_seq: int, total: int, warmup: int, interval_s: float) -> None:
@@ -58,6 +68,8 @@ def burst(node, size: int, first_seq: int, total: int, warmup: int) -> None:
         if expected_byte(seq) not in cache:
             cache[expected_byte(seq)] = make_payload(size, seq)
     payloads = [cache[expected_byte(seq)] for seq in seqs]
+    if "cpu_burst_s" not in MARKS:
+        mark("burst")
     for seq, payload in zip(seqs, payloads, strict=True):
         meta = {"seq": seq, "t_send": time.time_ns(), "size": size, "warm": False}
         node.send_output(OUTPUT, payload, meta)
@@ -66,20 +78,27 @@ def burst(node, size: int, first_seq: int, total: int, warmup: int) -> None:
 def give_up(timeout_s: float) -> None:
     """Leave without the acks: a receiver is missing messages, and its result will say so."""
     print(f"sender: no ack within {timeout_s} s, exiting", flush=True)
+    save_marks()
     os._exit(0)
 
 
-def wait_for_acks(node) -> None:
+def save_marks() -> None:
+    path = os.environ.get("BENCH_RESULT")
+    if path:
+        write_result(path, MARKS)
+
+
+def wait_for_acks(node) -> bool:
     """Stay alive until every receiver has acknowledged receiving everything.
 
     Exiting right after the last send_output can lose messages still in flight (dora-rs
     1.1.0 does), which would measure shutdown rather than transport. If a message was lost
     the ack never comes; a watchdog then ends the process after BENCH_ACK_TIMEOUT_S (the
-    node API has no common way to wait for an event with a timeout).
+    node API has no common way to wait for an event with a timeout). True once all came.
     """
     waiting = {name for name in os.environ.get("BENCH_ACKS", "").split(",") if name}
     if not waiting:
-        return
+        return False
     timeout_s = float(os.environ.get("BENCH_ACK_TIMEOUT_S", "5"))
     watchdog = threading.Timer(timeout_s, give_up, args=(timeout_s,))
     watchdog.daemon = True
@@ -92,6 +111,7 @@ def wait_for_acks(node) -> None:
         if not waiting:
             break
     watchdog.cancel()
+    return not waiting
 
 
 def main() -> None:
@@ -109,7 +129,9 @@ def main() -> None:
             burst(node, size, seq, total, warmup)
         seq += total
     print(f"sender: sent {seq} messages", flush=True)
-    wait_for_acks(node)
+    MARKS["acked"] = wait_for_acks(node)
+    mark("acked")
+    save_marks()
 
 
 main()

@@ -4,7 +4,7 @@ import pytest
 import yaml
 from flows import write_flow
 from runner import RunResult
-from scenarios import BURST_WARMUP, Burst, Cpu, FanOut, Latency, build_scenarios
+from scenarios import BURST_WARMUP, Burst, Cpu, FanOut, Latency, build_scenarios, cpu_between
 
 
 def _nodes(tmp_path, spec):
@@ -39,32 +39,46 @@ def test_every_receiver_acks_to_the_sender_and_writes_a_result(tmp_path):
         assert nodes[r]["env"]["BENCH_RESULT"] == str(tmp_path / f"{r}.json")
 
 
-def test_cpu_bursts_differ_only_in_count(tmp_path):
-    small, large = Cpu(small=500, large=1500).runs()
-    small_env = _nodes(tmp_path, small)["sender"]["env"]
-    large_env = _nodes(tmp_path, large)["sender"]["env"]
-    assert small_env["BENCH_COUNTS"] == "500" and large_env["BENCH_COUNTS"] == "1500"
-    differing = {k for k in small_env if small_env[k] != large_env[k]}
-    assert differing <= {"BENCH_COUNTS", "BENCH_ACK_TIMEOUT_S"}
+def test_cpu_run_samples_dora_run_and_has_the_sender_report(tmp_path):
+    (spec,) = Cpu(count=500).runs()
+    assert spec.sample_cpu
+    nodes = _nodes(tmp_path, spec)
+    assert nodes["sender"]["env"]["BENCH_RESULT"] == str(tmp_path / "sender.json")
+    assert nodes["sender"]["env"]["BENCH_INTERVALS_MS"] == "0"
 
 
-def _burst_run(key: str, received: int, cpu_s: float) -> RunResult:
-    receiver = {"corrupt": 0, "errors": [], "duplicates": 0, "sizes": {"8": {"received": received}}}
-    return RunResult("ours", key, None, 1.0, 0, cpu_s, results={"receiver": receiver})
+def _cpu_run(received: int, acked: bool = True) -> RunResult:
+    receiver = {
+        "corrupt": 0,
+        "errors": [],
+        "duplicates": 0,
+        "sizes": {"8": {"received": received}},
+        "cpu_first_s": 1.00,
+        "cpu_done_s": 1.03,  # 30 ms receiving
+    }
+    sender = {"acked": acked, "cpu_burst_s": 2.00, "cpu_acked_s": 2.02}  # 20 ms sending
+    sender |= {"t_burst_ns": 1_000_000_000, "t_acked_ns": 1_100_000_000}
+    # `dora run`: 10 ms of CPU over the 100 ms window, sampled every 50 ms from 0.95 s
+    samples = [(950_000_000 + i * 50_000_000, 0.5 + i * 0.005) for i in range(5)]
+    results = {"receiver": receiver, "sender": sender}
+    return RunResult("ours", "cpu_burst", None, 1.0, 0, 9.9, results=results, cli_cpu=samples)
 
 
-def test_cpu_per_message_is_the_slope_between_the_bursts():
-    cpu = Cpu(small=1000, large=3000)
-    runs = {"cpu_small": _burst_run("cpu_small", 1000, 0.50)}
-    runs["cpu_large"] = _burst_run("cpu_large", 3000, 0.54)
-    assert cpu.measure(runs)["cpu_per_msg"].value == pytest.approx(20.0)
-    runs["cpu_large"] = _burst_run("cpu_large", 2999, 0.54)  # one message lost: no figure
-    assert cpu.measure(runs)["cpu_per_msg"].value is None
+def test_cpu_per_message_counts_nodes_and_dora_run_over_the_burst_only():
+    cpu = Cpu(count=1000)
+    measured = cpu.measure({"cpu_burst": _cpu_run(1000)})["cpu_per_msg"]
+    assert measured.value == pytest.approx((0.03 + 0.02 + 0.01) / 1000 * 1e6)  # 60 us
+    lost = cpu.measure({"cpu_burst": _cpu_run(999)})["cpu_per_msg"]
+    assert lost.value is None and "1 of 1000 messages of 8 B missing" in lost.invalid
+    assert cpu.measure({"cpu_burst": _cpu_run(1000, acked=False)})["cpu_per_msg"].value is None
 
 
-def test_cpu_needs_two_distinct_counts():
-    with pytest.raises(ValueError):
-        Cpu(small=3000, large=3000)
+def test_cpu_between_interpolates_and_needs_samples_around_the_window():
+    samples = [(0, 1.0), (100, 2.0), (200, 2.0)]
+    assert cpu_between(samples, 50, 150) == pytest.approx(0.5)
+    assert cpu_between(samples, 0, 200) == pytest.approx(1.0)
+    assert cpu_between(samples, 50, 250) is None
+    assert cpu_between([], 0, 1) is None
 
 
 def test_quick_is_smaller_than_full():
