@@ -14,7 +14,11 @@ few microseconds of warm Python cost ten times as much. Comparing ``arrow`` with
 benchmark's latency p50 shows how much of ours is the node API's own work; comparing it with
 the peer's shows whether a target is reachable in pure Python at all on this machine.
 
-Run: ``uv run python bench/probes/floor.py [--interval-ms 10] [--count 300] [--size 64]``.
+With ``--calls`` it prints instead what single calls cost warm and after sleeping
+``--interval-ms``: an empty function, a msgspec decode, ``pa.Array.from_buffers``.
+
+Run: ``uv run python bench/probes/floor.py [--interval-ms 10] [--count 300] [--size 64]
+[--calls]``.
 """
 
 from __future__ import annotations
@@ -100,12 +104,39 @@ def run(level: str, interval_s: float, count: int, size: int) -> tuple[float, fl
     return p50, p90
 
 
+def call_costs(interval_s: float, count: int) -> None:
+    """Median cost of single calls, warm and each after ``interval_s`` asleep."""
+    decoder = msgspec.msgpack.Decoder()
+    meta = msgspec.msgpack.encode({"seq": 1, "t_send": time.time_ns(), "size": 64})
+    body = pa.py_buffer(bytes(64))
+    calls = {
+        "empty function": lambda: None,
+        "msgspec decode": lambda: decoder.decode(meta),
+        "pa.Array.from_buffers": lambda: pa.Array.from_buffers(pa.uint8(), 64, [None, body]),
+    }
+    for name, call in calls.items():
+        for pause in (0.0, interval_s):
+            times = []
+            for _ in range(count):
+                if pause:
+                    time.sleep(pause)
+                start = time.perf_counter_ns()
+                call()
+                times.append(time.perf_counter_ns() - start)
+            label = "warm" if not pause else f"after {pause * 1000:g} ms asleep"
+            print(f"{name:22s} {label:22s} p50 {percentile(times, 0.5):7.1f} us")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--interval-ms", type=float, default=10.0)
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--calls", action="store_true", help="cost of single calls, cold")
     args = parser.parse_args()
+    if args.calls:
+        call_costs(args.interval_ms / 1000, args.count)
+        return
     for level in LEVELS:
         p50, p90 = run(level, args.interval_ms / 1000, args.count, args.size)
         print(f"{level:7s} p50 {p50:7.1f} us  p90 {p90:7.1f} us")
