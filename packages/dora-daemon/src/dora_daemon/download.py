@@ -28,11 +28,7 @@ import logging
 import os
 import shutil
 import stat
-import tarfile
-import urllib.error
 import urllib.parse
-import urllib.request
-import zipfile
 from pathlib import Path, PurePosixPath
 
 import msgspec
@@ -168,6 +164,11 @@ def _fetch_blocking(url: str, expected: str | None, entry: Path) -> Path:
 
 def _download(url: str, target: Path) -> str:
     """Stream ``url`` into ``target``; the sha256 hex digest of the bytes."""
+    # imported here, as tarfile and zipfile in _unpack: they pull http.client, ssl and the
+    # compression modules, tens of ms of every `dora run` start, for URL sources only
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": "dora-daemon"})
     hasher = hashlib.sha256()
     try:
@@ -199,6 +200,9 @@ def _check_member(url: str, name: str, dest: Path) -> None:
 
 
 def _unpack(url: str, archive: Path, name: str, dest: Path) -> None:
+    import tarfile
+    import zipfile
+
     try:
         if name.lower().endswith(".zip"):
             with zipfile.ZipFile(archive) as zf:
