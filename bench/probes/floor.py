@@ -27,17 +27,17 @@ import argparse
 import os
 import socket
 import struct
+import sys
 import time
+from pathlib import Path
 
 import msgspec
 import pyarrow as pa
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmark's modules
+from stats import percentile
+
 HEADER = struct.Struct("<I")
-
-
-def percentile(values: list[int], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e3
 
 
 def send_socket(sock: socket.socket, _array: pa.Array, _encoder: msgspec.msgpack.Encoder) -> None:
@@ -84,7 +84,8 @@ def run(level: str, interval_s: float, count: int, size: int) -> tuple[float, fl
         for _ in range(count):
             t_send = recv(b, decoder)
             lat.append(time.time_ns() - t_send)
-        os.write(results_w, f"{percentile(lat, 0.5)} {percentile(lat, 0.9)}".encode())
+        p50, p90 = percentile(lat, 50) / 1e3, percentile(lat, 90) / 1e3
+        os.write(results_w, f"{p50} {p90}".encode())
         os._exit(0)
     b.close()
     encoder = msgspec.msgpack.Encoder()
@@ -124,7 +125,7 @@ def call_costs(interval_s: float, count: int) -> None:
                 call()
                 times.append(time.perf_counter_ns() - start)
             label = "warm" if not pause else f"after {pause * 1000:g} ms asleep"
-            print(f"{name:22s} {label:22s} p50 {percentile(times, 0.5):7.1f} us")
+            print(f"{name:22s} {label:22s} p50 {percentile(times, 50) / 1e3:7.1f} us")
 
 
 def main() -> None:
