@@ -5,14 +5,15 @@ exchange 8 B arrays in one thread: ``send_output`` then ``next()``. Prints the m
 cost of each call, warm. With ``--count-instructions`` it runs itself twice under
 ``valgrind --tool=callgrind`` instead and prints instructions per message (send and
 receive together): unlike times, that number repeats on this noisy machine, so it shows
-whether a change to the hot path made it shorter.
+whether a change to the hot path made it shorter. ``--count-instructions --batch 100``
+counts a burst instead: rounds of 100 sends, then 100 receives.
 
 With ``--cold-ms GAP`` it sleeps GAP ms before each call instead, so every call runs with
 cold caches, as in the benchmark's paced latency runs (on this VM a call after 10 ms asleep
 costs several times what it costs warm).
 
 Run from the repo root:
-``uv run python bench/probes/hot_path.py [--count-instructions | --cold-ms GAP]``.
+``uv run python bench/probes/hot_path.py [--count-instructions [--batch N] | --cold-ms GAP]``.
 """
 
 from __future__ import annotations
@@ -88,7 +89,23 @@ def exchange(count: int, gap_s: float = 0.0) -> tuple[list[int], list[int]]:
     return sends, nexts
 
 
-def collected(count: int) -> int:
+def batched(count: int, batch: int) -> None:
+    """``count`` messages in rounds of ``batch`` sends, then ``batch`` receives (a burst:
+    the receiver reads many frames per poll)."""
+    import pyarrow as pa
+
+    rx, tx = pair()
+    array = pa.array([1] * 8, type=pa.uint8())
+    meta = {"seq": 1, "t_send": 123456789, "size": 8, "warm": False}
+    for _ in range(WARM_UP // batch + count // batch):
+        for _ in range(batch):
+            tx.send_output("out", array, meta)
+        for _ in range(batch):
+            event = rx.next()
+            assert event is not None and event["type"] == "INPUT", event
+
+
+def collected(count: int, batch: int) -> int:
     """Instructions of a whole run with ``count`` messages, counted by callgrind."""
     out = subprocess.run(
         [
@@ -99,6 +116,7 @@ def collected(count: int) -> int:
             __file__,
             "--messages",
             str(count),
+            str(batch),
         ],
         capture_output=True,
         text=True,
@@ -113,10 +131,15 @@ def collected(count: int) -> int:
 def main() -> None:
     args = sys.argv[1:]
     if args[:1] == ["--messages"]:  # one counted run (child of --count-instructions)
-        exchange(int(args[1]))
+        count, batch = int(args[1]), int(args[2])
+        if batch > 1:
+            batched(count, batch)
+        else:
+            exchange(count)
         os._exit(0)  # the fake daemon's threads would otherwise keep the process
     if args[:1] == ["--count-instructions"]:
-        small, large = collected(1000), collected(3000)
+        batch = int(args[2]) if args[1:2] == ["--batch"] else 1
+        small, large = collected(1000, batch), collected(3000, batch)
         print(f"instructions per message (send + receive): {(large - small) // 2000}")
         return
     if args[:1] == ["--cold-ms"]:
