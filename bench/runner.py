@@ -1,8 +1,8 @@
 """Run one dataflow under one system and collect what it measured.
 
-Measures the wall time, the CPU time of the whole process tree (getrusage of waited-for
-children, which includes their waited-for descendants), optional resident-set samples, and
-reads the JSON files the receivers wrote. A run that times out is killed process by process.
+Measures the wall time, optional samples of the process tree (resident sets; the CPU of
+``dora run`` itself), and reads the JSON files the nodes wrote. A run that times out is
+killed process by process.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import resource
 import shutil
 import subprocess
 import tempfile
@@ -39,7 +38,6 @@ class RunResult:
     error: str | None
     wall_s: float
     launch_ns: int
-    cpu_s: float
     results: dict[str, dict] = field(default_factory=dict)
     # label -> [(seconds since launch, rss bytes)]; labels: "dora run", "node:<script>"
     rss: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
@@ -144,11 +142,6 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _cpu_children() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_flow(
     system: System,
     spec: RunSpec,
@@ -180,7 +173,6 @@ def _run_in(system: System, spec: RunSpec, run_dir: Path, allowance_s: float) ->
     cmd = system.command("run", str(flow), "--stop-after", f"{stop_after}s")
     with open(log_path, "wb") as log:
         shm_before = shm.snapshot()
-        cpu0 = _cpu_children()
         launch_ns, start = time.time_ns(), time.monotonic()
         proc = subprocess.Popen(
             cmd,
@@ -206,7 +198,6 @@ def _run_in(system: System, spec: RunSpec, run_dir: Path, allowance_s: float) ->
             code = None
             error = f"timed out after {timeout} s and was killed"
         wall = time.monotonic() - start
-        cpu = _cpu_children() - cpu0
         if sampler:
             sampler.halt.set()
             sampler.join()
@@ -228,7 +219,6 @@ def _run_in(system: System, spec: RunSpec, run_dir: Path, allowance_s: float) ->
         error=error,
         wall_s=wall,
         launch_ns=launch_ns,
-        cpu_s=cpu,
         results=results,
         rss=sampler.samples if sampler else {},
         cli_cpu=sampler.cpu_samples if sampler else [],
