@@ -33,21 +33,33 @@ def make_payload(size: int, seq: int) -> pa.Array:
 
 def verify_payload(value: object, size: int, seq: int) -> str | None:
     """Check a received payload; return ``None`` if intact, else what is wrong with it."""
-    if size <= _COMPARE_LIMIT and type(value) is pa.UInt8Array:
-        # the usual case in few steps: the per-message check must not weigh on either
-        # system's burst figures; anything unusual gets the full check below
-        data = value.buffers()[1]
-        if len(value) == size and not value.null_count and data is not None:
-            want = expected_byte(seq)
-            pattern = _PATTERNS.get((want, size))
-            if pattern is None:
-                pattern = _PATTERNS[want, size] = bytes((want,)) * size
-            if bytes(memoryview(data)[value.offset : value.offset + size]) == pattern:
-                return None
+    # the usual case in few steps: the per-message check must not weigh on either
+    # system's burst figures; anything unusual gets the full check
+    if (
+        size <= _COMPARE_LIMIT
+        and type(value) is pa.UInt8Array
+        and len(value) == size
+        and not value.null_count
+        and _small_bytes(value, size) == _pattern(expected_byte(seq), size)
+    ):
+        return None
     return _diagnose(value, size, seq)
 
 
 _PATTERNS: dict[tuple[int, int], bytes] = {}  # (fill byte, size) -> the expected bytes
+
+
+def _pattern(want: int, size: int) -> bytes:
+    pattern = _PATTERNS.get((want, size))
+    if pattern is None:
+        pattern = _PATTERNS[want, size] = bytes((want,)) * size
+    return pattern
+
+
+def _small_bytes(value: pa.Array, size: int) -> bytes | None:
+    """The ``size`` bytes of a UInt8 array's data buffer at its offset (None: no buffer)."""
+    data = value.buffers()[1]
+    return None if data is None else bytes(memoryview(data)[value.offset : value.offset + size])
 
 
 def _diagnose(value: object, size: int, seq: int) -> str | None:
@@ -65,11 +77,10 @@ def _diagnose(value: object, size: int, seq: int) -> str | None:
     want = expected_byte(seq)
     if size <= _COMPARE_LIMIT and value.type == pa.uint8():
         # small payloads: compare every byte directly, far cheaper than a compute kernel
-        data = value.buffers()[1]
-        if data is None:
+        got = _small_bytes(value, size)
+        if got is None:
             return f"seq {seq}: no data buffer"
-        got = bytes(memoryview(data)[value.offset : value.offset + size])
-        if got != bytes((want,)) * size:
+        if got != _pattern(want, size):
             return f"seq {seq}: bytes span {min(got)}..{max(got)}, expected all {want}"
         return None
     bounds = pc.min_max(value)
