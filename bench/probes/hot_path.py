@@ -6,7 +6,9 @@ cost of each call, warm. With ``--count-instructions`` it runs itself twice unde
 ``valgrind --tool=callgrind`` instead and prints instructions per message (send and
 receive together): unlike times, that number repeats on this noisy machine, so it shows
 whether a change to the hot path made it shorter. ``--count-instructions --batch 100``
-counts a burst instead: rounds of 100 sends, then 100 receives.
+counts a burst instead: rounds of 100 sends, then 100 receives. That count varies by about
+±2 % from run to run (77.3k to 80.4k for the same code: where the node's background thread
+polls changes how frames are batched), so compare a few runs of each version.
 
 With ``--cold-ms GAP`` it sleeps GAP ms before each call instead, so every call runs with
 cold caches, as in the benchmark's paced latency runs (on this VM a call after 10 ms asleep
@@ -61,14 +63,19 @@ def pair() -> tuple[Any, Any]:
     return nodes["rx"], nodes["tx"]
 
 
-def exchange(count: int, gap_s: float = 0.0) -> tuple[list[int], list[int]]:
-    """Per-call times of ``count`` exchanges; with ``gap_s``, each call comes after that
-    long asleep (as in the paced benchmark, where caches have gone cold by then)."""
+def endpoints() -> tuple[Any, Any, Any, dict[str, Any]]:
+    """Receiver, sender, the 8 B array and the metadata every probe message carries."""
     import pyarrow as pa
 
     rx, tx = pair()
     array = pa.array([1] * 8, type=pa.uint8())
-    meta = {"seq": 1, "t_send": 123456789, "size": 8, "warm": False}
+    return rx, tx, array, {"seq": 1, "t_send": 123456789, "size": 8, "warm": False}
+
+
+def exchange(count: int, gap_s: float = 0.0) -> tuple[list[int], list[int]]:
+    """Per-call times of ``count`` exchanges; with ``gap_s``, each call comes after that
+    long asleep (as in the paced benchmark, where caches have gone cold by then)."""
+    rx, tx, array, meta = endpoints()
     clock = time.perf_counter_ns
     sends, nexts = [], []
     for i in range(WARM_UP + count):
@@ -92,11 +99,7 @@ def exchange(count: int, gap_s: float = 0.0) -> tuple[list[int], list[int]]:
 def batched(count: int, batch: int) -> None:
     """``count`` messages in rounds of ``batch`` sends, then ``batch`` receives (a burst:
     the receiver reads many frames per poll)."""
-    import pyarrow as pa
-
-    rx, tx = pair()
-    array = pa.array([1] * 8, type=pa.uint8())
-    meta = {"seq": 1, "t_send": 123456789, "size": 8, "warm": False}
+    rx, tx, array, meta = endpoints()
     for _ in range(WARM_UP // batch + count // batch):
         for _ in range(batch):
             tx.send_output("out", array, meta)
