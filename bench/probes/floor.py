@@ -14,8 +14,9 @@ few microseconds of warm Python cost ten times as much. Comparing ``arrow`` with
 benchmark's latency p50 shows how much of ours is the node API's own work; comparing it with
 the peer's shows whether a target is reachable in pure Python at all on this machine.
 
-With ``--calls`` it prints instead what single calls cost warm and after sleeping
-``--interval-ms``: an empty function, a msgspec decode, ``pa.Array.from_buffers``.
+With ``--calls`` it prints instead what single calls cost warm, after sleeping
+``--interval-ms`` and after spinning as long (never leaving the CPU): an empty function, a
+msgspec decode, ``pa.Array.from_buffers``.
 
 Run: ``uv run python bench/probes/floor.py [--interval-ms 10] [--count 300] [--size 64]
 [--calls]``.
@@ -115,17 +116,26 @@ def call_costs(interval_s: float, count: int) -> None:
         "msgspec decode": lambda: decoder.decode(meta),
         "pa.Array.from_buffers": lambda: pa.Array.from_buffers(pa.uint8(), 64, [None, body]),
     }
+    gap = f"{interval_s * 1000:g} ms"
+    waits = {"warm": None, f"after {gap} asleep": time.sleep, f"after {gap} spinning": _spin}
     for name, call in calls.items():
-        for pause in (0.0, interval_s):
+        for label, wait in waits.items():
             times = []
             for _ in range(count):
-                if pause:
-                    time.sleep(pause)
+                if wait is not None:
+                    wait(interval_s)
                 start = time.perf_counter_ns()
                 call()
                 times.append(time.perf_counter_ns() - start)
-            label = "warm" if not pause else f"after {pause * 1000:g} ms asleep"
-            print(f"{name:22s} {label:22s} p50 {percentile(times, 50) / 1e3:7.1f} us")
+            print(f"{name:22s} {label:24s} p50 {percentile(times, 50) / 1e3:7.1f} us")
+
+
+def _spin(seconds: float) -> None:
+    """Stay on the CPU (never sleep) for ``seconds``: whatever a call then pays is not the
+    cost of waking up but of its code and data having left the caches meanwhile."""
+    end = time.perf_counter_ns() + int(seconds * 1e9)
+    while time.perf_counter_ns() < end:
+        pass
 
 
 def main() -> None:
