@@ -1,9 +1,15 @@
-"""``dora run``: build and run a dataflow with an in-process daemon."""
+"""``dora run``: build and run a dataflow with an in-process daemon.
+
+``dora record`` and ``dora replay`` run a rewritten dataflow the same way: they share
+:func:`run_options` and :func:`run_descriptor`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -11,53 +17,88 @@ from dora_cli.completion import complete_dataflow_files
 from dora_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, reports_errors, require_file
 from dora_cli.options import LOG_FORMAT, LOG_LEVEL, duration
 
+if TYPE_CHECKING:
+    from dora_message.descriptor import Descriptor
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_RUN_OPTIONS = (
+    click.option(
+        "--stop-after", callback=duration, help="Stop the dataflow after this long (30s, 5m, 1h)."
+    ),
+    click.option(
+        "--grace-duration",
+        callback=duration,
+        help="On stop: wait this long for nodes to exit, then SIGTERM, then SIGKILL half of "
+        "it later (default 10s).",
+    ),
+    click.option("--uv", is_flag=True, help="Use uv to run Python nodes and pip builds."),
+    click.option(
+        "--allow-shell-nodes",
+        is_flag=True,
+        envvar="DORA_ALLOW_SHELL_NODES",
+        show_envvar=True,
+        help="Allow nodes with `path: shell`.",
+    ),
+    click.option(
+        "--log-level",
+        type=LOG_LEVEL,
+        default="stdout",
+        envvar="DORA_LOG_LEVEL",
+        show_default=True,
+        show_envvar=True,
+        help="Minimum level shown (stdout shows everything).",
+    ),
+    click.option(
+        "--log-format",
+        type=LOG_FORMAT,
+        default="pretty",
+        envvar="DORA_LOG_FORMAT",
+        show_default=True,
+        show_envvar=True,
+        help="How log lines are printed.",
+    ),
+    click.option(
+        "--log-filter",
+        envvar="DORA_LOG_FILTER",
+        show_envvar=True,
+        help='Per-node level overrides, e.g. "sensor=debug,camera=warn".',
+    ),
+)
+
+
+def run_options(func: F) -> F:
+    """The options of ``dora run`` (how to run and how to show logs)."""
+    for option in reversed(_RUN_OPTIONS):
+        func = option(func)
+    return func
+
 
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path), shell_complete=complete_dataflow_files)
-@click.option(
-    "--stop-after", callback=duration, help="Stop the dataflow after this long (30s, 5m, 1h)."
-)
-@click.option(
-    "--grace-duration",
-    callback=duration,
-    help="On stop: wait this long for nodes to exit, then SIGTERM, then SIGKILL half of it "
-    "later (default 10s).",
-)
-@click.option("--uv", is_flag=True, help="Use uv to run Python nodes and pip builds.")
-@click.option(
-    "--allow-shell-nodes",
-    is_flag=True,
-    envvar="DORA_ALLOW_SHELL_NODES",
-    show_envvar=True,
-    help="Allow nodes with `path: shell`.",
-)
-@click.option(
-    "--log-level",
-    type=LOG_LEVEL,
-    default="stdout",
-    envvar="DORA_LOG_LEVEL",
-    show_default=True,
-    show_envvar=True,
-    help="Minimum level shown (stdout shows everything).",
-)
-@click.option(
-    "--log-format",
-    type=LOG_FORMAT,
-    default="pretty",
-    envvar="DORA_LOG_FORMAT",
-    show_default=True,
-    show_envvar=True,
-    help="How log lines are printed.",
-)
-@click.option(
-    "--log-filter",
-    envvar="DORA_LOG_FILTER",
-    show_envvar=True,
-    help='Per-node level overrides, e.g. "sensor=debug,camera=warn".',
-)
+@run_options
 @reports_errors
-def run(
-    path: Path,
+def run(path: Path, **options: Any) -> None:
+    """Run the dataflow at PATH locally (no coordinator or daemon needed).
+
+    Node output is shown on stderr with the node's name and written to
+    out/<dataflow-uuid>/log_<node>.jsonl beside the dataflow. Ctrl-C stops the
+    dataflow gracefully; a second Ctrl-C kills it at once.
+    """
+    from dora_message.load import load_descriptor_with_warnings
+
+    require_file(path)
+    descriptor, warnings = load_descriptor_with_warnings(path)
+    notes = [f"warning: {warning}" for warning in warnings]
+    run_descriptor(descriptor, path.resolve().parent, str(path), notes, **options)
+
+
+def run_descriptor(
+    descriptor: Descriptor,
+    base_dir: Path,
+    file: str,
+    notes: Sequence[str],
+    *,
     stop_after: float | None,
     grace_duration: float | None,
     uv: bool,
@@ -66,26 +107,22 @@ def run(
     log_format: str,
     log_filter: str | None,
 ) -> None:
-    """Run the dataflow at PATH locally (no coordinator or daemon needed).
+    """Run a loaded dataflow as ``dora run`` does; ``notes`` are shown first.
 
-    Node output is shown on stderr with the node's name and written to
-    out/<dataflow-uuid>/log_<node>.jsonl beside the dataflow. Ctrl-C stops the
-    dataflow gracefully; a second Ctrl-C kills it at once.
+    Relative paths resolve against ``base_dir``; ``file`` names the dataflow in errors.
+    Exits non-zero when a node failed or the user interrupted the run.
     """
     from dora_cli.log_display import LogDisplay
     from dora_daemon.log_format import parse_log_filter
     from dora_message.errors import DescriptorError
-    from dora_message.load import load_descriptor_with_warnings
 
     try:
         overrides = parse_log_filter(log_filter) if log_filter else {}
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--log-filter") from None
-    require_file(path)
-    descriptor, warnings = load_descriptor_with_warnings(path)
     display = LogDisplay(log_level.lower(), log_format.lower(), overrides)
-    for warning in warnings:
-        display.note(f"warning: {warning}")
+    for note in notes:
+        display.note(note)
 
     from dora_cli.local_run import run_local
 
@@ -93,7 +130,7 @@ def run(
         outcome = asyncio.run(
             run_local(
                 descriptor,
-                path.resolve().parent,
+                base_dir,
                 display=display,
                 stop_after=stop_after,
                 grace=grace_duration,
@@ -103,7 +140,7 @@ def run(
         )
     except DescriptorError as error:
         # Resolving node paths happens after loading, so name the file here.
-        error.file = error.file or str(path)
+        error.file = error.file or file
         raise
     if not outcome.result.ok:
         display.note(outcome.failure_report())

@@ -1,0 +1,50 @@
+"""What ``dora record`` and ``dora replay`` share: YAML in and out, the node executables."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from dora_cli.errors import fail
+
+
+def comma_list(text: str | None, option: str) -> list[str] | None:
+    """``a, b`` -> ``["a", "b"]``; None when the option was not given."""
+    if text is None:
+        return None
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise click.BadParameter("expected a comma-separated list", param_hint=option)
+    return items
+
+
+def load_yaml_document(path: Path) -> Any:
+    """The dataflow as plain YAML (it was validated already)."""
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def write_yaml(doc: Any, path: Path | None = None) -> str:
+    """``doc`` as YAML text, also written to ``path`` when given."""
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    if path is not None:
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as err:
+            fail(f"cannot write `{path}`: {err}")
+    return text
+
+
+def node_executable(name: str) -> str:
+    """The absolute path of a console script of the environment ``dora`` runs in."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        fail(f"`{name}` is not installed (it comes with the dora-record package)")
+    return str(Path(found).resolve())
