@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "check": ("status", "status", "Alias of `status`."),
     "system": ("status", "system", "System management (`dora system status`)."),
     "doctor": ("doctor", "doctor", "Diagnose the environment, coordinator and a dataflow."),
+    "topic": ("topic", "topic", "List the topics (outputs) of a running dataflow."),
     "record": ("record", "record", "Run a dataflow and record its messages to a file."),
     "replay": ("replay", "replay", "Replay a recording in place of the recorded nodes."),
 }

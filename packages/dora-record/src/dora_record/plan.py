@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from dora_message.topics import node_outputs, node_parts
+
 RECORD_NODE_ID = "__dora_record__"
 RECORD_QUEUE_SIZE = 1000  # with backpressure: 10 000 messages before the recorder drops
 
@@ -42,24 +44,6 @@ def _nodes(doc: Any) -> list[dict[str, Any]]:
     if not isinstance(nodes, list):
         raise PlanError("the dataflow has no `nodes` list")
     return [node for node in nodes if isinstance(node, dict)]
-
-
-def _names(values: Any) -> list[str]:
-    return [str(v) for v in values] if isinstance(values, list) else []
-
-
-def node_outputs(node: Mapping[str, Any]) -> list[str]:
-    """A node's outputs in public form (operator outputs prefixed for ``operators:``)."""
-    outputs = _names(node.get("outputs"))
-    operator = node.get("operator")
-    if isinstance(operator, dict):
-        outputs += _names(operator.get("outputs"))
-    operators = node.get("operators")
-    if isinstance(operators, list):
-        for op in operators:
-            if isinstance(op, dict):
-                outputs += [f"{op.get('id')}/{out}" for out in _names(op.get("outputs"))]
-    return outputs
 
 
 def discover_topics(doc: Any) -> list[str]:
@@ -181,15 +165,8 @@ def plan_replay(
 def _size_queues(
     node: dict[str, Any], swap: set[str], counts: Mapping[tuple[str, str], int]
 ) -> None:
-    holders = [node]
-    operator = node.get("operator")
-    if isinstance(operator, dict):
-        holders.append(operator)
-    operators = node.get("operators")
-    if isinstance(operators, list):
-        holders += [op for op in operators if isinstance(op, dict)]
-    for holder in holders:
-        inputs = holder.get("inputs")
+    for _prefix, part in node_parts(node):
+        inputs = part.get("inputs")
         if not isinstance(inputs, dict):
             continue
         for input_id, spec in list(inputs.items()):
