@@ -12,6 +12,12 @@ import yaml
 
 from dora_cli.errors import fail
 
+output_yaml_option = click.option(
+    "--output-yaml",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the rewritten dataflow to this file and exit without running it.",
+)
+
 
 def comma_list(text: str | None, option: str) -> list[str] | None:
     """``a, b`` -> ``["a", "b"]``; None when the option was not given."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dora_message.topics import node_outputs, node_parts
@@ -63,16 +63,28 @@ def select_topics(available: list[str], requested: Iterable[str] | None) -> list
     """The requested topics (all when none), each checked against ``available``."""
     if requested is None:
         return list(available)
-    chosen = []
-    for topic in requested:
-        if topic not in available:
-            raise PlanError(
-                f"topic `{topic}` not found in the dataflow. Available: {', '.join(available)}"
-            )
-        if topic not in chosen:
-            chosen.append(topic)
+    return _pick(
+        available,
+        requested,
+        lambda topic: (
+            f"topic `{topic}` not found in the dataflow. Available: {', '.join(available)}"
+        ),
+    )
+
+
+def _pick(
+    available: list[str], requested: Iterable[str], unknown: Callable[[str], str]
+) -> list[str]:
+    """``requested`` without repeats; :class:`PlanError` with ``unknown(item)`` for an item
+    not in ``available``."""
+    chosen: list[str] = []
+    for item in requested:
+        if item not in available:
+            raise PlanError(unknown(item))
+        if item not in chosen:
+            chosen.append(item)
     if not chosen:
-        raise PlanError("no topics given")
+        raise PlanError("nothing was chosen")
     return chosen
 
 
@@ -110,17 +122,13 @@ def choose_replaced(recorded: Iterable[str], replace: Iterable[str] | None) -> l
     nodes = list(dict.fromkeys(recorded))
     if replace is None:
         return nodes
-    chosen = []
-    for node_id in replace:
-        if node_id not in nodes:
-            raise PlanError(
-                f"node `{node_id}` not found in the recording. Recorded nodes: {', '.join(nodes)}"
-            )
-        if node_id not in chosen:
-            chosen.append(node_id)
-    if not chosen:
-        raise PlanError("no nodes given to --replace")
-    return chosen
+    return _pick(
+        nodes,
+        replace,
+        lambda node_id: (
+            f"node `{node_id}` not found in the recording. Recorded nodes: {', '.join(nodes)}"
+        ),
+    )
 
 
 def plan_replay(

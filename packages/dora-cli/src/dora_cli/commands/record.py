@@ -11,7 +11,13 @@ import click
 from dora_cli.commands.run import run_descriptor, run_options
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.errors import fail, reports_errors, require_file
-from dora_cli.recording import comma_list, load_yaml_document, node_executable, write_yaml
+from dora_cli.recording import (
+    comma_list,
+    load_yaml_document,
+    node_executable,
+    output_yaml_option,
+    write_yaml,
+)
 
 
 @click.command()
@@ -23,11 +29,7 @@ from dora_cli.recording import comma_list, load_yaml_document, node_executable, 
     help="Recording file [default: recording_<YYYYMMDD_HHMMSS>.adorec here].",
 )
 @click.option("--topics", help="Comma-separated node/output topics to record [default: all].")
-@click.option(
-    "--output-yaml",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the dataflow with the recorder added to this file and exit.",
-)
+@output_yaml_option
 @run_options
 @reports_errors
 def record(

@@ -9,7 +9,7 @@ import click
 
 from dora_cli.commands.run import run_descriptor, run_options
 from dora_cli.errors import fail, reports_errors, require_file
-from dora_cli.recording import comma_list, node_executable, write_yaml
+from dora_cli.recording import comma_list, node_executable, output_yaml_option, write_yaml
 
 
 @click.command()
@@ -26,11 +26,7 @@ from dora_cli.recording import comma_list, node_executable, write_yaml
     show_default=True,
     help="Playback speed: 2 twice as fast, 0.5 half, 0 as fast as possible.",
 )
-@click.option(
-    "--output-yaml",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Write the rewritten dataflow to this file and exit.",
-)
+@output_yaml_option
 @run_options
 @reports_errors
 def replay(
