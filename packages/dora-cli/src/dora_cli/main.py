@@ -29,15 +29,19 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "restart": ("restart", "restart", "Restart a dataflow from its stored descriptor."),
     "list": ("list", "list_", "List dataflows with their status and metrics."),
     "node": ("node", "node", "List, inspect, restart or stop single nodes of a running dataflow."),
+    "param": ("param", "param", "List, get, set or delete runtime parameters of a node."),
     "ps": ("list", "list_", "Alias of `list`."),
     "logs": ("logs", "logs", "Show and follow the logs of a dataflow."),
     "status": ("status", "status", "Check coordinator and daemon health."),
     "check": ("status", "status", "Alias of `status`."),
     "system": ("status", "system", "System management (`dora system status`)."),
     "doctor": ("doctor", "doctor", "Diagnose the environment, coordinator and a dataflow."),
-    "topic": ("topic", "topic", "List the topics (outputs) of a running dataflow."),
+    "topic": ("topic", "topic", "List, echo and measure the topics of a running dataflow."),
     "record": ("record", "record", "Run a dataflow and record its messages to a file."),
     "replay": ("replay", "replay", "Replay a recording in place of the recorded nodes."),
+    "top": ("top", "top", "Live per-node resource monitor (TUI); `--once` prints JSON."),
+    "inspect": ("top", "inspect", "Inspect running dataflows (`dora inspect top`)."),
+    "trace": ("trace", "trace", "List and view the coordinator's in-memory trace spans."),
 }
 
 

@@ -81,9 +81,21 @@ def start_build(
     body: req.BuildDataflow,
     push: Callable[[rep.PushEvent], None],
 ) -> rep.BuildTriggered:
-    """Place the build, send it to the daemons in the background, push output and the end."""
-    groups = place_build(coordinator.state, body.descriptor)
+    """Place the build, send it to the daemons in the background, push output and the end.
+
+    Traced as ``build_dataflow``, which stays open until every daemon answered.
+    """
+    tracer = coordinator.tracer
+    span = tracer.start("build_dataflow")
+    try:
+        with tracer.activate(span, finish=False), tracer.span("place_nodes") as plan:
+            groups = place_build(coordinator.state, body.descriptor)
+            plan.record("daemons", len(groups))
+    except BaseException:
+        tracer.finish(span)
+        raise
     build_id = str(uuid.uuid4())
+    span.record("build_id", build_id)
 
     def on_output(daemon_id: str, node_id: str, line: str) -> None:
         push(
@@ -93,7 +105,10 @@ def start_build(
     async def run() -> None:
         coordinator.builds.open(build_id, on_output)
         try:
-            error = await _build_on_daemons(coordinator, build_id, body, groups)
+            with tracer.activate(span):
+                error = await _build_on_daemons(coordinator, build_id, body, groups)
+                if error is not None:
+                    span.record("error", error)
         except Exception as exc:  # the CLI waits for build_finished: always send it
             log.exception("build %s failed in the coordinator", build_id)
             error = f"internal coordinator error: {exc}"
@@ -121,6 +136,10 @@ async def _build_on_daemons(
         return f"machine `{machine}`" if machine else f"daemon `{daemon_id}`"
 
     async def build_on(daemon_id: str, nodes: list[str]) -> None:
+        with coordinator.tracer.span("build_on_daemon", daemon_id=daemon_id, nodes=",".join(nodes)):
+            await build_command(daemon_id, nodes)
+
+    async def build_command(daemon_id: str, nodes: list[str]) -> None:
         link = coordinator.daemons.get(daemon_id)
         if link is None:
             raise DaemonCommandError(f"daemon {daemon_id} is not connected")

@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed
 from dora_coordinator.builds import start_build
 from dora_coordinator.logs import LogSubscription
 from dora_coordinator.node_ops import node_request
+from dora_coordinator.param_ops import param_request
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 from dora_message.common import LogMessage
@@ -155,6 +156,8 @@ class ControlSession:
                 return await ops.restart(ident, grace, force)
             case req.RestartNode() | req.StopNode():
                 return await node_request(ops, body)
+            case req.ListParams() | req.GetParam() | req.SetParam() | req.DeleteParam():
+                return await param_request(ops, body)
             case req.ListDataflows():
                 return ops.list_dataflows()
             case req.GetDataflow(dataflow=ident):
@@ -165,10 +168,16 @@ class ControlSession:
                 return self._subscribe(ident, nodes, replay)
             case req.ListDaemons():
                 return ops.list_daemons()
+            case req.GetNodeInfo():
+                return ops.node_info()
             case req.Destroy(grace_duration=grace, force=force):
                 return await ops.destroy(grace, force)
             case req.BuildDataflow():
                 return start_build(ops, body, self._push)
+            case req.GetTraces():
+                return ops.tracer.traces()
+            case req.GetTraceSpans(trace_id=trace_id):
+                return ops.tracer.trace(trace_id)
             case _:
                 raise DoraError(f"unexpected request {type(body).__name__}")
 

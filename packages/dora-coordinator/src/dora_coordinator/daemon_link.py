@@ -19,6 +19,7 @@ import msgspec
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from dora_coordinator.param_ops import replay_params
 from dora_coordinator.state import StateError
 from dora_message import coordinator_to_daemon as to_daemon
 from dora_message import daemon_to_coordinator as from_daemon
@@ -167,12 +168,22 @@ class DaemonLink:
             case from_daemon.BuildOutput():
                 coordinator.builds.output(self.daemon_id, event)
             case from_daemon.NodeMetrics(dataflow_id=dataflow_id, metrics=metrics):
-                coordinator.state.update_metrics(dataflow_id, metrics)
+                coordinator.state.update_metrics(
+                    dataflow_id, metrics, self.daemon_id, event.network
+                )
             case from_daemon.DataflowFinished():
                 if coordinator.state.daemon_finished(self.daemon_id, event, now):
                     coordinator.dataflow_ended(event.dataflow_id)
             case from_daemon.StatusReport(running=running, finished=finished):
                 outcome = coordinator.state.status_report(self.daemon_id, running, finished, now)
+                for entry in running:
+                    known = coordinator.state.dataflows.get(entry.dataflow_id)
+                    adopted = entry.dataflow_id in outcome.adopted
+                    if known is not None and known.active and not adopted:
+                        # state catch-up: params changed while the daemon was away
+                        coordinator.background(
+                            replay_params(coordinator, self, entry.dataflow_id, entry.nodes)
+                        )
                 for uuid in outcome.ended:
                     coordinator.dataflow_ended(uuid)
                 for uuid in outcome.to_stop:

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass, field
 
 from dora_coordinator.store import DataflowRecord
-from dora_message.daemon_to_coordinator import DataflowFinished, NodeMetric
+from dora_message.daemon_to_coordinator import DataflowFinished, NetworkMetric, NodeMetric
 from dora_message.errors import DoraError
 
 
@@ -34,6 +34,7 @@ class Dataflow:
 
     record: DataflowRecord
     metrics: dict[str, NodeMetric] = field(default_factory=dict)
+    network: dict[str, NetworkMetric] = field(default_factory=dict)  # per daemon, cumulative
     finished: dict[str, DataflowFinished] = field(default_factory=dict)  # per daemon
     unreclaimed: set[str] = field(default_factory=set)  # daemons expected to report back
     recovery_deadline: float | None = None

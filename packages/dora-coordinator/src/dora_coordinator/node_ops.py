@@ -26,6 +26,14 @@ async def node_request(
     ops: DataflowOperations, body: req.RestartNode | req.StopNode
 ) -> rep.NodeRestarting | rep.NodeStopped:
     """Forward a single-node request to the node's daemon and wait for its answer."""
+    name = "restart_node" if isinstance(body, req.RestartNode) else "stop_node"
+    with ops.tracer.span(name, dataflow=body.dataflow, node_id=body.node):
+        return await _node_request(ops, body)
+
+
+async def _node_request(
+    ops: DataflowOperations, body: req.RestartNode | req.StopNode
+) -> rep.NodeRestarting | rep.NodeStopped:
     dataflow = ops.state.resolve(body.dataflow)
     uuid = dataflow.uuid
     if dataflow.status is not Status.RUNNING:

@@ -19,7 +19,8 @@ from dora_coordinator.builds import BuildHub
 from dora_coordinator.daemon_link import DaemonCommandError, DaemonLink
 from dora_coordinator.logs import LogHub
 from dora_coordinator.state import CoordinatorState, Dataflow, StateError, Status
-from dora_coordinator.views import daemon_summaries, dataflow_summary, node_summaries
+from dora_coordinator.tracing import Span, SpanRecorder
+from dora_coordinator.views import daemon_summaries, dataflow_summary, node_infos, node_summaries
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 from dora_message import coordinator_to_daemon as to_daemon
@@ -46,6 +47,7 @@ class DataflowOperations:
         self._ended: dict[str, asyncio.Event] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self.builds = BuildHub()  # output routing of running `dora build`s
+        self.tracer = SpanRecorder()  # spans of these operations, for `dora trace`
 
     # ---- hooks the server implements -------------------------------------------
 
@@ -93,17 +95,33 @@ class DataflowOperations:
     # ---- start -------------------------------------------------------------------
 
     def start(self, body: req.StartDataflow) -> rep.DataflowStarted:
-        """Record and place the dataflow, then spawn it in the background."""
-        dataflow = self.state.plan_start(
-            body.descriptor,
-            name=body.name,
-            working_dir=body.working_dir,
-            uv=body.uv,
-            now=time.time(),
-        )
+        """Record and place the dataflow, then spawn it in the background.
+
+        Traced as ``spawn_dataflow``, which stays open until every daemon answered.
+        """
+        span = self.tracer.start("spawn_dataflow", name=body.name or "")
+        try:
+            with self.tracer.activate(span, finish=False), self.tracer.span("place_nodes") as plan:
+                dataflow = self.state.plan_start(
+                    body.descriptor,
+                    name=body.name,
+                    working_dir=body.working_dir,
+                    uv=body.uv,
+                    now=time.time(),
+                )
+                plan.record("daemons", len(dataflow.record.placement))
+        except BaseException:
+            self.tracer.finish(span)
+            raise
+        span.record("dataflow_id", dataflow.uuid)
         log.info("starting dataflow %s (%s)", dataflow.uuid, dataflow.record.name or "unnamed")
-        self.background(self._spawn(dataflow))
+        self.background(self._spawn_traced(dataflow, span))
         return rep.DataflowStarted(uuid=dataflow.uuid)
+
+    async def _spawn_traced(self, dataflow: Dataflow, span: Span) -> None:
+        with self.tracer.activate(span):
+            await self._spawn(dataflow)
+            span.record("status", dataflow.status)
 
     async def _spawn(self, dataflow: Dataflow) -> None:
         record = dataflow.record
@@ -113,6 +131,10 @@ class DataflowOperations:
         peers = self.state.peer_endpoints(list(spans)) if spans else {}
 
         async def spawn_on(daemon_id: str, nodes: list[str]) -> None:
+            with self.tracer.span("spawn_on_daemon", daemon_id=daemon_id, nodes=",".join(nodes)):
+                await spawn_command(daemon_id, nodes)
+
+        async def spawn_command(daemon_id: str, nodes: list[str]) -> None:
             link = self.daemons.get(daemon_id)
             if link is None:
                 raise DaemonCommandError(f"daemon {daemon_id} is not connected")
@@ -128,10 +150,11 @@ class DataflowOperations:
             )
             await link.command(command, timeout=self.spawn_timeout)
 
-        outcomes = await asyncio.gather(
-            *(spawn_on(daemon_id, nodes) for daemon_id, nodes in groups.items()),
-            return_exceptions=True,
-        )
+        with self.tracer.span("wait_for_spawn", daemons=len(groups)):
+            outcomes = await asyncio.gather(
+                *(spawn_on(daemon_id, nodes) for daemon_id, nodes in groups.items()),
+                return_exceptions=True,
+            )
         now = time.time()
         failures = [
             (d, o) for d, o in zip(groups, outcomes, strict=True) if isinstance(o, BaseException)
@@ -179,6 +202,12 @@ class DataflowOperations:
 
     async def stop(self, ident: str, grace: float | None, force: bool) -> rep.DataflowStopped:
         """Stop the dataflow on every daemon and wait until it has ended."""
+        with self.tracer.span("stop_dataflow", dataflow=ident, force=force) as span:
+            stopped = await self._stop(ident, grace, force)
+            span.record("status", stopped.status)
+            return stopped
+
+    async def _stop(self, ident: str, grace: float | None, force: bool) -> rep.DataflowStopped:
         dataflow = self.state.resolve(ident)
         uuid = dataflow.uuid
         if dataflow.status is Status.PENDING:
@@ -197,11 +226,18 @@ class DataflowOperations:
                     self.background(link.command(command, STOP_COMMAND_TIMEOUT))
         else:
             raise StateError(f"dataflow {uuid} is not running (it {dataflow.status.lower()})")
-        await self._event(self._ended, uuid).wait()
+        with self.tracer.span("wait_for_end", dataflow_id=uuid):
+            await self._event(self._ended, uuid).wait()
         return self.stopped_reply(uuid)
 
     async def restart(self, ident: str, grace: float | None, force: bool) -> rep.DataflowRestarted:
         """Stop the dataflow (if it runs) and start a new one from its stored descriptor."""
+        with self.tracer.span("restart_dataflow", dataflow=ident, force=force) as span:
+            restarted = await self._restart(ident, grace, force)
+            span.record("new_dataflow_id", restarted.new_uuid)
+            return restarted
+
+    async def _restart(self, ident: str, grace: float | None, force: bool) -> rep.DataflowRestarted:
         old = self.state.resolve(ident)
         if old.active:
             await self.stop(old.uuid, grace, force)
@@ -236,6 +272,10 @@ class DataflowOperations:
             descriptor=dataflow.record.descriptor,
             working_dir=dataflow.record.working_dir,
         )
+
+    def node_info(self) -> rep.NodeInfoList:
+        """Every node of every active dataflow with its latest metrics (``dora top``)."""
+        return rep.NodeInfoList(nodes=node_infos(self.state))
 
     def list_daemons(self) -> rep.DaemonList:
         """The connected daemons."""
@@ -284,6 +324,10 @@ class DataflowOperations:
 
     async def destroy(self, grace: float | None, force: bool) -> rep.Destroyed:
         """Stop every dataflow, then tell every daemon to exit."""
+        with self.tracer.span("destroy", daemons=len(self.daemons)):
+            return await self._destroy(grace, force)
+
+    async def _destroy(self, grace: float | None, force: bool) -> rep.Destroyed:
         stoppable = [
             d.uuid
             for d in self.state.active_dataflows()

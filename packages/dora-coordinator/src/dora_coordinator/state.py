@@ -31,7 +31,12 @@ from dora_coordinator.placement import DaemonCandidate, group_by_daemon, place_n
 from dora_coordinator.start_barrier import record_ready
 from dora_coordinator.store import DataflowRecord, Store
 from dora_message.common import DataflowResult
-from dora_message.daemon_to_coordinator import DataflowFinished, NodeMetric, RunningDataflow
+from dora_message.daemon_to_coordinator import (
+    DataflowFinished,
+    NetworkMetric,
+    NodeMetric,
+    RunningDataflow,
+)
 from dora_message.descriptor import Descriptor
 from dora_message.errors import DescriptorError, DoraError
 from dora_message.validate import validate
@@ -284,11 +289,19 @@ class CoordinatorState:
         dataflow = self.dataflows.get(dataflow_id)
         return None if dataflow is None else record_ready(dataflow, daemon_id, error)
 
-    def update_metrics(self, dataflow_id: str, metrics: dict[str, NodeMetric]) -> None:
-        """Latest per-node samples (not persisted)."""
+    def update_metrics(
+        self,
+        dataflow_id: str,
+        metrics: dict[str, NodeMetric],
+        daemon_id: str | None = None,
+        network: NetworkMetric | None = None,
+    ) -> None:
+        """Latest per-node samples and the daemon's cross-daemon traffic (not persisted)."""
         dataflow = self.dataflows.get(dataflow_id)
         if dataflow is not None and dataflow.active:
             dataflow.metrics.update(metrics)
+            if daemon_id is not None and network is not None:
+                dataflow.network[daemon_id] = network
 
     # ---- queries ---------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Where the coordinator keeps dataflow records (spec/runtime.md §14.3).
+"""Where the coordinator keeps dataflow records and runtime parameters (spec/runtime.md §14.3).
 
 * ``memory`` (default): a dict, lost when the coordinator exits.
 * ``sqlite[:PATH]`` (also spelled ``redb[:PATH]``, the seed's name for the persistent
@@ -6,6 +6,10 @@
   ``<user data dir>/dora/coordinator.sqlite``. The file is created with mode 0600 in a
   directory with mode 0700. Every write is its own transaction, so a coordinator killed
   with SIGKILL loses nothing it had written.
+
+Runtime parameters (``dora param``) live next to the records, keyed by (dataflow, node,
+key); both backends check the limits of :mod:`dora_coordinator.params`, and deleting a
+dataflow deletes its parameters.
 
 A file that is not a dora store, or one of another schema version, is refused with a
 :class:`StoreError` that says so; nothing is invented or silently dropped.
@@ -22,6 +26,7 @@ from typing import Any, Protocol
 import msgspec
 import platformdirs
 
+from dora_coordinator.params import check_key, check_value
 from dora_message.common import NodeResult
 from dora_message.errors import DoraError
 
@@ -60,6 +65,9 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(DataflowRecord)
 
 
+ParamRows = list[tuple[str, str, bytes]]  # (node id, key, JSON text)
+
+
 class Store(Protocol):
     """What the coordinator needs from a store backend."""
 
@@ -76,7 +84,23 @@ class Store(Protocol):
         ...
 
     def delete_dataflow(self, uuid: str) -> None:
-        """Forget a record (no error when it does not exist)."""
+        """Forget a record and its parameters (no error when it does not exist)."""
+        ...
+
+    def put_node_param(self, dataflow_id: str, node_id: str, key: str, value: bytes) -> None:
+        """Insert or replace a parameter (``value``: JSON text); raises ParamError."""
+        ...
+
+    def get_node_param(self, dataflow_id: str, node_id: str, key: str) -> bytes | None:
+        """One parameter's JSON text, or None."""
+        ...
+
+    def list_node_params(self, dataflow_id: str, node_id: str | None = None) -> ParamRows:
+        """The parameters of one node (or of every node), sorted by node and key."""
+        ...
+
+    def delete_node_param(self, dataflow_id: str, node_id: str, key: str) -> bool:
+        """Forget a parameter; False when it did not exist."""
         ...
 
     def close(self) -> None:
@@ -89,6 +113,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._records: dict[str, bytes] = {}
+        self._params: dict[tuple[str, str, str], bytes] = {}
 
     def put_dataflow(self, record: DataflowRecord) -> None:
         """Insert or replace a record (stored encoded, so callers cannot alias it)."""
@@ -105,8 +130,32 @@ class MemoryStore:
         return sorted(records, key=lambda r: r.created_at)
 
     def delete_dataflow(self, uuid: str) -> None:
-        """Forget a record."""
+        """Forget a record and its parameters."""
         self._records.pop(uuid, None)
+        for ident in [ident for ident in self._params if ident[0] == uuid]:
+            del self._params[ident]
+
+    def put_node_param(self, dataflow_id: str, node_id: str, key: str, value: bytes) -> None:
+        """Insert or replace a parameter; raises ParamError past the limits."""
+        check_key(key)
+        check_value(value)
+        self._params[(dataflow_id, node_id, key)] = bytes(value)
+
+    def get_node_param(self, dataflow_id: str, node_id: str, key: str) -> bytes | None:
+        """One parameter's JSON text, or None."""
+        return self._params.get((dataflow_id, node_id, key))
+
+    def list_node_params(self, dataflow_id: str, node_id: str | None = None) -> ParamRows:
+        """The parameters of one node (or of every node), sorted by node and key."""
+        return sorted(
+            (node, key, value)
+            for (uuid, node, key), value in self._params.items()
+            if uuid == dataflow_id and node_id in (None, node)
+        )
+
+    def delete_node_param(self, dataflow_id: str, node_id: str, key: str) -> bool:
+        """Forget a parameter; False when it did not exist."""
+        return self._params.pop((dataflow_id, node_id, key), None) is not None
 
     def close(self) -> None:
         """Nothing to release."""
@@ -131,6 +180,12 @@ class SqliteStore:
         db.execute(
             "CREATE TABLE IF NOT EXISTS dataflows ("
             "uuid TEXT PRIMARY KEY, created_at REAL NOT NULL, record BLOB NOT NULL)"
+        )
+        # added without a schema bump: older files simply get the (empty) table
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS node_params (dataflow TEXT NOT NULL, "
+            "node TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, "
+            "PRIMARY KEY (dataflow, node, key))"
         )
         row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None:
@@ -168,9 +223,66 @@ class SqliteStore:
         return [record for record in records if record is not None]
 
     def delete_dataflow(self, uuid: str) -> None:
-        """Forget a record."""
+        """Forget a record and its parameters, in one transaction."""
+        self._write(
+            ("DELETE FROM node_params WHERE dataflow = ?", (uuid,)),
+            ("DELETE FROM dataflows WHERE uuid = ?", (uuid,)),
+        )
+
+    def put_node_param(self, dataflow_id: str, node_id: str, key: str, value: bytes) -> None:
+        """Insert or replace a parameter, committed before returning; raises ParamError."""
+        check_key(key)
+        check_value(value)
+        self._write(
+            (
+                "INSERT OR REPLACE INTO node_params (dataflow, node, key, value) "
+                "VALUES (?, ?, ?, ?)",
+                (dataflow_id, node_id, key, bytes(value)),
+            )
+        )
+
+    def get_node_param(self, dataflow_id: str, node_id: str, key: str) -> bytes | None:
+        """One parameter's JSON text, or None."""
+        rows = self._query(
+            "SELECT key, value FROM node_params WHERE dataflow = ? AND node = ? AND key = ?",
+            (dataflow_id, node_id, key),
+        )
+        return bytes(rows[0][1]) if rows else None
+
+    def list_node_params(self, dataflow_id: str, node_id: str | None = None) -> ParamRows:
+        """The parameters of one node (or of every node), sorted by node and key."""
         try:
-            self._db.execute("DELETE FROM dataflows WHERE uuid = ?", (uuid,))
+            rows = self._db.execute(
+                "SELECT node, key, value FROM node_params WHERE dataflow = ? "
+                "AND (? IS NULL OR node = ?) ORDER BY node, key",
+                (dataflow_id, node_id, node_id),
+            ).fetchall()
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot read the dora store {self.path}: {error}") from None
+        return [(node, key, bytes(value)) for node, key, value in rows]
+
+    def delete_node_param(self, dataflow_id: str, node_id: str, key: str) -> bool:
+        """Forget a parameter; False when it did not exist."""
+        try:
+            cursor = self._db.execute(
+                "DELETE FROM node_params WHERE dataflow = ? AND node = ? AND key = ?",
+                (dataflow_id, node_id, key),
+            )
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot write to the dora store {self.path}: {error}") from None
+        return cursor.rowcount > 0
+
+    def _write(self, *statements: tuple[str, tuple[object, ...]]) -> None:
+        """Run ``statements`` in one transaction."""
+        try:
+            self._db.execute("BEGIN")
+            try:
+                for sql, args in statements:
+                    self._db.execute(sql, args)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
         except sqlite3.Error as error:
             raise StoreError(f"cannot write to the dora store {self.path}: {error}") from None
 

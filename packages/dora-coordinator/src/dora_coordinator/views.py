@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from dora_coordinator.state import CoordinatorState, Dataflow, Status
-from dora_message.coordinator_to_cli import DaemonSummary, DataflowSummary, NodeSummary
+from dora_message.coordinator_to_cli import (
+    DaemonRef,
+    DaemonSummary,
+    DataflowSummary,
+    NodeInfo,
+    NodeInfoMetrics,
+    NodeNetwork,
+    NodeSummary,
+)
 
 
 def dataflow_summary(dataflow: Dataflow) -> DataflowSummary:
@@ -62,6 +70,68 @@ def node_summaries(dataflow: Dataflow) -> list[NodeSummary]:
     return rows
 
 
+_TOP_STATUSES = frozenset({"running", "restarting", "degraded", "failed", "stopped"})
+
+
+def node_infos(state: CoordinatorState) -> list[NodeInfo]:
+    """``dora top``: every node of every active dataflow with its latest sample.
+
+    ``metrics`` is None while no daemon has reported the node; ``network`` is the
+    dataflow's cross-daemon traffic summed over its daemons (None: it crosses none).
+    """
+    rows = []
+    for dataflow in state.dataflows.values():
+        if not dataflow.active:
+            continue
+        network = _network(dataflow)
+        for summary in node_summaries(dataflow):
+            daemon = state.daemons.get(summary.daemon_id or "")
+            metric = dataflow.metrics.get(summary.node_id)
+            metrics = None
+            if metric is not None:
+                status = summary.status.lower()
+                if status == "finished":
+                    status = "stopped"
+                metrics = NodeInfoMetrics(
+                    pid=metric.pid or None,
+                    cpu_usage=metric.cpu,
+                    memory_mb=metric.memory_mb,
+                    disk_read_mb_s=metric.disk_read_mb_s,
+                    disk_write_mb_s=metric.disk_write_mb_s,
+                    restart_count=metric.restarts,
+                    broken_inputs=list(metric.broken_inputs),
+                    status=status if status in _TOP_STATUSES else "running",
+                    pending_messages=metric.pending_messages,
+                )
+            rows.append(
+                NodeInfo(
+                    dataflow_id=dataflow.uuid,
+                    dataflow_name=dataflow.record.name,
+                    node_id=summary.node_id,
+                    daemon_id=DaemonRef(
+                        machine_id=daemon.machine_id if daemon else None,
+                        uuid=summary.daemon_id or "",
+                    ),
+                    metrics=metrics,
+                    network=network,
+                )
+            )
+    return rows
+
+
+def _network(dataflow: Dataflow) -> NodeNetwork | None:
+    if not dataflow.network:
+        return None
+    samples = list(dataflow.network.values())
+    return NodeNetwork(
+        bytes_sent=sum(s.bytes_sent for s in samples),
+        bytes_received=sum(s.bytes_received for s in samples),
+        messages_sent=sum(s.messages_sent for s in samples),
+        messages_received=sum(s.messages_received for s in samples),
+        publish_failures=sum(s.publish_failures for s in samples),
+    )
+
+
 def daemon_summaries(state: CoordinatorState, now: float) -> list[DaemonSummary]:
     """The connected daemons in registration order."""
     rows = []
@@ -78,6 +148,7 @@ def daemon_summaries(state: CoordinatorState, now: float) -> list[DaemonSummary]
                 labels=daemon.labels,
                 last_heartbeat_ago_ms=max(0, int((now - daemon.last_seen) * 1000)),
                 dataflows=count,
+                zenoh_endpoints=list(daemon.zenoh_endpoints),
             )
         )
     return rows

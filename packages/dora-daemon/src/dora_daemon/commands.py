@@ -16,10 +16,10 @@ from pathlib import Path
 
 from dora_message.descriptor import Node, Operator
 from dora_message.errors import DescriptorError
+from dora_message.topics import DEFAULT_OPERATOR_ID
 
 ENV_OPERATOR = "DORA_OPERATOR"
 OPERATOR_ENTRY = "import dora; dora.start_runtime()"
-DEFAULT_OPERATOR_ID = "op"
 
 
 class NodeKind(enum.Enum):

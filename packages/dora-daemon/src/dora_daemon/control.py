@@ -46,6 +46,7 @@ from dora_message.node_protocol import (
 log = logging.getLogger(__name__)
 
 MAX_EARLY_MESSAGES = 1000  # droppable messages kept for a node that is not live yet
+MAX_DELIVER_BACKLOG = 8 * 1024 * 1024  # unread bytes past which `deliver` refuses
 _READ_SIZE = 65536
 
 
@@ -193,6 +194,23 @@ class ControlServer:
             self._count_drop(channel, message)
             return
         self._write(channel, message)
+
+    def deliver(self, node_id: str, message: DaemonToNode) -> str | None:
+        """Send a message whose loss must be reported (``dora param``): why it cannot be
+        sent, or None once it is written (or queued behind the start barrier)."""
+        channel = self._channels.get(node_id)
+        if channel is None or channel.state is ChannelState.WAITING:
+            return f"node `{node_id}` not connected"
+        writer = channel.writer
+        if channel.state is ChannelState.CLOSED or writer is None or writer.is_closing():
+            return "channel closed"
+        if channel.state is not ChannelState.LIVE:
+            channel.pending.append(message)
+            return None
+        if writer.transport.get_write_buffer_size() > MAX_DELIVER_BACKLOG:
+            return "channel full"
+        self._write(channel, message)
+        return None
 
     def _count_drop(self, channel: _Channel, message: DaemonToNode) -> None:
         if channel.dropped == 0:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from dora_daemon.barrier import StartBarrier
-from dora_daemon.bridge import bridge_address
+from dora_daemon.bridge import bridge_address, watch_address
 from dora_daemon.commands import NodeKind
 from dora_daemon.control import ControlServer
 from dora_daemon.finish import FinishWatch, default_finish_grace
@@ -48,6 +48,9 @@ from dora_message.node_protocol import NodeLog, Stop, Tick
 
 if TYPE_CHECKING:
     from dora_daemon.bridge.dataflow import ClusterPart, DataflowBridge
+    from dora_daemon.bridge.mesh import Mesh
+    from dora_daemon.bridge.watch import DataflowWatch
+    from dora_message.daemon_to_coordinator import NetworkMetric
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +87,14 @@ class LocalDataflow(Supervision):
         on_log: Callable[[LogMessage], None],
         dataflow_id: str | None = None,
         cluster: ClusterPart | None = None,
+        watch_mesh: Mesh | None = None,
     ) -> None:
         self.dataflow_id = dataflow_id or str(uuid.uuid4())
         self.cluster = cluster
         self._bridge: DataflowBridge | None = None
+        # the daemon's zenoh session when every output is published for `dora topic`
+        self.watch_mesh = watch_mesh
+        self._watch: DataflowWatch | None = None
         self.descriptor = descriptor
         self.base_dir = Path(base_dir).resolve()
         self.options = options
@@ -125,6 +132,7 @@ class LocalDataflow(Supervision):
         address = daemon_address(self.dataflow_id, token)
         cluster = self.cluster
         bridge_at = bridge_address(self.dataflow_id, token) if cluster else None
+        watch_at = watch_address(self.dataflow_id, token) if self.watch_mesh else None
         dataflow = resolve_dataflow(
             self.descriptor,
             self.base_dir,
@@ -137,6 +145,7 @@ class LocalDataflow(Supervision):
             sources=self.options.sources,
             local=cluster.local_nodes if cluster else None,
             bridge_address=bridge_at,
+            watch_address=watch_at,
         )
         for warning in dataflow.warnings:
             log.warning("%s", warning)
@@ -159,6 +168,12 @@ class LocalDataflow(Supervision):
                 )
                 self._bridge.start()
                 self._control.check_barrier()
+            if self.watch_mesh is not None and watch_at is not None:
+                from dora_daemon.bridge.watch import DataflowWatch
+
+                outputs = {n.id: list(n.config.outputs) for n in dataflow.nodes.values()}
+                self._watch = DataflowWatch(self.watch_mesh, self.dataflow_id, outputs, watch_at)
+                self._watch.start()
             self._loggers = {node.id: self._open_logger(node) for node in static}
             watchers = [asyncio.create_task(self._run_node(node)) for node in static]
             if self.options.stop_after is not None:
@@ -202,6 +217,10 @@ class LocalDataflow(Supervision):
         if self._control is not None and not self._finished:
             self._control.open_gate(error)
 
+    def network(self) -> NetworkMetric | None:
+        """Cross-daemon traffic so far (None: the dataflow spans no other machine)."""
+        return None if self._bridge is None else self._bridge.traffic()
+
     def _remote_closed(self, producer: str, outputs: list[str]) -> None:
         if self._router is not None and not self._finished:
             self._router.close_outputs(producer, outputs)
@@ -228,6 +247,8 @@ class LocalDataflow(Supervision):
         self._router.close_outputs(node_id, outputs)
         if self._bridge is not None:
             self._bridge.outputs_closed(node_id, outputs)
+        if self._watch is not None:
+            self._watch.outputs_closed(node_id, outputs)
 
     def node_log(self, node_id: str, record: NodeLog) -> None:
         """An out-of-band log record goes the same way as a structured output line."""
@@ -284,6 +305,8 @@ class LocalDataflow(Supervision):
         self._router.close_outputs(node_id)
         if self._bridge is not None:
             self._bridge.producer_exited(node_id)
+        if self._watch is not None:
+            self._watch.producer_exited(node_id)
         self._watch_finished_receivers(node_id)
 
     def _watch_finished_receivers(self, producer: str) -> None:
@@ -376,6 +399,8 @@ class LocalDataflow(Supervision):
         await self._reap_groups()
         if self._bridge is not None:
             await self._bridge.aclose()
+        if self._watch is not None:
+            await self._watch.aclose()
         for process in self._processes.values():
             process.close()
         if self._control is not None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import msgspec
 
-from dora_daemon.bridge import BRIDGE_NODE_ID
+from dora_daemon.bridge import BRIDGE_NODE_ID, WATCH_NODE_ID
 from dora_daemon.commands import DEFAULT_OPERATOR_ID, NodeKind, NodeStart, node_start
 from dora_daemon.logs import LogSettings, log_settings
 from dora_daemon.node_env import ENV_PARENT_PID, SCRUBBED_HOST_ENV, descriptor_env
@@ -117,13 +117,15 @@ def resolve_dataflow(
     sources: Mapping[str, tuple[Path, str]] | None = None,
     local: Collection[str] | None = None,
     bridge_address: str | None = None,
+    watch_address: str | None = None,
 ) -> ResolvedDataflow:
     """Resolve the nodes of ``descriptor`` that run here (``local``, default: all).
 
     ``sources`` gives, per fetched node (git clone, download), its working directory
     and the ``path`` to run instead of the descriptor's (see ``dora_daemon.sources``).
     ``bridge_address`` is where the daemon receives outputs read on other machines; it
-    is required when some local output has a remote reader.
+    is required when some local output has a remote reader. ``watch_address`` is where
+    the daemon's tap for ``dora topic`` receives: given, every local output goes there too.
     Raises :class:`DescriptorError` naming the node.
     """
     base_dir = base_dir.resolve()
@@ -158,6 +160,10 @@ def resolve_dataflow(
         source = starts[node.id]
         stdout_as, logs_as = _log_outputs_of(node, source)
         routes = _routes_of(node.id, result, here, bridge_address)
+        if watch_address is not None:
+            tap = Receiver(node_id=WATCH_NODE_ID, address=watch_address)
+            for output in _declared_outputs(node):
+                routes.setdefault(_prefixed(source, output), []).append(tap)
         config = NodeConfig(
             dataflow_id=dataflow_id,
             node_id=node.id,

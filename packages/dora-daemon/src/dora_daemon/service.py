@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -34,6 +35,7 @@ import psutil
 from dora_daemon.local import LocalDataflow, RunOptions
 from dora_daemon.log_query import read_dataflow_logs
 from dora_daemon.node_control import merge_statuses, node_command
+from dora_daemon.params import ParamMirror, param_command
 from dora_daemon.placed import local_dir, placed_nodes
 from dora_daemon.remote_build import run_remote_build
 from dora_daemon.resolve import resolve_dataflow
@@ -47,6 +49,7 @@ from dora_message.errors import DoraError
 if TYPE_CHECKING:
     from dora_daemon.bridge.dataflow import ClusterPart
     from dora_daemon.bridge.mesh import Mesh
+    from dora_message.descriptor import Descriptor
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,7 @@ class _Sampled:
     process: psutil.Process
     dataflow_id: str | None
     node_id: str | None
+    io: tuple[float, int, int] | None = None  # (monotonic time, read bytes, written bytes)
 
 
 @dataclass
@@ -94,6 +98,7 @@ class DaemonService:
     base_dirs: dict[str, Path] = field(default_factory=dict)
     exit_requested: asyncio.Event = field(default_factory=asyncio.Event)
     mesh: Mesh | None = None  # the zenoh session to other daemons (None: no bridge)
+    params: ParamMirror = field(default_factory=ParamMirror)  # what nodes were told
     _samples: dict[int, _Sampled] = field(default_factory=dict)
     _mesh_task: asyncio.Task[None] | None = None
 
@@ -146,6 +151,11 @@ class DaemonService:
                 if hosted is None:
                     raise CommandError(f"dataflow {command.dataflow_id} does not run here")
                 return await node_command(hosted.dataflow, command)
+            case cmd.SetParam() | cmd.DeleteParam() | cmd.ReplayParams():
+                hosted = self.hosted.get(command.dataflow_id)
+                if hosted is None:
+                    raise CommandError(f"dataflow {command.dataflow_id} does not run here")
+                return param_command(self.params, hosted.dataflow, command)
             case cmd.BuildDataflow():
                 await run_remote_build(command, self.emit, self.daemon_id)
                 return ev.Done()
@@ -191,6 +201,7 @@ class DaemonService:
             bridge_address="\0dora-check",
         )
         cluster = await self._cluster_part(command) if spans else None
+        watch_mesh = await self._watch_mesh(descriptor)
         if dataflow_id in self.hosted:
             raise CommandError(f"dataflow {dataflow_id} already runs on this daemon")
         dataflow = LocalDataflow(
@@ -200,6 +211,7 @@ class DaemonService:
             on_log=self._on_log,
             dataflow_id=dataflow_id,
             cluster=cluster,
+            watch_mesh=watch_mesh,
         )
         info = ev.RunningDataflow(
             dataflow_id=dataflow_id,
@@ -214,6 +226,20 @@ class DaemonService:
         self.base_dirs[dataflow_id] = base_dir
         hosted.task = asyncio.create_task(self._run(hosted))
         log.info("spawning %d node(s) of dataflow %s", len(wanted), dataflow_id)
+
+    async def _watch_mesh(self, descriptor: Descriptor) -> Mesh | None:
+        """The open zenoh session when the dataflow publishes every output for
+        ``dora topic``; None when it does not (or this daemon has no session)."""
+        from dora_daemon.bridge import publishes_all
+        from dora_daemon.bridge.mesh import PEER_TIMEOUT
+
+        if not publishes_all(descriptor):
+            return None
+        if self.mesh is None:
+            log.warning("no zenoh session: `dora topic` cannot watch this dataflow")
+            return None
+        await self.mesh.ensure_peers({}, PEER_TIMEOUT)
+        return self.mesh
 
     async def _cluster_part(self, command: cmd.SpawnDataflow) -> ClusterPart:
         """Wait for the dataflow's other daemons on zenoh; our share of the dataflow."""
@@ -297,6 +323,7 @@ class DaemonService:
         finished = ev.DataflowFinished(dataflow_id=dataflow_id, result=result, error=error)
         self.finished.append(finished)
         self.hosted.pop(dataflow_id, None)
+        self.params.forget(dataflow_id)
         log.info("dataflow %s finished (%s)", dataflow_id, "ok" if result.ok else "failed")
         self.emit(finished)
 
@@ -308,7 +335,7 @@ class DaemonService:
     # ---- metrics ---------------------------------------------------------------
 
     async def sample_forever(self) -> None:
-        """Send per-node CPU and memory of every hosted dataflow every 2 s."""
+        """Send per-node CPU, memory, disk I/O and cross-daemon traffic every 2 s."""
         while True:
             await asyncio.sleep(METRICS_INTERVAL)
             try:
@@ -335,15 +362,44 @@ class DaemonService:
                 with entry.process.oneshot():
                     cpu = entry.process.cpu_percent(interval=None)
                     memory = entry.process.memory_info().rss / _MIB
+                    read, write = _io_rates(entry)
             except psutil.Error:
                 continue
-            metric = ev.NodeMetric(pid=child.pid, cpu=round(cpu, 1), memory_mb=round(memory, 1))
+            metric = ev.NodeMetric(
+                pid=child.pid,
+                cpu=round(cpu, 1),
+                memory_mb=round(memory, 1),
+                disk_read_mb_s=read,
+                disk_write_mb_s=write,
+            )
             by_dataflow.setdefault(entry.dataflow_id, {})[entry.node_id] = metric
         for pid in set(self._samples) - alive:
             del self._samples[pid]
+        network: dict[str, ev.NetworkMetric | None] = {}
         for dataflow_id, hosted in self.hosted.items():  # statuses, restarting nodes too
             merge_statuses(by_dataflow.setdefault(dataflow_id, {}), hosted.dataflow.node_statuses())
-        return [ev.NodeMetrics(dataflow_id=d, metrics=m) for d, m in by_dataflow.items()]
+            network[dataflow_id] = hosted.dataflow.network()
+        return [
+            ev.NodeMetrics(dataflow_id=d, metrics=m, network=network.get(d))
+            for d, m in by_dataflow.items()
+        ]
+
+
+def _io_rates(entry: _Sampled) -> tuple[float | None, float | None]:
+    """Storage read/write MB/s since the previous sample (None: first sample, or no
+    ``io_counters`` on this platform)."""
+    try:
+        counters = entry.process.io_counters()  # type: ignore[attr-defined]
+    except (AttributeError, NotImplementedError, psutil.AccessDenied):
+        return None, None
+    now = time.monotonic()
+    previous, entry.io = entry.io, (now, counters.read_bytes, counters.write_bytes)
+    if previous is None or now <= previous[0]:
+        return None, None
+    elapsed = now - previous[0]
+    read = max(0, counters.read_bytes - previous[1]) / _MIB / elapsed
+    write = max(0, counters.write_bytes - previous[2]) / _MIB / elapsed
+    return round(read, 2), round(write, 2)
 
 
 def _identify(process: psutil.Process) -> _Sampled:

@@ -41,7 +41,13 @@ from dora_daemon.results import Kill, describe_status, tail_text
 from dora_daemon.spawn import NodeProcess, spawn_node
 from dora_message.common import NodeResult
 from dora_message.errors import DoraError
-from dora_message.node_protocol import STOP_NODE, STOP_RESTART, InputClosed, Stop
+from dora_message.node_protocol import (
+    STOP_NODE,
+    STOP_RESTART,
+    DaemonToNode,
+    InputClosed,
+    Stop,
+)
 
 if TYPE_CHECKING:
     from dora_daemon.control import ControlServer
@@ -380,6 +386,18 @@ class Supervision:
             self._stop_one(node_id, node, process, STOP_GRACE if grace is None else grace, False)
         await node.done.wait()
         return self._results.get(node_id)
+
+    def deliver(self, node_id: str, message: DaemonToNode) -> None:
+        """Push a message whose loss must be reported (``dora param``) into the node's
+        event stream; raises :class:`NodeControlError` when it cannot."""
+        if node_id not in self._supervised:
+            known = ", ".join(sorted(self._supervised)) or "none"
+            raise NodeControlError(f"no node `{node_id}` runs here (nodes: {known})")
+        if self._control is None:
+            raise NodeControlError(f"node `{node_id}` not connected")
+        error = self._control.deliver(node_id, message)
+        if error is not None:
+            raise NodeControlError(error)
 
     def _stop_one(
         self, node_id: str, node: _Node, process: NodeProcess, grace: float, restart: bool

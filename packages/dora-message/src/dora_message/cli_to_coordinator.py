@@ -147,6 +147,10 @@ class BuildDataflow(_Request, tag="build"):
     uv: bool = False
 
 
+class GetNodeInfo(_Request, tag="node_info"):
+    """Every node of every active dataflow with its latest metrics (``dora top``)."""
+
+
 class Destroy(_Request, tag="destroy"):
     """Stop every dataflow, then shut down every daemon and the coordinator."""
 
@@ -154,8 +158,60 @@ class Destroy(_Request, tag="destroy"):
     force: bool = False
 
 
+class GetTraces(_Request, tag="get_traces"):
+    """Summaries of the traces the coordinator captured in memory (``dora trace list``)."""
+
+
+class GetTraceSpans(_Request, tag="get_trace_spans"):
+    """Every captured span of one trace; ``trace_id`` is a full id (at most 36 ASCII chars)."""
+
+    trace_id: str
+
+
+class ListParams(_Request, tag="list_params"):
+    """Every runtime parameter of one node (``dora param list``)."""
+
+    dataflow: str
+    node: str
+
+
+class GetParam(_Request, tag="get_param"):
+    """One runtime parameter of a node (``dora param get``)."""
+
+    dataflow: str
+    node: str
+    key: str
+
+
+class SetParam(_Request, tag="set_param"):
+    """Store a runtime parameter and, while the dataflow runs, push it to the node.
+
+    ``value_json`` is the value serialized as JSON text (at most 64 KiB).
+    """
+
+    dataflow: str
+    node: str
+    key: str
+    value_json: str
+
+
+class DeleteParam(_Request, tag="delete_param"):
+    """Forget a runtime parameter and, while the dataflow runs, tell the node."""
+
+    dataflow: str
+    node: str
+    key: str
+
+
+ParamRequest = ListParams | GetParam | SetParam | DeleteParam
+
+
 ControlRequest = (
     Hello
+    | ListParams
+    | GetParam
+    | SetParam
+    | DeleteParam
     | StartDataflow
     | WaitForSpawn
     | StopDataflow
@@ -169,6 +225,9 @@ ControlRequest = (
     | ListDaemons
     | Destroy
     | BuildDataflow
+    | GetNodeInfo
+    | GetTraces
+    | GetTraceSpans
 )
 
 

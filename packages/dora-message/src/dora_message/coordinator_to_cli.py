@@ -61,6 +61,49 @@ class DaemonSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
     labels: dict[str, str] = {}
     last_heartbeat_ago_ms: int = 0
     dataflows: int = 0
+    zenoh_endpoints: list[str] = []  # where `dora topic` dials the daemon's zenoh session
+
+
+class DaemonRef(msgspec.Struct, kw_only=True):
+    """Which daemon runs a node (``dora top --once``)."""
+
+    machine_id: str | None = None
+    uuid: str
+
+
+class NodeInfoMetrics(msgspec.Struct, kw_only=True):
+    """The latest sample of a node; ``None`` fields were not measured."""
+
+    pid: int | None = None
+    cpu_usage: float = 0.0  # percent of one core
+    memory_mb: float = 0.0
+    disk_read_mb_s: float | None = None
+    disk_write_mb_s: float | None = None
+    restart_count: int = 0
+    broken_inputs: list[str] = []
+    status: str = "running"  # running | restarting | degraded | failed | stopped
+    pending_messages: int | None = None
+
+
+class NodeNetwork(msgspec.Struct, kw_only=True):
+    """Cumulative cross-daemon (zenoh) traffic of a dataflow, summed over its daemons."""
+
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    messages_sent: int = 0
+    messages_received: int = 0
+    publish_failures: int = 0
+
+
+class NodeInfo(msgspec.Struct, kw_only=True):
+    """One node of an active dataflow; ``network`` is its dataflow's, not its own."""
+
+    dataflow_id: str
+    dataflow_name: str | None = None
+    node_id: str
+    daemon_id: DaemonRef
+    metrics: NodeInfoMetrics | None = None
+    network: NodeNetwork | None = None
 
 
 class _Reply(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
@@ -157,6 +200,12 @@ class Destroyed(_Reply, tag="destroyed"):
     """Every dataflow stopped and every daemon told to exit; the coordinator exits next."""
 
 
+class NodeInfoList(_Reply, tag="node_info_list"):
+    """Reply to ``GetNodeInfo``."""
+
+    nodes: list[NodeInfo] = []
+
+
 class BuildTriggered(_Reply, tag="build_triggered"):
     """The build was sent to the daemons (``placement``: daemon id -> node ids)."""
 
@@ -164,8 +213,74 @@ class BuildTriggered(_Reply, tag="build_triggered"):
     placement: dict[str, list[str]] = {}
 
 
+class SpanRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One finished span captured by the coordinator (see ``dora_coordinator.tracing``).
+
+    ``start_time`` in Unix milliseconds, ``duration_us`` in microseconds; ``fields`` are
+    ordered ``[key, value]`` string pairs.
+    """
+
+    trace_id: str
+    span_id: int
+    name: str
+    parent_span_id: int | None = None
+    target: str = ""
+    level: str = "INFO"
+    start_time: int = 0
+    duration_us: int = 0
+    fields: list[tuple[str, str]] = []
+
+
+class TraceSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One row of ``dora trace list``: the root span's name and duration, the earliest start."""
+
+    trace_id: str
+    root_span_name: str
+    span_count: int
+    start_time: int = 0
+    duration_us: int = 0
+
+
+class TraceList(_Reply, tag="trace_list"):
+    """Answer to ``get_traces``, newest first."""
+
+    traces: list[TraceSummary] = []
+
+
+class TraceSpans(_Reply, tag="trace_spans"):
+    """Answer to ``get_trace_spans``: the trace's spans in capture order (empty: unknown)."""
+
+    trace_id: str
+    spans: list[SpanRecord] = []
+
+
+class ParamList(_Reply, tag="param_list"):
+    """Answer to ``list_params``: key -> JSON-decoded value."""
+
+    params: dict[str, Any] = {}
+
+
+class ParamValue(_Reply, tag="param_value"):
+    """Answer to ``get_param``."""
+
+    key: str
+    value: Any = None
+
+
+class ParamStored(_Reply, tag="param_set"):
+    """Answer to ``set_param``: stored (and delivered to the node, if it runs)."""
+
+
+class ParamRemoved(_Reply, tag="param_deleted"):
+    """Answer to ``delete_param``: forgotten (and the node told, if it runs)."""
+
+
 ControlReply = (
     HelloOk
+    | ParamList
+    | ParamValue
+    | ParamStored
+    | ParamRemoved
     | DataflowStarted
     | DataflowSpawned
     | DataflowStopped
@@ -179,6 +294,9 @@ ControlReply = (
     | DaemonList
     | Destroyed
     | BuildTriggered
+    | NodeInfoList
+    | TraceList
+    | TraceSpans
 )
 
 

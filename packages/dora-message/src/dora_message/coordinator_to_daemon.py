@@ -130,8 +130,45 @@ class Destroy(_Command, tag="destroy"):
     """Stop everything and exit."""
 
 
+class SetParam(_Command, tag="set_param"):
+    """Push a runtime parameter (``value_json``: JSON text) into the node's event stream."""
+
+    dataflow_id: str
+    node_id: str
+    key: str
+    value_json: str
+
+
+class DeleteParam(_Command, tag="delete_param"):
+    """Tell the node that a runtime parameter was deleted."""
+
+    dataflow_id: str
+    node_id: str
+    key: str
+
+
+class ReplayParams(_Command, tag="replay_params"):
+    """State catch-up after a reconnect: every stored parameter of this daemon's nodes.
+
+    ``params`` maps node id -> key -> JSON text and is complete for the nodes it names:
+    the daemon delivers what changed since it last heard and deletes what is gone.
+    """
+
+    dataflow_id: str
+    params: dict[str, dict[str, str]] = {}
+
+
 DaemonCommand = (
-    SpawnDataflow | StopDataflow | ReadLogs | Destroy | RestartNode | StopNode | BuildDataflow
+    SpawnDataflow
+    | StopDataflow
+    | ReadLogs
+    | Destroy
+    | RestartNode
+    | StopNode
+    | BuildDataflow
+    | SetParam
+    | DeleteParam
+    | ReplayParams
 )
 
 

@@ -43,6 +43,22 @@ class NodeMetric(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: str | None = None
     restarts: int = 0
     broken_inputs: list[str] = []
+    # storage I/O of the process over the last sample interval (None: first sample or
+    # not measurable on this platform)
+    disk_read_mb_s: float | None = None
+    disk_write_mb_s: float | None = None
+    # inputs waiting in the node's queue (None: not reported)
+    pending_messages: int | None = None
+
+
+class NetworkMetric(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Cumulative cross-daemon (zenoh) traffic of one dataflow on one daemon."""
+
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    messages_sent: int = 0
+    messages_received: int = 0
+    publish_failures: int = 0
 
 
 class _Event(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
@@ -94,6 +110,8 @@ class NodeMetrics(_Event, tag="node_metrics"):
 
     dataflow_id: str
     metrics: dict[str, NodeMetric] = {}
+    # cross-daemon traffic of the dataflow on this daemon (None: it spans no machines)
+    network: NetworkMetric | None = None
 
 
 class NodesReady(_Event, tag="nodes_ready"):

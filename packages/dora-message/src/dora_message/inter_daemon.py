@@ -74,12 +74,22 @@ def key_chunk(text: str) -> str:
     return "h" + hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def output_key(dataflow_id: str, node_id: str, output_id: str) -> str:
-    """``dora/<dataflow>/output/<node>/<output>`` (output ids may hold ``/``)."""
+def _output_tail(output_id: str) -> str:
     chunks = output_id.split("/")
     plain = all(chunk and _KEY_SAFE.fullmatch(chunk) for chunk in chunks)
-    tail = output_id if plain else key_chunk(output_id)
-    return f"dora/{dataflow_id}/output/{node_id}/{tail}"
+    return output_id if plain else key_chunk(output_id)
+
+
+def output_key(dataflow_id: str, node_id: str, output_id: str) -> str:
+    """``dora/<dataflow>/output/<node>/<output>`` (output ids may hold ``/``)."""
+    return f"dora/{dataflow_id}/output/{node_id}/{_output_tail(output_id)}"
+
+
+def debug_key(dataflow_id: str, node_id: str, output_id: str) -> str:
+    """``dora/<dataflow>/debug/<node>/<output>``: every message of a dataflow that runs with
+    ``publish_all_messages_to_zenoh``, for ``dora topic``. Apart from :func:`output_key`
+    so that watching never feeds a consuming daemon twice."""
+    return f"dora/{dataflow_id}/debug/{node_id}/{_output_tail(output_id)}"
 
 
 def daemon_token_key(daemon_id: str) -> str:

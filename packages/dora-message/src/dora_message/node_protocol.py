@@ -128,6 +128,19 @@ class NodeFailed(_Msg, tag="node_failed"):
     affected_input_ids: list[str]
 
 
+class ParamUpdate(_Msg, tag="param_update"):
+    """A runtime parameter was set (``dora param set``); ``value_json`` is JSON text."""
+
+    key: str
+    value_json: str
+
+
+class ParamDeleted(_Msg, tag="param_deleted"):
+    """A runtime parameter was deleted (``dora param delete``)."""
+
+    key: str
+
+
 STOP_DATAFLOW = "dataflow"  # the whole dataflow stops
 STOP_NODE = "node"  # only this node stops, for good (``dora node stop``)
 STOP_RESTART = "restart"  # only this node stops, and is started again (``dora node restart``)
@@ -154,6 +167,8 @@ DaemonToNode = (
     | NodeRestarted
     | NodeFailed
     | Stop
+    | ParamUpdate
+    | ParamDeleted
 )
 
 node_encoder = msgspec.msgpack.Encoder()

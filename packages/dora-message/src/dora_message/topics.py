@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+DEFAULT_OPERATOR_ID = "op"
+"""The id of a single ``operator:`` that names none."""
+
 
 def _names(values: Any) -> list[str]:
     return [str(v) for v in values] if isinstance(values, list) else []
@@ -66,3 +69,12 @@ def topic_subscribers(doc: Any) -> dict[str, list[str]]:
             if readers is not None:
                 readers.append(f"{node.get('id')}/{input_id}")
     return topics
+
+
+def wire_output(node: Mapping[str, Any], output: str) -> str:
+    """The output id a node really sends on, for a public one: a single ``operator:``
+    node sends ``<operator id>/<output>``; every other node sends what it declares."""
+    operator = node.get("operator")
+    if isinstance(operator, Mapping) and not node.get("operators"):
+        return f"{operator.get('id') or DEFAULT_OPERATOR_ID}/{output}"
+    return output

@@ -11,6 +11,7 @@ one), so nodes never outlive a killed ``dora run``.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import select
@@ -26,9 +27,12 @@ from dora._inbox import Inbox, Op
 from dora._receiver import Receiver
 from dora._sender import Sender
 from dora.events import (
+    error_event,
     input_recovered_event,
     node_failed_event,
     node_restarted_event,
+    param_deleted_event,
+    param_update_event,
     stop_event,
 )
 from dora_message.config import NodeConfig
@@ -39,6 +43,8 @@ from dora_message.node_protocol import (
     InputRecovered,
     NodeFailed,
     NodeRestarted,
+    ParamDeleted,
+    ParamUpdate,
     Register,
     RegisterReply,
     Stop,
@@ -194,6 +200,15 @@ class DaemonLink:
         elif kind is InputRecovered:
             for iid in msg.input_ids:
                 inbox.push_event(input_recovered_event(iid))
+        elif kind is ParamUpdate:
+            try:
+                value = json.loads(msg.value_json)
+            except ValueError as err:
+                inbox.push_event(error_event(f"unreadable value of parameter `{msg.key}`: {err}"))
+            else:
+                inbox.push_event(param_update_event(msg.key, value))
+        elif kind is ParamDeleted:
+            inbox.push_event(param_deleted_event(msg.key))
         # late RegisterReply / SubscribeReply: nothing to do
 
     def _on_gone(self) -> None:

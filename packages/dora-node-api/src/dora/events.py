@@ -11,6 +11,8 @@ INPUT_RECOVERED    ``id``
 NODE_RESTARTED     ``id`` (upstream node id)
 NODE_FAILED        ``id``, ``value`` = {source_node_id, error, affected_input_ids}
 STOP               ``id`` = ``"MANUAL"`` or ``"ALL_INPUTS_CLOSED"``
+PARAM_UPDATE       ``id`` (parameter key), ``value`` (the JSON-decoded value)
+PARAM_DELETED      ``id`` (parameter key)
 ERROR              ``error`` (text)
 =================  ======================================================================
 """
@@ -25,6 +27,8 @@ INPUT_RECOVERED = "INPUT_RECOVERED"
 NODE_RESTARTED = "NODE_RESTARTED"
 NODE_FAILED = "NODE_FAILED"
 STOP = "STOP"
+PARAM_UPDATE = "PARAM_UPDATE"
+PARAM_DELETED = "PARAM_DELETED"
 ERROR = "ERROR"
 
 Event = dict[str, Any]
@@ -67,6 +71,16 @@ def node_failed_event(node_id: str, error: str, affected_input_ids: list[str]) -
 def stop_event(cause: str = "MANUAL") -> Event:
     """A STOP event; ``cause`` is ``MANUAL`` or ``ALL_INPUTS_CLOSED``."""
     return {"kind": "dora", "type": STOP, "id": cause}
+
+
+def param_update_event(key: str, value: Any) -> Event:
+    """A PARAM_UPDATE event (``dora param set``); ``value`` is already JSON-decoded."""
+    return {"kind": "dora", "type": PARAM_UPDATE, "id": key, "value": value}
+
+
+def param_deleted_event(key: str) -> Event:
+    """A PARAM_DELETED event (``dora param delete``)."""
+    return {"kind": "dora", "type": PARAM_DELETED, "id": key}
 
 
 def error_event(message: str) -> Event:

@@ -1,20 +1,34 @@
-"""``dora topic list``: the outputs of a running dataflow and the inputs that read them.
+"""``dora topic list|echo|hz|info``: the topics (outputs) of a running dataflow.
 
-Read from the descriptor the coordinator stored, so it needs no debug inspection.
+``list`` reads the descriptor the coordinator stored. ``echo``, ``hz`` and ``info``
+receive the messages themselves, which the daemons publish only for a dataflow with
+``_unstable_debug.publish_all_messages_to_zenoh: true`` (or
+``debug.enable_debug_inspection: true``); see :mod:`dora_cli.topic_watch`.
+
+Topic selectors: none = every output; ``node`` = every output of that node;
+``node/output`` = that output.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import click
 
-from dora_cli.client import Target
-from dora_cli.commands.node import _ask, _get, dataflow_option, format_option
+from dora_cli.client import ControlClient, Target
+from dora_cli.commands.node import _ask, _get, _resolve, dataflow_option, format_option
 from dora_cli.coordinator_options import coordinator_options
-from dora_cli.errors import reports_errors
+from dora_cli.errors import fail, reports_errors
+from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
-from dora_message.topics import topic_subscribers
+from dora_message.topics import dataflow_nodes, topic_subscribers, wire_output
+
+NO_DATA_HINT_AFTER = 5.0  # seconds without a message before echo suggests a reason
 
 
 @click.group()
@@ -48,5 +62,242 @@ def list_topics(dataflow: str | None, fmt: str, target: Target) -> None:
     for column in ("NODE", "NAME", "SUBSCRIBERS"):
         table.add_column(column, no_wrap=True)
     for row in rows:
-        table.add_row(row["node"], row["name"], ", ".join(row["subscribers"]) or "-")
+        table.add_row(str(row["node"]), str(row["name"]), ", ".join(row["subscribers"]) or "-")
     console.print(table)
+
+
+# ---- receiving messages -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What a receiving command needs: the dataflow, its topics, where they come from."""
+
+    dataflow_id: str
+    topics: list[str]
+    wire: dict[str, tuple[str, str]]  # topic -> (node, the output id it sends on)
+    subscribers: dict[str, list[str]]
+    producer_endpoints: dict[str, list[str]]
+
+
+def debug_publishing(descriptor: Mapping[str, Any]) -> bool:
+    """Whether the dataflow's daemons publish every message (the debug flags)."""
+    for key in ("_unstable_debug", "debug"):
+        debug = descriptor.get(key)
+        if isinstance(debug, Mapping) and (
+            debug.get("publish_all_messages_to_zenoh") or debug.get("enable_debug_inspection")
+        ):
+            return True
+    return False
+
+
+def select(available: Sequence[str], selectors: Sequence[str]) -> list[str]:
+    """The topics named by ``selectors`` (``node`` or ``node/output``; none: all)."""
+    if not selectors:
+        return list(available)
+    chosen: list[str] = []
+    for selector in selectors:
+        if "/" in selector:
+            matches = [selector] if selector in available else []
+        else:
+            matches = [t for t in available if t.split("/", 1)[0] == selector]
+        if not matches:
+            raise click.ClickException(
+                f"no topic `{selector}` in the dataflow. Available: {', '.join(available)}"
+            )
+        chosen += [t for t in matches if t not in chosen]
+    return chosen
+
+
+def _watched(target: Target, dataflow: str | None, selectors: Sequence[str], what: str) -> Watched:
+    async def go() -> tuple[rep.DataflowDetails, rep.DaemonList]:
+        async with await ControlClient.connect(target) as client:
+            ident = await _resolve(client, dataflow, what)
+            details = await client.request_as(req.GetDataflow(dataflow=ident), rep.DataflowDetails)
+            daemons = await client.request_as(req.ListDaemons(), rep.DaemonList)
+            return details, daemons
+
+    details, daemons = asyncio.run(go())
+    if details.summary.status.lower() != "running":
+        fail(f"dataflow {details.summary.uuid} is not running ({details.summary.status})")
+    if not debug_publishing(details.descriptor):
+        fail(
+            "topic inspection needs the dataflow to publish its messages: set "
+            "`_unstable_debug: {publish_all_messages_to_zenoh: true}` (or "
+            "`debug: {enable_debug_inspection: true}`) in the dataflow and start it again"
+        )
+    subscribers = topic_subscribers(details.descriptor)
+    topics = select(list(subscribers), selectors)
+    endpoints = {d.daemon_id: list(d.zenoh_endpoints) for d in daemons.daemons}
+    producers = {
+        n.node_id: endpoints.get(n.daemon_id or "", []) for n in details.nodes if n.daemon_id
+    }
+    missing = sorted({t.split("/", 1)[0] for t in topics} - {p for p, e in producers.items() if e})
+    if missing:
+        fail(f"no zenoh endpoint known for the daemon of {', '.join(missing)}")
+    nodes = {str(n.get("id")): n for n in dataflow_nodes(details.descriptor)}
+    wire = {}
+    for name in topics:
+        node, _, output = name.partition("/")
+        wire[name] = (node, wire_output(nodes.get(node, {}), output))
+    return Watched(details.summary.uuid, topics, wire, subscribers, producers)
+
+
+def _open_watch(watched: Watched) -> Any:
+    from dora_cli.topic_watch import TopicWatch
+
+    watch = TopicWatch(watched.dataflow_id, watched.wire, watched.producer_endpoints)
+    try:
+        watch.open()
+    except Exception as err:  # zenoh.ZError: a daemon's endpoint did not answer
+        watch.close()
+        fail(f"cannot subscribe to the dataflow's topics: {err}")
+    return watch
+
+
+topics_argument = click.argument("selectors", nargs=-1, metavar="[DATA]...")
+duration_option = click.option(
+    "--duration",
+    type=click.FloatRange(min=1),
+    help="Stop after this many seconds.",
+)
+
+
+@topic.command("echo")
+@topics_argument
+@dataflow_option
+@format_option("Output format: `topic data=… metadata=…` lines, or JSON lines.")
+@click.option("--count", type=click.IntRange(min=1), help="Stop after this many messages.")
+@duration_option
+@coordinator_options
+@reports_errors
+def echo(
+    selectors: tuple[str, ...],
+    dataflow: str | None,
+    fmt: str,
+    count: int | None,
+    duration: float | None,
+    target: Target,
+) -> None:
+    """Print the messages of topics as they arrive (every output when none is given)."""
+    from dora_cli.topic_view import echo_line
+    from dora_cli.topic_watch import TopicClosed
+
+    watched = _watched(target, dataflow, selectors, "topic echo")
+    watch = _open_watch(watched)
+    started = time.monotonic()
+    deadline = None if duration is None else started + duration
+    shown = 0
+    hinted = False
+    open_topics = set(watched.topics)
+    try:
+        while open_topics:
+            wait = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+            if wait <= 0:
+                break
+            item = watch.get(wait)
+            if item is None:
+                if not shown and not hinted and time.monotonic() - started > NO_DATA_HINT_AFTER:
+                    hinted = True
+                    click.echo(f"no message in {NO_DATA_HINT_AFTER:g} s yet", err=True)
+                continue
+            if isinstance(item, TopicClosed):
+                open_topics.discard(item.topic)
+                click.echo(f"Output {item.topic} closed", err=True)
+                continue
+            if item.error is not None:
+                click.echo(f"invalid data on {item.topic}: {item.error}", err=True)
+                continue
+            received_ms = time.time_ns() // 1_000_000
+            click.echo(echo_line(item.topic, item.array, item.parameters, received_ms, fmt))
+            shown += 1
+            if count is not None and shown >= count:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watch.close()
+
+
+@topic.command("hz")
+@topics_argument
+@dataflow_option
+@click.option(
+    "--window",
+    type=click.FloatRange(min=1),
+    default=10.0,
+    show_default=True,
+    help="Sliding window in seconds.",
+)
+@duration_option
+@coordinator_options
+@reports_errors
+def hz(
+    selectors: tuple[str, ...],
+    dataflow: str | None,
+    window: float,
+    duration: float | None,
+    target: Target,
+) -> None:
+    """Measure how often topics publish: average, min, max and deviation of intervals.
+
+    With --duration, collect that long and print a tab-separated table.
+    """
+    from dora_cli.topic_view import RateWindow, hz_table
+    from dora_cli.topic_watch import TopicMessage
+
+    if duration is None:
+        fail("`dora topic hz` needs --duration SECONDS (it prints its table at the end)")
+    watched = _watched(target, dataflow, selectors, "topic hz")
+    rates = RateWindow(window_s=window, topics=watched.topics)
+    watch = _open_watch(watched)
+    deadline = time.monotonic() + duration
+    try:
+        while (remaining := deadline - time.monotonic()) > 0:
+            item = watch.get(remaining)
+            if isinstance(item, TopicMessage):
+                rates.add(item.topic, item.received)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watch.close()
+    click.echo(hz_table(rates.rows(time.monotonic())))
+
+
+@topic.command("info")
+@click.argument("selector", metavar="DATA")
+@dataflow_option
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=1),
+    default=5.0,
+    show_default=True,
+    help="How long to collect, in seconds.",
+)
+@coordinator_options
+@reports_errors
+def info(selector: str, dataflow: str | None, duration: float, target: Target) -> None:
+    """Show one topic's type, publisher, subscribers, message count and bandwidth."""
+    from dora_cli.topic_view import TopicSummary
+    from dora_cli.topic_watch import TopicClosed
+
+    if "/" not in selector:
+        fail("Please specify exactly one topic (`node/output`)")
+    watched = _watched(target, dataflow, [selector], "topic info")
+    (name,) = watched.topics
+    summary = TopicSummary(name, watched.subscribers.get(name, []))
+    watch = _open_watch(watched)
+    started = time.monotonic()
+    deadline = started + duration
+    try:
+        while (remaining := deadline - time.monotonic()) > 0:
+            item = watch.get(remaining)
+            if isinstance(item, TopicClosed):
+                break
+            if item is not None and item.error is None:
+                summary.add(item.array, item.size, item.received)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watch.close()
+    click.echo(summary.report(time.monotonic() - started))

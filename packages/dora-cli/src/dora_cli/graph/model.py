@@ -23,6 +23,7 @@ from dora_message.sources import (
     input_source_of,
     parse_input_source,
 )
+from dora_message.topics import DEFAULT_OPERATOR_ID
 
 __all__ = [
     "DEFAULT_OPERATOR_ID",
@@ -39,8 +40,6 @@ __all__ = [
 
 VertexKind = Literal["node", "operator", "operators", "module", "ros2", "timer", "logs", "missing"]
 
-#: The id a single ``operator:`` block gets when it has none (as in mainline).
-DEFAULT_OPERATOR_ID = "op"
 #: Key of the vertex that stands for producers that do not exist.
 MISSING = "missing"
 

@@ -23,6 +23,7 @@ from dora_daemon.bridge.plan import plan_bridge
 from dora_daemon.bridge.publish import Publishing
 from dora_daemon.bridge.receive import BridgeReceiver
 from dora_daemon.resolve import node_address
+from dora_message.daemon_to_coordinator import NetworkMetric
 from dora_message.inter_daemon import daemon_token_key, subscribed_token_key
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,18 @@ class DataflowBridge:
     def outputs_closed(self, node_id: str, outputs: list[str]) -> None:
         """A local node closed some outputs."""
         self._receiver.outputs_closed(node_id, outputs)
+
+    def traffic(self) -> NetworkMetric:
+        """Cumulative data messages and bytes this daemon exchanged over zenoh."""
+        received, messages = self._delivery.received()
+        publishing = self._publishing
+        return NetworkMetric(
+            bytes_sent=publishing.bytes_sent,
+            bytes_received=received,
+            messages_sent=publishing.messages_sent,
+            messages_received=messages,
+            publish_failures=publishing.publish_failures,
+        )
 
     async def aclose(self) -> None:
         """Publish the end of every output, then tear everything down."""

@@ -93,6 +93,9 @@ class Writer:
         self._schemas: dict[str, bytes] = {}  # output id -> latest schema from the producer
         self._pool = Pool(f"dora-bridge-{dataflow_id}-{producer}")
         self.delivered = 0
+        # cumulative data traffic from the producer (``dora top``), written by the thread
+        self.bytes_received = 0
+        self.messages_received = 0
         self._thread = threading.Thread(
             target=self._run, name=f"dora-bridge-{producer}", daemon=True
         )
@@ -124,6 +127,8 @@ class Writer:
                     continue
                 self._poll_releases()
                 if type(message) is RemoteData:
+                    self.messages_received += 1
+                    self.bytes_received += len(item)
                     self._deliver(message)
                 else:
                     self._closed(message.output_id, message.stopping)
@@ -320,6 +325,11 @@ class Delivery:
         for key, producer in self._keys.items():
             put = self._writers[producer].queue.put
             self._subscribers.append(self._session.declare_subscriber(key, _callback(put)))
+
+    def received(self) -> tuple[int, int]:
+        """Bytes and data messages received from remote producers so far."""
+        writers = list(self._writers.values())
+        return sum(w.bytes_received for w in writers), sum(w.messages_received for w in writers)
 
     def producers_lost(self, producers: Iterable[str]) -> None:
         """Their daemon is gone: end their outputs after what already arrived."""

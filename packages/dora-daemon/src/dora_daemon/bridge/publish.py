@@ -18,6 +18,7 @@ from dora_message.data_protocol import Data
 from dora_message.inter_daemon import (
     RemoteClosed,
     RemoteData,
+    debug_key,
     inter_daemon_encoder,
     output_key,
 )
@@ -40,16 +41,33 @@ class Publishing:
     """The publishers of one dataflow on this daemon."""
 
     def __init__(
-        self, session: zenoh.Session, dataflow_id: str, outputs: Mapping[str, list[str]]
+        self,
+        session: zenoh.Session,
+        dataflow_id: str,
+        outputs: Mapping[str, list[str]],
+        *,
+        for_watchers: bool = False,
     ) -> None:
-        """``outputs``: local producer -> its outputs consumed on other machines."""
+        """``outputs``: local producer -> its outputs consumed on other machines.
+
+        ``for_watchers``: publish for ``dora topic`` instead (:func:`debug_key`): every
+        message carries its schema (a watcher joins at any time), and a slow watcher
+        loses messages rather than slow the producer down.
+        """
         self._outputs: dict[tuple[str, str], _Output] = {}
+        self._always_schema = for_watchers
+        # cumulative data traffic (``dora top``), written by the receiver thread only
+        self.bytes_sent = 0
+        self.messages_sent = 0
+        self.publish_failures = 0
+        key_of = debug_key if for_watchers else output_key
+        congestion = zenoh.CongestionControl.DROP if for_watchers else zenoh.CongestionControl.BLOCK
         for producer, output_ids in outputs.items():
             for output_id in output_ids:
-                key = output_key(dataflow_id, producer, output_id)
+                key = key_of(dataflow_id, producer, output_id)
                 publisher = session.declare_publisher(
                     key,
-                    congestion_control=zenoh.CongestionControl.BLOCK,
+                    congestion_control=congestion,
                     reliability=zenoh.Reliability.RELIABLE,
                     priority=zenoh.Priority.DATA,
                 )
@@ -71,7 +89,7 @@ class Publishing:
         if out is None or out.closed:
             return
         changed = None
-        if schema is not None and schema != out.schema:
+        if schema is not None and (self._always_schema or schema != out.schema):
             out.schema = changed = schema
         remote = RemoteData(
             msg.output_id,
@@ -83,8 +101,15 @@ class Publishing:
             changed,
             msg.layout,
         )
-        out.publisher.put(inter_daemon_encoder.encode(remote))
+        frame = inter_daemon_encoder.encode(remote)
+        try:
+            out.publisher.put(frame)
+        except zenoh.ZError:
+            self.publish_failures += 1
+            raise
         out.sent += 1
+        self.messages_sent += 1
+        self.bytes_sent += len(frame)
 
     def closed(self, producer: str, output_ids: list[str], stopping: bool = False) -> None:
         """The producer closed these outputs: tell the consumers, behind the data."""

@@ -1,0 +1,175 @@
+"""``dora param list|get|set|delete``: runtime parameters of a node (needs a coordinator).
+
+Parameters are JSON values kept in the coordinator's store (they survive a coordinator
+restart with the sqlite store), keyed by dataflow, node and key (at most 256 bytes; the
+serialized value at most 64 KiB). While the dataflow runs, ``set`` and ``delete`` are
+also pushed to the node, which receives ``PARAM_UPDATE`` / ``PARAM_DELETED`` events; a
+dataflow that has ended can still be addressed by UUID (the change is only stored).
+See docs/params.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from dora_cli.client import ControlClient, Target
+from dora_cli.completion import complete_dataflows, complete_running_node_ids
+from dora_cli.coordinator_options import coordinator_options
+from dora_cli.errors import fail, reports_errors
+from dora_coordinator.params import ParamError, check_key, check_value
+from dora_message import cli_to_coordinator as req
+from dora_message import coordinator_to_cli as rep
+
+R = TypeVar("R")
+
+dataflow_option = click.option(
+    "--dataflow",
+    "-d",
+    help="Dataflow UUID or name (default: the only running one, or a picker).",
+    shell_complete=complete_dataflows,
+)
+node_argument = click.argument("node_id", metavar="NODE", shell_complete=complete_running_node_ids)
+
+
+@click.group()
+def param() -> None:
+    """Manage runtime parameters of nodes (stored by the coordinator, pushed to nodes)."""
+
+
+def _ask(
+    target: Target, dataflow: str | None, build: Callable[[str], req.ParamRequest], kind: type[R]
+) -> R:
+    """Connect, resolve the dataflow, send ``build(dataflow)``, return the typed reply."""
+    from dora_cli.summary import pick_dataflow
+
+    async def go() -> R:
+        async with await ControlClient.connect(target) as client:
+            ident = dataflow
+            if ident is None:
+                ident = await pick_dataflow(client, "param")
+                if ident is None:
+                    raise click.ClickException("no dataflows are running (see `dora start`)")
+            return await client.request_as(build(ident), kind)
+
+    return asyncio.run(go())
+
+
+def _check_key(key: str) -> None:
+    try:
+        check_key(key)
+    except ParamError as error:
+        fail(str(error))
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_value(text: str) -> str:
+    """VALUE as compact JSON text; exits with "invalid JSON value" when it is not JSON."""
+    try:
+        value: Any = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as error:
+        fail(f"invalid JSON value: {error}")
+    value_json = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        check_value(value_json.encode())
+    except ParamError as error:
+        fail(str(error))
+    return value_json
+
+
+@param.command("list")
+@node_argument
+@dataflow_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    help="Output format: `key = value` lines, or one pretty-printed JSON object.",
+)
+@coordinator_options
+@reports_errors
+def list_params(node_id: str, dataflow: str | None, fmt: str, target: Target) -> None:
+    """List all runtime parameters of a node."""
+    reply = _ask(
+        target, dataflow, lambda d: req.ListParams(dataflow=d, node=node_id), rep.ParamList
+    )
+    if fmt == "json":
+        click.echo(json.dumps(reply.params, indent=2, ensure_ascii=False))
+        return
+    if not reply.params:
+        click.echo(f"No parameters set for node `{node_id}`")
+        return
+    click.echo(f"Parameters for node `{node_id}`:")
+    for key, value in sorted(reply.params.items()):
+        click.echo(f"  {key} = {json.dumps(value, ensure_ascii=False)}")
+
+
+@param.command("get")
+@node_argument
+@click.argument("key", metavar="KEY")
+@dataflow_option
+@coordinator_options
+@reports_errors
+def get(node_id: str, key: str, dataflow: str | None, target: Target) -> None:
+    """Print one runtime parameter's value as JSON."""
+    _check_key(key)
+    reply = _ask(
+        target,
+        dataflow,
+        lambda d: req.GetParam(dataflow=d, node=node_id, key=key),
+        rep.ParamValue,
+    )
+    click.echo(json.dumps(reply.value, ensure_ascii=False))
+
+
+@param.command("set")
+@node_argument
+@click.argument("key", metavar="KEY")
+@click.argument("value", metavar="VALUE")
+@dataflow_option
+@coordinator_options
+@reports_errors
+def set_(node_id: str, key: str, value: str, dataflow: str | None, target: Target) -> None:
+    """Set a runtime parameter; VALUE is JSON.
+
+    Examples of VALUE: 42, '"1080p"', '{"confidence": 0.8}'.
+    It is stored by the coordinator and pushed to the node if the dataflow runs.
+    """
+    _check_key(key)
+    value_json = parse_value(value)
+    _ask(
+        target,
+        dataflow,
+        lambda d: req.SetParam(dataflow=d, node=node_id, key=key, value_json=value_json),
+        rep.ParamStored,
+    )
+    click.echo(f"Set `{key}` = {value_json} on node `{node_id}`")
+
+
+@param.command("delete")
+@node_argument
+@click.argument("key", metavar="KEY")
+@dataflow_option
+@coordinator_options
+@reports_errors
+def delete(node_id: str, key: str, dataflow: str | None, target: Target) -> None:
+    """Delete a runtime parameter.
+
+    The node is told if the dataflow runs.
+    """
+    _check_key(key)
+    _ask(
+        target,
+        dataflow,
+        lambda d: req.DeleteParam(dataflow=d, node=node_id, key=key),
+        rep.ParamRemoved,
+    )
+    click.echo(f"Deleted `{key}` from node `{node_id}`")

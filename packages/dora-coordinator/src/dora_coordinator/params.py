@@ -1,0 +1,50 @@
+"""Runtime parameters (``dora param``): limits and value encoding, sans-I/O.
+
+A parameter is keyed by (dataflow UUID, node id, key); its value is a JSON value kept as
+its serialized text. Every store backend enforces the same limits
+(spec/templates-and-misc.md §4): the key is at most 256 bytes (UTF-8) and has no NUL
+character, the serialized value is at most 65 536 bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from dora_message.errors import DoraError
+
+MAX_KEY_BYTES = 256
+MAX_VALUE_BYTES = 65536
+
+
+class ParamError(DoraError):
+    """A parameter that breaks a limit, or one that does not exist."""
+
+
+def check_key(key: str) -> None:
+    """Raise :class:`ParamError` unless ``key`` is a valid parameter key."""
+    if len(key.encode()) > MAX_KEY_BYTES:
+        raise ParamError(f"param key too long (max {MAX_KEY_BYTES} bytes)")
+    if "\0" in key:
+        raise ParamError("param key must not contain null bytes")
+
+
+def check_value(value_json: bytes) -> None:
+    """Raise :class:`ParamError` unless ``value_json`` is small enough and valid JSON."""
+    if len(value_json) > MAX_VALUE_BYTES:
+        raise ParamError(f"param value too large (max {MAX_VALUE_BYTES} bytes)")
+    try:
+        msgspec.json.decode(value_json)
+    except msgspec.DecodeError:
+        raise ParamError("invalid JSON value") from None
+
+
+def decode_value(value_json: bytes) -> Any:
+    """The JSON value; raises ``msgspec.DecodeError`` when the stored bytes are unreadable."""
+    return msgspec.json.decode(value_json)
+
+
+def not_found(key: str) -> ParamError:
+    """The error for a key that is not set."""
+    return ParamError(f"param not found: {key}")

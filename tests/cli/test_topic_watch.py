@@ -1,0 +1,173 @@
+"""`dora topic echo|hz|info` on a real coordinator, daemon and nodes, over real zenoh."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from dora_cli.topic_watch import decode_array
+from dora_message.inter_daemon import RemoteData
+from tests.cli.test_distributed import FLOWS, env_for, started_uuid
+from tests.coordinator.helpers import Proc, start_coordinator, start_daemon
+from tests.procs import run_dora
+
+pytestmark = pytest.mark.integration
+
+SENSOR = """
+import pyarrow as pa
+from dora import Node
+
+node = Node()
+n = 0
+for event in node:
+    if event["type"] == "INPUT":
+        n += 1
+        node.send_output("reading", pa.array([n * 0.5, -1.0]), {"seq": n})
+        node.send_output("label", pa.array([f"r{n}"]))
+"""
+
+OPERATOR = """
+from dora import DoraStatus
+
+
+class Operator:
+    def on_event(self, event, send_output):
+        if event["type"] == "INPUT":
+            send_output("doubled", event["value"], {})
+        return DoraStatus.CONTINUE
+"""
+
+FLOW = """
+{debug}
+nodes:
+  - id: sensor
+    path: sensor.py
+    inputs:
+      tick: dora/timer/millis/20
+    outputs:
+      - reading
+      - label
+  - id: double
+    operator:
+      python: double.py
+      inputs:
+        reading: sensor/reading
+      outputs:
+        - doubled
+  - id: listener
+    path: listener.py
+    inputs:
+      count: double/doubled
+"""
+
+
+def write(directory: Path, debug: bool = True) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "sensor.py").write_text(SENSOR)
+    (directory / "double.py").write_text(OPERATOR)
+    shutil.copy(FLOWS / "listener.py", directory / "listener.py")
+    flag = "_unstable_debug:\n  publish_all_messages_to_zenoh: true" if debug else ""
+    path = directory / "flow.yml"
+    path.write_text(FLOW.format(debug=flag))
+    return path
+
+
+def test_published_messages_decode_like_the_node_sent_them() -> None:
+    array = pa.array([1.5, None])
+    batch = pa.record_batch([array], names=["data"])
+    schema = batch.schema.serialize().to_pybytes()
+    ipc = RemoteData("o", 0, {}, "ipc", batch.serialize().to_pybytes(), False, schema)
+    assert decode_array(ipc).equals(array)
+    raw = RemoteData("o", 0, {}, "raw", b"\x01\x02")
+    assert decode_array(raw).to_pylist() == [1, 2]
+    assert decode_array(RemoteData("o", 0, {}, "empty", b"")) is None
+    with pytest.raises(ValueError, match="without its schema"):
+        decode_array(RemoteData("o", 0, {}, "buffers", b"\x00" * 8, layout=[1, 0, 0, -1, 8]))
+
+
+@pytest.mark.timeout(120)
+def test_echo_hz_and_info_of_a_running_dataflow(
+    tmp_path: Path, cluster: tuple[int, list[Proc]]
+) -> None:
+    port, procs = cluster
+    env = env_for(port)
+    procs.append(start_coordinator(port))
+    procs.append(start_daemon(port))
+    flow = write(tmp_path / "flow")
+    uuid = started_uuid(run_dora(["start", str(flow), "--detach", "--name", "watched"], env=env))
+    try:
+        echo = run_dora(
+            ["topic", "echo", "-d", "watched", "sensor/reading", "--count", "3", "-f", "json"],
+            env=env,
+            timeout=60,
+        )
+        assert echo.returncode == 0, echo.stderr
+        records = [json.loads(line) for line in echo.stdout.splitlines()]
+        assert len(records) == 3
+        seqs = [r["metadata"]["seq"] for r in records]
+        assert seqs == list(range(seqs[0], seqs[0] + 3))
+        for record in records:
+            assert record["name"] == "sensor/reading"
+            assert record["data"] == [record["metadata"]["seq"] * 0.5, -1.0]
+
+        # a bare node selects all its outputs; the operator's output keeps its public name
+        table = run_dora(
+            ["topic", "echo", "-d", uuid, "sensor", "double/doubled", "--count", "6"],
+            env=env,
+            timeout=60,
+        )
+        assert table.returncode == 0, table.stderr
+        names = {line.split("\t")[0] for line in table.stdout.splitlines()}
+        assert names == {"sensor/reading", "sensor/label", "double/doubled"}
+        assert any("data=[\"r" in line for line in table.stdout.splitlines())
+
+        hz = run_dora(
+            ["topic", "hz", "-d", "watched", "sensor/reading", "--duration", "2"],
+            env=env,
+            timeout=60,
+        )
+        assert hz.returncode == 0, hz.stderr
+        header, all_row, row = hz.stdout.splitlines()
+        assert header.split("\t")[0] == "topic" and all_row.startswith("ALL\t")
+        cells = row.split("\t")
+        assert cells[0] == "sensor/reading"
+        assert 0 < float(cells[2]) < 1000  # a 20 ms timer: ~50 Hz, whatever the load
+        assert int(cells[6]) > 10
+
+        info = run_dora(
+            ["topic", "info", "-d", "watched", "sensor/reading", "--duration", "1"], env=env
+        )
+        assert info.returncode == 0, info.stderr
+        assert "Topic: sensor/reading" in info.stdout
+        assert "Type: double" in info.stdout
+        assert "  * double/reading" in info.stdout
+        assert "Total messages: 0" not in info.stdout
+
+        bad = run_dora(["topic", "echo", "-d", "watched", "sensor/nope"], env=env)
+        assert bad.returncode == 1
+        assert "no topic `sensor/nope`" in bad.stderr and "Traceback" not in bad.stderr
+        one = run_dora(["topic", "info", "-d", "watched", "sensor"], env=env)
+        assert one.returncode == 1 and "exactly one topic" in one.stderr
+    finally:
+        run_dora(["stop", uuid, "--force"], env=env)
+
+
+@pytest.mark.timeout(90)
+def test_watching_needs_the_debug_flag(tmp_path: Path, cluster: tuple[int, list[Proc]]) -> None:
+    port, procs = cluster
+    env = env_for(port)
+    procs.append(start_coordinator(port))
+    procs.append(start_daemon(port))
+    flow = write(tmp_path / "flow", debug=False)
+    uuid = started_uuid(run_dora(["start", str(flow), "--detach"], env=env))
+    try:
+        result = run_dora(["topic", "echo", "-d", uuid, "--count", "1"], env=env)
+        assert result.returncode == 1
+        assert "publish_all_messages_to_zenoh" in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        run_dora(["stop", uuid, "--force"], env=env)
