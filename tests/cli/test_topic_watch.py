@@ -123,7 +123,7 @@ def test_echo_hz_and_info_of_a_running_dataflow(
         assert table.returncode == 0, table.stderr
         names = {line.split("\t")[0] for line in table.stdout.splitlines()}
         assert names == {"sensor/reading", "sensor/label", "double/doubled"}
-        assert any("data=[\"r" in line for line in table.stdout.splitlines())
+        assert any('data=["r' in line for line in table.stdout.splitlines())
 
         hz = run_dora(
             ["topic", "hz", "-d", "watched", "sensor/reading", "--duration", "2"],

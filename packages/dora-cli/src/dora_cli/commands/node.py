@@ -9,73 +9,23 @@ policy. ``stop`` stops it for good (default grace 10 s); the dataflow goes on.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable
-from typing import TypeVar
 
 import click
 
-from dora_cli.client import REQUEST_TIMEOUT, ControlClient, Target
-from dora_cli.completion import complete_dataflows, complete_running_node_ids
+from dora_cli.client import Target
+from dora_cli.completion import complete_running_node_ids
 from dora_cli.coordinator_options import coordinator_options
+from dora_cli.dataflow_query import ask, dataflow_option, details_request, format_option
 from dora_cli.errors import EXIT_FAILURE, reports_errors
 from dora_cli.options import duration
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 
-R = TypeVar("R")
-
-DATAFLOW_HELP = "Dataflow UUID or name (default: the only running one, or a picker)."
-dataflow_option = click.option(
-    "--dataflow", "-d", help=DATAFLOW_HELP, shell_complete=complete_dataflows
-)
-
-
-def format_option(help_text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """``--format/-f table|json`` (default table)."""
-    return click.option(
-        "--format",
-        "-f",
-        "fmt",
-        type=click.Choice(["table", "json"]),
-        default="table",
-        help=help_text,
-    )
-
 
 @click.group()
 def node() -> None:
     """Inspect, restart or stop single nodes of a running dataflow."""
-
-
-async def _resolve(client: ControlClient, dataflow: str | None, what: str) -> str:
-    from dora_cli.summary import pick_dataflow
-
-    if dataflow is not None:
-        return dataflow
-    picked = await pick_dataflow(client, what)
-    if picked is None:
-        raise click.ClickException("no dataflow is running (see `dora list`)")
-    return picked
-
-
-def _ask(
-    target: Target,
-    dataflow: str | None,
-    what: str,
-    build: Callable[[str], req.ControlRequest],
-    kind: type[R],
-    timeout: float = REQUEST_TIMEOUT,
-) -> R:
-    """Connect, resolve the dataflow, send ``build(dataflow)``, return the typed reply."""
-
-    async def go() -> R:
-        async with await ControlClient.connect(target) as client:
-            ident = await _resolve(client, dataflow, what)
-            return await client.request_as(build(ident), kind, timeout)
-
-    return asyncio.run(go())
 
 
 @node.command("list")
@@ -86,7 +36,7 @@ def _ask(
 def list_nodes(dataflow: str | None, fmt: str, target: Target) -> None:
     """List the nodes of a dataflow: status, PID, CPU, memory, restarts."""
 
-    details = _ask(target, dataflow, "node list", _get, rep.DataflowDetails)
+    details = ask(target, dataflow, "node list", details_request, rep.DataflowDetails)
     rows = [_row(details.summary.uuid, n) for n in details.nodes]
     if fmt == "json":
         for row in rows:
@@ -144,7 +94,7 @@ def _print_table(rows: list[dict[str, object]]) -> None:
 def restart(node_id: str, dataflow: str | None, grace: float | None, target: Target) -> None:
     """Restart one node: the daemon stops the process and starts it again."""
 
-    _ask(
+    ask(
         target,
         dataflow,
         "node restart",
@@ -163,7 +113,7 @@ def restart(node_id: str, dataflow: str | None, grace: float | None, target: Tar
 def stop(node_id: str, dataflow: str | None, grace: float | None, target: Target) -> None:
     """Stop one node for good, whatever its restart policy; the dataflow goes on."""
 
-    stopped = _ask(
+    stopped = ask(
         target,
         dataflow,
         "node stop",
@@ -187,7 +137,7 @@ def stop(node_id: str, dataflow: str | None, grace: float | None, target: Target
 def info(node_id: str, dataflow: str | None, fmt: str, target: Target) -> None:
     """Show one node: status, where it runs, inputs, outputs and metrics."""
 
-    details = _ask(target, dataflow, "node info", _get, rep.DataflowDetails)
+    details = ask(target, dataflow, "node info", details_request, rep.DataflowDetails)
     summary = next((n for n in details.nodes if n.node_id == node_id), None)
     if summary is None:
         known = ", ".join(sorted(n.node_id for n in details.nodes)) or "none"
@@ -228,7 +178,3 @@ def _node_facts(uuid: str, node: rep.NodeSummary, spec: dict[str, object]) -> di
         ],
         "outputs": list(spec.get("outputs") or []),  # type: ignore[call-overload]
     }
-
-
-def _get(ident: str) -> req.ControlRequest:
-    return req.GetDataflow(dataflow=ident)

@@ -10,53 +10,26 @@ See docs/params.md.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 import click
 
-from dora_cli.client import ControlClient, Target
-from dora_cli.completion import complete_dataflows, complete_running_node_ids
+from dora_cli.client import Target
+from dora_cli.completion import complete_running_node_ids
 from dora_cli.coordinator_options import coordinator_options
+from dora_cli.dataflow_query import ask, dataflow_option
 from dora_cli.errors import fail, reports_errors
 from dora_coordinator.params import ParamError, check_key, check_value
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 
-R = TypeVar("R")
-
-dataflow_option = click.option(
-    "--dataflow",
-    "-d",
-    help="Dataflow UUID or name (default: the only running one, or a picker).",
-    shell_complete=complete_dataflows,
-)
 node_argument = click.argument("node_id", metavar="NODE", shell_complete=complete_running_node_ids)
 
 
 @click.group()
 def param() -> None:
     """Manage runtime parameters of nodes (stored by the coordinator, pushed to nodes)."""
-
-
-def _ask(
-    target: Target, dataflow: str | None, build: Callable[[str], req.ParamRequest], kind: type[R]
-) -> R:
-    """Connect, resolve the dataflow, send ``build(dataflow)``, return the typed reply."""
-    from dora_cli.summary import pick_dataflow
-
-    async def go() -> R:
-        async with await ControlClient.connect(target) as client:
-            ident = dataflow
-            if ident is None:
-                ident = await pick_dataflow(client, "param")
-                if ident is None:
-                    raise click.ClickException("no dataflows are running (see `dora start`)")
-            return await client.request_as(build(ident), kind)
-
-    return asyncio.run(go())
 
 
 def _check_key(key: str) -> None:
@@ -98,8 +71,8 @@ def parse_value(text: str) -> str:
 @reports_errors
 def list_params(node_id: str, dataflow: str | None, fmt: str, target: Target) -> None:
     """List all runtime parameters of a node."""
-    reply = _ask(
-        target, dataflow, lambda d: req.ListParams(dataflow=d, node=node_id), rep.ParamList
+    reply = ask(
+        target, dataflow, "param", lambda d: req.ListParams(dataflow=d, node=node_id), rep.ParamList
     )
     if fmt == "json":
         click.echo(json.dumps(reply.params, indent=2, ensure_ascii=False))
@@ -121,9 +94,10 @@ def list_params(node_id: str, dataflow: str | None, fmt: str, target: Target) ->
 def get(node_id: str, key: str, dataflow: str | None, target: Target) -> None:
     """Print one runtime parameter's value as JSON."""
     _check_key(key)
-    reply = _ask(
+    reply = ask(
         target,
         dataflow,
+        "param",
         lambda d: req.GetParam(dataflow=d, node=node_id, key=key),
         rep.ParamValue,
     )
@@ -145,9 +119,10 @@ def set_(node_id: str, key: str, value: str, dataflow: str | None, target: Targe
     """
     _check_key(key)
     value_json = parse_value(value)
-    _ask(
+    ask(
         target,
         dataflow,
+        "param",
         lambda d: req.SetParam(dataflow=d, node=node_id, key=key, value_json=value_json),
         rep.ParamStored,
     )
@@ -166,9 +141,10 @@ def delete(node_id: str, key: str, dataflow: str | None, target: Target) -> None
     The node is told if the dataflow runs.
     """
     _check_key(key)
-    _ask(
+    ask(
         target,
         dataflow,
+        "param",
         lambda d: req.DeleteParam(dataflow=d, node=node_id, key=key),
         rep.ParamRemoved,
     )

@@ -21,8 +21,8 @@ from typing import Any
 import click
 
 from dora_cli.client import ControlClient, Target
-from dora_cli.commands.node import _ask, _get, _resolve, dataflow_option, format_option
 from dora_cli.coordinator_options import coordinator_options
+from dora_cli.dataflow_query import ask, dataflow_option, details_request, format_option, resolve
 from dora_cli.errors import fail, reports_errors
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
@@ -43,7 +43,7 @@ def topic() -> None:
 @reports_errors
 def list_topics(dataflow: str | None, fmt: str, target: Target) -> None:
     """List every output of a dataflow with the inputs subscribed to it."""
-    details = _ask(target, dataflow, "topic list", _get, rep.DataflowDetails)
+    details = ask(target, dataflow, "topic list", details_request, rep.DataflowDetails)
     rows = []
     for name, subscribers in topic_subscribers(details.descriptor).items():
         node, _, output = name.partition("/")
@@ -112,7 +112,7 @@ def select(available: Sequence[str], selectors: Sequence[str]) -> list[str]:
 def _watched(target: Target, dataflow: str | None, selectors: Sequence[str], what: str) -> Watched:
     async def go() -> tuple[rep.DataflowDetails, rep.DaemonList]:
         async with await ControlClient.connect(target) as client:
-            ident = await _resolve(client, dataflow, what)
+            ident = await resolve(client, dataflow, what)
             details = await client.request_as(req.GetDataflow(dataflow=ident), rep.DataflowDetails)
             daemons = await client.request_as(req.ListDaemons(), rep.DaemonList)
             return details, daemons
