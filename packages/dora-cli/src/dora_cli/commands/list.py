@@ -88,22 +88,19 @@ def memory_text(megabytes: float) -> str:
 
 
 def _print_table(rows: list[rep.DataflowSummary]) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from dora_cli.table import print_table
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200, no_color=True)
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("UUID", "Name", "Status", "Nodes", "CPU", "Memory"):
-        table.add_column(column, no_wrap=True)
-    for row in rows:
-        table.add_row(
-            row.uuid,
-            row.name or "<unnamed>",
-            row.status,
-            str(row.nodes),
-            f"{row.cpu:.1f}%",
-            memory_text(row.memory_mb),
-        )
-    console.print(table)
+    print_table(
+        ("UUID", "Name", "Status", "Nodes", "CPU", "Memory"),
+        (
+            (
+                row.uuid,
+                row.name or "<unnamed>",
+                row.status,
+                str(row.nodes),
+                f"{row.cpu:.1f}%",
+                memory_text(row.memory_mb),
+            )
+            for row in rows
+        ),
+    )

@@ -60,20 +60,12 @@ def _row(uuid: str, node: rep.NodeSummary) -> dict[str, object]:
 
 
 def _print_table(rows: list[dict[str, object]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     from dora_cli.commands.list import memory_text
+    from dora_cli.table import print_table
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200, no_color=True)
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("NODE", "STATUS", "PID", "CPU%", "MEMORY (MB)", "RESTARTS", "DATAFLOW"):
-        table.add_column(column, no_wrap=True)
-    for row in rows:
+    def cells(row: dict[str, object]) -> tuple[str, ...]:
         cpu, memory = row["cpu"], row["memory_mb"]
-        table.add_row(
+        return (
             str(row["node"]),
             str(row["status"]),
             str(row["pid"] or "-"),
@@ -82,7 +74,9 @@ def _print_table(rows: list[dict[str, object]]) -> None:
             str(row["restarts"]),
             str(row["dataflow"]),
         )
-    console.print(table)
+
+    columns = ("NODE", "STATUS", "PID", "CPU%", "MEMORY (MB)", "RESTARTS", "DATAFLOW")
+    print_table(columns, (cells(row) for row in rows))
 
 
 @node.command("restart")

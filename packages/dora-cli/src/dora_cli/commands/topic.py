@@ -52,18 +52,12 @@ def list_topics(dataflow: str | None, fmt: str, target: Target) -> None:
         for row in rows:
             click.echo(json.dumps(row))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from dora_cli.table import print_table
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=200, no_color=True)
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("NODE", "NAME", "SUBSCRIBERS"):
-        table.add_column(column, no_wrap=True)
-    for row in rows:
-        table.add_row(str(row["node"]), str(row["name"]), ", ".join(row["subscribers"]) or "-")
-    console.print(table)
+    print_table(
+        ("NODE", "NAME", "SUBSCRIBERS"),
+        ((str(r["node"]), str(r["name"]), ", ".join(r["subscribers"]) or "-") for r in rows),
+    )
 
 
 # ---- receiving messages -------------------------------------------------------------
