@@ -9,10 +9,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from dora_cli.topic_inject import json_array
 from dora_cli.topic_watch import decode_array
 from dora_message.inter_daemon import RemoteData
 from tests.cli.test_distributed import FLOWS, env_for, started_uuid
-from tests.coordinator.helpers import Proc, start_coordinator, start_daemon
+from tests.coordinator.helpers import Proc, start_coordinator, start_daemon, wait_until
 from tests.procs import run_dora
 
 pytestmark = pytest.mark.integration
@@ -169,5 +170,89 @@ def test_watching_needs_the_debug_flag(tmp_path: Path, cluster: tuple[int, list[
         assert result.returncode == 1
         assert "publish_all_messages_to_zenoh" in result.stderr
         assert "Traceback" not in result.stderr
+    finally:
+        run_dora(["stop", uuid, "--force"], env=env)
+
+
+PRINTER = """
+from dora import Node
+
+node = Node()
+for event in node:
+    if event["type"] == "INPUT":
+        print("printer:", event["id"], event["value"].to_pylist(), flush=True)
+"""
+
+PUB_FLOW = """
+_unstable_debug:
+  publish_all_messages_to_zenoh: true
+nodes:
+  - id: sensor
+    path: sensor.py
+    inputs:
+      tick: dora/timer/secs/3600
+    outputs:
+      - reading
+      - label
+  - id: printer
+    path: printer.py
+    inputs:
+      reading: sensor/reading
+"""
+
+
+def test_json_data_becomes_an_arrow_array() -> None:
+    assert json_array("[42, 43]").to_pylist() == [42, 43]
+    assert json_array('"1080p"').to_pylist() == ["1080p"]
+    assert json_array('{"gain": 2}').to_pylist() == [{"gain": 2}]
+    with pytest.raises(ValueError):
+        json_array("[1, ")
+    with pytest.raises(ValueError, match="no Arrow array"):
+        json_array('[1, "a"]')
+
+
+@pytest.mark.timeout(120)
+def test_pub_reaches_the_nodes_reading_the_topic(
+    tmp_path: Path, cluster: tuple[int, list[Proc]]
+) -> None:
+    port, procs = cluster
+    env = env_for(port)
+    procs.append(start_coordinator(port))
+    procs.append(start_daemon(port))
+    folder = tmp_path / "flow"
+    folder.mkdir()
+    (folder / "sensor.py").write_text(SENSOR)
+    (folder / "printer.py").write_text(PRINTER)
+    (folder / "flow.yml").write_text(PUB_FLOW)
+    uuid = started_uuid(run_dora(["start", str(folder / "flow.yml"), "--detach"], env=env))
+    log = folder / "out" / uuid / "log_printer.jsonl"
+    try:
+        wait_until(lambda: log.exists(), what="printer running")
+        once = run_dora(["topic", "pub", "-d", uuid, "sensor/reading", "[42, 43]"], env=env)
+        assert once.returncode == 0, once.stderr
+        assert "Published to sensor/reading" in once.stderr
+        wait_until(lambda: "printer: reading [42, 43]" in log.read_text(), what="injected")
+
+        data = folder / "data.json"
+        data.write_text("[1.5]")
+        more = run_dora(
+            ["topic", "pub", "-d", uuid, "sensor/reading", "--file", str(data), "--count", "3"],
+            env=env,
+        )
+        assert more.returncode == 0, more.stderr
+        assert "Published message 3/3" in more.stderr
+        wait_until(
+            lambda: log.read_text().count("printer: reading [1.5]") == 3, what="three copies"
+        )
+
+        for args, needle in [
+            (["sensor/reading", "[1,"], "invalid JSON data"),
+            (["sensor/label", "[1]"], "no node reads `sensor/label`"),
+            (["sensor/nope", "[1]"], "no topic `sensor/nope`"),
+            (["sensor/reading"], "either as DATA or with --file"),
+        ]:
+            bad = run_dora(["topic", "pub", "-d", uuid, *args], env=env)
+            assert bad.returncode == 1, (args, bad.stderr)
+            assert needle in bad.stderr and "Traceback" not in bad.stderr
     finally:
         run_dora(["stop", uuid, "--force"], env=env)

@@ -79,6 +79,18 @@ def client_config(endpoint: str) -> Any:
     return config
 
 
+def close_sessions(declared: list[Any], sessions: list[Any]) -> None:
+    """Undeclare zenoh subscribers or publishers, close the sessions, empty both lists."""
+    for entity in declared:
+        with contextlib.suppress(Exception):  # closing anyway
+            entity.undeclare()
+    for session in sessions:
+        with contextlib.suppress(Exception):
+            session.close()
+    declared.clear()
+    sessions.clear()
+
+
 class TopicWatch:
     """Subscriptions to some topics of one dataflow, over its daemons' zenoh endpoints."""
 
@@ -149,14 +161,7 @@ class TopicWatch:
 
     def close(self) -> None:
         """Undeclare and close every session."""
-        for subscriber in self._subscribers:
-            with contextlib.suppress(Exception):
-                subscriber.undeclare()
-        for session in self._sessions:
-            with contextlib.suppress(Exception):
-                session.close()
-        self._subscribers.clear()
-        self._sessions.clear()
+        close_sessions(self._subscribers, self._sessions)
 
     def __enter__(self) -> TopicWatch:
         self.open()

@@ -35,6 +35,7 @@ from dora_daemon.resolve import (
     ResolvedDataflow,
     ResolvedNode,
     daemon_address,
+    node_address,
     resolve_dataflow,
 )
 from dora_daemon.results import Kill, exited_before_init, node_result
@@ -171,8 +172,17 @@ class LocalDataflow(Supervision):
             if self.watch_mesh is not None and watch_at is not None:
                 from dora_daemon.bridge.watch import DataflowWatch
 
-                outputs = {n.id: list(n.config.outputs) for n in dataflow.nodes.values()}
-                self._watch = DataflowWatch(self.watch_mesh, self.dataflow_id, outputs, watch_at)
+                here = dataflow.nodes
+                outputs = {n.id: list(n.config.outputs) for n in here.values()}
+                readers: dict[str, dict[str, list[str]]] = {}
+                for (producer, output), receivers in dataflow.consumers.items():
+                    local = [r for r in receivers if r in here]
+                    if local:
+                        readers.setdefault(producer, {})[output] = local
+                addresses = {n: node_address(self.dataflow_id, n) for n in here}
+                self._watch = DataflowWatch(
+                    self.watch_mesh, self.dataflow_id, outputs, watch_at, readers, addresses
+                )
                 self._watch.start()
             self._loggers = {node.id: self._open_logger(node) for node in static}
             watchers = [asyncio.create_task(self._run_node(node)) for node in static]

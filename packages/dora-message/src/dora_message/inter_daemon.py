@@ -92,6 +92,15 @@ def debug_key(dataflow_id: str, node_id: str, output_id: str) -> str:
     return f"dora/{dataflow_id}/debug/{node_id}/{_output_tail(output_id)}"
 
 
+def inject_key(dataflow_id: str, daemon_id: str, node_id: str, output_id: str) -> str:
+    """``dora/<dataflow>/inject/<daemon>/<node>/<output>``: messages ``dora topic pub``
+    hands one daemon to deliver to its nodes reading that output, as if ``node`` sent
+    them. One key per daemon, so a message reaches each daemon once however zenoh
+    routes it."""
+    tail = f"{node_id}/{_output_tail(output_id)}"
+    return f"dora/{dataflow_id}/inject/{key_chunk(daemon_id)}/{tail}"
+
+
 def daemon_token_key(daemon_id: str) -> str:
     """Liveliness token of a daemon's zenoh session."""
     return f"dora/daemon/{key_chunk(daemon_id)}"

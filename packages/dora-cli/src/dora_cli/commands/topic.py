@@ -1,9 +1,10 @@
-"""``dora topic list|echo|hz|info``: the topics (outputs) of a running dataflow.
+"""``dora topic list|echo|hz|info|pub``: the topics (outputs) of a running dataflow.
 
 ``list`` reads the descriptor the coordinator stored. ``echo``, ``hz`` and ``info``
-receive the messages themselves, which the daemons publish only for a dataflow with
-``_unstable_debug.publish_all_messages_to_zenoh: true`` (or
-``debug.enable_debug_inspection: true``); see :mod:`dora_cli.topic_watch`.
+receive the messages themselves, and ``pub`` sends some, which the daemons allow only
+for a dataflow with ``_unstable_debug.publish_all_messages_to_zenoh: true`` (or
+``debug.enable_debug_inspection: true``); see :mod:`dora_cli.topic_watch` and
+:mod:`dora_cli.topic_inject`.
 
 Topic selectors: none = every output; ``node`` = every output of that node;
 ``node/output`` = that output.
@@ -16,6 +17,7 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import click
@@ -65,13 +67,20 @@ def list_topics(dataflow: str | None, fmt: str, target: Target) -> None:
 
 @dataclass(frozen=True)
 class Watched:
-    """What a receiving command needs: the dataflow, its topics, where they come from."""
+    """What the receiving and sending commands need: the dataflow, its topics, where its
+    nodes run and how to reach their daemons."""
 
     dataflow_id: str
     topics: list[str]
     wire: dict[str, tuple[str, str]]  # topic -> (node, the output id it sends on)
-    subscribers: dict[str, list[str]]
-    producer_endpoints: dict[str, list[str]]
+    subscribers: dict[str, list[str]]  # topic -> `node/input` reading it
+    node_daemons: dict[str, str]  # node -> its daemon
+    daemon_endpoints: dict[str, list[str]]  # daemon -> its zenoh endpoints
+
+    @property
+    def producer_endpoints(self) -> dict[str, list[str]]:
+        """Node -> the zenoh endpoints of its daemon."""
+        return {n: self.daemon_endpoints.get(d, []) for n, d in self.node_daemons.items()}
 
 
 def debug_publishing(descriptor: Mapping[str, Any]) -> bool:
@@ -103,7 +112,13 @@ def select(available: Sequence[str], selectors: Sequence[str]) -> list[str]:
     return chosen
 
 
-def _watched(target: Target, dataflow: str | None, selectors: Sequence[str], what: str) -> Watched:
+def _watched(
+    target: Target,
+    dataflow: str | None,
+    selectors: Sequence[str],
+    what: str,
+    need_producers: bool = True,
+) -> Watched:
     async def go() -> tuple[rep.DataflowDetails, rep.DaemonList]:
         async with await ControlClient.connect(target) as client:
             ident = await resolve(client, dataflow, what)
@@ -123,18 +138,19 @@ def _watched(target: Target, dataflow: str | None, selectors: Sequence[str], wha
     subscribers = topic_subscribers(details.descriptor)
     topics = select(list(subscribers), selectors)
     endpoints = {d.daemon_id: list(d.zenoh_endpoints) for d in daemons.daemons}
-    producers = {
-        n.node_id: endpoints.get(n.daemon_id or "", []) for n in details.nodes if n.daemon_id
-    }
-    missing = sorted({t.split("/", 1)[0] for t in topics} - {p for p, e in producers.items() if e})
-    if missing:
-        fail(f"no zenoh endpoint known for the daemon of {', '.join(missing)}")
+    node_daemons = {n.node_id: n.daemon_id for n in details.nodes if n.daemon_id}
     nodes = {str(n.get("id")): n for n in dataflow_nodes(details.descriptor)}
     wire = {}
     for name in topics:
         node, _, output = name.partition("/")
         wire[name] = (node, wire_output(nodes.get(node, {}), output))
-    return Watched(details.summary.uuid, topics, wire, subscribers, producers)
+    watched = Watched(details.summary.uuid, topics, wire, subscribers, node_daemons, endpoints)
+    if need_producers:
+        reachable = {n for n, e in watched.producer_endpoints.items() if e}
+        missing = sorted({node for node, _ in wire.values()} - reachable)
+        if missing:
+            fail(f"no zenoh endpoint known for the daemon of {', '.join(missing)}")
+    return watched
 
 
 def _open_watch(watched: Watched) -> Any:
@@ -295,3 +311,73 @@ def info(selector: str, dataflow: str | None, duration: float, target: Target) -
     finally:
         watch.close()
     click.echo(summary.report(time.monotonic() - started))
+
+
+@topic.command("pub")
+@click.argument("topic_name", metavar="TOPIC")
+@click.argument("data", required=False)
+@dataflow_option
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the JSON data from this file instead.",
+)
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many times to send it.",
+)
+@coordinator_options
+@reports_errors
+def pub(
+    topic_name: str,
+    data: str | None,
+    dataflow: str | None,
+    file: Path | None,
+    count: int,
+    target: Target,
+) -> None:
+    """Send JSON DATA on TOPIC (node/output) to the nodes that read it.
+
+    A JSON list becomes an Arrow array of its items ('[1, 2, 3]' -> int64 [1, 2, 3]);
+    any other value an array of that one value ('{"gain": 2}' -> a struct array).
+    The readers get it as if the node had sent it.
+    """
+    from dora_cli.topic_inject import TopicInjector, json_array
+
+    if (data is None) == (file is None):
+        fail("give the data either as DATA or with --file, not both and not neither")
+    text = data if data is not None else file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    try:
+        array = json_array(text)
+    except ValueError as err:
+        fail(f"invalid JSON data: {err}")
+    if "/" not in topic_name:
+        fail("give one topic as `node/output`")
+    watched = _watched(target, dataflow, [topic_name], "topic pub", need_producers=False)
+    node, output = watched.wire[topic_name]
+    readers = {r.split("/", 1)[0] for r in watched.subscribers.get(topic_name, [])}
+    daemons = {d for n in readers if (d := watched.node_daemons.get(n))}
+    if not daemons:
+        fail(f"no node reads `{topic_name}`")
+    injector = TopicInjector(
+        watched.dataflow_id,
+        node,
+        output,
+        {d: watched.daemon_endpoints.get(d, []) for d in sorted(daemons)},
+    )
+    try:
+        injector.open()
+        for i in range(count):
+            injector.send(array)
+            if count > 1:
+                click.echo(f"Published message {i + 1}/{count}", err=True)
+    except Exception as err:  # zenoh.ZError or a daemon that never subscribed
+        fail(f"cannot publish to `{topic_name}`: {err}")
+    finally:
+        injector.close()
+    if count == 1:
+        click.echo(f"Published to {topic_name}", err=True)

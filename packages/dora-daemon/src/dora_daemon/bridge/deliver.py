@@ -304,15 +304,17 @@ class Delivery:
         inputs: Mapping[str, Mapping[str, list[str]]],
         addresses: Mapping[str, str],
         on_closed: OnClosed,
+        key_of: Callable[[str, str, str], str] = output_key,
     ) -> None:
-        """``inputs``: remote producer -> its output -> local receiver nodes."""
+        """``inputs``: remote producer -> its output -> local receiver nodes; ``key_of``
+        gives the zenoh key of ``(dataflow, producer, output)`` to subscribe to."""
         self._session = session
         self._writers = {
             producer: Writer(dataflow_id, producer, routes, addresses, on_closed)
             for producer, routes in inputs.items()
         }
         self._keys = {
-            output_key(dataflow_id, producer, output): producer
+            key_of(dataflow_id, producer, output): producer
             for producer, routes in inputs.items()
             for output in routes
         }

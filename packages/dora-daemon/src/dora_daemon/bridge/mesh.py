@@ -136,6 +136,11 @@ class Mesh:
         self._opening: asyncio.Lock = asyncio.Lock()
         self.users = 0  # dataflow bridges using the session now
 
+    @property
+    def daemon_id(self) -> str | None:
+        """The id of the daemon this session belongs to (once opened)."""
+        return self._daemon_id
+
     # ---- lifecycle -------------------------------------------------------------
 
     async def open(self, daemon_id: str, peers: Iterable[str]) -> None:

@@ -1,36 +1,61 @@
-"""Every output of a dataflow published for ``dora topic`` (the debug tap).
+"""A dataflow opened to ``dora topic``: every output published, messages injected.
 
 A dataflow whose descriptor sets ``publish_all_messages_to_zenoh`` (or
-``enable_debug_inspection``) gets one more receiver on every local output, a
-:class:`~dora_daemon.bridge.receive.BridgeReceiver` whose messages are published on
-:func:`~dora_message.inter_daemon.debug_key` (schema on every message, dropped rather
-than waited for when a watcher is slow). Watchers (``dora topic echo|hz|info``) are zenoh
-clients of this daemon's session. Nothing here feeds a node: the data plane between
-nodes, and the bridge between daemons, do not change.
+``enable_debug_inspection``) gets, on each daemon:
+
+* one more receiver on every local output, a
+  :class:`~dora_daemon.bridge.receive.BridgeReceiver` whose messages are published on
+  :func:`~dora_message.inter_daemon.debug_key` (schema on every message, dropped rather
+  than waited for when a watcher is slow), for ``dora topic echo|hz|info``;
+* subscribers on :func:`~dora_message.inter_daemon.inject_key` for every output read
+  here, delivering what ``dora topic pub`` sends to the local readers as if the producer
+  had sent it (a :class:`~dora_daemon.bridge.deliver.Delivery`; it connects to a reader
+  only when the first such message comes).
+
+Watchers and publishers are zenoh clients of this daemon's session. Without them nothing
+changes for the nodes but the extra receiver on each output.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Mapping
 
+from dora_daemon.bridge.deliver import Delivery
 from dora_daemon.bridge.mesh import Mesh
 from dora_daemon.bridge.publish import Publishing
 from dora_daemon.bridge.receive import BridgeReceiver
+from dora_message.inter_daemon import inject_key
 
 
 class DataflowWatch:
-    """The debug tap of one dataflow on this daemon."""
+    """The debug tap and the injection point of one dataflow on this daemon."""
 
     def __init__(
-        self, mesh: Mesh, dataflow_id: str, outputs: Mapping[str, list[str]], address: str
+        self,
+        mesh: Mesh,
+        dataflow_id: str,
+        outputs: Mapping[str, list[str]],
+        address: str,
+        readers: Mapping[str, Mapping[str, list[str]]],
+        addresses: Mapping[str, str],
     ) -> None:
         """``outputs``: local node -> every output it declares (as sent on the wire);
-        ``mesh``: the daemon's open zenoh session, which watchers dial."""
-        assert mesh.session is not None
+        ``readers``: producer (anywhere) -> output -> local nodes reading it, at
+        ``addresses``; ``mesh``: the daemon's open zenoh session, which clients dial."""
+        assert mesh.session is not None and mesh.daemon_id is not None
         self._mesh = mesh
         self._publishing = Publishing(mesh.session, dataflow_id, outputs, for_watchers=True)
         self._receiver = BridgeReceiver(dataflow_id, address, self._publishing)
+        self._injection = Delivery(
+            mesh.session,
+            dataflow_id,
+            readers,
+            addresses,
+            on_closed=lambda _producer, _outputs: None,  # injection never ends an output
+            key_of=functools.partial(_inject_key, mesh.daemon_id),
+        )
         self._started = False
 
     def start(self) -> None:
@@ -38,6 +63,7 @@ class DataflowWatch:
         self._mesh.users += 1  # the session must not be reopened under our publishers
         self._started = True
         self._receiver.start()
+        self._injection.start()
 
     def producer_exited(self, node_id: str) -> None:
         """A local node's process ended: its outputs end once its connections drained."""
@@ -48,12 +74,17 @@ class DataflowWatch:
         self._receiver.outputs_closed(node_id, outputs)
 
     async def aclose(self) -> None:
-        """Stop receiving, publish the end of every output, drop the publishers."""
+        """Stop receiving, publish the end of every output, drop publishers and injection."""
         await asyncio.to_thread(self._close)
         if self._started:
             self._started = False
             self._mesh.users -= 1
 
     def _close(self) -> None:
+        self._injection.close()
         self._receiver.close()
         self._publishing.undeclare()
+
+
+def _inject_key(daemon_id: str, dataflow_id: str, producer: str, output: str) -> str:
+    return inject_key(dataflow_id, daemon_id, producer, output)

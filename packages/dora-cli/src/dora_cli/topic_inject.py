@@ -1,0 +1,96 @@
+"""Sending messages into a running dataflow for ``dora topic pub``.
+
+The daemons of a dataflow that runs with ``publish_all_messages_to_zenoh`` subscribe to
+:func:`~dora_message.inter_daemon.inject_key` for every output their nodes read, and
+deliver what arrives there to those nodes as if the producer had sent it
+(``dora_daemon.bridge.watch``). The CLI is a zenoh client of each daemon that runs a
+reader, and publishes on that daemon's own key once the daemon's subscriber matched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import pyarrow as pa
+
+from dora_cli.topic_watch import client_config, close_sessions
+from dora_message.inter_daemon import RemoteData, inject_key, inter_daemon_encoder
+
+MATCH_TIMEOUT = 5.0  # how long to wait for a daemon's subscriber
+
+
+def json_array(text: str) -> pa.Array:
+    """JSON text as an Arrow array: a list gives its items, any other value one item.
+
+    Raises ValueError for text that is not JSON or values Arrow cannot hold together.
+    """
+    value = json.loads(text)
+    items = value if isinstance(value, list) else [value]
+    try:
+        return pa.array(items)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+        raise ValueError(f"no Arrow array holds these values: {err}") from None
+
+
+def injected(output: str, array: pa.Array) -> bytes:
+    """One message carrying ``array`` on ``output``, as the daemons expect it."""
+    batch = pa.record_batch([array], names=["data"])
+    message = RemoteData(
+        output,
+        time.time_ns(),
+        {},
+        "ipc",
+        batch.serialize().to_pybytes(),
+        False,
+        batch.schema.serialize().to_pybytes(),
+    )
+    return inter_daemon_encoder.encode(message)
+
+
+class TopicInjector:
+    """Publishers of one output toward the daemons that run its readers."""
+
+    def __init__(
+        self, dataflow_id: str, node: str, output: str, daemons: Mapping[str, list[str]]
+    ) -> None:
+        """``output`` as the node sends on it; ``daemons``: daemon id -> its endpoints."""
+        self._dataflow_id = dataflow_id
+        self._node = node
+        self._output = output
+        self._daemons = daemons
+        self._sessions: list[Any] = []
+        self._publishers: list[Any] = []
+
+    def open(self) -> None:
+        """Connect to every daemon and wait until each one's subscriber matched."""
+        import zenoh
+
+        for daemon_id, endpoints in self._daemons.items():
+            if not endpoints:
+                raise RuntimeError(f"no zenoh endpoint known for daemon {daemon_id}")
+            session = zenoh.open(client_config(endpoints[0]))
+            self._sessions.append(session)
+            key = inject_key(self._dataflow_id, daemon_id, self._node, self._output)
+            publisher = session.declare_publisher(key, reliability=zenoh.Reliability.RELIABLE)
+            self._publishers.append(publisher)
+            deadline = time.monotonic() + MATCH_TIMEOUT
+            while not publisher.matching_status.matching:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"daemon {daemon_id} takes no messages for this dataflow "
+                        "(was it started with publish_all_messages_to_zenoh?)"
+                    )
+                time.sleep(0.01)
+
+    def send(self, array: pa.Array) -> None:
+        """Send ``array`` once to every daemon."""
+        frame = injected(self._output, array)
+        for publisher in self._publishers:
+            publisher.put(frame)
+
+    def close(self) -> None:
+        """Drop the publishers and close the sessions (queued messages go out first)."""
+        close_sessions(self._publishers, self._sessions)
