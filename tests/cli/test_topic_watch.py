@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 from pathlib import Path
 
 import pyarrow as pa
@@ -256,3 +257,43 @@ def test_pub_reaches_the_nodes_reading_the_topic(
             assert needle in bad.stderr and "Traceback" not in bad.stderr
     finally:
         run_dora(["stop", uuid, "--force"], env=env)
+
+
+@pytest.mark.timeout(120)
+def test_proxy_record_of_a_running_dataflow(
+    tmp_path: Path, cluster: tuple[int, list[Proc]]
+) -> None:
+    from dora_record.format import open_recording
+    from tests.procs import DoraProcess
+
+    port, procs = cluster
+    env = env_for(port)
+    procs.append(start_coordinator(port))
+    procs.append(start_daemon(port))
+    flow = write(tmp_path / "flow")
+    uuid = started_uuid(run_dora(["start", str(flow), "--detach", "--name", "flow"], env=env))
+    target = tmp_path / "rec.adorec"
+    args = ["record", str(flow), "--proxy", "--topics", "sensor/reading", "-o", str(target)]
+    recorder = DoraProcess(args, env={**env})
+    try:
+        recorder.wait_for_line("Proxy recording 1 topics to")
+        start = target.stat().st_size if target.exists() else 0
+        # 100 messages (one flush) come in about 2 s from the 20 ms timer
+        wait_until(lambda: target.exists() and target.stat().st_size > start + 1000, 60)
+        recorder.proc.send_signal(signal.SIGINT)
+        assert recorder.wait(timeout=30) == 0, recorder.output
+        assert "Recording complete:" in recorder.output
+    finally:
+        recorder.kill_tree()
+        run_dora(["stop", uuid, "--force"], env=env)
+    recording = open_recording(target)
+    assert recording.header.dataflow_id == uuid
+    assert recording.header.descriptor == flow.read_text()
+    entries = list(recording.entries())
+    assert not recording.truncated
+    assert len(entries) >= 100
+    seqs = [e.parameters["seq"] for e in entries]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    assert all(e.topic == "sensor/reading" for e in entries)
+    assert entries[0].value is not None
+    assert entries[0].value.to_pylist() == [seqs[0] * 0.5, -1.0]

@@ -35,6 +35,7 @@ class TopicMessage:
     size: int
     received: float = field(default_factory=time.monotonic)
     error: str | None = None
+    timestamp_ns: int = 0  # the sender's timestamp (Unix ns)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,9 @@ class TopicWatch:
                     )
                 )
                 return
-            put(TopicMessage(topic, array, dict(msg.parameters), len(msg.payload)))
+            size = len(msg.payload)
+            stamp = msg.timestamp_ns
+            put(TopicMessage(topic, array, dict(msg.parameters), size, timestamp_ns=stamp))
 
         return on_sample
 

@@ -112,7 +112,7 @@ def select(available: Sequence[str], selectors: Sequence[str]) -> list[str]:
     return chosen
 
 
-def _watched(
+def watched_dataflow(
     target: Target,
     dataflow: str | None,
     selectors: Sequence[str],
@@ -153,7 +153,7 @@ def _watched(
     return watched
 
 
-def _open_watch(watched: Watched) -> Any:
+def open_watch(watched: Watched) -> Any:
     from dora_cli.topic_watch import TopicWatch
 
     watch = TopicWatch(watched.dataflow_id, watched.wire, watched.producer_endpoints)
@@ -193,8 +193,8 @@ def echo(
     from dora_cli.topic_view import echo_line
     from dora_cli.topic_watch import TopicClosed
 
-    watched = _watched(target, dataflow, selectors, "topic echo")
-    watch = _open_watch(watched)
+    watched = watched_dataflow(target, dataflow, selectors, "topic echo")
+    watch = open_watch(watched)
     started = time.monotonic()
     deadline = None if duration is None else started + duration
     shown = 0
@@ -258,9 +258,9 @@ def hz(
 
     if duration is None:
         fail("`dora topic hz` needs --duration SECONDS (it prints its table at the end)")
-    watched = _watched(target, dataflow, selectors, "topic hz")
+    watched = watched_dataflow(target, dataflow, selectors, "topic hz")
     rates = RateWindow(window_s=window, topics=watched.topics)
-    watch = _open_watch(watched)
+    watch = open_watch(watched)
     deadline = time.monotonic() + duration
     try:
         while (remaining := deadline - time.monotonic()) > 0:
@@ -293,10 +293,10 @@ def info(selector: str, dataflow: str | None, duration: float, target: Target) -
 
     if "/" not in selector:
         fail("Please specify exactly one topic (`node/output`)")
-    watched = _watched(target, dataflow, [selector], "topic info")
+    watched = watched_dataflow(target, dataflow, [selector], "topic info")
     (name,) = watched.topics
     summary = TopicSummary(name, watched.subscribers.get(name, []))
-    watch = _open_watch(watched)
+    watch = open_watch(watched)
     started = time.monotonic()
     deadline = started + duration
     try:
@@ -357,7 +357,7 @@ def pub(
         fail(f"invalid JSON data: {err}")
     if "/" not in topic_name:
         fail("give one topic as `node/output`")
-    watched = _watched(target, dataflow, [topic_name], "topic pub", need_producers=False)
+    watched = watched_dataflow(target, dataflow, [topic_name], "topic pub", need_producers=False)
     node, output = watched.wire[topic_name]
     readers = {r.split("/", 1)[0] for r in watched.subscribers.get(topic_name, [])}
     daemons = {d for n in readers if (d := watched.node_daemons.get(n))}
