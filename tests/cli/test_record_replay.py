@@ -207,3 +207,12 @@ def test_bad_input_gets_one_clear_error(tmp_path: Path, args: list[str], needle:
     assert result.returncode == 1, result.stderr
     assert needle in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.timeout(60)
+def test_run_debug_says_where_topics_can_be_watched(tmp_path: Path) -> None:
+    flow = make_flow(tmp_path, count=2)
+    result = run_dora(["run", str(flow), "--debug"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "`dora start --debug`" in result.stderr
+    assert got_lines(result.stderr) == [expected(1), expected(2)]

@@ -159,20 +159,29 @@ def test_echo_hz_and_info_of_a_running_dataflow(
 
 
 @pytest.mark.timeout(90)
-def test_watching_needs_the_debug_flag(tmp_path: Path, cluster: tuple[int, list[Proc]]) -> None:
+def test_watching_needs_the_debug_flag_or_start_debug(
+    tmp_path: Path, cluster: tuple[int, list[Proc]]
+) -> None:
     port, procs = cluster
     env = env_for(port)
     procs.append(start_coordinator(port))
     procs.append(start_daemon(port))
     flow = write(tmp_path / "flow", debug=False)
     uuid = started_uuid(run_dora(["start", str(flow), "--detach"], env=env))
+    debugged = started_uuid(run_dora(["start", str(flow), "--detach", "--debug"], env=env))
     try:
         result = run_dora(["topic", "echo", "-d", uuid, "--count", "1"], env=env)
         assert result.returncode == 1
         assert "publish_all_messages_to_zenoh" in result.stderr
         assert "Traceback" not in result.stderr
+        echoed = run_dora(
+            ["topic", "echo", "-d", debugged, "sensor/label", "--count", "1"], env=env
+        )
+        assert echoed.returncode == 0, echoed.stderr
+        assert echoed.stdout.startswith('sensor/label\tdata=["r')
     finally:
         run_dora(["stop", uuid, "--force"], env=env)
+        run_dora(["stop", debugged, "--force"], env=env)
 
 
 PRINTER = """

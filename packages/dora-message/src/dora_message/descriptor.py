@@ -192,3 +192,14 @@ class Descriptor(_Strict):
     def debug_settings(self) -> Debug:
         """The debug section, whichever spelling was used."""
         return self.unstable_debug or self.debug or Debug()
+
+
+def with_debug_inspection(descriptor: Descriptor) -> Descriptor:
+    """The descriptor with every message published for ``dora topic`` (``--debug``),
+    in whichever debug section it already has."""
+    replace = msgspec.structs.replace
+    if descriptor.unstable_debug is not None:
+        debug = replace(descriptor.unstable_debug, enable_debug_inspection=True)
+        return replace(descriptor, unstable_debug=debug)
+    debug = replace(descriptor.debug or Debug(), enable_debug_inspection=True)
+    return replace(descriptor, debug=debug)

@@ -34,6 +34,12 @@ _RUN_OPTIONS = (
     ),
     click.option("--uv", is_flag=True, help="Use uv to run Python nodes and pip builds."),
     click.option(
+        "--debug",
+        is_flag=True,
+        help="Turn on debug inspection (`dora topic` itself needs a coordinator: use "
+        "`dora up` and `dora start --debug` to watch topics).",
+    ),
+    click.option(
         "--allow-shell-nodes",
         is_flag=True,
         envvar="DORA_ALLOW_SHELL_NODES",
@@ -102,6 +108,7 @@ def run_descriptor(
     stop_after: float | None,
     grace_duration: float | None,
     uv: bool,
+    debug: bool,
     allow_shell_nodes: bool,
     log_level: str,
     log_format: str,
@@ -123,6 +130,14 @@ def run_descriptor(
     display = LogDisplay(log_level.lower(), log_format.lower(), overrides)
     for note in notes:
         display.note(note)
+    if debug:
+        from dora_message.descriptor import with_debug_inspection
+
+        descriptor = with_debug_inspection(descriptor)
+        display.note(
+            "note: --debug: `dora topic` reaches dataflows on a coordinator only; "
+            "for this one use `dora up` and `dora start --debug`"
+        )
 
     from dora_cli.local_run import run_local
 

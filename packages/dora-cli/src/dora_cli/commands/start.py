@@ -32,6 +32,12 @@ SPAWN_TIMEOUT = 90.0
 )
 @click.option("--uv", is_flag=True, help="Use uv to run Python nodes.")
 @click.option(
+    "--debug",
+    is_flag=True,
+    help="Publish every message for `dora topic` and `dora record --proxy` "
+    "(as `debug: {enable_debug_inspection: true}`).",
+)
+@click.option(
     "--log-level",
     type=LOG_LEVEL,
     default="stdout",
@@ -54,6 +60,7 @@ def start(
     name: str | None,
     attach: bool | None,
     uv: bool,
+    debug: bool,
     log_level: str,
     log_format: str,
     target: Target,
@@ -64,10 +71,13 @@ def start(
     """
     import msgspec
 
+    from dora_message.descriptor import with_debug_inspection
     from dora_message.load import load_descriptor_with_warnings
 
     require_file(path)
     descriptor, warnings = load_descriptor_with_warnings(path)
+    if debug:
+        descriptor = with_debug_inspection(descriptor)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     if attach is None:
