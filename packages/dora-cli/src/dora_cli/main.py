@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "system": ("status", "system", "System management (`dora system status`)."),
     "doctor": ("doctor", "doctor", "Diagnose the environment, coordinator and a dataflow."),
     "topic": ("topic", "topic", "List, echo, measure and publish to topics of a dataflow."),
+    "self": ("self_", "self_", "Update or remove this dora CLI."),
     "record": ("record", "record", "Run a dataflow and record its messages to a file."),
     "replay": ("replay", "replay", "Replay a recording in place of the recorded nodes."),
     "top": ("top", "top", "Live per-node resource monitor (TUI); `--once` prints JSON."),
