@@ -96,6 +96,11 @@ class Rate:
         return ["-" if v is None else f"{v:.2f}" for v in values]
 
 
+def intervals_ms(instants: Iterable[float]) -> list[float]:
+    """The non-zero intervals between consecutive ``instants`` (seconds), in ms."""
+    return [(b - a) * 1000.0 for a, b in itertools.pairwise(instants) if b > a]
+
+
 def rate_of(instants: Iterable[float]) -> Rate:
     """The rate of messages received at ``instants`` (seconds, ascending).
 
@@ -103,7 +108,7 @@ def rate_of(instants: Iterable[float]) -> Rate:
     no non-zero interval, give only the sample count.
     """
     times = list(instants)
-    intervals = [(b - a) * 1000.0 for a, b in itertools.pairwise(times) if b > a]
+    intervals = intervals_ms(times)
     if not intervals:
         return Rate(samples=len(times))
     return Rate(
@@ -147,6 +152,13 @@ class RateWindow:
         rows = [("ALL", rate_of(sorted(self._all)))]
         rows += [(topic, rate_of(self._seen[topic])) for topic in self.topics]
         return rows
+
+    def instants(self, name: str, now: float) -> list[float]:
+        """The instants within the window of row ``name`` (``ALL`` or a topic), ascending."""
+        self._trim(now)
+        start = now - self.window_s
+        seen = self._all if name == "ALL" else self._seen.get(name, ())
+        return sorted(t for t in seen if t >= start)  # topics interleave out of order
 
 
 HZ_COLUMNS = ("topic", "avg_ms", "avg_hz", "min_ms", "max_ms", "std_ms", "samples")

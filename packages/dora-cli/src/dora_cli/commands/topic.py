@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -251,13 +252,21 @@ def hz(
 ) -> None:
     """Measure how often topics publish: average, min, max and deviation of intervals.
 
-    With --duration, collect that long and print a tab-separated table.
+    Shows a live table, with the recent rate and an interval histogram of the selected
+    row (needs an interactive terminal; Up/Down select, q/Esc/Ctrl-C quit). With
+    --duration, collect that long and print a tab-separated table instead.
     """
     from dora_cli.topic_view import RateWindow, hz_table
     from dora_cli.topic_watch import TopicMessage
 
     if duration is None:
-        fail("`dora topic hz` needs --duration SECONDS (it prints its table at the end)")
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            fail(
+                "`dora topic hz` shows a live TUI, which needs an interactive terminal: "
+                "pass --duration SECONDS to collect that long and print a table instead"
+            )
+        _hz_tui(target, dataflow, selectors, window)
+        return
     watched = watched_dataflow(target, dataflow, selectors, "topic hz")
     rates = RateWindow(window_s=window, topics=watched.topics)
     watch = open_watch(watched)
@@ -272,6 +281,33 @@ def hz(
     finally:
         watch.close()
     click.echo(hz_table(rates.rows(time.monotonic())))
+
+
+HZ_POLL_LIMIT = 10_000  # arrivals taken per redraw at most, so the screen keeps up
+
+
+def _hz_tui(target: Target, dataflow: str | None, selectors: Sequence[str], window: float) -> None:
+    """``topic hz`` without --duration: the TUI, fed by the watch between redraws."""
+    from dora_cli.topic_watch import TopicMessage
+    from dora_cli.tui.hz import run_hz
+    from dora_cli.tui.hz_rows import HzState
+
+    watched = watched_dataflow(target, dataflow, selectors, "topic hz")
+    watch = open_watch(watched)
+
+    def poll() -> list[tuple[str, float]]:
+        # The zenoh callbacks stamp each message on arrival; taking them from the queue
+        # here (never blocking) keeps the statistics on the app's thread, unlocked.
+        arrivals: list[tuple[str, float]] = []
+        while len(arrivals) < HZ_POLL_LIMIT and (item := watch.get(0)) is not None:
+            if isinstance(item, TopicMessage):
+                arrivals.append((item.topic, item.received))
+        return arrivals
+
+    try:
+        run_hz(HzState(window, watched.topics), poll)
+    finally:
+        watch.close()
 
 
 @topic.command("info")
