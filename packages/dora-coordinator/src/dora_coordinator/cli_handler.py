@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 from dora_coordinator.builds import start_build
 from dora_coordinator.logs import LogSubscription
-from dora_coordinator.node_ops import node_request
+from dora_coordinator.node_ops import node_request, reload_request
 from dora_coordinator.param_ops import param_request
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
@@ -156,6 +156,8 @@ class ControlSession:
                 return await ops.restart(ident, grace, force)
             case req.RestartNode() | req.StopNode():
                 return await node_request(ops, body)
+            case req.ReloadOperator():
+                return await reload_request(ops, body)
             case req.ListParams() | req.GetParam() | req.SetParam() | req.DeleteParam():
                 return await param_request(ops, body)
             case req.ListDataflows():

@@ -1,8 +1,9 @@
-"""Single-node requests: ``dora node restart`` and ``dora node stop``.
+"""Single-node requests: ``dora node restart``, ``dora node stop`` and hot reload.
 
 The coordinator finds the daemon that runs the node and forwards the command; the daemon
 runs the stop ladder on that node alone (see ``dora_daemon.supervisor``). A restart is
-answered once it began, a stop once the node has exited.
+answered once it began, a stop once the node has exited. A hot reload
+(``dora start --hot-reload``) is answered once the daemon pushed it to the node.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dora_message import coordinator_to_daemon as to_daemon
 from dora_message.daemon_to_coordinator import NodeEnded
 
 if TYPE_CHECKING:
+    from dora_coordinator.daemon_link import DaemonLink
     from dora_coordinator.operations import DataflowOperations
 
 COMMAND_TIMEOUT = 10.0
@@ -31,21 +33,40 @@ async def node_request(
         return await _node_request(ops, body)
 
 
-async def _node_request(
-    ops: DataflowOperations, body: req.RestartNode | req.StopNode
-) -> rep.NodeRestarting | rep.NodeStopped:
-    dataflow = ops.state.resolve(body.dataflow)
+async def reload_request(
+    ops: DataflowOperations, body: req.ReloadOperator
+) -> rep.OperatorReloading:
+    """Forward a hot reload of one Python operator to the daemon running its node."""
+    with ops.tracer.span("reload_operator", dataflow=body.dataflow, node_id=body.node):
+        uuid, link = _node_daemon(ops, body.dataflow, body.node)
+        reload = to_daemon.ReloadOperator(
+            dataflow_id=uuid, node_id=body.node, operator_id=body.operator
+        )
+        await link.command(reload, COMMAND_TIMEOUT)
+        return rep.OperatorReloading(uuid=uuid, node=body.node, operator=body.operator)
+
+
+def _node_daemon(ops: DataflowOperations, ident: str, node: str) -> tuple[str, DaemonLink]:
+    """The uuid of running dataflow ``ident`` and the link to the daemon running ``node``."""
+    dataflow = ops.state.resolve(ident)
     uuid = dataflow.uuid
     if dataflow.status is not Status.RUNNING:
         raise StateError(f"dataflow {uuid} is not running (it is {dataflow.status.lower()})")
     placement = dataflow.record.placement
-    daemon_id = next((d for d, nodes in placement.items() if body.node in nodes), None)
+    daemon_id = next((d for d, nodes in placement.items() if node in nodes), None)
     if daemon_id is None:
         known = ", ".join(n for nodes in placement.values() for n in nodes)
-        raise StateError(f"dataflow {uuid} has no node `{body.node}` (nodes: {known})")
+        raise StateError(f"dataflow {uuid} has no node `{node}` (nodes: {known})")
     link = ops.daemons.get(daemon_id)
     if link is None:
-        raise StateError(f"daemon {daemon_id} of node `{body.node}` is not connected")
+        raise StateError(f"daemon {daemon_id} of node `{node}` is not connected")
+    return uuid, link
+
+
+async def _node_request(
+    ops: DataflowOperations, body: req.RestartNode | req.StopNode
+) -> rep.NodeRestarting | rep.NodeStopped:
+    uuid, link = _node_daemon(ops, body.dataflow, body.node)
     if isinstance(body, req.RestartNode):
         restart = to_daemon.RestartNode(
             dataflow_id=uuid, node_id=body.node, grace_duration=body.grace_duration

@@ -2,7 +2,9 @@
 
 ``dora node restart`` / ``dora node stop`` reach the daemon as ``restart_node`` /
 ``stop_node`` commands; the dataflow's supervision (:mod:`dora_daemon.supervisor`)
-carries them out. Node statuses (Running, Degraded, Restarting, Failed, Stopped),
+carries them out. A hot reload (``reload``, from ``dora start --hot-reload``) is pushed
+into the node's event stream as a ``Reload`` message; the operator runtime re-imports
+its file (see ``dora.runtime``). Node statuses (Running, Degraded, Restarting, Failed, Stopped),
 restart counts and broken inputs travel to the coordinator inside ``node_metrics``.
 """
 
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from dora_message import coordinator_to_daemon as cmd
 from dora_message import daemon_to_coordinator as ev
+from dora_message.node_protocol import Reload
 
 if TYPE_CHECKING:
     from dora_daemon.local import LocalDataflow
@@ -37,6 +40,13 @@ async def node_command(
         return ev.Done()
     result = await dataflow.stop_node(command.node_id, command.grace_duration)
     return ev.NodeEnded(result=result)
+
+
+def reload_command(dataflow: LocalDataflow, command: cmd.ReloadOperator) -> ev.CommandResult:
+    """Push a hot reload to the operator's node; raises ``NodeControlError`` when the node
+    is unknown here or cannot be reached."""
+    dataflow.deliver(command.node_id, Reload(operator_id=command.operator_id))
+    return ev.Done()
 
 
 def merge_statuses(metrics: dict[str, ev.NodeMetric], statuses: dict[str, NodeStatus]) -> None:

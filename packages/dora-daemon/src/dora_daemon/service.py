@@ -34,7 +34,7 @@ import psutil
 
 from dora_daemon.local import LocalDataflow, RunOptions
 from dora_daemon.log_query import read_dataflow_logs
-from dora_daemon.node_control import merge_statuses, node_command
+from dora_daemon.node_control import merge_statuses, node_command, reload_command
 from dora_daemon.params import ParamMirror, param_command
 from dora_daemon.placed import local_dir, placed_nodes
 from dora_daemon.remote_build import run_remote_build
@@ -151,6 +151,11 @@ class DaemonService:
                 if hosted is None:
                     raise CommandError(f"dataflow {command.dataflow_id} does not run here")
                 return await node_command(hosted.dataflow, command)
+            case cmd.ReloadOperator():
+                hosted = self.hosted.get(command.dataflow_id)
+                if hosted is None:
+                    raise CommandError(f"dataflow {command.dataflow_id} does not run here")
+                return reload_command(hosted.dataflow, command)
             case cmd.SetParam() | cmd.DeleteParam() | cmd.ReplayParams():
                 hosted = self.hosted.get(command.dataflow_id)
                 if hosted is None:

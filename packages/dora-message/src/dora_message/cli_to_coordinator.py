@@ -82,6 +82,18 @@ class StopNode(_Request, tag="stop_node"):
     grace_duration: float | None = None
 
 
+class ReloadOperator(_Request, tag="reload"):
+    """Hot reload: the Python operator ``operator`` of ``node`` re-imports its file.
+
+    Answered once the node's daemon pushed the reload into the node's event stream (the
+    outcome of the import shows in the node's log).
+    """
+
+    dataflow: str
+    node: str
+    operator: str
+
+
 class ListDataflows(_Request, tag="list"):
     """Every dataflow the coordinator knows, running or finished."""
 
@@ -218,6 +230,7 @@ ControlRequest = (
     | RestartDataflow
     | RestartNode
     | StopNode
+    | ReloadOperator
     | ListDataflows
     | GetDataflow
     | GetLogs

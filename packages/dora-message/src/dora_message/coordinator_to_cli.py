@@ -162,6 +162,14 @@ class NodeStopped(_Reply, tag="node_stopped"):
     result: NodeResult | None = None
 
 
+class OperatorReloading(_Reply, tag="operator_reloading"):
+    """``reload``: the operator's node was told to re-import its file."""
+
+    uuid: str
+    node: str
+    operator: str
+
+
 class DataflowList(_Reply, tag="dataflow_list"):
     """Answer to ``list``."""
 
@@ -287,6 +295,7 @@ ControlReply = (
     | DataflowRestarted
     | NodeRestarting
     | NodeStopped
+    | OperatorReloading
     | DataflowList
     | DataflowDetails
     | LogRecords

@@ -102,6 +102,14 @@ class StopNode(_Command, tag="stop_node"):
     grace_duration: float | None = None
 
 
+class ReloadOperator(_Command, tag="reload"):
+    """Push a hot-reload request for Python operator ``operator_id`` to node ``node_id``."""
+
+    dataflow_id: str
+    node_id: str
+    operator_id: str
+
+
 class ReadLogs(_Command, tag="read_logs"):
     """Read the dataflow's log files (``working_dir``/out/<uuid>/) on this daemon."""
 
@@ -165,6 +173,7 @@ DaemonCommand = (
     | Destroy
     | RestartNode
     | StopNode
+    | ReloadOperator
     | BuildDataflow
     | SetParam
     | DeleteParam

@@ -141,6 +141,12 @@ class ParamDeleted(_Msg, tag="param_deleted"):
     key: str
 
 
+class Reload(_Msg, tag="reload"):
+    """Hot reload (``dora start --hot-reload``): re-import the operator's Python file."""
+
+    operator_id: str
+
+
 STOP_DATAFLOW = "dataflow"  # the whole dataflow stops
 STOP_NODE = "node"  # only this node stops, for good (``dora node stop``)
 STOP_RESTART = "restart"  # only this node stops, and is started again (``dora node restart``)
@@ -169,6 +175,7 @@ DaemonToNode = (
     | Stop
     | ParamUpdate
     | ParamDeleted
+    | Reload
 )
 
 node_encoder = msgspec.msgpack.Encoder()

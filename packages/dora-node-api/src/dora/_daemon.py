@@ -33,6 +33,7 @@ from dora.events import (
     node_restarted_event,
     param_deleted_event,
     param_update_event,
+    reload_event,
     stop_event,
 )
 from dora_message.config import NodeConfig
@@ -47,6 +48,7 @@ from dora_message.node_protocol import (
     ParamUpdate,
     Register,
     RegisterReply,
+    Reload,
     Stop,
     Subscribe,
     SubscribeReply,
@@ -209,6 +211,8 @@ class DaemonLink:
                 inbox.push_event(param_update_event(msg.key, value))
         elif kind is ParamDeleted:
             inbox.push_event(param_deleted_event(msg.key))
+        elif kind is Reload:
+            inbox.push_event(reload_event(msg.operator_id))
         # late RegisterReply / SubscribeReply: nothing to do
 
     def _on_gone(self) -> None:

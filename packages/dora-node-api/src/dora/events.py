@@ -13,6 +13,7 @@ NODE_FAILED        ``id``, ``value`` = {source_node_id, error, affected_input_id
 STOP               ``id`` = ``"MANUAL"`` or ``"ALL_INPUTS_CLOSED"``
 PARAM_UPDATE       ``id`` (parameter key), ``value`` (the JSON-decoded value)
 PARAM_DELETED      ``id`` (parameter key)
+RELOAD             ``id`` (operator id): hot reload, consumed by the operator runtime
 ERROR              ``error`` (text)
 =================  ======================================================================
 """
@@ -29,6 +30,7 @@ NODE_FAILED = "NODE_FAILED"
 STOP = "STOP"
 PARAM_UPDATE = "PARAM_UPDATE"
 PARAM_DELETED = "PARAM_DELETED"
+RELOAD = "RELOAD"
 ERROR = "ERROR"
 
 Event = dict[str, Any]
@@ -81,6 +83,11 @@ def param_update_event(key: str, value: Any) -> Event:
 def param_deleted_event(key: str) -> Event:
     """A PARAM_DELETED event (``dora param delete``)."""
     return {"kind": "dora", "type": PARAM_DELETED, "id": key}
+
+
+def reload_event(operator_id: str) -> Event:
+    """A RELOAD event (``dora start --hot-reload`` saw the operator's file change)."""
+    return {"kind": "dora", "type": RELOAD, "id": operator_id}
 
 
 def error_event(message: str) -> Event:

@@ -5,18 +5,25 @@ in ``DORA_OPERATOR`` = ``{"id": ..., "python": "/abs/path/op.py"}``. The node's 
 and outputs are called ``<operator id>/<name>``; the operator sees and uses the bare
 names. The mainline ``DORA_RUNTIME_CONFIG`` (``{node, operators: [...]}``, single
 operator) is accepted too.
+
+Hot reload (``dora start --hot-reload``): a RELOAD event re-executes the operator's module
+and swaps in a new ``Operator()`` holding the old one's state (see :mod:`dora._reload`).
+A failed reload is logged and the old operator keeps running; an exception in the first
+``on_event`` after a reload is logged too instead of failing the node, so a bad edit can be
+fixed by the next one.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
 import traceback
-from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from dora._reload import load_module, reload_operator
+from dora.events import RELOAD
 
 ENV_OPERATOR = "DORA_OPERATOR"
 ENV_RUNTIME_CONFIG = "DORA_RUNTIME_CONFIG"
@@ -49,18 +56,20 @@ def _operator_spec() -> dict[str, Any]:
     return spec
 
 
-def _load(path: str) -> ModuleType:
-    file = Path(path).resolve()
-    directory = str(file.parent)
-    if directory not in sys.path:
-        sys.path.insert(0, directory)
-    module_spec = importlib.util.spec_from_file_location(file.stem, file)
-    if module_spec is None or module_spec.loader is None:
-        raise ImportError(f"cannot import operator file {file}")
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[file.stem] = module
-    module_spec.loader.exec_module(module)
-    return module
+def _hot_reload(module: ModuleType, operator: Any, operator_id: str) -> Any | None:
+    """The reloaded operator, or None (error printed) when the old one must stay."""
+    try:
+        new = reload_operator(module, operator)
+    except Exception:
+        traceback.print_exc()
+        print(
+            f"hot reload of operator `{operator_id}` failed; the previous code keeps running",
+            file=sys.stderr,
+            flush=True,
+        )
+        return None
+    print(f"operator `{operator_id}` reloaded", file=sys.stderr, flush=True)
+    return new
 
 
 def start_runtime() -> None:
@@ -69,9 +78,10 @@ def start_runtime() -> None:
 
     spec = _operator_spec()
     node = Node()
-    prefix = f"{spec['id']}/"
+    operator_id = spec["id"]
+    prefix = f"{operator_id}/"
     try:
-        module = _load(spec["python"])
+        module = load_module(spec["python"])
         operator = module.Operator()
         operator.dataflow_descriptor = node.dataflow_descriptor()
     except Exception:
@@ -82,16 +92,35 @@ def start_runtime() -> None:
     def send_output(output_id: str, data: Any, metadata: dict[str, Any] | None = None) -> None:
         node.send_output(prefix + output_id, data, metadata)
 
+    just_reloaded = False
     for event in node:
         event_id = event.get("id")
+        if event["type"] == RELOAD:
+            if event_id != operator_id:
+                print(f"ignoring a reload of unknown operator `{event_id}`", file=sys.stderr)
+                continue
+            reloaded = _hot_reload(module, operator, operator_id)
+            if reloaded is not None:
+                operator, just_reloaded = reloaded, True
+            continue
         if event["type"] in _PREFIXED_TYPES and isinstance(event_id, str):
             event["id"] = event_id.removeprefix(prefix)
         try:
             status = operator.on_event(event, send_output)
         except Exception:
             traceback.print_exc()
+            if just_reloaded:
+                just_reloaded = False
+                print(
+                    f"operator `{operator_id}` failed on its first event after a hot reload; "
+                    "continuing (fix the file to reload again)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                continue
             node.close()
             sys.exit(1)
+        just_reloaded = False
         value = getattr(status, "value", status)
         if value == 1:
             break

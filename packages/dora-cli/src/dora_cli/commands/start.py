@@ -1,4 +1,8 @@
-"""``dora start``: submit a dataflow to the coordinator; attach to it or return."""
+"""``dora start``: submit a dataflow to the coordinator; attach to it or return.
+
+With ``--hot-reload`` the attached CLI also watches the dataflow's Python operator files
+and asks for a reload of each operator whose file changed (:mod:`dora_cli.hot_reload`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +23,10 @@ from dora_cli.options import LOG_FORMAT, LOG_LEVEL
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 
+if TYPE_CHECKING:
+    from dora_cli.reload_watch import ChangeDetector
+    from dora_message.descriptor import Descriptor
+
 SPAWN_TIMEOUT = 90.0
 
 
@@ -29,6 +38,12 @@ SPAWN_TIMEOUT = 90.0
     default=None,
     help="Stream logs and wait for the end, or return once spawned "
     "(default: attach when stdin is a terminal).",
+)
+@click.option(
+    "--hot-reload",
+    is_flag=True,
+    help="Watch the Python operator files and reload an operator when its file changes "
+    "(needs --attach; implies it when neither --attach nor --detach is given).",
 )
 @click.option("--uv", is_flag=True, help="Use uv to run Python nodes.")
 @click.option(
@@ -59,6 +74,7 @@ def start(
     path: Path,
     name: str | None,
     attach: bool | None,
+    hot_reload: bool,
     uv: bool,
     debug: bool,
     log_level: str,
@@ -80,6 +96,14 @@ def start(
         descriptor = with_debug_inspection(descriptor)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
+    if hot_reload and attach is False:
+        raise click.UsageError(
+            "`--hot-reload` needs `--attach`: the attached `dora start` is what watches the "
+            "operator files"
+        )
+    if hot_reload and attach is None:
+        attach = True
+        click.echo("attaching to dataflow (`--hot-reload` watches files while attached)", err=True)
     if attach is None:
         attach = sys.stdin.isatty()
         if attach:
@@ -95,18 +119,38 @@ def start(
         uv=uv,
     )
     display = LogDisplay(log_level.lower(), log_format.lower())
-    sys.exit(asyncio.run(_start(target, request, attach, display)))
+    detector = _reload_detector(descriptor, path) if hot_reload else None
+    sys.exit(asyncio.run(_start(target, request, attach, display, detector)))
+
+
+def _reload_detector(descriptor: Descriptor, path: Path) -> ChangeDetector | None:
+    """The watcher's baseline, taken before the start; None (with a warning) if there is
+    nothing to watch."""
+    from dora_cli.hot_reload import baseline
+    from dora_cli.reload_watch import watched_operators
+
+    operators = watched_operators(descriptor, path.resolve().parent)
+    if not operators:
+        click.echo("warning: --hot-reload: the dataflow has no Python operator to watch", err=True)
+        return None
+    for watched in operators:
+        click.echo(f"hot reload: watching {watched.path} (`{watched.label}`)", err=True)
+    return baseline(operators)
 
 
 async def _start(
-    target: Target, request: req.StartDataflow, attach: bool, display: LogDisplay
+    target: Target,
+    request: req.StartDataflow,
+    attach: bool,
+    display: LogDisplay,
+    detector: ChangeDetector | None = None,
 ) -> int:
     async with await ControlClient.connect(target) as client:
         started = await client.request_as(request, rep.DataflowStarted)
         uuid = started.uuid
         click.echo(f"dataflow start triggered: {uuid}", err=True)
         if attach:
-            return await attach_to(client, uuid, display)
+            return await attach_to(client, uuid, display, detector)
         spawned = await client.request_as(
             req.WaitForSpawn(dataflow=uuid), rep.DataflowSpawned, SPAWN_TIMEOUT
         )
@@ -119,11 +163,20 @@ async def _start(
     return 0
 
 
-async def attach_to(client: ControlClient, uuid: str, display: LogDisplay) -> int:
-    """Stream the dataflow's logs until it ends; Ctrl-C stops it, twice kills it."""
+async def attach_to(
+    client: ControlClient, uuid: str, display: LogDisplay, detector: ChangeDetector | None = None
+) -> int:
+    """Stream the dataflow's logs until it ends; Ctrl-C stops it, twice kills it.
+
+    With a ``detector`` (``--hot-reload``), changed operator files are reloaded meanwhile.
+    """
+    from dora_cli.hot_reload import watch_and_reload
     from dora_cli.summary import failure_summary
 
     await client.request_as(req.SubscribeLogs(dataflow=uuid, replay=True), rep.Subscribed)
+    watcher = None
+    if detector is not None:
+        watcher = asyncio.create_task(watch_and_reload(client, uuid, detector, display.note))
     loop = asyncio.get_running_loop()
     presses = 0
     stops: list[asyncio.Task[rep.ControlReply]] = []
@@ -150,6 +203,9 @@ async def attach_to(client: ControlClient, uuid: str, display: LogDisplay) -> in
                 break
     finally:
         loop.remove_signal_handler(signal.SIGINT)
+        if watcher is not None:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
         for task in stops:
             task.cancel()
         await asyncio.gather(*stops, return_exceptions=True)
