@@ -49,3 +49,42 @@ def test_node_info_shows_status_wiring_and_metrics(
         assert "Traceback" not in missing.stderr
     finally:
         run_dora(["stop", uuid, "--force"], env=env)
+
+
+SLOW = """
+import time
+from dora import Node
+
+node = Node()
+event = node.next()
+print("slow: got one, now busy", flush=True)
+time.sleep(60)  # busy in its own code: what arrives meanwhile waits in the queue
+"""
+
+
+@pytest.mark.timeout(90)
+def test_node_info_shows_the_messages_waiting_in_a_busy_node(
+    tmp_path: Path, cluster: tuple[int, list[Proc]]
+) -> None:
+    port, procs = cluster
+    env = env_for(port)
+    procs.append(start_coordinator(port))
+    procs.append(start_daemon(port))
+    flow = write_flow(tmp_path / "flow", "endless")
+    (flow.parent / "listener.py").write_text(SLOW)
+    text = flow.read_text().replace(
+        "count: ticker/count", "count:\n        source: ticker/count\n        queue_size: 1000"
+    )
+    flow.write_text(text)
+    uuid = started_uuid(run_dora(["start", str(flow), "--detach"], env=env))
+    try:
+
+        def backlog() -> int | None:
+            result = run_dora(["node", "info", "listener", "-d", uuid, "-f", "json"], env=env)
+            assert result.returncode == 0, result.stderr
+            pending = json.loads(result.stdout)["pending_messages"]
+            return pending if pending and pending >= 20 else None
+
+        assert wait_until(backlog, timeout=30, what="a reported backlog") >= 20
+    finally:
+        run_dora(["stop", uuid, "--force"], env=env)

@@ -65,6 +65,7 @@ def node_summaries(dataflow: Dataflow) -> list[NodeSummary]:
                     result=result,
                     restarts=metric.restarts if metric else 0,
                     broken_inputs=list(metric.broken_inputs) if metric else [],
+                    pending_messages=metric.pending_messages if metric else None,
                 )
             )
     return rows

@@ -34,6 +34,7 @@ from dora_message.node_protocol import (
     Heartbeat,
     NodeLog,
     OutputsDone,
+    PendingInputs,
     Register,
     RegisterReply,
     Subscribe,
@@ -70,6 +71,9 @@ class ControlEvents(Protocol):
 
     def inputs_broken(self, node_id: str, input_ids: list[str]) -> None:
         """The node's open circuit breakers (``input_timeout``) are now ``input_ids``."""
+
+    def inputs_pending(self, node_id: str, count: int) -> None:
+        """``count`` received messages wait in the node's input queues now."""
 
 
 class ChannelState(enum.Enum):
@@ -376,6 +380,8 @@ class ControlServer:
             pass  # counted as activity in _handle_safely
         elif isinstance(message, BrokenInputs):
             self._events.inputs_broken(channel.node_id, list(message.input_ids))
+        elif isinstance(message, PendingInputs):
+            self._events.inputs_pending(channel.node_id, message.count)
         else:
             log.warning(
                 "node %s sent an unexpected `%s`; ignored", channel.node_id, type(message).__name__

@@ -29,6 +29,7 @@ class NodeStatus:
     restarts: int
     pid: int | None
     broken_inputs: tuple[str, ...] = ()
+    pending: int | None = None  # messages in its input queues (None: no process)
 
 
 async def node_command(
@@ -60,3 +61,4 @@ def merge_statuses(metrics: dict[str, ev.NodeMetric], statuses: dict[str, NodeSt
         metric.status = status.status
         metric.restarts = status.restarts
         metric.broken_inputs = list(status.broken_inputs)
+        metric.pending_messages = status.pending

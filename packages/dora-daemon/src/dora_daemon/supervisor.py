@@ -115,6 +115,7 @@ class Supervision:
         self._supervised: dict[str, _Node] = {}
         self._health_task: asyncio.Task[None] | None = None
         self.fault_counters = FaultCounters()
+        self._pending: dict[str, int] = {}  # node -> messages in its input queues
 
     def node_statuses(self) -> dict[str, NodeStatus]:
         """Status, restart count, pid and broken inputs of every node spawned so far."""
@@ -129,6 +130,7 @@ class Supervision:
                 restarts=node.tracker.restarts if node.tracker else 0,
                 pid=process.pid if alive and process is not None else None,
                 broken_inputs=broken,
+                pending=self._pending.get(node_id, 0) if alive else None,
             )
         return statuses
 
@@ -178,6 +180,7 @@ class Supervision:
                     node.ladder.cancel()
                     node.ladder = None
                 self.fault_counters.forget(resolved.id)
+                self._pending.pop(resolved.id, None)
                 decision = self._decide(resolved.id, node, returncode)
                 if not decision.restart:
                     self._ended(resolved.id, node, process, returncode, decision)
@@ -345,6 +348,10 @@ class Supervision:
             log.info("node %s: input %s timed out (circuit breaker open)", node_id, input_id)
         for input_id in sorted(recovered):
             log.info("node %s: input %s recovered", node_id, input_id)
+
+    def inputs_pending(self, node_id: str, count: int) -> None:
+        """The node reports how many messages wait in its input queues."""
+        self._pending[node_id] = count
 
     # ---- single-node control ------------------------------------------------------
 

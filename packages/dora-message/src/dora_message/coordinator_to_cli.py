@@ -51,6 +51,7 @@ class NodeSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
     result: NodeResult | None = None
     restarts: int = 0  # how many times the daemon restarted the node
     broken_inputs: list[str] = []  # inputs whose input_timeout circuit breaker is open
+    pending_messages: int | None = None  # messages waiting in its input queues
 
 
 class DaemonSummary(msgspec.Struct, kw_only=True, omit_defaults=True):

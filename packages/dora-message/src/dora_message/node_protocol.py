@@ -64,8 +64,22 @@ class BrokenInputs(_Msg, tag="broken_inputs"):
     input_ids: list[str]
 
 
+class PendingInputs(_Msg, tag="pending_inputs"):
+    """How many received messages wait in the node's input queues now (``dora top``'s
+    QUEUE); sent about once a second while the number changes."""
+
+    count: int
+
+
 NodeToDaemon = (
-    Register | Subscribe | CloseOutputs | OutputsDone | NodeLog | Heartbeat | BrokenInputs
+    Register
+    | Subscribe
+    | CloseOutputs
+    | OutputsDone
+    | NodeLog
+    | Heartbeat
+    | BrokenInputs
+    | PendingInputs
 )
 
 

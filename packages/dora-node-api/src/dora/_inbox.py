@@ -87,6 +87,11 @@ class Inbox:
         with self.lock:
             return self.sched.pop()
 
+    def pending(self) -> int:
+        """Messages waiting in the input queues."""
+        with self.lock:
+            return self.sched.pending()
+
     def ready(self) -> bool:
         """Something is queued, or the stream ended."""
         sched = self.sched

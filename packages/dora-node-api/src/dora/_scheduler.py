@@ -163,6 +163,10 @@ class Scheduler:
         """Nothing is queued."""
         return not self._queued and not self._control
 
+    def pending(self) -> int:
+        """Messages queued on all inputs (markers and control events not counted)."""
+        return sum(inp.count for inp in self._inputs.values())
+
     def has_input(self, input_id: str) -> bool:
         """Whether ``input_id`` is one of the node's inputs."""
         return input_id in self._inputs

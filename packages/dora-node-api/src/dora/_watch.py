@@ -1,7 +1,11 @@
-"""Periodic duties of a node: the health-check keep-alive and the input timeouts.
+"""Periodic duties of a node: the queue report, the health-check keep-alive and the
+input timeouts.
 
-One daemon thread, started only for a node that has a ``health_check_timeout`` or an
-input with ``input_timeout``.
+One daemon thread per node.
+
+*Queue report.* Every ``REPORT_PERIOD`` the thread tells the daemon how many received
+messages wait in the node's input queues (``PendingInputs``), when that number changed,
+for ``dora top`` and ``dora node info``.
 
 *Keep-alive.* The daemon kills a node that shows no activity for its
 ``health_check_timeout``; activity is any message from the node to its daemon. Every
@@ -29,6 +33,7 @@ logger = logging.getLogger(__name__)
 BEATS_PER_TIMEOUT = 4
 MIN_PERIOD = 0.01
 MAX_TICK = 1.0
+REPORT_PERIOD = 1.0  # seconds between queue-length reports (the daemon samples every 2 s)
 
 
 def heartbeat_period(timeout: float) -> float:
@@ -54,6 +59,9 @@ class Watch:
         expire: Callable[[], tuple[list[str], list[str]]],
         wake: Callable[[], None],
         report_broken: Callable[[list[str]], object],
+        pending: Callable[[], int],
+        report_pending: Callable[[int], object],
+        report_period: float = REPORT_PERIOD,
     ) -> None:
         self._beat_period = beat_period
         self._responsive = responsive
@@ -62,6 +70,9 @@ class Watch:
         self._expire = expire
         self._wake = wake
         self._report_broken = report_broken
+        self._pending = pending
+        self._report_pending = report_pending
+        self._report_period = report_period
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -82,10 +93,18 @@ class Watch:
         far = float("inf")
         next_beat = now + self._beat_period if self._beat_period else far
         next_check = now + self._check_period if self._check_period else far
+        next_report = now + self._report_period
         reported: list[str] = []
-        while not self._stopped.wait(max(0.0, min(next_beat, next_check) - now)):
+        queued = 0  # the daemon assumes empty queues until told otherwise
+        while not self._stopped.wait(max(0.0, min(next_beat, next_check, next_report) - now)):
             now = time.monotonic()
             try:
+                if now >= next_report:
+                    next_report = now + self._report_period
+                    pending = self._pending()
+                    if pending != queued:
+                        queued = pending
+                        self._report_pending(pending)
                 if now >= next_beat:
                     assert self._beat_period is not None
                     next_beat = now + self._beat_period

@@ -42,6 +42,7 @@ from dora_message.node_protocol import (
     CloseOutputs,
     Heartbeat,
     OutputsDone,
+    PendingInputs,
 )
 from dora_message.transport import listen_socket
 
@@ -149,10 +150,9 @@ class Node(_log.LogMethods):
         atexit.register(_close_at_exit, weakref.ref(self))
 
     def _start_watch(self, config: NodeConfig, timeouts: list[float]) -> None:
-        """Keep-alive beats and input timeouts, when the node has any (see ``_watch``)."""
+        """Queue reports, and keep-alive beats and input timeouts when the node has any
+        (see ``_watch``)."""
         health = health_check_timeout(config)
-        if health is None and not timeouts:
-            return
         poller = self._poller
         daemon = self._daemon
         seen = (-1.0, -1)
@@ -174,6 +174,8 @@ class Node(_log.LogMethods):
             expire=self._inbox.expire,
             wake=wake,
             report_broken=lambda broken: daemon.send(BrokenInputs(broken)),
+            pending=self._inbox.pending,
+            report_pending=lambda count: daemon.send(PendingInputs(count)),
         )
         self._watch.start(f"dora-{config.node_id}-watch")
 

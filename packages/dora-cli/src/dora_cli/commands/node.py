@@ -165,6 +165,7 @@ def _node_facts(uuid: str, node: rep.NodeSummary, spec: dict[str, object]) -> di
         "cpu": node.cpu,
         "memory_mb": node.memory_mb,
         "restarts": node.restarts,
+        "pending_messages": node.pending_messages,
         "broken_inputs": list(node.broken_inputs),
         "inputs": [
             f"{iid} <- {src if isinstance(src, str) else src.get('source')}"
