@@ -7,7 +7,6 @@ PID at the end (the coordinator, the daemons, and through them their node proces
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 from pathlib import Path
 
@@ -18,61 +17,16 @@ from dora_cli.client import Target, call
 from dora_message import cli_to_coordinator as cli
 from dora_message import coordinator_to_cli as to_cli
 from dora_message.config import decode_node_config
+from tests.cli.helpers import env_for, on_machine, started_uuid, write_flow
 from tests.coordinator.helpers import Proc, free_port, start_coordinator, start_daemon, wait_until
 from tests.procs import DoraProcess, run_dora, wait_gone
 
 pytestmark = pytest.mark.integration
 
-FLOWS = Path(__file__).parent / "flows"
-
-
-def write_flow(
-    directory: Path, name: str, deploy: str = "", listener_deploy: str | None = None
-) -> Path:
-    """ticker -> listener (forever until stopped), optionally pinned to machines."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for script in ("ticker.py", "listener.py"):
-        shutil.copy(FLOWS / script, directory / script)
-    path = directory / f"{name}.yml"
-    path.write_text(
-        f"""nodes:
-  - id: ticker
-    path: ticker.py
-    inputs:
-      tick: dora/timer/millis/20
-    outputs:
-      - count
-{deploy}
-  - id: listener
-    path: listener.py
-    inputs:
-      count: ticker/count
-{deploy if listener_deploy is None else listener_deploy}
-"""
-    )
-    return path
-
-
-def on_machine(machine: str, key: str = "_unstable_deploy") -> str:
-    return f"    {key}:\n      machine: {machine}"
-
-
-def env_for(port: int, state: Path | None = None) -> dict[str, str]:
-    env = {"DORA_COORDINATOR_PORT": str(port)}
-    if state is not None:
-        env["DORA_STATE_DIR"] = str(state)
-    return env
-
 
 def dataflows(port: int) -> dict[str, to_cli.DataflowSummary]:
     listing = call(Target(port=port), cli.ListDataflows())
     return {row.uuid: row for row in listing.dataflows}
-
-
-def started_uuid(result) -> str:  # type: ignore[no-untyped-def]
-    assert result.returncode == 0, result.stdout + result.stderr
-    line = next(line for line in result.stdout.splitlines() if "dataflow started:" in line)
-    return line.split(":", 1)[1].strip()
 
 
 def node_pids(daemon: Proc, dataflow_id: str) -> dict[str, int]:
@@ -300,12 +254,9 @@ def test_coordinator_sigkill_and_restart_keeps_the_dataflow(
 
 @pytest.mark.timeout(90)
 def test_logs_follow_streams_new_lines_until_the_dataflow_ends(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
+    tmp_path: Path, coordinated: dict[str, str]
 ) -> None:
-    port, procs = cluster
-    env = env_for(port)
-    procs.append(start_coordinator(port))
-    procs.append(start_daemon(port))
+    env = coordinated
     flow = write_flow(tmp_path / "flow", "chatty")
     (flow.parent / "listener.py").write_text(
         "from dora import Node\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_distributed import env_for, started_uuid, write_flow
+from tests.cli.helpers import env_for, started_uuid, write_flow
 from tests.coordinator.helpers import Proc, free_port, start_coordinator, start_daemon
 from tests.procs import run_dora
 

@@ -14,7 +14,7 @@ import pytest
 
 from dora_cli.client import CoordinatorError, Target, call
 from dora_message import cli_to_coordinator as cli_req
-from tests.cli.test_distributed import env_for
+from tests.cli.helpers import env_for
 from tests.coordinator.helpers import Proc, start_coordinator, start_daemon
 from tests.procs import DoraProcess, run_dora
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_distributed import env_for, started_uuid
+from tests.cli.helpers import started_uuid
 from tests.cli.test_topic_watch import write
-from tests.coordinator.helpers import Proc, start_coordinator, start_daemon
 from tests.procs import run_dora
 
 pytestmark = pytest.mark.integration
@@ -76,12 +75,9 @@ class Terminal:
 
 @pytest.mark.timeout(120)
 def test_hz_tui_shows_live_rates_and_quits_on_q(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
+    tmp_path: Path, coordinated: dict[str, str]
 ) -> None:
-    port, procs = cluster
-    env = env_for(port)
-    procs.append(start_coordinator(port))
-    procs.append(start_daemon(port))
+    env = coordinated
     flow = write(tmp_path / "flow")
     uuid = started_uuid(run_dora(["start", str(flow), "--detach", "--name", "watched"], env=env))
     terminal = Terminal(["topic", "hz", "-d", "watched", "sensor/reading"], env)

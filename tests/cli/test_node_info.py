@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_distributed import env_for, started_uuid, write_flow
-from tests.coordinator.helpers import Proc, start_coordinator, start_daemon, wait_until
+from tests.cli.helpers import started_uuid, write_flow
+from tests.coordinator.helpers import wait_until
 from tests.procs import run_dora
 
 pytestmark = pytest.mark.integration
@@ -16,12 +16,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.timeout(90)
 def test_node_info_shows_status_wiring_and_metrics(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
+    tmp_path: Path, coordinated: dict[str, str]
 ) -> None:
-    port, procs = cluster
-    env = env_for(port)
-    procs.append(start_coordinator(port))
-    procs.append(start_daemon(port))
+    env = coordinated
     flow = write_flow(tmp_path / "flow", "endless")
     uuid = started_uuid(run_dora(["start", str(flow), "--detach", "--name", "info"], env=env))
     try:
@@ -64,12 +61,9 @@ time.sleep(60)  # busy in its own code: what arrives meanwhile waits in the queu
 
 @pytest.mark.timeout(90)
 def test_node_info_shows_the_messages_waiting_in_a_busy_node(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
+    tmp_path: Path, coordinated: dict[str, str]
 ) -> None:
-    port, procs = cluster
-    env = env_for(port)
-    procs.append(start_coordinator(port))
-    procs.append(start_daemon(port))
+    env = coordinated
     flow = write_flow(tmp_path / "flow", "endless")
     (flow.parent / "listener.py").write_text(SLOW)
     text = flow.read_text().replace(

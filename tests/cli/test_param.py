@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dora_coordinator.store import SqliteStore
-from tests.cli.test_distributed import env_for, started_uuid
+from tests.cli.helpers import env_for, started_uuid
 from tests.coordinator.helpers import Proc, start_coordinator, start_daemon, wait_until
 from tests.procs import run_dora
 

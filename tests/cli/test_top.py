@@ -9,7 +9,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.cli.test_distributed import env_for, on_machine, started_uuid, write_flow
+from tests.cli.helpers import env_for, on_machine, started_uuid, write_flow
 from tests.coordinator.helpers import Proc, start_coordinator, start_daemon, wait_until
 from tests.procs import run_dora
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from dora_message.topics import topic_subscribers
-from tests.cli.test_distributed import env_for, started_uuid, write_flow
-from tests.coordinator.helpers import Proc, start_coordinator, start_daemon
+from tests.cli.helpers import started_uuid, write_flow
 from tests.procs import run_dora
 
 
@@ -37,11 +36,8 @@ def test_subscribers_of_nodes_operators_and_multi_operator_nodes() -> None:
 
 @pytest.mark.integration
 @pytest.mark.timeout(90)
-def test_topic_list_of_a_running_dataflow(tmp_path: Path, cluster: tuple[int, list[Proc]]) -> None:
-    port, procs = cluster
-    env = env_for(port)
-    procs.append(start_coordinator(port))
-    procs.append(start_daemon(port))
+def test_topic_list_of_a_running_dataflow(tmp_path: Path, coordinated: dict[str, str]) -> None:
+    env = coordinated
     flow = write_flow(tmp_path / "flow", "endless")
     uuid = started_uuid(run_dora(["start", str(flow), "--detach", "--name", "topics"], env=env))
     try:

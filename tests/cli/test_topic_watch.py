@@ -13,7 +13,7 @@ import pytest
 from dora_cli.topic_inject import json_array
 from dora_cli.topic_watch import decode_array
 from dora_message.inter_daemon import RemoteData
-from tests.cli.test_distributed import FLOWS, env_for, started_uuid
+from tests.cli.helpers import FLOWS, env_for, started_uuid
 from tests.coordinator.helpers import Proc, start_coordinator, start_daemon, wait_until
 from tests.procs import run_dora
 
@@ -93,12 +93,9 @@ def test_published_messages_decode_like_the_node_sent_them() -> None:
 
 @pytest.mark.timeout(120)
 def test_echo_hz_and_info_of_a_running_dataflow(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
+    tmp_path: Path, coordinated: dict[str, str]
 ) -> None:
-    port, procs = cluster
-    env = env_for(port)
-    procs.append(start_coordinator(port))
-    procs.append(start_daemon(port))
+    env = coordinated
     flow = write(tmp_path / "flow")
     uuid = started_uuid(run_dora(["start", str(flow), "--detach", "--name", "watched"], env=env))
     try:
@@ -160,12 +157,9 @@ def test_echo_hz_and_info_of_a_running_dataflow(
 
 @pytest.mark.timeout(90)
 def test_watching_needs_the_debug_flag_or_start_debug(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
+    tmp_path: Path, coordinated: dict[str, str]
 ) -> None:
-    port, procs = cluster
-    env = env_for(port)
-    procs.append(start_coordinator(port))
-    procs.append(start_daemon(port))
+    env = coordinated
     flow = write(tmp_path / "flow", debug=False)
     uuid = started_uuid(run_dora(["start", str(flow), "--detach"], env=env))
     debugged = started_uuid(run_dora(["start", str(flow), "--detach", "--debug"], env=env))
@@ -223,12 +217,9 @@ def test_json_data_becomes_an_arrow_array() -> None:
 
 @pytest.mark.timeout(120)
 def test_pub_reaches_the_nodes_reading_the_topic(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
+    tmp_path: Path, coordinated: dict[str, str]
 ) -> None:
-    port, procs = cluster
-    env = env_for(port)
-    procs.append(start_coordinator(port))
-    procs.append(start_daemon(port))
+    env = coordinated
     folder = tmp_path / "flow"
     folder.mkdir()
     (folder / "sensor.py").write_text(SENSOR)

@@ -9,7 +9,7 @@ import pytest
 
 from dora_cli.client import CoordinatorError, Target, call
 from dora_message import cli_to_coordinator as cli
-from tests.cli.test_distributed import env_for, started_uuid, write_flow
+from tests.cli.helpers import env_for, started_uuid, write_flow
 from tests.coordinator.helpers import Proc, start_coordinator, start_daemon, wait_until
 from tests.procs import run_dora
 
