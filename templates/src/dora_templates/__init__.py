@@ -6,7 +6,10 @@ replaced by the module name; in contents, ``{{name}}``, ``{{module}}`` and
 ``{{dora_requirement}}`` are replaced. Rendering is pure: :func:`render` returns the files
 as a mapping and writes nothing.
 
-Only Python templates exist; see :data:`LANGUAGES`.
+Python projects are assembled from a generic node package plus role code
+(:func:`_python_dataflow`); C and C++ projects (``c/``, ``cxx/``) are plain trees rendered
+as they are, built by their dataflow's ``build:`` commands with ``dora c-api``. Which
+languages have templates: :data:`LANGUAGES`.
 """
 
 from __future__ import annotations
@@ -15,10 +18,22 @@ from dataclasses import dataclass
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
-__all__ = ["KINDS", "LANGUAGES", "PYTHON_DATAFLOW_NODES", "Variables", "render"]
+__all__ = [
+    "KINDS",
+    "LANGUAGES",
+    "PYTHON_DATAFLOW_NODES",
+    "TREE_LANGUAGES",
+    "Variables",
+    "render",
+]
 
-#: Languages that have templates (a node API exists for them).
-LANGUAGES: tuple[str, ...] = ("python",)
+#: Languages whose templates are plain ``<lang>/<kind>/`` trees.
+TREE_LANGUAGES: tuple[str, ...] = ("c", "cxx")
+#: Languages that have templates: Python, and each tree language whose folder is shipped.
+LANGUAGES: tuple[str, ...] = (
+    "python",
+    *(lang for lang in TREE_LANGUAGES if (files(__name__) / lang).is_dir()),
+)
 #: What can be generated.
 KINDS: tuple[str, ...] = ("dataflow", "node")
 
@@ -40,7 +55,8 @@ class Variables:
     name: str
     """Project or distribution name (also the directory name)."""
     module: str
-    """Python import name of a node package."""
+    """Identifier form of the name: Python import name of a node package, node id and
+    executable name of a C or C++ node."""
     dora_requirement: str
     """Requirement on the node API distribution, e.g. ``dora-node-api>=0.1.0,<0.2``."""
 
@@ -54,8 +70,11 @@ def render(lang: str, kind: str, variables: Variables) -> dict[str, str]:
         raise ValueError(f"no templates for language `{lang}`")
     if kind not in KINDS:
         raise ValueError(f"unknown template kind `{kind}`")
-    if kind == "node":
-        return _render_tree(_root() / lang / "node", variables)
+    if lang != "python" or kind == "node":
+        folder = _root() / lang / kind
+        if not folder.is_dir():
+            raise ValueError(f"no {kind} templates for language `{lang}`")
+        return _render_tree(folder, variables)
     return _python_dataflow(variables)
 
 

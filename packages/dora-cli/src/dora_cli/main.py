@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "graph": ("graph", "graph", "Draw a dataflow as an HTML page or Mermaid text."),
     "new": ("new", "new", "Create a new dataflow project or node from a template."),
     "completion": ("completion", "completion", "Print a shell completion script."),
+    "c-api": ("c_api", "c_api", "Print compiler and linker flags for C and C++ nodes."),
     "up": ("up", "up", "Start a local coordinator and daemon in the background."),
     "down": ("down", "down", "Stop all dataflows, the coordinator and its daemons."),
     "destroy": ("down", "down", "Alias of `down`."),

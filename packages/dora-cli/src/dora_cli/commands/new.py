@@ -14,12 +14,13 @@ from dora_cli.errors import fail
 #: The seed's language list; only those in dora_templates.LANGUAGES can be generated.
 SEED_LANGUAGES = ("rust", "python", "c", "cxx")
 
-# What each refused language lacks in this implementation.
-_MISSING_API = {
-    "rust": "Rust node API (the `dora-node-api` crate)",
-    "c": "C node API (`node_api.h` and its library)",
-    "cxx": "C++ node API (the `dora-node-api-cxx` bridge)",
-}
+# Why Rust is refused, and what to use instead (DESIGN.md, Multi-language).
+_RUST_REFUSAL = (
+    "there is no Rust node API in this dora implementation; the C node API is callable "
+    "from Rust through FFI: "
+    'declare its functions (node_api.h) in an `extern "C"` block and link with the flags '
+    "of `dora c-api --cflags --libs`, or create a C project with --lang c"
+)
 _LANG_NAMES = {"python": "Python", "rust": "Rust", "c": "C", "cxx": "C++"}
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9 _.-]*")
 
@@ -28,6 +29,8 @@ Examples:
   dora new my-flow                     # Python dataflow project in ./my-flow
   cd my-flow && dora run dataflow.yml
   dora new my-node --kind node         # Python node package in ./my-node
+  dora new c-flow --lang c             # C node -> C operator -> C sink, built by dora run
+  dora new cam --kind node --lang cxx  # a C++ node with a dataflow to try it
 """
 
 
@@ -45,7 +48,8 @@ Examples:
     type=click.Choice(SEED_LANGUAGES),
     default="python",
     show_default=True,
-    help="Language of the generated code: rust, c and cxx are refused (no node API yet).",
+    help="Language of the generated code: python, c or cxx (C++); rust is refused "
+    "(no Rust node API: call the C API through FFI).",
 )
 @click.option(
     "--path",
@@ -56,24 +60,28 @@ Examples:
 def new(name: str, kind: str, lang: str, target: Path | None) -> None:
     """Create a new dataflow project or node called NAME from a template.
 
-    Only Python projects can be generated: this implementation has no Rust, C or C++
-    node API yet, so --lang rust, c and cxx are refused instead of producing a project
-    that cannot run (upstream dora defaults to rust; here the default is python).
+    Python: the dataflow has two timer-driven talkers and a listener; a node is a package
+    with its tests. C and C++ (--lang c, --lang cxx): the dataflow is a node, a
+    shared-library operator and a sink; a node is one source file with a dataflow.yml to
+    try it. Their `build:` lines compile with the system compiler and the flags of
+    `dora c-api`, so `dora run dataflow.yml` builds and runs them at once.
 
-    The Python dataflow has two timer-driven talkers and a listener and runs at once
-    with `dora run dataflow.yml`. Spaces in NAME become `-` in directory and package
-    names, and `_` in the Python module name.
+    Rust is refused: this implementation has no Rust node API; the C API can be called
+    from Rust through FFI (`dora c-api --cflags --libs`). Upstream dora defaults to rust;
+    here the default is python.
+
+    Spaces in NAME become `-` in directory and package names, and `_` in the Python
+    module name and in C/C++ node ids.
     """
-    from dora_templates import Variables, render
+    from dora_templates import LANGUAGES, Variables, render
 
-    if lang in _MISSING_API:
-        fail(
-            f"cannot create a {_LANG_NAMES[lang]} {kind}: this dora implementation has no "
-            f"{_MISSING_API[lang]} yet, so the project could not run; use --lang python"
-        )
+    if lang == "rust":
+        fail(f"cannot create a Rust {kind}: {_RUST_REFUSAL}")
+    if lang not in LANGUAGES:
+        fail(f"cannot create a {_LANG_NAMES[lang]} {kind}: its templates are not installed")
     package = _check_name(name)
     module = re.sub(r"[ .-]", "_", name)
-    if not module.isidentifier() or keyword.iskeyword(module):
+    if lang == "python" and (not module.isidentifier() or keyword.iskeyword(module)):
         fail(f"`{name}` does not give a valid Python module name (`{module}`)")
     directory = target if target is not None else Path(package)
     files = render(lang, kind, Variables(package, module, _node_api_requirement()))
@@ -92,6 +100,8 @@ def new(name: str, kind: str, lang: str, target: Path | None) -> None:
     click.echo("Next steps:")
     if kind == "dataflow":
         steps = [f"cd {directory}", "dora run dataflow.yml", "dora graph dataflow.yml --open"]
+    elif lang != "python":
+        steps = [f"cd {directory}", "dora run dataflow.yml --stop-after 5s"]
     else:
         steps = [
             f"cd {directory}",
