@@ -104,12 +104,35 @@ def wait_gone(procs: Sequence[psutil.Process], timeout: float) -> list[psutil.Pr
     return alive
 
 
-def shm_files(marker: str) -> list[str]:
-    """Files in /dev/shm whose name contains ``marker``."""
-    try:
-        return [name for name in os.listdir("/dev/shm") if marker in name]
-    except FileNotFoundError:
-        return []
+def dataflow_leftovers(dataflow_id: str) -> list[str]:
+    """What a finished dataflow could leave behind, described: its abstract sockets still
+    bound (``/proc/net/unix``: node, daemon, bridge and watch addresses all carry the
+    dataflow id), its shared-memory files still open or mapped by any process
+    (``/proc/*/fd`` and ``/proc/*/maps``: segments are memfds named after the dataflow),
+    and files under ``/dev/shm`` naming it (zenoh's shared memory, were it ever on)."""
+    found: list[str] = []
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+            fields = line.split()
+            if len(fields) >= 8 and fields[7].startswith("@") and dataflow_id in fields[7]:
+                found.append(f"socket {fields[7]}")
+    for pid_dir in Path("/proc").iterdir():
+        if not pid_dir.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in (pid_dir / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("/memfd:") and dataflow_id in target:
+                        found.append(f"pid {pid_dir.name} holds {target}")
+        with contextlib.suppress(OSError):
+            for line in (pid_dir / "maps").read_text().splitlines():
+                if "/memfd:" in line and dataflow_id in line:
+                    found.append(f"pid {pid_dir.name} maps {line.split(maxsplit=5)[-1]}")
+                    break
+    with contextlib.suppress(OSError):
+        found += [f"/dev/shm/{name}" for name in os.listdir("/dev/shm") if dataflow_id in name]
+    return found
 
 
 def run_dora(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.procs import run_dora, shm_files
+from tests.procs import dataflow_leftovers, run_dora
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -364,4 +364,4 @@ def test_run_a_dataflow_made_of_a_module(tmp_path: Path) -> None:
     assert "receiver: got 20 squares in order" in result.stderr
     (df_id,) = [p.name for p in (tmp_path / "out").iterdir()]
     assert (tmp_path / "out" / df_id / "log_sq.transform.jsonl").exists()
-    assert not shm_files(df_id)
+    assert not dataflow_leftovers(df_id)

@@ -22,7 +22,7 @@ from dora_daemon import DataflowResult, LocalDataflow, RunOptions
 from dora_message.common import LogMessage
 from dora_message.descriptor import Descriptor
 from tests.daemon.helpers import Collector, descriptor, fake, flow_dir
-from tests.procs import shm_files
+from tests.procs import dataflow_leftovers
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(40)]
 
@@ -363,7 +363,7 @@ def test_stop_after_and_leftover_group_members(tmp_path: Path) -> None:
             int(x) for x in collector.lines("leaver", "GRANDCHILD")[0].split()[1::2]
         )
         assert gone(grandchild) and gone(parent)
-        assert shm_files(dataflow_id) == []
+        assert not dataflow_leftovers(dataflow_id)
     finally:
         stray.unlink(missing_ok=True)
 

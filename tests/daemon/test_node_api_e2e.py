@@ -11,7 +11,7 @@ import pytest
 
 from dora_daemon import LocalDataflow, RunOptions
 from tests.daemon.helpers import Collector, descriptor
-from tests.procs import shm_files
+from tests.procs import dataflow_leftovers
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -97,7 +97,7 @@ def test_sender_to_receiver_through_an_operator(tmp_path: Path) -> None:
     assert "INPUT_CLOSED v" in collector.lines("receiver")
     pid = int(collector.lines("receiver", "PID ")[0].split()[1])
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    assert shm_files(dataflow.dataflow_id) == []
+    assert not dataflow_leftovers(dataflow.dataflow_id)
 
 
 def test_logs_reach_a_real_node_and_stop_ends_it(tmp_path: Path) -> None:

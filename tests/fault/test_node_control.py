@@ -15,7 +15,7 @@ from dora_cli.client import Target, call
 from dora_message import cli_to_coordinator as cli
 from tests.coordinator.helpers import Proc, start_coordinator, start_daemon, wait_until
 from tests.fault.helpers import abstract_sockets, tree, wait_dead, write_flow
-from tests.procs import run_dora, shm_files
+from tests.procs import dataflow_leftovers, run_dora
 
 pytestmark = pytest.mark.integration
 
@@ -158,4 +158,4 @@ def test_node_statuses_restart_stop_and_daemon_death(
     # socket must be gone within the same budget
     remaining = max(0.1, 2.0 - (time.monotonic() - killed))
     wait_until(lambda: not abstract_sockets(uuid), timeout=remaining, what="sockets gone")
-    assert not shm_files(uuid)
+    assert not dataflow_leftovers(uuid)

@@ -20,7 +20,7 @@ from tests.fault.helpers import (
     wait_dead,
     write_flow,
 )
-from tests.procs import DoraProcess, shm_files
+from tests.procs import DoraProcess, dataflow_leftovers
 
 pytestmark = pytest.mark.integration
 
@@ -116,7 +116,7 @@ def test_sigkill_of_dora_run_takes_every_node_process_down_within_2s(tmp_path: P
         alive = wait_dead(procs, timeout=2.0)
         assert not alive, [(p.pid, p.cmdline()) for p in alive]
         assert not abstract_sockets(dataflow_id)
-        assert not shm_files(dataflow_id)
+        assert not dataflow_leftovers(dataflow_id)
     finally:
         dora.kill_tree()
     # the next run on the same machine and directory starts and stops cleanly
@@ -128,7 +128,7 @@ def test_sigkill_of_dora_run_takes_every_node_process_down_within_2s(tmp_path: P
         assert not wait_dead(procs, timeout=5)
         second = next(d for d in dataflow_ids(tmp_path) if d != dataflow_id)
         assert not abstract_sockets(second) and not abstract_sockets(dataflow_id)
-        assert not shm_files(second) and not shm_files(dataflow_id)
+        assert not dataflow_leftovers(second) and not dataflow_leftovers(dataflow_id)
     finally:
         again.kill_tree()
 
