@@ -1,0 +1,1 @@
+"""Tests of the C node API, the C operator ABI and the C++ wrapper."""
