@@ -104,10 +104,11 @@ def library(kind: LibraryKind = "node") -> Path:
     try:
         result = subprocess.run(command, capture_output=True, text=True, check=False)
     except OSError as error:
-        os.unlink(partial)
+        Path(partial).unlink(missing_ok=True)
         raise BuildError(f"cannot run the C compiler `{compiler[0]}`: {error}") from None
     if result.returncode != 0:
-        os.unlink(partial)
+        # The compiler driver may already have removed its failed output.
+        Path(partial).unlink(missing_ok=True)
         raise BuildError(
             f"compiling the dora {kind} library failed ({shlex.join(command)}):\n"
             + (result.stderr or result.stdout).strip()
