@@ -1,0 +1,66 @@
+"""A C++ node written against dora_node_api.hpp runs in a real dataflow (`dora run`): it
+gets timer ticks, bytes with params and an Arrow float64 array from a Python node, answers
+a Python sink with bytes, params, a float64 and a utf8 array, and a send on an unknown
+output surfaces as a dora::Error carrying the C library's message."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.c_api.cxx_helpers import CXX_SOURCES, compile_cxx, dora_env, run_output
+from tests.procs import run_dora
+
+pytestmark = pytest.mark.integration
+
+ROUNDS = 5  # py_source.py's
+
+
+def summary(output: str) -> list[dict]:
+    line = next(ln for ln in output.splitlines() if "py_sink: summary " in ln)
+    return json.loads(line.split("py_sink: summary ", 1)[1])
+
+
+@pytest.mark.timeout(180)
+def test_cxx_node_talks_to_python_nodes(tmp_path: Path) -> None:
+    for name in ("node_roundtrip.yml", "py_source.py", "py_sink.py"):
+        shutil.copy(CXX_SOURCES / name, tmp_path / name)
+    (tmp_path / "build").mkdir()
+    compile_cxx([CXX_SOURCES / "node_roundtrip.cc"], tmp_path / "build" / "node_roundtrip")
+
+    result = run_dora(["run", str(tmp_path / "node_roundtrip.yml")], timeout=150, env=dora_env())
+    output = run_output(result)
+    assert result.returncode == 0, output
+    received = summary(output)
+
+    echoes = [r for r in received if r["id"] == "echo"]
+    assert [e["params"]["seq"] for e in echoes] == list(range(ROUNDS)), output
+    for echo in echoes:
+        seq = echo["params"]["seq"]
+        assert echo["type"] == "uint8"
+        assert bytes(echo["values"]) == f"hello {seq}".encode()[::-1]
+        params = echo["params"]
+        assert params["label"] == "cxx:hello"
+        assert params["scale"] == 3.0
+        assert params["flag"] is (seq % 2 != 0)
+        assert params["strict"] is True
+
+    stats = [r for r in received if r["id"] == "stats"]
+    assert [s["params"]["seq"] for s in stats] == list(range(ROUNDS)), output
+    for stat in stats:
+        assert stat["type"] == "double"
+        assert stat["values"] == [stat["params"]["seq"] + 2.25, 3.0]
+        assert stat["params"]["format_checked"] is True
+
+    (report,) = [r["values"] for r in received if r["id"] == "report"]
+    assert report[0].startswith("ticks=") and int(report[0].removeprefix("ticks=")) > 0
+    error = report[1].removeprefix("error=")
+    assert error != "none" and "no-such-output" in error, report
+    assert report[2] == "node=cxx"
+    assert len(report[3].removeprefix("dataflow=")) > 0
+    # the exception's what() names the call too, and the log record came through
+    assert 'cxx: caught dora::Error: send_output("no-such-output"): ' in output
+    assert "cxx: sending the report" in output
