@@ -33,12 +33,26 @@ def write(files: dict[str, str], root: Path) -> Path:
     return root
 
 
-def test_only_python_has_templates() -> None:
-    assert LANGUAGES == ("python",)
+def test_languages_with_templates() -> None:
+    # cxx joins once its folder is shipped (the C++ templates come separately).
+    assert LANGUAGES[:2] == ("python", "c")
+    assert set(LANGUAGES) <= {"python", "c", "cxx"}
     with pytest.raises(ValueError, match="rust"):
         render("rust", "node", VARS)
     with pytest.raises(ValueError, match="operator"):
         render("python", "operator", VARS)
+
+
+@pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != "python"])
+def test_compiled_language_dataflows_build_with_dora_c_api(lang: str) -> None:
+    for kind in ("dataflow", "node"):
+        files = render(lang, kind, VARS)
+        flow = parse_descriptor(files["dataflow.yml"], "dataflow.yml")
+        builds = [node.build for node in flow.nodes] + [
+            op.build for node in flow.nodes for op in node.operators or []
+        ]
+        assert any(build and "dora c-api" in build for build in builds), kind
+        assert "README.md" in files
 
 
 def test_python_node_files_and_substitution() -> None:
