@@ -1,0 +1,58 @@
+"""A C++ operator (dora_operator_api.hpp's DORA_OPERATOR) runs in an operator runtime node
+between Python nodes; an exception it throws is reported with its text."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.c_api.cxx_helpers import CXX_SOURCES, compile_cxx, dora_env, run_output
+from tests.procs import run_dora
+
+pytestmark = pytest.mark.integration
+
+ROUNDS = 5  # py_source.py's
+
+
+def prepare(tmp_path: Path, flow: str) -> Path:
+    for name in (flow, "py_source.py", "py_sink.py"):
+        shutil.copy(CXX_SOURCES / name, tmp_path / name)
+    (tmp_path / "build").mkdir()
+    compile_cxx(
+        [CXX_SOURCES / "operator_doubler.cc"],
+        tmp_path / "build" / "libdoubler.so",
+        library="operator",
+        shared=True,
+    )
+    return tmp_path / flow
+
+
+@pytest.mark.timeout(180)
+def test_cxx_operator_transforms_python_messages(tmp_path: Path) -> None:
+    flow = prepare(tmp_path, "operator_doubler.yml")
+    result = run_dora(["run", str(flow)], timeout=150, env=dora_env())
+    output = run_output(result)
+    assert result.returncode == 0, output
+    line = next(ln for ln in output.splitlines() if "py_sink: summary " in ln)
+    received = json.loads(line.split("py_sink: summary ", 1)[1])
+
+    doubled = [r for r in received if r["id"] == "doubled"]
+    assert [d["type"] for d in doubled] == ["double"] * ROUNDS, output
+    assert [d["values"] for d in doubled] == [[2.0 * n, 4.0, 0.5] for n in range(ROUNDS)]
+    upper = [r for r in received if r["id"] == "upper"]
+    assert [u["type"] for u in upper] == ["uint8"] * ROUNDS, output
+    assert [bytes(u["values"]) for u in upper] == [f"HELLO {n}".encode() for n in range(ROUNDS)]
+    assert "doubler: init" in output
+    assert f"doubler: dropped after {2 * ROUNDS} inputs" in output
+
+
+@pytest.mark.timeout(180)
+def test_cxx_operator_exception_is_reported(tmp_path: Path) -> None:
+    flow = prepare(tmp_path, "operator_boom.yml")
+    result = run_dora(["run", str(flow)], timeout=150, env=dora_env())
+    output = run_output(result)
+    assert result.returncode != 0, output
+    assert "doubler: boom on purpose" in output
