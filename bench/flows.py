@@ -69,10 +69,14 @@ def pair(
     receivers: tuple[str, ...] = ("receiver",),
     queue_size: int | None = None,
     ack_timeout_s: float = 3.0,
+    sender_script: str = "sender.py",
+    receiver_script: str = "receiver.py",
 ) -> tuple[NodeSpec, ...]:
     """The shared sender and its receivers, each acknowledging back to the sender.
 
     The acks let the sender stay alive until everything was delivered (see sender.py).
+    The scripts default to the Python nodes; the C rows pass their compiled programs by
+    absolute path (``NODES_DIR / "/abs/path"`` is that path).
     """
     total = sum(counts) + sum(warmups)
     source: dict = {"source": "sender/data"}
@@ -80,7 +84,7 @@ def pair(
         source["queue_size"] = queue_size
     send = NodeSpec(
         id="sender",
-        script="sender.py",
+        script=sender_script,
         env={
             "BENCH_SIZES": ",".join(map(str, sizes)),
             "BENCH_COUNTS": ",".join(map(str, counts)),
@@ -96,7 +100,7 @@ def pair(
     recvs = tuple(
         NodeSpec(
             id=r,
-            script="receiver.py",
+            script=receiver_script,
             env={"BENCH_EXPECT": str(total)},
             inputs={"data": source},
             outputs=("done",),
