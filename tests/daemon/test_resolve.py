@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dora_daemon.commands import ENV_OPERATOR, NodeKind
+from dora_daemon.commands import ENV_OPERATORS, NodeKind
 from dora_daemon.resolve import ResolvedDataflow, node_address, resolve_dataflow
 from dora_message.config import ENV_NODE_CONFIG, InputConfig, Receiver, decode_node_config
 from dora_message.errors import DescriptorError
@@ -175,7 +175,7 @@ def test_single_operator_node_naming(flow: Path) -> None:
     rt = out.nodes["rt"]
     assert rt.kind is NodeKind.OPERATOR
     assert rt.argv == ("/py", "-u", "-c", "import dora; dora.start_runtime()")
-    assert json.loads(rt.env[ENV_OPERATOR]) == {"id": "op", "python": str(flow / "op.py")}
+    assert json.loads(rt.env[ENV_OPERATORS]) == [{"id": "op", "python": str(flow / "op.py")}]
     assert set(rt.config.inputs) == {"op/tick", "op/data"}
     assert rt.config.outputs == ["op/out", "op/other"]
     assert set(rt.config.routes) == {"op/out", "op/other", "op/prints"}
@@ -194,6 +194,71 @@ def test_operators_list_with_one_operator_uses_its_id(flow: Path) -> None:
         [{"id": "rt", "operators": [{"id": "det", "python": "op.py", "outputs": ["o"]}]}],
     )
     assert out.nodes["rt"].config.outputs == ["det/o"]
+
+
+def test_several_operators_python_and_shared_library_share_one_runtime(flow: Path) -> None:
+    (flow / "build").mkdir()
+    (flow / "build" / "libcounter.so").write_bytes(b"")
+    (flow / "plain.so").write_bytes(b"")
+    out = resolve(
+        flow,
+        [
+            {
+                "id": "rt",
+                "operators": [
+                    {
+                        "id": "py",
+                        "python": "op.py",
+                        "inputs": {"tick": "dora/timer/millis/10", "n": "rt/c/count"},
+                        "outputs": ["doubled"],
+                        "send_stdout_as": "prints",
+                    },
+                    {
+                        "id": "c",
+                        "shared-library": "build/counter",
+                        "inputs": {"tick": "dora/timer/millis/10", "d": "rt/py/doubled"},
+                        "outputs": ["count"],
+                    },
+                    {"id": "raw", "shared-library": "plain.so", "outputs": ["count"]},
+                ],
+            },
+            {"id": "b", "path": "b.py", "inputs": {"c": "rt/c/count", "p": "rt/py/prints"}},
+        ],
+        uv=True,
+    )
+    rt = out.nodes["rt"]
+    assert rt.kind is NodeKind.OPERATOR
+    assert rt.argv == ("uv", "run", "python", "-u", "-c", "import dora; dora.start_runtime()")
+    assert json.loads(rt.env[ENV_OPERATORS]) == [
+        {"id": "py", "python": str(flow / "op.py")},
+        {"id": "c", "shared-library": str(flow / "build" / "libcounter.so")},
+        {"id": "raw", "shared-library": str(flow / "plain.so")},
+    ]
+    assert set(rt.config.inputs) == {"py/tick", "py/n", "c/tick", "c/d"}
+    assert rt.config.outputs == ["py/doubled", "c/count", "raw/count"]
+    assert rt.send_stdout_as == "py/prints"
+    assert out.timers == {10_000_000: {"rt": ["py/tick", "c/tick"]}}
+    assert out.consumers[("rt", "c/count")] == {"rt": ["py/n"], "b": ["c"]}
+    assert out.consumers[("rt", "py/doubled")] == {"rt": ["c/d"]}
+    assert out.consumers[("rt", "py/prints")] == {"b": ["p"]}
+    assert out.nodes["b"].config.inputs["c"].source == "rt/c/count"
+
+
+def test_a_runtime_node_without_python_operators_runs_on_the_daemons_interpreter(
+    flow: Path,
+) -> None:
+    (flow / "libop.so").write_bytes(b"")
+    out = resolve(flow, [{"id": "rt", "operator": {"shared-library": "op"}}], uv=True)
+    assert out.nodes["rt"].argv[:2] == ("/py", "-u")
+
+
+def test_several_operators_need_the_operator_in_their_address(flow: Path) -> None:
+    nodes = [
+        {"id": "rt", "operators": [{"id": "p", "python": "op.py", "outputs": ["o"]}]},
+        {"id": "b", "path": "b.py", "inputs": {"o": "rt/o"}},
+    ]
+    with pytest.raises(DescriptorError, match="node `rt` has no output `o`"):
+        resolve(flow, nodes)
 
 
 def test_logs_subscribers_and_stdout_routes(flow: Path) -> None:
@@ -264,22 +329,27 @@ def test_shell_nodes_need_permission(flow: Path) -> None:
             "nodes[0].inputs.i",
         ),
         (
+            [{"id": "rt", "operator": {"shared-library": "build/x"}}],
+            r"node `rt`: operator `op`: shared library `.*/build/libx.so` does not exist",
+            "nodes[0].operator.shared-library",
+        ),
+        (
+            [{"id": "rt", "operators": [{"id": "w", "wasm": "x.wasm"}]}],
+            "operator `w`: wasm operators are not supported",
+            "nodes[0].operators[0]",
+        ),
+        (
             [
                 {
                     "id": "rt",
                     "operators": [
-                        {"id": "o1", "python": "op.py"},
-                        {"id": "o2", "python": "op.py"},
+                        {"id": "o1", "python": {"source": "op.py", "conda_env": "one"}},
+                        {"id": "o2", "python": {"source": "op.py", "conda_env": "two"}},
                     ],
                 }
             ],
-            "`rt` has 2 operators",
-            "nodes[0].operators",
-        ),
-        (
-            [{"id": "rt", "operator": {"shared-library": "libx"}}],
-            "shared-library",
-            "nodes[0].operator",
+            "different conda environments",
+            "nodes[0].operators[0]",
         ),
     ],
 )

@@ -155,10 +155,15 @@ CASES: dict[str, tuple[str, str, str]] = {
         "nodes[0].inputs",
         "move them into the `operator:` block",
     ),
-    "restart on operators node": (
-        "nodes:\n" + RT + "    restart_policy: always\n",
-        "nodes[0].restart_policy",
+    "args on operators node": (
+        "nodes:\n" + RT + "    args: --fast\n",
+        "nodes[0].args",
         "not allowed on operators nodes",
+    ),
+    "bad restart delay on operators node": (
+        "nodes:\n" + RT + "    restart_policy: on-failure\n    restart_delay: -1\n",
+        "nodes[0].restart_delay",
+        "must be >= 0 seconds",
     ),
     "build on module": (
         one("    module: m.yml\n    build: make\n"),

@@ -16,9 +16,11 @@ from pathlib import Path
 
 from dora_message.descriptor import Node, Operator
 from dora_message.errors import DescriptorError
+from dora_message.shared_library import library_file, missing_library_error
 from dora_message.topics import DEFAULT_OPERATOR_ID
 
-ENV_OPERATOR = "DORA_OPERATOR"
+ENV_OPERATOR = "DORA_OPERATOR"  # one Python operator (read by the runtime, no longer set)
+ENV_OPERATORS = "DORA_OPERATORS"  # JSON list of {"id", "python" | "shared-library"}
 OPERATOR_ENTRY = "import dora; dora.start_runtime()"
 
 
@@ -26,7 +28,7 @@ class NodeKind(enum.Enum):
     """How a node is started."""
 
     CUSTOM = "custom"  # an executable or a Python script
-    OPERATOR = "operator"  # the Python operator runtime hosting one operator
+    OPERATOR = "operator"  # the operator runtime hosting the node's operators
     SHELL = "shell"  # `sh -c <args>`
     DYNAMIC = "dynamic"  # not spawned; an external process attaches
 
@@ -37,8 +39,6 @@ class NodeStart:
 
     kind: NodeKind
     argv: tuple[str, ...]
-    operator_id: str | None  # set for operator nodes: inputs/outputs are prefixed
-    operator: Operator | None
     extra_env: dict[str, str]
 
 
@@ -54,19 +54,17 @@ def node_start(
     """The command of ``node``; ``path_text`` is its path (or the fetched one)."""
     where = f"nodes[{index}]"
     if node.operators is not None:
-        if len(node.operators) != 1:
-            raise DescriptorError(
-                f"node `{node.id}` has {len(node.operators)} operators; a runtime node with "
-                "more than one operator is not supported (mainline refuses it too): give each "
-                "operator its own node with `operator:`",
-                f"{where}.operators",
-            )
-        operator = node.operators[0]
-        if operator.id is None:
-            raise DescriptorError("an operator in `operators:` needs an `id`", where)
-        return _operator_start(node, operator, f"{where}.operators[0]", cwd, uv, python)
+        blocks = []
+        for position, operator in enumerate(node.operators):
+            if operator.id is None:
+                raise DescriptorError(
+                    "an operator in `operators:` needs an `id`", f"{where}.operators[{position}]"
+                )
+            blocks.append((operator.id, operator, f"{where}.operators[{position}]"))
+        return _runtime_start(node, blocks, cwd, uv, python)
     if node.operator is not None:
-        return _operator_start(node, node.operator, f"{where}.operator", cwd, uv, python)
+        op_id = node.operator.id or DEFAULT_OPERATOR_ID
+        return _runtime_start(node, [(op_id, node.operator, f"{where}.operator")], cwd, uv, python)
     if node.ros2 is not None:
         raise DescriptorError(f"node `{node.id}`: ROS2 bridge nodes are not supported", where)
     if node.module is not None:
@@ -77,7 +75,7 @@ def node_start(
         raise DescriptorError(f"node `{node.id}` has no `path`", where)
     args = _split_args(node, where)
     if path_text == "dynamic":
-        return NodeStart(NodeKind.DYNAMIC, (), None, None, {})
+        return NodeStart(NodeKind.DYNAMIC, (), {})
     if path_text == "shell":
         if not allow_shell:
             raise DescriptorError(
@@ -91,7 +89,7 @@ def node_start(
                 f"shell node `{node.id}` needs the command in `args`", f"{where}.args"
             )
         command = node.args if isinstance(node.args, str) else shlex.join(args)
-        return NodeStart(NodeKind.SHELL, ("sh", "-c", command), None, None, {})
+        return NodeStart(NodeKind.SHELL, ("sh", "-c", command), {})
     if path_text.startswith(("http://", "https://")):
         raise DescriptorError(
             f"node `{node.id}`: a URL path must be downloaded before the dataflow runs",
@@ -101,37 +99,60 @@ def node_start(
     if path_text.endswith(".py"):
         script = _existing_file(node.id, cwd / path, f"{where}.path")
         interpreter = ("uv", "run", "python") if uv else (python,)
-        return NodeStart(NodeKind.CUSTOM, (*interpreter, "-u", str(script), *args), None, None, {})
+        return NodeStart(NodeKind.CUSTOM, (*interpreter, "-u", str(script), *args), {})
     if "/" in path_text or (cwd / path).exists():
         executable = _existing_file(node.id, cwd / path, f"{where}.path")
-        return NodeStart(NodeKind.CUSTOM, (str(executable), *args), None, None, {})
+        return NodeStart(NodeKind.CUSTOM, (str(executable), *args), {})
     # A bare name that is not in the working dir: looked up on the node's PATH at exec.
-    return NodeStart(NodeKind.CUSTOM, (path_text, *args), None, None, {})
+    return NodeStart(NodeKind.CUSTOM, (path_text, *args), {})
 
 
-def _operator_start(
-    node: Node, operator: Operator, where: str, cwd: Path, uv: bool, python: str
+def _runtime_start(
+    node: Node, blocks: list[tuple[str, Operator, str]], cwd: Path, uv: bool, python: str
 ) -> NodeStart:
-    op_id = operator.id or DEFAULT_OPERATOR_ID
-    if operator.python is None:
-        kind = "shared-library" if operator.shared_library else "wasm" if operator.wasm else None
-        what = f"{kind} operators are not supported" if kind else "the operator has no `python`"
-        raise DescriptorError(f"node `{node.id}`: {what}", where)
-    if isinstance(operator.python, str):
-        file, conda_env = operator.python, None
-    else:
-        file, conda_env = operator.python.source, operator.python.conda_env
-    script = _existing_file(node.id, cwd / Path(file).expanduser(), f"{where}.python")
-    if conda_env:
-        interpreter: tuple[str, ...] = ("conda", "run", "-n", conda_env, "python")
-    elif uv:
+    """The operator runtime, told its operators (files resolved and checked here)."""
+    entries: list[dict[str, str]] = []
+    conda_envs: dict[str, str] = {}  # env -> operator id
+    any_python = False
+    for op_id, operator, where in blocks:
+        if operator.python is not None:
+            if isinstance(operator.python, str):
+                file, conda_env = operator.python, None
+            else:
+                file, conda_env = operator.python.source, operator.python.conda_env
+            script = _existing_file(node.id, cwd / Path(file).expanduser(), f"{where}.python")
+            entries.append({"id": op_id, "python": str(script)})
+            any_python = True
+            if conda_env:
+                conda_envs.setdefault(conda_env, op_id)
+        elif operator.shared_library is not None:
+            library = library_file(operator.shared_library, cwd)
+            if not library.is_file():
+                raise missing_library_error(node.id, op_id, library, f"{where}.shared-library")
+            entries.append({"id": op_id, "shared-library": str(library.resolve())})
+        else:
+            what = (
+                "wasm operators are not supported"
+                if operator.wasm
+                else "no `python` or `shared-library`"
+            )
+            raise DescriptorError(f"node `{node.id}`: operator `{op_id}`: {what}", where)
+    if len(conda_envs) > 1:
+        listed = ", ".join(f"`{env}` ({op})" for env, op in conda_envs.items())
+        raise DescriptorError(
+            f"node `{node.id}`: its operators share one process but ask for different conda "
+            f"environments: {listed}; give them separate nodes",
+            blocks[0][2],
+        )
+    if conda_envs:
+        interpreter: tuple[str, ...] = ("conda", "run", "-n", next(iter(conda_envs)), "python")
+    elif uv and any_python:
         interpreter = ("uv", "run", "python")
     else:
+        # shared-library operators only need dora itself: the daemon's own interpreter has it
         interpreter = (python,)
-    env = {ENV_OPERATOR: json.dumps({"id": op_id, "python": str(script)})}
-    return NodeStart(
-        NodeKind.OPERATOR, (*interpreter, "-u", "-c", OPERATOR_ENTRY), op_id, operator, env
-    )
+    env = {ENV_OPERATORS: json.dumps(entries)}
+    return NodeStart(NodeKind.OPERATOR, (*interpreter, "-u", "-c", OPERATOR_ENTRY), env)
 
 
 def _existing_file(node_id: str, path: Path, where: str) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dora_daemon.commands import ENV_OPERATOR
+from dora_daemon.commands import ENV_OPERATOR, ENV_OPERATORS
 from dora_message.config import ENV_NODE_CONFIG
 from dora_message.descriptor import EnvValue, HostEnv
 from dora_message.errors import DescriptorError
@@ -27,6 +27,7 @@ _CONTROL_VARS = frozenset(
         "DORA_ZENOH_MULTICAST",
         ENV_PARENT_PID,
         ENV_OPERATOR,
+        ENV_OPERATORS,
     }
 )
 # Variables that would let a descriptor hijack the loader or the daemon's privileges.

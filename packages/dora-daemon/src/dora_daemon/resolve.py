@@ -141,14 +141,10 @@ def resolve_dataflow(
         cwd, path = fetched.get(node.id, (base_dir, node.path))
         cwds[node.id] = Path(cwd)
         starts[node.id] = node_start(node, path, index, Path(cwd), uv, allow_shell_nodes, python)
-    operator_ids = {
-        node.id: starts[node.id].operator_id if node.id in starts else _operator_id(node)
-        for node in descriptor.nodes
-    }
 
     inputs: dict[str, dict[str, InputConfig]] = {}
     for index, node in enumerate(descriptor.nodes):
-        inputs[node.id] = _resolve_inputs(node, index, by_id, operator_ids, result, node.id in here)
+        inputs[node.id] = _resolve_inputs(node, index, by_id, result, node.id in here)
 
     host = {k: v for k, v in host_env.items() if k not in SCRUBBED_HOST_ENV}
     threshold = _zero_copy_threshold(host_env)
@@ -158,19 +154,19 @@ def resolve_dataflow(
         if node.id not in here:
             continue
         source = starts[node.id]
-        stdout_as, logs_as = _log_outputs_of(node, source)
+        stdout_as, logs_as = _log_outputs_of(node)
         routes = _routes_of(node.id, result, here, bridge_address)
         if watch_address is not None:
             tap = Receiver(node_id=WATCH_NODE_ID, address=watch_address)
             for output in _declared_outputs(node):
-                routes.setdefault(_prefixed(source, output), []).append(tap)
+                routes.setdefault(output, []).append(tap)
         config = NodeConfig(
             dataflow_id=dataflow_id,
             node_id=node.id,
             daemon_address=daemon_address,
             listen_address=node_address(dataflow_id, node.id),
             inputs=inputs[node.id],
-            outputs=[_prefixed(source, o) for o in _declared_outputs(node)],
+            outputs=_declared_outputs(node),
             routes=routes,
             dataflow_descriptor=descriptor_dict,
             dynamic=source.kind is NodeKind.DYNAMIC,
@@ -203,30 +199,36 @@ def resolve_dataflow(
     return result
 
 
-def _prefixed(source: NodeStart, data_id: str) -> str:
-    return f"{source.operator_id}/{data_id}" if source.operator_id else data_id
-
-
-def _operator_id(node: Node) -> str | None:
-    """The operator id prefixing a remote node's data ids (its daemon checks the rest)."""
-    if node.operators:
-        return node.operators[0].id
+def _operator_blocks(node: Node) -> list[tuple[str, Operator, str]]:
+    """A runtime node's operators: (id, block, path of the block under the node)."""
     if node.operator is not None:
-        return node.operator.id or DEFAULT_OPERATOR_ID
-    return None
+        return [(node.operator.id or DEFAULT_OPERATOR_ID, node.operator, "operator")]
+    return [
+        (op.id or DEFAULT_OPERATOR_ID, op, f"operators[{position}]")
+        for position, op in enumerate(node.operators or [])
+    ]
 
 
-def _declared_inputs(node: Node) -> dict[str, Input]:
-    if node.operators:
-        return node.operators[0].inputs
-    return node.operator.inputs if node.operator else node.inputs
+def _declared_inputs(node: Node, index: int) -> list[tuple[str, Input, str]]:
+    """(input id as the node receives it, spec, document path): ``op/in`` for the inputs
+    of a runtime node's operators, so the runtime can tell whose input it is."""
+    blocks = _operator_blocks(node)
+    if not blocks:
+        return [(i, spec, f"nodes[{index}].inputs.{i}") for i, spec in node.inputs.items()]
+    return [
+        (f"{op_id}/{i}", spec, f"nodes[{index}].{place}.inputs.{i}")
+        for op_id, op, place in blocks
+        for i, spec in op.inputs.items()
+    ]
 
 
 def _declared_outputs(node: Node) -> list[str]:
-    if node.operators:
-        outputs = node.operators[0].outputs
+    """Output ids as the node sends them (``op/out`` for a runtime node's operators)."""
+    blocks = _operator_blocks(node)
+    if not blocks:
+        outputs = list(node.outputs)
     else:
-        outputs = node.operator.outputs if node.operator else node.outputs
+        outputs = [f"{op_id}/{o}" for op_id, op, _ in blocks for o in op.outputs]
     return list(dict.fromkeys(outputs))  # set semantics, first occurrence order
 
 
@@ -234,24 +236,20 @@ def _resolve_inputs(
     node: Node,
     index: int,
     by_id: Mapping[str, Node],
-    operator_ids: Mapping[str, str | None],
     result: ResolvedDataflow,
     is_local: bool,
 ) -> dict[str, InputConfig]:
     """The node's input configs; fills the routing table (timers and logs: local only)."""
-    own = operator_ids[node.id]
     configs: dict[str, InputConfig] = {}
-    for input_id, spec in _declared_inputs(node).items():
-        where = f"nodes[{index}].inputs.{input_id}"
+    for full_id, spec, where in _declared_inputs(node, index):
         text = spec if isinstance(spec, str) else spec.source
         try:
             parsed = parse_input_source(text)
         except ValueError as error:
             raise DescriptorError(f"node `{node.id}`: {error}", where) from None
-        full_id = f"{own}/{input_id}" if own else input_id
         canonical = text
         if isinstance(parsed, UserSource):
-            output = _producer_output(node.id, parsed, by_id, operator_ids, where)
+            output = _producer_output(node.id, parsed, by_id, where)
             canonical = f"{parsed.node}/{output}"
             receivers = result.consumers.setdefault((parsed.node, output), {})
             receivers.setdefault(node.id, []).append(full_id)
@@ -267,46 +265,43 @@ def _resolve_inputs(
 
 
 def _producer_output(
-    consumer: str,
-    source: UserSource,
-    by_id: Mapping[str, Node],
-    operator_ids: Mapping[str, str | None],
-    where: str,
+    consumer: str, source: UserSource, by_id: Mapping[str, Node], where: str
 ) -> str:
-    """The output id the producer really sends on (``op/out`` for operator nodes)."""
+    """The output id the producer really sends on (``op/out`` for runtime nodes)."""
     producer = by_id.get(source.node)
     if producer is None:
         raise DescriptorError(
             f"node `{consumer}`: source node `{source.node}` does not exist", where
         )
-    operator_id = operator_ids[source.node]
-    declared = set(_declared_outputs(producer))
-    logs = _log_outputs(producer)
-    if operator_id is None:
-        if source.output in declared or source.output in logs:
-            return source.output
-    else:
-        # Consumers may write `X/out` or `X/op/out` for a single-operator node.
-        prefix = operator_id + "/"
-        short = source.output.removeprefix(prefix) if source.output.startswith(prefix) else None
-        for candidate in (source.output, short):
-            if candidate is not None and (candidate in declared or candidate in logs):
-                return prefix + candidate
+    offered = set(_declared_outputs(producer)) | _log_outputs(producer)
+    candidates = [source.output]
+    if producer.operator is not None:
+        # a single operator's `X/out` stands for `X/<op>/out` (both spellings work)
+        candidates.append(f"{producer.operator.id or DEFAULT_OPERATOR_ID}/{source.output}")
+    for candidate in candidates:
+        if candidate in offered:
+            return candidate
     raise DescriptorError(
         f"node `{consumer}`: node `{source.node}` has no output `{source.output}` "
-        f"(declared: {', '.join(sorted(declared)) or 'none'})",
+        f"(declared: {', '.join(sorted(offered)) or 'none'})",
         where,
     )
 
 
 def _log_outputs(node: Node) -> set[str]:
-    """Outputs the daemon fills from a node's stdout/logs."""
-    holder: Node | Operator = node
-    if node.operators:
-        holder = node.operators[0]
-    elif node.operator:
-        holder = node.operator
-    return {name for name in (holder.send_stdout_as, holder.send_logs_as) if name}
+    """Outputs the daemon fills from a node's stdout/logs (``op/x`` for runtime nodes)."""
+    return {name for name in _log_outputs_of(node) if name}
+
+
+def _log_outputs_of(node: Node) -> tuple[str | None, str | None]:
+    """The full ``send_stdout_as`` and ``send_logs_as`` output ids of a node; in a runtime
+    node, at most one operator sets each (validate checks it)."""
+    blocks = _operator_blocks(node)
+    if not blocks:
+        return node.send_stdout_as, node.send_logs_as
+    stdout_as = next((f"{i}/{op.send_stdout_as}" for i, op, _ in blocks if op.send_stdout_as), None)
+    logs_as = next((f"{i}/{op.send_logs_as}" for i, op, _ in blocks if op.send_logs_as), None)
+    return stdout_as, logs_as
 
 
 def _input_config(source: str, spec: Input) -> InputConfig:
@@ -338,17 +333,6 @@ def _routes_of(
             route.append(Receiver(node_id=BRIDGE_NODE_ID, address=bridge_address))
         routes[output] = route
     return routes
-
-
-def _log_outputs_of(node: Node, source: NodeStart) -> tuple[str | None, str | None]:
-    """The full ``send_stdout_as`` and ``send_logs_as`` output ids of a node."""
-    holder: Node | Operator = source.operator or node
-    stdout_as = holder.send_stdout_as or node.send_stdout_as
-    logs_as = holder.send_logs_as or node.send_logs_as
-    return (
-        _prefixed(source, stdout_as) if stdout_as else None,
-        _prefixed(source, logs_as) if logs_as else None,
-    )
 
 
 def _node_log_settings(node: Node, index: int) -> LogSettings:

@@ -18,8 +18,9 @@ happens around each node process (spec/runtime.md §7-§9):
   SIGKILL half a grace later) on one node; the first restarts it whatever its policy,
   the second disables its restarts.
 
-Only process nodes (custom and shell) restart and are health-checked; operator nodes
-never restart.
+Process nodes (custom and shell) and runtime nodes (the operator runtime, whose
+operators may crash it: a segfaulting shared-library operator) restart and are
+health-checked; dynamic nodes are not the daemon's to restart.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ log = logging.getLogger(__name__)
 
 RESTART_GRACE = 10.0 / 2  # `dora node restart` grace when none is given
 STOP_GRACE = 10.0  # `dora node stop` grace when none is given
-RESTARTABLE = (NodeKind.CUSTOM, NodeKind.SHELL)
+RESTARTABLE = (NodeKind.CUSTOM, NodeKind.SHELL, NodeKind.OPERATOR)
 
 
 class NodeControlError(DoraError):
@@ -71,7 +72,7 @@ class NodeControlError(DoraError):
 class _Node:
     """Supervision state of one node across its incarnations."""
 
-    tracker: RestartTracker | None  # None: never restarts (operator node)
+    tracker: RestartTracker | None  # None: never restarts (not a RESTARTABLE kind)
     health_timeout: float | None
     wakeup: asyncio.Event  # set when restarts get disabled: cuts a backoff short
     done: asyncio.Event  # set when the node ended for good
@@ -223,7 +224,7 @@ class Supervision:
     def _decide(self, node_id: str, node: _Node, returncode: int) -> Decision:
         disabled = self._restarts_disabled(node_id, node)
         if node.tracker is None:
-            return Decision(False, reason="operator nodes are not restarted")
+            return Decision(False, reason="nodes of this kind are not restarted")
         forced, node.force_restart = node.force_restart, False
         now = asyncio.get_running_loop().time()
         return node.tracker.on_exit(
@@ -373,7 +374,7 @@ class Supervision:
             raise NodeControlError("the dataflow is stopping")
         node, process = self._live_node(node_id)
         if node.tracker is None:
-            raise NodeControlError(f"node `{node_id}` is an operator node: it cannot restart")
+            raise NodeControlError(f"node `{node_id}` cannot be restarted (not started by dora)")
         if node.stop_requested:
             raise NodeControlError(f"node `{node_id}` is stopping")
         if process is None:

@@ -81,10 +81,21 @@ _STANDARD = _GIT | {
     "max_rotated_files",
     "cpu_affinity",
 }
+# The operator runtime is a process too: its node restarts (a crashing shared-library
+# operator) and is health-checked like any other; everything else sits on the operators.
+_RUNTIME_PROCESS = {
+    "restart_policy",
+    "max_restarts",
+    "restart_delay",
+    "max_restart_delay",
+    "restart_window",
+    "health_check_timeout",
+    "cpu_affinity",
+}
 _ALLOWED = {
     "standard": _STANDARD,
-    "operator": {"operator", "cpu_affinity"},
-    "operators": {"operators", "cpu_affinity"},
+    "operator": {"operator"} | _RUNTIME_PROCESS,
+    "operators": {"operators"} | _RUNTIME_PROCESS,
     "ros2": (_STANDARD - _GIT) | {"ros2"},
     "module": {"module", "inputs", "params"},
 }
@@ -210,8 +221,10 @@ def _check_node(report: Report, path: DocPath, node: Node) -> None:
     if kind in ("standard", "ros2"):
         _check_process(report, path, node)
     elif kind == "operator" and node.operator is not None:
+        _check_restart_keys(report, path, node)
         _check_operator(report, (*path, "operator"), node.operator)
     elif kind == "operators":
+        _check_restart_keys(report, path, node)
         _check_operators(report, path, node.operators or [])
 
 
@@ -254,14 +267,13 @@ def _check_process(report: Report, path: DocPath, node: Node) -> None:
     check_outputs(report, path, node.outputs)
     check_log_fields(report, path, node)
     check_size(report, (*path, "shared_memory_pool_size"), node.shared_memory_pool_size)
+    _check_restart_keys(report, path, node)
+    check_seconds(report, (*path, "finish_grace_secs"), node.finish_grace_secs)
+
+
+def _check_restart_keys(report: Report, path: DocPath, node: Node) -> None:
     check_u32(report, (*path, "max_restarts"), node.max_restarts)
-    for key in (
-        "restart_delay",
-        "max_restart_delay",
-        "restart_window",
-        "health_check_timeout",
-        "finish_grace_secs",
-    ):
+    for key in ("restart_delay", "max_restart_delay", "restart_window", "health_check_timeout"):
         check_seconds(report, (*path, key), getattr(node, key))
 
 
@@ -288,6 +300,17 @@ def _check_operators(report: Report, path: DocPath, ops: list[Operator]) -> None
                 )
             setters[key] = index
         _check_operator(report, here, op)
+    conda_envs = {
+        op.python.conda_env: index
+        for index, op in enumerate(ops)
+        if op.python is not None and not isinstance(op.python, str) and op.python.conda_env
+    }
+    if len(conda_envs) > 1:
+        report.fail(
+            (*path, "operators", max(conda_envs.values())),
+            "the operators of a node share one process but ask for different conda "
+            f"environments ({', '.join(sorted(conda_envs))}); give them separate nodes",
+        )
 
 
 def _check_operator(report: Report, path: DocPath, op: Operator) -> None:

@@ -32,10 +32,13 @@ def validate(path: Path, strict_types: bool) -> None:
 
     Modules are expanded first; user types in a `types/` folder beside the
     dataflow are loaded. Type problems are warnings unless --strict-types or
-    `strict_types: true` is set. Node executables are not checked here.
+    `strict_types: true` is set. Node executables are not checked here; the
+    libraries of shared-library operators are, as `dora run` does (a missing one
+    whose operator has a `build:` is a warning).
     """
     from dora_message.errors import DescriptorError
     from dora_message.load import load_descriptor_with_warnings
+    from dora_message.shared_library import check_libraries
     from dora_message.types import analyze_types
 
     click.echo(f"Validating {path}...")
@@ -45,6 +48,12 @@ def validate(path: Path, strict_types: bool) -> None:
     except DescriptorError as err:
         click.secho(f"error: {err}", fg="red", err=True)
         click.echo(_SCHEMA_HINT, err=True)
+        raise SystemExit(EXIT_FAILURE) from None
+    try:
+        warnings += check_libraries(descriptor, path.resolve().parent)
+    except DescriptorError as err:
+        err.file = err.file or str(path)
+        click.secho(f"error: {err}", fg="red", err=True)
         raise SystemExit(EXIT_FAILURE) from None
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
