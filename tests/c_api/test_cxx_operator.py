@@ -54,5 +54,9 @@ def test_cxx_operator_exception_is_reported(tmp_path: Path) -> None:
     flow = prepare(tmp_path, "operator_boom.yml")
     result = run_dora(["run", str(flow)], timeout=150, env=dora_env())
     output = run_output(result)
+    # DORA_OPERATOR turned the exception into the call's error result: the runtime names
+    # the operator and quotes what(), and the operator was still dropped (no unwinding
+    # into the runtime, no crash)
     assert result.returncode != 0, output
-    assert "doubler: boom on purpose" in output
+    assert "operator `doubler` returned an error: doubler: boom on purpose" in output
+    assert "doubler: dropped after 1 inputs" in output
