@@ -1,0 +1,28 @@
+/* A growable byte buffer with a hard size limit: every encoder of the C API writes into
+ * one, and a failed allocation or a write past the limit only sets `failed` (checked
+ * once at the end), so encoders need no error path per field. */
+#ifndef DN_BUF_H
+#define DN_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DN_HIDDEN __attribute__((visibility("hidden")))
+
+typedef struct dn_buf {
+  uint8_t *data;
+  size_t len;
+  size_t cap;
+  size_t limit; /* 0: no limit but SIZE_MAX */
+  int failed;
+} dn_buf;
+
+DN_HIDDEN void dn_buf_init(dn_buf *buf, size_t limit);
+DN_HIDDEN void dn_buf_free(dn_buf *buf);
+DN_HIDDEN int dn_buf_reserve(dn_buf *buf, size_t extra);
+DN_HIDDEN void dn_buf_put(dn_buf *buf, const void *data, size_t len);
+DN_HIDDEN void dn_buf_byte(dn_buf *buf, uint8_t byte);
+/* Drops the first `n` bytes (consumed frames), keeping the rest at the start. */
+DN_HIDDEN void dn_buf_consume(dn_buf *buf, size_t n);
+
+#endif

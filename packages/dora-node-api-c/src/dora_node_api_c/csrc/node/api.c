@@ -1,0 +1,512 @@
+/* The public functions of node_api.h and dora_node_api.h, and the event loop: one
+ * poll() over the daemon connection, the listening socket, the data connections in and
+ * out, and an eventfd that the release path uses to wake a sleeping poll. Nothing runs
+ * in the background: I/O happens inside dora_next_event and the send functions. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "node.h"
+
+typedef struct dn_sample {
+  size_t len;
+  dn_segment *seg; /* shared memory (len >= threshold), offset 0 */
+  uint8_t *heap;
+} dn_sample;
+
+/* ---- set-up and teardown ----------------------------------------------------------------- */
+
+static void ctx_destroy(dn_ctx *c) {
+  if (c->daemon_fd >= 0) close(c->daemon_fd);
+  dn_reader_free(&c->daemon_rd);
+  if (c->listen_fd >= 0) close(c->listen_fd);
+  dn_receiver_close(c);
+  dn_sender_close(c);
+  dn_sched_free(&c->sched);
+  if (c->wake_fd >= 0) close(c->wake_fd);
+  free(c->output_open);
+  dn_buf_free(&c->frame);
+  dn_buf_free(&c->frame_schema);
+  dn_config_free(&c->cfg);
+  free(c);
+}
+
+void *init_dora_context_from_env(void) {
+  const char *raw = getenv("DORA_NODE_CONFIG");
+  if (!raw) {
+    dn_fail("DORA_NODE_CONFIG env variable is not set (start the node with `dora run`)");
+    return NULL;
+  }
+  dn_ctx *c = calloc(1, sizeof *c);
+  if (!c) {
+    dn_fail("out of memory");
+    return NULL;
+  }
+  c->daemon_fd = c->listen_fd = c->wake_fd = -1;
+  dn_reader_init(&c->daemon_rd, false);
+  dn_buf_init(&c->frame, DN_MAX_FRAME + 4);
+  dn_buf_init(&c->frame_schema, DN_MAX_FRAME + 4);
+  atomic_init(&c->blocked, false);
+  if (dn_config_load(raw, strlen(raw), &c->cfg)) {
+    free(c);
+    return NULL;
+  }
+  char pool_name[96];
+  snprintf(pool_name, sizeof pool_name, "dora-%.40s-%.40s", c->cfg.dataflow_id, c->cfg.node_id);
+  dn_pool_init(&c->pool, pool_name);
+  c->output_open = calloc(c->cfg.n_outputs ? c->cfg.n_outputs : 1, sizeof(bool));
+  if (!c->output_open || dn_sched_init(&c->sched, &c->cfg)) {
+    dn_fail("out of memory");
+    goto fail;
+  }
+  for (size_t i = 0; i < c->cfg.n_outputs; i++) c->output_open[i] = true;
+  c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (c->wake_fd < 0) {
+    dn_fail("eventfd failed: %s", strerror(errno));
+    goto fail;
+  }
+  /* listen before registering: senders connect as soon as the start barrier releases */
+  c->listen_fd = dn_listen(c->cfg.listen_address, c->cfg.listen_address_len);
+  if (c->listen_fd < 0) {
+    dn_fail("cannot listen for data connections: %s", strerror(errno));
+    goto fail;
+  }
+  c->daemon_fd = dn_connect(c->cfg.daemon_address, c->cfg.daemon_address_len);
+  if (c->daemon_fd < 0) {
+    dn_fail("cannot connect to the dora daemon: %s", strerror(errno));
+    goto fail;
+  }
+  dn_sender_init(c);
+  if (!c->peers) {
+    dn_fail("out of memory");
+    goto fail;
+  }
+  if (dn_daemon_handshake(c)) goto fail;
+  dn_sender_connect_all(c);
+  if (c->cfg.health_check_timeout > 0) {
+    double period = c->cfg.health_check_timeout * 1000.0 / 4.0;
+    c->beat_period_ms = period < 10 ? 10 : (uint64_t)period;
+  }
+  return c;
+fail:
+  ctx_destroy(c);
+  return NULL;
+}
+
+void free_dora_context(void *dora_context) {
+  dn_ctx *c = dora_context;
+  if (!c) return;
+  size_t *open = calloc(c->cfg.n_outputs ? c->cfg.n_outputs : 1, sizeof(size_t));
+  size_t n = 0;
+  for (size_t i = 0; open && i < c->cfg.n_outputs; i++)
+    if (c->output_open[i]) open[n++] = i;
+  /* a node that will be restarted leaves closing its outputs to the daemon: its
+   * receivers must not see INPUT_CLOSED while it restarts */
+  bool restarting = c->restart_scope || (!c->stop_received && c->cfg.may_restart);
+  if (n && !restarting) dn_sender_close_outputs(c, open, n);
+  free(open);
+  if (!c->daemon_gone && c->daemon_fd >= 0) {
+    dn_frame_begin(&c->frame);
+    mp_w_array(&c->frame, 1);
+    mp_w_cstr(&c->frame, "outputs_done");
+    if (dn_frame_end(&c->frame) == 0) dn_daemon_send(c, &c->frame);
+  }
+  ctx_destroy(c);
+}
+
+/* ---- the event loop ----------------------------------------------------------------------- */
+
+/* Waits up to `wait_ms` (0: just look, -1: forever) and handles what is ready. */
+static void pump(dn_ctx *c, int wait_ms) {
+  size_t cap = 3 + c->n_in + c->cfg.n_peers;
+  struct pollfd stack[64];
+  struct pollfd *fds = cap <= 64 ? stack : calloc(cap, sizeof *fds);
+  if (!fds) return;
+  size_t n = 0;
+  fds[n++] = (struct pollfd){c->wake_fd, POLLIN, 0};
+  fds[n++] = (struct pollfd){c->listen_fd, POLLIN, 0};
+  size_t daemon_at = n;
+  if (!c->daemon_gone) fds[n++] = (struct pollfd){c->daemon_fd, POLLIN, 0};
+  size_t in_at = n;
+  for (size_t i = 0; i < c->n_in; i++) fds[n++] = (struct pollfd){c->in[i]->fd, POLLIN, 0};
+  size_t peers_at = n;
+  for (size_t i = 0; i < c->cfg.n_peers; i++)
+    if (c->peers[i].fd >= 0) fds[n++] = (struct pollfd){c->peers[i].fd, POLLIN, 0};
+  /* set before flushing: a release queued after the flush sees it and wakes us */
+  if (wait_ms != 0) atomic_store(&c->blocked, true);
+  dn_receiver_flush_all(c);
+  int rc = poll(fds, n, wait_ms);
+  atomic_store(&c->blocked, false);
+  if (rc > 0) {
+    for (size_t i = 0; i < n; i++) {
+      if (!fds[i].revents) continue;
+      int fd = fds[i].fd;
+      if (i == 0) {
+        uint64_t v;
+        ssize_t r = read(c->wake_fd, &v, sizeof v);
+        (void)r;
+      } else if (i == 1) {
+        dn_receiver_accept(c);
+      } else if (i == daemon_at && !c->daemon_gone && fd == c->daemon_fd) {
+        dn_daemon_readable(c);
+      } else if (i >= in_at && i < peers_at) {
+        /* the connection may have been dropped meanwhile: find it again by fd */
+        for (size_t k = 0; k < c->n_in; k++) {
+          if (c->in[k]->fd == fd) {
+            dn_receiver_readable(c, c->in[k]);
+            break;
+          }
+        }
+      } else if (i >= peers_at) {
+        for (size_t k = 0; k < c->cfg.n_peers; k++)
+          if (c->peers[k].fd == fd) dn_sender_readable(c, &c->peers[k]);
+      }
+    }
+  }
+  if (fds != stack) free(fds);
+}
+
+int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event_out) {
+  dn_ctx *c = dora_context;
+  if (event_out) *event_out = NULL;
+  if (!c || !event_out) return dn_fail("dora_context or event_out is NULL");
+  uint64_t deadline = timeout_ms >= 0 ? dn_now_ms() + (uint64_t)timeout_ms : 0;
+  /* read what already waits in the sockets first, so queue policies see it */
+  pump(c, 0);
+  for (;;) {
+    dn_daemon_beat(c);
+    dn_event *e = dn_sched_pop(&c->sched, &c->cfg);
+    if (e) {
+      *event_out = e;
+      return DORA_OK;
+    }
+    if (c->sched.ended) return DORA_END_OF_STREAM;
+    int wait = -1;
+    if (timeout_ms >= 0) {
+      uint64_t now = dn_now_ms();
+      if (now >= deadline) return DORA_TIMEOUT;
+      wait = (int)(deadline - now);
+    }
+    if (c->beat_period_ms && (wait < 0 || (uint64_t)wait > c->beat_period_ms))
+      wait = (int)c->beat_period_ms;
+    pump(c, wait);
+  }
+}
+
+void *dora_next_event(void *dora_context) {
+  void *event = NULL;
+  dora_next_event_timeout(dora_context, -1, &event);
+  return event;
+}
+
+void free_dora_event(void *dora_event) { dn_event_free(dora_event); }
+
+/* ---- reading events ------------------------------------------------------------------- */
+
+enum DoraEventType read_dora_event_type(void *dora_event) {
+  const dn_event *e = dora_event;
+  if (!e) {
+    dn_fail("dora_event is NULL");
+    return DoraEventType_Unknown;
+  }
+  switch (e->kind) {
+    case EV_INPUT: return DoraEventType_Input;
+    case EV_INPUT_CLOSED: return DoraEventType_InputClosed;
+    case EV_STOP: return DoraEventType_Stop;
+    case EV_ERROR: return DoraEventType_Error;
+    default: return DoraEventType_Unknown;
+  }
+}
+
+const char *dora_event_type_name(const void *dora_event) {
+  const dn_event *e = dora_event;
+  if (!e) return "";
+  switch (e->kind) {
+    case EV_INPUT: return "INPUT";
+    case EV_INPUT_CLOSED: return "INPUT_CLOSED";
+    case EV_STOP: return "STOP";
+    case EV_ERROR: return "ERROR";
+    case EV_NODE_RESTARTED: return "NODE_RESTARTED";
+    case EV_NODE_FAILED: return "NODE_FAILED";
+    case EV_INPUT_RECOVERED: return "INPUT_RECOVERED";
+    case EV_PARAM_UPDATE: return "PARAM_UPDATE";
+    case EV_PARAM_DELETED: return "PARAM_DELETED";
+    case EV_RELOAD: return "RELOAD";
+  }
+  return "";
+}
+
+void read_dora_input_id(void *dora_event, char **out_ptr, size_t *out_len) {
+  const dn_event *e = dora_event;
+  if (!out_ptr || !out_len) {
+    dn_fail("out_ptr or out_len is NULL");
+    return;
+  }
+  *out_ptr = NULL;
+  *out_len = 0;
+  if (!e) return;
+  if (e->kind == EV_INPUT || e->kind == EV_INPUT_CLOSED || e->kind == EV_INPUT_RECOVERED) {
+    *out_ptr = e->id;
+    *out_len = e->id_len;
+  }
+}
+
+void read_dora_input_data(void *dora_event, char **out_ptr, size_t *out_len) {
+  const dn_event *e = dora_event;
+  if (!out_ptr || !out_len) {
+    dn_fail("out_ptr or out_len is NULL");
+    return;
+  }
+  *out_ptr = NULL;
+  *out_len = 0;
+  if (!e || e->kind != EV_INPUT) return;
+  if (e->pl == PL_RAW) {
+    *out_ptr = (char *)e->data;
+    *out_len = e->data_len;
+  } else if (e->pl == PL_BUFFERS && e->type.id == DN_T_INT && e->type.bits == 8 &&
+             !e->type.is_signed && e->n_layout == 5) {
+    /* a UInt8 array sent as buffers: its values, if it has no nulls */
+    size_t at = 0;
+    if (e->layout[3] >= 0) {
+      int64_t nulls = 0;
+      for (int64_t i = e->layout[2]; i < e->layout[2] + e->layout[0]; i++)
+        nulls += !((e->data[i >> 3] >> (i & 7)) & 1);
+      if (nulls) return;
+      at = ((size_t)e->layout[3] + 7) / 8 * 8;
+    }
+    *out_ptr = (char *)e->data + at + (size_t)e->layout[2];
+    *out_len = (size_t)e->layout[0];
+  } else if (e->pl == PL_IPC) {
+    dn_fail("input `%s` carries a nested or dictionary Arrow type", e->id ? e->id : "?");
+  }
+}
+
+uint64_t dora_event_timestamp_ns(const void *dora_event) {
+  const dn_event *e = dora_event;
+  return e && e->kind == EV_INPUT ? e->ts_ns : 0;
+}
+
+unsigned long long read_dora_input_timestamp(void *dora_event) {
+  uint64_t ns = dora_event_timestamp_ns(dora_event);
+  if (!ns) return 0;
+  uint64_t secs = ns / 1000000000u, rest = ns % 1000000000u;
+  uint64_t frac = (rest << 32) / 1000000000u;
+  return (unsigned long long)(secs << 32 | frac);
+}
+
+void dora_event_text(const void *dora_event, const char **out_ptr, size_t *out_len) {
+  const dn_event *e = dora_event;
+  if (!out_ptr || !out_len) {
+    dn_fail("out_ptr or out_len is NULL");
+    return;
+  }
+  *out_ptr = e ? e->text : NULL;
+  *out_len = e && e->text ? e->text_len : 0;
+}
+
+void dora_event_param_json(const void *dora_event, const char **out_ptr, size_t *out_len) {
+  const dn_event *e = dora_event;
+  if (!out_ptr || !out_len) {
+    dn_fail("out_ptr or out_len is NULL");
+    return;
+  }
+  *out_ptr = e ? e->json : NULL;
+  *out_len = e && e->json ? e->json_len : 0;
+}
+
+/* ---- the node ------------------------------------------------------------------------- */
+
+const char *dora_dataflow_id(const void *dora_context) {
+  return dora_context ? ((const dn_ctx *)dora_context)->cfg.dataflow_id : NULL;
+}
+
+const char *dora_node_id(const void *dora_context) {
+  return dora_context ? ((const dn_ctx *)dora_context)->cfg.node_id : NULL;
+}
+
+unsigned int dora_restart_count(const void *dora_context) {
+  return dora_context ? ((const dn_ctx *)dora_context)->cfg.restart_count : 0;
+}
+
+/* ---- sending ------------------------------------------------------------------------- */
+
+static long open_output(dn_ctx *c, const char *id, size_t len) {
+  if (!c) return dn_fail("dora_context is NULL");
+  if (!id) return dn_fail("the output id is NULL");
+  long o = dn_config_output(&c->cfg, id, len);
+  if (o < 0)
+    return dn_fail("output `%.*s` is not declared in the dataflow", (int)(len > 200 ? 200 : len), id);
+  if (!c->output_open[o])
+    return dn_fail("output `%.*s` was closed", (int)(len > 200 ? 200 : len), id);
+  return o;
+}
+
+int dora_send_output_with_params(void *dora_context, const char *id_ptr, size_t id_len,
+                                 const char *data_ptr, size_t data_len, const DoraParam *params,
+                                 size_t n_params) {
+  dn_ctx *c = dora_context;
+  long o = open_output(c, id_ptr, id_len);
+  if (o < 0) return DORA_ERROR;
+  if (!data_ptr && data_len) return dn_fail("data is NULL but data_len is %zu", data_len);
+  if (data_len > (size_t)INT64_MAX) return dn_fail("data_len is too large");
+  if (dn_params_check(params, n_params)) return DORA_ERROR;
+  dn_daemon_beat(c);
+  dn_part part = {data_ptr ? data_ptr : "", data_len};
+  return dn_sender_send(c, (size_t)o, "raw", NULL, NULL, 0, &part, 1, params, n_params);
+}
+
+int dora_send_output(void *dora_context, const char *id_ptr, size_t id_len, const char *data_ptr,
+                     size_t data_len) {
+  return dora_send_output_with_params(dora_context, id_ptr, id_len, data_ptr, data_len, NULL, 0);
+}
+
+int dora_send_output_arrow(void *dora_context, const char *id_ptr, size_t id_len,
+                           const struct ArrowArray *array, const struct ArrowSchema *schema,
+                           const DoraParam *params, size_t n_params) {
+  dn_ctx *c = dora_context;
+  long o = open_output(c, id_ptr, id_len);
+  if (o < 0) return DORA_ERROR;
+  if (dn_params_check(params, n_params)) return DORA_ERROR;
+  dn_type t;
+  int64_t layout[6];
+  size_t n_layout, n_parts;
+  dn_part parts[6];
+  if (dn_arrow_parts(array, schema, &t, layout, &n_layout, parts, &n_parts)) return DORA_ERROR;
+  if (t.id == DN_T_TIMESTAMP && t.tz[0] && strcmp(t.tz, "UTC") != 0)
+    return dn_fail("cannot send Arrow type %s from C: timestamps are supported without a time "
+                   "zone or with tz=UTC only",
+                   t.name);
+  dn_daemon_beat(c);
+  return dn_sender_send(c, (size_t)o, "buffers", &t, layout, n_layout, parts, n_parts, params,
+                        n_params);
+}
+
+void *dora_alloc_sample(void *dora_context, size_t len, uint8_t **data_out) {
+  dn_ctx *c = dora_context;
+  if (data_out) *data_out = NULL;
+  if (!c || !data_out) {
+    dn_fail("dora_context or data_out is NULL");
+    return NULL;
+  }
+  if (len > DN_MAX_FRAME * (size_t)4) {
+    dn_fail("a sample of %zu bytes is too large", len);
+    return NULL;
+  }
+  dn_sample *s = calloc(1, sizeof *s);
+  if (!s) {
+    dn_fail("out of memory");
+    return NULL;
+  }
+  s->len = len;
+  if (len >= c->cfg.threshold) {
+    size_t offset;
+    if (dn_pool_acquire(&c->pool, len, true, &s->seg, &offset)) {
+      free(s);
+      return NULL;
+    }
+    *data_out = s->seg->mem;
+  } else {
+    s->heap = malloc(len ? len : 1);
+    if (!s->heap) {
+      free(s);
+      dn_fail("out of memory");
+      return NULL;
+    }
+    *data_out = s->heap;
+  }
+  return s;
+}
+
+void dora_free_sample(void *dora_context, void *sample) {
+  dn_ctx *c = dora_context;
+  dn_sample *s = sample;
+  if (!s) return;
+  if (s->seg && c) dn_sender_discard(c, s->seg, 0);
+  free(s->heap);
+  free(s);
+}
+
+int dora_send_sample(void *dora_context, const char *id_ptr, size_t id_len, void *sample,
+                     const DoraParam *params, size_t n_params) {
+  dn_ctx *c = dora_context;
+  dn_sample *s = sample;
+  if (!s) return dn_fail("sample is NULL");
+  if (!c) return dn_fail("dora_context is NULL"); /* cannot free a segment without it */
+  long o = open_output(c, id_ptr, id_len);
+  int rc;
+  if (o < 0 || dn_params_check(params, n_params)) {
+    dora_free_sample(c, s);
+    return DORA_ERROR;
+  }
+  if (s->seg) {
+    rc = dn_sender_send_segment(c, (size_t)o, "raw", NULL, NULL, 0, s->seg, 0, s->len, params,
+                                n_params);
+  } else {
+    dn_part part = {s->heap, s->len};
+    rc = dn_sender_send(c, (size_t)o, "raw", NULL, NULL, 0, &part, 1, params, n_params);
+    free(s->heap);
+  }
+  free(s);
+  return rc;
+}
+
+int dora_close_outputs(void *dora_context, const char *const *ids, size_t n_ids) {
+  dn_ctx *c = dora_context;
+  if (!c) return dn_fail("dora_context is NULL");
+  if (n_ids && !ids) return dn_fail("ids is NULL");
+  size_t *closing = calloc(n_ids ? n_ids : 1, sizeof(size_t));
+  if (!closing) return dn_fail("out of memory");
+  size_t n = 0;
+  int rc = DORA_OK;
+  for (size_t i = 0; i < n_ids; i++) {
+    long o = ids[i] ? dn_config_output(&c->cfg, ids[i], strlen(ids[i])) : -1;
+    if (o < 0 || !c->output_open[o]) {
+      rc = dn_fail("`%s` is not an open output", ids[i] ? ids[i] : "(null)");
+      continue;
+    }
+    c->output_open[o] = false;
+    closing[n++] = (size_t)o;
+  }
+  if (n) {
+    dn_sender_close_outputs(c, closing, n);
+    dn_frame_begin(&c->frame);
+    mp_w_array(&c->frame, 2);
+    mp_w_cstr(&c->frame, "close_outputs");
+    mp_w_array(&c->frame, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) mp_w_cstr(&c->frame, c->cfg.outputs[closing[i]]);
+    if (dn_frame_end(&c->frame) == 0 && !c->daemon_gone) dn_daemon_send(c, &c->frame);
+  }
+  free(closing);
+  return rc;
+}
+
+int dora_log(void *dora_context, const char *level_ptr, size_t level_len, const char *msg_ptr,
+             size_t msg_len) {
+  dn_ctx *c = dora_context;
+  if (!c) return dn_fail("dora_context is NULL");
+  if ((!level_ptr && level_len) || (!msg_ptr && msg_len)) return dn_fail("level or message is NULL");
+  char level[16] = "";
+  size_t n = level_len < sizeof level - 1 ? level_len : sizeof level - 1;
+  for (size_t i = 0; i < n; i++) level[i] = (char)tolower((unsigned char)level_ptr[i]);
+  level[n] = 0;
+  const char *norm = "info";
+  if (!strcmp(level, "error") || !strcmp(level, "critical") || !strcmp(level, "fatal")) norm = "error";
+  else if (!strcmp(level, "warn") || !strcmp(level, "warning")) norm = "warn";
+  else if (!strcmp(level, "debug")) norm = "debug";
+  else if (!strcmp(level, "trace")) norm = "trace";
+  dn_frame_begin(&c->frame);
+  mp_w_array(&c->frame, 5);
+  mp_w_cstr(&c->frame, "log");
+  mp_w_cstr(&c->frame, norm);
+  mp_w_str(&c->frame, msg_ptr ? msg_ptr : "", msg_len);
+  mp_w_nil(&c->frame);
+  mp_w_nil(&c->frame);
+  if (dn_frame_end(&c->frame)) return DORA_ERROR;
+  return dn_daemon_send(c, &c->frame);
+}

@@ -1,0 +1,273 @@
+/* Events, the payloads they share with Arrow arrays, and the input queues.
+ *
+ * Queue rules (the Python scheduler's, dora/_scheduler.py): each input keeps at most its
+ * cap of messages and drops the oldest beyond; non-input events (STOP, ERROR, ...) come
+ * before queued inputs; INPUT_CLOSED is queued behind the input's data; once every input
+ * was closed a STOP (ALL_INPUTS_CLOSED) follows; inputs are served round-robin, least
+ * recently served first; after a STOP was returned only already-queued inputs come out,
+ * then the stream ends. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node.h"
+
+dn_event *dn_event_new(dn_ev_kind kind) {
+  dn_event *e = calloc(1, sizeof *e);
+  if (e) e->kind = kind;
+  return e;
+}
+
+static int set_str(char **dst, size_t *dst_len, const void *src, size_t len) {
+  char *s = malloc(len + 1);
+  if (!s) return -1;
+  if (len) memcpy(s, src, len);
+  s[len] = 0;
+  free(*dst);
+  *dst = s;
+  *dst_len = len;
+  return 0;
+}
+
+int dn_event_set_id(dn_event *e, const void *id, size_t len) {
+  return set_str(&e->id, &e->id_len, id, len);
+}
+
+int dn_event_set_text(dn_event *e, const void *text, size_t len) {
+  return set_str(&e->text, &e->text_len, text, len);
+}
+
+void dn_event_free(dn_event *e) {
+  if (!e) return;
+  free(e->id);
+  free(e->text);
+  free(e->json);
+  free(e->layout);
+  for (size_t i = 0; i < e->n_params; i++) free(e->params[i].key);
+  free(e->params);
+  free(e->params_raw);
+  dn_payload_unref(e->payload);
+  free(e);
+}
+
+dn_payload *dn_payload_new(void) {
+  dn_payload *p = calloc(1, sizeof *p);
+  if (p) atomic_init(&p->refs, 1);
+  return p;
+}
+
+void dn_payload_ref(dn_payload *p) { atomic_fetch_add(&p->refs, 1); }
+
+/* The last reference gone: the sender may reuse the shared memory. */
+void dn_payload_unref(dn_payload *p) {
+  if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
+  free(p->owned);
+  dn_mapping_unref(p->map);
+  if (p->conn) {
+    if (p->has_token) dn_inconn_release(p->conn, p->token);
+    dn_inconn_unref(p->conn);
+  }
+  free(p);
+}
+
+/* ---- scheduler --------------------------------------------------------------------------- */
+
+enum { OPEN = 0, CLOSING = 1, CLOSED = 2 };
+
+int dn_sched_init(dn_sched *s, const dn_config *cfg) {
+  memset(s, 0, sizeof *s);
+  s->n = cfg->n_inputs;
+  if (s->n) {
+    s->inputs = calloc(s->n, sizeof *s->inputs);
+    s->order = calloc(s->n, sizeof *s->order);
+    if (!s->inputs || !s->order) return -1;
+  }
+  for (size_t i = 0; i < s->n; i++) {
+    s->inputs[i].cap = cfg->inputs[i].cap;
+    s->order[i] = i;
+  }
+  s->open_inputs = s->n;
+  return 0;
+}
+
+static void free_list(dn_event *e) {
+  while (e) {
+    dn_event *next = e->next;
+    dn_event_free(e);
+    e = next;
+  }
+}
+
+void dn_sched_free(dn_sched *s) {
+  for (size_t i = 0; i < s->n; i++) free_list(s->inputs[i].head);
+  free_list(s->ctl_head);
+  free(s->inputs);
+  free(s->order);
+  memset(s, 0, sizeof *s);
+}
+
+static void append(dn_inq *q, dn_event *e) {
+  e->next = NULL;
+  if (q->tail) q->tail->next = e;
+  else q->head = e;
+  q->tail = e;
+}
+
+void dn_sched_push_input(dn_sched *s, size_t input, dn_event *e) {
+  dn_inq *q = input < s->n ? &s->inputs[input] : NULL;
+  if (!q || q->state != OPEN || s->stop_returned || s->ended) {
+    dn_event_free(e);
+    return;
+  }
+  if (q->count >= q->cap) {
+    /* drop the oldest message (never the closed marker, which is always last) */
+    dn_event *prev = NULL, *cur = q->head;
+    while (cur && cur->closed_marker) {
+      prev = cur;
+      cur = cur->next;
+    }
+    if (cur) {
+      if (prev) prev->next = cur->next;
+      else q->head = cur->next;
+      if (q->tail == cur) q->tail = prev;
+      dn_event_free(cur);
+      q->count--;
+      s->queued--;
+      q->dropped++;
+    }
+  }
+  append(q, e);
+  q->count++;
+  s->queued++;
+}
+
+void dn_sched_push_event(dn_sched *s, dn_event *e) {
+  if (s->stop_returned || s->ended) {
+    dn_event_free(e);
+    return;
+  }
+  if (e->kind == EV_STOP) {
+    if (s->stop_seen) {
+      dn_event_free(e);
+      return;
+    }
+    s->stop_seen = true;
+  }
+  if (s->ctl_count >= DN_CONTROL_QUEUE) {
+    /* never evict the STOP: it is the one event a node must not miss */
+    dn_event *prev = NULL, *cur = s->ctl_head;
+    while (cur && cur->kind == EV_STOP) {
+      prev = cur;
+      cur = cur->next;
+    }
+    if (cur) {
+      if (prev) prev->next = cur->next;
+      else s->ctl_head = cur->next;
+      if (s->ctl_tail == cur) s->ctl_tail = prev;
+      dn_event_free(cur);
+      s->ctl_count--;
+    }
+  }
+  e->next = NULL;
+  if (s->ctl_tail) s->ctl_tail->next = e;
+  else s->ctl_head = e;
+  s->ctl_tail = e;
+  s->ctl_count++;
+}
+
+void dn_sched_close_input(dn_sched *s, size_t input) {
+  if (input >= s->n) return;
+  dn_inq *q = &s->inputs[input];
+  if (q->state != OPEN) return;
+  q->state = CLOSING;
+  if (s->stop_returned || s->ended) return;
+  dn_event *marker = dn_event_new(EV_INPUT_CLOSED);
+  if (!marker) return;
+  marker->closed_marker = true;
+  append(q, marker);
+  s->queued++;
+}
+
+void dn_sched_reopen_input(dn_sched *s, size_t input) {
+  if (input >= s->n || s->stop_seen) return;
+  dn_inq *q = &s->inputs[input];
+  if (q->state == OPEN) return;
+  if (q->state == CLOSED) {
+    s->open_inputs++;
+  } else if (q->tail && q->tail->closed_marker) {
+    /* drop the pending marker: the producer came back before it was returned */
+    dn_event *prev = NULL, *cur = q->head;
+    while (cur != q->tail) {
+      prev = cur;
+      cur = cur->next;
+    }
+    if (prev) prev->next = NULL;
+    else q->head = NULL;
+    q->tail = prev;
+    dn_event_free(cur);
+    s->queued--;
+  }
+  q->state = OPEN;
+}
+
+static void maybe_end(dn_sched *s) {
+  if (s->stop_returned && !s->queued && !s->ctl_count) s->ended = true;
+}
+
+static dn_event *pop_control(dn_sched *s) {
+  dn_event *e = s->ctl_head;
+  s->ctl_head = e->next;
+  if (!s->ctl_head) s->ctl_tail = NULL;
+  s->ctl_count--;
+  e->next = NULL;
+  if (e->kind == EV_STOP) {
+    s->stop_returned = true;
+    maybe_end(s);
+  }
+  return e;
+}
+
+dn_event *dn_sched_pop(dn_sched *s, const dn_config *cfg) {
+  if (s->ctl_head) return pop_control(s);
+  while (s->queued) {
+    size_t k = 0;
+    while (k < s->n && !s->inputs[s->order[k]].head) k++;
+    if (k == s->n) return NULL; /* cannot happen: queued > 0 */
+    size_t idx = s->order[k];
+    memmove(s->order + k, s->order + k + 1, (s->n - k - 1) * sizeof *s->order);
+    s->order[s->n - 1] = idx;
+    dn_inq *q = &s->inputs[idx];
+    dn_event *e = q->head;
+    q->head = e->next;
+    if (!q->head) q->tail = NULL;
+    e->next = NULL;
+    s->queued--;
+    if (!e->closed_marker) {
+      q->count--;
+      if (s->stop_returned) maybe_end(s);
+      return e;
+    }
+    /* INPUT_CLOSED: the marker becomes the event */
+    e->closed_marker = false;
+    const char *id = cfg->inputs[idx].id;
+    if (dn_event_set_id(e, id, strlen(id))) {
+      dn_event_free(e);
+      continue;
+    }
+    q->state = CLOSED;
+    s->open_inputs--;
+    if (s->open_inputs == 0 && !s->stop_seen) {
+      dn_event *stop = dn_event_new(EV_STOP);
+      if (stop && dn_event_set_text(stop, "ALL_INPUTS_CLOSED", 17) == 0) {
+        dn_sched_push_event(s, stop);
+      } else {
+        dn_event_free(stop);
+      }
+    } else if (s->stop_returned) {
+      maybe_end(s);
+    }
+    return e;
+  }
+  return NULL;
+}
+
+bool dn_sched_ready(const dn_sched *s) { return s->ended || s->queued || s->ctl_count; }
