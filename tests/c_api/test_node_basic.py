@@ -1,0 +1,47 @@
+"""A C node in dora-rs's example style runs in a dataflow (compiled as C and as C++):
+timer -> C node -> C sink."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.c_api.conftest import CompileC
+from tests.procs import run_dora
+
+pytestmark = pytest.mark.integration
+
+
+def write_flow(tmp_path: Path, node: Path, sink: Path) -> Path:
+    flow = tmp_path / "dataflow.yml"
+    flow.write_text(
+        f"""nodes:
+  - id: c-node
+    path: {node}
+    inputs:
+      tick: dora/timer/millis/20
+    outputs:
+      - message
+  - id: c-sink
+    path: {sink}
+    inputs:
+      message: c-node/message
+"""
+    )
+    return flow
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("lang", ["c", "cxx"])
+def test_c_node_timer_to_c_sink(tmp_path: Path, compile_c: CompileC, lang: str) -> None:
+    node = compile_c(["c_node.c"], f"c_node_{lang}", lang=lang)
+    sink = compile_c(["c_sink.c"], f"c_sink_{lang}", lang=lang)
+    result = run_dora(["run", str(write_flow(tmp_path, node, sink))], cwd=tmp_path, timeout=100)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    for n in range(10):
+        assert f"c_sink: input message: message {n}" in out, out
+    assert "c_node: sent 10 messages" in out
+    assert "c_sink: closed message" in out
+    assert "c_sink: done after 10 inputs" in out

@@ -1,0 +1,82 @@
+"""A C shared-library operator and a Python operator in one runtime node: both receive a
+timer and each other's outputs, both send; a sink node checks what arrived, addressing
+``node/operator/output``. STOP reaches both operators, then the C one is dropped."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.c_api.operator_helpers import OPERATORS, SINK, compile_operator, sink_lines, write_files
+from tests.procs import DoraProcess
+
+pytestmark = pytest.mark.integration
+
+MIXED_FLOW = """nodes:
+  - id: rt
+    operators:
+      - id: c
+        shared-library: build/relay
+        inputs:
+          tick: dora/timer/millis/50
+          text: rt/py/words
+        outputs: [ticks, echo]
+      - id: py
+        python: py_op.py
+        inputs:
+          tick: dora/timer/millis/70
+          ticks: rt/c/ticks
+        outputs: [words, seen]
+  - id: sink
+    path: sink.py
+    inputs:
+      ticks: rt/c/ticks
+      echo: rt/c/echo
+      words: rt/py/words
+      seen: rt/py/seen
+"""
+
+
+def mixed_flow(directory: Path) -> Path:
+    """The mixed runtime node and its sink, compiled and written under ``directory``."""
+    compile_operator("relay", directory)
+    write_files(
+        directory,
+        {
+            "flow.yml": MIXED_FLOW,
+            "sink.py": SINK,
+            "py_op.py": (OPERATORS / "py_op.py").read_text(),
+        },
+    )
+    return directory / "flow.yml"
+
+
+@pytest.mark.timeout(90)
+def test_c_and_python_operators_share_a_node_and_talk_to_each_other(tmp_path: Path) -> None:
+    flow = mixed_flow(tmp_path)
+    dora = DoraProcess(["run", str(flow)], cwd=tmp_path)
+    try:
+        # C: timer -> `ticks`; Python: `ticks` -> `seen`
+        dora.wait_for_line("sink: seen py saw tick 3", timeout=60)
+        # Python: timer -> `words`; C: `words` (its input `text`) -> `echo`
+        dora.wait_for_line("sink: echo c saw word 3", timeout=30)
+        dora.proc.send_signal(signal.SIGINT)
+        code = dora.wait(timeout=30)
+    finally:
+        dora.kill_tree()
+    output = dora.output
+    assert code == 130, output  # interrupted, and nothing failed
+    ticks = sink_lines(dora.lines, "ticks")
+    assert ticks[:3] == ["tick 1", "tick 2", "tick 3"], output
+    words = sink_lines(dora.lines, "words")
+    assert words[:3] == ["word 1", "word 2", "word 3"], output
+    # each operator saw the other's messages in order, by their bare input ids
+    assert sink_lines(dora.lines, "seen")[:3] == ["py saw tick 1", "py saw tick 2", "py saw tick 3"]
+    assert sink_lines(dora.lines, "echo")[:3] == ["c saw word 1", "c saw word 2", "c saw word 3"]
+    # the dataflow's stop reached both operators; the C one was dropped at the end
+    assert "rt: relay got STOP" in output
+    assert "rt: py_op got STOP" in output
+    assert output.index("rt: relay got STOP") < output.index("rt: relay dropped")
+    assert "failed" not in output
