@@ -68,7 +68,7 @@ typedef struct Sender {
   uint8_t *map;
   int64_t slot_size;
   bool busy[SLOTS];
-  int next;
+  int next; /* the slot to wait for when both are busy (the older one) */
 } Sender;
 
 static int send_setup(Sender *s, int64_t largest) {
@@ -115,9 +115,16 @@ static int take_releases(Sender *s, int want) {
 static int send_one(Sender *s, const uint8_t *payload, int64_t size, int64_t seq, bool warm) {
   Header h = {.kind = KIND_INLINE, .warm = warm, .seq = seq, .size = size};
   if (s->shm && size >= s->threshold) {
-    int slot = s->next;
-    s->next = (s->next + 1) % SLOTS;
-    if (take_releases(s, slot) != 0) return -1;
+    /* the lowest free slot, as dora's pool takes the lowest free room: a paced stream
+     * keeps reusing the same warm pages; wait for the oldest one only if both are busy */
+    if (take_releases(s, -1) != 0) return -1;
+    int slot = 0;
+    while (slot < SLOTS && s->busy[slot]) slot++;
+    if (slot == SLOTS) {
+      slot = s->next;
+      if (take_releases(s, slot) != 0) return -1;
+    }
+    s->next = (slot + 1) % SLOTS;
     h.kind = KIND_SHM;
     h.offset = slot * s->slot_size;
     h.t_send = bench_now_ns();
