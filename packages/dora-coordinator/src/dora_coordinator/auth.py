@@ -2,7 +2,8 @@
 
 The token lives in a file readable only by its owner (mode 0600). The coordinator
 creates the file with a fresh random token when it does not exist, and refuses a file
-that group or others can read. Clients send ``Authorization: Bearer <token>``; the
+that group or others can read (the reader, shared with the daemon and the CLI, is
+:mod:`dora_message.token_file`). Clients send ``Authorization: Bearer <token>``; the
 coordinator compares in constant time (:func:`hmac.compare_digest`). The token is never
 logged and never put in an error message.
 """
@@ -12,37 +13,20 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-import stat
 from pathlib import Path
 
-from dora_message.errors import DoraError
+from dora_message.token_file import TokenFileError, read_token_file
 
 TOKEN_BYTES = 32
 BEARER = "Bearer "
 
-
-class TokenFileError(DoraError):
-    """The token file cannot be used."""
-
-
-def read_token_file(path: Path) -> str:
-    """Read a token, refusing files that others can read or that belong to someone else."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        raise TokenFileError(f"token file {path} does not exist") from None
-    except OSError as error:
-        raise TokenFileError(f"cannot open token file {path}: {error.strerror}") from None
-    with os.fdopen(fd, "r", encoding="utf-8") as file:
-        info = os.fstat(file.fileno())
-        if info.st_uid != os.getuid():
-            raise TokenFileError(f"token file {path} belongs to another user")
-        if stat.S_IMODE(info.st_mode) & 0o077:
-            raise TokenFileError(f"token file {path} can be read by others; run `chmod 600 {path}`")
-        token = file.read().strip()
-    if not token:
-        raise TokenFileError(f"token file {path} is empty")
-    return token
+__all__ = [
+    "TokenFileError",
+    "bearer_header",
+    "bearer_ok",
+    "load_or_create_token",
+    "read_token_file",
+]
 
 
 def load_or_create_token(path: Path) -> str:

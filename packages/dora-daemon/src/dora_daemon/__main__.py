@@ -24,6 +24,7 @@ from dora_daemon.bridge.mesh import Mesh, listen_endpoint
 from dora_daemon.coordinator_link import CoordinatorLink, LinkConfig, LinkRefused
 from dora_daemon.service import DaemonService
 from dora_message.errors import DoraError
+from dora_message.token_file import read_token_file
 
 log = logging.getLogger("dora_daemon")
 
@@ -56,16 +57,14 @@ def split_endpoints(values: Sequence[str]) -> list[str]:
 
 
 def read_token(path: Path | None) -> str | None:
-    """The token from ``--token-file`` (owner-only file) or ``DORA_AUTH_TOKEN``."""
+    """The token from ``--token-file`` or ``DORA_AUTH_TOKEN``.
+
+    The file goes through the coordinator's own strict reader (no symlink, owned by us,
+    mode 0600): two readers with different rules would make the weaker one the rule.
+    """
     if path is None:
         return os.environ.get("DORA_AUTH_TOKEN") or None
-    info = path.stat()
-    if info.st_mode & 0o077:
-        raise DoraError(f"token file {path} can be read by others; run `chmod 600 {path}`")
-    token = path.read_text(encoding="utf-8").strip()
-    if not token:
-        raise DoraError(f"token file {path} is empty")
-    return token
+    return read_token_file(path)
 
 
 async def serve(config: LinkConfig, allow_shell_nodes: bool = False) -> int:

@@ -1,0 +1,56 @@
+"""Reading the control-plane token file: the one reader the coordinator, daemon and CLI share.
+
+The token is a password for the whole cluster, so the file must be the caller's own secret:
+a regular file (a FIFO would block the open, a device is not a secret), reached without
+following a symlink in its last component (a link can point at someone else's file or be
+swapped after the check), owned by the calling user and readable by nobody else (mode
+0600 or stricter). The checks run on the opened descriptor, so the file that was checked is
+the file that is read. The token itself never appears in an error message.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from dora_message.errors import DoraError
+
+MAX_TOKEN_FILE_BYTES = 4096  # a token is 64 hex characters; anything far larger is not one
+
+
+class TokenFileError(DoraError):
+    """The token file cannot be used; the message says why and names the file."""
+
+
+def read_token_file(path: str | os.PathLike[str]) -> str:
+    """The token in ``path``, refusing symlinks, non-regular files, other owners and files
+    that group or others can read."""
+    path = Path(path)
+    try:
+        # O_NONBLOCK: opening a FIFO must not hang; it is refused just below
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise TokenFileError(f"token file {path} does not exist") from None
+    except OSError as error:
+        if path.is_symlink():
+            raise TokenFileError(f"token file {path} is a symlink; give the file itself") from None
+        raise TokenFileError(f"cannot open token file {path}: {error.strerror}") from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise TokenFileError(f"token file {path} is not a regular file")
+        if info.st_uid != os.getuid():
+            raise TokenFileError(f"token file {path} belongs to another user (uid {info.st_uid})")
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            raise TokenFileError(f"token file {path} can be read by others; run `chmod 600 {path}`")
+        data = file.read(MAX_TOKEN_FILE_BYTES + 1)
+    if len(data) > MAX_TOKEN_FILE_BYTES:
+        raise TokenFileError(f"token file {path} is too large to hold a token")
+    try:
+        token = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise TokenFileError(f"token file {path} is not UTF-8 text") from None
+    if not token:
+        raise TokenFileError(f"token file {path} is empty")
+    return token
