@@ -18,7 +18,9 @@ pytestmark = pytest.mark.integration
 
 def run_with_env(directory: Path, name: str, value: str) -> DoraProcess:
     flow = mixed_flow(directory)
-    text = flow.read_text().replace("  - id: rt\n", f"  - id: rt\n    env:\n      {name}: {value}\n")
+    text = flow.read_text().replace(
+        "  - id: rt\n", f"  - id: rt\n    env:\n      {name}: {value}\n"
+    )
     flow.write_text(text)
     return DoraProcess(["run", str(flow)], cwd=directory)
 
