@@ -1,0 +1,48 @@
+"""16 MB between a Python node and a C node, both ways, through shared memory: the
+receiver reads the bytes in place (they lie in a memfd mapping) and they arrive intact."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.c_api.conftest import NODES, CompileC
+from tests.procs import run_dora
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.timeout(180)
+def test_16mb_python_to_c_and_back_zero_copy(tmp_path: Path, compile_c: CompileC) -> None:
+    big = compile_c(["c_big.c"], "c_big")
+    shutil.copy(NODES / "py_big.py", tmp_path / "py_big.py")
+    path = tmp_path / "dataflow.yml"
+    path.write_text(
+        f"""nodes:
+  - id: py
+    path: py_big.py
+    inputs:
+      back: c/back
+      copy: c/copy
+    outputs:
+      - big
+  - id: c
+    path: {big}
+    inputs:
+      big: py/big
+    outputs:
+      - back
+      - copy
+"""
+    )
+    result = run_dora(["run", str(path)], cwd=tmp_path, timeout=160)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    for seq in range(3):
+        assert f"c_big: got 16777216 bytes seq {seq}, 0 wrong, zero-copy yes" in out, out
+        assert f"py_big: back {seq} intact True zero-copy True" in out, out
+        assert f"py_big: copy {seq} intact True zero-copy True" in out, out
+    assert "py_big: done" in out
+    assert "c_big: done" in out
