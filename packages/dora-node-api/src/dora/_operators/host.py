@@ -19,6 +19,7 @@ cases the node's restart policy applies.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Protocol
 
@@ -36,6 +37,7 @@ from dora.events import (
 )
 from dora.events import STOP as STOP_EVENT
 from dora.node import Node
+from dora_message.config import ENV_NODE_CONFIG, NodeConfig, decode_node_config
 
 _OWNED = frozenset((INPUT, INPUT_CLOSED, INPUT_RECOVERED))
 _TO_ALL = frozenset((STOP_EVENT, ERROR))
@@ -53,26 +55,38 @@ class Operator(Protocol):
 class Host:
     """The operators of one runtime node and the rules of their lives."""
 
-    def __init__(self, node: Node, specs: list[OperatorSpec]) -> None:
-        self.node = node
-        self.node_id = node.node_id()
+    def __init__(self, config: NodeConfig, specs: list[OperatorSpec]) -> None:
+        self.node_id = config.node_id
+        self.descriptor = config.dataflow_descriptor
         self.specs = specs
         self.running: dict[str, Operator] = {}  # in descriptor order
+        self._node: Node | None = None
+
+    @property
+    def node(self) -> Node:
+        if self._node is None:
+            raise RuntimeError("operators cannot send before the dataflow started")
+        return self._node
 
     # ---- life ------------------------------------------------------------------------
 
     def load(self) -> None:
-        """Create every operator, in descriptor order (a failure drops those made)."""
-        descriptor = self.node.dataflow_descriptor()
+        """Create every operator, in descriptor order. Done before joining the dataflow:
+        a slow ``dora_init_operator`` or import delays the start instead of letting the
+        first inputs pile up, and a failure is a failure to start."""
         for spec in self.specs:
-            self.running[spec.id] = self._create(spec, descriptor)
+            self.running[spec.id] = self._create(spec)
 
-    def _create(self, spec: OperatorSpec, descriptor: dict[str, Any]) -> Operator:
+    def attach(self, node: Node) -> None:
+        """Join the dataflow: from now on operators receive events and may send."""
+        self._node = node
+
+    def _create(self, spec: OperatorSpec) -> Operator:
         if spec.kind == "python":
             from dora._operators.python_op import PythonOperator
 
             try:
-                return PythonOperator(spec.id, spec.path, self._sender(spec.id), descriptor)
+                return PythonOperator(spec.id, spec.path, self._sender(spec.id), self.descriptor)
             except Exception as error:
                 import traceback
 
@@ -92,10 +106,9 @@ class Host:
 
     def _sender(self, op_id: str) -> Any:
         prefix = f"{op_id}/"
-        node = self.node
 
         def send(output_id: str, data: Any, metadata: dict[str, Any] | None = None) -> None:
-            node.send_output(prefix + output_id, data, metadata)
+            self.node.send_output(prefix + output_id, data, metadata)
 
         return send
 
@@ -199,11 +212,20 @@ class Host:
 
 def start_runtime() -> None:
     """Run the runtime node's operators until they stop; exit code 1 on any failure."""
-    specs = operator_specs()
-    node = Node()
-    host = Host(node, specs)
+    specs = operator_specs()  # may set DORA_NODE_CONFIG (from DORA_RUNTIME_CONFIG)
+    raw = os.environ.get(ENV_NODE_CONFIG)
+    if raw is None:
+        raise RuntimeError(f"{ENV_NODE_CONFIG} env variable is not set")
+    host = Host(decode_node_config(raw), specs)
     try:
         host.load()
+    except OperatorFailed as failure:
+        print(f"node `{host.node_id}`: {failure}", file=sys.stderr, flush=True)
+        host.abandon()
+        sys.exit(1)
+    node = Node()
+    host.attach(node)
+    try:
         host.run()
         host.drop_all()
     except OperatorFailed as failure:
