@@ -120,8 +120,8 @@ static bool has_conn(dn_ctx *c, const char *producer, size_t len) {
 }
 
 static void drop_conn(dn_ctx *c, dn_inconn *conn) {
-  char *sender = conn->sender ? strdup(conn->sender) : NULL;
-  conn->sender = NULL; /* no longer counts as a connection of its producer */
+  char *sender = conn->sender; /* no longer counts as a connection of its producer */
+  conn->sender = NULL;
   conn->alive = false;
   for (size_t i = 0; i < c->n_in; i++) {
     if (c->in[i] == conn) {

@@ -1,0 +1,52 @@
+"""The node library compiled from its sources with AddressSanitizer and UBSan into a C
+sender and a C receiver: 10,000 messages of 8 B .. 64 KiB (and some 2 MiB) across the
+shared-memory threshold, no sanitizer report and no leak. The daemon is not sanitized."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.c_api.conftest import CompileC
+from tests.procs import run_dora
+
+pytestmark = pytest.mark.integration
+
+SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer",
+            "-g", "-O1"]
+
+
+@pytest.mark.timeout(300)
+def test_10000_messages_under_asan_and_ubsan(tmp_path: Path, compile_c: CompileC) -> None:
+    tx = compile_c(["stress_tx.c"], "stress_tx_asan", SANITIZE, link="sources-node")
+    rx = compile_c(["stress_rx.c"], "stress_rx_asan", SANITIZE, link="sources-node")
+    env = """    env:
+      ASAN_OPTIONS: detect_leaks=1:abort_on_error=0:exitcode=86
+      UBSAN_OPTIONS: print_stacktrace=1:halt_on_error=1:exitcode=87
+"""
+    path = tmp_path / "dataflow.yml"
+    path.write_text(
+        f"""nodes:
+  - id: tx
+    path: {tx}
+    inputs:
+      ack: rx/ack
+    outputs:
+      - data
+{env}  - id: rx
+    path: {rx}
+    inputs:
+      data:
+        source: tx/data
+        queue_size: 1000
+    outputs:
+      - ack
+{env}"""
+    )
+    result = run_dora(["run", str(path)], cwd=tmp_path, timeout=280)
+    out = result.stdout + result.stderr
+    assert "Sanitizer" not in out and "runtime error" not in out, out
+    assert result.returncode == 0, out
+    assert "stress_tx: sent 10000 messages, 0 failures" in out, out
+    assert "stress_rx: 10000 messages, 0 wrong" in out, out
