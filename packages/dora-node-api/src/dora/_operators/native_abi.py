@@ -62,7 +62,8 @@ class VecU8(Structure):
 
 
 class DoraResult(Structure):
-    _fields_ = [("error", POINTER(VecU8))]
+    # Vec_uint8_t *: a plain address, so that the common check (NULL) builds no object
+    _fields_ = [("error", c_void_p)]
 
 
 class DoraInitResult(Structure):
@@ -165,7 +166,7 @@ class NativeAbi:
         """The message of a failed result (then freed), or None on success."""
         if not result.error:
             return None
-        vec = result.error.contents
+        vec = VecU8.from_address(result.error)
         text = ctypes.string_at(vec.ptr, vec.len).decode(errors="replace") if vec.ptr else ""
         self.free_result_error(result)
         return text or "(empty error message)"

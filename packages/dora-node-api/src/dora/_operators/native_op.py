@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from dora._operators import native_abi as abi
-from dora._operators.outcome import CONTINUE, STOP, STOP_ALL, OperatorFailed
+from dora._operators.outcome import CONTINUE, STOP_ALL, OperatorFailed
 from dora.events import ERROR, INPUT, INPUT_CLOSED, Event
 from dora.events import STOP as STOP_EVENT
 
@@ -32,6 +32,7 @@ SendArrayFn = Callable[[str, pa.Array], None]
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 _SYMBOLS = ("dora_init_operator", "dora_on_event", "dora_drop_operator")
+_EMPTY = abi.VecU8(None, 0, 0)
 
 
 def _timestamp_ns(event: Event) -> int:
@@ -73,10 +74,19 @@ class NativeOperator:
             ctypes.addressof(self._send_env), native.trampoline, native.noop, native.noop
         )
         self._send_error: ctypes.Array[ctypes.c_char] | None = None
+        # one RawEvent_t, Input_t and result, reused: each event sets what it needs and
+        # puts it back to zero after the call (cheaper than building or clearing all)
         self._event = abi.RawEvent()
         self._input = abi.Input()
         self._input_ptr = ctypes.pointer(self._input)
+        self._array_at = ctypes.addressof(self._input) + abi.Input.array.offset
+        self._schema_at = ctypes.addressof(self._input) + abi.Input.schema.offset
         self._result = abi.OnEventResult()
+        self._refs = (
+            ctypes.byref(self._event),
+            ctypes.byref(self._send_output),
+            ctypes.byref(self._result),
+        )
         self._ids: dict[str, ctypes.Array[ctypes.c_char]] = {}  # NUL-terminated, kept alive
         init = abi.DoraInitResult()
         native.call_init(functions["dora_init_operator"], self._label, ctypes.byref(init))
@@ -96,7 +106,7 @@ class NativeOperator:
         """Deliver one event (ids already bare); the operator's status."""
         kind = event["type"]
         raw = self._event
-        ctypes.memset(ctypes.addressof(raw), 0, ctypes.sizeof(raw))
+        text: ctypes.Array[ctypes.c_char] | None = None
         if kind == INPUT:
             value = event["value"]
             if not isinstance(value, pa.Array):
@@ -104,36 +114,38 @@ class NativeOperator:
             target = self._input
             target.id = ctypes.addressof(self._id_buffer(event["id"]))
             target.timestamp_ns = _timestamp_ns(event)
-            target.shared = None
-            value._export_to_c(
-                ctypes.addressof(target) + abi.Input.array.offset,
-                ctypes.addressof(target) + abi.Input.schema.offset,
-            )
+            value._export_to_c(self._array_at, self._schema_at)
             raw.input = self._input_ptr
         elif kind == INPUT_CLOSED:
-            buffer = self._id_buffer(event["id"])
-            raw.input_closed = abi.VecU8(ctypes.addressof(buffer), len(buffer) - 1, len(buffer))
+            text = self._id_buffer(event["id"])
+            raw.input_closed = abi.VecU8(ctypes.addressof(text), len(text) - 1, len(text))
         elif kind == STOP_EVENT:
             raw.stop = True
         elif kind == ERROR:
-            message = ctypes.create_string_buffer(str(event.get("error", "")).encode())
-            raw.error = abi.VecU8(ctypes.addressof(message), len(message) - 1, len(message))
+            text = ctypes.create_string_buffer(str(event.get("error", "")).encode())
+            raw.error = abi.VecU8(ctypes.addressof(text), len(text) - 1, len(text))
         else:
             return CONTINUE  # no C form (NODE_RESTARTED, PARAM_UPDATE, ...)
+        event_ref, send_ref, result_ref = self._refs
+        try:
+            self._abi.call_on_event(
+                self._on_event, self._label, event_ref, send_ref, self._context, result_ref
+            )
+        finally:
+            if kind == INPUT:
+                raw.input = None  # the call released the input's arrays
+            elif kind == INPUT_CLOSED:
+                raw.input_closed = _EMPTY
+            elif kind == STOP_EVENT:
+                raw.stop = False
+            else:
+                raw.error = _EMPTY
         result = self._result
-        self._abi.call_on_event(
-            self._on_event,
-            self._label,
-            ctypes.byref(raw),
-            ctypes.byref(self._send_output),
-            self._context,
-            ctypes.byref(result),
-        )
         error = self._abi.take_error(result.result)
         if error is not None:
             raise OperatorFailed(f"operator `{self.id}` returned an error: {error}")
-        status = int(result.status)
-        if status not in (CONTINUE, STOP, STOP_ALL):
+        status = result.status
+        if status > STOP_ALL:
             raise OperatorFailed(f"operator `{self.id}` returned an unknown status {status}")
         return status
 
