@@ -50,8 +50,25 @@ def test_arrow_arrays_round_trip_through_c(tmp_path: Path, compile_c: CompileC) 
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     for n, fmt in enumerate(
-        ["g", "i", "u", "l", "u", "b", "z", "U", "w:3", "C", "tdD", "tsu:", "tsn:UTC", "tDm",
-         "ttn", "n", "g"]
+        [
+            "g",
+            "i",
+            "u",
+            "l",
+            "u",
+            "b",
+            "z",
+            "U",
+            "w:3",
+            "C",
+            "tdD",
+            "tsu:",
+            "tsn:UTC",
+            "tDm",
+            "ttn",
+            "n",
+            "g",
+        ]
     ):
         assert f"py_arrow: array {n} " in out and f"equal True format {fmt}" in out, (n, out)
     assert out.count("equal True") == 17, out

@@ -13,8 +13,13 @@ from tests.procs import run_dora
 
 pytestmark = pytest.mark.integration
 
-SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer",
-            "-g", "-O1"]
+SANITIZE = [
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=all",
+    "-fno-omit-frame-pointer",
+    "-g",
+    "-O1",
+]
 
 
 @pytest.mark.timeout(300)

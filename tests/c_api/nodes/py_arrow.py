@@ -48,8 +48,10 @@ for event in node:
         n = event["metadata"]["n"]
         value = event["value"]
         ok = value.equals(ARRAYS[n]) and value.type == ARRAYS[n].type
-        print(f"py_arrow: array {n} {value.type} equal {ok} format {event['metadata']['format']}",
-              flush=True)
+        print(
+            f"py_arrow: array {n} {value.type} equal {ok} format {event['metadata']['format']}",
+            flush=True,
+        )
         seen.add(n)
     if filled and len(seen) == len(ARRAYS):
         break

@@ -39,8 +39,9 @@ for event in node:
     buf = value.buffers()[1]
     mul = 3 if event["id"] == "back" else 5
     intact = buf.to_pybytes() == pattern(mul, seq)
-    print(f"py_big: {event['id']} {seq} intact {intact} zero-copy {in_memfd(buf.address)}",
-          flush=True)
+    print(
+        f"py_big: {event['id']} {seq} intact {intact} zero-copy {in_memfd(buf.address)}", flush=True
+    )
     answers += 1
     if answers % 2 == 0:
         seq += 1

@@ -1,0 +1,221 @@
+"""Bad input reaches C code as errors, never as crashes: NULL pointers and wrong calls,
+a daemon that vanishes mid-stream (a STOP, then the end of the stream), and malformed
+frames sent to the node's data socket (the connection is dropped with an ERROR event,
+the node goes on)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dora_message.config import encode_node_config
+from dora_message.data_protocol import Data, Hello, NewSegment, data_encoder
+from dora_message.node_protocol import PROTOCOL_VERSION, Stop, Tick
+from dora_message.transport import encode_frame
+from tests.c_api.conftest import CompileC
+from tests.node_api.fake_daemon import FakeDaemon
+
+pytestmark = pytest.mark.integration
+
+
+class CNode:
+    """A compiled node process whose stdout lines can be awaited."""
+
+    def __init__(self, binary: Path, config: object | None) -> None:
+        env = dict(os.environ)
+        env.pop("DORA_NODE_CONFIG", None)
+        if config is not None:
+            env["DORA_NODE_CONFIG"] = encode_node_config(config)  # type: ignore[arg-type]
+        self.proc = subprocess.Popen(
+            [str(binary)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def expect(self, needle: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no line with {needle!r}; got:\n" + "\n".join(self.seen))
+            try:
+                line = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise AssertionError(f"exited before {needle!r}; got:\n" + "\n".join(self.seen))
+            self.seen.append(line)
+            if needle in line:
+                return line
+
+    def wait(self, timeout: float = 20.0) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+
+
+@pytest.fixture
+def daemon() -> Iterator[FakeDaemon]:
+    d = FakeDaemon(["c"])
+    try:
+        yield d
+    finally:
+        d.close()
+
+
+@pytest.fixture
+def nodes() -> Iterator[list[CNode]]:
+    started: list[CNode] = []
+    try:
+        yield started
+    finally:
+        for node in started:
+            node.kill()
+
+
+def topology(daemon: FakeDaemon) -> dict[str, object]:
+    return daemon.configs(  # type: ignore[return-value]
+        {
+            "py": {"outputs": ["out"]},
+            "c": {"inputs": {"in": "py/out", "tick": "dora/timer/millis/10"}, "outputs": ["out"]},
+        }
+    )
+
+
+def send_frame(address: str, *frames: bytes) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(address)
+    for frame in frames:
+        sock.sendall(frame)
+    return sock
+
+
+@pytest.mark.timeout(60)
+def test_null_pointers_and_bad_config_without_a_dataflow(
+    compile_c: CompileC, nodes: list[CNode]
+) -> None:
+    node = CNode(compile_c(["c_misuse.c"], "c_misuse"), None)
+    nodes.append(node)
+    node.expect("misuse: init: DORA_NODE_CONFIG env variable is not set")
+    node.expect("misuse: bad config: DORA_NODE_CONFIG is not valid JSON")
+    node.expect("misuse: no daemon: cannot connect to the dora daemon")
+    node.expect("misuse: ok (0 failures)")
+    assert node.wait() == 0
+
+
+@pytest.mark.timeout(60)
+def test_wrong_calls_on_a_live_context(
+    compile_c: CompileC, daemon: FakeDaemon, nodes: list[CNode]
+) -> None:
+    config = topology(daemon)["c"]
+    node = CNode(compile_c(["c_misuse.c"], "c_misuse"), config)
+    nodes.append(node)
+    node.expect("misuse: unknown output: output `nope` is not declared")
+    node.expect("misuse: nested: Arrow type with format `+l` is not supported")
+    node.expect("misuse: tz: cannot send Arrow type timestamp[ns, tz=Europe/Paris]")
+    daemon.wait_subscribed()
+    daemon.send("c", Tick(["tick"], time.time_ns()))
+    node.expect("misuse: ok (0 failures)")
+    assert node.wait() == 0
+    # the node told the daemon about the closed output and its end, and logged
+    daemon.wait_for(lambda r: any(type(m).__name__ == "OutputsDone" for _n, m in r), 10)
+    kinds = [type(m).__name__ for n, m in daemon.received if n == "c"]
+    assert "CloseOutputs" in kinds and "NodeLog" in kinds, kinds
+
+
+@pytest.mark.timeout(60)
+def test_daemon_vanishing_mid_stream(
+    compile_c: CompileC, daemon: FakeDaemon, nodes: list[CNode]
+) -> None:
+    node = CNode(compile_c(["c_watch.c"], "c_watch"), topology(daemon)["c"])
+    nodes.append(node)
+    node.expect("watch: ready")
+    daemon.wait_subscribed()
+    daemon.send("c", Tick(["tick"], time.time_ns()))
+    node.expect("watch: INPUT tick 0")
+    daemon.disconnect("c")
+    node.expect("watch: STOP  0 MANUAL")
+    node.expect("watch: end")
+    assert node.wait() == 0
+
+
+@pytest.mark.timeout(60)
+def test_malformed_frames_drop_the_connection_not_the_node(
+    compile_c: CompileC, daemon: FakeDaemon, nodes: list[CNode]
+) -> None:
+    config = topology(daemon)["c"]
+    address = config.listen_address  # type: ignore[attr-defined]
+    node = CNode(compile_c(["c_watch.c"], "c_watch"), config)
+    nodes.append(node)
+    daemon.wait_subscribed()
+    node.expect("watch: ready")
+    hello = encode_frame(data_encoder, Hello(daemon.dataflow_id, "py", PROTOCOL_VERSION))
+    raw = encode_frame(data_encoder, Data("out", time.time_ns(), {}, "raw", inline=b"hello"))
+    socks = [
+        # not msgpack at all
+        send_frame(address, b"\x03\x00\x00\x00\xc1\xc1\xc1"),
+        # a length over the 64 MiB limit
+        send_frame(address, b"\xff\xff\xff\x7f" + b"\x00" * 16),
+        # data before hello
+        send_frame(address, raw),
+        # a hello from another dataflow
+        send_frame(address, encode_frame(data_encoder, Hello("other", "py", PROTOCOL_VERSION))),
+        # a segment announced without its fd
+        send_frame(address, hello, encode_frame(data_encoder, NewSegment(1, 65536))),
+        # a data frame whose fields have the wrong types
+        send_frame(address, hello, b"\x06\x00\x00\x00\x93\xa4data\x01\x02"),
+    ]
+    for needle in (
+        "malformed frame",
+        "over the 67108864-byte limit",
+        "data before hello",
+        "unexpected hello",
+        "without its fd",
+        "malformed data frame",
+    ):
+        node.expect("watch: ERROR  0 dropping the data connection from `", timeout=20)
+        assert any(needle in line for line in node.seen), (needle, node.seen)
+    # a well-formed connection still works, and so does a buffers message without type
+    good = send_frame(
+        address,
+        hello,
+        encode_frame(
+            data_encoder, Data("out", time.time_ns(), {}, "buffers", inline=b"", layout=[0, 0, 0])
+        ),
+        raw,
+    )
+    node.expect("watch: ERROR  0 failed to read input `in`: message has no type")
+    node.expect("watch: INPUT in 5 hello")
+    daemon.send("c", Stop())
+    node.expect("watch: STOP  0 MANUAL")
+    node.expect("watch: end")
+    assert node.wait() == 0
+    for sock in [*socks, good]:
+        sock.close()
