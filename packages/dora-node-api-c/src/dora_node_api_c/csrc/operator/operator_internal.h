@@ -11,6 +11,8 @@
 #include "operator_types.h"
 
 #define DORA_EXPORT __attribute__((visibility("default")))
+/* Shared between this library's files only: not part of what operators may link to. */
+#define DORA_INTERNAL __attribute__((visibility("hidden")))
 
 struct dora_shared_input; /* arrow_share.c */
 
@@ -80,18 +82,18 @@ DORA_EXPORT void dora_operator__input_release(struct Input *input);
 /* ---- between the library's own files ------------------------------------------------- */
 
 /* The operator currently called on this process (crash.c). */
-const char *dora_operator_current_swap(const char *label);
+DORA_INTERNAL const char *dora_operator_current_swap(const char *label);
 
 /* Moves the input's array and schema into a reference-counted holder, so that arrays
  * read by the operator may outlive the event (arrow_share.c). 0, or -1 out of memory. */
-int dora_shared_input_attach(struct Input *input);
+DORA_INTERNAL int dora_shared_input_attach(struct Input *input);
 /* A new reference to the shared array: a complete ArrowArray (children and dictionary
  * too) whose release drops that reference. */
-int dora_shared_input_export(struct dora_shared_input *shared, struct ArrowArray *out);
+DORA_INTERNAL int dora_shared_input_export(struct dora_shared_input *shared, struct ArrowArray *out);
 /* Deep copy of a schema (schemas are small; arrays are shared, never copied). */
-int dora_schema_copy(const struct ArrowSchema *source, struct ArrowSchema *out);
+DORA_INTERNAL int dora_schema_copy(const struct ArrowSchema *source, struct ArrowSchema *out);
 /* The input's array and schema, wherever they live now (NULL when there are none). */
-const struct ArrowArray *dora_input_array(const struct Input *input);
-const struct ArrowSchema *dora_input_schema(const struct Input *input);
+DORA_INTERNAL const struct ArrowArray *dora_input_array(const struct Input *input);
+DORA_INTERNAL const struct ArrowSchema *dora_input_schema(const struct Input *input);
 
 #endif /* DORA_OPERATOR_INTERNAL_H */
