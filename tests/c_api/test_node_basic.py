@@ -45,3 +45,13 @@ def test_c_node_timer_to_c_sink(tmp_path: Path, compile_c: CompileC, lang: str) 
     assert "c_node: sent 10 messages" in out
     assert "c_sink: closed message" in out
     assert "c_sink: done after 10 inputs" in out
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    "source",
+    ["c_echo.c", "c_source.c", "c_big.c", "c_arrow.c", "c_watch.c", "c_misuse.c", "stress_rx.c"],
+)
+def test_extension_header_compiles_as_cxx(compile_c: CompileC, source: str) -> None:
+    """dora_node_api.h (extensions, Arrow C Data Interface) is warning-free C++ too."""
+    assert compile_c([source], f"cxx_{source[:-2]}", lang="cxx").exists()

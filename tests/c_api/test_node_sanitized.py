@@ -55,3 +55,7 @@ def test_10000_messages_under_asan_and_ubsan(tmp_path: Path, compile_c: CompileC
     assert result.returncode == 0, out
     assert "stress_tx: sent 10000 messages, 0 failures" in out, out
     assert "stress_rx: 10000 messages, 0 wrong" in out, out
+    segments = int(out.split("stress_tx: ")[-1].split(" shared-memory segments")[0])
+    # one arena plus a dedicated segment per large sample of a block in flight (about a
+    # dozen): bounded by the acked window, not growing with the 10,000 messages
+    assert 1 <= segments <= 32, out

@@ -62,6 +62,13 @@ int main(void) {
     }
   }
   printf("stress_tx: sent %u messages, %d failures\n", seq, failures);
+  /* released messages are reused: the pool stays a few segments, not one per message */
+  FILE *maps = fopen("/proc/self/maps", "r");
+  char line[512];
+  int segments = 0;
+  while (maps && fgets(line, sizeof line, maps)) segments += strstr(line, "/memfd:dora-") != NULL;
+  if (maps) fclose(maps);
+  printf("stress_tx: %d shared-memory segments\n", segments);
   free(buf);
   free_dora_context(ctx);
   return failures != 0;
