@@ -278,7 +278,8 @@ class Supervision:
         node.status = "Restarting"
         self.fault_counters.restarts += 1
         # a failure's last words (a runtime node names the operator that failed or crashed)
-        said = f"; last stderr line: {process.stderr_tail[-1]}" if returncode != 0 else ""
+        tail = process.stderr_tail
+        said = f"; last stderr line: {tail[-1]}" if returncode != 0 and tail else ""
         log.warning(
             "node %s exited (%s): restarting it in %.2f s (%s, restart %d)%s",
             node_id,
@@ -286,7 +287,7 @@ class Supervision:
             decision.delay,
             decision.reason,
             node.tracker.restarts,
-            said if process.stderr_tail else "",
+            said,
         )
         self._router.node_restarted(node_id)  # at exit time, before the backoff
         process.signal_group(signal.SIGKILL)  # whatever the old incarnation left behind
