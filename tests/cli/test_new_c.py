@@ -123,7 +123,7 @@ def test_new_c_dataflow_builds_and_runs_by_itself(
     run = run_to_end(["run", "dataflow.yml"], project, build_env, "sink: received 20 messages")
     assert "sink: message: 1 doubled is 2" in run.output
     assert "sink: message: 20 doubled is 40" in run.output
-    assert "doubler: saw 20 counts" in run.output
+    assert "transform: saw 20 counts" in run.output
     assert (project / "build" / "libdoubler.so").is_file()
 
 
