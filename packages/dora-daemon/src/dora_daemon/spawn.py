@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dora_daemon.guardian import forget_group, watch_group
 from dora_daemon.logs import TRUNCATED_MARKER
 from dora_daemon.resolve import ResolvedNode
+from dora_message.descriptor_limits import CPU_SETSIZE
 
 log = logging.getLogger(__name__)
 
@@ -208,14 +209,18 @@ def live_group_members(pgid: int) -> list[int]:
 
 
 def _child_setup(parent_pid: int, cpu_affinity: tuple[int, ...] | None) -> Callable[[], None]:
+    # Cores at or above CPU_SETSIZE cannot be set (validation warned): skip them here, in
+    # the parent, since an exception in the forked child fails the spawn.
+    cores = tuple(core for core in cpu_affinity or () if 0 <= core < CPU_SETSIZE)
+
     def setup() -> None:
         _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if os.getppid() != parent_pid:
             os._exit(1)  # the daemon died between fork and prctl
-        if cpu_affinity:
+        if cores:
             # Cores that do not exist: run unpinned rather than not at all.
-            with contextlib.suppress(OSError):
-                os.sched_setaffinity(0, cpu_affinity)
+            with contextlib.suppress(OSError, OverflowError, ValueError):
+                os.sched_setaffinity(0, cores)
 
     return setup
 

@@ -16,6 +16,7 @@ from typing import NoReturn
 from dora_message._docpath import DocPath, format_path, node_prefix
 from dora_message.descriptor import Input, InputSpec, Node, Operator
 from dora_message.errors import DescriptorError
+from dora_message.quote import cap_message, excerpt
 from dora_message.sources import LOG_LEVELS, UserSource, parse_input_source
 from dora_message.units import parse_size
 
@@ -24,6 +25,9 @@ _DATA_ID = re.compile(r"[A-Za-z0-9_./-]+")
 # Rust's Duration::MAX is ~1.8e19 s; anything at or above cannot be represented.
 _MAX_SECONDS = 1.8e19
 _U32_MAX = 2**32 - 1
+_SUGGEST_MAX_CHARS = 200
+_BAD_CHARS_SHOWN = 10
+_OUTPUTS_LISTED = 20
 
 
 class Report:
@@ -42,13 +46,27 @@ class Report:
 
     def warn(self, path: DocPath, message: str) -> None:
         """Record a warning for ``path``."""
-        self.warnings.append(f"{format_path(path)}: {node_prefix(path, self.node_ids)}{message}")
+        self.warnings.append(
+            cap_message(f"{format_path(path)}: {node_prefix(path, self.node_ids)}{message}")
+        )
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
     """``"; did you mean `x`?"`` for the closest choice, or ``""``."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean `{close[0]}`?" if close else ""
+    if len(word) > _SUGGEST_MAX_CHARS:
+        return ""  # no typo of a real name is that long, and difflib is quadratic
+    candidates = [c for c in choices if len(c) <= _SUGGEST_MAX_CHARS]
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f"; did you mean `{excerpt(close[0])}`?" if close else ""
+
+
+def _bad_chars(text: str, allowed: re.Pattern[str]) -> str:
+    """The characters of ``text`` that ``allowed`` refuses, the first few, shown."""
+    bad = sorted({c for c in text if not allowed.fullmatch(c)})
+    shown = " ".join(repr(c) for c in bad[:_BAD_CHARS_SHOWN])
+    return shown + (
+        f" and {len(bad) - _BAD_CHARS_SHOWN} more" if len(bad) > _BAD_CHARS_SHOWN else ""
+    )
 
 
 def node_id_problem(node_id: str) -> str | None:
@@ -56,13 +74,12 @@ def node_id_problem(node_id: str) -> str | None:
     if not node_id:
         return "node id is empty"
     if not _NODE_ID.fullmatch(node_id):
-        bad = sorted({c for c in node_id if not _NODE_ID.fullmatch(c)})
         return (
-            f"invalid node id `{node_id}`: character(s) {' '.join(repr(c) for c in bad)} not "
-            "allowed; use letters, digits, `_`, `-` and `.`"
+            f"invalid node id `{excerpt(node_id)}`: character(s) "
+            f"{_bad_chars(node_id, _NODE_ID)} not allowed; use letters, digits, `_`, `-` and `.`"
         )
     if node_id.startswith("."):
-        return f"invalid node id `{node_id}`: must not start with `.`"
+        return f"invalid node id `{excerpt(node_id)}`: must not start with `.`"
     if node_id == "dora":
         return "node id `dora` is reserved for built-in sources (`dora/timer`, `dora/logs`)"
     return None
@@ -73,13 +90,13 @@ def data_id_problem(data_id: str, what: str) -> str | None:
     if not data_id:
         return f"{what} id is empty"
     if not _DATA_ID.fullmatch(data_id):
-        bad = sorted({c for c in data_id if not _DATA_ID.fullmatch(c)})
         return (
-            f"invalid {what} id `{data_id}`: character(s) {' '.join(repr(c) for c in bad)} not "
-            "allowed; use letters, digits, `_`, `-`, `.` and `/`"
+            f"invalid {what} id `{excerpt(data_id)}`: character(s) "
+            f"{_bad_chars(data_id, _DATA_ID)} not allowed; "
+            "use letters, digits, `_`, `-`, `.` and `/`"
         )
     if data_id.startswith("/") or data_id.endswith("/") or "//" in data_id:
-        return f"invalid {what} id `{data_id}`: no leading or trailing `/` and no `//`"
+        return f"invalid {what} id `{excerpt(data_id)}`: no leading or trailing `/` and no `//`"
     return None
 
 
@@ -115,7 +132,7 @@ def check_log_fields(report: Report, path: DocPath, owner: Node | Operator) -> N
     if level is not None and (not isinstance(level, str) or level.lower() not in LOG_LEVELS):
         report.fail(
             (*path, "min_log_level"),
-            f"invalid log level `{level}`; expected one of {', '.join(LOG_LEVELS)}"
+            f"invalid log level `{excerpt(level)}`; expected one of {', '.join(LOG_LEVELS)}"
             + suggest(str(level).lower(), LOG_LEVELS),
         )
     check_size(report, (*path, "max_log_size"), owner.max_log_size)
@@ -132,8 +149,8 @@ def check_log_fields(report: Report, path: DocPath, owner: Node | Operator) -> N
         if target not in owner.outputs:
             report.warn(
                 (*path, key),
-                f"`{target}` is not listed in outputs, so no node can subscribe to it; "
-                f"add `{target}` to outputs",
+                f"`{excerpt(target)}` is not listed in outputs, so no node can subscribe to it; "
+                f"add `{excerpt(target)}` to outputs",
             )
 
 
@@ -145,7 +162,7 @@ def check_outputs(report: Report, path: DocPath, outputs: list[str]) -> None:
         if problem:
             report.fail((*path, "outputs", index), problem)
         if output in seen:
-            report.warn((*path, "outputs", index), f"output `{output}` is listed twice")
+            report.warn((*path, "outputs", index), f"output `{excerpt(output)}` is listed twice")
         seen.add(output)
 
 
@@ -165,7 +182,7 @@ def check_inputs(report: Report, path: DocPath, inputs: dict[str, Input]) -> Non
         if isinstance(parsed, UserSource):
             problem = node_id_problem(parsed.node)
             if problem:
-                report.fail(source_path, f"in source `{source}`: {problem}")
+                report.fail(source_path, f"in source `{excerpt(source)}`: {problem}")
         if not isinstance(spec, InputSpec):
             continue
         if spec.queue_size is not None:
@@ -197,7 +214,8 @@ def _check_edge(report: Report, path: DocPath, source: UserSource, by_id: dict[s
     producer = by_id.get(source.node)
     if producer is None:
         report.fail(
-            path, f"source node `{source.node}` does not exist" + suggest(source.node, by_id)
+            path,
+            f"source node `{excerpt(source.node)}` does not exist" + suggest(source.node, by_id),
         )
     kind = producer.kind
     if kind == "module":
@@ -207,14 +225,16 @@ def _check_edge(report: Report, path: DocPath, source: UserSource, by_id: dict[s
         if not sep:
             report.fail(
                 path,
-                f"`{source}` references node `{source.node}`, which runs several operators; "
-                f"write `{source.node}/<operator_id>/{source.output}`",
+                f"`{excerpt(source)}` references node `{excerpt(source.node)}`, which runs "
+                f"several operators; write `{excerpt(source.node)}/<operator_id>/"
+                f"{excerpt(source.output)}`",
             )
         ops = {op.id: op for op in producer.operators or [] if op.id is not None}
         if op_id not in ops:
             report.fail(
                 path,
-                f"source operator `{source.node}/{op_id}` does not exist" + suggest(op_id, ops),
+                f"source operator `{excerpt(f'{source.node}/{op_id}')}` does not exist"
+                + suggest(op_id, ops),
             )
         _check_output(report, path, source, output, ops[op_id].outputs)
         return
@@ -235,11 +255,13 @@ def _check_output(
 ) -> None:
     if output in declared:
         return
-    listed = ", ".join(f"`{o}`" for o in declared) if declared else "no outputs"
+    listed = ", ".join(f"`{excerpt(o)}`" for o in declared[:_OUTPUTS_LISTED]) or "no outputs"
+    if len(declared) > _OUTPUTS_LISTED:
+        listed += f" and {len(declared) - _OUTPUTS_LISTED} more"
     report.fail(
         path,
-        f"output `{source}` does not exist: `{source.node}` declares {listed}"
-        + (suggest(output, declared) or f"; add `{output}` to its outputs"),
+        f"output `{excerpt(source)}` does not exist: `{excerpt(source.node)}` declares {listed}"
+        + (suggest(output, declared) or f"; add `{excerpt(output)}` to its outputs"),
     )
 
 

@@ -17,6 +17,7 @@ import msgspec.inspect as mi
 from dora_message._checks import suggest
 from dora_message._docpath import DocPath
 from dora_message.descriptor import Descriptor
+from dora_message.quote import excerpt
 
 _ERROR = re.compile(r"(?P<msg>.*?)(?: - at (?:`key` in )?`(?P<path>\$[^`]*)`)?", re.DOTALL)
 _SEGMENT = re.compile(r"\.([^.\[]+)|\[(\d+)\]|(\[\.\.\.\])")
@@ -44,17 +45,17 @@ def describe_validation_error(raw: Any, err: msgspec.ValidationError) -> tuple[D
     if found := re.fullmatch(r"Object contains unknown field `(.*)`", message):
         key = found.group(1)
         fields = [f.encode_name for t in types if isinstance(t, mi.StructType) for f in t.fields]
-        return (*path, key), f"unknown key `{key}`{suggest(key, fields)}"
+        return (*path, key), f"unknown key `{excerpt(key)}`{suggest(key, fields)}"
     if found := re.fullmatch(r"Object missing required field `(.*)`", message):
         return path, f"missing required key `{found.group(1)}`"
     if found := re.fullmatch(r"Invalid enum value (.*)", message):
         value = found.group(1).strip("'\"")
         choices = [str(v) for t in types if isinstance(t, mi.LiteralType) for v in t.values]
         hint = suggest(value, choices) or suggest(value.lower(), choices)
-        return path, f"invalid value `{value}`; expected one of {', '.join(choices)}{hint}"
+        return path, f"invalid value `{excerpt(value)}`; expected one of {', '.join(choices)}{hint}"
     if found := re.fullmatch(r"Expected `(.*)`, got `(.*)`", message):
         return path, _expected(path, found.group(1), found.group(2))
-    return path, message[:1].lower() + message[1:]
+    return path, excerpt(message[:1].lower() + message[1:], 500)
 
 
 def _expected(path: DocPath, wanted: str, got: str) -> str:
@@ -83,8 +84,8 @@ def _bad_key(raw: Any, path: DocPath) -> str:
         if isinstance(mapping, dict)
         else None
     )
-    shown = f" `{bad}`" if bad is not None else ""
-    return f'key{shown} must be a string; quote it (e.g. "{bad}")'
+    shown = f" `{excerpt(bad)}`" if bad is not None else ""
+    return f'key{shown} must be a string; quote it (e.g. "{excerpt(bad)}")'
 
 
 def _walk(raw: Any, path: DocPath) -> Any:

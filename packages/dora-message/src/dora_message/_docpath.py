@@ -13,6 +13,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from dora_message.quote import excerpt
+
 Segment = str | int
 DocPath = tuple[Segment, ...]
 
@@ -59,7 +61,7 @@ def node_prefix(path: DocPath, node_ids: Sequence[Any]) -> str:
     if path[2:] == ("id",) or not 0 <= path[1] < len(node_ids):
         return ""  # the message is about the id itself, or there is no such node
     node_id = node_ids[path[1]]
-    return f"node `{node_id}`: " if isinstance(node_id, str) and node_id else ""
+    return f"node `{excerpt(node_id)}`: " if isinstance(node_id, str) and node_id else ""
 
 
 def yaml_line(text: str, path: DocPath) -> int | None:

@@ -8,6 +8,8 @@ DoraError
 
 from __future__ import annotations
 
+from dora_message.quote import cap_message, excerpt
+
 
 class DoraError(Exception):
     """Root of every error raised on purpose by dora."""
@@ -18,20 +20,22 @@ class DescriptorError(DoraError):
 
     Attributes:
         path: where in the document the problem is, like ``nodes[2].inputs.tick``
-            (empty when it concerns the whole file).
-        message: what is wrong, with a suggestion where one exists.
+            (empty when it concerns the whole file); kept whole, so the YAML line can be
+            found, but shown cut.
+        message: what is wrong, with a suggestion where one exists; cut to
+            ``MAX_MESSAGE_CHARS`` whatever it quotes.
         file: the descriptor file, when known.
     """
 
     def __init__(self, message: str, path: str = "", file: str | None = None) -> None:
-        self.message = message
+        self.message = cap_message(message)
         self.path = path
         self.file = file
         super().__init__(str(self))
 
     def __str__(self) -> str:
         where = f"{self.file}: " if self.file else ""
-        at = f"{self.path}: " if self.path else ""
+        at = f"{excerpt(self.path, 200)}: " if self.path else ""
         return f"{where}{at}{self.message}"
 
 

@@ -1,13 +1,11 @@
 """Load a dataflow descriptor from YAML into a validated :class:`Descriptor`.
 
-Pipeline: YAML (pyyaml, C loader when available, duplicate keys rejected) → msgspec
-conversion (unknown keys rejected with a did-you-mean hint) → env expansion (``$VAR``,
-``${VAR}``, ``${VAR:-default}`` and ``{__dora_env: VAR}``) → :func:`validate`. Every
+Pipeline: YAML (:mod:`dora_message.yaml_load`: duplicate keys rejected; size, depth and
+aliases bounded) → msgspec conversion (unknown keys rejected with a did-you-mean hint) →
+env expansion (``$VAR``, ``${VAR}``, ``${VAR:-default}`` and ``{__dora_env: VAR}``) →
+:func:`validate`. Every
 failure is a :class:`DescriptorError` with a path like ``nodes[2].inputs.tick`` and, when
 the text is at hand, the YAML line.
-
-pyyaml is imported lazily: dora-message depends on msgspec only; the packages that read
-YAML (node API, daemon, CLI) depend on pyyaml.
 """
 
 from __future__ import annotations
@@ -15,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -24,9 +21,12 @@ from dora_message._checks import suggest
 from dora_message._convert_errors import describe_validation_error
 from dora_message._docpath import DocPath, format_path, node_prefix, parse_path, yaml_line
 from dora_message.descriptor import Descriptor, EnvValue, HostEnv, Operator
+from dora_message.descriptor_limits import MAX_TEXT_BYTES
 from dora_message.errors import DescriptorError
 from dora_message.modules import expand_modules
+from dora_message.quote import excerpt
 from dora_message.validate import validate
+from dora_message.yaml_load import load_yaml_mapping
 
 __all__ = [
     "expand_env_vars",
@@ -51,11 +51,14 @@ def load_descriptor_with_warnings(path: str | os.PathLike[str]) -> tuple[Descrip
     """Like :func:`load_descriptor`, also returning the validation warnings."""
     file = os.fspath(path)
     try:
-        text = Path(file).read_text(encoding="utf-8")
+        with open(file, "rb") as stream:
+            # one byte over the bound is enough to refuse it; never read a huge file whole
+            data = stream.read(MAX_TEXT_BYTES + 1)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise DescriptorError("dataflow file not found", file=file) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise DescriptorError(f"cannot read dataflow file: {err}", file=file) from None
+        raise DescriptorError(f"cannot read dataflow file: {excerpt(err)}", file=file) from None
     return parse_descriptor_with_warnings(text, file)
 
 
@@ -73,7 +76,7 @@ def parse_descriptor_with_warnings(
 
     ``environ`` is the environment used for ``$VAR`` expansion (default ``os.environ``).
     """
-    raw = _load_yaml(text, file)
+    raw = load_yaml_mapping(text, file)
     node_ids = _raw_node_ids(raw)
     try:
         descriptor = msgspec.convert(raw, Descriptor)
@@ -113,58 +116,6 @@ def expand_env_vars(value: str, environ: Mapping[str, str] | None = None) -> str
         raise KeyError(name)
 
     return _ENV_REF.sub(replace, value)
-
-
-def _load_yaml(text: str, file: str | None) -> dict[str, Any]:
-    import yaml  # lazy: see module docstring
-
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    class Loader(base):  # type: ignore[misc, valid-type]
-        """Safe loader that refuses duplicate keys (pyyaml silently keeps the last)."""
-
-        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-            seen: set[Any] = set()
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                if not isinstance(key, str | int | float | bool):
-                    continue  # unhashable or exotic keys fail later with a path
-                if key in seen:
-                    raise DescriptorError(
-                        f"duplicate key `{key}` (line {key_node.start_mark.line + 1}); "
-                        "each key may appear only once in a mapping",
-                        file=file,
-                    )
-                seen.add(key)
-            return super().construct_mapping(node, deep=deep)
-
-    try:
-        # Loader derives from (C)SafeLoader: no arbitrary object construction.
-        raw = yaml.load(text, Loader=Loader)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = err.problem or err.context or "syntax error"
-        raise DescriptorError(f"invalid YAML{where}: {problem}", file=file) from None
-    except yaml.YAMLError as err:
-        raise DescriptorError(f"invalid YAML: {err}", file=file) from None
-    if raw is None:
-        raise DescriptorError("the file is empty; a dataflow needs a `nodes:` list", file=file)
-    if not isinstance(raw, dict):
-        raise DescriptorError(
-            f"the top level must be a mapping with a `nodes:` key, got {_kind(raw)}", file=file
-        )
-    return raw
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return f"the text `{value[:40]}`"
-    return f"a {type(value).__name__} value"
 
 
 def _raw_node_ids(raw: dict[str, Any]) -> list[object]:

@@ -14,6 +14,7 @@ from typing import NamedTuple
 import msgspec
 
 from dora_message.descriptor import Input, InputSpec
+from dora_message.quote import excerpt
 
 __all__ = [
     "DEFAULT_QUEUE_POLICY",
@@ -107,15 +108,17 @@ def parse_input_source(text: str) -> InputSource:
     first, sep, rest = text.partition("/")
     if not sep:
         raise ValueError(
-            f"invalid input source `{text}`: expected `<node>/<output>`, "
+            f"invalid input source `{excerpt(text)}`: expected `<node>/<output>`, "
             "`dora/timer/millis/<n>` or `dora/logs`"
         )
     if first == "dora":
         return _parse_dora_source(text, rest)
     if not first:
-        raise ValueError(f"invalid input source `{text}`: the node id before `/` is empty")
+        raise ValueError(f"invalid input source `{excerpt(text)}`: the node id before `/` is empty")
     if not rest:
-        raise ValueError(f"invalid input source `{text}`: the output id after `/` is empty")
+        raise ValueError(
+            f"invalid input source `{excerpt(text)}`: the output id after `/` is empty"
+        )
     return UserSource(node=first, output=rest)
 
 
@@ -126,7 +129,7 @@ def _parse_dora_source(text: str, rest: str) -> InputSource:
     if kind == "logs":
         return _parse_logs(text, args)
     raise ValueError(
-        f"unknown dora source `{text}`: the only built-in sources are "
+        f"unknown dora source `{excerpt(text)}`: the only built-in sources are "
         "`dora/timer/<secs|millis|micros|nanos|hz>/<n>` and `dora/logs[/<level>[/<node>]]`"
     )
 
@@ -135,7 +138,7 @@ def _parse_timer(text: str, args: str) -> TimerSource:
     unit, _, amount = args.partition("/")
     if not unit or not amount:
         raise ValueError(
-            f"invalid timer `{text}`: expected `dora/timer/<unit>/<n>` with unit "
+            f"invalid timer `{excerpt(text)}`: expected `dora/timer/<unit>/<n>` with unit "
             "secs, millis, micros, nanos or hz (e.g. `dora/timer/millis/100`)"
         )
     if unit == "hz":
@@ -143,18 +146,20 @@ def _parse_timer(text: str, args: str) -> TimerSource:
     scale = _TIMER_UNITS.get(unit)
     if scale is None:
         raise ValueError(
-            f"invalid timer `{text}`: unknown unit `{unit}`; use secs, millis, micros, nanos or hz"
+            f"invalid timer `{excerpt(text)}`: unknown unit `{excerpt(unit)}`; "
+            "use secs, millis, micros, nanos or hz"
         )
     if not amount.isascii() or not amount.isdigit():
         raise ValueError(
-            f"invalid timer `{text}`: `{amount}` is not a whole number "
+            f"invalid timer `{excerpt(text)}`: `{excerpt(amount)}` is not a whole number "
             f"(use `dora/timer/hz/<f>` for fractional rates)"
         )
-    count = int(amount)
+    # over 20 digits is over u64 anyway; int() of a huge string is slow, then refused
+    count = int(amount) if len(amount) <= 20 else _MAX_U64 + 1
     if count > _MAX_U64:
-        raise ValueError(f"invalid timer `{text}`: `{amount}` is too large")
+        raise ValueError(f"invalid timer `{excerpt(text)}`: `{excerpt(amount)}` is too large")
     if count == 0:
-        raise ValueError(f"invalid timer `{text}`: the interval must be greater than zero")
+        raise ValueError(f"invalid timer `{excerpt(text)}`: the interval must be greater than zero")
     return TimerSource(interval_ns=count * scale)
 
 
@@ -162,12 +167,22 @@ def _hz_interval(text: str, amount: str) -> int:
     try:
         hz = float(amount)
     except ValueError:
-        raise ValueError(f"invalid timer `{text}`: `{amount}` is not a number") from None
+        raise ValueError(
+            f"invalid timer `{excerpt(text)}`: `{excerpt(amount)}` is not a number"
+        ) from None
     if not math.isfinite(hz) or hz <= 0:
-        raise ValueError(f"invalid timer `{text}`: the rate must be a finite number > 0")
-    interval_ns = round(1e9 / hz)
+        raise ValueError(f"invalid timer `{excerpt(text)}`: the rate must be a finite number > 0")
+    interval = 1e9 / hz  # inf for a subnormal rate such as 1e-320
+    if not math.isfinite(interval) or interval > _MAX_U64:
+        raise ValueError(
+            f"invalid timer `{excerpt(text)}`: {excerpt(amount)} Hz is slower than "
+            f"1 tick per {_MAX_U64} ns"
+        )
+    interval_ns = round(interval)
     if interval_ns == 0:
-        raise ValueError(f"invalid timer `{text}`: {amount} Hz is faster than 1 tick per ns")
+        raise ValueError(
+            f"invalid timer `{excerpt(text)}`: {excerpt(amount)} Hz is faster than 1 tick per ns"
+        )
     return interval_ns
 
 
@@ -177,12 +192,13 @@ def _parse_logs(text: str, args: str) -> LogsSource:
     level, _, node = args.partition("/")
     if level.lower() not in LOG_LEVELS:
         raise ValueError(
-            f"invalid log source `{text}`: unknown level `{level}`; "
+            f"invalid log source `{excerpt(text)}`: unknown level `{excerpt(level)}`; "
             f"expected one of {', '.join(LOG_LEVELS)}"
         )
     if "/" in node:
         raise ValueError(
-            f"invalid log source `{text}`: expected `dora/logs/<level>/<node>`, got extra `/` parts"
+            f"invalid log source `{excerpt(text)}`: expected `dora/logs/<level>/<node>`, "
+            "got extra `/` parts"
         )
     return LogsSource(level=level.lower(), node=node or None)
 

@@ -17,6 +17,7 @@ import msgspec
 
 from dora_message._docpath import DocPath
 from dora_message.descriptor import Descriptor, Input, Node
+from dora_message.descriptor_limits import MAX_NAME_BYTES
 from dora_message.modules.ports import (
     check_interface,
     check_module_node,
@@ -27,6 +28,7 @@ from dora_message.modules.ports import (
 )
 from dora_message.modules.rewrite import Instance, instantiate, param_values, with_build
 from dora_message.modules.schema import MAX_MODULE_DEPTH, Document, read_module
+from dora_message.quote import excerpt
 
 __all__ = ["Expansion", "expand_modules", "expand_with_boundaries"]
 
@@ -190,15 +192,26 @@ class _Expander:
     def _locate(self, node: Node, doc: Document, where: DocPath, containing_dir: Path) -> Path:
         text = node.module or ""
         if text.startswith("/") or os.path.isabs(text):
-            doc.fail(where, f"module path `{text}` must be relative")
+            doc.fail(where, f"module path `{excerpt(text)}` must be relative")
+        long = next((p for p in text.split("/") if len(p.encode()) > MAX_NAME_BYTES), None)
+        if long is not None:
+            doc.fail(
+                where,
+                f"module path `{excerpt(text)}`: the name `{excerpt(long)}` is longer than "
+                f"{MAX_NAME_BYTES} bytes, more than a file name may be",
+            )
         target = containing_dir / text
-        if not target.is_file():
-            doc.fail(where, f"module file not found: {target}")
-        canonical = target.resolve()
+        try:  # is_file() raises for names the OS refuses (NUL, too long), not only ENOENT
+            found = target.is_file()
+            canonical = target.resolve() if found else target
+        except (OSError, ValueError) as err:
+            doc.fail(where, f"module path `{excerpt(text)}` cannot be used: {excerpt(err)}")
+        if not found:
+            doc.fail(where, f"module file not found: {excerpt(target, 300)}")
         if not canonical.is_relative_to(self.project):
             doc.fail(
                 where,
-                f"module path `{text}` escapes the project directory {self.project}",
+                f"module path `{excerpt(text)}` escapes the project directory {self.project}",
             )
         return canonical
 

@@ -19,6 +19,7 @@ from dora_message._convert_errors import describe_validation_error
 from dora_message._docpath import DocPath, format_path, node_prefix, parse_path, yaml_line
 from dora_message.descriptor import Descriptor, Node
 from dora_message.errors import DescriptorError
+from dora_message.yaml_load import load_yaml_mapping
 
 __all__ = [
     "MAX_MODULE_DEPTH",
@@ -115,9 +116,7 @@ def read_module(path: Path) -> ModuleSource:
         raise DescriptorError(
             "the module file is empty; it needs `module:` and `nodes:`", file=file
         )
-    from dora_message.load import _load_yaml  # lazy: load imports this package
-
-    raw = _load_yaml(text, file)
+    raw = load_yaml_mapping(text, file)
     raw_nodes = raw.get("nodes")
     ids = tuple(n.get("id") if isinstance(n, dict) else None for n in raw_nodes or [])
     doc = Document(file, text, ids)
