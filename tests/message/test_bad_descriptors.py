@@ -377,6 +377,11 @@ CASES: dict[str, tuple[str, str, str]] = {
         "nodes[0].operator",
         "exactly one of python, shared-library, wasm (found python, shared-library)",
     ),
+    "wasm operator": (
+        one("    operators:\n      - {id: w, wasm: op.wasm}\n"),
+        "nodes[0].operators[0].wasm",
+        "wasm operators are not supported",
+    ),
     "operator no source": (
         one("    operator: {outputs: [x]}\n"),
         "nodes[0].operator",
