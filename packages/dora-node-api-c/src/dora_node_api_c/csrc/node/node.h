@@ -361,6 +361,7 @@ typedef struct dn_ctx {
   bool stop_received;   /* the daemon sent a (manual) STOP */
   uint64_t beat_period_ms;
   uint64_t last_beat_ms;
+  uint64_t last_poll_ms;
   dn_buf frame;         /* scratch for encoding frames (owner thread) */
   dn_buf frame_schema;  /* the same Data frame with its schema, for connections that need it */
 } dn_ctx;
