@@ -72,6 +72,7 @@ add_executable(probe probe.c)
 target_link_libraries(probe PRIVATE dora::node_api_c)
 add_library(probe_operator SHARED operator.c)
 target_link_libraries(probe_operator PRIVATE dora::operator_api_c)
+install(TARGETS probe RUNTIME DESTINATION bin)
 """
 
 
@@ -112,6 +113,7 @@ def assert_probe_fails_cleanly(program: Path) -> None:
     assert result.returncode == 3, (result.returncode, result.stderr)
     message = result.stderr.strip().removeprefix("no dora context:").strip()
     assert result.stderr.startswith("no dora context: ") and message, result.stderr
+    assert "DORA_NODE_CONFIG" in message  # it says what is missing
 
 
 @pytest.fixture
@@ -274,9 +276,11 @@ def test_cmake_find_package(api_env: dict[str, str], sources: Path, how: str) ->
     assert (cmake_dir / "dora-node-api-cConfig.cmake").is_file()
     (sources / "CMakeLists.txt").write_text(CMAKE_LISTS)
     build = sources / "build"
+    prefix = sources / "installed"
     for command in (
         ["cmake", "-S", ".", "-B", str(build), f"-D{how}={cmake_dir}"],
         ["cmake", "--build", str(build)],
+        ["cmake", "--install", str(build), "--prefix", str(prefix)],
     ):
         result = subprocess.run(
             command, cwd=sources, env=clean_env(), capture_output=True, text=True, timeout=240
@@ -284,6 +288,8 @@ def test_cmake_find_package(api_env: dict[str, str], sources: Path, how: str) ->
         assert result.returncode == 0, f"{shlex.join(command)}\n{result.stdout}\n{result.stderr}"
     assert (build / "libprobe_operator.so").is_file()
     assert_probe_fails_cleanly(build / "probe")
+    # CMake drops its build-tree rpath on install; the target's own rpath remains.
+    assert_probe_fails_cleanly(prefix / "bin" / "probe")
 
 
 def test_cmake_version_check_refuses_a_newer_request(
