@@ -19,6 +19,8 @@ from typing import Any
 
 import msgspec
 
+from dora_message.safe_decode import SafeDecoder
+
 CONTROL_PROTOCOL_VERSION = "dora-py-control-1"
 
 
@@ -252,7 +254,7 @@ class Request(msgspec.Struct, kw_only=True):
 
 
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(Request)
+_decoder: SafeDecoder[Request] = SafeDecoder(msgspec.json.Decoder(Request))
 
 
 def encode_request(request_id: int, request: ControlRequest) -> str:
@@ -261,5 +263,5 @@ def encode_request(request_id: int, request: ControlRequest) -> str:
 
 
 def decode_request(frame: str | bytes) -> Request:
-    """Parse a frame from a CLI; raises ``msgspec.DecodeError`` / ``ValidationError``."""
+    """Parse a frame from a CLI; raises ``MalformedMessage`` (a ``msgspec.ValidationError``)."""
     return _decoder.decode(frame)

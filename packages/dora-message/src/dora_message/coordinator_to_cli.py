@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 
 from dora_message.common import DataflowResult, LogMessage, NodeResult
+from dora_message.safe_decode import SafeDecoder
 
 ACTIVE_STATUSES = ("Pending", "Running", "Stopping", "Recovering")
 TERMINAL_STATUSES = ("Succeeded", "Failed")
@@ -365,7 +366,7 @@ class Event(msgspec.Struct, tag_field="kind", tag="event", kw_only=True):
 CoordinatorToCli = Reply | Event
 
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(CoordinatorToCli)
+_decoder: SafeDecoder[CoordinatorToCli] = SafeDecoder(msgspec.json.Decoder(CoordinatorToCli))
 
 
 def encode_frame(frame: CoordinatorToCli) -> str:
@@ -374,5 +375,6 @@ def encode_frame(frame: CoordinatorToCli) -> str:
 
 
 def decode_frame(frame: str | bytes) -> CoordinatorToCli:
-    """Parse a frame from the coordinator; raises ``msgspec.DecodeError``/``ValidationError``."""
+    """Parse a frame from the coordinator; raises ``MalformedMessage`` (a
+    ``msgspec.ValidationError``)."""
     return _decoder.decode(frame)

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from dora_message.cli_to_coordinator import LogQuery
+from dora_message.safe_decode import SafeDecoder
 
 
 class _Event(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
@@ -197,7 +198,7 @@ class EventFrame(msgspec.Struct, tag_field="kind", tag="event", kw_only=True):
 CoordinatorToDaemon = CommandFrame | EventFrame
 
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(CoordinatorToDaemon)
+_decoder: SafeDecoder[CoordinatorToDaemon] = SafeDecoder(msgspec.json.Decoder(CoordinatorToDaemon))
 
 
 def encode_frame(frame: CoordinatorToDaemon) -> str:
@@ -206,5 +207,5 @@ def encode_frame(frame: CoordinatorToDaemon) -> str:
 
 
 def decode_frame(frame: str | bytes) -> CoordinatorToDaemon:
-    """Parse a coordinator frame; raises ``msgspec.DecodeError`` / ``ValidationError``."""
+    """Parse a coordinator frame; raises ``MalformedMessage`` (a ``msgspec.ValidationError``)."""
     return _decoder.decode(frame)

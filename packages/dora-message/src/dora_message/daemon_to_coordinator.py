@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from dora_message.common import DataflowResult, LogMessage, NodeResult
+from dora_message.safe_decode import SafeDecoder
 
 DAEMON_PROTOCOL_VERSION = "dora-py-daemon-1"
 
@@ -186,7 +187,7 @@ class ReplyFrame(msgspec.Struct, tag_field="kind", tag="reply", kw_only=True, om
 DaemonToCoordinator = EventFrame | ReplyFrame
 
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(DaemonToCoordinator)
+_decoder: SafeDecoder[DaemonToCoordinator] = SafeDecoder(msgspec.json.Decoder(DaemonToCoordinator))
 
 
 def encode_frame(frame: DaemonToCoordinator) -> str:
@@ -195,5 +196,5 @@ def encode_frame(frame: DaemonToCoordinator) -> str:
 
 
 def decode_frame(frame: str | bytes) -> DaemonToCoordinator:
-    """Parse a daemon frame; raises ``msgspec.DecodeError`` / ``ValidationError``."""
+    """Parse a daemon frame; raises ``MalformedMessage`` (a ``msgspec.ValidationError``)."""
     return _decoder.decode(frame)

@@ -12,6 +12,8 @@ from typing import Any
 
 import msgspec
 
+from dora_message.safe_decode import SafeDecoder
+
 PROTOCOL_VERSION = "dora-py-1"
 
 
@@ -193,5 +195,6 @@ DaemonToNode = (
 )
 
 node_encoder = msgspec.msgpack.Encoder()
-to_daemon_decoder = msgspec.msgpack.Decoder(NodeToDaemon)
-to_node_decoder = msgspec.msgpack.Decoder(DaemonToNode)
+# Safe: a failure is a MalformedMessage (a msgspec.ValidationError), never RecursionError.
+to_daemon_decoder: SafeDecoder[NodeToDaemon] = SafeDecoder(msgspec.msgpack.Decoder(NodeToDaemon))
+to_node_decoder: SafeDecoder[DaemonToNode] = SafeDecoder(msgspec.msgpack.Decoder(DaemonToNode))
