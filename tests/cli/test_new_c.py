@@ -184,3 +184,19 @@ def test_example_c_dataflow_runs(tmp_path: Path, build_env: dict[str, str]) -> N
     )
     assert "[c sink] received `counter`: The current counter value is 20" in run.output
     assert "[c node] sent 20 ticks, finished" in run.output
+
+
+@needs_cc
+@pytest.mark.integration
+@pytest.mark.timeout(360)
+def test_build_lines_find_dora_when_it_is_not_on_path(
+    tmp_path: Path, build_env: dict[str, str]
+) -> None:
+    # dora started by its full path (no activated environment): the build line's
+    # `dora c-api` still resolves, to the dora that runs the build.
+    project = create(tmp_path, "lonely", "--kind", "node", "--lang", "c")
+    cc_dir = str(Path(shutil.which("cc") or "/usr/bin/cc").parent)
+    env = {**build_env, "PATH": os.pathsep.join(dict.fromkeys([cc_dir, "/usr/bin", "/bin"]))}
+    result = run_dora(["build", "dataflow.yml"], cwd=project, env=env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "build" / "lonely").is_file()

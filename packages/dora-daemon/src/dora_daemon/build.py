@@ -12,6 +12,8 @@ one after the other with ``sh -c`` and stops at the first failure.
 * Environment: the caller's environment, then the descriptor's global ``env``, then the
   node's ``env`` (node wins). Booleans become ``true``/``false``; ``{__dora_env: VAR}``
   takes ``VAR`` from the caller's environment (unset: the key is left out, with a warning).
+  Last, the scripts directory of dora's own Python environment is appended to ``PATH``, so
+  ``dora c-api`` in a build line works however ``dora`` was started.
 * ``uv=True`` (``--uv``) rewrites ``pip``/``pip3``/``python -m pip`` ``install`` and
   ``uninstall`` lines to ``uv pip ...`` and checks that ``uv`` is on ``PATH`` before
   anything runs. It does nothing else at build time: uv then installs into the
@@ -30,6 +32,7 @@ import os
 import re
 import shutil
 import signal
+import sysconfig
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -166,12 +169,23 @@ def plan_build(
         if not builds:
             continue
         cwd = Path((working_dirs or {}).get(node.id, base_dir))
-        env = node_environment(descriptor, node)
+        env = _with_own_scripts_on_path(node_environment(descriptor, node))
         for operator_id, build in builds:
             for line in build_lines(build):
                 command = uv_rewrite(line) if uv else line
                 steps.append(BuildStep(node.id, command, cwd, env, operator_id))
     return steps
+
+
+def _with_own_scripts_on_path(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with the scripts directory of this Python environment (where ``dora`` is) at
+    the end of ``PATH``: build lines can call ``dora`` (``$(dora c-api --cflags --libs)``)
+    even when dora was started by its full path, and whatever is on ``PATH`` still wins."""
+    scripts = sysconfig.get_path("scripts")
+    parts = [part for part in env.get("PATH", "").split(os.pathsep) if part]
+    if scripts and scripts not in parts:
+        env["PATH"] = os.pathsep.join([*parts, scripts])
+    return env
 
 
 async def _kill_group(proc: asyncio.subprocess.Process) -> None:
