@@ -99,7 +99,8 @@ def test_record_then_replay_sends_the_same_messages(tmp_path: Path) -> None:
     replay_dir.mkdir()
     shutil.copy(flow.parent / "rec.adorec", replay_dir)
     shutil.copy(flow.parent / "receiver.py", replay_dir)
-    replayed = run_dora(["replay", "rec.adorec"], cwd=replay_dir, timeout=60)
+    # the receiver comes from the recording's own dataflow: that needs the explicit flag
+    replayed = run_dora(["replay", "rec.adorec", "--run-embedded"], cwd=replay_dir, timeout=60)
     assert replayed.returncode == 0, replayed.stderr
     assert "Replaying 1 nodes from rec.adorec" in replayed.stderr
     assert "Replaced: sender" in replayed.stderr
@@ -113,7 +114,8 @@ def test_unpaced_looping_replay_until_stopped(tmp_path: Path) -> None:
     flow = make_flow(folder, count=3)
     assert run_dora(["record", str(flow), "-o", "r.adorec"], cwd=folder).returncode == 0
     dora = DoraProcess(
-        ["replay", "r.adorec", "--loop", "--speed", "0", "--stop-after", "2s"], cwd=folder
+        ["replay", "r.adorec", "--loop", "--speed", "0", "--stop-after", "2s", "--run-embedded"],
+        cwd=folder,
     )
     try:
         dora.wait_for_line("looping...")
@@ -190,7 +192,7 @@ def test_output_yaml_writes_the_rewritten_dataflows(tmp_path: Path) -> None:
         (["record", "flow.yml", "-o", "no/such/dir/r.adorec"], "does not exist"),
         (["replay", "flow.yml"], "not a dora recording"),
         (["replay", "missing.adorec"], "recording file `missing.adorec` does not exist"),
-        (["replay", "empty.adorec"], "contains no messages"),
+        (["replay", "empty.adorec"], "contains no readable messages"),
         (
             ["replay", "one.adorec", "--replace", "camera"],
             "node `camera` not found in the recording",

@@ -20,6 +20,8 @@ from pathlib import Path
 import platformdirs
 import psutil
 
+from dora_message.private_files import open_private
+
 COORDINATOR = "dora_coordinator"
 DAEMON = "dora_daemon"
 
@@ -45,7 +47,7 @@ def log_file(module: str, port: int) -> Path:
 def start(module: str, port: int, args: list[str]) -> subprocess.Popen[bytes]:
     """Start ``python -m module args`` detached, record its PID, return the handle."""
     log_path = log_file(module, port)
-    with open(log_path, "wb") as output:
+    with open_private(log_path) as output:  # 0600, like everything in the state folder
         process = subprocess.Popen(
             [sys.executable, "-m", module, *args],
             stdin=subprocess.DEVNULL,
@@ -54,7 +56,8 @@ def start(module: str, port: int, args: list[str]) -> subprocess.Popen[bytes]:
             start_new_session=True,
             close_fds=True,
         )
-    pid_file(module, port).write_text(f"{process.pid}\n", encoding="utf-8")
+    with open_private(pid_file(module, port)) as pid_out:
+        pid_out.write(f"{process.pid}\n".encode())
     return process
 
 

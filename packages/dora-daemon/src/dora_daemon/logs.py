@@ -9,7 +9,8 @@ Every line a node prints goes through :meth:`NodeLogger.process_line`:
    Filtered records are dropped here and are **not** written to the file, as in the
    reference (runtime spec §11: the filter comes before the file).
 3. append one JSON :class:`~dora_message.common.LogMessage` per line to
-   ``<out_dir>/<dataflow_id>/log_<node_id>.jsonl`` and flush (no fsync: a crash of the
+   ``<out_dir>/<dataflow_id>/log_<node_id>.jsonl`` (files 0600, folders 0700: node output
+   is nobody else's business) and flush (no fsync: a crash of the
    machine may lose the last lines, a crash of the node or daemon does not).
 4. rotate once the current file holds ``max_log_size`` bytes or more: ``.N`` is dropped,
    ``.i`` becomes ``.i+1``, the current file becomes ``.1.jsonl`` and a fresh one is opened.
@@ -32,6 +33,7 @@ import msgspec
 
 from dora_message.common import LEVELS, LogMessage, level_passes, normalize_level
 from dora_message.descriptor import Node
+from dora_message.private_files import make_private_dirs, open_private
 from dora_message.units import parse_size
 
 log = logging.getLogger(__name__)
@@ -262,13 +264,13 @@ class NodeLogger:
         self.max_rotated_files = max_rotated_files
         self.out_dir = Path(out_dir)
         self.path = log_file_path(self.out_dir, dataflow_id, node_id)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.path.parent)  # out/ and out/<dataflow>/: 0700
         self._file: IO[bytes] | None = None
         self._size = 0
         self._open()
 
     def _open(self) -> None:
-        self._file = open(self.path, "ab")  # noqa: SIM115 - kept open across calls
+        self._file = open_private(self.path, append=True)  # 0600: node output is private
         # An existing file (a restarted node) keeps counting towards the rotation limit.
         self._size = os.fstat(self._file.fileno()).st_size
 

@@ -14,6 +14,13 @@ Columns: ``node_id`` and ``output_id`` (the producer, output in public form),
 sender's metadata timestamp), ``parameters`` (the message's metadata parameters, msgpack)
 and ``value`` (the array as an Arrow IPC stream of one column named ``value``).
 
+Damage is never a traceback: a file that is not a readable recording is a
+:class:`RecordingError`; a message that cannot be read or decoded is skipped and counted
+(:attr:`Recording.unreadable`, :attr:`Entry.error`); a stream that cannot be read past some
+point (cut off by a crash, or damaged there) ends early with :attr:`Recording.truncated`.
+Every batch is validated in full before a value is touched: pyarrow trusts offsets and
+lengths, and a flipped byte in them would otherwise crash the interpreter or read garbage.
+
 dora-rs writes a different container (``DORAREC`` magic, postcard payloads); such files
 are recognised and refused with a clear message.
 """
@@ -28,6 +35,8 @@ from typing import Any
 
 import msgspec
 import pyarrow as pa
+
+from dora_message.private_files import open_private
 
 FORMAT_VERSION = 1
 EXTENSION = ".adorec"
@@ -49,6 +58,23 @@ COLUMNS = pa.schema(
         pa.field("value", pa.binary(), nullable=False),
     ]
 )
+
+# What pyarrow and the decoders raise on bad bytes: ArrowInvalid is a ValueError,
+# ArrowIOError an OSError ("Invalid flatbuffers message"), ArrowNotImplementedError a
+# RuntimeError ("Integers with more than 64 bits"); SystemError and TypeError come out of
+# conversions of unvalidated data.
+_BAD_DATA = (
+    pa.ArrowException,
+    OSError,
+    ValueError,
+    RuntimeError,
+    TypeError,
+    SystemError,
+    UnicodeDecodeError,
+    StopIteration,
+    msgspec.DecodeError,
+)
+MAX_PROBLEMS = 20  # problems kept in :attr:`Recording.problems` (the count goes on)
 
 _encode_parameters = msgspec.msgpack.Encoder().encode
 _decode_parameters = msgspec.msgpack.Decoder(dict[str, Any]).decode
@@ -96,10 +122,12 @@ def encode_value(value: pa.Array) -> bytes:
 
 
 def decode_value(data: bytes) -> pa.Array:
-    """The array of :func:`encode_value`'s bytes."""
+    """The array of :func:`encode_value`'s bytes, validated (``ValueError`` or another of
+    pyarrow's errors when they are not a sound one-column stream)."""
     batch = pa.ipc.open_stream(pa.py_buffer(data)).read_next_batch()
     if batch.num_columns != 1:
         raise ValueError(f"a recorded value has {batch.num_columns} columns, expected 1")
+    batch.validate(full=True)  # the array goes to other nodes: it must be sound
     return batch.column(0)
 
 
@@ -119,7 +147,8 @@ class RecordingWriter:
             _KEY_DESCRIPTOR: header.descriptor.encode(),
         }
         try:
-            self._file = pa.OSFile(str(self.path), "wb")
+            # 0600: a recording holds everything the dataflow sent (see private_files)
+            self._file = pa.PythonFile(open_private(self.path, buffering=0), mode="w")
         except OSError as err:
             raise RecordingError(f"cannot create recording `{self.path}`: {err}") from None
         self._sink = pa.BufferedOutputStream(self._file, 1 << 20)
@@ -171,15 +200,26 @@ class RecordingWriter:
 
 
 class Recording:
-    """A recording opened for reading: its :attr:`header`, then its entries in order."""
+    """A recording opened for reading: its :attr:`header`, then its entries in order.
+
+    After a pass over :meth:`entries` or :meth:`topics`: :attr:`unreadable` counts the
+    messages that could not be read at all (their node is unknown), :attr:`truncated` says
+    the stream could not be read to its end, and :attr:`problems` says what went wrong.
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self.truncated = False
+        self.unreadable = 0
+        self.problems: list[str] = []
         self.header = self._read_header()
-        self.truncated = False  # set when iteration met a message cut off by a crash
 
     def _error(self, what: str) -> RecordingError:
         return RecordingError(f"`{self.path}`: {what}")
+
+    def _problem(self, what: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(what)
 
     def _open_stream(self) -> pa.ipc.RecordBatchStreamReader:
         try:
@@ -196,26 +236,38 @@ class Recording:
             )
         try:
             return pa.ipc.open_stream(source)
-        except (pa.ArrowInvalid, OSError) as err:
+        except _BAD_DATA as err:
             raise self._error(f"not a dora recording (not an Arrow IPC stream: {err})") from None
 
     def _read_header(self) -> Header:
         schema = self._open_stream().schema
-        meta = schema.metadata or {}
+        try:
+            # pyarrow decodes names and metadata lazily: damaged UTF-8 raises here
+            meta = dict(schema.metadata or {})
+            names = list(schema.names)
+            types = {name: schema.field(name).type for name in set(names) & set(COLUMNS.names)}
+        except _BAD_DATA as err:
+            raise self._error(f"damaged header: {err}") from None
         if _KEY_VERSION not in meta:
             raise self._error("not a dora recording (an Arrow stream without its header)")
         try:
             version = int(meta[_KEY_VERSION])
         except ValueError:
-            raise self._error(f"bad format version {meta[_KEY_VERSION]!r}") from None
+            raise self._error(f"bad format version {meta[_KEY_VERSION][:40]!r}") from None
         if version > FORMAT_VERSION or version < 1:
             raise self._error(
                 f"unsupported recording format version {version} "
                 f"(this dora reads version {FORMAT_VERSION})"
             )
-        missing = [c for c in COLUMNS.names if c not in schema.names]
+        missing = [c for c in COLUMNS.names if c not in names]
         if missing:
             raise self._error(f"not a dora recording (no column {', '.join(missing)})")
+        for wanted in COLUMNS:
+            found = types[wanted.name]
+            if found != wanted.type:
+                raise self._error(
+                    f"damaged header: column `{wanted.name}` is {found}, expected {wanted.type}"
+                )
         try:
             return Header(
                 start_ns=int(meta.get(_KEY_START, b"0")),
@@ -224,60 +276,109 @@ class Recording:
                 version=version,
             )
         except (ValueError, UnicodeDecodeError) as err:
-            raise self._error(f"bad header: {err}") from None
+            raise self._error(f"damaged header: {err}") from None
 
-    def batches(self, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
-        """The stream's record batches in order, stopping quietly at a cut-off end."""
+    def _batches(self) -> Iterator[pa.RecordBatch | str]:
+        """The stream's batches in order, each validated; a string for one that is not
+        readable. Stops at the end, or where the stream cannot be read any further."""
+        self.truncated, self.unreadable, self.problems = False, 0, []
         reader = self._open_stream()
+        failed: str | None = None  # the last read failed: damage, or the end of a cut file
         while True:
             try:
                 batch = reader.read_next_batch()
             except StopIteration:
-                return
-            except (pa.ArrowInvalid, OSError):
-                self.truncated = True  # a message cut off by a crash: the rest is lost
-                return
+                break
+            except _BAD_DATA as err:
+                if failed is not None:
+                    break  # no progress past the failure: nothing more can be read
+                failed = str(err)
+                continue
+            if failed is not None:
+                # the stream went on after the failure: that message alone was damaged
+                yield f"unreadable ({failed})"
+                failed = None
+            try:
+                batch.validate(full=True)
+            except _BAD_DATA as err:
+                yield f"damaged ({err})"
+                continue
+            yield batch
+        if failed is not None:
+            self.truncated = True
+            self._problem(f"the stream ends in a cut-off or damaged message ({failed})")
+
+    def _rows(self, columns: list[str]) -> Iterator[dict[str, Any] | str]:
+        """Each message as a dict of ``columns`` (validated types), or a string saying why
+        it cannot be read."""
+        for batch in self._batches():
+            if isinstance(batch, str):
+                yield batch
+                continue
+            try:
+                rows = batch.select(columns).to_pylist()
+            except _BAD_DATA as err:
+                yield f"damaged ({err})"
+                continue
+            for row in rows:
+                nulls = [name for name, value in row.items() if value is None]
+                yield f"damaged (no {', '.join(nulls)})" if nulls else row
+
+    def _unreadable(self, index: int, why: str) -> str:
+        self.unreadable += 1
+        text = f"message {index} is {why}"
+        self._problem(text)
+        return text
+
+    def batches(self, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+        """The stream's sound record batches in order (unreadable ones are counted)."""
+        for index, batch in enumerate(self._batches(), 1):
+            if isinstance(batch, str):
+                self._unreadable(index, batch)
+                continue
             yield batch if columns is None else batch.select(columns)
 
     def topics(self) -> dict[tuple[str, str], int]:
         """How many messages each ``(node, output)`` has, in first-seen order."""
         counts: dict[tuple[str, str], int] = {}
-        for batch in self.batches(["node_id", "output_id"]):
-            for node_id, output_id in zip(
-                batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True
-            ):
-                key = (node_id, output_id)
-                counts[key] = counts.get(key, 0) + 1
+        for index, row in enumerate(self._rows(["node_id", "output_id"]), 1):
+            if isinstance(row, str):
+                self._unreadable(index, row)
+                continue
+            key = (row["node_id"], row["output_id"])
+            counts[key] = counts.get(key, 0) + 1
         return counts
 
     def entries(self, node_id: str | None = None) -> Iterator[Entry]:
         """Every message (of ``node_id`` only, if given), values decoded.
 
         A message whose value or parameters do not decode comes with ``error`` set and no
-        value, so a reader can skip it and go on.
+        value, so a reader can skip it and go on. A message that cannot be read at all
+        (its node is unknown, so it is yielded whatever ``node_id`` is) has an empty
+        ``node_id`` and ``error`` set.
         """
-        index = 0
-        for batch in self.batches():
-            for row in batch.to_pylist():
-                index += 1
-                if node_id is not None and row["node_id"] != node_id:
-                    continue
-                parameters: dict[str, Any] = {}
-                value = error = None
-                try:
-                    parameters = _decode_parameters(row["parameters"])
-                    value = decode_value(row["value"])
-                except (msgspec.DecodeError, pa.ArrowInvalid, ValueError, StopIteration) as err:
-                    error = f"message {index} does not decode: {err or type(err).__name__}"
-                yield Entry(
-                    node_id=row["node_id"],
-                    output_id=row["output_id"],
-                    offset_ns=row["offset_ns"],
-                    timestamp_ns=row["timestamp_ns"],
-                    parameters=parameters,
-                    value=value,
-                    error=error,
-                )
+        for index, row in enumerate(self._rows(COLUMNS.names), 1):
+            if isinstance(row, str):
+                yield Entry("", "", 0, 0, error=self._unreadable(index, row))
+                continue
+            if node_id is not None and row["node_id"] != node_id:
+                continue
+            parameters: dict[str, Any] = {}
+            value = error = None
+            try:
+                parameters = _decode_parameters(row["parameters"])
+                value = decode_value(row["value"])
+            except _BAD_DATA as err:
+                error = f"message {index} does not decode: {err or type(err).__name__}"
+            yield Entry(
+                node_id=row["node_id"],
+                output_id=row["output_id"],
+                offset_ns=row["offset_ns"],
+                timestamp_ns=row["timestamp_ns"],
+                parameters=parameters,
+                value=value,
+                error=error,
+            )
 
 
 def open_recording(path: str | os.PathLike[str]) -> Recording:

@@ -11,8 +11,10 @@ Environment (set by ``dora replay``):
 Each message is sent at its recorded offset from the start of the pass divided by the
 speed (an absolute schedule: a late send does not delay the ones after it). Every replay
 node of a run starts at about the same time, so their relative timing is kept. STOP ends
-the replay at once. A message that does not decode is skipped with a warning; a pass in
-which every message was skipped is an error (a damaged recording).
+the replay at once. A message that does not decode (or cannot be read at all) is skipped
+with a warning and counted; a stream that cannot be read to its end is replayed up to
+there with a warning; a pass in which every message was skipped is an error (a damaged
+recording). Damage never ends in a traceback.
 """
 
 from __future__ import annotations
@@ -103,8 +105,21 @@ def replay_pass(node: Node, recording: Recording, config: ReplayConfig) -> PassR
             print(f"dora-replay-node[{config.node_id}]: skipped {entry.error}", file=sys.stderr)
             result.skipped += 1
             continue
-        node.send_output(entry.output_id, entry.value, entry.parameters or None)
+        try:
+            node.send_output(entry.output_id, entry.value, entry.parameters or None)
+        except (TypeError, ValueError) as err:
+            # decoded, yet not sendable (parameters of a type the sender refuses): damage
+            print(
+                f"dora-replay-node[{config.node_id}]: skipped a message of "
+                f"`{entry.output_id}`: {err}",
+                file=sys.stderr,
+            )
+            result.skipped += 1
+            continue
         result.sent += 1
+    if recording.truncated:
+        for problem in recording.problems:
+            print(f"dora-replay-node[{config.node_id}]: warning: {problem}", file=sys.stderr)
     return result
 
 
