@@ -306,6 +306,7 @@ static int cache_schema(dn_inconn *conn, const uint8_t *out, uint32_t len, const
       return 0;
     }
   }
+  if (conn->n_schemas >= 1024) return -1; /* a peer cannot grow this without bound */
   if (conn->n_schemas == conn->cap_schemas) {
     size_t cap = conn->cap_schemas ? conn->cap_schemas * 2 : 4;
     void *p = realloc(conn->schemas, cap * sizeof *conn->schemas);
@@ -599,6 +600,9 @@ void dn_receiver_input_closed(dn_ctx *c, const size_t *inputs, size_t n, const c
       dn_sched_close_input(&c->sched, inputs[i]);
       continue;
     }
+    bool known = false; /* the daemon may repeat itself: one entry per input */
+    for (size_t k = 0; k < c->n_deferred; k++) known |= c->deferred[k].input == inputs[i];
+    if (known) continue;
     if (c->n_deferred == c->cap_deferred) {
       size_t cap = c->cap_deferred ? c->cap_deferred * 2 : 8;
       void *p = realloc(c->deferred, cap * sizeof *c->deferred);
