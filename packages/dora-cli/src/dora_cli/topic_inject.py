@@ -18,21 +18,31 @@ import pyarrow as pa
 
 from dora_cli.topic_watch import client_config, close_sessions
 from dora_message.inter_daemon import RemoteData, inject_key, inter_daemon_encoder
+from dora_message.param_checks import json_depth
+from dora_message.quote import excerpt
 
 MATCH_TIMEOUT = 5.0  # how long to wait for a daemon's subscriber
+# Arrow nests a list type per level; far beyond any real message, far below recursion limits
+MAX_JSON_DEPTH = 64
 
 
 def json_array(text: str) -> pa.Array:
     """JSON text as an Arrow array: a list gives its items, any other value one item.
 
-    Raises ValueError for text that is not JSON or values Arrow cannot hold together.
+    Raises ValueError for text that is not JSON, nested deeper than ``MAX_JSON_DEPTH``,
+    or values Arrow cannot hold together (an integer beyond 64 bits among them).
     """
-    value = json.loads(text)
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    if json_depth(value, MAX_JSON_DEPTH + 1) > MAX_JSON_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
     items = value if isinstance(value, list) else [value]
     try:
         return pa.array(items)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-        raise ValueError(f"no Arrow array holds these values: {err}") from None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as err:
+        raise ValueError(f"no Arrow array holds these values: {excerpt(err)}") from None
 
 
 def injected(output: str, array: pa.Array) -> bytes:

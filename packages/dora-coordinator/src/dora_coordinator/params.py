@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from dora_message.errors import DoraError
+from dora_message.param_checks import param_key_problem, param_value_problem
 
 MAX_KEY_BYTES = 256
 MAX_VALUE_BYTES = 65536
@@ -28,6 +29,9 @@ def check_key(key: str) -> None:
         raise ParamError(f"param key too long (max {MAX_KEY_BYTES} bytes)")
     if "\0" in key:
         raise ParamError("param key must not contain null bytes")
+    problem = param_key_problem(key)  # empty, or control characters (issue 13 item 8)
+    if problem:
+        raise ParamError(problem)
 
 
 def check_value(value_json: bytes) -> None:
@@ -35,9 +39,12 @@ def check_value(value_json: bytes) -> None:
     if len(value_json) > MAX_VALUE_BYTES:
         raise ParamError(f"param value too large (max {MAX_VALUE_BYTES} bytes)")
     try:
-        msgspec.json.decode(value_json)
-    except msgspec.DecodeError:
+        value = msgspec.json.decode(value_json)
+    except (msgspec.DecodeError, RecursionError):
         raise ParamError("invalid JSON value") from None
+    problem = param_value_problem(value)  # nested too deeply for the nodes' decoders
+    if problem:
+        raise ParamError(problem)
 
 
 def decode_value(value_json: bytes) -> Any:

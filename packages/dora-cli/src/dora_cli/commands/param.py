@@ -23,6 +23,8 @@ from dora_cli.errors import fail, reports_errors
 from dora_coordinator.params import ParamError, check_key, check_value
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
+from dora_message.param_checks import MAX_PARAM_DEPTH, param_value_problem
+from dora_message.quote import excerpt
 
 node_argument = click.argument("node_id", metavar="NODE", shell_complete=complete_running_node_ids)
 
@@ -48,7 +50,12 @@ def parse_value(text: str) -> str:
     try:
         value: Any = json.loads(text, parse_constant=_reject_constant)
     except ValueError as error:
-        fail(f"invalid JSON value: {error}")
+        fail(f"invalid JSON value: {excerpt(error)}")
+    except RecursionError:
+        fail(f"invalid JSON value: nested deeper than {MAX_PARAM_DEPTH} levels")
+    problem = param_value_problem(value)
+    if problem:
+        fail(problem)
     value_json = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     try:
         check_value(value_json.encode())
