@@ -80,3 +80,56 @@ def test_c_and_python_operators_share_a_node_and_talk_to_each_other(tmp_path: Pa
     assert "rt: py_op got STOP" in output
     assert output.index("rt: relay got STOP") < output.index("rt: relay dropped")
     assert "failed" not in output
+
+
+TWO_PYTHON_FLOW = """nodes:
+  - id: rt
+    operators:
+      - id: a
+        python: py_op.py
+        inputs:
+          tick: dora/timer/millis/30
+        outputs: [words, seen]
+      - id: b
+        python: py_op.py
+        inputs:
+          tick: dora/timer/millis/50
+          ticks: rt/a/words
+        outputs: [words, seen]
+  - id: sink
+    path: sink.py
+    inputs:
+      a_words: rt/a/words
+      b_words: rt/b/words
+      b_seen: rt/b/seen
+"""
+
+
+@pytest.mark.timeout(90)
+def test_two_python_operators_of_one_file_keep_their_own_state(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {
+            "flow.yml": TWO_PYTHON_FLOW,
+            "sink.py": SINK,
+            "py_op.py": (OPERATORS / "py_op.py").read_text(),
+        },
+    )
+    dora = DoraProcess(["run", str(tmp_path / "flow.yml")], cwd=tmp_path)
+    try:
+        dora.wait_for_line("sink: b_words word 3", timeout=60)
+        dora.wait_for_line("sink: b_seen py saw word 3", timeout=30)
+        dora.proc.send_signal(signal.SIGINT)
+        code = dora.wait(timeout=30)
+    finally:
+        dora.kill_tree()
+    output = dora.output
+    assert code == 130, output
+    # each instance counts its own ticks: one module per operator, not one shared class state
+    assert sink_lines(dora.lines, "a_words")[:3] == ["word 1", "word 2", "word 3"], output
+    assert sink_lines(dora.lines, "b_words")[:3] == ["word 1", "word 2", "word 3"], output
+    assert sink_lines(dora.lines, "b_seen")[:3] == [
+        "py saw word 1",
+        "py saw word 2",
+        "py saw word 3",
+    ], output
