@@ -6,7 +6,9 @@ output surfaces as a dora::Error carrying the C library's message."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,45 @@ def test_cxx_node_talks_to_python_nodes(tmp_path: Path) -> None:
     # the exception's what() names the call too, and the log record came through
     assert 'cxx: caught dora::Error: send_output("no-such-output"): ' in output
     assert "cxx: sending the report" in output
+
+
+@pytest.fixture
+def lifecycle_flow(tmp_path: Path) -> Path:
+    for name in ("node_lifecycle.yml", "py_waiter.py"):
+        shutil.copy(CXX_SOURCES / name, tmp_path / name)
+    (tmp_path / "build").mkdir()
+    compile_cxx([CXX_SOURCES / "node_lifecycle.cc"], tmp_path / "build" / "node_lifecycle")
+    return tmp_path / "node_lifecycle.yml"
+
+
+@pytest.mark.timeout(180)
+def test_cxx_node_timeouts_samples_and_end_of_stream(lifecycle_flow: Path) -> None:
+    result = run_dora(["run", str(lifecycle_flow)], timeout=150, env=dora_env())
+    output = run_output(result)
+    assert result.returncode == 0, output
+    line = next(ln for ln in output.splitlines() if "py_waiter: " in ln)
+    received = json.loads(line.split("py_waiter: ", 1)[1])
+    # the sample arrived whole with its params; the first next(20ms) had timed out
+    assert received == {
+        "type": "uint8",
+        "data": "abcde",
+        "timed_out": True,
+        "restarts": 0,
+        "blob": [1, 2, 255],
+    }
+    results = next(ln for ln in output.splitlines() if "lifecycle: " in ln)
+    # a sample sent on an unknown output throws and is consumed; once the waiter is gone
+    # the stream ends (next() -> nullopt, finished()) after its INPUT_CLOSED
+    assert "timed_out=1 sample_error=1 consumed=1 finished=1" in results
+    assert "kinds=INPUT_CLOSED," in results
+
+
+@pytest.mark.timeout(60)
+def test_cxx_node_outside_a_dataflow_throws(lifecycle_flow: Path) -> None:
+    program = lifecycle_flow.parent / "build" / "node_lifecycle"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DORA_")}
+    result = subprocess.run([program], env=env, capture_output=True, text=True, timeout=30)
+    # dora::Node's constructor threw dora::Error with the C library's reason
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "lifecycle: init_dora_context_from_env: " in result.stderr
+    assert "DORA_NODE_CONFIG" in result.stderr

@@ -21,8 +21,24 @@ int main(void) {
     read_dora_input_id(event, &id, &id_len);
     read_dora_input_data(event, &data, &len);
     dora_event_text(event, &text, &text_len);
-    printf("watch: %s %.*s %zu %.*s%.*s\n", dora_event_type_name(event), (int)id_len,
-           id ? id : "", len, (int)len, data ? data : "", (int)text_len, text ? text : "");
+    const char *json;
+    size_t json_len;
+    dora_event_param_json(event, &json, &json_len);
+    printf("watch: %s %.*s %zu %.*s%.*s%s%.*s\n", dora_event_type_name(event), (int)id_len,
+           id ? id : "", len, (int)len, data ? data : "", (int)text_len, text ? text : "",
+           json ? " json=" : "", (int)json_len, json ? json : "");
+    struct ArrowArray array;
+    struct ArrowSchema schema;
+    if (read_dora_event_type(event) == DoraEventType_Input &&
+        dora_event_arrow(event, &array, &schema) == DORA_OK) {
+      if (schema.format[0] == 'u' && array.length == 1) {
+        const int32_t *offsets = (const int32_t *)array.buffers[1];
+        printf("watch: text %.*s\n", (int)(offsets[1] - offsets[0]),
+               (const char *)array.buffers[2] + offsets[0]);
+      }
+      array.release(&array);
+      schema.release(&schema);
+    }
     fflush(stdout);
     free_dora_event(event);
   }

@@ -1,0 +1,113 @@
+"""Daemon messages become C events (ticks, text inputs, parameter updates, restarted and
+failed producers, recovered inputs, stops), and closing follows the producer's data: the
+daemon's InputClosed waits until the producer's connection has been drained."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from dora_message.data_protocol import Closed, Data, Hello, data_encoder
+from dora_message.node_protocol import (
+    PROTOCOL_VERSION,
+    InputClosed,
+    InputRecovered,
+    NodeFailed,
+    NodeRestarted,
+    ParamDeleted,
+    ParamUpdate,
+    Stop,
+    TextInput,
+    Tick,
+)
+from dora_message.transport import encode_frame
+from tests.c_api.conftest import CompileC
+from tests.c_api.test_node_errors import CNode, send_frame, topology
+from tests.node_api.fake_daemon import FakeDaemon
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def daemon() -> Iterator[FakeDaemon]:
+    d = FakeDaemon(["c"])
+    try:
+        yield d
+    finally:
+        d.close()
+
+
+@pytest.fixture
+def watch(compile_c: CompileC, daemon: FakeDaemon) -> Iterator[CNode]:
+    node = CNode(compile_c(["c_watch.c"], "c_watch"), topology(daemon)["c"])
+    try:
+        node.expect("watch: ready")
+        daemon.wait_subscribed()
+        yield node
+    finally:
+        node.kill()
+
+
+@pytest.mark.timeout(60)
+def test_daemon_messages_become_events(daemon: FakeDaemon, watch: CNode) -> None:
+    now = time.time_ns()
+    daemon.send("c", Tick(["tick"], now))
+    watch.expect("watch: INPUT tick 0")
+    daemon.send("c", TextInput(["tick"], "a log line", now, {"level": "info"}))
+    watch.expect("watch: text a log line")
+    daemon.send("c", ParamUpdate("gain", '{"a": [1, 2]}'))
+    watch.expect('watch: PARAM_UPDATE  0 gain json={"a": [1, 2]}')
+    daemon.send("c", ParamDeleted("gain"))
+    watch.expect("watch: PARAM_DELETED  0 gain")
+    daemon.send("c", NodeRestarted("py"))
+    watch.expect("watch: NODE_RESTARTED  0 py")
+    daemon.send("c", NodeFailed("py", "it crashed", ["in"]))
+    watch.expect("watch: NODE_FAILED  0 it crashed")
+    daemon.send("c", InputRecovered(["in"]))
+    watch.expect("watch: INPUT_RECOVERED in 0")
+    daemon.send("c", Stop())
+    watch.expect("watch: STOP  0 MANUAL")
+    watch.expect("watch: end")
+    assert watch.wait() == 0
+
+
+@pytest.mark.timeout(60)
+def test_input_closed_waits_for_the_producers_data(daemon: FakeDaemon, watch: CNode) -> None:
+    address = topology(daemon)["c"].listen_address  # type: ignore[attr-defined]
+    hello = encode_frame(data_encoder, Hello(daemon.dataflow_id, "py", PROTOCOL_VERSION))
+    frames = [
+        encode_frame(data_encoder, Data("out", time.time_ns(), {}, "raw", inline=b"m%d" % i))
+        for i in range(3)
+    ]
+    sock = send_frame(address, hello, frames[0])
+    watch.expect("watch: INPUT in 2 m0")
+    # the daemon says the producer is done while its connection is still open
+    daemon.send("c", InputClosed(["in"], "py"))
+    sock.sendall(frames[1] + frames[2])
+    watch.expect("watch: INPUT in 2 m1")
+    watch.expect("watch: INPUT in 2 m2")
+    sock.close()  # EOF: now the input closes, after its data
+    watch.expect("watch: INPUT_CLOSED in 0")
+    # the timer input is the last one open
+    daemon.send("c", InputClosed(["tick"], "dora"))
+    watch.expect("watch: INPUT_CLOSED tick 0")
+    watch.expect("watch: STOP  0 ALL_INPUTS_CLOSED")
+    watch.expect("watch: end")
+    assert watch.wait() == 0
+
+
+@pytest.mark.timeout(60)
+def test_closed_frame_closes_behind_the_data(daemon: FakeDaemon, watch: CNode) -> None:
+    address = topology(daemon)["c"].listen_address  # type: ignore[attr-defined]
+    hello = encode_frame(data_encoder, Hello(daemon.dataflow_id, "py", PROTOCOL_VERSION))
+    data = encode_frame(data_encoder, Data("out", time.time_ns(), {}, "raw", inline=b"last"))
+    closed = encode_frame(data_encoder, Closed(["out"], True))
+    sock = send_frame(address, hello, data, closed)
+    # stopping=True: the dataflow stops (STOP MANUAL); data read before it is not lost
+    watch.expect("watch: end")
+    assert "watch: STOP  0 MANUAL" in watch.seen, watch.seen
+    assert "watch: INPUT in 4 last" in watch.seen, watch.seen
+    assert watch.wait() == 0
+    sock.close()
