@@ -105,6 +105,11 @@ int dn_daemon_handshake(dn_ctx *c) {
     goto fail;
   }
   dn_buf_free(&keep);
+  /* what came right behind the reply (a first tick, a stop) must not wait for the next
+   * daemon message to be read */
+  const uint8_t *body;
+  uint32_t len;
+  while (dn_reader_next(&c->daemon_rd, &body, &len) == 1) dn_daemon_handle(c, body, len);
   return 0;
 fail:
   dn_buf_free(&keep);
