@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import dora_node_api_c as api
-from tests.c_api.cxx_helpers import CXX_SOURCES, WARNINGS, compile_cxx, cxx_compiler
+from tests.c_api.cxx_helpers import CXX_SOURCES, ROOT, WARNINGS, compile_cxx, cxx_compiler
 
 C_HEADERS = (
     "node_api.h",
@@ -66,15 +66,21 @@ def test_wrapper_unit_checks_pass(std: str, tmp_path: Path) -> None:
     assert "checks passed" in result.stdout
 
 
+# The C++ programs of the dataflow tests and of the examples (built as C++17 there).
+PROGRAMS = sorted(
+    [p for p in CXX_SOURCES.glob("*.cc") if p.name != "wrapper_unit.cc"]
+    + list((ROOT / "examples").glob("*/*.cc"))
+)
+
+
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("std", STANDARDS)
-@pytest.mark.parametrize("source", ["node_roundtrip.cc", "operator_doubler.cc"])
-def test_test_programs_compile_under_both_standards(source: str, std: str) -> None:
-    # The dataflow tests build these as C++17; this keeps them (and every wrapper template
-    # they instantiate) warning-free under C++20's std::span too.
+@pytest.mark.parametrize("source", PROGRAMS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_programs_compile_warning_free_under_both_standards(source: Path, std: str) -> None:
+    # Every wrapper template they instantiate, under C++17's Span and C++20's std::span.
     syntax_check(
         cxx_compiler(),
         "c++",
         [f"-std={std}", *WARNINGS, "-Wpedantic"],
-        (CXX_SOURCES / source).read_text(),
+        source.read_text(),
     )
