@@ -1,7 +1,8 @@
 """The Arrow helpers beyond dora-rs: a C operator reads int64 arrays from a Python node
 with ``dora_read_input_arrow`` (zero-copy, including one big enough to travel through
-shared memory, and a sliced one with an offset), keeps each until its next event, and
-sends the doubled values with ``dora_send_operator_output_arrow``."""
+shared memory, read in place in the sender's segment, and a sliced one with an offset),
+keeps each until its next event, and sends the doubled values with
+``dora_send_operator_output_arrow``."""
 
 from __future__ import annotations
 
@@ -80,8 +81,11 @@ def test_a_c_operator_doubles_int64_arrays_through_the_arrow_helpers(tmp_path: P
         "int64 n=5 sum=40 head=[4, 6, 8, 10, 12]",
         f"int64 n={big} sum={big * (big - 1)} head=[0, 2, 4, 6, 8]",
     ], output
+    reads = [line.split("doubler: ", 1)[1] for line in dora.lines if "doubler: " in line]
+    assert len(reads) == 3, output
+    # zero-copy: the large array is read where the sender wrote it, its memfd segment
+    assert "memfd:" in reads[2], reads[2]
     # dora_read_input_timestamp_ns: the message's time, in ns since the epoch
-    stamps = [int(line.rsplit(" ", 1)[1]) for line in dora.lines if "doubler: " in line]
-    assert len(stamps) == 3, output
+    stamps = [int(read.rsplit(" ", 1)[1]) for read in reads]
     assert all(started_ns - 10**9 < stamp < time.time_ns() for stamp in stamps), stamps
     assert "error" not in output.lower()

@@ -1,7 +1,9 @@
 /* The Arrow helpers: reads its int64 input `numbers` with dora_read_input_arrow (zero-copy),
  * sends the doubled values as a new int64 array with dora_send_operator_output_arrow. It
  * also keeps each input array until the next event, to check that a read array outlives
- * its event: the kept array's values must be unchanged when it is released. */
+ * its event: the kept array's values must be unchanged when it is released. For each
+ * input it prints which mapping of /proc/self/maps holds the values: a large one must be
+ * the sender's shared-memory segment (a memfd), not a copy. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,30 @@ struct kept {
   int64_t sum; /* of the values when they were read */
   int held;
 };
+
+/* The path of the mapping that holds `address` ("" for anonymous memory). */
+static void mapping_of(const void *address, char *path, size_t size) {
+  path[0] = '\0';
+  FILE *maps = fopen("/proc/self/maps", "r");
+  if (maps == NULL) {
+    return;
+  }
+  char line[512];
+  uintptr_t at = (uintptr_t)address;
+  while (fgets(line, sizeof line, maps) != NULL) {
+    unsigned long start, end;
+    int consumed = 0;
+    if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &start, &end, &consumed) < 2) {
+      continue;
+    }
+    if (at >= start && at < end) {
+      snprintf(path, size, "%s", consumed > 0 ? line + consumed : "");
+      path[strcspn(path, "\n")] = '\0';
+      break;
+    }
+  }
+  fclose(maps);
+}
 
 static int64_t sum_of(const struct ArrowArray *array) {
   const int64_t *values = (const int64_t *)array->buffers[1] + array->offset;
@@ -118,7 +144,9 @@ OnEventResult_t dora_on_event(RawEvent_t *event, const SendOutput_t *send_output
       .release = schema_release,
       .private_data = NULL,
   };
-  printf("doubler: %lld values, timestamp %llu\n", (long long)in.length,
+  char mapping[256];
+  mapping_of(values, mapping, sizeof mapping);
+  printf("doubler: %lld values in [%s], timestamp %llu\n", (long long)in.length, mapping,
          (unsigned long long)dora_read_input_timestamp_ns(event->input));
   result.result = dora_send_operator_output_arrow(send_output, "doubled", &out, &out_schema);
 
