@@ -57,6 +57,21 @@ class CoordinatorError(DoraError):
     """The coordinator answered a request with an error, or the connection broke."""
 
 
+class CoordinatorBusy(CoordinatorError):
+    """The coordinator is there but refused the connection with HTTP 503 (a bound is hit).
+
+    Not a :class:`CoordinatorUnreachable`: `dora up` must not start a second coordinator.
+    """
+
+    def __init__(self, target: Target, body: bytes) -> None:
+        reason = _printable(body.decode("utf-8", "replace"))
+        super().__init__(
+            f"coordinator busy (503): the coordinator at {target} refused the connection"
+            + (f" ({reason})" if reason else "")
+            + "; try again later"
+        )
+
+
 @dataclass(frozen=True)
 class Target:
     """Where the coordinator is, and the token to show it."""
@@ -125,6 +140,8 @@ class ControlClient:
                     f"the coordinator at {target} refused our token: set DORA_AUTH_TOKEN or put "
                     f"the token in {default_token_file()} (mode 0600)"
                 ) from None
+            if error.response.status_code == 503:
+                raise CoordinatorBusy(target, error.response.body or b"") from None
             raise CoordinatorUnreachable(target) from None
         except (OSError, TimeoutError, InvalidHandshake):
             raise CoordinatorUnreachable(target) from None
@@ -164,8 +181,10 @@ class ControlClient:
             async with asyncio.timeout(timeout):
                 return await future
         except ConnectionClosed:
+            reason = _printable(self.websocket.close_reason or "")
             raise CoordinatorError(
                 f"the coordinator at {self.target} closed the connection"
+                + (f": {reason}" if reason else "")
             ) from None
         except TimeoutError:
             raise CoordinatorError(
@@ -225,6 +244,12 @@ class ControlClient:
             future.set_exception(CoordinatorError("empty reply from the coordinator"))
         else:
             future.set_result(reply.result)
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """Text from the other side, safe for one terminal line: no control characters, capped."""
+    cleaned = "".join(c if c.isprintable() else " " for c in text).strip()
+    return cleaned if len(cleaned) <= limit else cleaned[:limit] + "..."
 
 
 def call(target: Target, body: req.ControlRequest, timeout: float | None = REQUEST_TIMEOUT) -> Any:

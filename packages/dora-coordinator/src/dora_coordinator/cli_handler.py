@@ -5,6 +5,11 @@ the dataflow to end) while the same connection keeps receiving log events and ma
 more requests (a second Ctrl-C in ``dora start --attach`` sends a forced stop). All
 frames to the CLI go through one queue and one writer task, so they never interleave.
 
+Bounds (docs/security.md): the hello must come within ``hello_timeout``; at most
+:data:`MAX_IN_FLIGHT` requests run at once (further frames wait unread, which pushes
+back on the client); the queue is a :class:`~dora_coordinator.backlog.ReplyBacklog`, and a
+reply that does not fit closes the connection, since its client is not reading.
+
 A frame that cannot be parsed gets an error reply (id 0 unless the id could be read)
 and the session goes on; nothing a client sends can crash the coordinator.
 """
@@ -21,6 +26,7 @@ import msgspec
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from dora_coordinator.backlog import Admission, ReplyBacklog
 from dora_coordinator.builds import start_build
 from dora_coordinator.logs import LogSubscription
 from dora_coordinator.node_ops import node_request, reload_request
@@ -35,8 +41,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_QUEUED_FRAMES = 4096  # log events beyond this are dropped for a slow client
 MAX_ERROR_CHARS = 4096
+MAX_IN_FLIGHT = 64  # requests of one connection running at once
+CLOSE_POLICY = 1008  # WebSocket close code "policy violation"
 
 
 class ControlSession:
@@ -45,38 +52,94 @@ class ControlSession:
     def __init__(self, coordinator: Coordinator, connection: ServerConnection) -> None:
         self.coordinator = coordinator
         self.connection = connection
-        self._outgoing: asyncio.Queue[str | None] = asyncio.Queue()
+        limits = coordinator.limits
+        self._outgoing: asyncio.Queue[tuple[str, int] | None] = asyncio.Queue()
+        self._backlog = ReplyBacklog(limits.max_reply_backlog)
+        self._hello_timeout = limits.hello_timeout
         self._tasks: set[asyncio.Task[None]] = set()
+        self._room = asyncio.Event()  # set while fewer than MAX_IN_FLIGHT requests run
+        self._room.set()
         self._subscriptions: list[LogSubscription] = []
         self._greeted = False
-        self._dropped = 0
+        self._closing = False
 
     async def run(self) -> None:
         """Serve the connection until it closes."""
         writer = asyncio.create_task(self._write())
+        deadline = asyncio.get_running_loop().call_later(self._hello_timeout, self._no_hello)
         try:
-            async for frame in self.connection:
-                self._on_frame(frame)
+            while not self._closing:
+                await self._room.wait()
+                frame = await self.connection.recv()
+                if not self._closing:
+                    self._on_frame(frame)
         except ConnectionClosed:
             pass
         finally:
+            deadline.cancel()
             for subscription in self._subscriptions:
                 self.coordinator.hub.unsubscribe(subscription)
             for task in list(self._tasks):
                 task.cancel()
+            self._discard_backlog()
             self._outgoing.put_nowait(None)
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                 await writer
+            if self._closing:
+                await self.connection.wait_closed()
 
     async def _write(self) -> None:
-        while (frame := await self._outgoing.get()) is not None:
+        while (item := await self._outgoing.get()) is not None:
+            frame, size = item
             try:
                 await self.connection.send(frame)
             except ConnectionClosed:
                 return
+            finally:
+                self._backlog.written(size)
 
-    def _send(self, frame: rep.CoordinatorToCli) -> None:
-        self._outgoing.put_nowait(rep.encode_frame(frame))
+    def _send(self, frame: rep.CoordinatorToCli, droppable: bool = False) -> None:
+        if self._closing:
+            return
+        text = rep.encode_frame(frame)
+        # a str holds up to 4 bytes per character unless it is all ASCII
+        size = len(text) if text.isascii() else 4 * len(text)
+        match self._backlog.admit(size, droppable):
+            case Admission.QUEUE:
+                self._outgoing.put_nowait((text, size))
+            case Admission.DROP:
+                pass  # counted; reported with the next event that fits
+            case Admission.OVERFLOW:
+                self._close(
+                    f"it does not read its replies ({self._backlog.queued} bytes queued, "
+                    f"limit {self._backlog.limit})",
+                    "client does not read its replies",
+                )
+
+    def _no_hello(self) -> None:
+        if not self._greeted:
+            self._close(
+                f"no hello within {self._hello_timeout:g} s",
+                f"no hello within {self._hello_timeout:g} s",
+            )
+
+    def _close(self, why: str, reason: str) -> None:
+        """Stop serving this client now, free what waits for it, and close the socket."""
+        if self._closing:
+            return
+        self._closing = True
+        log.warning("closing control connection from %s: %s", _peer(self.connection), why)
+        self._discard_backlog()
+        for task in list(self._tasks):
+            task.cancel()
+        self._room.set()  # wake the reader so that run() can end
+        self.coordinator.background(self.connection.close(CLOSE_POLICY, reason))
+
+    def _discard_backlog(self) -> None:
+        while not self._outgoing.empty():
+            item = self._outgoing.get_nowait()
+            if item is not None:
+                self._backlog.written(item[1])
 
     def _push(self, event: rep.PushEvent) -> None:
         self._send(rep.Event(event=event))
@@ -104,7 +167,14 @@ class ControlSession:
             return
         task = asyncio.create_task(self._handle(request.id, body))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+        if len(self._tasks) >= MAX_IN_FLIGHT:
+            self._room.clear()
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if len(self._tasks) < MAX_IN_FLIGHT:
+            self._room.set()
 
     def _hello(self, request_id: int, body: req.ControlRequest) -> None:
         if not isinstance(body, req.Hello):
@@ -196,19 +266,18 @@ class ControlSession:
         return rep.Subscribed(uuid=uuid)
 
     def _on_logs(self, records: list[LogMessage]) -> None:
-        if self._outgoing.qsize() >= MAX_QUEUED_FRAMES:
-            self._dropped += len(records)
-            return
-        if self._dropped:
-            log.warning("dropped %d log records for a slow CLI client", self._dropped)
-            self._dropped = 0
-        self._send(rep.Event(event=rep.LogEvent(records=records)))
+        dropped = self._backlog.dropped
+        self._send(rep.Event(event=rep.LogEvent(records=records)), droppable=True)
+        if dropped and self._backlog.dropped == dropped:  # this one went through
+            log.warning("dropped %d log events for a slow CLI client", dropped)
+            self._backlog.dropped = 0
 
     def push_finished(self, uuid: str) -> None:
         """Tell this client (if subscribed to ``uuid``) how the dataflow ended."""
-        if not any(s.dataflow_id == uuid for s in self._subscriptions):
+        dataflow = self.coordinator.state.dataflows.get(uuid)
+        if dataflow is None or not any(s.dataflow_id == uuid for s in self._subscriptions):
             return
-        stopped = self.coordinator.stopped_reply(uuid)
+        stopped = self.coordinator.stopped_reply(dataflow)
         self._send(
             rep.Event(
                 event=rep.DataflowFinishedEvent(
@@ -216,6 +285,11 @@ class ControlSession:
                 )
             )
         )
+
+
+def _peer(connection: ServerConnection) -> str:
+    address = connection.remote_address
+    return f"{address[0]}:{address[1]}" if address else "?"
 
 
 def _guess_id(frame: str) -> int:

@@ -1,7 +1,9 @@
 """One daemon's WebSocket session (``/api/daemon``): registration, events, commands.
 
-The first frame must be a ``register`` event with our protocol version; the daemon then
-reports what it runs. Every frame counts as a heartbeat. Commands are sent with a
+The first frame must be a ``register`` event with our protocol version, within the hello
+deadline and, like every frame before registration, at most 1 MiB (the server's limit);
+only a registered daemon may send up to :data:`MAX_FRAME_REGISTERED` (log replies). The
+daemon then reports what it runs. Every frame counts as a heartbeat. Commands are sent with a
 request id and answered by a reply frame; a frame that cannot be parsed is logged and
 skipped (the daemon is trusted to be ours, but a bad frame must not end the session).
 """
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REGISTER_TIMEOUT = 30.0
+MAX_FRAME_REGISTERED = 64 * 1024 * 1024
 HEARTBEAT_SEND_TIMEOUT = 0.5
 
 
@@ -57,17 +59,27 @@ class DaemonLink:
                 return
             async for frame in self.connection:
                 self._on_frame(frame)
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as closed:
+            if self.daemon_id is None and closed.sent is not None and closed.sent.code == 1009:
+                log.warning(
+                    "refused a daemon connection from %s: a frame over %d bytes before "
+                    "registration",
+                    _peer(self.connection),
+                    self.connection.protocol.max_message_size,
+                )
         finally:
             self._closed()
 
     async def _register(self) -> bool:
+        timeout = self.coordinator.limits.hello_timeout
         try:
-            async with asyncio.timeout(REGISTER_TIMEOUT):
+            async with asyncio.timeout(timeout):
                 frame = await self.connection.recv()
             message = from_daemon.decode_frame(frame)
-        except (TimeoutError, msgspec.DecodeError, msgspec.ValidationError) as error:
+        except TimeoutError:
+            await self._reject(f"no register event within {timeout:g} s")
+            return False
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
             await self._reject(f"the first frame must be a register event ({error})")
             return False
         event = message.event if isinstance(message, from_daemon.EventFrame) else None
@@ -92,6 +104,10 @@ class DaemonLink:
         except StateError as error:
             await self._reject(str(error))
             return False
+        # Before `registered` goes out: the daemon sends nothing else until it has it, so
+        # its next frame is parsed with the larger limit (websockets reads the limit when
+        # a frame begins).
+        self.connection.protocol.max_message_size = MAX_FRAME_REGISTERED
         old = self.coordinator.daemons.get(daemon_id)
         self.daemon_id = daemon_id
         self.coordinator.daemons[daemon_id] = self
@@ -110,7 +126,7 @@ class DaemonLink:
         return True
 
     async def _reject(self, error: str) -> None:
-        log.warning("daemon registration refused: %s", error)
+        log.warning("daemon registration from %s refused: %s", _peer(self.connection), error)
         frame = to_daemon.EventFrame(event=to_daemon.RegisterRejected(error=error))
         try:
             await self.connection.send(to_daemon.encode_frame(frame))
@@ -235,3 +251,8 @@ class DaemonLink:
     async def close(self, reason: str) -> None:
         """Close the connection."""
         await self.connection.close(1000, reason[:120])
+
+
+def _peer(connection: ServerConnection) -> str:
+    address = connection.remote_address
+    return f"{address[0]}:{address[1]}" if address else "?"

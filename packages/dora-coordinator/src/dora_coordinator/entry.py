@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
@@ -17,6 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from dora_coordinator.limits import SETTINGS, LimitsError, limits_from
 from dora_coordinator.server import DEFAULT_PORT, Coordinator, CoordinatorConfig
 from dora_message.errors import DoraError
 
@@ -30,6 +32,8 @@ def run(config: CoordinatorConfig, quiet: bool = False) -> int:
         # One line per connection is noise; our own modules log what matters.
         logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
+        if config.limits is None:  # `dora coordinator`, `dora up`: the environment decides
+            config = dataclasses.replace(config, limits=limits_from(os.environ))
         coordinator = Coordinator(config)
     except DoraError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -84,9 +88,21 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[CoordinatorConfig, bo
     )
     parser.add_argument("--token-file", type=Path, help="require the token in this file (0600)")
     parser.add_argument("--quiet", action="store_true", help="no logging to stderr")
+    bounds = parser.add_argument_group("bounds (docs/security.md)")
+    for setting in SETTINGS:
+        bounds.add_argument(setting.flag, metavar="N", help=f"{setting.help} (env {setting.env})")
     args = parser.parse_args(argv)
+    flags = {setting.field: getattr(args, setting.field) for setting in SETTINGS}
+    try:
+        limits = limits_from(os.environ, flags)
+    except LimitsError as error:
+        parser.error(str(error))
     config = CoordinatorConfig(
-        interface=args.interface, port=args.port, store=args.store, token_file=args.token_file
+        interface=args.interface,
+        port=args.port,
+        store=args.store,
+        token_file=args.token_file,
+        limits=limits,
     )
     return config, args.quiet
 

@@ -91,6 +91,10 @@ class LogHub:
         """The records still buffered for a dataflow, oldest first."""
         return list(self._buffers.get(dataflow_id, ()))
 
+    def forget(self, dataflow_id: str) -> None:
+        """Drop the buffered records of a dataflow the coordinator no longer keeps."""
+        self._buffers.pop(dataflow_id, None)
+
     def _buffer(self, dataflow_id: str) -> deque[LogMessage]:
         buffer = self._buffers.get(dataflow_id)
         if buffer is None:

@@ -69,24 +69,39 @@ class DataflowOperations:
             log.warning("background task failed: %s", task.exception())
 
     def _event(self, events: dict[str, asyncio.Event], uuid: str) -> asyncio.Event:
+        """The event a waiter awaits; created by waiters only, so none outlives its use."""
         return events.setdefault(uuid, asyncio.Event())
+
+    @staticmethod
+    def _wake(events: dict[str, asyncio.Event], uuid: str) -> None:
+        event = events.pop(uuid, None)
+        if event is not None:
+            event.set()
 
     def dataflow_ended(self, uuid: str) -> None:
         """The state says ``uuid`` is over: wake waiters, tell subscribers."""
-        dataflow = self.state.dataflows[uuid]
+        dataflow = self.state.dataflows.get(uuid)
+        if dataflow is None:
+            return  # already forgotten (finished dataflows are pruned)
         log.info("dataflow %s ended: %s", uuid, dataflow.status)
-        self._event(self._spawned, uuid).set()
-        self._event(self._ended, uuid).set()
+        self._wake(self._spawned, uuid)
+        self._wake(self._ended, uuid)
         self.push_finished(uuid)
+
+    def forget_finished(self) -> None:
+        """Prune finished dataflows past the kept number or age (docs/security.md)."""
+        for uuid in self.state.prune(time.time()):
+            self.hub.forget(uuid)
 
     def daemon_gone(self, daemon_id: str) -> None:
         """A daemon disconnected: its dataflows wait for it in Recovering."""
         for uuid in self.state.daemon_gone(daemon_id, time.time()):
             log.warning("dataflow %s is recovering: daemon %s is gone", uuid, daemon_id)
 
-    def stopped_reply(self, uuid: str) -> rep.DataflowStopped:
-        """How ``uuid`` ended, for the CLI."""
-        record = self.state.dataflows[uuid].record
+    def stopped_reply(self, dataflow: Dataflow) -> rep.DataflowStopped:
+        """How the dataflow ended, for the CLI (it may have been pruned since)."""
+        record = dataflow.record
+        uuid = record.uuid
         result = DataflowResult(dataflow_id=uuid, node_results=list(record.results))
         return rep.DataflowStopped(
             uuid=uuid, status=record.status, result=result, error=record.error
@@ -99,6 +114,7 @@ class DataflowOperations:
 
         Traced as ``spawn_dataflow``, which stays open until every daemon answered.
         """
+        self.forget_finished()  # a burst of starts stays within the bound between ticks
         span = self.tracer.start("spawn_dataflow", name=body.name or "")
         try:
             with self.tracer.activate(span, finish=False), self.tracer.span("place_nodes") as plan:
@@ -174,7 +190,7 @@ class DataflowOperations:
                     self.background(self.daemons[daemon_id].command(stop, STOP_COMMAND_TIMEOUT))
             if ended:
                 self.dataflow_ended(record.uuid)
-        self._event(self._spawned, record.uuid).set()
+        self._wake(self._spawned, record.uuid)
 
     def nodes_ready(self, daemon_id: str, dataflow_id: str, error: str | None) -> None:
         """A daemon's nodes are ready: release the barrier when all daemons are."""
@@ -228,7 +244,7 @@ class DataflowOperations:
             raise StateError(f"dataflow {uuid} is not running (it {dataflow.status.lower()})")
         with self.tracer.span("wait_for_end", dataflow_id=uuid):
             await self._event(self._ended, uuid).wait()
-        return self.stopped_reply(uuid)
+        return self.stopped_reply(dataflow)
 
     async def restart(self, ident: str, grace: float | None, force: bool) -> rep.DataflowRestarted:
         """Stop the dataflow (if it runs) and start a new one from its stored descriptor."""

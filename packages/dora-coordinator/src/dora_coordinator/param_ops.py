@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from dora_coordinator.model import Dataflow
-from dora_coordinator.params import ParamError, check_key, decode_value, not_found
+from dora_coordinator.params import (
+    ParamError,
+    check_key,
+    check_room,
+    check_value,
+    decode_value,
+    entry_bytes,
+    not_found,
+)
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 from dora_message import coordinator_to_daemon as to_daemon
@@ -56,7 +64,13 @@ async def param_request(ops: DataflowOperations, body: req.ParamRequest) -> rep.
                 raise not_found(key)
             return rep.ParamValue(key=key, value=decode_value(stored))
         case req.SetParam(node=node, key=key, value_json=value_json):
-            store.put_node_param(uuid, node, key, value_json.encode())
+            value = value_json.encode()
+            check_key(key)
+            check_value(value)
+            # no await between this check and the write: nothing else can fill the room
+            usage = store.param_usage(uuid, node, key)
+            check_room(ops.state.limits, node, usage, entry_bytes(key, value))
+            store.put_node_param(uuid, node, key, value)
             if dataflow.active:
                 command = to_daemon.SetParam(
                     dataflow_id=uuid, node_id=node, key=key, value_json=value_json

@@ -3,11 +3,13 @@
 Endpoints (one port, default 127.0.0.1:6013): ``/api/control`` for the CLI,
 ``/api/daemon`` for daemons, ``/health`` answers ``ok`` over plain HTTP. With a token
 configured, every WebSocket handshake must carry ``Authorization: Bearer <token>`` or is
-refused with HTTP 401. Frames from CLIs are limited to 1 MiB, from daemons to 64 MiB
-(log replies); a larger frame closes that connection (code 1009) and nothing else.
+refused with HTTP 401. Frames are limited to 1 MiB, and so are a daemon's until it has
+registered; a registered daemon may send 64 MiB (log replies). A larger frame closes that
+connection (code 1009) and nothing else. Connections beyond the total or per-address
+bound (:mod:`dora_coordinator.limits`) are refused with HTTP 503 before the upgrade.
 
-A tick every 3 s sends heartbeats to the daemons, disconnects daemons silent for 30 s
-and fails dataflows whose recovery timed out.
+A tick every 3 s sends heartbeats to the daemons, disconnects daemons silent for 30 s,
+fails dataflows whose recovery timed out and forgets finished dataflows past their age.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from websockets.http11 import Request, Response
 
 from dora_coordinator.auth import bearer_ok, load_or_create_token
 from dora_coordinator.cli_handler import ControlSession
+from dora_coordinator.connection_limits import ConnectionLimiter
 from dora_coordinator.daemon_link import DaemonLink
+from dora_coordinator.limits import Limits
 from dora_coordinator.logs import LogHub
 from dora_coordinator.operations import DataflowOperations
 from dora_coordinator.state import CoordinatorState
@@ -36,9 +40,11 @@ log = logging.getLogger(__name__)
 CONTROL_PATH = "/api/control"
 DAEMON_PATH = "/api/daemon"
 HEALTH_PATH = "/health"
-CONTROL_MAX_FRAME = 1024 * 1024
-DAEMON_MAX_FRAME = 64 * 1024 * 1024
+MAX_FRAME = 1024 * 1024  # every connection; a daemon's grows once it has registered
 DEFAULT_PORT = 6013
+# How long a peer we close has to answer the closing handshake before the socket is cut:
+# a client that never reads never answers, and keeps its connection slot until then.
+CLOSE_TIMEOUT = 2.0
 
 
 @dataclass
@@ -53,7 +59,8 @@ class CoordinatorConfig:
     daemon_timeout: float = 30.0
     recovery_timeout: float = 60.0
     spawn_timeout: float = 60.0
-    max_connections: int = 256
+    # None: the defaults overridden by DORA_COORDINATOR_* variables (see entry.run)
+    limits: Limits | None = None
 
 
 class Coordinator(DataflowOperations):
@@ -63,11 +70,13 @@ class Coordinator(DataflowOperations):
         super().__init__()
         self.config = config
         self.token = load_or_create_token(config.token_file) if config.token_file else None
+        self.limits = config.limits or Limits()
         self.store = store if store is not None else open_store(config.store)
         self.state = CoordinatorState(
             self.store,
             recovery_timeout=config.recovery_timeout,
             daemon_timeout=config.daemon_timeout,
+            limits=self.limits,
         )
         self.hub = LogHub()
         self.daemons: dict[str, DaemonLink] = {}
@@ -75,7 +84,10 @@ class Coordinator(DataflowOperations):
         self.spawn_timeout = config.spawn_timeout
         self.version = version("dora-coordinator")
         self.port: int | None = None
-        self._connections = 0
+        self.connections = ConnectionLimiter(
+            self.limits.max_connections, self.limits.max_connections_per_address
+        )
+        self._refusing: set[str] = set()  # addresses refused since their last admission
         self._shutdown: asyncio.Event | None = None
 
     async def run(self, on_ready: Callable[[int], None] | None = None) -> None:
@@ -88,13 +100,15 @@ class Coordinator(DataflowOperations):
                 len(recovering),
                 ", ".join(recovering),
             )
+        self.forget_finished()  # the store may hold more than this coordinator keeps
         try:
             async with serve(
                 self._handle,
                 self.config.interface,
                 self.config.port,
                 process_request=self._process_request,
-                max_size=CONTROL_MAX_FRAME,
+                max_size=MAX_FRAME,
+                close_timeout=CLOSE_TIMEOUT,
             ) as server:
                 self.port = server.sockets[0].getsockname()[1]
                 log.info("listening on %s:%d", self.config.interface, self.port)
@@ -133,29 +147,37 @@ class Coordinator(DataflowOperations):
                 "refused %s from %s: missing or wrong token", path, connection.remote_address
             )
             return connection.respond(401, "authentication failed: missing or wrong token\n")
-        if self._connections >= self.config.max_connections:
-            return connection.respond(503, "too many connections\n")
-        if path == DAEMON_PATH:
-            # Daemons answer log reads with large frames; CLIs stay at 1 MiB.
-            connection.protocol.max_message_size = DAEMON_MAX_FRAME
+        address = str(connection.remote_address[0]) if connection.remote_address else "?"
+        refusal = self.connections.admit(address)
+        if refusal is not None:
+            # one warning per flood, not one per refused connection
+            level = logging.DEBUG if address in self._refusing else logging.WARNING
+            self._refusing.add(address)
+            log.log(level, "refused %s from %s: %s", path, address, refusal)
+            return connection.respond(503, f"{refusal}\n")
+        self._refusing.discard(address)
+        # the slot is held until the TCP connection is gone, handshake or not
+        self.background(self._release_when_closed(connection, address))
         return None
+
+    async def _release_when_closed(self, connection: ServerConnection, address: str) -> None:
+        try:
+            await connection.wait_closed()
+        finally:
+            self.connections.release(address)
 
     async def _handle(self, connection: ServerConnection) -> None:
         assert connection.request is not None
         path = connection.request.path.partition("?")[0]
-        self._connections += 1
+        if path == DAEMON_PATH:
+            await DaemonLink(self, connection).run()
+            return
+        session = ControlSession(self, connection)
+        self.sessions.add(session)
         try:
-            if path == DAEMON_PATH:
-                await DaemonLink(self, connection).run()
-                return
-            session = ControlSession(self, connection)
-            self.sessions.add(session)
-            try:
-                await session.run()
-            finally:
-                self.sessions.discard(session)
+            await session.run()
         finally:
-            self._connections -= 1
+            self.sessions.discard(session)
 
     # ---- timers ----------------------------------------------------------------
 
@@ -183,3 +205,4 @@ class Coordinator(DataflowOperations):
                 self.background(link.close("no heartbeat"))
         for uuid in self.state.expire_recoveries(now):
             self.dataflow_ended(uuid)
+        self.forget_finished()

@@ -19,6 +19,7 @@ from typing import Any
 
 import msgspec
 
+from dora_coordinator.limits import Limits
 from dora_coordinator.model import (
     TERMINAL,
     DaemonInfo,
@@ -28,6 +29,7 @@ from dora_coordinator.model import (
     Status,
 )
 from dora_coordinator.placement import DaemonCandidate, group_by_daemon, place_nodes
+from dora_coordinator.retention import expired
 from dora_coordinator.start_barrier import record_ready
 from dora_coordinator.store import DataflowRecord, Store
 from dora_message.common import DataflowResult
@@ -62,11 +64,17 @@ class CoordinatorState:
     """Dataflows and daemons. Single-threaded: call from one event loop."""
 
     def __init__(
-        self, store: Store, *, recovery_timeout: float = 60.0, daemon_timeout: float = 30.0
+        self,
+        store: Store,
+        *,
+        recovery_timeout: float = 60.0,
+        daemon_timeout: float = 30.0,
+        limits: Limits | None = None,
     ) -> None:
         self.store = store
         self.recovery_timeout = recovery_timeout
         self.daemon_timeout = daemon_timeout
+        self.limits = limits or Limits()
         self.dataflows: dict[str, Dataflow] = {}
         self.daemons: dict[str, DaemonInfo] = {}
 
@@ -325,6 +333,30 @@ class CoordinatorState:
         )
         hint = f" (running names: {', '.join(running)})" if running else " (see `dora list`)"
         raise StateError(f"no dataflow with UUID or running name `{ident}`{hint}")
+
+    def prune(self, now: float) -> list[str]:
+        """Forget finished dataflows beyond the kept number or age (record and params).
+
+        Returns their ids. A record the store cannot delete stays (and is tried again).
+        """
+        gone = []
+        limits = self.limits
+        for uuid in expired(
+            self.dataflows.values(), now, limits.keep_finished, limits.keep_finished_seconds
+        ):
+            try:
+                self.store.delete_dataflow(uuid)
+            except DoraError as error:
+                log.error("could not delete finished dataflow %s from the store: %s", uuid, error)
+                continue
+            del self.dataflows[uuid]
+            gone.append(uuid)
+        if gone:
+            shown = ", ".join(gone[:3]) + (", ..." if len(gone) > 3 else "")
+            log.info(
+                "forgot %d finished dataflow(s) past the kept number or age: %s", len(gone), shown
+            )
+        return gone
 
     def active_dataflows(self) -> list[Dataflow]:
         """Dataflows not yet ended, oldest first."""

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import msgspec
 import platformdirs
 
-from dora_coordinator.params import check_key, check_value
+from dora_coordinator.params import ParamUsage, check_key, check_value, entry_bytes
 from dora_message.common import NodeResult
 from dora_message.errors import DoraError
 
@@ -103,6 +103,10 @@ class Store(Protocol):
         """Forget a parameter; False when it did not exist."""
         ...
 
+    def param_usage(self, dataflow_id: str, node_id: str, key: str) -> ParamUsage:
+        """What the dataflow's parameters take, for the bounds of ``check_room``."""
+        ...
+
     def close(self) -> None:
         """Release the backend."""
         ...
@@ -156,6 +160,25 @@ class MemoryStore:
     def delete_node_param(self, dataflow_id: str, node_id: str, key: str) -> bool:
         """Forget a parameter; False when it did not exist."""
         return self._params.pop((dataflow_id, node_id, key), None) is not None
+
+    def param_usage(self, dataflow_id: str, node_id: str, key: str) -> ParamUsage:
+        """What the dataflow's parameters take (a scan: they are bounded)."""
+        count = node_bytes = dataflow_bytes = 0
+        for (uuid, node, name), value in self._params.items():
+            if uuid != dataflow_id:
+                continue
+            size = entry_bytes(name, value)
+            dataflow_bytes += size
+            if node == node_id:
+                count += 1
+                node_bytes += size
+        existing = self._params.get((dataflow_id, node_id, key))
+        return ParamUsage(
+            count,
+            node_bytes,
+            dataflow_bytes,
+            None if existing is None else entry_bytes(key, existing),
+        )
 
     def close(self) -> None:
         """Nothing to release."""
@@ -271,6 +294,32 @@ class SqliteStore:
         except sqlite3.Error as error:
             raise StoreError(f"cannot write to the dora store {self.path}: {error}") from None
         return cursor.rowcount > 0
+
+    def param_usage(self, dataflow_id: str, node_id: str, key: str) -> ParamUsage:
+        """What the dataflow's parameters take (keys counted in UTF-8 bytes)."""
+        size = "LENGTH(CAST(key AS BLOB)) + LENGTH(value)"
+        try:
+            count, node_bytes = self._db.execute(
+                f"SELECT COUNT(*), COALESCE(SUM({size}), 0) FROM node_params "
+                "WHERE dataflow = ? AND node = ?",
+                (dataflow_id, node_id),
+            ).fetchone()
+            (dataflow_bytes,) = self._db.execute(
+                f"SELECT COALESCE(SUM({size}), 0) FROM node_params WHERE dataflow = ?",
+                (dataflow_id,),
+            ).fetchone()
+            existing = self._db.execute(
+                f"SELECT {size} FROM node_params WHERE dataflow = ? AND node = ? AND key = ?",
+                (dataflow_id, node_id, key),
+            ).fetchone()
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot read the dora store {self.path}: {error}") from None
+        return ParamUsage(
+            int(count),
+            int(node_bytes),
+            int(dataflow_bytes),
+            None if existing is None else int(existing[0]),
+        )
 
     def _write(self, *statements: tuple[str, tuple[object, ...]]) -> None:
         """Run ``statements`` in one transaction."""
