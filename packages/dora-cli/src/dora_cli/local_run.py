@@ -67,9 +67,10 @@ async def run_local(
     def on_interrupt() -> None:
         nonlocal presses
         presses += 1
+        # stop first: nothing said about it (to a pipe that may be closed) may delay it
+        dataflow.stop(force=presses > 1)
         if presses == 1:
             display.note("stopping dataflow (press Ctrl-C again to kill it)")
-        dataflow.stop(force=presses > 1)
 
     loop.add_signal_handler(signal.SIGINT, on_interrupt)
     loop.add_signal_handler(signal.SIGTERM, dataflow.stop)

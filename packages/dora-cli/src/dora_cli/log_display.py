@@ -1,10 +1,23 @@
-"""Showing node log records on the terminal, filtered by level and per-node overrides."""
+"""Showing node log records on the terminal, filtered by level and per-node overrides.
+
+Two rules keep the display from hurting the dataflow or the user:
+
+* on a terminal, control characters from nodes are escaped (:mod:`dora_cli.terminal_text`);
+* a display whose reader went away (``dora run ... | head -2``, a closed terminal) goes
+  quiet instead of raising: its callers are the log pump and the Ctrl-C handler, and an
+  exception there would stop the stop path. The dead stream's descriptor is pointed at
+  ``/dev/null`` so later writes (``click.echo``, the interpreter's flush at exit) are
+  harmless too.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from typing import TextIO
 
+from dora_cli.terminal_text import escape_controls, escaped_record
 from dora_daemon.log_format import format_log
 from dora_message.common import LogMessage, level_passes
 
@@ -24,28 +37,58 @@ class LogDisplay:
         self.overrides = overrides or {}
         self.stream = stream if stream is not None else sys.stderr
         self.color = fmt == "pretty" and _wants_color(self.stream)
+        self.escape = _is_terminal(self.stream)
+        self.closed = False  # the reader is gone: nothing more is written
 
     def show(self, record: LogMessage) -> None:
         """Print ``record`` if it passes the filters."""
         threshold = self.overrides.get(record.node_id or "", self.level)
-        if not level_passes(record.level, threshold):
+        if self.closed or not level_passes(record.level, threshold):
             return
-        self.stream.write(format_log(record, self.fmt, self.color) + "\n")
-        self.stream.flush()
+        if self.escape:
+            record = escaped_record(record)
+        self._write(format_log(record, self.fmt, self.color))
 
     def note(self, text: str) -> None:
-        """Print a message of the CLI itself (not a node log)."""
-        if self.fmt == "json":
+        """Print a message of the CLI itself (not a node log; it may quote node output)."""
+        if self.fmt == "json" or self.closed:
             return
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        if self.escape:
+            text = "\n".join(escape_controls(line) for line in text.split("\n"))
+        self._write(text)
+
+    def _write(self, line: str) -> None:
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):  # EPIPE, EIO of a hung-up terminal, a closed file
+            self.closed = True
+            _silence(self.stream)
+
+
+def _silence(stream: TextIO) -> None:
+    """Point ``stream``'s descriptor at /dev/null, dropping what is still buffered."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        fd = stream.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, fd)
+        finally:
+            os.close(null)
+    with contextlib.suppress(OSError, ValueError):
+        stream.flush()  # the buffered rest now goes to /dev/null instead of raising again
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):
+        return False
 
 
 def _wants_color(stream: TextIO) -> bool:
-    import os
-
     if os.environ.get("NO_COLOR"):
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
-    return stream.isatty() and os.environ.get("TERM") != "dumb"
+    return _is_terminal(stream) and os.environ.get("TERM") != "dumb"

@@ -1,0 +1,76 @@
+"""``dora run ... 2>&1 | head -2`` then Ctrl-C: a closed stdout/stderr must never block the
+stop path (issue 13 item 15). The pipe, its early closing and SIGINT are real."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.procs import wait_gone
+
+TALKER = """
+from dora import Node
+
+node = Node()
+for event in node:
+    if event["type"] == "INPUT":
+        print("tick", flush=True)
+"""
+
+FLOW = """
+nodes:
+  - id: talker
+    path: talker.py
+    inputs:
+      tick: dora/timer/millis/20
+"""
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and whatever it still has running (by PID)."""
+    procs: list[psutil.Process] = []
+    with contextlib.suppress(psutil.NoSuchProcess):
+        root = psutil.Process(pid)
+        procs = [*root.children(recursive=True), root]
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(procs, timeout=10)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.integration
+def test_the_first_sigint_stops_a_run_whose_output_pipe_is_closed(tmp_path: Path) -> None:
+    (tmp_path / "talker.py").write_text(TALKER)
+    (tmp_path / "flow.yml").write_text(FLOW)
+    read_end, write_end = os.pipe()
+    dora = subprocess.Popen(  # like `dora run flow.yml 2>&1 | head -2`
+        [sys.executable, "-m", "dora_cli", "run", "flow.yml"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=write_end,
+        stderr=write_end,
+        env={**os.environ, "NO_COLOR": "1"},
+        start_new_session=True,
+    )
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end, "rb") as head:
+            lines = [head.readline() for _ in range(2)]
+            assert all(b"talker: tick" in line for line in lines), lines
+            nodes = psutil.Process(dora.pid).children(recursive=True)
+            assert nodes, "the talker node should be running"
+        # `head` exited: the pipe has no reader any more; then Ctrl-C, once
+        dora.send_signal(signal.SIGINT)
+        code = dora.wait(timeout=60)
+        assert code == 130  # interrupted, and stopped by the first SIGINT
+        assert not wait_gone(nodes, timeout=30), "nodes outlived the dataflow"
+    finally:
+        kill_tree(dora.pid)
