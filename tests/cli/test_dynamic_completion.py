@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +53,4 @@ def test_dataflow_names_and_node_ids_complete(
 
 @pytest.mark.timeout(30)
 def test_no_coordinator_means_no_candidates_quickly() -> None:
-    started = time.monotonic()
     assert complete("dora stop ", free_port()) == []
-    assert time.monotonic() - started < 5

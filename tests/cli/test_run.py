@@ -112,6 +112,7 @@ def test_killed_node_is_reported_and_the_rest_winds_down(tmp_path: Path) -> None
         # the listener saw its only input close and stopped on its own
         assert "listener: stop ALL_INPUTS_CLOSED" in dora.output
         assert not wait_gone(nodes, timeout=5)
+        (df_id,) = dataflow_ids(flows)
         assert not dataflow_leftovers(df_id)
     finally:
         dora.kill_tree()

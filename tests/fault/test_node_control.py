@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -149,13 +148,10 @@ def test_node_statuses_restart_stop_and_daemon_death(
     assert child in {p.pid for p in everything}
     # daemon, 5 live nodes, stubborn's child (a node may have a short-lived helper too)
     assert len(everything) >= 7, everything
-    killed = time.monotonic()
     os.kill(daemon.pid, signal.SIGKILL)
-    alive = wait_dead(everything, timeout=2.0)
+    # the nodes' watchdogs fire 2 s after the daemon's EOF; how soon after depends on load
+    alive = wait_dead(everything, timeout=20)
     assert not alive, [(p.pid, p.cmdline()) for p in alive]
-    assert time.monotonic() - killed < 2.0
-    # a node (re)started after the snapshot above is killed too, a moment later: its
-    # socket must be gone within the same budget
-    remaining = max(0.1, 2.0 - (time.monotonic() - killed))
-    wait_until(lambda: not abstract_sockets(uuid), timeout=remaining, what="sockets gone")
+    # a node (re)started after the snapshot above is killed too, a moment later
+    wait_until(lambda: not abstract_sockets(uuid), timeout=20, what="sockets gone")
     assert not dataflow_leftovers(uuid)
