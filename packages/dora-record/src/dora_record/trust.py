@@ -113,10 +113,26 @@ def live_nodes(doc: Any, replaced: Iterable[str]) -> list[LiveNode]:
     ]
 
 
-def dataflow_env(doc: Any) -> list[str]:
-    """The names of the dataflow-wide ``env`` variables (they reach every node)."""
-    env = doc.get("env") if isinstance(doc, dict) else None
-    return [_short(key) for key in env] if isinstance(env, dict) else []
+def dropped_settings(doc: Any, replaced: Iterable[str]) -> list[str]:
+    """What :func:`replay_only` leaves out of ``doc``, to tell the user (``env PATH``,
+    ``cam: env LD_PRELOAD``, ``cam: deploy``)."""
+    dropped = [f"{_short(key)}" for key in doc if key not in _DATAFLOW_KEYS]
+    env = doc.get("env")
+    if isinstance(env, dict):
+        dropped = [d for d in dropped if d != "env"] + [f"env {_short(k)}" for k in env]
+    swap = set(replaced)
+    for node in _nodes(doc):
+        if node.get("id") not in swap:
+            continue
+        label = _short(node.get("id"))
+        dropped += [f"{label}: {_short(k)}" for k in node if k not in _REPLAY_NODE_KEYS | {"env"}]
+        node_env = node.get("env") if isinstance(node.get("env"), dict) else {}
+        dropped += [
+            f"{label}: env {_short(k)}"
+            for k in node_env
+            if not str(k).startswith(_REPLAY_ENV_PREFIX)
+        ]
+    return dropped
 
 
 def replay_only(doc: Any, replaced: Iterable[str]) -> dict[str, Any]:

@@ -78,7 +78,7 @@ def replay(
     from dora_message.load import load_descriptor_with_warnings, parse_descriptor_with_warnings
     from dora_record.format import RecordingError, open_recording
     from dora_record.plan import PlanError, choose_replaced, plan_replay
-    from dora_record.trust import dataflow_env, live_nodes, replay_only
+    from dora_record.trust import dropped_settings, live_nodes, replay_only
 
     if dataflow is not None and run_embedded:
         raise click.UsageError("--dataflow and --run-embedded exclude each other")
@@ -141,10 +141,13 @@ def replay(
                 "run the ones above (only for recordings you trust)"
             )
         if not live:
-            ignored = dataflow_env(new)
+            dropped = dropped_settings(new, replaced)
             new = replay_only(new, replaced)
-            if ignored:
-                notes.append(f"note: env set by the recording is not applied: {', '.join(ignored)}")
+            if dropped:
+                notes.append(
+                    "note: settings of the recording's dataflow not applied (--run-embedded "
+                    f"applies them): {', '.join(dropped[:20])}"
+                )
     descriptor, warnings = parse_descriptor_with_warnings(write_yaml(new), name)
     notes = [f"warning: {w}" for w in warnings] + notes
     if speed <= 0 and set(replaced) != set(recorded):
