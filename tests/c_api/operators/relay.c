@@ -1,7 +1,8 @@
 /* A C operator that shares its runtime node with a Python operator. On `tick` (a timer)
  * it sends "tick N" on `ticks`; on `text` (the Python operator's output) it sends
  * "c saw <text>" on `echo`. With RELAY_STOP_ALL_AFTER=N in the environment it returns
- * DORA_STATUS_STOP_ALL on its N-th tick, after sending it. */
+ * DORA_STATUS_STOP_ALL on its N-th tick, after sending it; with RELAY_STOP_AFTER=N,
+ * DORA_STATUS_STOP (this operator only). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 struct relay {
   unsigned ticks;
   unsigned stop_all_after; /* 0: never */
+  unsigned stop_after;     /* 0: never */
 };
 
 static OnEventResult_t continue_with(DoraResult_t result, DoraStatus_t status) {
@@ -27,6 +29,8 @@ DoraInitResult_t dora_init_operator(void) {
   }
   const char *limit = getenv("RELAY_STOP_ALL_AFTER");
   relay->stop_all_after = limit ? (unsigned)strtoul(limit, NULL, 10) : 0;
+  limit = getenv("RELAY_STOP_AFTER");
+  relay->stop_after = limit ? (unsigned)strtoul(limit, NULL, 10) : 0;
   result.operator_context = relay;
   return result;
 }
@@ -60,6 +64,9 @@ OnEventResult_t dora_on_event(RawEvent_t *event, const SendOutput_t *send_output
     if (relay->stop_all_after != 0 && relay->ticks >= relay->stop_all_after) {
       printf("relay returns STOP_ALL\n");
       status = DORA_STATUS_STOP_ALL;
+    } else if (relay->stop_after != 0 && relay->ticks >= relay->stop_after) {
+      printf("relay returns STOP\n");
+      status = DORA_STATUS_STOP;
     }
   } else if (strcmp(id, "text") == 0) {
     Vec_uint8_t data = dora_read_data(event->input);
