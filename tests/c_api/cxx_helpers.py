@@ -18,6 +18,11 @@ HERE = Path(__file__).parent
 CXX_SOURCES = HERE / "cxx"
 ROOT = HERE.parents[1]
 WARNINGS = ("-Wall", "-Wextra", "-Werror")
+SANITIZE = (
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=all",
+    "-fno-omit-frame-pointer",
+)
 
 
 def cxx_compiler() -> str:
@@ -35,10 +40,14 @@ def compile_cxx(
     std: str = "c++17",
     library: api.LibraryKind | None = "node",
     shared: bool = False,
+    sanitize: bool = False,
 ) -> Path:
     """Compile and link ``sources`` into ``output`` with warnings as errors; the compiler's
-    message is the assertion's text when it fails."""
+    message is the assertion's text when it fails. ``sanitize``: AddressSanitizer (leaks
+    included) and UndefinedBehaviorSanitizer, any finding ending the program non-zero."""
     command = [cxx_compiler(), f"-std={std}", *WARNINGS, "-O1", "-g", *api.cflags()]
+    if sanitize:
+        command += SANITIZE
     if shared:
         command += ["-shared", "-fPIC"]
     command += ["-o", str(output), *map(str, sources)]

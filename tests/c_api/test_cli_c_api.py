@@ -1,7 +1,7 @@
 """`dora c-api`: the flags and directories it prints, and that C code built with them (by
-hand, through pkg-config and through CMake's find_package) links and runs without
-LD_LIBRARY_PATH. Real compiler, real processes; the libraries are built once per module
-into a private cache (DORA_C_API_CACHE)."""
+hand, through pkg-config and through CMake's find_package) and a Rust node calling the C
+API through FFI link and run without LD_LIBRARY_PATH. Real compiler, real processes; the
+libraries are built once per module into a private cache (DORA_C_API_CACHE)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dora_node_api_c import include_dir
-from tests.procs import run_dora
+from tests.procs import DoraProcess, run_dora
 
 NODE_LIB = "libdora_node_api_c.so"
 OPERATOR_LIB = "libdora_operator_api_c.so"
@@ -311,3 +312,36 @@ def test_cmake_version_check_refuses_a_newer_request(
     )
     assert result.returncode != 0
     assert "dora-node-api-c" in result.stderr
+
+
+# --- from Rust, through FFI -------------------------------------------------------------
+
+RUST_NODE = Path(__file__).parent / "rust"
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(shutil.which("rustc") is None, reason="rustc is not installed")
+def test_a_rust_node_through_ffi_builds_and_runs(api_env: dict[str, str], tmp_path: Path) -> None:
+    # What `dora new --lang rust` points to: the C API from Rust, linked with `dora c-api`.
+    flow = tmp_path / "rust"
+    shutil.copytree(RUST_NODE, flow, ignore=shutil.ignore_patterns("build", "out"))
+    env = {
+        **api_env,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    run = DoraProcess(["run", "dataflow.yml"], cwd=flow, env=env)
+    try:
+        run.wait_for_line("rust node: done after 3 ticks", timeout=240)
+        assert run.wait(timeout=60) == 0, run.output
+    finally:
+        run.kill_tree()
+    assert "rust node: tick 1" in run.output
+    outside = subprocess.run(
+        [str(flow / "build" / "rust_node")],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert outside.returncode == 3 and "DORA_NODE_CONFIG" in outside.stderr, outside

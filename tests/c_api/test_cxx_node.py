@@ -19,6 +19,7 @@ from tests.procs import run_dora
 pytestmark = pytest.mark.integration
 
 ROUNDS = 5  # py_source.py's
+PYTHON_NODES = ("py_source.py", "py_sink.py", "py_waiter.py")
 
 
 def summary(output: str) -> list[dict]:
@@ -108,3 +109,25 @@ def test_cxx_node_outside_a_dataflow_throws(lifecycle_flow: Path) -> None:
     assert result.returncode == 3, result.stdout + result.stderr
     assert "lifecycle: init_dora_context_from_env: " in result.stderr
     assert "DORA_NODE_CONFIG" in result.stderr
+
+
+@pytest.mark.timeout(300)
+def test_cxx_nodes_are_clean_under_sanitizers(tmp_path: Path) -> None:
+    # Ownership in the wrapper (events, Arrow arrays, samples, params, the node) under
+    # AddressSanitizer with leak detection and UBSan: a double free, a leak or undefined
+    # behaviour ends the node non-zero, which fails the run.
+    for name in ("node_roundtrip.yml", "node_lifecycle.yml", *PYTHON_NODES):
+        shutil.copy(CXX_SOURCES / name, tmp_path / name)
+    (tmp_path / "build").mkdir()
+    for program in ("node_roundtrip", "node_lifecycle"):
+        compile_cxx(
+            [CXX_SOURCES / f"{program}.cc"],
+            tmp_path / "build" / program,
+            std="c++20",
+            sanitize=True,
+        )
+    for flow in ("node_roundtrip.yml", "node_lifecycle.yml"):
+        result = run_dora(["run", str(tmp_path / flow)], timeout=120, env=dora_env())
+        output = run_output(result)
+        assert result.returncode == 0, output
+        assert "Sanitizer" not in output and "runtime error" not in output, output

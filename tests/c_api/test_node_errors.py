@@ -31,8 +31,9 @@ pytestmark = pytest.mark.integration
 class CNode:
     """A compiled node process whose stdout lines can be awaited."""
 
-    def __init__(self, binary: Path, config: object | None) -> None:
+    def __init__(self, binary: Path, config: object | None, **extra_env: str) -> None:
         env = dict(os.environ)
+        env.update(extra_env)
         env.pop("DORA_NODE_CONFIG", None)
         if config is not None:
             env["DORA_NODE_CONFIG"] = encode_node_config(config)  # type: ignore[arg-type]
@@ -41,6 +42,7 @@ class CNode:
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            stdin=subprocess.PIPE,
             text=True,
             start_new_session=True,
         )
@@ -69,6 +71,12 @@ class CNode:
             self.seen.append(line)
             if needle in line:
                 return line
+
+    def go(self) -> None:
+        """Answer a node waiting on stdin (WATCH_WAIT_STDIN)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.flush()
 
     def wait(self, timeout: float = 20.0) -> int:
         return self.proc.wait(timeout=timeout)

@@ -1,5 +1,9 @@
-/* Prints every event (kind, input id, text, bytes) until the stream ends. */
+/* Prints every event (kind, input id, text, bytes) until the stream ends. With
+ * WATCH_WAIT_STDIN set it reads one line from stdin before asking for the first event:
+ * messages sent meanwhile wait in the socket and meet the queue policy all at once. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "dora_node_api.h"
 
@@ -11,6 +15,10 @@ int main(void) {
   }
   printf("watch: ready\n");
   fflush(stdout);
+  if (getenv("WATCH_WAIT_STDIN")) {
+    char line[16];
+    if (!fgets(line, sizeof line, stdin)) return 1;
+  }
   for (;;) {
     void *event = dora_next_event(ctx);
     if (!event) break;

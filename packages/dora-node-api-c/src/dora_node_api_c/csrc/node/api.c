@@ -33,6 +33,7 @@ static void ctx_destroy(dn_ctx *c) {
   free(c->output_open);
   dn_buf_free(&c->frame);
   dn_buf_free(&c->frame_schema);
+  dn_buf_free(&c->broken_reported);
   dn_config_free(&c->cfg);
   free(c);
 }
@@ -52,6 +53,7 @@ void *init_dora_context_from_env(void) {
   dn_reader_init(&c->daemon_rd, false);
   dn_buf_init(&c->frame, DN_MAX_FRAME + 4);
   dn_buf_init(&c->frame_schema, DN_MAX_FRAME + 4);
+  dn_buf_init(&c->broken_reported, 0);
   atomic_init(&c->blocked, false);
   if (dn_config_load(raw, strlen(raw), &c->cfg)) {
     free(c);
@@ -173,6 +175,33 @@ static void pump(dn_ctx *c, int wait_ms) {
   if (fds != stack) free(fds);
 }
 
+/* Tells the daemon which inputs' circuit breakers are open now, when that changed (node
+ * status "Degraded" in dora list / dora node info). */
+static void report_broken(dn_ctx *c) {
+  dn_buf now;
+  dn_buf_init(&now, 0);
+  uint32_t n = 0;
+  for (size_t i = 0; i < c->sched.n; i++) {
+    if (!c->sched.inputs[i].broken) continue;
+    mp_w_cstr(&now, c->cfg.inputs[i].id);
+    n++;
+  }
+  bool same = now.len == c->broken_reported.len &&
+              (now.len == 0 || memcmp(now.data, c->broken_reported.data, now.len) == 0);
+  if (!same && !now.failed && !c->daemon_gone) {
+    dn_frame_begin(&c->frame);
+    mp_w_array(&c->frame, 2);
+    mp_w_cstr(&c->frame, "broken_inputs");
+    mp_w_array(&c->frame, n);
+    dn_buf_put(&c->frame, now.data, now.len);
+    if (dn_frame_end(&c->frame) == 0 && dn_daemon_send(c, &c->frame) == 0) {
+      c->broken_reported.len = 0;
+      dn_buf_put(&c->broken_reported, now.data, now.len);
+    }
+  }
+  dn_buf_free(&now);
+}
+
 int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event_out) {
   dn_ctx *c = dora_context;
   if (event_out) *event_out = NULL;
@@ -185,6 +214,11 @@ int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event
   if (dn_sched_ready(&c->sched) && dn_now_ms() - c->last_poll_ms >= 1) pump(c, 0);
   for (;;) {
     dn_daemon_beat(c);
+    uint64_t next_deadline = 0;
+    if (c->sched.has_timeouts) {
+      next_deadline = dn_sched_expire(&c->sched, dn_now_ms());
+      report_broken(c);
+    }
     dn_event *e = dn_sched_pop(&c->sched, &c->cfg);
     if (e) {
       *event_out = e;
@@ -199,6 +233,11 @@ int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event
     }
     if (c->beat_period_ms && (wait < 0 || (uint64_t)wait > c->beat_period_ms))
       wait = (int)c->beat_period_ms;
+    if (next_deadline) {
+      uint64_t now = dn_now_ms();
+      int until = next_deadline > now ? (int)(next_deadline - now) : 0;
+      if (wait < 0 || until < wait) wait = until;
+    }
     pump(c, wait);
   }
 }

@@ -97,6 +97,9 @@ int dn_config_load(const char *text, size_t len, dn_config *cfg) {
       const jval *qp = json_get(spec, "queue_policy");
       bool backpressure = qp && qp->type == J_STR && !strcmp(qp->s, "backpressure");
       /* same caps as the Python scheduler (effective_cap) */
+      const jval *to = json_get(spec, "input_timeout");
+      if (to && to->type == J_NUM && to->num > 0)
+        in->timeout_ms = to->num * 1000 < 1 ? 1 : (uint64_t)(to->num * 1000);
       if (backpressure) in->cap = (size_t)(10 * size > 100 ? 10 * size : 100);
       else in->cap = (size_t)(size > 1 ? size : 1);
     }

@@ -1,11 +1,14 @@
 /* Events, the payloads they share with Arrow arrays, and the input queues.
  *
  * Queue rules (the Python scheduler's, dora/_scheduler.py): each input keeps at most its
- * cap of messages and drops the oldest beyond; non-input events (STOP, ERROR, ...) come
- * before queued inputs; INPUT_CLOSED is queued behind the input's data; once every input
- * was closed a STOP (ALL_INPUTS_CLOSED) follows; inputs are served round-robin, least
- * recently served first; after a STOP was returned only already-queued inputs come out,
- * then the stream ends. */
+ * cap of messages and drops the oldest beyond, messages with a request_id, goal_id or
+ * goal_status last; flush=true drops the input's older unprotected messages; non-input
+ * events (STOP, ERROR, ...) come before queued inputs; INPUT_CLOSED is queued behind the
+ * input's data; once every input was closed a STOP (ALL_INPUTS_CLOSED) follows; inputs
+ * are served round-robin, least recently served first; after a STOP was returned only
+ * already-queued inputs come out, then the stream ends. An input with input_timeout that
+ * stays silent that long gets INPUT_CLOSED but stays open; its next message is followed
+ * by INPUT_RECOVERED. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +86,8 @@ int dn_sched_init(dn_sched *s, const dn_config *cfg) {
   }
   for (size_t i = 0; i < s->n; i++) {
     s->inputs[i].cap = cfg->inputs[i].cap;
+    s->inputs[i].timeout_ms = cfg->inputs[i].timeout_ms;
+    s->has_timeouts |= cfg->inputs[i].timeout_ms > 0;
     s->order[i] = i;
   }
   s->open_inputs = s->n;
@@ -112,32 +117,90 @@ static void append(dn_inq *q, dn_event *e) {
   q->tail = e;
 }
 
+/* Unlinks `cur` (whose predecessor is `prev`) from q. */
+static void unlink_entry(dn_inq *q, dn_event *prev, dn_event *cur) {
+  if (prev) prev->next = cur->next;
+  else q->head = cur->next;
+  if (q->tail == cur) q->tail = prev;
+  cur->next = NULL;
+}
+
+static void push_marker(dn_sched *s, dn_inq *q, uint8_t kind) {
+  dn_event *m = dn_event_new(kind == DN_MARK_RECOVERED ? EV_INPUT_RECOVERED : EV_INPUT_CLOSED);
+  if (!m) return;
+  m->marker = kind;
+  append(q, m);
+  s->queued++;
+}
+
+/* Makes room for one message: false means the incoming one is dropped instead. */
+static bool evict(dn_sched *s, dn_inq *q, bool incoming_protected) {
+  dn_event *prev = NULL, *cur = q->head;
+  while (cur && (cur->marker || cur->protected_)) {
+    prev = cur;
+    cur = cur->next;
+  }
+  if (!cur) {
+    q->dropped++;
+    if (!incoming_protected) return false;
+    /* everything queued is protected: the oldest message goes */
+    prev = NULL;
+    cur = q->head;
+    while (cur && cur->marker) {
+      prev = cur;
+      cur = cur->next;
+    }
+    if (!cur) return true;
+  } else {
+    q->dropped++;
+  }
+  unlink_entry(q, prev, cur);
+  dn_event_free(cur);
+  q->count--;
+  s->queued--;
+  return true;
+}
+
+/* flush=true: drop the older unprotected messages, keep markers and protected ones. */
+static void flush_input(dn_sched *s, dn_inq *q) {
+  dn_event *prev = NULL, *cur = q->head;
+  while (cur) {
+    dn_event *next = cur->next;
+    if (!cur->marker && !cur->protected_) {
+      unlink_entry(q, prev, cur);
+      dn_event_free(cur);
+      q->count--;
+      s->queued--;
+    } else {
+      prev = cur;
+    }
+    cur = next;
+  }
+}
+
 void dn_sched_push_input(dn_sched *s, size_t input, dn_event *e) {
   dn_inq *q = input < s->n ? &s->inputs[input] : NULL;
   if (!q || q->state != OPEN || s->stop_returned || s->ended) {
     dn_event_free(e);
     return;
   }
-  if (q->count >= q->cap) {
-    /* drop the oldest message (never the closed marker, which is always last) */
-    dn_event *prev = NULL, *cur = q->head;
-    while (cur && cur->closed_marker) {
-      prev = cur;
-      cur = cur->next;
-    }
-    if (cur) {
-      if (prev) prev->next = cur->next;
-      else q->head = cur->next;
-      if (q->tail == cur) q->tail = prev;
-      dn_event_free(cur);
-      q->count--;
-      s->queued--;
-      q->dropped++;
+  bool recovered = false;
+  if (q->timeout_ms) {
+    q->deadline_ms = dn_now_ms() + q->timeout_ms;
+    if (q->broken) {
+      recovered = true;
+      q->broken = q->reported = false;
     }
   }
-  append(q, e);
-  q->count++;
-  s->queued++;
+  if (e->flush && q->count) flush_input(s, q);
+  if (q->count < q->cap || evict(s, q, e->protected_)) {
+    append(q, e);
+    q->count++;
+    s->queued++;
+  } else {
+    dn_event_free(e);
+  }
+  if (recovered) push_marker(s, q, DN_MARK_RECOVERED); /* behind the data that recovered it */
 }
 
 void dn_sched_push_event(dn_sched *s, dn_event *e) {
@@ -179,12 +242,9 @@ void dn_sched_close_input(dn_sched *s, size_t input) {
   dn_inq *q = &s->inputs[input];
   if (q->state != OPEN) return;
   q->state = CLOSING;
+  q->deadline_ms = 0;
   if (s->stop_returned || s->ended) return;
-  dn_event *marker = dn_event_new(EV_INPUT_CLOSED);
-  if (!marker) return;
-  marker->closed_marker = true;
-  append(q, marker);
-  s->queued++;
+  push_marker(s, q, DN_MARK_CLOSED);
 }
 
 void dn_sched_reopen_input(dn_sched *s, size_t input) {
@@ -193,20 +253,35 @@ void dn_sched_reopen_input(dn_sched *s, size_t input) {
   if (q->state == OPEN) return;
   if (q->state == CLOSED) {
     s->open_inputs++;
-  } else if (q->tail && q->tail->closed_marker) {
+  } else if (q->tail && q->tail->marker == DN_MARK_CLOSED) {
     /* drop the pending marker: the producer came back before it was returned */
     dn_event *prev = NULL, *cur = q->head;
     while (cur != q->tail) {
       prev = cur;
       cur = cur->next;
     }
-    if (prev) prev->next = NULL;
-    else q->head = NULL;
-    q->tail = prev;
+    unlink_entry(q, prev, cur);
     dn_event_free(cur);
     s->queued--;
   }
   q->state = OPEN;
+}
+
+uint64_t dn_sched_expire(dn_sched *s, uint64_t now_ms) {
+  uint64_t next = 0;
+  if (!s->has_timeouts || s->stop_returned || s->ended) return 0;
+  for (size_t i = 0; i < s->n; i++) {
+    dn_inq *q = &s->inputs[i];
+    if (!q->deadline_ms || q->state != OPEN) continue;
+    if (now_ms >= q->deadline_ms) {
+      q->deadline_ms = 0;
+      q->broken = true;
+      push_marker(s, q, DN_MARK_BROKEN);
+    } else if (!next || q->deadline_ms < next) {
+      next = q->deadline_ms;
+    }
+  }
+  return next;
 }
 
 static void maybe_end(dn_sched *s) {
@@ -226,9 +301,24 @@ static dn_event *pop_control(dn_sched *s) {
   return e;
 }
 
+/* A closed marker was reached: the input is closed for good. */
+static void closed_returned(dn_sched *s, dn_inq *q) {
+  q->state = CLOSED;
+  s->open_inputs--;
+  if (s->open_inputs == 0 && !s->stop_seen) {
+    dn_event *stop = dn_event_new(EV_STOP);
+    if (stop && dn_event_set_text(stop, "ALL_INPUTS_CLOSED", 17) == 0) {
+      dn_sched_push_event(s, stop);
+    } else {
+      dn_event_free(stop);
+    }
+  }
+}
+
 dn_event *dn_sched_pop(dn_sched *s, const dn_config *cfg) {
-  if (s->ctl_head) return pop_control(s);
-  while (s->queued) {
+  for (;;) {
+    if (s->ctl_head) return pop_control(s);
+    if (!s->queued) return NULL;
     size_t k = 0;
     while (k < s->n && !s->inputs[s->order[k]].head) k++;
     if (k == s->n) return NULL; /* cannot happen: queued > 0 */
@@ -237,37 +327,32 @@ dn_event *dn_sched_pop(dn_sched *s, const dn_config *cfg) {
     s->order[s->n - 1] = idx;
     dn_inq *q = &s->inputs[idx];
     dn_event *e = q->head;
-    q->head = e->next;
-    if (!q->head) q->tail = NULL;
-    e->next = NULL;
+    unlink_entry(q, NULL, e);
     s->queued--;
-    if (!e->closed_marker) {
+    if (!e->marker) {
       q->count--;
       if (s->stop_returned) maybe_end(s);
       return e;
     }
-    /* INPUT_CLOSED: the marker becomes the event */
-    e->closed_marker = false;
+    uint8_t marker = e->marker;
+    e->marker = DN_MARK_NONE;
+    bool silent = false;
+    if (marker == DN_MARK_BROKEN) {
+      q->reported = true;
+    } else if (marker == DN_MARK_CLOSED) {
+      /* a timed-out input whose producer then closed it: INPUT_CLOSED was returned */
+      silent = q->broken && q->reported;
+      q->broken = false;
+      closed_returned(s, q);
+    }
+    if (s->stop_returned) maybe_end(s);
     const char *id = cfg->inputs[idx].id;
-    if (dn_event_set_id(e, id, strlen(id))) {
+    if (silent || dn_event_set_id(e, id, strlen(id))) {
       dn_event_free(e);
       continue;
     }
-    q->state = CLOSED;
-    s->open_inputs--;
-    if (s->open_inputs == 0 && !s->stop_seen) {
-      dn_event *stop = dn_event_new(EV_STOP);
-      if (stop && dn_event_set_text(stop, "ALL_INPUTS_CLOSED", 17) == 0) {
-        dn_sched_push_event(s, stop);
-      } else {
-        dn_event_free(stop);
-      }
-    } else if (s->stop_returned) {
-      maybe_end(s);
-    }
     return e;
   }
-  return NULL;
 }
 
 bool dn_sched_ready(const dn_sched *s) { return s->ended || s->queued || s->ctl_count; }

@@ -48,6 +48,7 @@ typedef struct dn_input_cfg {
   char *source_node; /* "dora" for timers and logs */
   char *source_output;
   size_t cap;        /* messages kept before dropping the oldest */
+  uint64_t timeout_ms; /* input_timeout (circuit breaker), 0: none */
 } dn_input_cfg;
 
 typedef struct dn_peer_cfg {
@@ -246,7 +247,9 @@ typedef struct dn_event {
   size_t params_len;
   dn_param *params;
   size_t n_params;
-  bool closed_marker; /* queue entry that closes its input */
+  uint8_t marker;     /* a queue entry that is not a message: DN_MARK_* */
+  bool protected_;    /* carries request_id / goal_id / goal_status: evicted last */
+  bool flush;         /* flush=true: older unprotected messages of the input go */
   struct dn_event *next;
 } dn_event;
 
@@ -258,12 +261,18 @@ DN_HIDDEN dn_payload *dn_payload_new(void);
 DN_HIDDEN void dn_payload_ref(dn_payload *p);
 DN_HIDDEN void dn_payload_unref(dn_payload *p);
 
+enum { DN_MARK_NONE = 0, DN_MARK_CLOSED, DN_MARK_BROKEN, DN_MARK_RECOVERED };
+
 typedef struct dn_inq {
   dn_event *head, *tail;
   size_t count; /* data entries (the closed marker is not counted) */
   size_t cap;
   int state;    /* 0 open, 1 closing (marker queued), 2 closed (INPUT_CLOSED returned) */
   uint64_t dropped;
+  uint64_t timeout_ms;  /* circuit breaker, 0: none */
+  uint64_t deadline_ms; /* armed by a message, 0: not armed */
+  bool broken;          /* timed out, no message since */
+  bool reported;        /* the INPUT_CLOSED of the break was returned */
 } dn_inq;
 
 typedef struct dn_sched {
@@ -275,6 +284,7 @@ typedef struct dn_sched {
   size_t queued; /* entries over all inputs, markers included */
   size_t open_inputs;
   bool stop_seen, stop_returned, ended;
+  bool has_timeouts;
 } dn_sched;
 
 DN_HIDDEN int dn_sched_init(dn_sched *s, const dn_config *cfg);
@@ -285,6 +295,9 @@ DN_HIDDEN void dn_sched_close_input(dn_sched *s, size_t input);
 DN_HIDDEN void dn_sched_reopen_input(dn_sched *s, size_t input);
 DN_HIDDEN dn_event *dn_sched_pop(dn_sched *s, const dn_config *cfg);
 DN_HIDDEN bool dn_sched_ready(const dn_sched *s);
+/* Breaks the inputs whose input_timeout passed (INPUT_CLOSED behind their data, the input
+ * stays open); the earliest armed deadline (0: none). */
+DN_HIDDEN uint64_t dn_sched_expire(dn_sched *s, uint64_t now_ms);
 
 /* ---- parameters (params.c) -------------------------------------------------------------- */
 DN_HIDDEN void dn_params_write(dn_buf *b, const DoraParam *params, size_t n);
@@ -363,7 +376,8 @@ typedef struct dn_ctx {
   uint64_t last_beat_ms;
   uint64_t last_poll_ms;
   dn_buf frame;         /* scratch for encoding frames (owner thread) */
-  dn_buf frame_schema;  /* the same Data frame with its schema, for connections that need it */
+  dn_buf frame_schema;
+  dn_buf broken_reported; /* the broken inputs last reported to the daemon */  /* the same Data frame with its schema, for connections that need it */
 } dn_ctx;
 
 /* daemon.c */

@@ -509,6 +509,13 @@ static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_l
       dn_event_free(e);
       goto oom;
     }
+    if (e->n_params) {
+      /* queue rules: correlated messages are evicted last; flush=true drops older ones */
+      e->protected_ = dn_event_param(e, "request_id") || dn_event_param(e, "goal_id") ||
+                      dn_event_param(e, "goal_status");
+      const dn_param *flush = dn_event_param(e, "flush");
+      e->flush = flush && flush->type == DoraParamType_Bool && flush->b;
+    }
     if (layout) {
       e->layout = malloc(n_layout * sizeof *layout);
       if (!e->layout) {

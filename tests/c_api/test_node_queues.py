@@ -1,0 +1,111 @@
+"""The C node's input queues follow the Python node's rules: queue_size drops the oldest
+message, correlated messages (request_id) are evicted last, flush=true drops the older
+ones, and input_timeout breaks a silent input (INPUT_CLOSED, reported to the daemon as
+broken) until its next message (INPUT_RECOVERED)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from dora_message.config import InputConfig
+from dora_message.data_protocol import Data, Hello, data_encoder
+from dora_message.node_protocol import PROTOCOL_VERSION, BrokenInputs, Stop
+from dora_message.transport import encode_frame
+from tests.c_api.conftest import CompileC
+from tests.c_api.test_node_errors import CNode, send_frame
+from tests.node_api.fake_daemon import FakeDaemon
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def daemon() -> Iterator[FakeDaemon]:
+    d = FakeDaemon(["c"])
+    try:
+        yield d
+    finally:
+        d.close()
+
+
+def message(text: str, **params: object) -> bytes:
+    return encode_frame(
+        data_encoder, Data("out", time.time_ns(), dict(params), "raw", inline=text.encode())
+    )
+
+
+def start(compile_c: CompileC, daemon: FakeDaemon, spec: InputConfig) -> tuple[CNode, str]:
+    configs = daemon.configs({"py": {"outputs": ["out"]}, "c": {"inputs": {"in": spec}}})
+    node = CNode(compile_c(["c_watch.c"], "c_watch"), configs["c"], WATCH_WAIT_STDIN="1")
+    node.expect("watch: ready")
+    daemon.wait_subscribed()
+    return node, configs["c"].listen_address
+
+
+@pytest.mark.timeout(60)
+def test_queue_size_request_ids_and_flush(compile_c: CompileC, daemon: FakeDaemon) -> None:
+    node, address = start(compile_c, daemon, InputConfig(source="py/out", queue_size=3))
+    try:
+        hello = encode_frame(data_encoder, Hello(daemon.dataflow_id, "py", PROTOCOL_VERSION))
+        frames = [message(f"m{i}", **({"request_id": "r1"} if i == 2 else {})) for i in range(10)]
+        sock = send_frame(address, hello, *frames)
+        node.go()
+        # queue of 3: m2 (correlated) is kept, the other old ones are dropped
+        assert node.expect("watch: INPUT in").endswith(" m2")
+        assert node.expect("watch: INPUT in").endswith(" m8")
+        assert node.expect("watch: INPUT in").endswith(" m9")
+        daemon.send("c", Stop())
+        node.expect("watch: end")
+        assert node.wait() == 0
+        sock.close()
+    finally:
+        node.kill()
+
+
+@pytest.mark.timeout(60)
+def test_flush_drops_older_messages(compile_c: CompileC, daemon: FakeDaemon) -> None:
+    node, address = start(compile_c, daemon, InputConfig(source="py/out", queue_size=10))
+    try:
+        hello = encode_frame(data_encoder, Hello(daemon.dataflow_id, "py", PROTOCOL_VERSION))
+        frames = [message(f"m{i}", **({"request_id": "r"} if i == 1 else {})) for i in range(4)]
+        frames.append(message("m4", flush=True))
+        sock = send_frame(address, hello, *frames)
+        node.go()
+        assert node.expect("watch: INPUT in").endswith(" m1")
+        assert node.expect("watch: INPUT in").endswith(" m4")
+        daemon.send("c", Stop())
+        node.expect("watch: end")
+        assert not any(line.endswith((" m0", " m2", " m3")) for line in node.seen), node.seen
+        sock.close()
+    finally:
+        node.kill()
+
+
+@pytest.mark.timeout(60)
+def test_input_timeout_breaks_and_recovers(compile_c: CompileC, daemon: FakeDaemon) -> None:
+    node, address = start(
+        compile_c, daemon, InputConfig(source="py/out", input_timeout=0.3, queue_size=10)
+    )
+    try:
+        node.go()
+        hello = encode_frame(data_encoder, Hello(daemon.dataflow_id, "py", PROTOCOL_VERSION))
+        sock = send_frame(address, hello, message("first"))
+        node.expect("watch: INPUT in 5 first")
+        node.expect("watch: INPUT_CLOSED in 0")  # 0.3 s of silence
+        daemon.wait_for(
+            lambda r: any(isinstance(m, BrokenInputs) and m.input_ids == ["in"] for _n, m in r), 10
+        )
+        sock.sendall(message("again"))
+        node.expect("watch: INPUT in 5 again")
+        node.expect("watch: INPUT_RECOVERED in 0")
+        daemon.wait_for(
+            lambda r: any(isinstance(m, BrokenInputs) and m.input_ids == [] for _n, m in r), 10
+        )
+        daemon.send("c", Stop())
+        node.expect("watch: STOP")
+        node.expect("watch: end")
+        sock.close()
+    finally:
+        node.kill()
