@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from dora_message.codec import FrameBuffer
 from dora_message.config import encode_node_config
-from dora_message.data_protocol import Data, Hello, NewSegment, data_encoder
+from dora_message.data_protocol import Data, Hello, NewSegment, data_encoder, to_sender_decoder
 from dora_message.node_protocol import PROTOCOL_VERSION, Stop, Tick
-from dora_message.transport import encode_frame
+from dora_message.transport import encode_frame, send_with_fd
 from tests.c_api.conftest import CompileC
 from tests.node_api.fake_daemon import FakeDaemon
 
@@ -220,6 +221,22 @@ def test_malformed_frames_drop_the_connection_not_the_node(
         raw,
     )
     node.expect("watch: ERROR  0 failed to read input `in`: message has no type")
+    node.expect("watch: INPUT in 5 hello")
+    # a message outside its segment is lost, released, and the connection stays
+    fd = os.memfd_create("test-segment")
+    os.ftruncate(fd, 65536)
+    send_with_fd(good, encode_frame(data_encoder, NewSegment(1, 65536)), fd)
+    os.close(fd)
+    outside = Data("out", time.time_ns(), {}, "raw", segment_id=1, offset=65000, length=1000)
+    outside.token = 7
+    good.sendall(encode_frame(data_encoder, outside))
+    node.expect("watch: ERROR  0 failed to read input `in`: the message lies outside")
+    frames = FrameBuffer()
+    good.settimeout(10)
+    while not (released := [to_sender_decoder.decode(body) for body in frames]):
+        frames.feed(good.recv(4096))
+    assert released[0].tokens == [7], released
+    good.sendall(raw)
     node.expect("watch: INPUT in 5 hello")
     daemon.send("c", Stop())
     node.expect("watch: STOP  0 MANUAL")

@@ -426,6 +426,7 @@ static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_l
   if ((uint64_t)ts > c->clock_last) c->clock_last = (uint64_t)ts;
   const uint8_t *bytes = inl;
   size_t bytes_len = inline_len;
+  char problem[200] = "";
   payload = dn_payload_new();
   if (!payload) goto oom;
   if (segment_id >= 0) {
@@ -442,13 +443,16 @@ static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_l
       goto fail;
     }
     if (offset < 0 || length < 0 || (uint64_t)offset + (uint64_t)length > m->size) {
-      snprintf(err, err_len, "message outside its shared-memory segment");
-      goto fail;
+      /* that message is lost (an ERROR event), the connection stays */
+      snprintf(problem, sizeof problem, "the message lies outside its shared-memory segment");
+      bytes = NULL;
+      bytes_len = 0;
+    } else {
+      dn_mapping_ref(m);
+      payload->map = m;
+      bytes = m->addr + offset;
+      bytes_len = (size_t)length;
     }
-    dn_mapping_ref(m);
-    payload->map = m;
-    bytes = m->addr + offset;
-    bytes_len = (size_t)length;
   } else if (inl) {
     payload->owned = malloc(inline_len ? inline_len : 1);
     if (!payload->owned) goto oom;
@@ -478,8 +482,9 @@ static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_l
       has_type = true;
     }
   }
-  char problem[200] = "";
-  if (pl == PL_BUFFERS) {
+  if (problem[0]) {
+    /* already decided */
+  } else if (pl == PL_BUFFERS) {
     if (!has_type) snprintf(problem, sizeof problem, "message has no type");
     else if (!layout) snprintf(problem, sizeof problem, "message has no layout");
     else check_layout(&type, layout, n_layout, bytes_len, problem, sizeof problem);
