@@ -17,9 +17,10 @@ SEED_LANGUAGES = ("rust", "python", "c", "cxx")
 # Why Rust is refused, and what to use instead (DESIGN.md, Multi-language).
 _RUST_REFUSAL = (
     "there is no Rust node API in this dora implementation; the C node API is callable "
-    "from Rust through FFI: "
-    'declare its functions (node_api.h) in an `extern "C"` block and link with the flags '
-    "of `dora c-api --cflags --libs`, or create a C project with --lang c"
+    'from Rust through FFI: declare the functions of node_api.h in an `extern "C"` block '
+    "and link against dora_node_api_c from `dora c-api --lib-dir` (C-style flags: "
+    '`dora c-api --cflags --libs`; see "From Rust" in docs/c-api.md), '
+    "or create a C project with --lang c"
 )
 _LANG_NAMES = {"python": "Python", "rust": "Rust", "c": "C", "cxx": "C++"}
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9 _.-]*")
