@@ -145,7 +145,8 @@ def test_libs_and_lib_dir(
     assert (lib_dir / library).is_file()
     assert lib_dir.is_relative_to(api_env["DORA_C_API_CACHE"])
     libs = c_api([*extra, "--libs"], api_env).split()
-    assert libs == [f"-L{lib_dir}", f"-Wl,-rpath,{lib_dir}", f"-l{name}", "-pthread"]
+    assert libs[:3] == [f"-L{lib_dir}", f"-Wl,-rpath,{lib_dir}", f"-l{name}"]
+    assert "-pthread" in libs
 
 
 @pytest.mark.timeout(180)
