@@ -61,11 +61,11 @@ def c_api(
     """Print what C and C++ code needs to compile and link against dora.
 
     Headers: node_api.h (dora-rs's C node API), dora_node_api.h (its extensions),
-    operator_api.h and operator_types.h (the C operator ABI), dora_node_api.hpp (C++).
-    The shared libraries are compiled with the system C compiler (CC, else cc) the first
-    time they are asked for, into a per-user cache (DORA_C_API_CACHE, else
-    ~/.cache/dora/c-api); the linker flags carry an rpath to it, so programs run without
-    LD_LIBRARY_PATH.
+    operator_api.h and operator_types.h (the C operator ABI), dora_node_api.hpp and
+    dora_operator_api.hpp (C++). The shared libraries are compiled with the system C
+    compiler (CC, else cc) the first time they are asked for, into a per-user cache
+    (DORA_C_API_CACHE, else ~/.cache/dora/c-api or $XDG_CACHE_HOME/dora/c-api); the
+    linker flags carry an rpath to it, so programs run without LD_LIBRARY_PATH.
     """
     import dora_node_api_c as api
 
