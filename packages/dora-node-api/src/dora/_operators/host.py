@@ -149,21 +149,22 @@ class Host:
         )
         del self.running[origin.id]
         origin.drop()
-        others, self.running = list(self.running.values()), {}
-        for operator in others:
+        while self.running:  # one at a time: after a failure, abandon() drops the rest
+            operator = self.running[next(iter(self.running))]
             operator.on_event(stop_event())  # its status no longer matters; a failure does
+            del self.running[operator.id]
             operator.drop()
 
     def drop_all(self) -> None:
         """The stream ended: drop what still runs, in descriptor order."""
-        others, self.running = list(self.running.values()), {}
-        for operator in others:
+        while self.running:
+            operator = self.running.pop(next(iter(self.running)))
             operator.drop()
 
     def abandon(self) -> None:
         """After a failure: drop the others too, ignoring what else goes wrong."""
-        others, self.running = list(self.running.values()), {}
-        for operator in others:
+        while self.running:
+            operator = self.running.pop(next(iter(self.running)))
             try:
                 operator.drop()
             except OperatorFailed as error:
