@@ -33,6 +33,10 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 _SYMBOLS = ("dora_init_operator", "dora_on_event", "dora_drop_operator")
 _EMPTY = abi.VecU8(None, 0, 0)
+# Every operator lives as long as the process: a library thread may still call the send
+# callback (or read its SendOutput_t) after the operator stopped, and the library itself
+# is never unloaded either.
+_KEEP: list[NativeOperator] = []
 
 
 def _timestamp_ns(event: Event) -> int:
@@ -95,6 +99,7 @@ class NativeOperator:
             raise OperatorFailed(f"operator `{op_id}` failed to initialize: {error}")
         self._context = init.operator_context
         self._dropped = False
+        _KEEP.append(self)
 
     def _id_buffer(self, text: str) -> ctypes.Array[ctypes.c_char]:
         buffer = self._ids.get(text)
