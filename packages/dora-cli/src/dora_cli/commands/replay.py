@@ -92,8 +92,8 @@ def replay(
     if recording.unreadable:
         notes.append(f"warning: {recording.unreadable} damaged messages are skipped")
     if not counts:
-        damaged = f" ({recording.unreadable} damaged)" if recording.unreadable else ""
-        fail(f"recording `{file}` contains no readable messages{damaged}")
+        why = f": {recording.problems[0]}" if recording.problems else ""
+        fail(f"recording `{file}` contains no readable messages{why}")
     recorded = list(dict.fromkeys(node for node, _ in counts))
     requested = comma_list(replace, "--replace")
     if dataflow is not None:
