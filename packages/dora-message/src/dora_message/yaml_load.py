@@ -119,9 +119,11 @@ def _loader_class() -> type:
         def construct_object(self, node: Any, deep: bool = False) -> Any:
             try:
                 return super().construct_object(node, deep=deep)
-            except (_BadValue, yaml.YAMLError):
+            except (_BadValue, yaml.YAMLError, DescriptorError):
                 raise
-            except (ValueError, TypeError, KeyError, OverflowError, ArithmeticError) as err:
+            except Exception as err:  # pyyaml's constructors fail every way on bad values:
+                # ValueError (`!!int m`), KeyError (`!!bool maybe`), IndexError (`!!int ''`),
+                # AttributeError (`!!timestamp ''`), TypeError, OverflowError...
                 raise _BadValue(node, _reason(err)) from None
 
         def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
@@ -154,6 +156,8 @@ def _loader_class() -> type:
 def _reason(err: BaseException) -> str:
     if isinstance(err, KeyError):  # `!!bool maybe`: pyyaml looks the word up
         return "not one of its accepted spellings"
+    if isinstance(err, IndexError | AttributeError):  # pyyaml assumed a non-empty match
+        return "it does not have the form of one"
     return str(err) or type(err).__name__
 
 
