@@ -68,7 +68,7 @@ def test_wrapper_unit_checks_pass(std: str, tmp_path: Path) -> None:
 
 # The C++ programs of the dataflow tests and of the examples (built as C++17 there).
 PROGRAMS = sorted(
-    [p for p in CXX_SOURCES.glob("*.cc") if p.name != "wrapper_unit.cc"]
+    [p for p in CXX_SOURCES.glob("*.cc") if not p.name.startswith(("wrapper_unit", "mixed_std"))]
     + list((ROOT / "examples").glob("*/*.cc"))
 )
 
@@ -84,3 +84,32 @@ def test_programs_compile_warning_free_under_both_standards(source: Path, std: s
         [f"-std={std}", *WARNINGS, "-Wpedantic"],
         source.read_text(),
     )
+
+
+@pytest.mark.timeout(120)
+def test_cxx17_and_cxx20_files_mix_in_one_program(tmp_path: Path) -> None:
+    # Span is std::span in one file and dora's own in the other: an inline namespace per
+    # choice keeps the two copies of the wrapper's functions apart in the linked program.
+    objects = []
+    for source, std in (("mixed_std_part.cc", "c++17"), ("mixed_std_main.cc", "c++20")):
+        obj = tmp_path / f"{source}.o"
+        command = [cxx_compiler(), f"-std={std}", *WARNINGS, *api.cflags(), "-c", "-o", str(obj)]
+        result = subprocess.run(
+            [*command, str(CXX_SOURCES / source)], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        objects.append(obj)
+    if shutil.which("nm"):
+        names = [
+            subprocess.run(["nm", "-C", str(o)], capture_output=True, text=True).stdout
+            for o in objects
+        ]
+        assert "dora::own_span::ArrowData" in names[0]
+        assert "dora::std_span::ArrowData" in names[1]
+    program = tmp_path / "mixed"
+    link = subprocess.run(
+        [cxx_compiler(), "-o", str(program), *map(str, objects)], capture_output=True, text=True
+    )
+    assert link.returncode == 0, link.stderr
+    result = subprocess.run([program], capture_output=True, text=True, timeout=30, check=False)
+    assert result.stdout.strip() == "mixed standards: 7 24", result.stderr

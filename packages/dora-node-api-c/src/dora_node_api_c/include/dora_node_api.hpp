@@ -43,7 +43,19 @@
 
 #include "dora_node_api.h"
 
+// dora::Span is std::span under C++20 and a class of its own under C++17, so functions
+// like Event::data() return different types in the two modes while their mangled names
+// would be the same. The inline namespace, named after the choice, gives them different
+// names: a program mixing C++17 and C++20 files links two consistent copies instead of
+// silently picking one (an ODR violation). User code never names it.
+#if defined(__cpp_lib_span)
+#define DORA_CXX_INLINE_NAMESPACE std_span
+#else
+#define DORA_CXX_INLINE_NAMESPACE own_span
+#endif
+
 namespace dora {
+inline namespace DORA_CXX_INLINE_NAMESPACE {
 
 // ---- errors --------------------------------------------------------------------------
 
@@ -787,6 +799,7 @@ class Node {
   bool ended_ = false;
 };
 
+}  // inline namespace DORA_CXX_INLINE_NAMESPACE
 }  // namespace dora
 
 #endif  // DORA_NODE_API_HPP

@@ -42,6 +42,7 @@
 #endif
 
 namespace dora {
+inline namespace DORA_CXX_INLINE_NAMESPACE {  // see dora_node_api.hpp
 namespace operator_api {
 
 enum class Status : DoraStatus_t {
@@ -257,6 +258,7 @@ OnEventResult_t on_event(RawEvent_t *raw, const SendOutput_t *send_output,
 }  // namespace detail
 
 }  // namespace operator_api
+}  // inline namespace DORA_CXX_INLINE_NAMESPACE
 }  // namespace dora
 
 // Exports the C operator ABI for `Type` (see the top of this file). Use once per shared
