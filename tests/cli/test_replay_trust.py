@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from dora_record.format import Header, RecordingWriter
+from tests.cli.test_hz_live import Terminal
 from tests.procs import run_dora
 
 pytestmark = pytest.mark.integration
@@ -167,3 +168,29 @@ def test_bad_choices_get_one_clear_error(tmp_path: Path, args: list[str], needle
     assert result.returncode in (1, 2), result.stderr
     assert needle in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(("answer", "runs"), [(b"n\r", False), (b"y\r", True)])
+def test_on_a_terminal_replay_asks_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: bytes, runs: bool
+) -> None:
+    marker, build_marker = tmp_path / "MARKER", tmp_path / "BUILD_MARKER"
+    crafted(tmp_path, evil_dataflow(marker, build_marker))
+    monkeypatch.chdir(tmp_path)  # Terminal runs `dora` in the current folder
+    terminal = Terminal(["replay", "crafted.adorec", "--speed", "0"], {"NO_COLOR": "1"})
+    try:
+        terminal.expect(r"helper: path /bin/sh", timeout=60)
+        terminal.expect(r"Run them\? \[y/N\]", timeout=30)
+        terminal.send(answer)
+        code = terminal.exit_code(90)
+    finally:
+        terminal.close()
+    assert "Traceback" not in terminal.output
+    if runs:
+        assert code == 0, terminal.output
+        assert marker.read_text() == "ran\n"
+    else:
+        assert code == 1, terminal.output
+        assert "not running programs named in" in terminal.output
+        assert not marker.exists() and not build_marker.exists()
