@@ -40,12 +40,15 @@ def health_check_timeout(config: NodeConfig) -> float | None:
     return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
-def may_restart(config: NodeConfig, clean: bool) -> bool:
-    """Whether the daemon may restart this node once it exits (``clean``: no failure).
+def may_restart(config: NodeConfig, clean: bool | None) -> bool:
+    """Whether the daemon may restart this node once it exits.
 
-    Read from the node's ``restart_policy`` in the dataflow descriptor (default never).
+    ``clean``: the exit is known to be a success (True), a failure (False), or not
+    known (None: at interpreter exit, ``sys.exit(1)`` and ``sys.exit(0)`` look the same
+    and only the daemon learns the exit status). Read from the node's
+    ``restart_policy`` in the dataflow descriptor (default never).
     """
     policy = _node_spec(config).get("restart_policy") or "never"
     if policy == "always":
         return True
-    return policy == "on-failure" and not clean
+    return policy == "on-failure" and clean is not True

@@ -183,7 +183,7 @@ class Node(_log.LogMethods):
         """Close all outputs, tell the daemon we are done, release sockets (idempotent)."""
         self._close(clean=True)
 
-    def _close(self, clean: bool) -> None:
+    def _close(self, clean: bool | None) -> None:
         if self._closed:
             return
         self._closed = True
@@ -217,7 +217,8 @@ class Node(_log.LogMethods):
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
-        self._close(clean=exc_type is None)
+        # SystemExit's code decides, and only the daemon sees the process's exit status
+        self._close(clean=None if exc_type is SystemExit else exc_type is None)
 
     # ---- receiving ------------------------------------------------------------------
 
@@ -468,7 +469,9 @@ class Node(_log.LogMethods):
 def _close_at_exit(ref: weakref.ref[Node]) -> None:
     node = ref()
     if node is not None:
-        # an uncaught exception leaves sys.last_value behind: that exit is a failure
-        clean = getattr(sys, "last_value", None) is None
+        # An uncaught exception leaves sys.last_value behind: that exit is a failure.
+        # Otherwise the status is unknown here (sys.exit(1) sets nothing we can read):
+        # the daemon sees it and closes the outputs unless the node is restarted.
+        clean = False if getattr(sys, "last_value", None) is not None else None
         with contextlib.suppress(Exception):  # interpreter shutdown: best effort
             node._close(clean)
