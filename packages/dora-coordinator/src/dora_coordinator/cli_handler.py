@@ -28,6 +28,7 @@ from websockets.exceptions import ConnectionClosed
 
 from dora_coordinator.backlog import Admission, ReplyBacklog
 from dora_coordinator.builds import start_build
+from dora_coordinator.connection_limits import peer_name
 from dora_coordinator.logs import LogSubscription
 from dora_coordinator.node_ops import node_request, reload_request
 from dora_coordinator.param_ops import param_request
@@ -118,17 +119,17 @@ class ControlSession:
 
     def _no_hello(self) -> None:
         if not self._greeted:
-            self._close(
-                f"no hello within {self._hello_timeout:g} s",
-                f"no hello within {self._hello_timeout:g} s",
-            )
+            # info, not warning: port scanners and health probes do this all the time
+            why = f"no hello within {self._hello_timeout:g} s"
+            self._close(why, why, logging.INFO)
 
-    def _close(self, why: str, reason: str) -> None:
+    def _close(self, why: str, reason: str, level: int = logging.WARNING) -> None:
         """Stop serving this client now, free what waits for it, and close the socket."""
         if self._closing:
             return
         self._closing = True
-        log.warning("closing control connection from %s: %s", _peer(self.connection), why)
+        peer = peer_name(self.connection.remote_address)
+        log.log(level, "closing control connection from %s: %s", peer, why)
         self._discard_backlog()
         for task in list(self._tasks):
             task.cancel()
@@ -285,11 +286,6 @@ class ControlSession:
                 )
             )
         )
-
-
-def _peer(connection: ServerConnection) -> str:
-    address = connection.remote_address
-    return f"{address[0]}:{address[1]}" if address else "?"
 
 
 def _guess_id(frame: str) -> int:

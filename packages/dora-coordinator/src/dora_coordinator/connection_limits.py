@@ -10,6 +10,7 @@ hello deadline and the token that protect the pool.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 
 class ConnectionLimiter:
@@ -44,3 +45,10 @@ class ConnectionLimiter:
         self._count -= 1
         if not self._open[address]:
             del self._open[address]
+
+
+def peer_name(address: Any) -> str:
+    """``host:port`` of a socket's peer address (IPv4 or IPv6 tuple), for logs."""
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return "?"

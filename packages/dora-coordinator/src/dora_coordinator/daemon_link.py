@@ -21,6 +21,7 @@ import msgspec
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from dora_coordinator.connection_limits import peer_name
 from dora_coordinator.param_ops import replay_params
 from dora_coordinator.state import StateError
 from dora_message import coordinator_to_daemon as to_daemon
@@ -64,7 +65,7 @@ class DaemonLink:
                 log.warning(
                     "refused a daemon connection from %s: a frame over %d bytes before "
                     "registration",
-                    _peer(self.connection),
+                    peer_name(self.connection.remote_address),
                     self.connection.protocol.max_message_size,
                 )
         finally:
@@ -126,7 +127,11 @@ class DaemonLink:
         return True
 
     async def _reject(self, error: str) -> None:
-        log.warning("daemon registration from %s refused: %s", _peer(self.connection), error)
+        log.warning(
+            "daemon registration from %s refused: %s",
+            peer_name(self.connection.remote_address),
+            error,
+        )
         frame = to_daemon.EventFrame(event=to_daemon.RegisterRejected(error=error))
         try:
             await self.connection.send(to_daemon.encode_frame(frame))
@@ -251,8 +256,3 @@ class DaemonLink:
     async def close(self, reason: str) -> None:
         """Close the connection."""
         await self.connection.close(1000, reason[:120])
-
-
-def _peer(connection: ServerConnection) -> str:
-    address = connection.remote_address
-    return f"{address[0]}:{address[1]}" if address else "?"
