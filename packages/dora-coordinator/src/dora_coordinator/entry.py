@@ -96,7 +96,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[CoordinatorConfig, bo
     try:
         limits = limits_from(os.environ, flags)
     except LimitsError as error:
-        parser.error(str(error))
+        # one line: the usage text does not help with a bad environment variable
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
     config = CoordinatorConfig(
         interface=args.interface,
         port=args.port,
