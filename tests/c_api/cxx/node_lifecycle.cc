@@ -53,8 +53,8 @@ int main() {
 
   // The waiter exits after `done`: its output closes, then the stream ends.
   std::string kinds;
-  while (std::optional<dora::Event> event = node.next()) {
-    kinds += std::string(event->type_name()) + ",";
+  for (dora::Event &event : node) {  // range-for: next() until the stream ends
+    kinds += std::string(event.type_name()) + ",";
   }
   std::printf("lifecycle: timed_out=%d sample_error=%d consumed=%d finished=%d kinds=%s\n",
               timed_out, sample_error, consumed, node.finished(), kinds.c_str());

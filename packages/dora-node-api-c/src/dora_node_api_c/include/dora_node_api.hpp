@@ -712,6 +712,13 @@ class Node {
   // True once next() has reported the end of the event stream.
   bool finished() const noexcept { return ended_; }
 
+  // Range-for over the events, as Python's `for event in node`: each step is next(),
+  // and the loop ends with the stream. `for (dora::Event &event : node) { ... }`
+  class EventIterator;
+  struct EventEnd {};
+  EventIterator begin();
+  EventEnd end() noexcept { return EventEnd(); }
+
   // Sends bytes (an Arrow UInt8 array) on output `id`.
   void send_output(std::string_view id, ByteSpan data, const Params &params = Params()) {
     std::vector<DoraParam> c = params.c_params();
@@ -798,6 +805,33 @@ class Node {
   void *context_;
   bool ended_ = false;
 };
+
+// An input iterator over Node::next(); the event it points at lives until the next step.
+class Node::EventIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = Event;
+  using difference_type = std::ptrdiff_t;
+  using pointer = Event *;
+  using reference = Event &;
+
+  explicit EventIterator(Node *node) : node_(node) { ++*this; }
+  Event &operator*() noexcept { return *current_; }
+  Event *operator->() noexcept { return &*current_; }
+  EventIterator &operator++() {
+    current_.reset();  // free the previous event before waiting for the next
+    current_ = node_->next();
+    return *this;
+  }
+  bool operator==(EventEnd) const noexcept { return !current_; }
+  bool operator!=(EventEnd) const noexcept { return current_.has_value(); }
+
+ private:
+  Node *node_;
+  std::optional<Event> current_;
+};
+
+inline Node::EventIterator Node::begin() { return EventIterator(this); }
 
 }  // inline namespace DORA_CXX_INLINE_NAMESPACE
 }  // namespace dora
