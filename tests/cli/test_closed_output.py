@@ -8,11 +8,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
 import pytest
 
+from dora_daemon.log_format import encode_record
+from dora_message.common import LogMessage
+from dora_message.log_filter import format_timestamp
 from tests.procs import wait_gone
 
 TALKER = """
@@ -72,5 +76,46 @@ def test_the_first_sigint_stops_a_run_whose_output_pipe_is_closed(tmp_path: Path
         code = dora.wait(timeout=60)
         assert code == 130  # interrupted, and stopped by the first SIGINT
         assert not wait_gone(nodes, timeout=30), "nodes outlived the dataflow"
+    finally:
+        kill_tree(dora.pid)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.integration
+def test_following_logs_ends_when_the_reader_goes_away(tmp_path: Path) -> None:
+    log = tmp_path / "out" / "df-1" / "log_talker.jsonl"
+    log.parent.mkdir(parents=True)
+
+    def append(n: int) -> None:
+        record = LogMessage(
+            timestamp=format_timestamp(time.time()), level="info", message=f"m{n}", node_id="talker"
+        )
+        with log.open("a") as file:
+            file.write(encode_record(record) + "\n")
+
+    append(0)
+    read_end, write_end = os.pipe()
+    dora = subprocess.Popen(  # like `dora logs --local df-1 --follow | head -1`
+        [sys.executable, "-m", "dora_cli", "logs", "--local", "df-1", "--follow"],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=write_end,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "NO_COLOR": "1"},
+        start_new_session=True,
+    )
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end, "rb") as head:
+            assert b"talker: m0" in head.readline()
+        # the reader is gone: the next line shown meets a closed pipe and ends the command.
+        # New lines keep coming until then (the follower polls the files it found).
+        n = 0
+        while dora.poll() is None:
+            n += 1
+            append(n)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                dora.wait(timeout=0.2)
+        assert dora.returncode == 0
     finally:
         kill_tree(dora.pid)

@@ -163,6 +163,8 @@ async def _remote(
             if isinstance(event, rep.LogEvent):
                 fresh = [r for r in filter_records(event.records, live) if _key(r) not in seen]
                 _show(display, fresh)
+                if display.closed:
+                    return  # the reader went away (`| head`): following on is pointless
             elif event.uuid == ident:
                 display.note(f"dataflow {ident} ended: {event.status}")
                 return
@@ -225,4 +227,6 @@ def _follow_local(directory: Path, query: req.LogQuery, display: LogDisplay) -> 
                 except msgspec.DecodeError:
                     continue
         _show(display, filter_records(fresh, query))
+        if display.closed:
+            return  # the reader went away (`| head`): following on is pointless
         time.sleep(LOCAL_POLL)
