@@ -12,11 +12,13 @@ from __future__ import annotations
 import pytest
 
 from dora_message import cli_to_coordinator as cli
-from tests.coordinator.bounds import coordinator_any_port
+from tests.coordinator.bounds import coordinator_any_port, peak_rss_mb, rss_mb
 from tests.coordinator.raw_ws import HandshakeRefused, RawWebSocket
 from tests.procs import run_dora
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+ALLOWED_GROWTH_MB = 50  # 64 idle connections and 191 refusals cost a few MB
 
 
 def open_idle(
@@ -40,6 +42,7 @@ def dora_list(port: int) -> tuple[int, str, str]:
 
 def test_idle_connections_are_closed_after_the_hello_deadline() -> None:
     with coordinator_any_port("--hello-timeout", "2") as (coordinator, port):
+        baseline = rss_mb(coordinator.pid)
         idle, refused = open_idle(port, 255)
         try:
             # one address gets 64 connections (the default), the rest is refused before
@@ -64,6 +67,8 @@ def test_idle_connections_are_closed_after_the_hello_deadline() -> None:
         code, stdout, stderr = dora_list(port)
         assert code == 0, stderr
         assert "UUID" in stdout
+        growth = peak_rss_mb(coordinator.pid) - baseline
+        assert growth < ALLOWED_GROWTH_MB, f"coordinator grew by {growth:.0f} MB"
 
 
 def test_the_total_bound_refuses_with_503_and_a_greeted_client_stays() -> None:
