@@ -45,6 +45,7 @@ DEFAULT_PORT = 6013
 # How long a peer we close has to answer the closing handshake before the socket is cut:
 # a client that never reads never answers, and keeps its connection slot until then.
 CLOSE_TIMEOUT = 2.0
+MAX_REFUSING_TRACKED = 1024  # addresses remembered to log one warning per flood
 
 
 @dataclass
@@ -152,6 +153,8 @@ class Coordinator(DataflowOperations):
         if refusal is not None:
             # one warning per flood, not one per refused connection
             level = logging.DEBUG if address in self._refusing else logging.WARNING
+            if len(self._refusing) >= MAX_REFUSING_TRACKED:
+                self._refusing.clear()  # many addresses: warn again rather than grow
             self._refusing.add(address)
             log.log(level, "refused %s from %s: %s", path, address, refusal)
             return connection.respond(503, f"{refusal}\n")
