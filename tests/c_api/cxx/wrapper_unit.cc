@@ -93,6 +93,10 @@ static void primitive_arrays() {
 
   auto ints = dora::ArrowData::from_values(std::vector<std::int64_t>{-5, 6});
   CHECK(ints.format() == "l" && ints.values<std::int64_t>()[0] == -5);
+  // any integer type of the right size and signedness: long long is int64 too
+  CHECK(ints.values<long long>()[1] == 6);
+  auto wide = dora::ArrowData::from_values(std::vector<unsigned long long>{1ULL << 63});
+  CHECK(wide.format() == "L" && wide.values<std::uint64_t>()[0] == (1ULL << 63));
   auto small = dora::ArrowData::from_values(std::vector<std::uint16_t>{65535});
   CHECK(small.format() == "S" && small.values<std::uint16_t>()[0] == 65535);
   auto raw = dora::ArrowData::from_bytes(dora::bytes("ab"));

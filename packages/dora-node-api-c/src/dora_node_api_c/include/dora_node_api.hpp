@@ -26,6 +26,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -139,24 +140,38 @@ inline ByteSpan bytes(std::string_view text) noexcept {
 // ---- Arrow -----------------------------------------------------------------------------
 
 namespace detail {
+// The Arrow C Data Interface format of a primitive element type: every standard integer
+// type by size and signedness (so `long long` works where std::int64_t is `long`), float
+// and double. Plain char, bool and the character types have none: they are not numbers.
 template <class T>
-struct ArrowFormat;  // the Arrow C Data Interface format of a primitive element type
-template <>
-struct ArrowFormat<std::int8_t> { static constexpr const char *value = "c"; };
-template <>
-struct ArrowFormat<std::uint8_t> { static constexpr const char *value = "C"; };
-template <>
-struct ArrowFormat<std::int16_t> { static constexpr const char *value = "s"; };
-template <>
-struct ArrowFormat<std::uint16_t> { static constexpr const char *value = "S"; };
-template <>
-struct ArrowFormat<std::int32_t> { static constexpr const char *value = "i"; };
-template <>
-struct ArrowFormat<std::uint32_t> { static constexpr const char *value = "I"; };
-template <>
-struct ArrowFormat<std::int64_t> { static constexpr const char *value = "l"; };
-template <>
-struct ArrowFormat<std::uint64_t> { static constexpr const char *value = "L"; };
+struct IsStandardInteger : std::false_type {};
+template <> struct IsStandardInteger<signed char> : std::true_type {};
+template <> struct IsStandardInteger<unsigned char> : std::true_type {};
+template <> struct IsStandardInteger<short> : std::true_type {};
+template <> struct IsStandardInteger<unsigned short> : std::true_type {};
+template <> struct IsStandardInteger<int> : std::true_type {};
+template <> struct IsStandardInteger<unsigned int> : std::true_type {};
+template <> struct IsStandardInteger<long> : std::true_type {};
+template <> struct IsStandardInteger<unsigned long> : std::true_type {};
+template <> struct IsStandardInteger<long long> : std::true_type {};
+template <> struct IsStandardInteger<unsigned long long> : std::true_type {};
+
+template <std::size_t Size, bool Signed>
+struct IntegerFormat {};
+template <> struct IntegerFormat<1, true> { static constexpr const char *value = "c"; };
+template <> struct IntegerFormat<1, false> { static constexpr const char *value = "C"; };
+template <> struct IntegerFormat<2, true> { static constexpr const char *value = "s"; };
+template <> struct IntegerFormat<2, false> { static constexpr const char *value = "S"; };
+template <> struct IntegerFormat<4, true> { static constexpr const char *value = "i"; };
+template <> struct IntegerFormat<4, false> { static constexpr const char *value = "I"; };
+template <> struct IntegerFormat<8, true> { static constexpr const char *value = "l"; };
+template <> struct IntegerFormat<8, false> { static constexpr const char *value = "L"; };
+
+template <class T, class = void>
+struct ArrowFormat {};  // no `value`: not a primitive Arrow type
+template <class T>
+struct ArrowFormat<T, std::enable_if_t<IsStandardInteger<T>::value>>
+    : IntegerFormat<sizeof(T), std::is_signed_v<T>> {};
 template <>
 struct ArrowFormat<float> { static constexpr const char *value = "f"; };
 template <>
@@ -221,11 +236,11 @@ class ArrowData {
   static ArrowData from_values(std::vector<T> values) {
     static_assert(detail::HasArrowFormat<T>::value,
                   "dora::ArrowData: use a fixed-width integer type, float or double");
-    auto *owner = new detail::VectorBuffers<T>();
+    auto owner = std::make_unique<detail::VectorBuffers<T>>();
     owner->values = std::move(values);
     owner->pointers = {nullptr, owner->values.data()};
-    return adopt(owner, static_cast<std::int64_t>(owner->values.size()),
-                 detail::ArrowFormat<T>::value);
+    auto length = static_cast<std::int64_t>(owner->values.size());
+    return adopt(std::move(owner), length, detail::ArrowFormat<T>::value);
   }
 
   // A UInt8 array holding a copy of `data`.
@@ -236,19 +251,19 @@ class ArrowData {
   // A utf8 (format "u") array of the given strings, copied.
   template <class Strings>
   static ArrowData from_strings(const Strings &strings) {
-    auto *owner = new detail::StringBuffers();
+    auto owner = std::make_unique<detail::StringBuffers>();
     owner->offsets.push_back(0);
     for (const auto &item : strings) {
       std::string_view text(item);
       if (owner->chars.size() + text.size() > static_cast<std::size_t>(INT32_MAX)) {
-        delete owner;
         throw Error("ArrowData::from_strings", "more than 2 GiB of text in one utf8 array");
       }
       owner->chars.append(text.data(), text.size());
       owner->offsets.push_back(static_cast<std::int32_t>(owner->chars.size()));
     }
     owner->pointers = {nullptr, owner->offsets.data(), owner->chars.data()};
-    return adopt(owner, static_cast<std::int64_t>(owner->offsets.size() - 1), "u");
+    auto length = static_cast<std::int64_t>(owner->offsets.size() - 1);
+    return adopt(std::move(owner), length, "u");
   }
   static ArrowData from_strings(std::initializer_list<std::string_view> strings) {
     return from_strings<std::initializer_list<std::string_view>>(strings);
@@ -270,7 +285,8 @@ class ArrowData {
   }
 
   // The values of a primitive array as a span (no copy). T must match the format:
-  // std::int8_t "c" ... std::uint64_t "L", float "f", double "g". Null slots hold
+  // std::int8_t "c" ... std::uint64_t "L" (any integer type of that size and signedness),
+  // float "f", double "g". Null slots hold
   // unspecified values: check is_null() when null_count() != 0.
   template <class T>
   Span<const T> values() const {
@@ -293,7 +309,8 @@ class ArrowData {
   std::string_view string_at(std::int64_t i) const {
     std::string_view f = format();
     if (f != "u" && f != "U") {
-      throw Error("ArrowData::string_at", "expected a utf8 array, got format `" + std::string(f) + "`");
+      throw Error("ArrowData::string_at",
+                  "expected a utf8 array, got format `" + std::string(f) + "`");
     }
     ByteSpan b = bytes_at(i);
     return std::string_view(reinterpret_cast<const char *>(b.data()), b.size());
@@ -338,14 +355,16 @@ class ArrowData {
   }
 
  private:
-  static ArrowData adopt(detail::OwnedBuffers *owner, std::int64_t length, const char *format) {
+  // Wraps buffers built here: the array's release callback deletes `owner`.
+  static ArrowData adopt(std::unique_ptr<detail::OwnedBuffers> owner, std::int64_t length,
+                         const char *format) noexcept {
     struct ArrowArray array;
     std::memset(&array, 0, sizeof array);
     array.length = length;
     array.n_buffers = static_cast<std::int64_t>(owner->pointers.size());
     array.buffers = owner->pointers.data();
     array.release = &detail::release_owned_array;
-    array.private_data = owner;
+    array.private_data = owner.release();
     struct ArrowSchema schema;
     std::memset(&schema, 0, sizeof schema);
     schema.format = format;
