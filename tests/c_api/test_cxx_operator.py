@@ -60,3 +60,14 @@ def test_cxx_operator_exception_is_reported(tmp_path: Path) -> None:
     assert result.returncode != 0, output
     assert "operator `doubler` returned an error: doubler: boom on purpose" in output
     assert "doubler: dropped after 1 inputs" in output
+
+
+@pytest.mark.timeout(180)
+def test_cxx_operator_constructor_exception_is_reported(tmp_path: Path) -> None:
+    flow = prepare(tmp_path, "operator_init_fails.yml")
+    result = run_dora(["run", str(flow)], timeout=150, env=dora_env())
+    output = run_output(result)
+    # dora_init_operator returned the exception's text as its error
+    assert result.returncode != 0, output
+    assert "operator `doubler` failed to initialize: doubler: cannot start" in output
+    assert "doubler: init" not in output

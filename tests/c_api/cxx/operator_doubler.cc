@@ -1,9 +1,11 @@
 // A C++ shared-library operator for test_cxx_operator.py, written against
 // dora_operator_api.hpp. `floats` (float64) comes back doubled on `doubled` (read
 // zero-copy through Arrow, sent as a new Arrow array); `bytes` comes back upper-cased on
-// `upper`; an input named `boom` makes on_event throw, which the runtime must report.
+// `upper`; an input named `boom` makes on_event throw, and DOUBLER_FAIL_INIT in the
+// environment makes the constructor throw: the runtime must report both.
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <vector>
 
@@ -13,7 +15,10 @@ namespace op = dora::operator_api;
 
 class Doubler {
  public:
-  Doubler() { std::printf("doubler: init\n"); }
+  Doubler() {
+    if (std::getenv("DOUBLER_FAIL_INIT")) throw std::runtime_error("doubler: cannot start");
+    std::printf("doubler: init\n");
+  }
   ~Doubler() {
     std::printf("doubler: dropped after %u inputs\n", inputs_);
     std::fflush(stdout);
