@@ -137,8 +137,19 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[LinkConfig, bool, boo
     parser.add_argument("--token-file", type=Path, help="token of a coordinator run with one")
     parser.add_argument("--allow-shell-nodes", action="store_true")
     parser.add_argument("--reconnect-timeout", type=float, default=90.0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--local-listen-port",
+        type=int,
+        default=None,
+        help="port on 127.0.0.1 where dynamic nodes join (env DORA_DAEMON_LOCAL_LISTEN_PORT, "
+        "default 53291, 0: any free port, logged)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no logging to stderr")
     args = parser.parse_args(argv)
+    if args.local_listen_port is not None:
+        from dora_daemon.dynamic import set_listen_port
+
+        set_listen_port(args.local_listen_port)
     try:
         labels = parse_labels(args.labels)
     except ValueError as error:

@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import enum
 import logging
+import socket
+import struct
 import time
 from collections.abc import Iterable
 from typing import Protocol
@@ -140,6 +142,28 @@ class ControlServer:
         await asyncio.gather(*self._connections, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
+
+    def connected(self, node_id: str) -> bool:
+        """Whether a process is registered as the node right now."""
+        channel = self._channels.get(node_id)
+        return channel is not None and channel.state not in (
+            ChannelState.WAITING,
+            ChannelState.CLOSED,
+        )
+
+    def peer_pid(self, node_id: str) -> int | None:
+        """The pid of the process connected as the node (SO_PEERCRED), if known."""
+        channel = self._channels.get(node_id)
+        writer = channel.writer if channel is not None else None
+        sock = writer.get_extra_info("socket") if writer is not None else None
+        if sock is None:
+            return None
+        try:
+            creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        except OSError:
+            return None
+        pid = struct.unpack("3i", creds)[0]
+        return pid or None
 
     def subscribed(self, node_id: str) -> bool:
         """Whether the node ever subscribed."""

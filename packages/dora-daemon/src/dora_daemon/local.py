@@ -29,6 +29,7 @@ from dora_daemon.barrier import StartBarrier
 from dora_daemon.bridge import bridge_address, watch_address
 from dora_daemon.commands import NodeKind
 from dora_daemon.control import ControlServer
+from dora_daemon.dynamic import LISTENER, DynamicError
 from dora_daemon.finish import FinishWatch, default_finish_grace
 from dora_daemon.logs import NodeLogger, now_rfc3339
 from dora_daemon.resolve import (
@@ -44,8 +45,9 @@ from dora_daemon.spawn import NodeProcess
 from dora_daemon.supervisor import Supervision
 from dora_daemon.timers import Timers
 from dora_message.common import DataflowResult, LogMessage, NodeResult
+from dora_message.config import NodeConfig
 from dora_message.descriptor import Descriptor
-from dora_message.node_protocol import NodeLog, Stop, Tick
+from dora_message.node_protocol import InputClosed, NodeLog, Stop, Tick
 
 if TYPE_CHECKING:
     from dora_daemon.bridge.dataflow import ClusterPart, DataflowBridge
@@ -116,6 +118,8 @@ class LocalDataflow(Supervision):
         self._finished = False
         self._supervision_init()
         self._finish = FinishWatch(default_finish_grace())
+        # dynamic node -> Waiting (never joined) | Left (may join again); see node_statuses
+        self._dynamic: dict[str, str] = {}
 
     # ---- public ----------------------------------------------------------------
 
@@ -184,7 +188,10 @@ class LocalDataflow(Supervision):
                     self.watch_mesh, self.dataflow_id, outputs, watch_at, readers, addresses
                 )
                 self._watch.start()
-            self._loggers = {node.id: self._open_logger(node) for node in static}
+            dynamic = [n for n in dataflow.nodes.values() if n.kind is NodeKind.DYNAMIC]
+            self._loggers = {node.id: self._open_logger(node) for node in (*static, *dynamic)}
+            if dynamic:
+                await self._serve_dynamic([node.id for node in dynamic])
             watchers = [asyncio.create_task(self._run_node(node)) for node in static]
             if self.options.stop_after is not None:
                 stop_timer = loop.call_later(self.options.stop_after, self.stop)
@@ -195,6 +202,8 @@ class LocalDataflow(Supervision):
             if stop_timer is not None:
                 stop_timer.cancel()
             self._finish.close()
+            if self._dynamic:
+                await LISTENER.remove(self)
             await self._shutdown()
             self._finished = True
         return DataflowResult(
@@ -274,10 +283,56 @@ class LocalDataflow(Supervision):
             self._log_line(node_id, logger, "stdout", _json.encode(line).decode(), raw=False)
 
     def disconnected(self, node_id: str) -> None:
-        """A dynamic node has no process to watch: its disconnect closes its outputs."""
-        assert self._dataflow is not None and self._router is not None
-        if self._dataflow.nodes[node_id].kind is NodeKind.DYNAMIC:
-            self._producer_ended(node_id)
+        """A dynamic node has no process to watch: its disconnect closes its outputs,
+        and it may join again (a fresh connection is accepted)."""
+        assert self._dataflow is not None and self._control is not None
+        if self._dataflow.nodes[node_id].kind is not NodeKind.DYNAMIC:
+            return
+        self._producer_ended(node_id)
+        if self._finished or self._stop_requested:
+            return
+        self._dynamic[node_id] = "Left"
+        self._control.restarting(node_id)
+        assert self._router is not None
+        # the next incarnation learns at once which of its inputs closed meanwhile
+        for producer, input_ids in self._router.closed_inputs(node_id).items():
+            self._control.send(node_id, InputClosed(input_ids=input_ids, source_node=producer))
+        log.info("dynamic node %s left dataflow %s", node_id, self.dataflow_id)
+
+    # ---- dynamic nodes (dora_daemon.dynamic) -------------------------------------
+
+    async def _serve_dynamic(self, node_ids: list[str]) -> None:
+        self._dynamic = dict.fromkeys(node_ids, "Waiting")
+        port = await LISTENER.add(self)
+        names = ", ".join(f"`{n}`" for n in node_ids)
+        where = f"127.0.0.1:{port}" if port is not None else "nowhere (see the error above)"
+        log.warning(
+            "dataflow %s waits for dynamic node(s) %s: start them with Node(%r) "
+            "(dynamic nodes join on %s)",
+            self.dataflow_id,
+            names,
+            node_ids[0],
+            where,
+        )
+
+    def dynamic_node_ids(self) -> list[str]:
+        """The ``path: dynamic`` nodes of this dataflow."""
+        return list(self._dynamic)
+
+    def dynamic_config(self, node_id: str) -> NodeConfig:
+        """The config a dynamic node joins with; raises DynamicError when it cannot."""
+        assert self._dataflow is not None and self._control is not None
+        assert self._router is not None
+        if self._finished or self._stop_requested:
+            raise DynamicError(f"dataflow {self.dataflow_id} is stopping")
+        if self._control.connected(node_id):
+            raise DynamicError(
+                f"dynamic node `{node_id}` of dataflow {self.dataflow_id} is already connected"
+            )
+        if self._dynamic.get(node_id) == "Left":
+            self._router.reopen_outputs(node_id)  # its receivers take its data again
+        log.info("dynamic node %s joins dataflow %s", node_id, self.dataflow_id)
+        return self._dataflow.nodes[node_id].config
 
     # ---- nodes -----------------------------------------------------------------
 

@@ -30,6 +30,7 @@ class NodeStatus:
     pid: int | None
     broken_inputs: tuple[str, ...] = ()
     pending: int | None = None  # messages in its input queues (None: no process)
+    dynamic: bool = False  # a `path: dynamic` node: its process is not the daemon's child
 
 
 async def node_command(
@@ -55,9 +56,9 @@ def merge_statuses(metrics: dict[str, ev.NodeMetric], statuses: dict[str, NodeSt
     for node_id, status in statuses.items():
         metric = metrics.get(node_id)
         if metric is None:
-            if status.status in ("Running", "Degraded"):
+            if status.status in ("Running", "Degraded") and not status.dynamic:
                 continue  # spawned since the sample was taken: next time
-            metric = metrics[node_id] = ev.NodeMetric(pid=0)
+            metric = metrics[node_id] = ev.NodeMetric(pid=status.pid or 0)
         metric.status = status.status
         metric.restarts = status.restarts
         metric.broken_inputs = list(status.broken_inputs)

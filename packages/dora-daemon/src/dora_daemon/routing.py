@@ -68,6 +68,10 @@ class Router:
         for receiver, input_ids in closed.items():
             self._sender.send(receiver, InputClosed(input_ids=input_ids, source_node=producer))
 
+    def reopen_outputs(self, producer: str) -> None:
+        """``producer`` (a dynamic node) joins again: its outputs count as open."""
+        self._open.update(key for key in self._dataflow.consumers if key[0] == producer)
+
     def downstream(self, producer: str) -> dict[str, list[str]]:
         """Every receiver of ``producer``'s outputs with the input ids they read them on."""
         receivers: dict[str, list[str]] = {}

@@ -98,6 +98,7 @@ class Supervision:
     _force: bool
     _stop_requested: bool
     _finished: bool
+    _dynamic: dict[str, str]  # dynamic node -> Waiting | Left (when not connected)
 
     def _finish_node(self, node_id: str, process: NodeProcess, returncode: int) -> None:
         raise NotImplementedError
@@ -132,6 +133,15 @@ class Supervision:
                 pid=process.pid if alive and process is not None else None,
                 broken_inputs=broken,
                 pending=self._pending.get(node_id, 0) if alive else None,
+            )
+        for node_id, state in self._dynamic.items():
+            connected = self._control is not None and self._control.connected(node_id)
+            statuses[node_id] = NodeStatus(
+                status="Running" if connected else state,
+                restarts=0,
+                pid=self._control.peer_pid(node_id) if connected and self._control else None,
+                pending=self._pending.get(node_id) if connected else None,
+                dynamic=True,
             )
         return statuses
 

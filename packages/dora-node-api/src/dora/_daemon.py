@@ -79,12 +79,16 @@ class DaemonLink:
         self._unregister: Callable[[socket.socket], None] | None = None
         self.closing = False
         self.gone = False
+        # end the process if it outlives its daemon; never a dynamic node's (a terminal,
+        # a notebook, a debugger): its owner decides
+        self.watchdog = True
         self.stop_scope: str | None = None  # what the daemon's STOP stops (node_protocol)
 
     # ---- start-up -------------------------------------------------------------------
 
     def handshake(self, config: NodeConfig) -> None:
         """Register and subscribe; returns once the start barrier released."""
+        self.watchdog = not config.dynamic
         self.send(Register(config.dataflow_id, config.node_id, PROTOCOL_VERSION, os.getpid()))
         reply = self._wait_for(RegisterReply, REGISTER_TIMEOUT)
         if reply.protocol_version != PROTOCOL_VERSION:
@@ -226,6 +230,8 @@ class DaemonLink:
         logger.warning("the daemon connection closed: stopping")
         if self._inbox is not None:
             self._inbox.push_event(stop_event("MANUAL"))
+        if not self.watchdog:
+            return
         timer = threading.Timer(WATCHDOG_DELAY, _kill_self)
         timer.daemon = True
         timer.start()

@@ -77,16 +77,18 @@ class Node(_log.LogMethods):
 
     def __init__(self, node_id: str | None = None, daemon_port: int | None = None) -> None:
         raw = os.environ.get(ENV_NODE_CONFIG)
-        if raw is None or daemon_port is not None:
-            if node_id is not None or daemon_port is not None:
-                raise RuntimeError(
-                    "dynamic nodes are not supported by this dora version: start the node "
-                    f"through the dataflow (DORA_NODE_CONFIG is {'set' if raw else 'not set'})"
-                )
+        if raw is not None and daemon_port is None:
+            config = decode_node_config(raw)
+            if node_id is not None and node_id != config.node_id:
+                logger.info("%s is set: ignoring node id `%s`", ENV_NODE_CONFIG, node_id)
+        elif node_id is not None:
+            # a dynamic node: a process started by hand joins a running dataflow
+            from dora._dynamic import daemon_port as port_of
+            from dora._dynamic import fetch_config
+
+            config = fetch_config(str(node_id), port_of(daemon_port))
+        else:
             raise RuntimeError(f"{ENV_NODE_CONFIG} env variable is not set")
-        config = decode_node_config(raw)
-        if node_id is not None and node_id != config.node_id:
-            logger.info("%s is set: ignoring node id `%s`", ENV_NODE_CONFIG, node_id)
         self._closed = True  # until start-up completed
         self._start(config)
 

@@ -58,6 +58,13 @@ import click
     show_envvar=True,
     help="Allow nodes with `path: shell`.",
 )
+@click.option(
+    "--local-listen-port",
+    type=click.IntRange(0, 65535),
+    envvar="DORA_DAEMON_LOCAL_LISTEN_PORT",
+    show_envvar=True,
+    help="Port on 127.0.0.1 where dynamic nodes join [default: 53291; 0: any free port].",
+)
 @click.option("--quiet", is_flag=True, help="Do not log to stderr.")
 def daemon(
     machine_id: str | None,
@@ -69,6 +76,7 @@ def daemon(
     zenoh_connect: tuple[str, ...],
     token_file: Path | None,
     allow_shell_nodes: bool,
+    local_listen_port: int | None,
     quiet: bool,
 ) -> None:
     """Run a daemon that spawns the nodes the coordinator places on this machine.
@@ -77,6 +85,7 @@ def daemon(
     """
     from dora_daemon.__main__ import parse_labels, read_token, run, split_endpoints
     from dora_daemon.coordinator_link import LinkConfig
+    from dora_daemon.dynamic import set_listen_port
     from dora_message.errors import DoraError
 
     try:
@@ -97,4 +106,5 @@ def daemon(
         interface=interface,
         zenoh_connect=split_endpoints(zenoh_connect),
     )
+    set_listen_port(local_listen_port)
     sys.exit(run(config, quiet, allow_shell_nodes))
