@@ -5,10 +5,10 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -30,6 +30,7 @@ static void ctx_destroy(dn_ctx *c) {
   dn_sender_close(c);
   dn_sched_free(&c->sched);
   if (c->wake_fd >= 0) close(c->wake_fd);
+  if (c->epoll_fd >= 0) close(c->epoll_fd);
   free(c->output_open);
   dn_buf_free(&c->frame);
   dn_buf_free(&c->frame_schema);
@@ -49,7 +50,7 @@ void *init_dora_context_from_env(void) {
     dn_fail("out of memory");
     return NULL;
   }
-  c->daemon_fd = c->listen_fd = c->wake_fd = -1;
+  c->daemon_fd = c->listen_fd = c->wake_fd = c->epoll_fd = -1;
   dn_reader_init(&c->daemon_rd, false);
   dn_buf_init(&c->frame, DN_MAX_FRAME + 4);
   dn_buf_init(&c->frame_schema, DN_MAX_FRAME + 4);
@@ -69,21 +70,25 @@ void *init_dora_context_from_env(void) {
   }
   for (size_t i = 0; i < c->cfg.n_outputs; i++) c->output_open[i] = true;
   c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (c->wake_fd < 0) {
-    dn_fail("eventfd failed: %s", strerror(errno));
+  c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  if (c->wake_fd < 0 || c->epoll_fd < 0) {
+    dn_fail("eventfd/epoll failed: %s", strerror(errno));
     goto fail;
   }
+  dn_watch(c, c->wake_fd, DN_WATCH_WAKE);
   /* listen before registering: senders connect as soon as the start barrier releases */
   c->listen_fd = dn_listen(c->cfg.listen_address, c->cfg.listen_address_len);
   if (c->listen_fd < 0) {
     dn_fail("cannot listen for data connections: %s", strerror(errno));
     goto fail;
   }
+  dn_watch(c, c->listen_fd, DN_WATCH_LISTEN);
   c->daemon_fd = dn_connect(c->cfg.daemon_address, c->cfg.daemon_address_len);
   if (c->daemon_fd < 0) {
     dn_fail("cannot connect to the dora daemon: %s", strerror(errno));
     goto fail;
   }
+  dn_watch(c, c->daemon_fd, DN_WATCH_DAEMON);
   dn_sender_init(c);
   if (!c->peers) {
     dn_fail("out of memory");
@@ -124,55 +129,50 @@ void free_dora_context(void *dora_context) {
 
 /* ---- the event loop ----------------------------------------------------------------------- */
 
+void dn_watch(dn_ctx *c, int fd, int kind) {
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = EPOLLIN;
+  ev.data.u64 = (uint64_t)kind << 32 | (uint32_t)fd;
+  if (epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0)
+    dn_log_stderr("cannot watch a socket: %s", strerror(errno));
+}
+
+void dn_unwatch(dn_ctx *c, int fd) { epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, fd, NULL); }
+
 /* Waits up to `wait_ms` (0: just look, -1: forever) and handles what is ready. */
 static void pump(dn_ctx *c, int wait_ms) {
-  size_t cap = 3 + c->n_in + c->cfg.n_peers;
-  struct pollfd stack[64];
-  struct pollfd *fds = cap <= 64 ? stack : calloc(cap, sizeof *fds);
-  if (!fds) return;
-  size_t n = 0;
-  fds[n++] = (struct pollfd){c->wake_fd, POLLIN, 0};
-  fds[n++] = (struct pollfd){c->listen_fd, POLLIN, 0};
-  size_t daemon_at = n;
-  if (!c->daemon_gone) fds[n++] = (struct pollfd){c->daemon_fd, POLLIN, 0};
-  size_t in_at = n;
-  for (size_t i = 0; i < c->n_in; i++) fds[n++] = (struct pollfd){c->in[i]->fd, POLLIN, 0};
-  size_t peers_at = n;
-  for (size_t i = 0; i < c->cfg.n_peers; i++)
-    if (c->peers[i].fd >= 0) fds[n++] = (struct pollfd){c->peers[i].fd, POLLIN, 0};
+  struct epoll_event events[32];
   /* set before flushing: a release queued after the flush sees it and wakes us */
   if (wait_ms != 0) atomic_store(&c->blocked, true);
   dn_receiver_flush_all(c);
-  int rc = poll(fds, n, wait_ms);
+  int n = epoll_wait(c->epoll_fd, events, 32, wait_ms);
   atomic_store(&c->blocked, false);
   c->last_poll_ms = dn_now_ms();
-  if (rc > 0) {
-    for (size_t i = 0; i < n; i++) {
-      if (!fds[i].revents) continue;
-      int fd = fds[i].fd;
-      if (i == 0) {
-        uint64_t v;
-        ssize_t r = read(c->wake_fd, &v, sizeof v);
-        (void)r;
-      } else if (i == 1) {
-        dn_receiver_accept(c);
-      } else if (i == daemon_at && !c->daemon_gone && fd == c->daemon_fd) {
-        dn_daemon_readable(c);
-      } else if (i >= in_at && i < peers_at) {
-        /* the connection may have been dropped meanwhile: find it again by fd */
-        for (size_t k = 0; k < c->n_in; k++) {
-          if (c->in[k]->fd == fd) {
-            dn_receiver_readable(c, c->in[k]);
-            break;
-          }
+  for (int i = 0; i < n; i++) {
+    int kind = (int)(events[i].data.u64 >> 32);
+    int fd = (int)(uint32_t)events[i].data.u64;
+    if (kind == DN_WATCH_WAKE) {
+      uint64_t v;
+      ssize_t r = read(c->wake_fd, &v, sizeof v);
+      (void)r;
+    } else if (kind == DN_WATCH_LISTEN) {
+      dn_receiver_accept(c);
+    } else if (kind == DN_WATCH_DAEMON) {
+      if (!c->daemon_gone) dn_daemon_readable(c);
+    } else if (kind == DN_WATCH_IN) {
+      /* the connection may have been dropped meanwhile: find it again by fd */
+      for (size_t k = 0; k < c->n_in; k++) {
+        if (c->in[k]->fd == fd) {
+          dn_receiver_readable(c, c->in[k]);
+          break;
         }
-      } else if (i >= peers_at) {
-        for (size_t k = 0; k < c->cfg.n_peers; k++)
-          if (c->peers[k].fd == fd) dn_sender_readable(c, &c->peers[k]);
       }
+    } else if (kind == DN_WATCH_PEER) {
+      for (size_t k = 0; k < c->cfg.n_peers; k++)
+        if (c->peers[k].fd == fd) dn_sender_readable(c, &c->peers[k]);
     }
   }
-  if (fds != stack) free(fds);
 }
 
 /* Tells the daemon which inputs' circuit breakers are open now, when that changed (node

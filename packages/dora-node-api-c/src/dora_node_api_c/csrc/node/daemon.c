@@ -170,18 +170,14 @@ static void on_tick_or_text(dn_ctx *c, mp_rd *r, bool text) {
   }
   if ((uint64_t)ts > c->clock_last) c->clock_last = (uint64_t)ts;
   for (size_t i = 0; i < n; i++) {
-    dn_event *e = dn_event_new(EV_INPUT);
-    if (!e) break;
     const char *id = c->cfg.inputs[inputs[i]].id;
+    dn_event *e = dn_event_new_input(id, strlen(id));
+    if (!e) break;
     e->ts_ns = (uint64_t)ts;
     e->pl = text ? PL_TEXT : PL_EMPTY;
-    if (dn_event_set_id(e, id, strlen(id))) goto drop;
     if (text) {
-      e->payload = dn_payload_new();
+      e->payload = dn_payload_new(str, str_len);
       if (!e->payload) goto drop;
-      e->payload->owned = malloc(str_len ? str_len : 1);
-      if (!e->payload->owned) goto drop;
-      memcpy(e->payload->owned, str, str_len);
       e->data = e->payload->owned;
       e->data_len = str_len;
       if (params && dn_event_set_params(e, params, params_len)) goto drop;
@@ -271,6 +267,7 @@ void dn_daemon_readable(dn_ctx *c) {
   if (got < 0) alive = -1;
   if (alive < 0 && !c->daemon_gone) {
     c->daemon_gone = true;
+    dn_unwatch(c, c->daemon_fd); /* its EOF would wake every wait */
     dn_log_stderr("the daemon connection closed: stopping");
     push_simple(c, EV_STOP, NULL, 0, (const uint8_t *)"MANUAL", 6);
   }

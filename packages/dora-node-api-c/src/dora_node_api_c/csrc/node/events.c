@@ -20,6 +20,17 @@ dn_event *dn_event_new(dn_ev_kind kind) {
   return e;
 }
 
+dn_event *dn_event_new_input(const char *id, size_t id_len) {
+  dn_event *e = calloc(1, sizeof *e + id_len + 1);
+  if (!e) return NULL;
+  e->kind = EV_INPUT;
+  e->id = (char *)(e + 1);
+  memcpy(e->id, id, id_len);
+  e->id_len = id_len;
+  e->id_inline = true;
+  return e;
+}
+
 static int set_str(char **dst, size_t *dst_len, const void *src, size_t len) {
   char *s = malloc(len + 1);
   if (!s) return -1;
@@ -32,6 +43,10 @@ static int set_str(char **dst, size_t *dst_len, const void *src, size_t len) {
 }
 
 int dn_event_set_id(dn_event *e, const void *id, size_t len) {
+  if (e->id_inline) {
+    e->id = NULL;
+    e->id_inline = false;
+  }
   return set_str(&e->id, &e->id_len, id, len);
 }
 
@@ -41,20 +56,25 @@ int dn_event_set_text(dn_event *e, const void *text, size_t len) {
 
 void dn_event_free(dn_event *e) {
   if (!e) return;
-  free(e->id);
+  if (!e->id_inline) free(e->id);
   free(e->text);
   free(e->json);
   free(e->layout);
-  for (size_t i = 0; i < e->n_params; i++) free(e->params[i].key);
-  free(e->params);
   free(e->params_raw);
   dn_payload_unref(e->payload);
   free(e);
 }
 
-dn_payload *dn_payload_new(void) {
-  dn_payload *p = calloc(1, sizeof *p);
-  if (p) atomic_init(&p->refs, 1);
+dn_payload *dn_payload_new(const void *data, size_t len) {
+  /* the bytes follow the struct, at a 16-byte boundary like malloc's own */
+  size_t head = (sizeof(dn_payload) + 15) / 16 * 16;
+  dn_payload *p = calloc(1, head + (data ? len : 0) + 1);
+  if (!p) return NULL;
+  atomic_init(&p->refs, 1);
+  if (data) {
+    p->owned = (uint8_t *)p + head;
+    if (len) memcpy(p->owned, data, len);
+  }
   return p;
 }
 
@@ -63,7 +83,6 @@ void dn_payload_ref(dn_payload *p) { atomic_fetch_add(&p->refs, 1); }
 /* The last reference gone: the sender may reuse the shared memory. */
 void dn_payload_unref(dn_payload *p) {
   if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
-  free(p->owned);
   dn_mapping_unref(p->map);
   if (p->conn) {
     if (p->has_token) dn_inconn_release(p->conn, p->token);

@@ -207,7 +207,7 @@ struct dn_inconn;
  * event(s) and Arrow arrays made from it. */
 typedef struct dn_payload {
   atomic_int refs;
-  uint8_t *owned;
+  uint8_t *owned; /* points into this allocation (dn_payload_new's `inline_len`) */
   dn_mapping *map;
   struct dn_inconn *conn;
   uint64_t token;
@@ -243,10 +243,11 @@ typedef struct dn_event {
   size_t n_layout;
   dn_type type;
   bool has_type;
-  uint8_t *params_raw;
+  uint8_t *params_raw; /* one allocation: the params index, then the map, then the keys */
   size_t params_len;
   dn_param *params;
   size_t n_params;
+  bool id_inline;      /* id lives in this allocation */
   uint8_t marker;     /* a queue entry that is not a message: DN_MARK_* */
   bool protected_;    /* carries request_id / goal_id / goal_status: evicted last */
   bool flush;         /* flush=true: older unprotected messages of the input go */
@@ -254,10 +255,13 @@ typedef struct dn_event {
 } dn_event;
 
 DN_HIDDEN dn_event *dn_event_new(dn_ev_kind kind);
+/* An input event with its id stored in the same allocation (one malloc per message). */
+DN_HIDDEN dn_event *dn_event_new_input(const char *id, size_t id_len);
 DN_HIDDEN int dn_event_set_id(dn_event *e, const void *id, size_t len);
 DN_HIDDEN int dn_event_set_text(dn_event *e, const void *text, size_t len);
 DN_HIDDEN void dn_event_free(dn_event *e);
-DN_HIDDEN dn_payload *dn_payload_new(void);
+/* A payload holding a copy of `len` bytes at `data` (NULL: no bytes), in one allocation. */
+DN_HIDDEN dn_payload *dn_payload_new(const void *data, size_t len);
 DN_HIDDEN void dn_payload_ref(dn_payload *p);
 DN_HIDDEN void dn_payload_unref(dn_payload *p);
 
@@ -359,6 +363,7 @@ typedef struct dn_ctx {
   bool daemon_gone;
   int listen_fd;
   int wake_fd;
+  int epoll_fd;        /* every socket of the node, kept up to date (cheaper than poll()) */
   atomic_bool blocked; /* the owner thread sleeps in poll(): releases wake it */
   dn_inconn **in;
   size_t n_in, cap_in;
@@ -379,6 +384,12 @@ typedef struct dn_ctx {
   dn_buf frame_schema;
   dn_buf broken_reported; /* the broken inputs last reported to the daemon */  /* the same Data frame with its schema, for connections that need it */
 } dn_ctx;
+
+/* api.c: watch `fd` for input; `kind` says who handles it (DN_WATCH_*). Closing the fd
+ * stops the watch. */
+enum { DN_WATCH_WAKE = 1, DN_WATCH_LISTEN, DN_WATCH_DAEMON, DN_WATCH_IN, DN_WATCH_PEER };
+DN_HIDDEN void dn_watch(dn_ctx *c, int fd, int kind);
+DN_HIDDEN void dn_unwatch(dn_ctx *c, int fd);
 
 /* daemon.c */
 DN_HIDDEN int dn_daemon_handshake(dn_ctx *c);

@@ -51,23 +51,30 @@ int dn_event_set_params(dn_event *e, const uint8_t *map, size_t len) {
   if (mp_read_map(&r, &n)) return -1;
   if (n == 0) return 0;
   if (n > len) return -1;
-  e->params_raw = malloc(len);
-  e->params = calloc(n, sizeof *e->params);
-  if (!e->params_raw || !e->params) return -1;
-  memcpy(e->params_raw, map, len);
+  /* one allocation: the index, the map (values point into it), the NUL-terminated keys
+   * (at most the map's size) */
+  size_t index = (size_t)n * sizeof(dn_param);
+  uint8_t *block = malloc(index + 2 * len);
+  if (!block) return -1;
+  e->params_raw = block;
+  e->params = (dn_param *)block;
+  uint8_t *raw = block + index;
+  char *keys = (char *)raw + len;
+  memcpy(raw, map, len);
   e->params_len = len;
-  r.p = e->params_raw;
-  r.end = e->params_raw + len;
+  r.p = raw;
+  r.end = raw + len;
   mp_read_map(&r, &n);
   for (uint32_t i = 0; i < n; i++) {
     const uint8_t *key;
     uint32_t key_len;
     if (mp_read_str(&r, &key, &key_len)) return -1;
     dn_param *p = &e->params[e->n_params];
-    p->key = malloc(key_len + 1);
-    if (!p->key) return -1;
-    memcpy(p->key, key, key_len);
-    p->key[key_len] = 0;
+    memset(p, 0, sizeof *p);
+    p->key = keys;
+    memcpy(keys, key, key_len);
+    keys[key_len] = 0;
+    keys += key_len + 1;
     e->n_params++;
     p->raw = r.p;
     mp_rd peek = r;

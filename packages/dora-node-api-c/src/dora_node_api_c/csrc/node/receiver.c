@@ -178,6 +178,7 @@ void dn_receiver_accept(dn_ctx *c) {
     pthread_mutex_init(&conn->lock, NULL);
     dn_reader_init(&conn->rd, true);
     c->in[c->n_in++] = conn;
+    dn_watch(c, fd, DN_WATCH_IN);
     dn_receiver_readable(c, conn);
   }
 }
@@ -427,7 +428,7 @@ static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_l
   const uint8_t *bytes = inl;
   size_t bytes_len = inline_len;
   char problem[200] = "";
-  payload = dn_payload_new();
+  payload = dn_payload_new(segment_id >= 0 ? NULL : inl, inline_len);
   if (!payload) goto oom;
   if (segment_id >= 0) {
     dn_mapping *m = NULL;
@@ -454,9 +455,6 @@ static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_l
       bytes_len = (size_t)length;
     }
   } else if (inl) {
-    payload->owned = malloc(inline_len ? inline_len : 1);
-    if (!payload->owned) goto oom;
-    memcpy(payload->owned, inl, inline_len);
     bytes = payload->owned;
   }
   dn_pl_kind pl;
@@ -499,7 +497,7 @@ static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_l
       push_error(c, text);
       continue;
     }
-    dn_event *e = dn_event_new(EV_INPUT);
+    dn_event *e = dn_event_new_input(in->id, strlen(in->id));
     if (!e) goto oom;
     e->ts_ns = (uint64_t)ts;
     e->pl = pl;
@@ -509,8 +507,7 @@ static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_l
     e->has_type = has_type;
     dn_payload_ref(payload);
     e->payload = payload;
-    if (dn_event_set_id(e, in->id, strlen(in->id)) ||
-        (params_len > 1 && dn_event_set_params(e, params, params_len))) {
+    if (params_len > 1 && dn_event_set_params(e, params, params_len)) {
       dn_event_free(e);
       goto oom;
     }

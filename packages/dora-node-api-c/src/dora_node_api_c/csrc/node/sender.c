@@ -58,6 +58,7 @@ static int connect_peer(dn_ctx *c, dn_peer *p) {
     return -1;
   }
   p->fd = fd;
+  dn_watch(c, fd, DN_WATCH_PEER); /* for its Release frames */
   return 0;
 }
 
@@ -183,9 +184,10 @@ static size_t live_peers(dn_ctx *c, size_t output, dn_peer **out) {
                                           strlen(c->cfg.outputs[output]));
   size_t n = 0;
   if (!route) return 0;
-  uint64_t now = dn_now_ms();
+  uint64_t now = 0;
   for (size_t i = 0; i < route->n_peers; i++) {
     dn_peer *p = &c->peers[route->peers[i]];
+    if (p->fd < 0 && !now) now = dn_now_ms();
     if (p->fd < 0 && now >= p->next_retry_ms) connect_peer(c, p);
     if (p->fd >= 0) out[n++] = p;
   }
