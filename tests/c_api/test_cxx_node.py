@@ -50,6 +50,9 @@ def test_cxx_node_talks_to_python_nodes(tmp_path: Path) -> None:
         assert params["scale"] == 3.0
         assert params["flag"] is (seq % 2 != 0)
         assert params["strict"] is True
+    # each input's timestamp_ns() (nanoseconds since the epoch, past 2020) and in send order
+    stamps = [e["params"]["input_ns"] for e in echoes]
+    assert stamps[0] > 1_577_836_800 * 10**9 and stamps == sorted(stamps), stamps
 
     stats = [r for r in received if r["id"] == "stats"]
     assert [s["params"]["seq"] for s in stats] == list(range(ROUNDS)), output
@@ -97,7 +100,8 @@ def test_cxx_node_timeouts_samples_and_end_of_stream(lifecycle_flow: Path) -> No
     # a sample sent on an unknown output throws and is consumed; once the waiter is gone
     # the stream ends (next() -> nullopt, finished()) after its INPUT_CLOSED
     assert "timed_out=1 sample_error=1 consumed=1 finished=1" in results
-    assert "kinds=INPUT_CLOSED," in results
+    # then the stop that ends it, with its cause as the event's text
+    assert "kinds=INPUT_CLOSED,STOP:ALL_INPUTS_CLOSED," in results
 
 
 @pytest.mark.timeout(60)

@@ -54,7 +54,9 @@ int main() {
   // The waiter exits after `done`: its output closes, then the stream ends.
   std::string kinds;
   for (dora::Event &event : node) {  // range-for: next() until the stream ends
-    kinds += std::string(event.type_name()) + ",";
+    kinds += std::string(event.type_name());
+    if (!event.text().empty()) kinds += ":" + std::string(event.text());  // a stop's cause
+    kinds += ",";
   }
   std::printf("lifecycle: timed_out=%d sample_error=%d consumed=%d finished=%d kinds=%s\n",
               timed_out, sample_error, consumed, node.finished(), kinds.c_str());

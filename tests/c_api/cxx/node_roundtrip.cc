@@ -31,7 +31,8 @@ static void on_bytes(dora::Node &node, const dora::Event &event) {
                        .set("label", "cxx:" + label)
                        .set("scale", scale * 2)
                        .set("flag", !flag)
-                       .set("strict", strict));
+                       .set("strict", strict)
+                       .set("input_ns", event.timestamp_ns()));
 }
 
 static void on_floats(dora::Node &node, const dora::Event &event) {
