@@ -136,7 +136,10 @@ def main() -> None:
     node = Node()
     label = f"dora-replay-node[{config.node_id}]"
     while True:
-        result = replay_pass(node, recording, config)
+        try:
+            result = replay_pass(node, recording, config)
+        except RecordingError as err:  # gone or replaced since the last pass (--loop)
+            sys.exit(f"{label}: {err}")
         print(
             f"{label}: replayed {result.sent} messages ({result.skipped} skipped)",
             file=sys.stderr,
