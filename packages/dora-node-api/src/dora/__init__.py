@@ -18,17 +18,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dora._commands import build, run
     from dora._status import DoraStatus
     from dora.node import Node
     from dora.runtime import start_runtime
 
-__all__ = ["DoraStatus", "Node", "__author__", "__version__", "start_runtime"]
+__all__ = ["DoraStatus", "Node", "__author__", "__version__", "build", "run", "start_runtime"]
 __author__ = "dora contributors"
 
 _LAZY = {
     "Node": ("dora.node", "Node"),
     "DoraStatus": ("dora._status", "DoraStatus"),
     "start_runtime": ("dora.runtime", "start_runtime"),
+    # the CLI runs in a child process, imported by nobody here (see dora._commands)
+    "run": ("dora._commands", "run"),
+    "build": ("dora._commands", "build"),
 }
 
 
