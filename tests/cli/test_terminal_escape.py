@@ -123,3 +123,15 @@ def test_a_pipe_gets_node_output_unchanged(tmp_path: Path) -> None:
 )
 def test_escape_controls(raw: str, shown: str) -> None:
     assert escape_controls(raw) == shown
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.integration
+def test_json_log_format_on_a_terminal_keeps_json_escapes(tmp_path: Path) -> None:
+    (tmp_path / "noisy.py").write_text(NODE)
+    (tmp_path / "flow.yml").write_text(FLOW)
+    code, output = run_on_terminal(["run", "flow.yml", "--log-format", "json"], tmp_path, 90)
+    assert code == 0, output
+    assert "\x1b" not in output
+    (line,) = [line for line in output.splitlines() if "pwned-title" in line]
+    assert decode_record(line.strip()).message == f"before{TITLE}middle{CLEAR}after"

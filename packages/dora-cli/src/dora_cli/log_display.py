@@ -45,7 +45,7 @@ class LogDisplay:
         threshold = self.overrides.get(record.node_id or "", self.level)
         if self.closed or not level_passes(record.level, threshold):
             return
-        if self.escape:
+        if self.escape and self.fmt != "json":  # JSON escapes control characters itself
             record = escaped_record(record)
         self._write(format_log(record, self.fmt, self.color))
 
