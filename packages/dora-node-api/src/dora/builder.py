@@ -18,7 +18,9 @@ from typing import Any
 
 import yaml
 
-__all__ = ["DataflowBuilder", "Node", "Operator", "Output"]
+__all__ = ["QUEUE_POLICIES", "DataflowBuilder", "Node", "Operator", "Output"]
+
+QUEUE_POLICIES = frozenset({"drop_oldest", "backpressure"})
 
 
 class DataflowBuilder:
@@ -130,7 +132,21 @@ class Node:
         queue_size: int | None = None,
         queue_policy: str | None = None,
     ) -> Node:
-        """Subscribe ``input_id`` to ``source`` (``"node/output"`` or an Output)."""
+        """Subscribe ``input_id`` to ``source`` (``"node/output"`` or an Output).
+
+        ``queue_size`` (at least 1) bounds the input's queue; ``queue_policy`` is
+        ``"drop_oldest"`` (the default) or ``"backpressure"``. Other values raise
+        ``ValueError`` here rather than when the dataflow is started.
+        """
+        if queue_policy is not None and queue_policy not in QUEUE_POLICIES:
+            raise ValueError(
+                f"queue_policy must be one of {sorted(QUEUE_POLICIES)}, got {queue_policy!r}"
+            )
+        if queue_size is not None:
+            if isinstance(queue_size, bool) or not isinstance(queue_size, int):
+                raise TypeError(f"queue_size must be an int, got {queue_size!r}")
+            if queue_size < 1:
+                raise ValueError(f"queue_size must be >= 1, got {queue_size}")
         inputs = self.config.setdefault("inputs", {})
         source_str = str(source)
         if queue_size is None and queue_policy is None:
