@@ -28,6 +28,16 @@ from tests.node_api.fake_daemon import FakeDaemon
 
 pytestmark = pytest.mark.integration
 
+ASAN = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g", "-O1"]
+ASAN_ENV = {"ASAN_OPTIONS": "detect_leaks=1:exitcode=86", "UBSAN_OPTIONS": "print_stacktrace=1"}
+
+
+def build(compile_c: CompileC, source: str, sanitized: bool) -> tuple[Path, dict[str, str]]:
+    """The program, plain or with the library compiled in under ASan/UBSan (and its env)."""
+    if not sanitized:
+        return compile_c([source], source[:-2]), {}
+    return compile_c([source], f"{source[:-2]}_asan", ASAN, link="sources-node"), ASAN_ENV
+
 
 class CNode:
     """A compiled node process whose stdout lines can be awaited."""
@@ -126,11 +136,13 @@ def send_frame(address: str, *frames: bytes) -> socket.socket:
     return sock
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("sanitized", [False, True], ids=["plain", "asan"])
 def test_null_pointers_and_bad_config_without_a_dataflow(
-    compile_c: CompileC, nodes: list[CNode]
+    compile_c: CompileC, nodes: list[CNode], sanitized: bool
 ) -> None:
-    node = CNode(compile_c(["c_misuse.c"], "c_misuse"), None)
+    binary, env = build(compile_c, "c_misuse.c", sanitized)
+    node = CNode(binary, None, **env)
     nodes.append(node)
     node.expect("misuse: init: DORA_NODE_CONFIG env variable is not set")
     node.expect("misuse: bad config: DORA_NODE_CONFIG is not valid JSON")
@@ -139,12 +151,14 @@ def test_null_pointers_and_bad_config_without_a_dataflow(
     assert node.wait() == 0
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("sanitized", [False, True], ids=["plain", "asan"])
 def test_wrong_calls_on_a_live_context(
-    compile_c: CompileC, daemon: FakeDaemon, nodes: list[CNode]
+    compile_c: CompileC, daemon: FakeDaemon, nodes: list[CNode], sanitized: bool
 ) -> None:
     config = topology(daemon)["c"]
-    node = CNode(compile_c(["c_misuse.c"], "c_misuse"), config)
+    binary, env = build(compile_c, "c_misuse.c", sanitized)
+    node = CNode(binary, config, **env)
     nodes.append(node)
     node.expect("misuse: unknown output: output `nope` is not declared")
     node.expect("misuse: nested: Arrow type with format `+l` is not supported")
@@ -159,11 +173,13 @@ def test_wrong_calls_on_a_live_context(
     assert "CloseOutputs" in kinds and "NodeLog" in kinds, kinds
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("sanitized", [False, True], ids=["plain", "asan"])
 def test_daemon_vanishing_mid_stream(
-    compile_c: CompileC, daemon: FakeDaemon, nodes: list[CNode]
+    compile_c: CompileC, daemon: FakeDaemon, nodes: list[CNode], sanitized: bool
 ) -> None:
-    node = CNode(compile_c(["c_watch.c"], "c_watch"), topology(daemon)["c"])
+    binary, env = build(compile_c, "c_watch.c", sanitized)
+    node = CNode(binary, topology(daemon)["c"], **env)
     nodes.append(node)
     node.expect("watch: ready")
     daemon.wait_subscribed()
@@ -175,13 +191,15 @@ def test_daemon_vanishing_mid_stream(
     assert node.wait() == 0
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("sanitized", [False, True], ids=["plain", "asan"])
 def test_malformed_frames_drop_the_connection_not_the_node(
-    compile_c: CompileC, daemon: FakeDaemon, nodes: list[CNode]
+    compile_c: CompileC, daemon: FakeDaemon, nodes: list[CNode], sanitized: bool
 ) -> None:
     config = topology(daemon)["c"]
     address = config.listen_address  # type: ignore[attr-defined]
-    node = CNode(compile_c(["c_watch.c"], "c_watch"), config)
+    binary, env = build(compile_c, "c_watch.c", sanitized)
+    node = CNode(binary, config, **env)
     nodes.append(node)
     daemon.wait_subscribed()
     node.expect("watch: ready")

@@ -725,7 +725,8 @@ class Node {
   // The next event within `timeout`; std::nullopt when nothing came in time or the
   // stream has ended (finished() tells which).
   std::optional<Event> next(std::chrono::milliseconds timeout) {
-    return next_within(timeout.count() < 0 ? 0 : static_cast<std::int64_t>(timeout.count()));
+    const std::int64_t ms = timeout.count();  // the rep is at least 45 bits: no narrowing
+    return next_within(ms < 0 ? 0 : ms);
   }
 
   // True once next() has reported the end of the event stream.

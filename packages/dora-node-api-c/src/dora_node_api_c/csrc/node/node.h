@@ -364,7 +364,7 @@ typedef struct dn_ctx {
   int listen_fd;
   int wake_fd;
   int epoll_fd;        /* every socket of the node, kept up to date (cheaper than poll()) */
-  atomic_bool blocked; /* the owner thread sleeps in poll(): releases wake it */
+  atomic_bool blocked; /* the owner thread sleeps in epoll_wait(): releases wake it */
   dn_inconn **in;
   size_t n_in, cap_in;
   dn_peer *peers;
