@@ -1,7 +1,8 @@
 """The C node's input queues follow the Python node's rules: queue_size drops the oldest
 message, correlated messages (request_id) are evicted last, flush=true drops the older
 ones, and input_timeout breaks a silent input (INPUT_CLOSED, reported to the daemon as
-broken) until its next message (INPUT_RECOVERED)."""
+broken) until its next message (INPUT_RECOVERED). The queue length is reported to the
+daemon."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from dora_message.config import InputConfig
 from dora_message.data_protocol import Data, Hello, data_encoder
-from dora_message.node_protocol import PROTOCOL_VERSION, BrokenInputs, Stop
+from dora_message.node_protocol import PROTOCOL_VERSION, BrokenInputs, PendingInputs, Stop
 from dora_message.transport import encode_frame
 from tests.c_api.conftest import CompileC
 from tests.c_api.test_node_errors import CNode, send_frame
@@ -28,6 +29,10 @@ def daemon() -> Iterator[FakeDaemon]:
         yield d
     finally:
         d.close()
+
+
+def _pending(msg: object) -> int | None:
+    return msg.count if isinstance(msg, PendingInputs) else None
 
 
 def message(text: str, **params: object) -> bytes:
@@ -56,6 +61,9 @@ def test_queue_size_request_ids_and_flush(compile_c: CompileC, daemon: FakeDaemo
         assert node.expect("watch: INPUT in").endswith(" m2")
         assert node.expect("watch: INPUT in").endswith(" m8")
         assert node.expect("watch: INPUT in").endswith(" m9")
+        # the queue length went to the daemon (dora top's QUEUE): 2 behind m2, then 0
+        daemon.wait_for(lambda r: any(_pending(m) == 2 for _n, m in r), 10)
+        daemon.wait_for(lambda r: any(_pending(m) == 0 for _n, m in r), 10)
         daemon.send("c", Stop())
         node.expect("watch: end")
         assert node.wait() == 0

@@ -202,6 +202,28 @@ static void report_broken(dn_ctx *c) {
   dn_buf_free(&now);
 }
 
+/* About once a second, how many messages wait in the input queues, when that changed
+ * (the QUEUE column of dora top and dora node info). */
+static size_t pending_count(const dn_ctx *c) {
+  size_t count = 0;
+  for (size_t i = 0; i < c->sched.n; i++) count += c->sched.inputs[i].count;
+  return count;
+}
+
+static void report_pending(dn_ctx *c) {
+  uint64_t now = dn_now_ms();
+  if (now - c->last_pending_ms < 1000 || c->daemon_gone) return;
+  size_t count = pending_count(c);
+  if (count == c->pending_reported) return;
+  c->last_pending_ms = now;
+  dn_frame_begin(&c->frame);
+  mp_w_array(&c->frame, 2);
+  mp_w_cstr(&c->frame, "pending_inputs");
+  mp_w_int(&c->frame, (int64_t)count);
+  if (dn_frame_end(&c->frame) == 0 && dn_daemon_send(c, &c->frame) == 0)
+    c->pending_reported = count;
+}
+
 int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event_out) {
   dn_ctx *c = dora_context;
   if (event_out) *event_out = NULL;
@@ -220,6 +242,7 @@ int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event
       report_broken(c);
     }
     dn_event *e = dn_sched_pop(&c->sched, &c->cfg);
+    report_pending(c);
     if (e) {
       *event_out = e;
       return DORA_OK;
@@ -233,6 +256,12 @@ int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event
     }
     if (c->beat_period_ms && (wait < 0 || (uint64_t)wait > c->beat_period_ms))
       wait = (int)c->beat_period_ms;
+    if (!c->daemon_gone && pending_count(c) != c->pending_reported) {
+      /* a stale queue length: wake up in time to correct it */
+      uint64_t since = dn_now_ms() - c->last_pending_ms;
+      int until = since >= 1000 ? 0 : (int)(1000 - since);
+      if (wait < 0 || until < wait) wait = until;
+    }
     if (next_deadline) {
       uint64_t now = dn_now_ms();
       int until = next_deadline > now ? (int)(next_deadline - now) : 0;

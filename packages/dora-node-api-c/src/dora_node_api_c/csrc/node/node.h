@@ -380,6 +380,8 @@ typedef struct dn_ctx {
   uint64_t beat_period_ms;
   uint64_t last_beat_ms;
   uint64_t last_poll_ms;
+  uint64_t last_pending_ms; /* the queue length was last reported then */
+  size_t pending_reported;
   dn_buf frame;         /* scratch for encoding frames (owner thread) */
   dn_buf frame_schema;
   dn_buf broken_reported; /* the broken inputs last reported to the daemon */  /* the same Data frame with its schema, for connections that need it */
