@@ -18,6 +18,16 @@ HERE = Path(__file__).parent
 CXX_SOURCES = HERE / "cxx"
 ROOT = HERE.parents[1]
 WARNINGS = ("-Wall", "-Wextra", "-Werror")
+# What careful C++ projects turn on: the wrapper must not make their builds noisy.
+STRICT = (
+    *WARNINGS,
+    "-Wpedantic",
+    "-Wconversion",
+    "-Wsign-conversion",
+    "-Wshadow",
+    "-Wold-style-cast",
+    "-Wcast-qual",
+)
 SANITIZE = (
     "-fsanitize=address,undefined",
     "-fno-sanitize-recover=all",

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 import dora_node_api_c as api
-from tests.c_api.cxx_helpers import CXX_SOURCES, ROOT, WARNINGS, compile_cxx, cxx_compiler
+from tests.c_api.cxx_helpers import (
+    CXX_SOURCES,
+    ROOT,
+    STRICT,
+    WARNINGS,
+    compile_cxx,
+    cxx_compiler,
+)
 
 C_HEADERS = (
     "node_api.h",
@@ -21,16 +28,6 @@ C_HEADERS = (
 )
 CXX_HEADERS = ("dora_node_api.hpp", "dora_operator_api.hpp")
 STANDARDS = ("c++17", "c++20")
-# What careful C++ projects turn on: the wrapper must not make their builds noisy.
-STRICT = (
-    *WARNINGS,
-    "-Wpedantic",
-    "-Wconversion",
-    "-Wsign-conversion",
-    "-Wshadow",
-    "-Wold-style-cast",
-    "-Wcast-qual",
-)
 
 
 def syntax_check(compiler: str, language: str, flags: list[str], text: str) -> None:

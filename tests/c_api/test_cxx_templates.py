@@ -11,7 +11,7 @@ import pytest
 from dora_templates import Variables, render
 
 import dora_node_api_c as api
-from tests.c_api.cxx_helpers import WARNINGS, cxx_compiler, dora_env, run_output
+from tests.c_api.cxx_helpers import STRICT, cxx_compiler, dora_env, run_output
 from tests.procs import run_dora
 
 VARS = Variables("my robot", "my_robot", "unused")
@@ -45,7 +45,7 @@ def test_cxx_template_file_lists() -> None:
 def test_cxx_template_sources_compile(kind: str, std: str, tmp_path: Path) -> None:
     root = generate(kind, tmp_path)
     for source in sorted(root.rglob("*.cc")):
-        command = [cxx_compiler(), f"-std={std}", *WARNINGS, "-Wpedantic", *api.cflags()]
+        command = [cxx_compiler(), f"-std={std}", *STRICT, *api.cflags()]
         command += ["-fsyntax-only", str(source)]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         assert result.returncode == 0, f"{source.relative_to(root)}:\n{result.stderr}"

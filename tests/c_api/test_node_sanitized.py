@@ -101,3 +101,48 @@ def test_events_freed_on_another_thread_under_tsan(tmp_path: Path, compile_c: Co
     # up to 256 events wait in the worker's ring besides the acked window: more samples in
     # flight than in the single-threaded test, still bounded
     assert 1 <= segments <= 64, out
+
+
+@pytest.mark.timeout(300)
+def test_fan_out_to_two_receivers_under_asan(tmp_path: Path, compile_c: CompileC) -> None:
+    """One sender, two receivers of the same output: every shared-memory message goes to
+    both with one token and is reused only after both released it."""
+    tx = compile_c(["stress_tx.c"], "stress_tx_asan", SANITIZE, link="sources-node")
+    rx = compile_c(["stress_rx.c"], "stress_rx_asan", SANITIZE, link="sources-node")
+    env = """    env:
+      ASAN_OPTIONS: detect_leaks=1:exitcode=86
+      UBSAN_OPTIONS: print_stacktrace=1:halt_on_error=1:exitcode=87
+      STRESS_ACKS: "2"
+"""
+    receivers = "".join(
+        f"""  - id: rx{i}
+    path: {rx}
+    inputs:
+      data:
+        source: tx/data
+        queue_size: 1000
+    outputs:
+      - ack
+{env}"""
+        for i in (1, 2)
+    )
+    path = tmp_path / "dataflow.yml"
+    path.write_text(
+        f"""nodes:
+  - id: tx
+    path: {tx}
+    inputs:
+      ack1: rx1/ack
+      ack2: rx2/ack
+    outputs:
+      - data
+{env}{receivers}"""
+    )
+    result = run_dora(["run", str(path)], cwd=tmp_path, timeout=280)
+    out = result.stdout + result.stderr
+    assert "Sanitizer" not in out and "runtime error" not in out, out
+    assert result.returncode == 0, out
+    assert "stress_tx: sent 10000 messages, 0 failures" in out, out
+    assert out.count("stress_rx: 10000 messages, 0 wrong") == 2, out
+    segments = int(out.split("stress_tx: ")[-1].split(" shared-memory segments")[0])
+    assert 1 <= segments <= 32, out

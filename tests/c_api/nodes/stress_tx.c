@@ -27,6 +27,8 @@ int main(void) {
     fprintf(stderr, "stress_tx: init failed: %s\n", dora_last_error());
     return 1;
   }
+  /* STRESS_ACKS receivers each ack every block */
+  int acks = getenv("STRESS_ACKS") ? atoi(getenv("STRESS_ACKS")) : 1;
   uint8_t *buf = malloc(3u * 1024 * 1024);
   unsigned seq = 0;
   int failures = 0;
@@ -47,8 +49,8 @@ int main(void) {
         failures += dora_send_output(ctx, "data", 4, (const char *)buf, len) != 0;
       }
     }
-    /* wait for the ack of this block */
-    for (;;) {
+    /* wait for the acks of this block */
+    for (int got = 0; got < acks;) {
       void *event = dora_next_event(ctx);
       if (!event) {
         fprintf(stderr, "stress_tx: stream ended early at %u\n", seq);
@@ -56,9 +58,8 @@ int main(void) {
         free_dora_context(ctx);
         return 1;
       }
-      int is_ack = read_dora_event_type(event) == DoraEventType_Input;
+      got += read_dora_event_type(event) == DoraEventType_Input;
       free_dora_event(event);
-      if (is_ack) break;
     }
   }
   printf("stress_tx: sent %u messages, %d failures\n", seq, failures);
