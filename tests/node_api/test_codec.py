@@ -219,19 +219,21 @@ def test_sample_handler_small_large_views_and_discard():
         view = large.as_memoryview()
         view[:2] = b"hi"
         part = view[:2]
-        with pytest.raises(RuntimeError, match="views derived"):
-            large.send()  # a derived view is alive
+        with pytest.raises(RuntimeError, match="still open"):
+            large.send()  # a view is alive
         part.release()
+        with pytest.raises(RuntimeError, match="view #1"):
+            large.send()  # the view it was sliced from is still held
+        view.release()
         large.send()
         with pytest.raises(ValueError):
             view[0]  # views are refused after the send
-        with pytest.raises(RuntimeError, match="already sent"):
+        with pytest.raises(RuntimeError, match="already been sent"):
             large.send()
-        try:
-            with SampleHandler(sender, pool, "o", 8192, {}, lambda: 1) as buf:
-                raise KeyError("user error")
-        except KeyError:
-            pass
+        unsent = SampleHandler(sender, pool, "o", 8192, {}, lambda: 1)
+        with pytest.raises(KeyError), unsent:
+            raise KeyError("user error")  # nothing sent: the sample stays sendable
+        unsent.discard()
         assert sender.sent[0] == ("inline", "o", b"abc", {"k": 1})
         assert sender.sent[1][0] == "segment" and sender.sent[1][2][:2] == b"hi"
         assert sender.sent[2][0] == "discarded"
