@@ -65,7 +65,8 @@ def c_array(data: bytes) -> str:
     return "\n".join(rows)
 
 
-def main() -> None:
+def render() -> str:
+    """The header's text."""
     entries = [(fmt, schema_bytes(t), -1) for fmt, t in TYPES]
     fsb = schema_bytes(pa.binary(FSB_SENTINEL))
     needle = struct.pack("<i", FSB_SENTINEL)
@@ -100,8 +101,12 @@ def main() -> None:
     for index, (fmt, data, patch) in enumerate(entries):
         lines.append(f'    {{"{fmt}", dn_schema_t{index}, {len(data)}, {patch}}},')
     lines += ["};", "", "#endif", ""]
-    OUT.write_text("\n".join(lines))
-    print(f"wrote {OUT} ({len(entries)} types)")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    OUT.write_text(render())
+    print(f"wrote {OUT}")
 
 
 if __name__ == "__main__":
