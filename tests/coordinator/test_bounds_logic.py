@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dora_coordinator.backlog import FRAME_OVERHEAD, Admission, ReplyBacklog
+from dora_coordinator.backlog import FRAME_OVERHEAD, Admission, BacklogPool, ReplyBacklog
 from dora_coordinator.connection_limits import ConnectionLimiter
 from dora_coordinator.entry import parse_args
 from dora_coordinator.limits import SETTINGS, Limits, LimitsError, limits_from
@@ -99,6 +99,27 @@ def test_events_only_use_half_of_the_backlog() -> None:
     assert [backlog.admit(size, droppable=False) for _ in range(6)] == (
         [Admission.QUEUE] * 5 + [Admission.OVERFLOW]
     )
+
+
+def test_the_pool_bounds_all_backlogs_together() -> None:
+    pool = BacklogPool(total=3000)
+    small, big = ReplyBacklog(10_000, pool), ReplyBacklog(10_000, pool)
+    size = 1000 - FRAME_OVERHEAD
+    assert small.admit(size, droppable=False) is Admission.QUEUE
+    assert [big.admit(size, droppable=False) for _ in range(3)] == (
+        [Admission.QUEUE] * 2 + [Admission.POOL_FULL]
+    )
+    assert pool.queued == 3000 and pool.largest() is big
+    big.close()  # its connection is closed: what it held is given back
+    assert pool.queued == 1000
+    big.written(size)  # a frame that was being sent when it left: not counted twice
+    assert pool.queued == 1000
+    small.written(size)
+    assert (pool.queued, small.queued, small.frames) == (0, 0, 0)
+    assert small.admit(size, droppable=True) is Admission.QUEUE  # alone: always
+    # events get half of the pool (1500): a second one would make 2000
+    assert small.admit(size, droppable=True) is Admission.DROP
+    assert small.admit(size, droppable=False) is Admission.QUEUE  # replies get all of it
 
 
 # ---- retention -----------------------------------------------------------------------

@@ -100,3 +100,23 @@ def test_a_small_backlog_is_configurable_and_a_reader_is_not_cut_off() -> None:
                 assert isinstance(reply.result, to_cli.DataflowDetails)
         finally:
             daemon.kill()
+
+
+def test_the_total_of_all_backlogs_is_bounded_too() -> None:
+    """Many clients each under their own limit: the largest backlog is cut."""
+    args = ("--max-reply-backlog", str(16 * MIB), "--max-reply-backlog-total", str(3 * MIB))
+    with coordinator_any_port(*args) as (coordinator, port):
+        daemon = start_daemon(port)
+        try:
+            with control(port) as reader:
+                uuid = start_dataflow(reader, 2, big_descriptor())
+                bad = RawWebSocket.open(port, "/api/control")
+                flood(bad, uuid)
+                line = coordinator.wait_for_line("does not read its replies", timeout=120)
+                assert f"the most of all clients, whose total is limited to {3 * MIB}" in line
+                assert bad.closed_by_peer(timeout=60)
+                bad.close()
+                reply = ask(reader, 40, cli.GetDataflow(dataflow=uuid))
+                assert isinstance(reply.result, to_cli.DataflowDetails)
+        finally:
+            daemon.kill()

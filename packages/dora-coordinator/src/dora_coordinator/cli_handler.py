@@ -7,8 +7,9 @@ frames to the CLI go through one queue and one writer task, so they never interl
 
 Bounds (docs/security.md): the hello must come within ``hello_timeout``; at most
 :data:`MAX_IN_FLIGHT` requests run at once (further frames wait unread, which pushes
-back on the client); the queue is a :class:`~dora_coordinator.backlog.ReplyBacklog`, and a
-reply that does not fit closes the connection, since its client is not reading.
+back on the client); the queue is a :class:`~dora_coordinator.backlog.ReplyBacklog` in
+the coordinator's pool, and a reply that does not fit closes the connection, since its
+client is not reading (or, when the pool is full, the connection with the largest backlog).
 
 A frame that cannot be parsed gets an error reply (id 0 unless the id could be read)
 and the session goes on; nothing a client sends can crash the coordinator.
@@ -55,7 +56,7 @@ class ControlSession:
         self.connection = connection
         limits = coordinator.limits
         self._outgoing: asyncio.Queue[tuple[str, int] | None] = asyncio.Queue()
-        self._backlog = ReplyBacklog(limits.max_reply_backlog)
+        self.backlog = ReplyBacklog(limits.max_reply_backlog, coordinator.reply_pool)
         self._hello_timeout = limits.hello_timeout
         self._tasks: set[asyncio.Task[None]] = set()
         self._room = asyncio.Event()  # set while fewer than MAX_IN_FLIGHT requests run
@@ -83,6 +84,7 @@ class ControlSession:
             for task in list(self._tasks):
                 task.cancel()
             self._discard_backlog()
+            self.backlog.close()
             self._outgoing.put_nowait(None)
             with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                 await writer
@@ -97,7 +99,7 @@ class ControlSession:
             except ConnectionClosed:
                 return
             finally:
-                self._backlog.written(size)
+                self.backlog.written(size)
 
     def _send(self, frame: rep.CoordinatorToCli, droppable: bool = False) -> None:
         if self._closing:
@@ -105,17 +107,38 @@ class ControlSession:
         text = rep.encode_frame(frame)
         # a str holds up to 4 bytes per character unless it is all ASCII
         size = len(text) if text.isascii() else 4 * len(text)
-        match self._backlog.admit(size, droppable):
+        verdict = self.backlog.admit(size, droppable)
+        while verdict is Admission.POOL_FULL and self._evict_largest():
+            verdict = self.backlog.admit(size, droppable)
+        match verdict:
             case Admission.QUEUE:
                 self._outgoing.put_nowait((text, size))
             case Admission.DROP:
                 pass  # counted; reported with the next event that fits
             case Admission.OVERFLOW:
                 self._close(
-                    f"it does not read its replies ({self._backlog.queued} bytes queued, "
-                    f"limit {self._backlog.limit})",
+                    f"it does not read its replies ({self.backlog.queued} bytes queued, "
+                    f"limit {self.backlog.limit})",
                     "client does not read its replies",
                 )
+            case Admission.POOL_FULL:
+                self._close_largest()
+
+    def _evict_largest(self) -> bool:
+        """Close the session with the largest backlog unless it is this one; True if done."""
+        largest = self.coordinator.reply_pool.largest()
+        victim = next((s for s in self.coordinator.sessions if s.backlog is largest), None)
+        if victim is None or victim is self:
+            return False
+        victim._close_largest()
+        return True
+
+    def _close_largest(self) -> None:
+        self._close(
+            f"it does not read its replies ({self.backlog.queued} bytes queued, the most of "
+            f"all clients, whose total is limited to {self.coordinator.reply_pool.total})",
+            "client does not read its replies",
+        )
 
     def _no_hello(self) -> None:
         if not self._greeted:
@@ -131,6 +154,7 @@ class ControlSession:
         peer = peer_name(self.connection.remote_address)
         log.log(level, "closing control connection from %s: %s", peer, why)
         self._discard_backlog()
+        self.backlog.close()
         for task in list(self._tasks):
             task.cancel()
         self._room.set()  # wake the reader so that run() can end
@@ -140,7 +164,7 @@ class ControlSession:
         while not self._outgoing.empty():
             item = self._outgoing.get_nowait()
             if item is not None:
-                self._backlog.written(item[1])
+                self.backlog.written(item[1])
 
     def _push(self, event: rep.PushEvent) -> None:
         self._send(rep.Event(event=event))
@@ -267,11 +291,11 @@ class ControlSession:
         return rep.Subscribed(uuid=uuid)
 
     def _on_logs(self, records: list[LogMessage]) -> None:
-        dropped = self._backlog.dropped
+        dropped = self.backlog.dropped
         self._send(rep.Event(event=rep.LogEvent(records=records)), droppable=True)
-        if dropped and self._backlog.dropped == dropped:  # this one went through
+        if dropped and self.backlog.dropped == dropped:  # this one went through
             log.warning("dropped %d log events for a slow CLI client", dropped)
-            self._backlog.dropped = 0
+            self.backlog.dropped = 0
 
     def push_finished(self, uuid: str) -> None:
         """Tell this client (if subscribed to ``uuid``) how the dataflow ended."""

@@ -36,6 +36,8 @@ class Limits:
     # bytes of replies and events queued for one CLI connection; past it, a client
     # that does not read is disconnected (log events are dropped at half of it)
     max_reply_backlog: int = 16 * MIB
+    # the same for all CLI connections together; when full, the largest backlog is cut
+    max_reply_backlog_total: int = 64 * MIB
     # finished dataflows kept (for `dora list`, `dora info`, logs by UUID)
     keep_finished: int = 100
     keep_finished_seconds: float = 7 * 24 * 3600.0
@@ -80,6 +82,7 @@ SETTINGS: tuple[Setting, ...] = (
     _setting("max_connections", int, 1, "open connections in all"),
     _setting("max_connections_per_address", int, 1, "open connections from one address"),
     _setting("max_reply_backlog", int, 64 * KIB, "bytes queued for a CLI that does not read"),
+    _setting("max_reply_backlog_total", int, 64 * KIB, "bytes queued for all CLIs together"),
     _setting("keep_finished", int, 1, "finished dataflows kept"),
     _setting("keep_finished_seconds", float, 1.0, "seconds a finished dataflow is kept"),
     _setting("max_params_per_node", int, 1, "runtime parameters per node"),

@@ -26,6 +26,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from dora_coordinator.auth import bearer_ok, load_or_create_token
+from dora_coordinator.backlog import BacklogPool
 from dora_coordinator.cli_handler import ControlSession
 from dora_coordinator.connection_limits import ConnectionLimiter
 from dora_coordinator.daemon_link import DaemonLink
@@ -88,6 +89,7 @@ class Coordinator(DataflowOperations):
         self.connections = ConnectionLimiter(
             self.limits.max_connections, self.limits.max_connections_per_address
         )
+        self.reply_pool = BacklogPool(self.limits.max_reply_backlog_total)
         self._refusing: set[str] = set()  # addresses refused since their last admission
         self._shutdown: asyncio.Event | None = None
 
