@@ -124,7 +124,12 @@ class ControlClient:
 
     @classmethod
     async def connect(cls, target: Target, timeout: float = CONNECT_TIMEOUT) -> ControlClient:
-        """Connect and shake hands; raises :class:`CoordinatorUnreachable`."""
+        """Connect and shake hands.
+
+        Raises :class:`CoordinatorUnreachable` when nothing answers, and
+        :class:`CoordinatorBusy` when the coordinator refuses with HTTP 503 (a connection
+        bound is reached): the two need different advice.
+        """
         headers = {"Authorization": f"Bearer {target.token}"} if target.token else {}
         try:
             websocket = await connect(
