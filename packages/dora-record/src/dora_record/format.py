@@ -37,6 +37,7 @@ import msgspec
 import pyarrow as pa
 
 from dora_message.private_files import open_private
+from dora_record.ipc_guard import body_compressed
 
 FORMAT_VERSION = 1
 EXTENSION = ".adorec"
@@ -121,13 +122,26 @@ def encode_value(value: pa.Array) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+def read_batch(message: pa.ipc.Message, schema: pa.Schema) -> pa.RecordBatch:
+    """The record batch of ``message``, refused before decoding when its body is
+    compressed (see :mod:`dora_record.ipc_guard`), validated in full after."""
+    if message.type != "record batch":
+        raise ValueError(f"a `{message.type}` message where a record batch should be")
+    if body_compressed(message.metadata.to_pybytes()):
+        raise ValueError("a compressed message (recordings are written uncompressed)")
+    batch = pa.ipc.read_record_batch(message, schema)
+    batch.validate(full=True)  # pyarrow trusts offsets and lengths: check them first
+    return batch
+
+
 def decode_value(data: bytes) -> pa.Array:
     """The array of :func:`encode_value`'s bytes, validated (``ValueError`` or another of
     pyarrow's errors when they are not a sound one-column stream)."""
-    batch = pa.ipc.open_stream(pa.py_buffer(data)).read_next_batch()
+    messages = pa.ipc.MessageReader.open_stream(pa.py_buffer(data))
+    schema = pa.ipc.read_schema(messages.read_next_message())
+    batch = read_batch(messages.read_next_message(), schema)
     if batch.num_columns != 1:
         raise ValueError(f"a recorded value has {batch.num_columns} columns, expected 1")
-    batch.validate(full=True)  # the array goes to other nodes: it must be sound
     return batch.column(0)
 
 
@@ -221,7 +235,8 @@ class Recording:
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append(what)
 
-    def _open_stream(self) -> pa.ipc.RecordBatchStreamReader:
+    def _open_stream(self) -> tuple[pa.ipc.MessageReader, pa.Schema]:
+        """The stream's message reader, past the schema message, and the schema."""
         try:
             source = pa.memory_map(str(self.path))
         except FileNotFoundError:
@@ -235,12 +250,15 @@ class Recording:
                 "with this `dora record`"
             )
         try:
-            return pa.ipc.open_stream(source)
+            # messages one by one, not a batch reader: each body is checked before pyarrow
+            # decodes (and would decompress) it, and a bad one does not end the stream
+            messages = pa.ipc.MessageReader.open_stream(source)
+            return messages, pa.ipc.read_schema(messages.read_next_message())
         except _BAD_DATA as err:
             raise self._error(f"not a dora recording (not an Arrow IPC stream: {err})") from None
 
     def _read_header(self) -> Header:
-        schema = self._open_stream().schema
+        _, schema = self._open_stream()
         try:
             # pyarrow decodes names and metadata lazily: damaged UTF-8 raises here
             meta = dict(schema.metadata or {})
@@ -282,11 +300,11 @@ class Recording:
         """The stream's batches in order, each validated; a string for one that is not
         readable. Stops at the end, or where the stream cannot be read any further."""
         self.truncated, self.unreadable, self.problems = False, 0, []
-        reader = self._open_stream()
+        messages, schema = self._open_stream()
         failed: str | None = None  # the last read failed: damage, or the end of a cut file
         while True:
             try:
-                batch = reader.read_next_batch()
+                message = messages.read_next_message()
             except StopIteration:
                 break
             except _BAD_DATA as err:
@@ -294,16 +312,16 @@ class Recording:
                     break  # no progress past the failure: nothing more can be read
                 failed = str(err)
                 continue
+            if message is None:
+                break
             if failed is not None:
                 # the stream went on after the failure: that message alone was damaged
                 yield f"unreadable ({failed})"
                 failed = None
             try:
-                batch.validate(full=True)
+                yield read_batch(message, schema)
             except _BAD_DATA as err:
                 yield f"damaged ({err})"
-                continue
-            yield batch
         if failed is not None:
             self.truncated = True
             self._problem(f"the stream ends in a cut-off or damaged message ({failed})")
