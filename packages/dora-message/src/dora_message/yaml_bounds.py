@@ -30,14 +30,18 @@ def check_bounds(
     max_nodes: int = MAX_EXPANDED_NODES,
     max_aliases: int = MAX_ALIASES,
     max_depth: int = MAX_DEPTH,
+    may_alias: bool = True,
 ) -> int:
     """The expanded node count of ``root`` (a composed ``yaml.Node``); raises
     :class:`YamlTooLarge` when a bound is broken.
 
     Iterative (no recursion, whatever the depth). A node reached a second time is an
     alias use; reached again while still open, it is a cycle (``&a [*a]``), whose
-    expansion never ends.
+    expansion never ends. Without aliases (``may_alias=False``: the text has no ``*``) the
+    graph is a tree, walked by a cheaper loop.
     """
+    if not may_alias:
+        return _check_tree(root, max_nodes, max_depth)
     size: dict[int, int] = {}  # id(node) -> expanded size, once finished
     depth: dict[int, int] = {}  # id(node) -> expanded depth, once finished
     open_ids: set[int] = {id(root)}
@@ -85,6 +89,32 @@ def check_bounds(
         size[key] = total
         depth[key] = deepest + 1
     return size[id(root)]
+
+
+def _check_tree(root: Any, max_nodes: int, max_depth: int) -> int:
+    """Level by level: each level's size is added at once, and its depth is the level's."""
+    count = 0
+    depth = 0
+    level = [root]
+    while level:
+        depth += 1
+        count += len(level)
+        if count > max_nodes:
+            raise YamlTooLarge(f"the YAML has more than {max_nodes} values", level[-1])
+        below: list[Any] = []
+        for node in level:
+            value = node.value
+            if not value or value.__class__ is str:  # a scalar or an empty collection
+                continue
+            if depth >= max_depth:
+                raise YamlTooLarge(f"the YAML is nested deeper than {max_depth} levels", node)
+            if value[0].__class__ is tuple:  # a mapping: (key, value) pairs
+                for pair in value:
+                    below += pair
+            else:
+                below += value
+        level = below
+    return count
 
 
 def _children(node: Any) -> list[Any]:

@@ -19,6 +19,7 @@ YAML (node API, daemon, CLI) depend on pyyaml.
 from __future__ import annotations
 
 import functools
+from collections.abc import Hashable
 from typing import Any
 
 from dora_message._docpath import DocPath, format_path
@@ -59,7 +60,7 @@ def load_yaml_mapping(text: str, file: str | None) -> dict[str, Any]:
         if root is None:
             raise DescriptorError("the file is empty; a dataflow needs a `nodes:` list", file=file)
         try:
-            check_bounds(root)
+            check_bounds(root, may_alias="*" in text)  # an alias is spelled `*name`
         except YamlTooLarge as err:
             raise DescriptorError(
                 f"{err}{_at(err.node)}; see the descriptor bounds in docs/security.md",
@@ -111,9 +112,9 @@ def _loader_class() -> type:
             key = (value, implicit)
             tag = resolved.get(key)
             if tag is None:
-                if len(resolved) >= _RESOLVE_CACHE_MAX:
-                    resolved.clear()
-                tag = resolved[key] = super().resolve(kind, value, implicit)
+                tag = super().resolve(kind, value, implicit)
+                if len(resolved) < _RESOLVE_CACHE_MAX:  # keys come early and stay
+                    resolved[key] = tag
             return tag
 
         def construct_object(self, node: Any, deep: bool = False) -> Any:
@@ -126,29 +127,56 @@ def _loader_class() -> type:
                 # AttributeError (`!!timestamp ''`), TypeError, OverflowError...
                 raise _BadValue(node, _reason(err)) from None
 
+        def construct_sequence(self, node: Any, deep: bool = False) -> list[Any]:
+            if not isinstance(node, yaml.SequenceNode):
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"expected a sequence, found {node.id}", node.start_mark
+                )
+            return [
+                item.value
+                if item.__class__ is yaml.ScalarNode and item.tag == _STR_TAG
+                else self.construct_object(item, deep=deep)
+                for item in node.value
+            ]
+
         def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            """pyyaml's, in one pass, refusing duplicate keys; plain strings (most keys and
+            values) are taken as they are rather than through ``construct_object``."""
             if not isinstance(node, yaml.MappingNode):
                 raise yaml.constructor.ConstructorError(
                     None, None, f"expected a mapping, found {node.id}", node.start_mark
                 )
+            own = sum(1 for key_node, _ in node.value if key_node.tag != _MERGE_TAG)
+            self.flatten_mapping(node)  # `<<` merges go first; own keys may override them
+            first_own = len(node.value) - own
+            mapping: dict[Any, Any] = {}
             seen: set[Any] = set()
-            for key_node, _ in node.value:
-                if key_node.tag == _MERGE_TAG:
-                    continue
-                if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _STR_TAG:
-                    key: Any = key_node.value  # the usual case, without a second construction
+            for index, (key_node, value_node) in enumerate(node.value):
+                if key_node.__class__ is yaml.ScalarNode and key_node.tag == _STR_TAG:
+                    key: Any = key_node.value
                 else:
                     key = self.construct_object(key_node, deep=True)
-                if not isinstance(key, str | int | float | bool):
-                    continue  # unhashable or exotic keys fail later with a path
-                if key in seen:
-                    raise DescriptorError(
-                        f"duplicate key `{excerpt(key)}` (line {key_node.start_mark.line + 1}); "
-                        "each key may appear only once in a mapping",
-                        file=None,
-                    )
-                seen.add(key)
-            return super().construct_mapping(node, deep=deep)
+                    if not isinstance(key, Hashable):
+                        raise yaml.constructor.ConstructorError(
+                            "while constructing a mapping",
+                            node.start_mark,
+                            "found unhashable key",
+                            key_node.start_mark,
+                        )
+                if index >= first_own and isinstance(key, str | int | float | bool):
+                    if key in seen:
+                        raise DescriptorError(
+                            f"duplicate key `{excerpt(key)}` "
+                            f"(line {key_node.start_mark.line + 1}); "
+                            "each key may appear only once in a mapping",
+                            file=None,
+                        )
+                    seen.add(key)
+                if value_node.__class__ is yaml.ScalarNode and value_node.tag == _STR_TAG:
+                    mapping[key] = value_node.value
+                else:
+                    mapping[key] = self.construct_object(value_node, deep=deep)
+            return mapping
 
     return Loader
 
