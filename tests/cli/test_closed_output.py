@@ -37,16 +37,20 @@ nodes:
 """
 
 
-def kill_tree(pid: int) -> None:
-    """SIGKILL ``pid`` and whatever it still has running (by PID)."""
-    procs: list[psutil.Process] = []
-    with contextlib.suppress(psutil.NoSuchProcess):
-        root = psutil.Process(pid)
-        procs = [*root.children(recursive=True), root]
-    for proc in procs:
+def kill_tree(proc: subprocess.Popen[bytes], *others: psutil.Process) -> None:
+    """SIGKILL a command still running, what it started, and ``others`` (by PID; psutil
+    checks a process's start time, so a reused PID is never hit)."""
+    procs = list(others)
+    if proc.poll() is None:
         with contextlib.suppress(psutil.NoSuchProcess):
-            proc.kill()
+            root = psutil.Process(proc.pid)
+            procs += [*root.children(recursive=True), root]
+    for each in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            each.kill()
     psutil.wait_procs(procs, timeout=10)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=10)
 
 
 @pytest.mark.timeout(120)
@@ -65,6 +69,7 @@ def test_the_first_sigint_stops_a_run_whose_output_pipe_is_closed(tmp_path: Path
         start_new_session=True,
     )
     os.close(write_end)
+    nodes: list[psutil.Process] = []
     try:
         with os.fdopen(read_end, "rb") as head:
             lines = [head.readline() for _ in range(2)]
@@ -77,7 +82,7 @@ def test_the_first_sigint_stops_a_run_whose_output_pipe_is_closed(tmp_path: Path
         assert code == 130  # interrupted, and stopped by the first SIGINT
         assert not wait_gone(nodes, timeout=30), "nodes outlived the dataflow"
     finally:
-        kill_tree(dora.pid)
+        kill_tree(dora, *nodes)
 
 
 @pytest.mark.timeout(120)
@@ -118,4 +123,4 @@ def test_following_logs_ends_when_the_reader_goes_away(tmp_path: Path) -> None:
                 dora.wait(timeout=0.2)
         assert dora.returncode == 0
     finally:
-        kill_tree(dora.pid)
+        kill_tree(dora)

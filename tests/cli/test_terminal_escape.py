@@ -14,6 +14,7 @@ import pytest
 
 from dora_cli.terminal_text import escape_controls
 from dora_daemon.log_format import decode_record
+from tests.cli.test_closed_output import kill_tree
 
 TITLE = "\x1b]0;pwned-title\x07"
 CLEAR = "\x1b[2J"
@@ -69,9 +70,7 @@ def run_on_terminal(args: list[str], cwd: Path, timeout: float) -> tuple[int, st
                 raise AssertionError(f"still running:\n{output.decode(errors='replace')}")
         return proc.wait(timeout=10), output.decode(errors="replace")
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+        kill_tree(proc)  # only left running when the test failed
         os.close(master)
 
 
