@@ -227,7 +227,10 @@ def test_logging_lines_are_structured_json(harness):
     bridged = by_message["via logging 5"]
     assert bridged["level"] == "warn" and bridged["target"] == "user.module"
     assert bridged["fields"]["line"].isdigit()  # a string, as the daemon expects
-    assert "hidden by default" not in by_message and "dropped" not in by_message
+    # an explicit node.log_debug() is emitted (as dora-rs does); stdlib logging.debug is
+    # not unless somebody asks for the node's debug records (DORA_NODE_LOG_LEVEL)
+    assert by_message["method debug"]["level"] == "debug"
+    assert "dropped" not in by_message
 
 
 def test_introspection(harness):

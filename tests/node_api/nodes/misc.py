@@ -79,7 +79,7 @@ elif MODE == "daemon_gone":
     time.sleep(60)  # ignore the stop: the watchdog must end us
 elif MODE == "log":
     node.log("info", "hello", target="my.target", fields={"a": "1", "n": 2})
-    node.log_debug("hidden by default")
+    node.log_debug("method debug")
     node.log_warn("careful")
     logging.getLogger("user.module").warning("via logging %s", 5)
     logging.debug("dropped")

@@ -53,6 +53,8 @@ async def run_local(
         uv=uv,
         allow_shell_nodes=allow_shell_nodes,
         sources={node: (s.working_dir, s.path) for node, s in sources.items()},
+        shown_level=display.level,
+        shown_levels=dict(display.overrides),
     )
     if grace is not None:
         options.grace = grace

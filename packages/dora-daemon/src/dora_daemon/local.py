@@ -32,6 +32,7 @@ from dora_daemon.control import ControlServer
 from dora_daemon.dynamic import LISTENER, DynamicError
 from dora_daemon.finish import FinishWatch, default_finish_grace
 from dora_daemon.logs import NodeLogger, now_rfc3339
+from dora_daemon.node_log_level import ENV_NODE_LOG_LEVEL, wanted_level
 from dora_daemon.resolve import (
     ResolvedDataflow,
     ResolvedNode,
@@ -73,6 +74,9 @@ class RunOptions:
     grace: float = 10.0
     # node id -> (working dir, path to run) for fetched nodes (dora_daemon.sources)
     sources: dict[str, tuple[Path, str]] = field(default_factory=dict)
+    # `dora run --log-level` and `--log-filter` overrides: nodes log that verbosely
+    shown_level: str | None = None
+    shown_levels: dict[str, str] = field(default_factory=dict)
 
 
 class LocalDataflow(Supervision):
@@ -154,6 +158,7 @@ class LocalDataflow(Supervision):
         )
         for warning in dataflow.warnings:
             log.warning("%s", warning)
+        self._tell_log_levels(dataflow)
         self._dataflow = dataflow
         static = [dataflow.nodes[node_id] for node_id in dataflow.static_nodes]
         barrier = StartBarrier(n.id for n in static)
@@ -210,6 +215,17 @@ class LocalDataflow(Supervision):
             dataflow_id=self.dataflow_id,
             node_results=[self._results[node.id] for node in static if node.id in self._results],
         )
+
+    def _tell_log_levels(self, dataflow: ResolvedDataflow) -> None:
+        """Nodes whose debug records somebody wants learn it (see node_log_level)."""
+        for node in dataflow.nodes.values():
+            wishes = (
+                node.logs.min_log_level,
+                self.options.shown_levels.get(node.id, self.options.shown_level),
+            )
+            level = wanted_level(wishes)
+            if level is not None:
+                node.env[ENV_NODE_LOG_LEVEL] = level
 
     def stop(self, force: bool = False) -> None:
         """Stop the dataflow: Stop events, then SIGTERM after the grace, then SIGKILL.

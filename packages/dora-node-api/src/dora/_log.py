@@ -3,8 +3,10 @@
 The daemon reads a node's stdout line by line; a JSON object with ``level`` and
 ``timestamp`` (and string-valued ``fields``) is a structured record, anything else is a
 plain ``stdout`` line. ``node.log`` and the stdlib ``logging`` bridge (installed by
-``Node()``) both write such lines. The default threshold is ``info``; ``DORA_LOG_LEVEL``
-(or a plain level in ``RUST_LOG``) changes it.
+``Node()``) both write such lines. ``node.log*`` emits down to ``debug`` and the
+bridge down to ``info``, or further down when the daemon asks (``DORA_NODE_LOG_LEVEL``:
+``dora run --log-level debug``, ``--log-filter``, ``min_log_level``);
+``DORA_LOG_LEVEL`` (or a plain level in ``RUST_LOG``) set by the user wins.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ _MAX_FIELDS_BYTES = 60 * 1024
 _LEVELS = {"error": 0, "warn": 1, "info": 2, "debug": 3, "trace": 4}
 _ALIASES = {"warning": "warn", "critical": "error", "fatal": "error"}
 _write_lock = threading.Lock()
+ENV_NODE_LOG_LEVEL = "DORA_NODE_LOG_LEVEL"
+# node.log_debug() is a deliberate call: emitted unless the user set a level (as
+# dora-rs does); stdlib logging (libraries included) stays at info unless asked
+METHOD_DEFAULT = "debug"
 
 
 def normalize_level(level: Any) -> str:
@@ -32,16 +38,28 @@ def normalize_level(level: Any) -> str:
     return name if name in _LEVELS else "info"
 
 
-def threshold_from_env() -> str:
-    """Minimum level to print: DORA_LOG_LEVEL, else a bare level in RUST_LOG, else info."""
+def _explicit_level() -> str | None:
+    """A level the user set: DORA_LOG_LEVEL, else a bare level in RUST_LOG."""
     for var in ("DORA_LOG_LEVEL", "RUST_LOG"):
         value = os.environ.get(var, "").strip().lower()
         value = _ALIASES.get(value, value)
-        if value in _LEVELS:
+        if value in _LEVELS or value == "off":
             return value
-        if value == "off":
-            return "off"
-    return "info"
+    return None
+
+
+def threshold_from_env(default: str = "info") -> str:
+    """Minimum level to emit: a level the user set, else the more verbose of
+    ``default`` and what the daemon asks for (``DORA_NODE_LOG_LEVEL``: someone shows or
+    keeps this node's debug records, see ``dora_daemon.node_log_level``)."""
+    explicit = _explicit_level()
+    if explicit is not None:
+        return explicit
+    wanted = os.environ.get(ENV_NODE_LOG_LEVEL, "").strip().lower()
+    wanted = _ALIASES.get(wanted, wanted)
+    if wanted in _LEVELS and _LEVELS[wanted] > _LEVELS[default]:
+        return wanted
+    return default
 
 
 def enabled(level: str, threshold: str) -> bool:

@@ -148,7 +148,7 @@ class Node(_log.LogMethods):
         _log.install_bridge(config.node_id)
         self._log_node_id = config.node_id
         _freeze_startup_objects()
-        self._log_threshold = _log.threshold_from_env()
+        self._log_threshold = _log.threshold_from_env(_log.METHOD_DEFAULT)
         atexit.register(_close_at_exit, weakref.ref(self))
 
     def _start_watch(self, config: NodeConfig, timeouts: list[float]) -> None:
