@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import random
 import signal
 import socket
 import subprocess
@@ -16,11 +17,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from dora_message.codec import FrameBuffer
 from dora_message.config import encode_node_config
-from dora_message.data_protocol import Data, Hello, NewSegment, data_encoder, to_sender_decoder
+from dora_message.data_protocol import (
+    Closed,
+    Data,
+    Hello,
+    NewSegment,
+    data_encoder,
+    to_sender_decoder,
+)
 from dora_message.node_protocol import PROTOCOL_VERSION, Stop, Tick
 from dora_message.transport import encode_frame, send_with_fd
 from tests.c_api.conftest import CompileC
@@ -55,6 +64,7 @@ class CNode:
             stderr=subprocess.STDOUT,
             stdin=subprocess.PIPE,
             text=True,
+            errors="replace",  # nodes may print received bytes
             start_new_session=True,
         )
         self.lines: queue.Queue[str | None] = queue.Queue()
@@ -262,3 +272,55 @@ def test_malformed_frames_drop_the_connection_not_the_node(
     assert node.wait() == 0
     for sock in [*socks, good]:
         sock.close()
+
+
+@pytest.mark.timeout(180)
+def test_mutated_frames_under_asan(
+    compile_c: CompileC, daemon: FakeDaemon, nodes: list[CNode]
+) -> None:
+    """Hundreds of randomly mutated data frames, each on its own connection after a valid
+    hello: the node (library under ASan/UBSan) survives them all without a report or a
+    leak, and still takes a valid message afterwards."""
+    config = topology(daemon)["c"]
+    address = config.listen_address  # type: ignore[attr-defined]
+    binary, env = build(compile_c, "c_watch.c", True)
+    node = CNode(binary, config, **env)
+    nodes.append(node)
+    daemon.wait_subscribed()
+    node.expect("watch: ready")
+    hello = encode_frame(data_encoder, Hello(daemon.dataflow_id, "py", PROTOCOL_VERSION))
+    ts = time.time_ns()
+    seeds = [
+        data_encoder.encode(Data("out", ts, {"k": 1, "s": "x"}, "raw", inline=b"abc")),
+        data_encoder.encode(
+            Data(
+                "out",
+                ts,
+                {},
+                "buffers",
+                schema=pa.schema([pa.field("data", pa.string())]).serialize().to_pybytes(),
+                inline=b"\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00ab"
+                + bytes(6),
+                layout=[1, -1, 0, -1, 8, 2],
+            )
+        ),
+        data_encoder.encode(Data("out", ts, {}, "raw", segment_id=3, offset=0, length=10, token=1)),
+        data_encoder.encode(Closed(["out", "other"], False)),
+    ]
+    rng = random.Random(99)
+    for _ in range(400):
+        body = bytearray(rng.choice(seeds))
+        for _flip in range(rng.randint(1, 3)):
+            body[rng.randrange(len(body))] = rng.randrange(256)
+        if rng.random() < 0.1:
+            del body[rng.randrange(1, len(body)) :]
+        sock = send_frame(address, hello, len(body).to_bytes(4, "little") + bytes(body))
+        sock.close()
+    good = send_frame(
+        address, hello, encode_frame(data_encoder, Data("out", ts, {}, "raw", inline=b"alive"))
+    )
+    node.expect("watch: INPUT in 5 alive", timeout=60)
+    daemon.send("c", Stop())
+    node.expect("watch: end", timeout=60)
+    assert node.wait(timeout=60) == 0, "\n".join(node.seen[-20:])
+    good.close()
