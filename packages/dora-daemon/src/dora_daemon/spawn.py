@@ -229,17 +229,23 @@ async def spawn_node(node: ResolvedNode, on_line: LineCallback) -> NodeProcess:
     """Start ``node``; raises ``OSError`` when the executable cannot be run."""
     loop = asyncio.get_running_loop()
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-    transport, protocol = await loop.subprocess_exec(
-        lambda: _NodeProtocol(on_line, tail),
-        *node.argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=node.cwd,
-        env=node.env,
-        start_new_session=True,
-        preexec_fn=_child_setup(os.getpid(), node.cpu_affinity),
-    )
+    try:
+        transport, protocol = await loop.subprocess_exec(
+            lambda: _NodeProtocol(on_line, tail),
+            *node.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=node.cwd,
+            env=node.env,
+            start_new_session=True,
+            preexec_fn=_child_setup(os.getpid(), node.cpu_affinity),
+        )
+    except subprocess.SubprocessError as err:
+        # The child failed between fork and exec ("Exception occurred in preexec_fn"): a
+        # spawn failure like any other, not an error that ends the supervisor, which once
+        # reported the dataflow as finished (ok) while the node had never run.
+        raise OSError(f"the node process could not be set up: {err}") from err
     process = NodeProcess(node.id, transport, protocol)
     # if this process dies, the guardian takes the node's whole group down with it
     watch_group(process.pgid)
