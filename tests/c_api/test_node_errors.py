@@ -195,6 +195,12 @@ def test_daemon_vanishing_mid_stream(
     daemon.wait_subscribed()
     daemon.send("c", Tick(["tick"], time.time_ns()))
     node.expect("watch: INPUT tick 0")
+    # malformed daemon messages are logged and skipped; the connection stays
+    conn = daemon._conns["c"]
+    for body in (b"\xc1", b"\x92\xa4tick\x01", b"\x91\xa7unknown", b"\x93\xa4tick\x91\x01\xa1x"):
+        conn.sendall(len(body).to_bytes(4, "little") + body)
+    daemon.send("c", Tick(["tick"], time.time_ns()))
+    node.expect("watch: INPUT tick 0")
     daemon.disconnect("c")
     node.expect("watch: STOP  0 MANUAL")
     node.expect("watch: end")
