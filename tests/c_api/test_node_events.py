@@ -111,3 +111,25 @@ def test_closed_frame_closes_behind_the_data(daemon: FakeDaemon, watch: CNode) -
     assert "watch: INPUT in 4 last" in watch.seen, watch.seen
     assert watch.wait() == 0
     sock.close()
+
+
+@pytest.mark.timeout(60)
+def test_a_restarted_producer_reopens_its_inputs(daemon: FakeDaemon, watch: CNode) -> None:
+    address = topology(daemon)["c"].listen_address  # type: ignore[attr-defined]
+    hello = encode_frame(data_encoder, Hello(daemon.dataflow_id, "py", PROTOCOL_VERSION))
+
+    def data(text: bytes) -> bytes:
+        return encode_frame(data_encoder, Data("out", time.time_ns(), {}, "raw", inline=text))
+
+    first = send_frame(address, hello, data(b"one"), encode_frame(data_encoder, Closed(["out"])))
+    watch.expect("watch: INPUT in 3 one")
+    watch.expect("watch: INPUT_CLOSED in 0")
+    first.close()
+    daemon.send("c", NodeRestarted("py"))
+    watch.expect("watch: NODE_RESTARTED  0 py")
+    # the new incarnation says hello again: the input is open again
+    second = send_frame(address, hello, data(b"two"))
+    watch.expect("watch: INPUT in 3 two")
+    daemon.send("c", Stop())
+    watch.expect("watch: end")
+    second.close()
