@@ -4,12 +4,14 @@ daemon's InputClosed waits until the producer's connection has been drained."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from dora_message.data_protocol import Closed, Data, Hello, data_encoder
+from dora_message.codec import FrameBuffer
+from dora_message.data_protocol import Closed, Data, Hello, data_encoder, to_receiver_decoder
 from dora_message.node_protocol import (
     PROTOCOL_VERSION,
     InputClosed,
@@ -133,3 +135,62 @@ def test_a_restarted_producer_reopens_its_inputs(daemon: FakeDaemon, watch: CNod
     daemon.send("c", Stop())
     watch.expect("watch: end")
     second.close()
+
+
+def _read_frames(sock: socket.socket, want: int, timeout: float = 10.0) -> list[object]:
+    frames = FrameBuffer()
+    got: list[object] = []
+    sock.settimeout(timeout)
+    while len(got) < want:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        frames.feed(chunk)
+        got += [to_receiver_decoder.decode(body) for body in frames]
+    return got
+
+
+@pytest.mark.timeout(60)
+def test_sender_reconnects_to_a_restarted_receiver(compile_c: CompileC, daemon: FakeDaemon) -> None:
+    configs = daemon.configs(
+        {
+            "c": {"inputs": {"tick": "dora/timer/millis/10"}, "outputs": ["message"]},
+            "py": {"inputs": {"in": "c/message"}},
+        }
+    )
+    address = configs["py"].listen_address
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(4)
+    node = CNode(compile_c(["c_node.c"], "c_node_c"), configs["c"])
+    try:
+        node.expect("c_node: started")
+        daemon.wait_subscribed()
+        first, _ = listener.accept()
+        daemon.send("c", Tick(["tick"], time.time_ns()))
+        hello, data = _read_frames(first, 2)
+        assert isinstance(hello, Hello) and hello.sender_node == "c"
+        assert isinstance(data, Data) and bytes(data.inline) == b"message 0"
+        # the receiver "restarts": its connection and listener go, a new one listens
+        first.close()
+        listener.close()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(address)
+        listener.listen(4)
+        listener.settimeout(0.05)
+        second = None
+        deadline = time.monotonic() + 20
+        while second is None and time.monotonic() < deadline:
+            daemon.send("c", Tick(["tick"], time.time_ns()))
+            try:
+                second, _ = listener.accept()
+            except TimeoutError:
+                continue
+        assert second is not None, "the sender did not reconnect"
+        frames = _read_frames(second, 2)
+        assert isinstance(frames[0], Hello)
+        assert isinstance(frames[1], Data) and bytes(frames[1].inline).startswith(b"message ")
+        second.close()
+    finally:
+        node.kill()
+        listener.close()
