@@ -181,3 +181,23 @@ def test_coordinator_answers_bad_descriptors_over_the_control_plane() -> None:
         assert reply.error is None, reply
         log = "\n".join(proc.output())
         assert "Traceback" not in log and "RecursionError" not in log, log
+
+
+@pytest.mark.timeout(150)
+def test_cpu_affinity_beyond_cpu_setsize_through_dora_start(
+    tmp_path: Path, coordinated: dict[str, str]
+) -> None:
+    """Once: `dora start` said started, then Failed, while the daemon said finished (ok)."""
+    (tmp_path / "show.py").write_text("print('ran', flush=True)\n")
+    flow = tmp_path / "dataflow.yml"
+    flow.write_text(
+        "nodes:\n  - id: show\n    path: show.py\n    cpu_affinity: [99999999999999999999]\n"
+    )
+    result = run_dora(["start", str(flow), "--attach"], cwd=tmp_path, env=coordinated)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "it is skipped" in result.stderr
+    assert "Failed" not in result.stdout + result.stderr
+    assert "show: ran" in result.stdout + result.stderr
+    listed = run_dora(["list"], env=coordinated)
+    assert "Succeeded" in listed.stdout, listed.stdout + listed.stderr
