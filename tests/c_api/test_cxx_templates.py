@@ -54,6 +54,7 @@ def test_cxx_template_sources_compile(kind: str, std: str, tmp_path: Path) -> No
 @pytest.mark.integration
 @pytest.mark.timeout(400)
 def test_cxx_dataflow_template_runs(tmp_path: Path) -> None:
+    cxx_compiler()  # skips without one (the build lines call c++)
     root = generate("dataflow", tmp_path / "project")
     result = run_dora(["run", "dataflow.yml"], cwd=root, timeout=360, env=dora_env())
     output = run_output(result)
@@ -68,6 +69,7 @@ def test_cxx_dataflow_template_runs(tmp_path: Path) -> None:
 @pytest.mark.integration
 @pytest.mark.timeout(400)
 def test_cxx_node_template_runs(tmp_path: Path) -> None:
+    cxx_compiler()  # skips without one (the build lines call c++)
     root = generate("node", tmp_path / "project")
     result = run_dora(
         ["run", "dataflow.yml", "--stop-after", "5s"], cwd=root, timeout=360, env=dora_env()
