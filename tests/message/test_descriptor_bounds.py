@@ -292,3 +292,25 @@ def test_warnings_are_capped() -> None:
     text = NODE + f"    env:\n      ? {name}\n      : 1\n"
     _, warnings = parse_descriptor_with_warnings(text, environ={})
     assert warnings and all(len(w) <= MAX_MESSAGE_CHARS + 40 for w in warnings)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("types: !!int x\n", "!!int"),
+        ("types:\n  a: &a [*a]\n", "never ends"),
+        ("", "the file is empty"),
+    ],
+    ids=["tag", "cycle", "empty"],
+)
+def test_user_type_files_are_read_with_the_same_bounds(
+    tmp_path: Path, text: str, phrase: str
+) -> None:
+    from dora_message.types.registry import TypeRegistry
+
+    (tmp_path / "types").mkdir()
+    (tmp_path / "types" / "bad.yml").write_text(text)
+    with pytest.raises(DescriptorError, match="failed to load user types") as info:
+        TypeRegistry().load_dir(tmp_path / "types")
+    assert phrase in info.value.message

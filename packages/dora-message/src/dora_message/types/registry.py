@@ -13,6 +13,7 @@ from pathlib import Path
 import msgspec
 
 from dora_message.errors import DescriptorError
+from dora_message.quote import excerpt
 from dora_message.types.arrow import PRIMITIVE_NAMES, ArrowField, ArrowType
 from dora_message.types.library import STD_TYPES, TypeDef, TypePackage
 from dora_message.types.urn import edit_distance, parse_urn, short_name
@@ -149,11 +150,14 @@ def _walk(root: Path) -> list[Path]:
 
 
 def _read_package(file: Path) -> TypePackage:
-    import yaml  # lazy: dora-message itself depends on msgspec only
+    # The descriptor's loader: bounded (aliases, depth, size) and total, like the dataflow.
+    from dora_message.yaml_load import load_yaml_mapping
 
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-        return msgspec.convert(raw, TypePackage)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, msgspec.ValidationError) as err:
-        detail = str(err).replace("\n", " ")
+        text = file.read_text(encoding="utf-8")
+        if not text.strip():
+            raise DescriptorError("the file is empty")
+        return msgspec.convert(load_yaml_mapping(text, None), TypePackage)
+    except (OSError, UnicodeDecodeError, msgspec.ValidationError, DescriptorError) as err:
+        detail = excerpt(str(err).replace("\n", " "), 500)
         raise DescriptorError(f"failed to load user types: {file}: {detail}") from None
