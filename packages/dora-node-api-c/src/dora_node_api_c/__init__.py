@@ -2,8 +2,9 @@
 first use with the system C compiler into a per-user cache (see ``_build``).
 
 ``include_dir()`` holds ``node_api.h``, ``dora_node_api.h``, ``operator_api.h``,
-``operator_types.h``, ``arrow_c_data.h`` and ``dora_node_api.hpp``; ``library("node")``
-and ``library("operator")`` are the shared libraries, built when missing or stale.
+``operator_types.h``, ``arrow_c_data.h``, ``dora_node_api.hpp`` and
+``dora_operator_api.hpp``; ``library("node")`` and ``library("operator")`` are the shared
+libraries, built when missing or stale.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from dora_node_api_c._build import (
     LibraryKind,
     cflags,
     include_dir,
-    libs,
     library,
+    libs,
 )
 
 __all__ = [
