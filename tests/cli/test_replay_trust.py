@@ -194,3 +194,15 @@ def test_on_a_terminal_replay_asks_first(
         assert code == 1, terminal.output
         assert "not running programs named in" in terminal.output
         assert not marker.exists() and not build_marker.exists()
+
+
+@pytest.mark.timeout(60)
+def test_names_from_a_recording_are_escaped_in_errors(tmp_path: Path) -> None:
+    path = tmp_path / "names.adorec"
+    writer = RecordingWriter(path, Header(0, "df", "nodes: []\n"))
+    writer.write("cam\x1b]0;title\x07", "frames", 0, 0, {}, pa.array([1]))
+    writer.close()
+    result = run_dora(["replay", "names.adorec", "--replace", "nope"], cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "Recorded nodes: cam\\x1b]0;title\\x07" in result.stderr
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr

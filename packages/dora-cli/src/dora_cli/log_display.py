@@ -17,7 +17,7 @@ import os
 import sys
 from typing import TextIO
 
-from dora_cli.terminal_text import escape_controls, escaped_record
+from dora_cli.terminal_text import escape_lines, escaped_record
 from dora_daemon.log_format import format_log
 from dora_message.common import LogMessage, level_passes
 
@@ -54,7 +54,7 @@ class LogDisplay:
         if self.fmt == "json" or self.closed:
             return
         if self.escape:
-            text = "\n".join(escape_controls(line) for line in text.split("\n"))
+            text = escape_lines(text)
         self._write(text)
 
     def _write(self, line: str) -> None:

@@ -29,6 +29,12 @@ def escape_controls(text: str) -> str:
     return _CONTROLS.sub(_visible, text)
 
 
+def escape_lines(text: str) -> str:
+    """Like :func:`escape_controls`, but newlines stay (for multi-line text of our own
+    that quotes what others wrote)."""
+    return "\n".join(escape_controls(line) for line in text.split("\n"))
+
+
 def escaped_record(record: LogMessage) -> LogMessage:
     """A copy of ``record`` with everything a node could have chosen escaped."""
     fields = record.fields

@@ -24,6 +24,7 @@ from dora_cli.recording import (
     output_yaml_option,
     write_yaml,
 )
+from dora_cli.terminal_text import escape_lines
 
 
 @click.command()
@@ -87,13 +88,13 @@ def replay(
         recording = open_recording(file)
         counts = recording.topics()
     except RecordingError as err:
-        fail(f"{err} (recordings are `.adorec` files made by `dora record`)")
+        fail(escape_lines(f"{err} (recordings are `.adorec` files made by `dora record`)"))
     notes = [f"warning: {problem}" for problem in recording.problems]
     if recording.unreadable:
         notes.append(f"warning: {recording.unreadable} damaged messages are skipped")
     if not counts:
         why = f": {recording.problems[0]}" if recording.problems else ""
-        fail(f"recording `{file}` contains no readable messages{why}")
+        fail(escape_lines(f"recording `{file}` contains no readable messages{why}"))
     recorded = list(dict.fromkeys(node for node, _ in counts))
     requested = comma_list(replace, "--replace")
     if dataflow is not None:
@@ -105,7 +106,7 @@ def replay(
         try:
             doc = yaml.safe_load(recording.header.descriptor)
         except yaml.YAMLError as err:
-            fail(f"recording `{file}`: the dataflow stored in it does not parse: {err}")
+            fail(escape_lines(f"recording `{file}`: its stored dataflow does not parse: {err}"))
         base_dir, name = file.resolve().parent, f"{file} (stored dataflow)"
         source = f"the dataflow stored in `{file}`"
     try:
@@ -126,7 +127,7 @@ def replay(
         )
         live = live_nodes(new, replaced)
     except PlanError as err:
-        fail(f"recording `{file}`: {err}")
+        fail(escape_lines(f"recording `{file}`: {err}"))  # names from the recording
     if output_yaml is not None:
         write_yaml(new, output_yaml)  # nothing runs: the file is there to be read
         click.echo(f"Modified descriptor written to {output_yaml}", err=True)
