@@ -143,8 +143,9 @@ def _unknown_operator_keys(raw: dict[str, Any]) -> list[str]:
             for key in block if isinstance(block, dict) else ():
                 if key not in _OPERATOR_KEYS:
                     warnings.append(
-                        f"{format_path(path)}: {node_prefix(path, node_ids)}unknown key `{key}` "
-                        f"is ignored{suggest(str(key), _OPERATOR_KEYS)}"
+                        f"{format_path(path)}: {node_prefix(path, node_ids)}"
+                        f"unknown key `{excerpt(key)}` is ignored"
+                        f"{suggest(str(key), _OPERATOR_KEYS)}"
                     )
     return warnings
 
@@ -162,7 +163,8 @@ def _expand_descriptor_env(
                 if value.dora_env not in environ:
                     raise DescriptorError(
                         f"{node_prefix(here, node_ids)}host environment variable "
-                        f"`{value.dora_env}` is not set (read by `__dora_env` for `{key}`)",
+                        f"`{excerpt(value.dora_env)}` is not set "
+                        f"(read by `__dora_env` for `{excerpt(key)}`)",
                         format_path(here),
                         file,
                     )
@@ -173,8 +175,9 @@ def _expand_descriptor_env(
                 except KeyError as err:
                     name = err.args[0]
                     raise DescriptorError(
-                        f"{node_prefix(here, node_ids)}environment variable `{name}` used in "
-                        f"`{value}` is not set; set it or write `${{{name}:-default}}`",
+                        f"{node_prefix(here, node_ids)}environment variable `{excerpt(name)}` "
+                        "used in "
+                        f"`{excerpt(value)}` is not set; set it or write `${{{name}:-default}}`",
                         format_path(here),
                         file,
                     ) from None

@@ -22,6 +22,7 @@ from dora_message._docpath import DocPath
 from dora_message.descriptor import EnvValue, HostEnv, Input, Node, Operator, PythonSource
 from dora_message.modules.ports import replace_input, source_of, undeclared_mod_ref
 from dora_message.modules.schema import MODULE_INPUT_SOURCE, ModuleHeader
+from dora_message.quote import excerpt
 
 __all__ = ["Instance", "instantiate", "param_values", "substitute_params", "with_build"]
 
@@ -52,7 +53,10 @@ def param_values(node: Node, fail: Fail, here: DocPath) -> dict[str, str]:
     values: dict[str, str] = {}
     for key, value in (node.params or {}).items():
         if isinstance(value, HostEnv):
-            fail((*here, "params", key), f"param `{key}` must be a plain value, not a mapping")
+            fail(
+                (*here, "params", key),
+                f"param `{excerpt(key)}` must be a plain value, not a mapping",
+            )
         values[key] = _text(value)
     return values
 
@@ -187,8 +191,8 @@ def _rebase(node: Node, here: DocPath, instance: Instance, fail: Fail) -> Node:
         if os.path.commonpath([resolved, project]) != project:
             fail(
                 where,
-                f"module node `{node.id}` path `{value}` resolves outside the project "
-                f"directory (resolved to `{resolved}`)",
+                f"module node `{excerpt(node.id)}` path `{excerpt(value)}` resolves outside "
+                f"the project directory (resolved to `{resolved}`)",
             )
         return Path(os.path.relpath(resolved, project)).as_posix()
 

@@ -19,6 +19,7 @@ from dora_message._convert_errors import describe_validation_error
 from dora_message._docpath import DocPath, format_path, node_prefix, parse_path, yaml_line
 from dora_message.descriptor import Descriptor, Node
 from dora_message.errors import DescriptorError
+from dora_message.quote import excerpt
 from dora_message.yaml_load import load_yaml_mapping
 
 __all__ = [
@@ -124,7 +125,7 @@ def read_module(path: Path) -> ModuleSource:
         if key not in _FILE_KEYS:
             doc.fail(
                 (str(key),),
-                f"unknown key `{key}` in a module file (allowed: module, nodes, build)"
+                f"unknown key `{excerpt(key)}` in a module file (allowed: module, nodes, build)"
                 + suggest(str(key), _FILE_KEYS),
             )
     if "module" not in raw:
