@@ -19,6 +19,8 @@ from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 from dora_message import coordinator_to_daemon as c2d
 from dora_message import daemon_to_coordinator as d2c
+from dora_message import data_protocol as data
+from dora_message import inter_daemon as inter
 from dora_message import node_protocol as node
 
 NODE_KEYS = [
@@ -203,6 +205,15 @@ SAMPLE_FRAMES: dict[str, list[bytes]] = {
     "daemon_to_node": [
         node.node_encoder.encode(node.TextInput(["in"], "t", 1, {"p": DEEP})),
         node.node_encoder.encode(node.Stop()),
+    ],
+    # the data plane: node to node (or to a daemon's bridge), daemon to daemon over zenoh
+    "sender_to_receiver": [
+        data.data_encoder.encode(data.Data("out", 1, {"p": DEEP}, "raw", None, b"x")),
+        data.data_encoder.encode(data.Closed(["out"], True)),
+    ],
+    "inter_daemon": [
+        inter.inter_daemon_encoder.encode(inter.RemoteData("out", 1, {"p": DEEP}, "raw", b"x")),
+        inter.inter_daemon_encoder.encode(inter.RemoteClosed("out")),
     ],
 }
 JSON_CHANNELS = ("cli_to_coordinator", "coordinator_to_cli", "coordinator_to_daemon",

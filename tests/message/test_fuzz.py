@@ -1,4 +1,5 @@
-"""Property-based fuzzing of descriptor loading and of every control-message decoder.
+"""Property-based fuzzing of descriptor loading and of every control-message decoder
+(and the two data-plane decoders whose messages carry free-form parameters).
 
 The property (issue 13 item 8): whatever the input, only the project's typed errors come
 out — :class:`DescriptorError` from descriptor loading, :class:`ProtocolError` (the
@@ -29,6 +30,8 @@ from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 from dora_message import coordinator_to_daemon as c2d
 from dora_message import daemon_to_coordinator as d2c
+from dora_message import data_protocol as data
+from dora_message import inter_daemon as inter
 from dora_message import node_protocol as node
 from dora_message.codec import FrameBuffer
 from dora_message.errors import DescriptorError, ProtocolError
@@ -52,6 +55,8 @@ DECODERS: dict[str, Callable[[Any], object]] = {
     "daemon_to_coordinator": d2c.decode_frame,
     "node_to_daemon": node.to_daemon_decoder.decode,
     "daemon_to_node": node.to_node_decoder.decode,
+    "sender_to_receiver": data.to_receiver_decoder.decode,
+    "inter_daemon": inter.inter_daemon_decoder.decode,
 }
 
 

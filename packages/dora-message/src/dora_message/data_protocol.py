@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from dora_message.safe_decode import SafeDecoder
+
 PayloadKind = Literal["empty", "ipc", "raw", "buffers"]
 
 
@@ -97,5 +99,9 @@ class Release(_Msg, tag="release"):
 ReceiverToSender = Release
 
 data_encoder = msgspec.msgpack.Encoder()
-to_receiver_decoder = msgspec.msgpack.Decoder(SenderToReceiver)
+# Safe: `Data.parameters` may nest deep enough for RecursionError, which the receivers did
+# not catch; every failure is MalformedMessage (a msgspec.ValidationError).
+to_receiver_decoder: SafeDecoder[SenderToReceiver] = SafeDecoder(
+    msgspec.msgpack.Decoder(SenderToReceiver)
+)
 to_sender_decoder = msgspec.msgpack.Decoder(ReceiverToSender)

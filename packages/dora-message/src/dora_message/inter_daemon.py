@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 from dora_message.data_protocol import PayloadKind
+from dora_message.safe_decode import SafeDecoder
 
 _KEY_SAFE = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -64,7 +65,9 @@ class RemoteClosed(_Msg, tag="closed"):
 InterDaemon = RemoteData | RemoteClosed
 
 inter_daemon_encoder = msgspec.msgpack.Encoder()
-inter_daemon_decoder = msgspec.msgpack.Decoder(InterDaemon)
+# Safe: the messages come from other daemons and `dora topic pub` over the network, and
+# `parameters` may nest deep enough for RecursionError; every failure is MalformedMessage.
+inter_daemon_decoder: SafeDecoder[InterDaemon] = SafeDecoder(msgspec.msgpack.Decoder(InterDaemon))
 
 
 def key_chunk(text: str) -> str:
