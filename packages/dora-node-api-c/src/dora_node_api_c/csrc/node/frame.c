@@ -52,6 +52,12 @@ int dn_reader_fill(dn_reader *r, int fd) {
     dn_buf_consume(&r->buf, r->pos);
     r->pos = 0;
   }
+  if (r->buf.len == 0 && r->buf.cap > 16 * READ_CHUNK) {
+    /* a large frame went through: give its room back rather than keep it forever */
+    size_t limit = r->buf.limit;
+    dn_buf_free(&r->buf);
+    dn_buf_init(&r->buf, limit);
+  }
   if (dn_buf_reserve(&r->buf, READ_CHUNK)) return -1;
   uint8_t *at = r->buf.data + r->buf.len;
   ssize_t n;

@@ -503,7 +503,7 @@ static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_l
     e->pl = pl;
     e->data = bytes;
     e->data_len = bytes ? bytes_len : 0;
-    e->type = type;
+    if (has_type) e->type = type;
     e->has_type = has_type;
     dn_payload_ref(payload);
     e->payload = payload;
