@@ -92,19 +92,21 @@ def test_hot_reload_swaps_the_code_and_keeps_the_state(
         after = count_in(cli.wait_for_line("howdy "), "howdy")
         assert after > before  # the counter in `self` carried over
 
-        # a syntax error: logged, and the previous code keeps running
+        # a syntax error: logged at ERROR with its traceback, the previous code keeps running
         replace_file(operator, "GREETING = 'broken' (\n")
         cli.wait_for_line("reloading operator `greeter/op`")
+        failed = cli.wait_for_line("hot reload of operator `op` failed; the previous code")
+        assert "ERROR" in failed, failed
         cli.wait_for_line("SyntaxError")
-        cli.wait_for_line("hot reload of operator `op` failed; the previous code keeps running")
         still = count_in(cli.wait_for_line("howdy "), "howdy")
         assert still > after
 
         # the first event after a reload may fail without failing the node
         operator.write_text(operator_source("salut", FAIL_ONCE))
         cli.wait_for_line("operator `op` reloaded")
-        cli.wait_for_line("first event after reload fails")
-        cli.wait_for_line("failed on its first event after a hot reload; continuing")
+        first = cli.wait_for_line("failed on its first event after a hot reload; continuing")
+        assert "ERROR" in first, first
+        cli.wait_for_line("first event after reload fails")  # its traceback follows
         assert count_in(cli.wait_for_line("salut "), "salut") > still
 
         # the coordinator names what it cannot reach

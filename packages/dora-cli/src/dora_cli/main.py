@@ -76,5 +76,30 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="dora")
+    """Console-script entry point.
+
+    Click's own errors (bad usage, ``ClickException``) are shown as ``error: ...`` like
+    every other error of the CLI (see ``dora_cli.errors.fail``), not as ``Error: ...``.
+    """
+    import sys
+
+    try:
+        code = cli.main(prog_name="dora", standalone_mode=False)
+    except click.ClickException as error:
+        show_click_error(error)
+        sys.exit(error.exit_code)
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def show_click_error(error: click.ClickException) -> None:
+    """Print a click error with the CLI's ``error:`` prefix (usage first, as click does)."""
+    ctx = error.ctx if isinstance(error, click.UsageError) else None
+    if ctx is not None:
+        hint = ""
+        if ctx.command.get_help_option(ctx) is not None:
+            hint = f"Try '{ctx.command_path} {ctx.help_option_names[0]}' for help.\n"
+        click.echo(f"{ctx.get_usage()}\n{hint}", err=True, color=ctx.color)
+    click.secho(f"error: {error.format_message()}", fg="red", err=True)

@@ -374,6 +374,13 @@ class LocalDataflow(Supervision):
             cascade_from=cascade,
         )
         error = exited_before_init(node_id, returncode, process.stderr_tail)
+        if not subscribed and returncode == 0 and not self._results[node_id].cause:
+            if not (self._stop_requested or self._planned_stop(node_id)):
+                # a clean exit without ever creating its Node: say so, as dora-rs does
+                log.warning(
+                    "node %s exited before initializing dora (it never created a Node)",
+                    node_id,
+                )
         # A planned-stop exit before subscribing is no start failure.
         self._control.node_exited(node_id, clean=self._results[node_id].ok, error=error)
         if not self._results[node_id].ok:  # before InputClosed: receivers learn why first

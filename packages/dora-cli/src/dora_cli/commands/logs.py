@@ -25,6 +25,7 @@ from dora_cli.options import LOG_FORMAT, LOG_LEVEL, duration
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 from dora_message.common import LogMessage
+from dora_message.errors import DoraError
 from dora_message.log_filter import filter_records, format_timestamp
 
 LOCAL_POLL = 0.2
@@ -142,6 +143,8 @@ async def _remote(
             ident = await pick_dataflow(client, "logs", fallback_latest=True)
             if ident is None:
                 fail("the coordinator knows no dataflow (start one with `dora start`)")
+        if query.nodes:
+            await _check_nodes(client, ident, query.nodes)
         if follow:
             subscribe = req.SubscribeLogs(dataflow=ident, nodes=query.nodes)
             ident = (await client.request_as(subscribe, rep.Subscribed)).uuid
@@ -170,6 +173,21 @@ async def _remote(
                 return
 
 
+async def _check_nodes(client: ControlClient, ident: str, nodes: list[str]) -> None:
+    """An unknown node is an error naming the dataflow's nodes (``--follow`` would
+    otherwise wait forever for lines that never come)."""
+    try:
+        details = await client.request_as(req.GetDataflow(dataflow=ident), rep.DataflowDetails)
+    except DoraError:
+        return  # the coordinator does not describe it (any more): the query decides
+    known = {n.node_id for n in details.nodes}
+    known.update(str(n.get("id")) for n in details.descriptor.get("nodes", []) if n.get("id"))
+    unknown = [n for n in nodes if n not in known]
+    if known and unknown:
+        listing = ", ".join(sorted(known))
+        fail(f"dataflow {details.summary.uuid} has no node `{unknown[0]}` (nodes: {listing})")
+
+
 def _key(record: LogMessage) -> tuple[str, str | None, str]:
     return (record.timestamp, record.node_id, record.message)
 
@@ -178,7 +196,7 @@ def _key(record: LogMessage) -> tuple[str, str | None, str]:
 
 
 def _local(ident: str | None, query: req.LogQuery, follow: bool, display: LogDisplay) -> None:
-    from dora_daemon.log_query import latest_dataflow_id, read_dataflow_logs
+    from dora_daemon.log_query import latest_dataflow_id, log_node_ids, read_dataflow_logs
 
     if ident is not None and not _is_dataflow_dir(ident):
         # `dora logs --local sensor`: the first argument is the node (seed example).
@@ -188,6 +206,13 @@ def _local(ident: str | None, query: req.LogQuery, follow: bool, display: LogDis
     dataflow_id = ident or latest_dataflow_id(OUT_DIR)
     if dataflow_id is None:
         fail(f"no dataflow logs under {OUT_DIR.resolve()}")
+    if query.nodes:
+        # log files are named after their node: an unknown node is an error, not silence
+        known = set(log_node_ids(OUT_DIR, dataflow_id))
+        unknown = [n for n in query.nodes if n not in known]
+        if known and unknown:
+            listing = ", ".join(sorted(known))
+            fail(f"dataflow {dataflow_id} has no node `{unknown[0]}` (nodes: {listing})")
     _show(display, read_dataflow_logs(OUT_DIR, dataflow_id, query))
     if follow:
         _follow_local(OUT_DIR / dataflow_id, msgspec.structs.replace(query, tail=None), display)

@@ -9,7 +9,7 @@ node, so that a bad edit can be fixed by the next one.
 
 from __future__ import annotations
 
-import sys
+import logging
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +17,8 @@ from typing import Any
 from dora._operators.outcome import CONTINUE, STOP, STOP_ALL, OperatorFailed
 from dora._reload import load_module, reload_operator
 from dora.events import Event
+
+logger = logging.getLogger("dora.operator")
 
 SendFn = Callable[[str, Any, "dict[str, Any] | None"], None]
 
@@ -44,16 +46,16 @@ class PythonOperator:
         try:
             status = self._operator.on_event(event, self._send_output)
         except Exception:
-            traceback.print_exc()
             if self._just_reloaded:
                 self._just_reloaded = False
-                print(
-                    f"operator `{self.id}` failed on its first event after a hot reload; "
+                logger.error(
+                    "operator `%s` failed on its first event after a hot reload; "
                     "continuing (fix the file to reload again)",
-                    file=sys.stderr,
-                    flush=True,
+                    self.id,
+                    exc_info=True,
                 )
                 return CONTINUE
+            traceback.print_exc()
             raise OperatorFailed(f"operator `{self.id}` raised an exception") from None
         self._just_reloaded = False
         value = getattr(status, "value", status)
@@ -64,15 +66,16 @@ class PythonOperator:
         try:
             new = reload_operator(self._module, self._operator)
         except Exception:
-            traceback.print_exc()
-            print(
-                f"hot reload of operator `{self.id}` failed; the previous code keeps running",
-                file=sys.stderr,
-                flush=True,
+            # a structured ERROR record (with the traceback), not a bare stderr line:
+            # `dora logs --level error` and log subscribers see it
+            logger.error(
+                "hot reload of operator `%s` failed; the previous code keeps running",
+                self.id,
+                exc_info=True,
             )
             return
         self._operator, self._just_reloaded = new, True
-        print(f"operator `{self.id}` reloaded", file=sys.stderr, flush=True)
+        logger.info("operator `%s` reloaded", self.id)
 
     def drop(self) -> None:
         """Nothing to release: the object goes with the process (as in dora-rs)."""
