@@ -46,3 +46,34 @@ def test_16mb_python_to_c_and_back_zero_copy(tmp_path: Path, compile_c: CompileC
         assert f"py_big: copy {seq} intact True zero-copy True" in out, out
     assert "py_big: done" in out
     assert "c_big: done" in out
+
+
+@pytest.mark.timeout(180)
+def test_send_only_loop_reuses_its_pool(tmp_path: Path, compile_c: CompileC) -> None:
+    """500 samples of 256 KiB from a node that never asks for events: the releases are
+    read by the send calls, so the sender maps a bounded number of segments."""
+    flood = compile_c(["sample_flood.c"], "sample_flood")
+    sink = compile_c(["c_count.c"], "c_count")
+    path = tmp_path / "dataflow.yml"
+    path.write_text(
+        f"""nodes:
+  - id: flood
+    path: {flood}
+    outputs:
+      - data
+  - id: sink
+    path: {sink}
+    inputs:
+      data:
+        source: flood/data
+        queue_size: 1000
+"""
+    )
+    result = run_dora(["run", str(path)], cwd=tmp_path, timeout=160)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "flood: sent 500 samples, 0 failures" in out, out
+    segments = int(out.split("failures, ")[1].split(" shared-memory segments")[0])
+    assert segments < 100, out
+    # queue_size 1000 holds everything: nothing dropped, all bytes arrived
+    assert f"count: 500 inputs, {500 * 256 * 1024} bytes" in out, out

@@ -478,6 +478,7 @@ void *dora_alloc_sample(void *dora_context, size_t len, uint8_t **data_out) {
   s->len = len;
   if (len >= c->cfg.threshold) {
     size_t offset;
+    dn_sender_drain(c); /* released rooms first: a send-only loop reuses them */
     if (dn_pool_acquire(&c->pool, len, true, &s->seg, &offset)) {
       free(s);
       return NULL;

@@ -420,6 +420,8 @@ typedef struct dn_part {
 DN_HIDDEN void dn_sender_init(dn_ctx *c);
 DN_HIDDEN void dn_sender_connect_all(dn_ctx *c);
 DN_HIDDEN void dn_sender_readable(dn_ctx *c, dn_peer *peer);
+/* Reads pending Release frames without blocking (when messages are outstanding). */
+DN_HIDDEN void dn_sender_drain(dn_ctx *c);
 /* Sends a message made of `parts` (each already padded for `buffers`); kind is "raw" or
  * "buffers" (then type and layout are given). */
 DN_HIDDEN int dn_sender_send(dn_ctx *c, size_t output, const char *kind, const dn_type *type,

@@ -238,7 +238,7 @@ static void encode_data(dn_buf *f, const char *output, uint64_t ts, const DoraPa
 }
 
 /* Drains Release frames without blocking: a send-only loop must not grow its pool. */
-static void drain_releases(dn_ctx *c) {
+void dn_sender_drain(dn_ctx *c) {
   if (!c->pool.n_busy) return;
   for (size_t i = 0; i < c->cfg.n_peers; i++)
     if (c->peers[i].fd >= 0) dn_sender_readable(c, &c->peers[i]);
@@ -309,7 +309,7 @@ int dn_sender_send_segment(dn_ctx *c, size_t output, const char *kind, const dn_
 int dn_sender_send(dn_ctx *c, size_t output, const char *kind, const dn_type *type,
                    const int64_t *layout, size_t n_layout, const dn_part *parts, size_t n_parts,
                    const DoraParam *params, size_t n_params) {
-  drain_releases(c);
+  dn_sender_drain(c);
   size_t total = 0;
   for (size_t i = 0; i < n_parts; i++) total += parts[i].len;
   if (total < c->cfg.threshold) {
