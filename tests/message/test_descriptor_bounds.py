@@ -314,3 +314,25 @@ def test_user_type_files_are_read_with_the_same_bounds(
     with pytest.raises(DescriptorError, match="failed to load user types") as info:
         TypeRegistry().load_dir(tmp_path / "types")
     assert phrase in info.value.message
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("path", sorted(Path(__file__).parent.glob("fixtures/*.yml")))
+def test_loader_reads_what_pyyaml_reads(path: Path) -> None:
+    from dora_message.yaml_load import load_yaml_mapping
+
+    text = path.read_text()
+    assert load_yaml_mapping(text, None) == yaml.safe_load(text)
+
+
+@pytest.mark.timeout(30)
+def test_loader_resolves_scalars_as_pyyaml() -> None:
+    from dora_message.yaml_load import load_yaml_mapping
+
+    words = ["yes", "No", "on", "OFF", "~", "null", "0x1f", "1_000", "1:20", "-1.5e3", ".inf",
+             "2020-01-01", "2020-01-01 10:00:00", "true", "y", "n", "plain", "a b",
+             "'q'", '"7"', "'007'", "é", "camera/image", "dora/timer/millis/5"]  # fmt: skip
+    text = "base: &b {k: 1}\nmerged: {<<: *b, own: 2}\n" + "".join(
+        f"k{i}: {word}\n" for i, word in enumerate(words)
+    )
+    assert load_yaml_mapping(text, None) == yaml.safe_load(text)

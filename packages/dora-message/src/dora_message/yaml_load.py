@@ -103,12 +103,19 @@ def _loader_class() -> type:
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
 
+    # First characters for which some implicit tag (bool, int, float, null, timestamp,
+    # merge...) could apply; a plain scalar starting with any other is a string.
+    typed_starts = frozenset(key for key in base.yaml_implicit_resolvers if key)
+    wildcard = None in base.yaml_implicit_resolvers  # resolvers for any first character
+
     class Loader(base):  # type: ignore[misc, valid-type]
         """(C)SafeLoader (no arbitrary objects) with the additions of the module docstring."""
 
         def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
             if kind is not yaml.ScalarNode or len(value) > _RESOLVE_CACHE_SCALAR_MAX:
                 return super().resolve(kind, value, implicit)
+            if implicit[0] and value and value[0] not in typed_starts and not wildcard:
+                return _STR_TAG
             key = (value, implicit)
             tag = resolved.get(key)
             if tag is None:
