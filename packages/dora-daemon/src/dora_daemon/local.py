@@ -313,6 +313,7 @@ class LocalDataflow(Supervision):
         # the next incarnation learns at once which of its inputs closed meanwhile
         for producer, input_ids in self._router.closed_inputs(node_id).items():
             self._control.send(node_id, InputClosed(input_ids=input_ids, source_node=producer))
+        self._replay_params(node_id)
         log.info("dynamic node %s left dataflow %s", node_id, self.dataflow_id)
 
     # ---- dynamic nodes (dora_daemon.dynamic) -------------------------------------
@@ -374,13 +375,12 @@ class LocalDataflow(Supervision):
             cascade_from=cascade,
         )
         error = exited_before_init(node_id, returncode, process.stderr_tail)
-        if not subscribed and returncode == 0 and not self._results[node_id].cause:
-            if not (self._stop_requested or self._planned_stop(node_id)):
-                # a clean exit without ever creating its Node: say so, as dora-rs does
-                log.warning(
-                    "node %s exited before initializing dora (it never created a Node)",
-                    node_id,
-                )
+        planned = self._stop_requested or self._planned_stop(node_id)
+        if not subscribed and returncode == 0 and not planned:
+            # a clean exit without ever creating its Node: say so, as dora-rs does
+            log.warning(
+                "node %s exited before initializing dora (it never created a Node)", node_id
+            )
         # A planned-stop exit before subscribing is no start failure.
         self._control.node_exited(node_id, clean=self._results[node_id].ok, error=error)
         if not self._results[node_id].ok:  # before InputClosed: receivers learn why first

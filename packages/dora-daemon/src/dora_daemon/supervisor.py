@@ -47,6 +47,8 @@ from dora_message.node_protocol import (
     STOP_RESTART,
     DaemonToNode,
     InputClosed,
+    ParamDeleted,
+    ParamUpdate,
     Stop,
 )
 
@@ -118,6 +120,8 @@ class Supervision:
         self._health_task: asyncio.Task[None] | None = None
         self.fault_counters = FaultCounters()
         self._pending: dict[str, int] = {}  # node -> messages in its input queues
+        # node -> {key: value JSON}: parameters it was told, told again after a restart
+        self._params: dict[str, dict[str, str]] = {}
 
     def node_statuses(self) -> dict[str, NodeStatus]:
         """Status, restart count, pid and broken inputs of every node spawned so far."""
@@ -315,6 +319,13 @@ class Supervision:
         self._control.restarting(node_id)
         for producer, input_ids in self._router.closed_inputs(node_id).items():
             self._control.send(node_id, InputClosed(input_ids=input_ids, source_node=producer))
+        self._replay_params(node_id)
+
+    def _replay_params(self, node_id: str) -> None:
+        """A new incarnation learns every parameter set so far (queued until it is live)."""
+        assert self._control is not None
+        for key, value_json in sorted(self._params.get(node_id, {}).items()):
+            self._control.send(node_id, ParamUpdate(key=key, value_json=value_json))
 
     # ---- health check -------------------------------------------------------------
 
@@ -412,14 +423,25 @@ class Supervision:
     def deliver(self, node_id: str, message: DaemonToNode) -> None:
         """Push a message whose loss must be reported (``dora param``) into the node's
         event stream; raises :class:`NodeControlError` when it cannot."""
-        if node_id not in self._supervised:
-            known = ", ".join(sorted(self._supervised)) or "none"
+        if node_id not in self._supervised and node_id not in self._dynamic:
+            known = ", ".join(sorted([*self._supervised, *self._dynamic])) or "none"
             raise NodeControlError(f"no node `{node_id}` runs here (nodes: {known})")
         if self._control is None:
             raise NodeControlError(f"node `{node_id}` not connected")
+        node = self._supervised.get(node_id)
+        if node is not None and node.status == "Restarting" and _is_param(message):
+            self._remember_param(node_id, message)  # the next incarnation is told
+            return
         error = self._control.deliver(node_id, message)
         if error is not None:
             raise NodeControlError(error)
+        self._remember_param(node_id, message)
+
+    def _remember_param(self, node_id: str, message: DaemonToNode) -> None:
+        if isinstance(message, ParamUpdate):
+            self._params.setdefault(node_id, {})[message.key] = message.value_json
+        elif isinstance(message, ParamDeleted):
+            self._params.get(node_id, {}).pop(message.key, None)
 
     def _stop_one(
         self, node_id: str, node: _Node, process: NodeProcess, grace: float, restart: bool
@@ -438,3 +460,7 @@ class Supervision:
         if process.returncode is None:
             self._kills.setdefault(node_id, Kill.GRACE)
             process.signal_group(signal.SIGKILL)
+
+
+def _is_param(message: DaemonToNode) -> bool:
+    return isinstance(message, ParamUpdate | ParamDeleted)

@@ -18,6 +18,7 @@ from dora_cli.completion import complete_running_node_ids
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.dataflow_query import ask, dataflow_option, details_request, format_option
 from dora_cli.errors import EXIT_FAILURE, reports_errors
+from dora_cli.node_setup import node_setup
 from dora_cli.options import duration
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
@@ -138,11 +139,19 @@ def info(node_id: str, dataflow: str | None, fmt: str, target: Target) -> None:
         raise click.ClickException(
             f"dataflow {details.summary.uuid} has no node `{node_id}` (nodes: {known})"
         )
-    spec = next((n for n in details.descriptor.get("nodes", []) if n.get("id") == node_id), {})
+    nodes = details.descriptor.get("nodes", [])
+    spec = next((n for n in nodes if n.get("id") == node_id), {})
     facts = _node_facts(details.summary.uuid, summary, spec)
+    facts.update(node_setup(spec, nodes))
     if fmt == "json":
         click.echo(json.dumps(facts))
         return
+    subscribers = facts.pop("subscribers")
+    assert isinstance(subscribers, dict)
+    facts["outputs"] = [
+        f"{out} -> {', '.join(subscribers.get(out, [])) or '(no subscribers)'}"
+        for out in facts["outputs"]  # type: ignore[attr-defined]
+    ]
     width = max(len(key) for key in facts)
     for key, value in facts.items():
         shown = ", ".join(map(str, value)) if isinstance(value, list) else value
