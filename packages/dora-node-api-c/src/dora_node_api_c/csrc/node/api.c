@@ -148,7 +148,7 @@ static void pump(dn_ctx *c, int wait_ms) {
   dn_receiver_flush_all(c);
   int n = epoll_wait(c->epoll_fd, events, 32, wait_ms);
   atomic_store(&c->blocked, false);
-  c->last_poll_ms = dn_now_ms();
+  c->last_poll_ms = dn_coarse_ms();
   for (int i = 0; i < n; i++) {
     int kind = (int)(events[i].data.u64 >> 32);
     int fd = (int)(uint32_t)events[i].data.u64;
@@ -211,7 +211,7 @@ static size_t pending_count(const dn_ctx *c) {
 }
 
 static void report_pending(dn_ctx *c) {
-  uint64_t now = dn_now_ms();
+  uint64_t now = dn_coarse_ms();
   if (now - c->last_pending_ms < 1000 || c->daemon_gone) return;
   size_t count = pending_count(c);
   if (count == c->pending_reported) return;
@@ -233,7 +233,7 @@ int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event
    * policies see it) unless that was done within the last millisecond: a burst is then
    * served from the queue without one poll() per message. With nothing queued, the
    * wait below polls anyway. */
-  if (dn_sched_ready(&c->sched) && dn_now_ms() - c->last_poll_ms >= 1) pump(c, 0);
+  if (dn_sched_ready(&c->sched) && dn_coarse_ms() - c->last_poll_ms >= 1) pump(c, 0);
   for (;;) {
     dn_daemon_beat(c);
     uint64_t next_deadline = 0;
@@ -258,7 +258,7 @@ int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event
       wait = (int)c->beat_period_ms;
     if (!c->daemon_gone && pending_count(c) != c->pending_reported) {
       /* a stale queue length: wake up in time to correct it */
-      uint64_t since = dn_now_ms() - c->last_pending_ms;
+      uint64_t since = dn_coarse_ms() - c->last_pending_ms;
       int until = since >= 1000 ? 0 : (int)(1000 - since);
       if (wait < 0 || until < wait) wait = until;
     }

@@ -21,6 +21,12 @@ uint64_t dn_now_ms(void) {
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t dn_coarse_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 void dn_reader_init(dn_reader *r, bool with_fds) {
   memset(r, 0, sizeof *r);
   dn_buf_init(&r->buf, DN_MAX_FRAME + 4 + READ_CHUNK);

@@ -117,6 +117,8 @@ DN_HIDDEN int dn_write_all(int fd, const void *data, size_t len, int pass_fd);
 DN_HIDDEN void dn_frame_begin(dn_buf *b);
 DN_HIDDEN int dn_frame_end(dn_buf *b);
 DN_HIDDEN uint64_t dn_now_ms(void);
+/* A few ms coarse, but cheaper: for checks that run once per event. */
+DN_HIDDEN uint64_t dn_coarse_ms(void);
 
 /* ---- shared memory (shm.c) --------------------------------------------------------------- */
 typedef struct dn_mapping {
