@@ -14,6 +14,7 @@ from dora_message.codec import FrameBuffer
 from dora_message.data_protocol import Closed, Data, Hello, data_encoder, to_receiver_decoder
 from dora_message.node_protocol import (
     PROTOCOL_VERSION,
+    Heartbeat,
     InputClosed,
     InputRecovered,
     NodeFailed,
@@ -194,3 +195,25 @@ def test_sender_reconnects_to_a_restarted_receiver(compile_c: CompileC, daemon: 
     finally:
         node.kill()
         listener.close()
+
+
+@pytest.mark.timeout(60)
+def test_heartbeats_while_waiting(compile_c: CompileC, daemon: FakeDaemon) -> None:
+    """A node with health_check_timeout keeps beating while it waits in dora_next_event."""
+    configs = daemon.configs(
+        {
+            "c": {
+                "inputs": {"tick": "dora/timer/millis/10"},
+                "descriptor": {"health_check_timeout": 0.4},
+            }
+        }
+    )
+    node = CNode(compile_c(["c_watch.c"], "c_watch"), configs["c"])
+    try:
+        node.expect("watch: ready")
+        daemon.wait_subscribed()
+        daemon.wait_for(lambda r: sum(isinstance(m, Heartbeat) for _n, m in r) >= 3, 10)
+        daemon.send("c", Stop())
+        node.expect("watch: end")
+    finally:
+        node.kill()
