@@ -238,9 +238,24 @@ def test_pretty_format_colors_by_level() -> None:
 
 def test_compact_and_json_formats() -> None:
     record = _record(fields={"k": "v"})
-    assert format_log(record, "compact", color=False) == "sensor | hello"
-    assert ANSI.sub("", format_log(record, "compact", color=True)) == "sensor | hello"
-    assert decode_record(format_log(record, "json", color=False)) == record
+    clock = _local_clock(record.timestamp)[:8]
+    # as dora-rs: `HH:MM:SS LEVEL node: message`; json is dora-rs's log message layout
+    assert format_log(record, "compact", color=False) == f"{clock} INFO sensor: hello"
+    assert ANSI.sub("", format_log(record, "compact", color=True)) == f"{clock} INFO sensor: hello"
+    assert json.loads(format_log(record, "json", color=False)) == {
+        "build_id": None,
+        "dataflow_id": DF,
+        "node_id": "sensor",
+        "daemon_id": None,
+        "level": "INFO",
+        "target": None,
+        "module_path": None,
+        "file": None,
+        "line": None,
+        "message": "hello",
+        "timestamp": "2026-03-01T10:00:00.123000000Z",
+        "fields": {"k": "v"},
+    }
     with pytest.raises(ValueError, match="unknown log format `xml`"):
         format_log(record, "xml", color=False)
 

@@ -5,8 +5,9 @@ Formats (``dora run``, ``dora logs``, ``dora start --attach``):
 * ``pretty``: ``HH:MM:SS.mmm LEVEL node: message key=value ...`` in local time, the level
   upper-case and padded to five columns (raw output shows as ``STDOUT``); structured
   fields follow the message as ``key=value``. Optional ANSI colours by level.
-* ``compact``: ``node | message``.
-* ``json``: the :class:`~dora_message.common.LogMessage` as one JSON line (never coloured).
+* ``compact``: ``HH:MM:SS LEVEL node: message``, as dora-rs shows it.
+* ``json``: the record in dora-rs's log message layout (:mod:`dora_daemon.peer_log`), one
+  JSON line, never coloured.
 
 Plain strings, no rich: the CLI decides colour (TTY, ``NO_COLOR``) and where to print.
 """
@@ -73,9 +74,14 @@ def format_log(record: LogMessage, fmt: str = "pretty", color: bool = False) -> 
     """
     node = record.node_id or "?"
     if fmt == "json":
-        return encode_record(record)
-    if fmt == "compact":
-        return f"{_paint(node, _NODE_COLOR, color)} | {record.message}"
+        from dora_daemon.peer_log import peer_json  # dora-rs's log message layout
+
+        return peer_json(record)
+    if fmt == "compact":  # as dora-rs: `HH:MM:SS LEVEL node: message`
+        level = record.level.upper()
+        return f"{_clock(record.timestamp)[:8]} {level} {_paint(node, _NODE_COLOR, color)}: " + (
+            record.message
+        )
     if fmt != "pretty":
         raise ValueError(f"unknown log format `{fmt}` (expected one of {', '.join(LOG_FORMATS)})")
     level = record.level.lower()

@@ -11,8 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-import msgspec
-
+from dora_daemon.peer_log import peer_json
 from dora_daemon.resolve import ResolvedDataflow
 from dora_message.common import LogMessage, level_passes
 from dora_message.node_protocol import (
@@ -24,8 +23,6 @@ from dora_message.node_protocol import (
 )
 
 LOG_INPUT_BUFFER_LIMIT = 4 * 1024 * 1024  # unread bytes after which log inputs are dropped
-
-_json = msgspec.json.Encoder()
 
 
 class Sender(Protocol):
@@ -124,12 +121,12 @@ class Router:
         """Deliver a record that passed the node's filter: subscribers, send_logs_as, display."""
         text: str | None = None
         for subscriber, input_ids in self._log_subscribers(node_id, record.level).items():
-            text = text or _json.encode(record).decode()
+            text = text or peer_json(record)  # dora-rs's layout: programs read it unchanged
             message = TextInput(input_ids=input_ids, text=text, timestamp_ns=time.time_ns())
             self._sender.send_droppable(subscriber, message, LOG_INPUT_BUFFER_LIMIT)
         output = self._dataflow.nodes[node_id].send_logs_as
         if output is not None and record.level != "stdout":  # only structured records
-            self._send_text(node_id, output, text or _json.encode(record).decode())
+            self._send_text(node_id, output, text or peer_json(record))
         self._on_log(record)
 
     def _log_subscribers(self, node_id: str, level: str) -> dict[str, list[str]]:
