@@ -217,3 +217,18 @@ def test_heartbeats_while_waiting(compile_c: CompileC, daemon: FakeDaemon) -> No
         node.expect("watch: end")
     finally:
         node.kill()
+
+
+@pytest.mark.timeout(60)
+def test_polling_with_a_zero_timeout(compile_c: CompileC, daemon: FakeDaemon) -> None:
+    """dora_next_event_timeout(ctx, 0, ...) reads what arrived: a polling loop gets events."""
+    node = CNode(compile_c(["c_watch.c"], "c_watch"), topology(daemon)["c"], WATCH_POLL="1")
+    try:
+        node.expect("watch: ready")
+        daemon.wait_subscribed()
+        daemon.send("c", Tick(["tick"], time.time_ns()))
+        node.expect("watch: INPUT tick 0")
+        daemon.send("c", Stop())
+        node.expect("watch: end")
+    finally:
+        node.kill()

@@ -1,9 +1,11 @@
 /* Prints every event (kind, input id, text, bytes) until the stream ends. With
  * WATCH_WAIT_STDIN set it reads one line from stdin before asking for the first event:
- * messages sent meanwhile wait in the socket and meet the queue policy all at once. */
+ * messages sent meanwhile wait in the socket and meet the queue policy all at once. With
+ * WATCH_POLL set it polls with a zero timeout (and naps) instead of blocking. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "dora_node_api.h"
 
@@ -19,8 +21,19 @@ int main(void) {
     char line[16];
     if (!fgets(line, sizeof line, stdin)) return 1;
   }
+  int poll_mode = getenv("WATCH_POLL") != NULL;
   for (;;) {
-    void *event = dora_next_event(ctx);
+    void *event = NULL;
+    if (poll_mode) {
+      int rc = dora_next_event_timeout(ctx, 0, &event);
+      if (rc == DORA_TIMEOUT) {
+        struct timespec nap = {0, 1000000};
+        nanosleep(&nap, NULL);
+        continue;
+      }
+    } else {
+      event = dora_next_event(ctx);
+    }
     if (!event) break;
     char *id, *data;
     size_t id_len, len;

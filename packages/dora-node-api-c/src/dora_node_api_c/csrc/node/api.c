@@ -234,6 +234,7 @@ int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event
    * served from the queue without one poll() per message. With nothing queued, the
    * wait below polls anyway. */
   if (dn_sched_ready(&c->sched) && dn_coarse_ms() - c->last_poll_ms >= 1) pump(c, 0);
+  bool last_look = false; /* the deadline passed: one non-blocking read, then TIMEOUT */
   for (;;) {
     dn_daemon_beat(c);
     uint64_t next_deadline = 0;
@@ -248,11 +249,16 @@ int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event
       return DORA_OK;
     }
     if (c->sched.ended) return DORA_END_OF_STREAM;
+    if (last_look) return DORA_TIMEOUT;
     int wait = -1;
     if (timeout_ms >= 0) {
       uint64_t now = dn_now_ms();
-      if (now >= deadline) return DORA_TIMEOUT;
-      wait = (int)(deadline - now);
+      if (now >= deadline) {
+        wait = 0; /* a zero timeout still reads what already arrived */
+        last_look = true;
+      } else {
+        wait = (int)(deadline - now);
+      }
     }
     if (c->beat_period_ms && (wait < 0 || (uint64_t)wait > c->beat_period_ms))
       wait = (int)c->beat_period_ms;
