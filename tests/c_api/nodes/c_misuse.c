@@ -117,8 +117,11 @@ static void context_calls(void *ctx) {
   buffers[1] = values;
   EXPECT(dora_send_output_arrow(ctx, "out", 3, &array, &schema, NULL, 0) == -1);
   printf("misuse: tz: %s\n", dora_last_error());
-  /* a sample sent on an unknown output is consumed, not leaked */
+  /* over the 256 MiB message limit */
   uint8_t *room;
+  EXPECT(dora_alloc_sample(ctx, (size_t)300 * 1024 * 1024, &room) == NULL);
+  EXPECT(strstr(dora_last_error(), "limit") != NULL);
+  /* a sample sent on an unknown output is consumed, not leaked */
   void *sample = dora_alloc_sample(ctx, 100000, &room);
   EXPECT(sample != NULL);
   EXPECT(dora_send_sample(ctx, "nope", 4, sample, NULL, 0) == -1);

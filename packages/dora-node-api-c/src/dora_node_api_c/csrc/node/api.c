@@ -472,8 +472,8 @@ void *dora_alloc_sample(void *dora_context, size_t len, uint8_t **data_out) {
     dn_fail("dora_context or data_out is NULL");
     return NULL;
   }
-  if (len > DN_MAX_FRAME * (size_t)4) {
-    dn_fail("a sample of %zu bytes is too large", len);
+  if (len > DN_MAX_MESSAGE) {
+    dn_fail("a sample of %zu bytes is over the %u-byte limit", len, DN_MAX_MESSAGE);
     return NULL;
   }
   dn_sample *s = calloc(1, sizeof *s);

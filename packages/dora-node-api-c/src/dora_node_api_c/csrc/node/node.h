@@ -33,6 +33,7 @@
 
 #define DN_PROTOCOL_VERSION "dora-py-1"
 #define DN_MAX_FRAME (64u * 1024u * 1024u)
+#define DN_MAX_MESSAGE (256u * 1024u * 1024u) /* a payload, in shared memory (as dora-rs) */
 #define DN_MAX_FDS 16
 #define DN_MAX_PEERS 64           /* receivers of one node: a bit each in a holder mask */
 #define DN_MAX_SEGMENTS_PER_CONN 4096

@@ -312,6 +312,8 @@ int dn_sender_send(dn_ctx *c, size_t output, const char *kind, const dn_type *ty
   dn_sender_drain(c);
   size_t total = 0;
   for (size_t i = 0; i < n_parts; i++) total += parts[i].len;
+  if (total > DN_MAX_MESSAGE)
+    return dn_fail("a message of %zu bytes is over the %u-byte limit", total, DN_MAX_MESSAGE);
   if (total < c->cfg.threshold) {
     dn_peer *peers[DN_MAX_PEERS];
     size_t n = live_peers(c, output, peers);
