@@ -80,6 +80,8 @@ def test_dynamic_node_joins_a_dora_run_dataflow_twice(tmp_path: Path) -> None:
             return dora.output
 
         first, second = _joined_twice(tmp_path, port, read_more)
+        # while it was away its receiver's input stayed open, as in dora-rs
+        assert "talker: INPUT_CLOSED" not in dora.output, dora.output
         # the same dataflow both times
         assert first.split("dataflow=")[1].split()[0] == second.split("dataflow=")[1].split()[0]
 
@@ -128,6 +130,34 @@ def test_dynamic_node_joins_a_dora_start_dataflow_twice(tmp_path: Path) -> None:
             return logs.stdout
 
         _joined_twice(tmp_path, port, read_more)
+
+        # while connected it shows as running, with the pid of the process that joined
+        release = tmp_path / "release"
+        holder = subprocess.Popen(
+            ["/bin/sh", "-c", f'exec "{sys.executable}" joiner.py dyn held {release}'],
+            cwd=tmp_path,
+            env={**os.environ, "DORA_DAEMON_LOCAL_LISTEN_PORT": str(port)},
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            assert holder.stdout is not None
+            for line in holder.stdout:
+                if "joiner: holding" in line:
+                    break
+            running = wait_until(
+                lambda: (r := node_row()) is not None and r["status"] == "Running" and r,
+                30,
+                "the dynamic node shown as running",
+            )
+            assert str(running["pid"]) == str(holder.pid), running
+            release.touch()
+            assert holder.wait(timeout=30) == 0
+        finally:
+            if holder.poll() is None:
+                holder.kill()
+                holder.wait(timeout=10)
         left = wait_until(
             lambda: (r := node_row()) is not None and r["status"] == "Left" and r,
             30,

@@ -1,6 +1,8 @@
-"""A dynamic node started by hand: ``python joiner.py NAME TAG``. It joins as NAME,
-answers three numbers with ``TAG-<n>``, and leaves."""
+"""A dynamic node started by hand: ``python joiner.py NAME TAG [HOLD_FILE]``. It joins as
+NAME, answers three numbers with ``TAG-<n>``, and leaves (with HOLD_FILE: once that file
+exists)."""
 
+import os
 import sys
 
 import pyarrow as pa
@@ -19,4 +21,8 @@ for event in node:
         answered += 1
         if answered == 3:
             break
+if len(sys.argv) > 3:
+    print("joiner: holding", flush=True)
+    while not os.path.exists(sys.argv[3]):
+        node.next(timeout=0.05)  # stay connected, reading what comes
 print(f"joiner: leaving after {answered}", flush=True)

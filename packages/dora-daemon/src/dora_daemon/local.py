@@ -299,12 +299,12 @@ class LocalDataflow(Supervision):
             self._log_line(node_id, logger, "stdout", _json.encode(line).decode(), raw=False)
 
     def disconnected(self, node_id: str) -> None:
-        """A dynamic node has no process to watch: its disconnect closes its outputs,
-        and it may join again (a fresh connection is accepted)."""
+        """A dynamic node left: it may join again (a fresh connection is accepted), and
+        meanwhile its receivers keep their inputs open, as in dora-rs (outputs it closed
+        itself with ``close_outputs`` stay closed until it joins again)."""
         assert self._dataflow is not None and self._control is not None
         if self._dataflow.nodes[node_id].kind is not NodeKind.DYNAMIC:
             return
-        self._producer_ended(node_id)
         if self._finished or self._stop_requested:
             return
         self._dynamic[node_id] = "Left"

@@ -195,7 +195,9 @@ class Node(_log.LogMethods):
         self._outputs.clear()
         scope = self._daemon.stop_scope  # None: nobody asked us to stop
         restarting = scope == STOP_RESTART or (scope is None and may_restart(self._config, clean))
-        if outputs and not restarting:
+        # a dynamic node may join again (as in dora-rs, its receivers' inputs stay open)
+        rejoining = self._config.dynamic and scope is None
+        if outputs and not restarting and not rejoining:
             # receivers close these inputs right behind our last data; a node that may
             # be restarted leaves that to the daemon (no InputClosed while it restarts)
             self._sender.close_outputs(outputs)
