@@ -45,7 +45,7 @@ _COMMON: dict[str, Any] = {
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
     "print_blob": True,
 }
-CI = settings(max_examples=150, derandomize=True, **_COMMON)
+CI = settings(max_examples=100, derandomize=True, **_COMMON)
 LONG = settings(max_examples=10_000, **_COMMON)
 
 DECODERS: dict[str, Callable[[Any], object]] = {
