@@ -29,15 +29,16 @@ nodes:
 
 
 @pytest.mark.timeout(90)
-def test_sys_exit_1_restarts_and_keeps_the_consumer_reading(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["sys.exit", "os._exit", "raise"])
+def test_sys_exit_1_restarts_and_keeps_the_consumer_reading(tmp_path: Path, how: str) -> None:
     flow = write_flow(tmp_path, FLOW)
-    dora = DoraProcess(["run", str(flow)])
+    dora = DoraProcess(["run", str(flow)], env={"QUIT_WITH": how})
     try:
         dora.wait_for_line("tally: got", timeout=60)
         code = dora.wait(timeout=30)
         out = dora.output
-        assert "quitter: sys.exit(1) restart=0" in out
-        assert "quitter: sys.exit(1) restart=1" in out
+        assert f"quitter: {how}(1) restart=0" in out
+        assert f"quitter: {how}(1) restart=1" in out
         assert "quitter: start restart=2" in out
         assert f"tally: got 20 numbers {list(range(20))}" in out, out
         # the consumer never saw its input close while the producer came back

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -64,6 +65,19 @@ def _joined_twice(tmp_path: Path, port: int, read_more: Callable[[], str]) -> tu
             wait_until(lambda w=wanted: w in read_more(), 30, wanted)
         outputs.append(joined.stdout)
     return outputs[0], outputs[1]
+
+
+@pytest.mark.timeout(60)
+def test_joining_with_no_dataflow_running_names_what_it_looked_for(tmp_path: Path) -> None:
+    (tmp_path / "joiner.py").write_text((HERE / "joiner.py").read_text())
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = _join(tmp_path, port, "ghost", "x")
+    assert result.returncode != 0
+    assert "cannot join as dynamic node `ghost`" in result.stderr, result.stderr
+    assert f"127.0.0.1:{port}" in result.stderr
+    assert "path: dynamic" in result.stderr
 
 
 @pytest.mark.timeout(120)

@@ -1,6 +1,8 @@
-"""Sends 7 numbers per incarnation, then fails with ``sys.exit(1)`` (the first two
-incarnations) or ends cleanly (the third, after the last of 20 numbers)."""
+"""Sends 7 numbers per incarnation, then fails (the first two incarnations) or ends
+cleanly (the third, after the last of 20 numbers). How it fails: ``sys.exit(1)`` (the
+default), or ``$QUIT_WITH``: ``os._exit`` or ``raise``."""
 
+import os
 import sys
 
 import pyarrow as pa
@@ -22,6 +24,11 @@ for event in node:
         break
     node.send_output("n", pa.array([numbers.pop(0)]))
     if not numbers and run < 2:
-        print(f"quitter: sys.exit(1) restart={run}", flush=True)
+        how = os.environ.get("QUIT_WITH", "sys.exit")
+        print(f"quitter: {how}(1) restart={run}", flush=True)
+        if how == "os._exit":
+            os._exit(1)
+        if how == "raise":
+            raise RuntimeError("quitter fails")
         sys.exit(1)
 print(f"quitter: clean end restart={run}", flush=True)
