@@ -101,33 +101,38 @@ class DynamicListener:
     def __init__(self) -> None:
         self._hosts: list[DynamicHost] = []
         self._server: asyncio.Server | None = None
-        self._starting: asyncio.Task[None] | None = None
+        self._lock: asyncio.Lock | None = None  # one bind at a time (two dataflows start)
         self.port: int | None = None  # the port actually listened on
 
     async def add(self, host: DynamicHost) -> int | None:
         """Serve ``host``'s dynamic nodes; the port, or None when it cannot listen."""
         self._hosts.append(host)
-        if self._server is None:
-            port = listen_port()
-            try:
-                self._server = await asyncio.start_server(self._serve, "127.0.0.1", port)
-            except OSError as error:
-                log.error(
-                    "cannot listen for dynamic nodes on 127.0.0.1:%d (%s): set %s or "
-                    "`dora daemon --local-listen-port` to a free port",
-                    port,
-                    error.strerror or error,
-                    ENV_PORT,
-                )
-                return None
-            self.port = int(self._server.sockets[0].getsockname()[1])
-            log.info("listening for dynamic nodes on 127.0.0.1:%d", self.port)
-        return self.port
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._server is None:
+                port = listen_port()
+                try:
+                    self._server = await asyncio.start_server(self._serve, "127.0.0.1", port)
+                except OSError as error:
+                    log.error(
+                        "cannot listen for dynamic nodes on 127.0.0.1:%d (%s): set %s or "
+                        "`dora daemon --local-listen-port` to a free port",
+                        port,
+                        error.strerror or error,
+                        ENV_PORT,
+                    )
+                    return None
+                self.port = int(self._server.sockets[0].getsockname()[1])
+                log.info("listening for dynamic nodes on 127.0.0.1:%d", self.port)
+            return self.port
 
     async def remove(self, host: DynamicHost) -> None:
         """``host`` ended; the listener closes with the last dataflow."""
         with contextlib.suppress(ValueError):
             self._hosts.remove(host)
+        if not self._hosts:
+            self._lock = None  # a later dataflow may run in another event loop
         if not self._hosts and self._server is not None:
             server, self._server, self.port = self._server, None, None
             server.close()
