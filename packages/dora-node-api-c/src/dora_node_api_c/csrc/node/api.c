@@ -228,6 +228,9 @@ int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event
   dn_ctx *c = dora_context;
   if (event_out) *event_out = NULL;
   if (!c || !event_out) return dn_fail("dora_context or event_out is NULL");
+  /* stdout is a pipe to the daemon, so stdio buffers what the node printed until the
+   * buffer fills or the node exits: hand it over whenever the node asks for more work */
+  fflush(stdout);
   uint64_t deadline = timeout_ms >= 0 ? dn_now_ms() + (uint64_t)timeout_ms : 0;
   /* With something queued, read what already waits in the sockets first (so queue
    * policies see it) unless that was done within the last millisecond: a burst is then

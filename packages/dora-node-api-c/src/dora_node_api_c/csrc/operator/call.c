@@ -2,14 +2,21 @@
  * handler (crash.c). One ctypes call per event does the naming, the call and the release
  * of the runtime's hold on the input. */
 #include <stddef.h>
+#include <stdio.h>
 
 #include "operator_internal.h"
+
+/* The runtime's stdout is a pipe to the daemon, so C stdio buffers an operator's printf
+ * until the buffer fills or the process exits: flush after each call so lines show up
+ * when they are printed (Python's own output is unbuffered already). */
+static void flush_output(void) { fflush(stdout); }
 
 void dora_operator__call_init(DoraInitResult_t (*init)(void), const char *label,
                               DoraInitResult_t *out) {
   const char *before = dora_operator_current_swap(label);
   *out = init();
   dora_operator_current_swap(before);
+  flush_output();
 }
 
 void dora_operator__call_on_event(OnEventResult_t (*on_event)(RawEvent_t *, SendOutput_t const *,
@@ -27,6 +34,7 @@ void dora_operator__call_on_event(OnEventResult_t (*on_event)(RawEvent_t *, Send
   const char *before = dora_operator_current_swap(label);
   *out = on_event(event, send_output, context);
   dora_operator_current_swap(before);
+  flush_output();
   if (input != NULL) {
     dora_operator__input_release(input);
   }
@@ -37,4 +45,5 @@ void dora_operator__call_drop(DoraResult_t (*drop)(void *), const char *label, v
   const char *before = dora_operator_current_swap(label);
   *out = drop(context);
   dora_operator_current_swap(before);
+  flush_output();
 }
