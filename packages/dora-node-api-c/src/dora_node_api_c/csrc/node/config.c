@@ -45,7 +45,11 @@ static void node_spec(dn_config *cfg, const jval *root) {
     const jval *hc = json_get(&nodes->items[i], "health_check_timeout");
     if (hc && hc->type == J_NUM && hc->num > 0) cfg->health_check_timeout = hc->num;
     const jval *rp = json_get(&nodes->items[i], "restart_policy");
-    if (rp && rp->type == J_STR && !strcmp(rp->s, "always")) cfg->may_restart = true;
+    /* free_dora_context cannot know the exit status that follows it: an `on-failure`
+     * node may come back, so its outputs are left for the daemon to close (it sees the
+     * status), as the Python node API does */
+    if (rp && rp->type == J_STR && (!strcmp(rp->s, "always") || !strcmp(rp->s, "on-failure")))
+      cfg->may_restart = true;
   }
 }
 

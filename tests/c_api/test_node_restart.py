@@ -1,0 +1,54 @@
+"""A C node that exits 1 under ``restart_policy: on-failure`` is restarted and its
+receivers' inputs stay open across its incarnations, as for a Python node."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.c_api.conftest import CompileC
+from tests.procs import DoraProcess
+
+pytestmark = pytest.mark.integration
+
+TALLY = Path(__file__).parent.parent / "fault" / "nodes" / "tally.py"
+
+
+@pytest.mark.timeout(90)
+def test_exit_1_restarts_and_keeps_the_consumer_reading(
+    tmp_path: Path, compile_c: CompileC
+) -> None:
+    quitter = compile_c(["c_quitter.c"], "c_quitter")
+    shutil.copy(TALLY, tmp_path / "tally.py")
+    flow = tmp_path / "dataflow.yml"
+    flow.write_text(
+        f"""nodes:
+  - id: quitter
+    path: {quitter}
+    inputs:
+      tick: dora/timer/millis/20
+    outputs: [n]
+    restart_policy: on-failure
+    max_restarts: 3
+  - id: tally
+    path: tally.py
+    inputs:
+      n: quitter/n
+"""
+    )
+    dora = DoraProcess(["run", str(flow)], cwd=tmp_path)
+    try:
+        code = dora.wait(timeout=60)
+        out = dora.output
+        assert "quitter: exit(1) restart=0" in out, out
+        assert "quitter: exit(1) restart=1" in out, out
+        assert "quitter: clean end restart=2" in out, out
+        assert f"tally: got 20 numbers {list(range(20))}" in out, out
+        # the consumer never saw its input close while the producer came back
+        assert "tally: INPUT_CLOSED" not in out, out
+        assert out.count("tally: NODE_RESTARTED quitter") == 2, out
+        assert code == 0, out
+    finally:
+        dora.kill_tree()
