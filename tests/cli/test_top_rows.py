@@ -59,11 +59,15 @@ def test_cells_show_measurements_and_honest_gaps() -> None:
     cells = row_cells(node("cam", cpu=123.45, memory=42.06, status="degraded"))
     assert len(cells) == len(COLUMNS)
     assert cells[:8] == ["cam", "Degraded", "demo", "100", "123.5%", "42.1", "0", "-"]
-    assert cells[8:] == ["-", "-", "N/A", "N/A"]  # no network, no I/O sample yet
+    assert cells[8:] == ["-", "-", "-", "N/A", "N/A"]  # no drops, network or I/O sample yet
     unknown = row_cells(node("new", measured=False))
     assert unknown[1] == "Unknown" and unknown[3] == "N/A"
     traffic = NodeNetwork(bytes_sent=1536, bytes_received=5 * 1024 * 1024)
-    assert row_cells(node("x", network=traffic))[8:10] == ["1.5 KB", "5.0 MB"]
+    assert row_cells(node("x", network=traffic))[9:11] == ["1.5 KB", "5.0 MB"]
+    missed = node("rx")
+    assert missed.metrics is not None
+    missed.metrics.dropped_messages = {"a": 3, "b": 4}
+    assert row_cells(missed)[8] == "7"  # DROPPED: every input
 
 
 def test_format_bytes_units() -> None:
@@ -89,5 +93,6 @@ def test_snapshot_json_keeps_nulls_and_field_names() -> None:
         "broken_inputs",
         "status",
         "pending_messages",
+        "dropped_messages",
     }
     assert json.loads(snapshot_json([])) == []

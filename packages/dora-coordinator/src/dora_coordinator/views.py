@@ -66,6 +66,7 @@ def node_summaries(dataflow: Dataflow) -> list[NodeSummary]:
                     restarts=metric.restarts if metric else 0,
                     broken_inputs=list(metric.broken_inputs) if metric else [],
                     pending_messages=metric.pending_messages if metric else None,
+                    dropped_messages=dict(metric.dropped_messages) if metric else {},
                 )
             )
     return rows
@@ -103,6 +104,7 @@ def node_infos(state: CoordinatorState) -> list[NodeInfo]:
                     broken_inputs=list(metric.broken_inputs),
                     status=status if status in _TOP_STATUSES else "running",
                     pending_messages=metric.pending_messages,
+                    dropped_messages=dict(metric.dropped_messages),
                 )
             rows.append(
                 NodeInfo(

@@ -33,6 +33,7 @@ from dora_message.node_protocol import (
     BrokenInputs,
     CloseOutputs,
     DaemonToNode,
+    DroppedMessages,
     Heartbeat,
     NodeLog,
     OutputsDone,
@@ -42,6 +43,7 @@ from dora_message.node_protocol import (
     Subscribe,
     SubscribeReply,
     Tick,
+    UnreadInputs,
     node_encoder,
     to_daemon_decoder,
 )
@@ -76,6 +78,12 @@ class ControlEvents(Protocol):
 
     def inputs_pending(self, node_id: str, count: int) -> None:
         """``count`` received messages wait in the node's input queues now."""
+
+    def messages_dropped(self, node_id: str, report: DroppedMessages) -> None:
+        """The node could not hand some messages to a receiver (see ``missed``)."""
+
+    def inputs_unread(self, node_id: str, counts: dict[str, int]) -> None:
+        """The node exits to be restarted with these messages unread, per input."""
 
 
 class ChannelState(enum.Enum):
@@ -406,6 +414,10 @@ class ControlServer:
             self._events.inputs_broken(channel.node_id, list(message.input_ids))
         elif isinstance(message, PendingInputs):
             self._events.inputs_pending(channel.node_id, message.count)
+        elif isinstance(message, DroppedMessages):
+            self._events.messages_dropped(channel.node_id, message)
+        elif isinstance(message, UnreadInputs):
+            self._events.inputs_unread(channel.node_id, dict(message.counts))
         else:
             log.warning(
                 "node %s sent an unexpected `%s`; ignored", channel.node_id, type(message).__name__

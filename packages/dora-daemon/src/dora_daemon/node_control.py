@@ -10,7 +10,7 @@ restart counts and broken inputs travel to the coordinator inside ``node_metrics
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dora_message import coordinator_to_daemon as cmd
@@ -30,6 +30,8 @@ class NodeStatus:
     pid: int | None
     broken_inputs: tuple[str, ...] = ()
     pending: int | None = None  # messages in its input queues (None: no process)
+    # messages it missed per input (restarts, not running: see dora_daemon.missed)
+    dropped: dict[str, int] = field(default_factory=dict)
     dynamic: bool = False  # a `path: dynamic` node: its process is not the daemon's child
 
 
@@ -63,3 +65,4 @@ def merge_statuses(metrics: dict[str, ev.NodeMetric], statuses: dict[str, NodeSt
         metric.restarts = status.restarts
         metric.broken_inputs = list(status.broken_inputs)
         metric.pending_messages = status.pending
+        metric.dropped_messages = dict(status.dropped)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from dora_daemon.commands import NodeKind
 from dora_daemon.health import DEFAULT_INTERVAL, FaultCounters, silent_nodes
+from dora_daemon.missed import MissedMessages
 from dora_daemon.node_control import NodeStatus
 from dora_daemon.resolve import ResolvedNode
 from dora_daemon.restart import Decision, RestartPolicy, RestartTracker, with_restart_count
@@ -46,6 +47,7 @@ from dora_message.node_protocol import (
     STOP_NODE,
     STOP_RESTART,
     DaemonToNode,
+    DroppedMessages,
     InputClosed,
     ParamDeleted,
     ParamUpdate,
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     from dora_daemon.control import ControlServer
     from dora_daemon.local import RunOptions
     from dora_daemon.logs import NodeLogger
+    from dora_daemon.resolve import ResolvedDataflow
     from dora_daemon.routing import Router
     from dora_message.descriptor import Descriptor
 
@@ -92,6 +95,7 @@ class Supervision:
     options: RunOptions
     _control: ControlServer | None
     _router: Router | None
+    _dataflow: ResolvedDataflow | None
     _processes: dict[str, NodeProcess]
     _loggers: dict[str, NodeLogger]
     _results: dict[str, NodeResult]
@@ -120,6 +124,7 @@ class Supervision:
         self._health_task: asyncio.Task[None] | None = None
         self.fault_counters = FaultCounters()
         self._pending: dict[str, int] = {}  # node -> messages in its input queues
+        self.missed = MissedMessages(self._consumers, self._restart_count)
         # node -> {key: value JSON}: parameters it was told, told again after a restart
         self._params: dict[str, dict[str, str]] = {}
 
@@ -137,6 +142,7 @@ class Supervision:
                 pid=process.pid if alive and process is not None else None,
                 broken_inputs=broken,
                 pending=self._pending.get(node_id, 0) if alive else None,
+                dropped=self.missed.totals(node_id),
             )
         for node_id, state in self._dynamic.items():
             connected = self._control is not None and self._control.connected(node_id)
@@ -145,9 +151,17 @@ class Supervision:
                 restarts=0,
                 pid=self._control.peer_pid(node_id) if connected and self._control else None,
                 pending=self._pending.get(node_id) if connected else None,
+                dropped=self.missed.totals(node_id),
                 dynamic=True,
             )
         return statuses
+
+    def _consumers(self) -> dict[tuple[str, str], dict[str, list[str]]]:
+        return self._dataflow.consumers if self._dataflow is not None else {}
+
+    def _restart_count(self, node_id: str) -> int:
+        node = self._supervised.get(node_id)
+        return node.tracker.restarts if node is not None and node.tracker else 0
 
     def _planned_stop(self, node_id: str) -> bool:
         """Whether this node alone was asked to stop (its exit is then no failure)."""
@@ -255,6 +269,7 @@ class Supervision:
     ) -> None:
         """The node will not run again: record its result and close its outputs."""
         self._finish_node(node_id, process, returncode)
+        self.missed.ended(node_id)
         result = self._results[node_id]
         node.status = "Stopped" if result.ok else "Failed"
         tracker = node.tracker
@@ -360,6 +375,7 @@ class Supervision:
         """The dataflow is over: stop the health check and any single-node ladders."""
         if self._health_task is not None:
             self._health_task.cancel()
+        self.missed.ended()
         counters = self.fault_counters
         if counters.restarts or counters.health_check_kills or counters.input_timeouts:
             log.info("fault tolerance: %s", counters.summary())
@@ -378,6 +394,16 @@ class Supervision:
     def inputs_pending(self, node_id: str, count: int) -> None:
         """The node reports how many messages wait in its input queues."""
         self._pending[node_id] = count
+
+    def messages_dropped(self, node_id: str, report: DroppedMessages) -> None:
+        """The node could not hand messages to a receiver (restarting, or gone)."""
+        self.missed.dropped(
+            node_id, report.output_id, report.receiver, report.count, report.resumed
+        )
+
+    def inputs_unread(self, node_id: str, counts: dict[str, int]) -> None:
+        """The node leaves to be restarted with these messages unread."""
+        self.missed.unread(node_id, counts)
 
     # ---- single-node control ------------------------------------------------------
 

@@ -53,6 +53,8 @@ class NodeSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
     restarts: int = 0  # how many times the daemon restarted the node
     broken_inputs: list[str] = []  # inputs whose input_timeout circuit breaker is open
     pending_messages: int | None = None  # messages waiting in its input queues
+    # messages it missed per input (while restarting or not running), cumulative
+    dropped_messages: dict[str, int] = {}
 
 
 class DaemonSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -85,6 +87,7 @@ class NodeInfoMetrics(msgspec.Struct, kw_only=True):
     broken_inputs: list[str] = []
     status: str = "running"  # running | restarting | degraded | failed | stopped
     pending_messages: int | None = None
+    dropped_messages: dict[str, int] = {}  # per input, cumulative (see NodeSummary)
 
 
 class NodeNetwork(msgspec.Struct, kw_only=True):

@@ -50,6 +50,9 @@ class NodeMetric(msgspec.Struct, kw_only=True, omit_defaults=True):
     disk_write_mb_s: float | None = None
     # inputs waiting in the node's queue (None: not reported)
     pending_messages: int | None = None
+    # messages the node missed, per input: sent while it restarted or was not running,
+    # or received but unread when it left to be restarted (cumulative)
+    dropped_messages: dict[str, int] = {}
 
 
 class NetworkMetric(msgspec.Struct, kw_only=True, omit_defaults=True):

@@ -73,6 +73,26 @@ class PendingInputs(_Msg, tag="pending_inputs"):
     count: int
 
 
+class DroppedMessages(_Msg, tag="dropped_messages"):
+    """Messages of ``output_id`` that could not be handed to ``receiver`` (not connected:
+    restarting, or gone) since the previous report of this pair. ``resumed`` is true when
+    the sender reached the receiver again: the end of one outage (the daemon warns then).
+    Sent about once a second while the count grows, at once on resumption, and at exit."""
+
+    output_id: str
+    receiver: str
+    count: int
+    resumed: bool = False
+
+
+class UnreadInputs(_Msg, tag="unread_inputs"):
+    """Messages that reached the node on these inputs (input id -> count) but that its
+    code never got, because it exits and may be restarted: its queues, and what was still
+    in its data sockets. Sent once, before ``OutputsDone``."""
+
+    counts: dict[str, int]
+
+
 NodeToDaemon = (
     Register
     | Subscribe
@@ -82,6 +102,8 @@ NodeToDaemon = (
     | Heartbeat
     | BrokenInputs
     | PendingInputs
+    | DroppedMessages
+    | UnreadInputs
 )
 
 

@@ -12,6 +12,7 @@ through the :class:`~dora._inbox.Inbox`. Closing rules:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import socket
@@ -54,6 +55,7 @@ def _queue_flags(params: dict[str, object]) -> tuple[bool, bool]:
     return protected, params.get("flush") is True
 
 
+_MAX_DRAIN_READS = 100_000  # reads per connection when leaving (a bound, never reached)
 RELEASE_BATCH = 64  # send releases at once when this many wait (bursts of large messages)
 
 
@@ -347,3 +349,27 @@ class Receiver:
         self._conns.clear()
         self._unregister(self._listener)
         self._listener.close()
+
+    # ---- leaving to be restarted ------------------------------------------------------
+
+    def refuse_data(self) -> None:
+        """Take no more data: new connections are refused and senders' next writes fail
+        (``SHUT_RD`` reaches the peer of a Unix stream socket), so every message from now
+        on is counted by its sender, and what was written before is still here to be
+        counted (:meth:`drain`). Any thread."""
+        socks = [self._listener, *(conn.sock for conn in list(self._conns))]
+        for sock in socks:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RD)
+
+    def drain(self) -> None:
+        """Read everything still in the sockets after :meth:`refuse_data`, so that the
+        scheduler counts it as discarded (caller holds the poll lock, the stream ended)."""
+        self.on_accept()  # connections that were still in the backlog
+        for conn in list(self._conns):
+            with contextlib.suppress(OSError):
+                conn.sock.shutdown(socket.SHUT_RD)
+            for _ in range(_MAX_DRAIN_READS):  # EOF once empty: SHUT_RD ends the stream
+                if not conn.alive:
+                    break
+                self.on_readable(conn)

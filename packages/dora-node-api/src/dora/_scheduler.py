@@ -141,6 +141,10 @@ class Scheduler:
         self._control_dropped = 0
         self._queued = 0  # data entries + markers over all inputs
         self._stop_seen = False  # a STOP is queued or was returned
+        # messages that arrived but will never be returned: queued when the stream ended,
+        # or arriving after it (or after the STOP); per input (a restarting node reports
+        # them, see ``node_protocol.UnreadInputs``)
+        self._discarded: dict[str, int] = {}
         self._stop_returned = False
         self._ended = False
         self._passive = frozenset(passive) & self._inputs.keys()
@@ -184,6 +188,13 @@ class Scheduler:
         """Inputs whose circuit breaker is open (timed out, no message since)."""
         return [iid for iid, inp in self._inputs.items() if inp.broken]
 
+    def discarded_counts(self) -> dict[str, int]:
+        """Messages per input that arrived but were never returned (see ``end``)."""
+        return {iid: n for iid, n in self._discarded.items() if n}
+
+    def _discard(self, input_id: str, count: int) -> None:
+        self._discarded[input_id] = self._discarded.get(input_id, 0) + count
+
     def drop_counts(self) -> dict[str, int]:
         """Messages dropped so far, per input (cumulative)."""
         counts = {iid: inp.dropped for iid, inp in self._inputs.items()}
@@ -199,6 +210,8 @@ class Scheduler:
         """Queue one message; returns False if it was not accepted."""
         inp = self._inputs.get(input_id)
         if inp is None or inp.state != _OPEN or self._stop_returned or self._ended:
+            if inp is not None and (self._stop_returned or self._ended):
+                self._discard(input_id, 1)
             return False
         recovered = False
         if inp.timeout is not None:
@@ -311,7 +324,9 @@ class Scheduler:
         """End the stream now, discarding whatever is queued."""
         self._ended = True
         self._control.clear()
-        for inp in self._inputs.values():
+        for iid, inp in self._inputs.items():
+            if inp.count:
+                self._discard(iid, inp.count)
             inp.queue.clear()
             inp.count = 0
         self._queued = 0

@@ -51,6 +51,8 @@ RETRY_INTERVAL = 0.1
 _ARRAY = pa.Array
 Register = Callable[[socket.socket, Callable[[], None]], None]
 Unregister = Callable[[socket.socket], None]
+ReportDrops = Callable[[str, str, int, bool], object]
+"""``(output_id, receiver, count, resumed)``: see ``node_protocol.DroppedMessages``."""
 
 
 class OutConn:
@@ -71,13 +73,19 @@ class OutConn:
 class Peer:
     """A receiver node and its current connection."""
 
-    __slots__ = ("address", "conn", "next_retry", "node_id")
+    __slots__ = ("address", "conn", "missed", "next_retry", "node_id", "outage")
 
     def __init__(self, node_id: str, address: str) -> None:
         self.node_id = node_id
         self.address = address
         self.conn: OutConn | None = None
         self.next_retry = 0.0
+        # Messages this receiver did not get: per output, not yet reported to the daemon
+        # (``missed``), and the outputs that lost any since the connection was last up
+        # (``outage``: each gets a ``resumed`` report when it comes back). Under
+        # ``Sender._drop_lock``.
+        self.missed: dict[str, int] = {}
+        self.outage: set[str] = set()
 
 
 class Sender:
@@ -107,6 +115,9 @@ class Sender:
         self._infos: dict[str, TypeInfo] = {}
         self._connect_lock = threading.Lock()
         self._closed = False
+        # where drop counts go (the daemon link); set by the node once it is connected
+        self.report_drops: ReportDrops | None = None
+        self._drop_lock = threading.Lock()
 
     # ---- connections ------------------------------------------------------------
 
@@ -131,15 +142,19 @@ class Sender:
             return None
         peer.conn = conn
         self._register(sock, functools.partial(self._on_readable, conn))
+        self._resumed(peer)
         return conn
 
-    def _live(self, peers: list[Peer]) -> list[OutConn]:
+    def _live(self, peers: list[Peer], output_id: str) -> list[OutConn]:
+        """The connections to ``peers`` that are up; a message of ``output_id`` that
+        will not reach the others is counted for each of them."""
         conns: list[OutConn] = []
         for peer in peers:
             conn = peer.conn
             if conn is not None and conn.alive:
                 conns.append(conn)
-            elif not self._closed and time.monotonic() >= peer.next_retry:
+                continue
+            if not self._closed and time.monotonic() >= peer.next_retry:
                 # the receiver may have been restarted: reconnect (rate-limited)
                 with self._connect_lock:
                     conn = peer.conn
@@ -147,7 +162,50 @@ class Sender:
                         conn = self._connect(peer)
                 if conn is not None and conn.alive:
                     conns.append(conn)
+                    continue
+            self._missed(peer, output_id)
         return conns
+
+    # ---- messages that did not reach a receiver ---------------------------------------
+
+    def _missed(self, peer: Peer, output_id: str) -> None:
+        with self._drop_lock:
+            peer.missed[output_id] = peer.missed.get(output_id, 0) + 1
+            peer.outage.add(output_id)
+
+    def _missed_conn(self, conn: OutConn, output_id: str) -> None:
+        peer = self._peers.get(conn.node_id)
+        if peer is not None:
+            self._missed(peer, output_id)
+
+    def _resumed(self, peer: Peer) -> None:
+        """``peer`` is reachable again: the outage of each output that lost messages to
+        it ends with one ``resumed`` report (the daemon logs its total then)."""
+        with self._drop_lock:
+            if not peer.outage:
+                return
+            ended = [(output_id, peer.missed.pop(output_id, 0)) for output_id in peer.outage]
+            peer.outage.clear()
+        report = self.report_drops
+        if report is not None:
+            for output_id, count in sorted(ended):
+                report(output_id, peer.node_id, count, True)
+
+    def flush_drops(self) -> None:
+        """Report the counts not reported yet (the node's watch thread, and at exit)."""
+        with self._drop_lock:
+            counts = [
+                (output_id, peer.node_id, count)
+                for peer in self._peers.values()
+                for output_id, count in peer.missed.items()
+                if count
+            ]
+            for peer in self._peers.values():
+                peer.missed.clear()
+        report = self.report_drops
+        if report is not None:
+            for output_id, receiver, count in sorted(counts):
+                report(output_id, receiver, count, False)
 
     def has_receivers(self, output_id: str) -> bool:
         """Whether ``output_id`` is routed anywhere."""
@@ -176,7 +234,7 @@ class Sender:
                     and self._send_small(output_id, ts, params, info, payload, conn)
                 ):
                     return
-        conns = self._live(peers)
+        conns = self._live(peers, output_id)
         if not conns:
             return
         if type(payload) is memoryview:
@@ -185,7 +243,8 @@ class Sender:
                 msg = Data(output_id, ts, params, "raw", inline=payload)
                 frame = encode_frame(data_encoder, msg)
                 for conn in conns:
-                    self._write(conn, frame)
+                    if not self._write(conn, frame):
+                        self._missed_conn(conn, output_id)
                 return
             seg, offset = self._pool.acquire(size)
             seg.mm[offset : offset + size] = payload
@@ -254,8 +313,10 @@ class Sender:
             )
             try:
                 conn.sock.sendall(frame)
+                return True
             except OSError:
                 self._mark_dead(conn)
+        self._missed_conn(conn, output_id)  # outside conn.lock: the count has its own
         return True
 
     def _info(self, output_id: str, arrow_type: pa.DataType) -> TypeInfo:
@@ -297,7 +358,7 @@ class Sender:
         in the per-connection schema cache like the inline encodings.
         """
         if conns is None:
-            conns = self._live(self._routes.get(output_id, []))
+            conns = self._live(self._routes.get(output_id, []), output_id)
         token, dropped = self._pool.publish(seg, offset, set(conns))
         msg = Data(output_id, ts, params, kind, None, None, seg.id, offset, length, token, layout)
         for conn in self._fan_out(msg, info, conns, seg):
@@ -341,15 +402,20 @@ class Sender:
                 except OSError:
                     self._mark_dead(conn)
                     failed.append(conn)
+        for conn in failed:
+            self._missed_conn(conn, output_id)
         return failed
 
-    def _write(self, conn: OutConn, frame: bytes | bytearray) -> None:
+    def _write(self, conn: OutConn, frame: bytes | bytearray) -> bool:
+        """Write one frame; False when the connection is (now) dead."""
         with conn.lock:
             if conn.alive:
                 try:
                     conn.sock.sendall(frame)
+                    return True
                 except OSError:
                     self._mark_dead(conn)
+            return False
 
     @staticmethod
     def _mark_dead(conn: OutConn) -> None:

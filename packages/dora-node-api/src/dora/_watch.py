@@ -7,6 +7,9 @@ One daemon thread per node.
 messages wait in the node's input queues (``PendingInputs``), when that number changed,
 for ``dora top`` and ``dora node info``.
 
+*Drop report.* At the same pace, the messages that could not reach a receiver since the
+previous report (``DroppedMessages``, see ``Sender.flush_drops``), if any.
+
 *Keep-alive.* The daemon kills a node that shows no activity for its
 ``health_check_timeout``; activity is any message from the node to its daemon. Every
 quarter of the timeout, this thread sends a ``Heartbeat`` -- but only if the node's
@@ -61,6 +64,7 @@ class Watch:
         report_broken: Callable[[list[str]], object],
         pending: Callable[[], int],
         report_pending: Callable[[int], object],
+        report_drops: Callable[[], object] | None = None,
         report_period: float = REPORT_PERIOD,
     ) -> None:
         self._beat_period = beat_period
@@ -72,6 +76,7 @@ class Watch:
         self._report_broken = report_broken
         self._pending = pending
         self._report_pending = report_pending
+        self._report_drops = report_drops
         self._report_period = report_period
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -105,6 +110,8 @@ class Watch:
                     if pending != queued:
                         queued = pending
                         self._report_pending(pending)
+                    if self._report_drops is not None:
+                        self._report_drops()  # messages receivers missed (if any)
                 if now >= next_beat:
                     assert self._beat_period is not None
                     next_beat = now + self._beat_period

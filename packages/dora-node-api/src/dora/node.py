@@ -40,9 +40,11 @@ from dora_message.node_protocol import (
     STOP_RESTART,
     BrokenInputs,
     CloseOutputs,
+    DroppedMessages,
     Heartbeat,
     OutputsDone,
     PendingInputs,
+    UnreadInputs,
 )
 from dora_message.transport import listen_socket
 
@@ -131,6 +133,9 @@ class Node(_log.LogMethods):
             )
             poller.before_poll(self._receiver.flush_releases)
             self._sender = Sender(config, self._pool, poller.register, poller.unregister)
+            self._sender.report_drops = lambda output_id, receiver, count, resumed: daemon.send(
+                DroppedMessages(output_id, receiver, count, resumed)
+            )
             poller.register(listener, self._receiver.on_accept)
             self._sender.connect_all()
             poller.register(daemon.sock, daemon.on_readable)
@@ -178,6 +183,7 @@ class Node(_log.LogMethods):
             report_broken=lambda broken: daemon.send(BrokenInputs(broken)),
             pending=self._inbox.pending,
             report_pending=lambda count: daemon.send(PendingInputs(count)),
+            report_drops=self._sender.flush_drops,
         )
         self._watch.start(f"dora-{config.node_id}-watch")
 
@@ -197,10 +203,15 @@ class Node(_log.LogMethods):
         restarting = scope == STOP_RESTART or (scope is None and may_restart(self._config, clean))
         # a dynamic node may join again (as in dora-rs, its receivers' inputs stay open)
         rejoining = self._config.dynamic and scope is None
+        if restarting:
+            # from here on senders count what they cannot deliver to us; what they wrote
+            # before is drained and counted below: no message is lost without a count
+            self._receiver.refuse_data()
         if outputs and not restarting and not rejoining:
             # receivers close these inputs right behind our last data; a node that may
             # be restarted leaves that to the daemon (no InputClosed while it restarts)
             self._sender.close_outputs(outputs)
+        self._sender.flush_drops()
         self._daemon.closing = True
         self._daemon.send(OutputsDone())
         self._inbox.end()
@@ -208,6 +219,8 @@ class Node(_log.LogMethods):
         poller.stop()
         got_lock = poller.lock.acquire(timeout=2.0)
         try:
+            if restarting:
+                self._report_unread()
             self._receiver.close()
             self._sender.close()
             self._daemon.close()
@@ -216,6 +229,15 @@ class Node(_log.LogMethods):
             if got_lock:
                 poller.lock.release()
         self._pool.close()
+
+    def _report_unread(self) -> None:
+        """Tell the daemon how many received messages this incarnation never handed to
+        the node's code (it counts them as missed during the restart)."""
+        self._receiver.drain()
+        with self._inbox.lock:
+            unread = self._inbox.sched.discarded_counts()
+        if unread:
+            self._daemon.send(UnreadInputs(unread))
 
     def __enter__(self) -> Node:
         return self

@@ -146,6 +146,9 @@ def info(node_id: str, dataflow: str | None, fmt: str, target: Target) -> None:
     if fmt == "json":
         click.echo(json.dumps(facts))
         return
+    dropped = facts["dropped_messages"]
+    assert isinstance(dropped, dict)
+    facts["dropped_messages"] = [f"{iid}: {count}" for iid, count in sorted(dropped.items())]
     subscribers = facts.pop("subscribers")
     assert isinstance(subscribers, dict)
     facts["outputs"] = [
@@ -175,6 +178,9 @@ def _node_facts(uuid: str, node: rep.NodeSummary, spec: dict[str, object]) -> di
         "memory_mb": node.memory_mb,
         "restarts": node.restarts,
         "pending_messages": node.pending_messages,
+        # missed per input: sent while it restarted or was not running (see
+        # docs/fault-tolerance.md); the table shows `input: count`
+        "dropped_messages": dict(node.dropped_messages),
         "broken_inputs": list(node.broken_inputs),
         "inputs": [
             f"{iid} <- {src if isinstance(src, str) else src.get('source')}"

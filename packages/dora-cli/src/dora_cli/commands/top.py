@@ -65,7 +65,8 @@ def _top_command(name: str) -> click.Command:
 
         Keys: q/Esc quit, Up/k and Down/j select, n/c/m sort by name/CPU/memory
         (again: reverse), r refresh. CPU is per core (can exceed 100%). QUEUE is
-        the messages waiting in the node's input queues; NET TX/RX are the
+        the messages waiting in the node's input queues; DROPPED the messages it
+        missed (sent while it restarted, all inputs); NET TX/RX are the
         dataflow's cross-machine bytes (zenoh), "-" when it spans one machine.
         """
         _top(refresh_interval, once, target)

@@ -24,6 +24,7 @@ COLUMNS: tuple[str, ...] = (
     "MEMORY (MB)",
     "RESTARTS",
     "QUEUE",
+    "DROPPED",
     "NET TX",
     "NET RX",
     "I/O READ (MB/s)",
@@ -110,8 +111,9 @@ def row_cells(node: NodeInfo) -> list[str]:
     tx = format_bytes(network.bytes_sent) if network else "-"
     rx = format_bytes(network.bytes_received) if network else "-"
     if metrics is None:
-        return [node.node_id, "Unknown", name, "N/A", "-", "-", "-", "-", tx, rx, "N/A", "N/A"]
+        return [node.node_id, "Unknown", name, "N/A", "-", "-", "-", "-", "-", tx, rx, "N/A", "N/A"]
     queue = metrics.pending_messages
+    dropped = sum(metrics.dropped_messages.values())  # missed while restarting, all inputs
     return [
         node.node_id,
         status_text(node),
@@ -121,6 +123,7 @@ def row_cells(node: NodeInfo) -> list[str]:
         f"{metrics.memory_mb:.1f}",
         str(metrics.restart_count),
         "-" if queue is None else str(queue),
+        str(dropped) if dropped else "-",
         tx,
         rx,
         _rate(metrics.disk_read_mb_s),

@@ -1,0 +1,34 @@
+"""Reads ``data``; its first ``$FAIL_RUNS`` incarnations fail (an uncaught exception)
+after ``$PER_RUN`` messages. The last one asks the sender to stop (``done``) after
+``$PER_RUN`` messages and says how many it got once ``data`` closes. Every incarnation
+prints what it got: ``forgetful: run=R got=N``."""
+
+import os
+
+import pyarrow as pa
+
+from dora import Node
+
+PER_RUN = int(os.environ.get("PER_RUN", "1000"))
+FAIL_RUNS = int(os.environ.get("FAIL_RUNS", "3"))
+
+node = Node()
+run = node.restart_count()
+got = 0
+asked = False
+print(f"forgetful: start run={run}", flush=True)
+for event in node:
+    kind = event["type"]
+    if kind == "INPUT" and event["id"] == "data":
+        got += 1
+        if got < PER_RUN:
+            continue
+        if run < FAIL_RUNS:
+            print(f"forgetful: run={run} got={got} failing", flush=True)
+            raise RuntimeError("forgetful fails on purpose")
+        if not asked:
+            asked = True
+            node.send_output("done", pa.array([True]))
+    elif kind == "INPUT_CLOSED" and event["id"] == "data":
+        drops = node.drop_counts().get("data", 0)
+        print(f"forgetful: run={run} got={got} closed queue_drops={drops}", flush=True)
