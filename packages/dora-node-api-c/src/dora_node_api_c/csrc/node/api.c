@@ -28,6 +28,7 @@ static void ctx_destroy(dn_ctx *c) {
   if (c->listen_fd >= 0) close(c->listen_fd);
   dn_receiver_close(c);
   dn_sender_close(c);
+  dn_drops_free(c);
   dn_sched_free(&c->sched);
   if (c->wake_fd >= 0) close(c->wake_fd);
   if (c->epoll_fd >= 0) close(c->epoll_fd);
@@ -118,6 +119,7 @@ void free_dora_context(void *dora_context) {
   bool restarting = c->restart_scope || (!c->stop_received && c->cfg.may_restart);
   if (n && !restarting) dn_sender_close_outputs(c, open, n);
   free(open);
+  dn_drops_report(c, true); /* what receivers missed since the last report */
   if (!c->daemon_gone && c->daemon_fd >= 0) {
     dn_frame_begin(&c->frame);
     mp_w_array(&c->frame, 1);
@@ -247,6 +249,7 @@ int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event
     }
     dn_event *e = dn_sched_pop(&c->sched, &c->cfg);
     report_pending(c);
+    dn_drops_report(c, false);
     if (e) {
       *event_out = e;
       return DORA_OK;
@@ -271,6 +274,8 @@ int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event
       int until = since >= 1000 ? 0 : (int)(1000 - since);
       if (wait < 0 || until < wait) wait = until;
     }
+    int drops_due = dn_drops_wait_ms(c); /* wake up in time to report missed messages */
+    if (drops_due >= 0 && (wait < 0 || drops_due < wait)) wait = drops_due;
     if (next_deadline) {
       uint64_t now = dn_now_ms();
       int until = next_deadline > now ? (int)(next_deadline - now) : 0;

@@ -387,6 +387,7 @@ typedef struct dn_ctx {
   size_t pending_reported;
   dn_buf frame;         /* scratch for encoding frames (owner thread) */
   dn_buf frame_schema;
+  struct dn_drops *drops; /* messages receivers missed, not reported yet (drops.c) */
   dn_buf broken_reported; /* the broken inputs last reported to the daemon */  /* the same Data frame with its schema, for connections that need it */
 } dn_ctx;
 
@@ -439,6 +440,15 @@ DN_HIDDEN void dn_sender_discard(dn_ctx *c, dn_segment *seg, size_t offset);
 DN_HIDDEN void dn_sender_close_outputs(dn_ctx *c, const size_t *outputs, size_t n);
 DN_HIDDEN void dn_sender_close(dn_ctx *c);
 DN_HIDDEN uint64_t dn_clock_now(dn_ctx *c);
+
+/* drops.c: messages of `output` that could not reach a receiver, reported to the daemon
+ * (`dropped_messages`) about once a second, at once when the receiver is back
+ * (`resumed`), and when the context is freed (`now`). */
+DN_HIDDEN void dn_drops_missed(dn_ctx *c, const dn_peer *p, size_t output);
+DN_HIDDEN void dn_drops_resumed(dn_ctx *c, const dn_peer *p);
+DN_HIDDEN void dn_drops_report(dn_ctx *c, bool now);
+DN_HIDDEN int dn_drops_wait_ms(const dn_ctx *c); /* until the next report is due, -1: none */
+DN_HIDDEN void dn_drops_free(dn_ctx *c);
 
 /* arrow.c: the parts (buffers and padding, at most 6) and layout (at most 6 entries) of
  * a flat C array to send. */

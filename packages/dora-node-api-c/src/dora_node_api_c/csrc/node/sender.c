@@ -59,6 +59,7 @@ static int connect_peer(dn_ctx *c, dn_peer *p) {
   }
   p->fd = fd;
   dn_watch(c, fd, DN_WATCH_PEER); /* for its Release frames */
+  dn_drops_resumed(c, p);         /* the end of an outage, if it missed anything */
   return 0;
 }
 
@@ -190,6 +191,7 @@ static size_t live_peers(dn_ctx *c, size_t output, dn_peer **out) {
     if (p->fd < 0 && !now) now = dn_now_ms();
     if (p->fd < 0 && now >= p->next_retry_ms) connect_peer(c, p);
     if (p->fd >= 0) out[n++] = p;
+    else dn_drops_missed(c, p, output); /* counted, reported to the daemon (drops.c) */
   }
   return n;
 }
@@ -274,12 +276,14 @@ static int fan_out(dn_ctx *c, size_t output, dn_peer **peers, size_t n, const ch
       dn_buf_free(&a);
       if (rc) {
         peer_lost(c, p);
+        dn_drops_missed(c, p, output);
         continue;
       }
     }
     if (dn_write_all(p->fd, f->data, f->len, -1)) {
       dn_log_stderr("receiver `%s` went away", p->cfg->node_id);
       peer_lost(c, p);
+      dn_drops_missed(c, p, output);
       continue;
     }
     if (type) remember_type(p, name, type);
