@@ -5,6 +5,12 @@ The daemons of a dataflow that runs with ``publish_all_messages_to_zenoh`` subsc
 deliver what arrives there to those nodes as if the producer had sent it
 (``dora_daemon.bridge.watch``). The CLI is a zenoh client of each daemon that runs a
 reader, and publishes on that daemon's own key once the daemon's subscriber matched.
+
+Size: the daemon hands an injected message to each reader inline, in one data-plane
+frame, and a reader drops a connection whose frame is over ``MAX_FRAME`` (64 MiB,
+docs/protocol.md 4.1): such a message would vanish after "Published". It is refused
+here instead (:func:`check_size`). Below that, publishing blocks under congestion
+rather than letting zenoh drop the fragments of a big message.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from typing import Any
 import pyarrow as pa
 
 from dora_cli.topic_watch import client_config, close_sessions
+from dora_message.codec import MAX_FRAME
+from dora_message.data_protocol import Data, data_encoder
 from dora_message.inter_daemon import RemoteData, inject_key, inter_daemon_encoder
 from dora_message.param_checks import json_depth
 from dora_message.quote import excerpt
@@ -43,6 +51,28 @@ def json_array(text: str) -> pa.Array:
         return pa.array(items)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as err:
         raise ValueError(f"no Arrow array holds these values: {excerpt(err)}") from None
+
+
+class MessageTooLarge(ValueError):
+    """The message would not reach a reader (see the module docstring)."""
+
+
+def check_size(output: str, array: pa.Array) -> int:
+    """The size of the frame a reader gets for ``array`` (its first message on
+    ``output``: with the schema); raises :class:`MessageTooLarge` past ``MAX_FRAME``."""
+    batch = pa.record_batch([array], names=["data"])
+    schema = batch.schema.serialize().to_pybytes()
+    # the frame the daemon writes to each reader (bridge.deliver.Writer._frame), but for
+    # the payload, which counts by its size (no copy of a payload that may be big)
+    frame = data_encoder.encode(Data(output, time.time_ns(), {}, "ipc", schema, b""))
+    size = len(frame) + batch.serialize().size + 3  # bin32 header: 3 more bytes than b""
+    if size > MAX_FRAME:
+        raise MessageTooLarge(
+            f"the message is {size} bytes ({size / 1e6:.1f} MB) and a node takes at most "
+            f"{MAX_FRAME} bytes ({MAX_FRAME // (1024 * 1024)} MiB) in one message from "
+            "`dora topic pub` (the data plane's frame limit)"
+        )
+    return size
 
 
 def injected(output: str, array: pa.Array) -> bytes:
@@ -84,7 +114,13 @@ class TopicInjector:
             session = zenoh.open(client_config(endpoints[0]))
             self._sessions.append(session)
             key = inject_key(self._dataflow_id, daemon_id, self._node, self._output)
-            publisher = session.declare_publisher(key, reliability=zenoh.Reliability.RELIABLE)
+            # block, do not drop: the default drops a big message's fragments after 50 ms
+            # of a full queue, and "Published" would then be a lie
+            publisher = session.declare_publisher(
+                key,
+                reliability=zenoh.Reliability.RELIABLE,
+                congestion_control=zenoh.CongestionControl.BLOCK,
+            )
             self._publishers.append(publisher)
             deadline = time.monotonic() + MATCH_TIMEOUT
             while not publisher.matching_status.matching:

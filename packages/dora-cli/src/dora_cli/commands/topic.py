@@ -382,7 +382,7 @@ def pub(
     any other value an array of that one value ('{"gain": 2}' -> a struct array).
     The readers get it as if the node had sent it.
     """
-    from dora_cli.topic_inject import TopicInjector, json_array
+    from dora_cli.topic_inject import MessageTooLarge, TopicInjector, check_size, json_array
 
     if (data is None) == (file is None):
         fail("give the data either as DATA or with --file, not both and not neither")
@@ -395,6 +395,10 @@ def pub(
         fail("give one topic as `node/output`")
     watched = watched_dataflow(target, dataflow, [topic_name], "topic pub", need_producers=False)
     node, output = watched.wire[topic_name]
+    try:
+        check_size(output, array)
+    except MessageTooLarge as err:
+        fail(f"cannot publish to `{topic_name}`: {err}")
     readers = {r.split("/", 1)[0] for r in watched.subscribers.get(topic_name, [])}
     daemons = {d for n in readers if (d := watched.node_daemons.get(n))}
     if not daemons:
