@@ -89,7 +89,8 @@ def main() -> int:
         return 0
     config = decode_node_config(os.environ["DORA_NODE_CONFIG"])
     conn = Connection(config.daemon_address)
-    conn.send(Register(config.dataflow_id, config.node_id, args.version, os.getpid()))
+    pid = os.getpid()
+    conn.send(Register(config.dataflow_id, config.node_id, args.version, pid, config.secret))
     reply = conn.recv()
     if reply is None or getattr(reply, "error", None):
         print(f"register refused: {getattr(reply, 'error', None)}", file=sys.stderr, flush=True)

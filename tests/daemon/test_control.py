@@ -10,6 +10,7 @@ import pytest
 
 from dora_daemon.barrier import StartBarrier
 from dora_daemon.control import ControlServer
+from dora_message.auth import new_key, node_secret
 from dora_message.codec import FrameBuffer, frame
 from dora_message.node_protocol import (
     PROTOCOL_VERSION,
@@ -80,7 +81,12 @@ class Client:
         return to_node_decoder.decode(self.ready.pop(0))
 
     async def register(self, node_id: str, **overrides: str) -> RegisterReply:
-        fields = {"dataflow_id": DF, "node_id": node_id, "protocol_version": PROTOCOL_VERSION}
+        fields = {
+            "dataflow_id": DF,
+            "node_id": node_id,
+            "protocol_version": PROTOCOL_VERSION,
+            "secret": SECRETS.get(node_id, ""),
+        }
         fields.update(overrides)
         self.send(Register(pid=1, **fields))
         reply = await self.recv()
@@ -88,10 +94,19 @@ class Client:
         return reply
 
 
+KEY = new_key()
+SECRETS: dict[str, str] = {}
+
+
 async def serve(nodes: list[str]) -> tuple[ControlServer, Events]:
     events = Events()
     server = ControlServer(
-        DF, f"\0dora-test-{uuid.uuid4().hex}", nodes, StartBarrier(nodes), events
+        DF,
+        f"\0dora-test-{uuid.uuid4().hex}",
+        nodes,
+        StartBarrier(nodes),
+        events,
+        node_secrets={n: SECRETS.setdefault(n, node_secret(KEY, n)) for n in nodes},
     )
     await server.start()
     return server, events

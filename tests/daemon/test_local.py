@@ -281,7 +281,7 @@ def test_protocol_version_mismatch_is_refused_with_both_versions(tmp_path: Path)
     (node,) = result.node_results
     assert not node.ok
     refusal = node.stderr_tail[-1]
-    assert "dora-py-0" in refusal and "dora-py-1" in refusal and "`old`" in refusal
+    assert "dora-py-0" in refusal and "dora-py-2" in refusal and "`old`" in refusal
 
 
 def test_logs_and_stdout_become_inputs(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from dora_daemon.commands import ENV_OPERATORS, NodeKind
 from dora_daemon.resolve import ResolvedDataflow, node_address, resolve_dataflow
+from dora_message.auth import link_token
 from dora_message.config import ENV_NODE_CONFIG, InputConfig, Receiver, decode_node_config
 from dora_message.errors import DescriptorError
 from tests.daemon.helpers import descriptor
@@ -50,13 +51,13 @@ def test_routes_point_every_output_at_its_receivers(flow: Path) -> None:
         ],
     )
     routes = out.nodes["a"].config.routes
-    assert routes == {
-        "x": [
-            Receiver(node_id="b", address=node_address(DF, "b")),
-            Receiver(node_id="c", address=node_address(DF, "c")),
-        ],
-        "y": [Receiver(node_id="b", address=node_address(DF, "b"))],
-    }
+    key = out.key
+    to_b = Receiver(node_id="b", address=node_address(DF, "b"), token=link_token(key, "a", "b"))
+    to_c = Receiver(node_id="c", address=node_address(DF, "c"), token=link_token(key, "a", "c"))
+    assert routes == {"x": [to_b, to_c], "y": [to_b]}
+    # each receiver knows the token its sender presents, and nothing else
+    assert out.nodes["b"].config.senders == {"a": link_token(key, "a", "b")}
+    assert out.nodes["a"].config.senders == {}
     assert out.consumers[("a", "x")] == {"b": ["in1", "in2"], "c": ["in"]}
     assert out.nodes["c"].config.inputs == {"in": InputConfig(source="a/x", queue_size=3)}
     assert out.nodes["b"].config.listen_address == f"\0dora-{DF}-b"

@@ -18,12 +18,14 @@ from typing import Any
 
 import pytest
 
+from dora_daemon.bridge import BRIDGE_NODE_ID
 from dora_daemon.bridge.deliver import Writer
 from dora_daemon.bridge.mesh import MeshError, listen_endpoint
 from dora_daemon.bridge.plan import plan_bridge
 from dora_daemon.bridge.publish import Publishing
 from dora_daemon.bridge.receive import BridgeReceiver
 from dora_daemon.bridge.transport import FrameReader, encode_frame, send_with_fd
+from dora_message.auth import link_token, new_key
 from dora_message.data_protocol import (
     Closed,
     Data,
@@ -41,6 +43,7 @@ from dora_message.inter_daemon import (
     inter_daemon_encoder,
     output_key,
 )
+from dora_message.memfd import create_sealed
 from dora_message.node_protocol import PROTOCOL_VERSION
 
 DEADLINE = 5.0
@@ -116,10 +119,13 @@ def next_published(session: RecordingSession) -> tuple[str, Any]:
     return session.published.get(timeout=DEADLINE)
 
 
+KEY = new_key()  # the dataflow run's key (link tokens)
+CAM_HELLO = Hello("df", "cam", PROTOCOL_VERSION, link_token(KEY, "cam", BRIDGE_NODE_ID))
+
+
 def memfd_with(data: bytes) -> tuple[int, int]:
-    fd = os.memfd_create("bridge-test", os.MFD_CLOEXEC)
     size = 64 * 1024
-    os.ftruncate(fd, size)
+    fd = create_sealed("bridge-test", size)
     with mmap.mmap(fd, size) as mapping:
         mapping[: len(data)] = data
     return fd, size
@@ -148,12 +154,12 @@ def test_receiver_publishes_inline_and_shared_messages_then_the_end() -> None:
     session = RecordingSession()
     publishing = Publishing(session, "df", {"cam": ["frames", "meta"]})  # type: ignore[arg-type]
     address = f"\0dora-test-bridge-{secrets.token_hex(4)}"
-    bridge = BridgeReceiver("df", address, publishing)
+    bridge = BridgeReceiver("df", address, publishing, KEY, BRIDGE_NODE_ID)
     bridge.start()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(address)
-        sock.sendall(encode_frame(data_encoder, Hello("df", "cam", PROTOCOL_VERSION)))
+        sock.sendall(encode_frame(data_encoder, CAM_HELLO))
         schema = b"fake-schema"
         inline = Data("meta", 1, {"seq": 0}, "buffers", schema, b"abc", layout=[1, 0, 0, -1, 3])
         sock.sendall(encode_frame(data_encoder, inline))
@@ -192,12 +198,12 @@ def test_an_exited_producer_is_closed_behind_its_last_data() -> None:
     session = RecordingSession()
     publishing = Publishing(session, "df", {"cam": ["frames"]})  # type: ignore[arg-type]
     address = f"\0dora-test-bridge-{secrets.token_hex(4)}"
-    bridge = BridgeReceiver("df", address, publishing)
+    bridge = BridgeReceiver("df", address, publishing, KEY, BRIDGE_NODE_ID)
     bridge.start()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(address)
-        sock.sendall(encode_frame(data_encoder, Hello("df", "cam", PROTOCOL_VERSION)))
+        sock.sendall(encode_frame(data_encoder, CAM_HELLO))
         for i in range(50):
             sock.sendall(encode_frame(data_encoder, Data("frames", i, {}, "raw", inline=b"x")))
         assert [next_published(session)[1].timestamp_ns for _ in range(50)] == list(range(50))
@@ -231,7 +237,7 @@ def test_writer_delivers_like_the_producer_and_reuses_released_segments() -> Non
         closed.append((producer, outputs))
         done.set()
 
-    writer = Writer("df", "cam", {"frames": ["det"]}, {"det": address}, on_closed)
+    writer = Writer("df", "cam", {"frames": ["det"]}, {"det": address}, on_closed, KEY)
     writer.start()
     try:
         put = writer.queue.put
@@ -252,7 +258,7 @@ def test_writer_delivers_like_the_producer_and_reuses_released_segments() -> Non
         conn, _ = listener.accept()
         reader = FrameReader(with_fds=True)
         hello, first, second, segment, third = read_frames(conn, reader, 5)
-        assert hello == Hello("df", "cam", PROTOCOL_VERSION)
+        assert hello == Hello("df", "cam", PROTOCOL_VERSION, link_token(KEY, "cam", "det"))
         assert (first.inline, first.schema, first.layout) == (b"a" * 8, schema, layout)
         assert (second.inline, second.schema) == (b"b" * 8, None)
         assert isinstance(segment, NewSegment) and len(reader.fds) == 1

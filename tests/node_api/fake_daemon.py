@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from dora_message.auth import link_token, new_key, node_secret
 from dora_message.codec import HEADER, FrameBuffer
 from dora_message.config import InputConfig, NodeConfig, Receiver, encode_node_config
 from dora_message.node_protocol import (
@@ -47,6 +48,8 @@ class FakeDaemon:
         register_error: str | None = None,
     ) -> None:
         self.dataflow_id = str(uuid.uuid4())
+        self.key = new_key()  # node secrets and link tokens, as a real daemon's
+        self._readers: dict[str, list[str]] = {}  # producer -> nodes of `configs` reading it
         self.address = f"\0dora-test-{self.dataflow_id}-daemon"
         self.expected = set(expected)
         self.protocol_version = protocol_version
@@ -155,6 +158,16 @@ class FakeDaemon:
 
     # ---- topology -----------------------------------------------------------------
 
+    def token_for(self, sender: str, receiver: str | None = None) -> str:
+        """The link token a hand-made ``Hello`` from ``sender`` must carry to ``receiver``
+        (default: the one node of :meth:`configs` that reads ``sender``)."""
+        if receiver is None:
+            readers = self._readers.get(sender, [])
+            if len(readers) != 1:
+                raise ValueError(f"name the receiver: `{sender}` is read by {readers}")
+            receiver = readers[0]
+        return link_token(self.key, sender, receiver)
+
     def configs(self, nodes: dict[str, dict[str, Any]]) -> dict[str, NodeConfig]:
         """NodeConfigs for ``{node: {"inputs": {id: source | InputConfig}, "outputs": []}}``.
 
@@ -172,7 +185,14 @@ class FakeDaemon:
                 if producer in nodes:
                     receivers = routes[producer].setdefault(output, [])
                     if all(r.node_id != nid for r in receivers):
-                        receivers.append(Receiver(node_id=nid, address=listen[nid]))
+                        token = link_token(self.key, producer, nid)
+                        receivers.append(Receiver(node_id=nid, address=listen[nid], token=token))
+        for nid in nodes:
+            for cfg in inputs[nid].values():
+                producer = cfg.source.partition("/")[0]
+                readers = self._readers.setdefault(producer, [])
+                if nid not in readers:
+                    readers.append(nid)
         return {
             nid: NodeConfig(
                 dataflow_id=self.dataflow_id,
@@ -184,6 +204,12 @@ class FakeDaemon:
                 routes=routes[nid],
                 dataflow_descriptor={
                     "nodes": [{"id": n, **spec.get("descriptor", {})} for n, spec in nodes.items()]
+                },
+                secret=node_secret(self.key, nid),
+                senders={
+                    producer: link_token(self.key, producer, nid)
+                    for cfg in inputs[nid].values()
+                    if (producer := cfg.source.partition("/")[0]) != "dora"
                 },
             )
             for nid, spec in nodes.items()

@@ -105,7 +105,7 @@ def test_protocol_version_mismatch_names_both_versions(harness):
     cfg = daemon.configs({"n": {}})
     node = harness.spawn("misc.py", cfg["n"], MODE="init")
     message = node.expect("INIT_ERROR ")
-    assert "dora-py-0" in message and "dora-py-1" in message
+    assert "dora-py-0" in message and "dora-py-2" in message
     assert node.wait() == 0
 
 

@@ -20,12 +20,13 @@ import logging
 import socket
 import struct
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Protocol
 
 import msgspec
 
 from dora_daemon.barrier import StartBarrier
+from dora_message.auth import secret_matches
 from dora_message.codec import FrameBuffer, frame
 from dora_message.errors import ProtocolError
 from dora_message.node_protocol import (
@@ -47,6 +48,11 @@ from dora_message.node_protocol import (
     node_encoder,
     to_daemon_decoder,
 )
+from dora_message.peer import RefusalLog, allow_root_from_env, refusal, session_of
+from dora_message.quote import excerpt
+
+PeerCheck = Callable[[str, int], Awaitable[str | None]]
+"""``(node_id, peer pid) -> why that process may not be the node, or None``."""
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +128,21 @@ class ControlServer:
         barrier: StartBarrier,
         events: ControlEvents,
         gated: bool = False,
+        *,
+        node_secrets: Mapping[str, str],
+        check_process: PeerCheck | None = None,
+        allow_root: bool | None = None,
     ) -> None:
+        """``node_secrets``: node -> the secret its ``Register`` must carry;
+        ``check_process(node, pid)``: whether the connecting process may be that node
+        (the one the daemon spawned for it, see :func:`spawned_session_check`);
+        ``allow_root``: accept root's connections too (default: DORA_ALLOW_ROOT_PEERS).
+        Connections from another user are closed before anything is read."""
         self.dataflow_id = dataflow_id
+        self._secrets = dict(node_secrets)
+        self._check_process = check_process
+        self._allow_root = allow_root_from_env() if allow_root is None else allow_root
+        self._refusals = RefusalLog(f"the daemon of dataflow {dataflow_id}")
         self.address = address
         self.barrier = barrier
         self._events = events
@@ -325,6 +344,12 @@ class ControlServer:
         channel: _Channel | None = None
         task = asyncio.current_task()
         assert task is not None
+        sock = writer.get_extra_info("socket")
+        reason = refusal(sock, self._allow_root) if sock is not None else "no socket"
+        if reason is not None:
+            self._refusals.refused(reason)
+            await _close_writer(writer)
+            return
         self._connections[task] = writer
         try:
             while data := await reader.read(_READ_SIZE):
@@ -332,7 +357,7 @@ class ControlServer:
                 for body in frames:
                     message = to_daemon_decoder.decode(body)
                     if channel is None:
-                        channel = self._register(message, writer)
+                        channel = await self._register(message, writer, sock)
                         if channel is None:
                             return
                     else:
@@ -350,8 +375,10 @@ class ControlServer:
             if channel is not None and channel.writer is writer:
                 self._events.disconnected(channel.node_id)
 
-    def _register(self, message: object, writer: asyncio.StreamWriter) -> _Channel | None:
-        error = self._register_error(message)
+    async def _register(
+        self, message: object, writer: asyncio.StreamWriter, sock: socket.socket
+    ) -> _Channel | None:
+        error = await self._register_error(message, sock)
         reply = RegisterReply(protocol_version=PROTOCOL_VERSION, error=error)
         writer.write(frame(node_encoder.encode(reply)))
         if error is not None:
@@ -363,7 +390,7 @@ class ControlServer:
         channel.state = ChannelState.REGISTERED
         return channel
 
-    def _register_error(self, message: object) -> str | None:
+    async def _register_error(self, message: object, sock: socket.socket) -> str | None:
         if not isinstance(message, Register):
             return f"the first message must be `register`, got `{type(message).__name__}`"
         if message.protocol_version != PROTOCOL_VERSION:
@@ -374,11 +401,23 @@ class ControlServer:
             )
         if message.dataflow_id != self.dataflow_id:
             return f"unknown dataflow `{message.dataflow_id}` (this daemon runs {self.dataflow_id})"
+        node = excerpt(message.node_id)
         channel = self._channels.get(message.node_id)
         if channel is None:
-            return f"dataflow {self.dataflow_id} has no node `{message.node_id}`"
+            return f"dataflow {self.dataflow_id} has no node `{node}`"
+        # the secret is never quoted, right or wrong
+        if not secret_matches(message.secret, self._secrets.get(message.node_id)):
+            return f"wrong or missing secret for node `{node}`"
+        if self._check_process is not None:
+            try:
+                pid = peer_pid_of(sock)
+            except OSError:
+                pid = 0
+            why = await self._check_process(message.node_id, pid)
+            if why is not None:
+                return f"the connecting process cannot be node `{node}`: {why}"
         if channel.state is not ChannelState.WAITING:
-            return f"node `{message.node_id}` is already connected ({channel.state.value})"
+            return f"node `{node}` is already connected ({channel.state.value})"
         return None
 
     def _handle_safely(self, channel: _Channel, message: object) -> None:
@@ -428,6 +467,37 @@ class ControlServer:
         channel.pending.clear()
         if channel.writer is not None and not channel.writer.is_closing():
             channel.writer.close()
+
+
+def peer_pid_of(sock: socket.socket) -> int:
+    """The pid of the process that connected ``sock`` (SO_PEERCRED)."""
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    return int(struct.unpack("3i", creds)[0])
+
+
+def spawned_session_check(
+    spawned_pid: Callable[[str], Awaitable[int | None]], dynamic: set[str]
+) -> PeerCheck:
+    """A :data:`PeerCheck` for spawned nodes: the process must belong to the session the
+    daemon created for the node's current incarnation (it starts each node with
+    ``setsid``, so the session id is the spawned pid; wrappers such as ``uv run`` or a
+    shell stay in it). ``spawned_pid(node)`` waits for a spawn in progress (a fast
+    native node registers before the spawn call returned), and is None while no
+    incarnation runs (between a crash and its restart): then nobody may take the slot.
+    Dynamic nodes are not spawned and are not checked here."""
+
+    async def check(node_id: str, pid: int) -> str | None:
+        if node_id in dynamic:
+            return None
+        expected = await spawned_pid(node_id)
+        if expected is None:
+            return "no process of this node is running (it is restarting or ended)"
+        session = session_of(pid) if pid > 0 else None
+        if session != expected:
+            return f"pid {pid} is not in the session of the process the daemon spawned"
+        return None
+
+    return check
 
 
 async def _close_writer(writer: asyncio.StreamWriter) -> None:

@@ -9,6 +9,12 @@ One listener serves every dataflow of this process (``dora run`` has one, a daem
 several); it listens only while some dataflow declares a ``path: dynamic`` node, so
 daemons and runs without dynamic nodes never compete for the port. Port 0 picks a free
 port; the port actually used is logged.
+
+The config holds the node's secret, so it goes only to a process of the daemon's own
+user (root too with ``DORA_ALLOW_ROOT_PEERS``). TCP has no ``SO_PEERCRED``: the owner of
+the connecting socket is read from ``/proc/net/tcp`` (the entry whose local end is the
+peer's address and whose remote end is ours); when it cannot be found the request is
+refused.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import os
 from typing import Protocol
 
 from dora_message.config import NodeConfig, encode_node_config
+from dora_message.peer import allow_root_from_env, tcp_peer_uid, uid_allowed
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +102,23 @@ def answer(hosts: list[DynamicHost], node_id: object) -> dict[str, str]:
         return {"error": str(error)}
 
 
+def caller_refusal(uid: int | None, own_uid: int, allow_root: bool) -> str | None:
+    """Why the process owning the connecting socket may not get a config (sans I/O)."""
+    if uid is None:
+        return "the connecting process could not be identified (/proc/net/tcp)"
+    if not uid_allowed(uid, own_uid, allow_root):
+        return f"the connecting process runs as uid {uid}, not as the daemon's user"
+    return None
+
+
+def _caller_uid(writer: asyncio.StreamWriter) -> int | None:
+    peer = writer.get_extra_info("peername")
+    ours = writer.get_extra_info("sockname")
+    if not (isinstance(peer, tuple) and isinstance(ours, tuple)):
+        return None
+    return tcp_peer_uid((str(peer[0]), int(peer[1])), (str(ours[0]), int(ours[1])))
+
+
 class DynamicListener:
     """The process-wide listener; dataflows join and leave it as they run."""
 
@@ -151,7 +175,14 @@ class DynamicListener:
                     reply = {"error": "the request is not JSON"}
                 else:
                     node_id = request.get("node_id") if isinstance(request, dict) else None
-                    reply = answer(self._hosts, node_id)
+                    # looked up now: the peer is connected and waiting for the reply
+                    refused = caller_refusal(
+                        _caller_uid(writer), os.geteuid(), allow_root_from_env()
+                    )
+                    if refused is not None:
+                        reply = {"error": f"refused: {refused}"}
+                    else:
+                        reply = answer(self._hosts, node_id)
             if "error" in reply:
                 log.warning("a dynamic node could not join: %s", reply["error"])
             writer.write(json.dumps(reply).encode() + b"\n")

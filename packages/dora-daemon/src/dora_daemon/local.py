@@ -13,6 +13,7 @@ waits for the coordinator's word that every daemon is ready.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -28,7 +29,7 @@ import msgspec
 from dora_daemon.barrier import StartBarrier
 from dora_daemon.bridge import bridge_address, watch_address
 from dora_daemon.commands import NodeKind
-from dora_daemon.control import ControlServer
+from dora_daemon.control import ControlServer, spawned_session_check
 from dora_daemon.dynamic import LISTENER, DynamicError
 from dora_daemon.finish import FinishWatch, default_finish_grace
 from dora_daemon.logs import NodeLogger, now_rfc3339
@@ -60,6 +61,7 @@ log = logging.getLogger(__name__)
 
 TICK_BUFFER_LIMIT = 64 * 1024  # unread bytes after which a node's ticks are dropped
 GROUP_EXIT_TIMEOUT = 2.0  # how long to wait for SIGKILLed group members to vanish
+SPAWN_WAIT = 10.0  # a registration waits at most this long for its node's spawn to return
 _SHM_DIR = Path("/dev/shm")
 _json = msgspec.json.Encoder()
 
@@ -127,6 +129,19 @@ class LocalDataflow(Supervision):
 
     # ---- public ----------------------------------------------------------------
 
+    async def _spawned_pid(self, node_id: str) -> int | None:
+        """The pid of the node's running incarnation (None between a crash and its
+        restart): only its session may register as the node. A spawn in progress is
+        waited for: its process may connect before the spawn call returns."""
+        spawning = self._spawning.get(node_id)
+        if spawning is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(spawning.wait(), SPAWN_WAIT)
+        process = self._processes.get(node_id)
+        if process is None or process.returncode is not None:
+            return None
+        return process.pid
+
     async def run(self) -> DataflowResult:
         """Run the dataflow to its end and report how every node ended.
 
@@ -163,7 +178,17 @@ class LocalDataflow(Supervision):
         static = [dataflow.nodes[node_id] for node_id in dataflow.static_nodes]
         barrier = StartBarrier(n.id for n in static)
         self._control = ControlServer(
-            self.dataflow_id, address, dataflow.nodes, barrier, self, gated=cluster is not None
+            self.dataflow_id,
+            address,
+            dataflow.nodes,
+            barrier,
+            self,
+            gated=cluster is not None,
+            node_secrets={n.id: n.config.secret for n in dataflow.nodes.values()},
+            check_process=spawned_session_check(
+                self._spawned_pid,
+                {n.id for n in dataflow.nodes.values() if n.kind is NodeKind.DYNAMIC},
+            ),
         )
         self._router = Router(dataflow, self._control, self._on_log)
         self._timers = Timers(dataflow.timers, self._send_tick)
@@ -174,7 +199,12 @@ class LocalDataflow(Supervision):
                 from dora_daemon.bridge.dataflow import DataflowBridge
 
                 self._bridge = DataflowBridge(
-                    cluster, self.dataflow_id, dataflow.consumers, bridge_at, self._remote_closed
+                    cluster,
+                    self.dataflow_id,
+                    dataflow.consumers,
+                    bridge_at,
+                    self._remote_closed,
+                    dataflow.key,
                 )
                 self._bridge.start()
                 self._control.check_barrier()
@@ -190,7 +220,13 @@ class LocalDataflow(Supervision):
                         readers.setdefault(producer, {})[output] = local
                 addresses = {n: node_address(self.dataflow_id, n) for n in here}
                 self._watch = DataflowWatch(
-                    self.watch_mesh, self.dataflow_id, outputs, watch_at, readers, addresses
+                    self.watch_mesh,
+                    self.dataflow_id,
+                    outputs,
+                    watch_at,
+                    readers,
+                    addresses,
+                    dataflow.key,
                 )
                 self._watch.start()
             dynamic = [n for n in dataflow.nodes.values() if n.kind is NodeKind.DYNAMIC]

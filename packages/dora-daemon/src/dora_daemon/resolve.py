@@ -24,6 +24,7 @@ from dora_daemon.bridge import BRIDGE_NODE_ID, WATCH_NODE_ID
 from dora_daemon.commands import DEFAULT_OPERATOR_ID, NodeKind, NodeStart, node_start
 from dora_daemon.logs import LogSettings, log_settings
 from dora_daemon.node_env import ENV_PARENT_PID, SCRUBBED_HOST_ENV, descriptor_env
+from dora_message.auth import link_token, new_key, node_secret
 from dora_message.common import normalize_level
 from dora_message.config import (
     ENV_NODE_CONFIG,
@@ -34,6 +35,7 @@ from dora_message.config import (
 )
 from dora_message.descriptor import Descriptor, Input, Node, Operator
 from dora_message.errors import DescriptorError
+from dora_message.peer import allow_root_from_env
 from dora_message.sources import LogsSource, TimerSource, UserSource, parse_input_source
 from dora_message.units import parse_size
 
@@ -76,6 +78,8 @@ class ResolvedDataflow:
     dataflow_id: str
     daemon_address: str
     nodes: dict[str, ResolvedNode]  # the nodes that run here
+    # the dataflow run's key: node secrets and link tokens derive from it (auth.py)
+    key: bytes = field(default=b"", repr=False)
     # (producer node, output id) -> {receiver node: [input ids]}, for the whole dataflow
     consumers: dict[tuple[str, str], dict[str, list[str]]] = field(default_factory=dict)
     # interval in ns -> {node: [input ids]}
@@ -118,6 +122,7 @@ def resolve_dataflow(
     local: Collection[str] | None = None,
     bridge_address: str | None = None,
     watch_address: str | None = None,
+    key: bytes | None = None,
 ) -> ResolvedDataflow:
     """Resolve the nodes of ``descriptor`` that run here (``local``, default: all).
 
@@ -126,12 +131,18 @@ def resolve_dataflow(
     ``bridge_address`` is where the daemon receives outputs read on other machines; it
     is required when some local output has a remote reader. ``watch_address`` is where
     the daemon's tap for ``dora topic`` receives: given, every local output goes there too.
+    ``key`` is the dataflow run's secret key (a fresh one when None): every node's
+    config carries its own secret and the link tokens of its connections, derived from
+    it (``dora_message.auth``).
     Raises :class:`DescriptorError` naming the node.
     """
+    key = new_key() if key is None else key
     base_dir = base_dir.resolve()
     fetched = sources or {}
     here = {node.id for node in descriptor.nodes} if local is None else set(local)
-    result = ResolvedDataflow(dataflow_id=dataflow_id, daemon_address=daemon_address, nodes={})
+    result = ResolvedDataflow(
+        dataflow_id=dataflow_id, daemon_address=daemon_address, nodes={}, key=key
+    )
     by_id = {node.id: node for node in descriptor.nodes}
     starts: dict[str, NodeStart] = {}
     cwds: dict[str, Path] = {}
@@ -148,6 +159,7 @@ def resolve_dataflow(
 
     host = {k: v for k, v in host_env.items() if k not in SCRUBBED_HOST_ENV}
     threshold = _zero_copy_threshold(host_env)
+    allow_root = allow_root_from_env(host_env)
     descriptor_dict = msgspec.to_builtins(descriptor)
     global_env = descriptor_env(descriptor.env, "env", host_env, result.warnings)
     for index, node in enumerate(descriptor.nodes):
@@ -160,6 +172,14 @@ def resolve_dataflow(
             tap = Receiver(node_id=WATCH_NODE_ID, address=watch_address)
             for output in _declared_outputs(node):
                 routes.setdefault(output, []).append(tap)
+        for route in routes.values():
+            for receiver in route:
+                receiver.token = link_token(key, node.id, receiver.node_id)
+        senders = {
+            producer: link_token(key, producer, node.id)
+            for (producer, _output), receivers in result.consumers.items()
+            if node.id in receivers
+        }
         config = NodeConfig(
             dataflow_id=dataflow_id,
             node_id=node.id,
@@ -171,6 +191,9 @@ def resolve_dataflow(
             dataflow_descriptor=descriptor_dict,
             dynamic=source.kind is NodeKind.DYNAMIC,
             zero_copy_threshold=threshold,
+            secret=node_secret(key, node.id),
+            senders=senders,
+            allow_root_peers=allow_root,
         )
         env = dict(host)
         if uv and "VIRTUAL_ENV" not in env and sys.prefix != sys.base_prefix:

@@ -97,6 +97,7 @@ class Supervision:
     _router: Router | None
     _dataflow: ResolvedDataflow | None
     _processes: dict[str, NodeProcess]
+    _spawning: dict[str, asyncio.Event]
     _loggers: dict[str, NodeLogger]
     _results: dict[str, NodeResult]
     _kills: dict[str, Kill]
@@ -124,6 +125,8 @@ class Supervision:
         self._health_task: asyncio.Task[None] | None = None
         self.fault_counters = FaultCounters()
         self._pending: dict[str, int] = {}  # node -> messages in its input queues
+        # node -> set once its spawn call returned (its registration waits for that)
+        self._spawning: dict[str, asyncio.Event] = {}
         self.missed = MissedMessages(self._consumers, self._restart_count)
         # node -> {key: value JSON}: parameters it was told, told again after a restart
         self._params: dict[str, dict[str, str]] = {}
@@ -230,9 +233,12 @@ class Supervision:
         def on_line(stream: str, line: str) -> None:
             self._log_line(node_id, logger, stream, line)
 
+        spawned = self._spawning[node_id] = asyncio.Event()
         try:
             process = await spawn_node(resolved, on_line)
         except OSError as error:
+            spawned.set()
+            self._spawning.pop(node_id, None)
             message = f"failed to spawn node {node_id} ({' '.join(resolved.argv)}): {error}"
             if not self._control.barrier.decided:
                 self._culprit = node_id
@@ -243,6 +249,8 @@ class Supervision:
             self._producer_ended(node_id)
             return None
         self._processes[node_id] = process
+        spawned.set()
+        self._spawning.pop(node_id, None)
         node.status = "Running"
         if self._force:
             self._kills.setdefault(node_id, Kill.FORCE)

@@ -17,10 +17,15 @@ class InputConfig(msgspec.Struct, omit_defaults=True, kw_only=True):
 
 
 class Receiver(msgspec.Struct, kw_only=True):
-    """A node that receives one of our outputs, and where it listens."""
+    """A node that receives one of our outputs, where it listens, and the token our
+    ``Hello`` must carry there (:func:`dora_message.auth.link_token`)."""
 
     node_id: str
     address: str
+    token: str = ""
+
+    def __repr__(self) -> str:  # never print the token
+        return f"Receiver(node_id={self.node_id!r}, address={self.address!r})"
 
 
 class NodeConfig(msgspec.Struct, omit_defaults=True, kw_only=True):
@@ -37,6 +42,15 @@ class NodeConfig(msgspec.Struct, omit_defaults=True, kw_only=True):
     restart_count: int = 0
     zero_copy_threshold: int = 4096
     dynamic: bool = False
+    # the node's secret, presented in Register (dora_message.auth.node_secret)
+    secret: str = ""
+    # sender node -> the token its Hello must carry (dora_message.auth.link_token)
+    senders: dict[str, str] = {}
+    # accept root's connections besides our own user's (DORA_ALLOW_ROOT_PEERS)
+    allow_root_peers: bool = False
+
+    def __repr__(self) -> str:  # never print the secrets
+        return f"NodeConfig(dataflow_id={self.dataflow_id!r}, node_id={self.node_id!r})"
 
 
 ENV_NODE_CONFIG = "DORA_NODE_CONFIG"

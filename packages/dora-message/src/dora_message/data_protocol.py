@@ -25,11 +25,17 @@ class _Msg(msgspec.Struct, array_like=True, tag=True):
 
 
 class Hello(_Msg, tag="hello"):
-    """First frame of a data connection: who is sending."""
+    """First frame of a data connection: who is sending. ``token`` is the link token
+    the daemon gave the sender for this receiver (``Receiver.token``); the receiver
+    drops the connection unless it equals its own ``NodeConfig.senders[sender_node]``."""
 
     dataflow_id: str
     sender_node: str
     protocol_version: str
+    token: str = ""
+
+    def __repr__(self) -> str:  # never print the token
+        return f"Hello({self.dataflow_id!r}, {self.sender_node!r}, {self.protocol_version!r})"
 
 
 class NewSegment(_Msg, tag="segment"):

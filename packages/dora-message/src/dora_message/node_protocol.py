@@ -14,7 +14,7 @@ import msgspec
 
 from dora_message.safe_decode import SafeDecoder
 
-PROTOCOL_VERSION = "dora-py-1"
+PROTOCOL_VERSION = "dora-py-2"
 
 
 class _Msg(msgspec.Struct, array_like=True, tag=True, omit_defaults=False):
@@ -25,12 +25,17 @@ class _Msg(msgspec.Struct, array_like=True, tag=True, omit_defaults=False):
 
 
 class Register(_Msg, tag="register"):
-    """First message of every connection."""
+    """First message of every connection. ``secret`` is the node's secret from its
+    config (``NodeConfig.secret``): without the right one the daemon refuses."""
 
     dataflow_id: str
     node_id: str
     protocol_version: str
     pid: int
+    secret: str = ""
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"Register({self.dataflow_id!r}, {self.node_id!r}, {self.protocol_version!r})"
 
 
 class Subscribe(_Msg, tag="subscribe"):

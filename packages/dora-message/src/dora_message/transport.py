@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -20,10 +21,15 @@ import msgspec
 
 from dora_message.codec import HEADER, MAX_FRAME
 from dora_message.errors import ProtocolError
+from dora_message.peer import RefusalLog, refusal
+
+log = logging.getLogger(__name__)
 
 _INITIAL_BUFFER = 256 * 1024
 _MIN_FREE = 64 * 1024
-_MAX_FDS = 16
+_MAX_FDS = 16  # room per read: enough to see (and refuse) a frame carrying several
+MAX_FDS_PER_FRAME = 1  # a `segment` frame carries exactly one descriptor, nothing else any
+MAX_HELD_FDS = 2  # received but not yet claimed by their `segment` frame (split reads)
 _ANC_SPACE = socket.CMSG_SPACE(_MAX_FDS * array.array("i").itemsize)
 _RECV_FLAGS = socket.MSG_DONTWAIT
 _RECVMSG_FLAGS = socket.MSG_DONTWAIT | socket.MSG_CMSG_CLOEXEC
@@ -43,18 +49,31 @@ def listen_socket(address: str) -> socket.socket:
     return sock
 
 
-def accept_pending(listener: socket.socket) -> Iterator[socket.socket]:
+def accept_pending(
+    listener: socket.socket, allow_root: bool = False, refusals: RefusalLog | None = None
+) -> Iterator[socket.socket]:
     """Every connection waiting on non-blocking ``listener``, each in blocking mode.
 
-    Stops when none is left; an ``OSError`` other than "try again" propagates.
+    Peers that run as another user (``SO_PEERCRED``; root only with ``allow_root``) are
+    closed at once, before anything of theirs is read, and logged through
+    ``refusals``. Stops when none is left; an ``OSError`` other than "try again"
+    propagates.
     """
     while True:
         try:
             sock, _addr = listener.accept()
         except (BlockingIOError, InterruptedError):
             return
+        reason = refusal(sock, allow_root)
+        if reason is not None:
+            sock.close()  # descriptors it queued are freed by the kernel, never received
+            (refusals or _REFUSALS).refused(reason)
+            continue
         sock.setblocking(True)
         yield sock
+
+
+_REFUSALS = RefusalLog("a data socket")
 
 
 def connect(address: str, timeout: float | None = None, data: bool = False) -> socket.socket:
@@ -104,6 +123,7 @@ class FrameReader:
         "_start",
         "_view",
         "_whole",
+        "error",
         "fds",
         "last_count",
         "with_fds",
@@ -119,6 +139,7 @@ class FrameReader:
         self.with_fds = with_fds
         self.fds: list[int] = []
         self.last_count = 0  # bytes the last fill() read (0: nothing was available)
+        self.error: str | None = None  # why fill() reported the connection broken
 
     def fill(self, sock: socket.socket) -> bool:
         """Read what is available; False on end of stream (or a reset)."""
@@ -134,11 +155,12 @@ class FrameReader:
             end = self._end
         try:
             if self.with_fds:
-                n, ancdata, _flags, _addr = sock.recvmsg_into(
+                n, ancdata, flags, _addr = sock.recvmsg_into(
                     self._whole if end == 0 else [self._view[end:]], _ANC_SPACE, _RECVMSG_FLAGS
                 )
-                if ancdata:
-                    self._take_fds(ancdata)
+                if (ancdata or flags & socket.MSG_CTRUNC) and not self._take_fds(ancdata, flags):
+                    self.last_count = 0
+                    return False
             else:
                 n = sock.recv_into(self._view[end:] if end else self._view, 0, _RECV_FLAGS)
         except (BlockingIOError, InterruptedError):
@@ -153,12 +175,29 @@ class FrameReader:
         self._end = end + n
         return True
 
-    def _take_fds(self, ancdata: list[tuple[int, int, bytes]]) -> None:
+    def _take_fds(self, ancdata: list[tuple[int, int, bytes]], flags: int) -> bool:
+        """Keep passed descriptors within the bounds; False (every descriptor of this
+        read closed, ``error`` set) when the peer broke them. The kernel delivers the
+        descriptors of at most one ``sendmsg`` per read, so one read is one frame's."""
+        received = array.array("i")
         for level, kind, data in ancdata:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds = array.array("i")
                 fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
-                self.fds.extend(fds)
+                received.extend(fds)
+        if flags & socket.MSG_CTRUNC:
+            self.error = f"more than {_MAX_FDS} descriptors in one frame (truncated)"
+        elif len(received) > MAX_FDS_PER_FRAME:
+            self.error = f"{len(received)} descriptors in one frame (at most {MAX_FDS_PER_FRAME})"
+        elif len(self.fds) + len(received) > MAX_HELD_FDS:
+            self.error = f"more than {MAX_HELD_FDS} descriptors not claimed by a segment frame"
+        else:
+            self.fds.extend(received)
+            return True
+        for fd in received:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        return False
 
     def frames(self) -> list[memoryview]:
         """Every complete frame body received so far."""

@@ -89,7 +89,11 @@ class DaemonLink:
     def handshake(self, config: NodeConfig) -> None:
         """Register and subscribe; returns once the start barrier released."""
         self.watchdog = not config.dynamic
-        self.send(Register(config.dataflow_id, config.node_id, PROTOCOL_VERSION, os.getpid()))
+        self.send(
+            Register(
+                config.dataflow_id, config.node_id, PROTOCOL_VERSION, os.getpid(), config.secret
+            )
+        )
         reply = self._wait_for(RegisterReply, REGISTER_TIMEOUT)
         if reply.protocol_version != PROTOCOL_VERSION:
             raise RuntimeError(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import socket
 import threading
 from collections import deque
@@ -26,6 +27,7 @@ from dora._arrow import DataItem
 from dora._inbox import Inbox, Op
 from dora._shm import Mapping, ShmToken
 from dora.events import stop_event
+from dora_message.auth import secret_matches
 from dora_message.config import NodeConfig
 from dora_message.data_protocol import (
     Closed,
@@ -38,6 +40,8 @@ from dora_message.data_protocol import (
     to_receiver_decoder,
 )
 from dora_message.node_protocol import PROTOCOL_VERSION
+from dora_message.peer import RefusalLog
+from dora_message.quote import excerpt
 from dora_message.transport import FrameReader, accept_pending, encode_frame
 
 logger = logging.getLogger(__name__)
@@ -57,6 +61,7 @@ def _queue_flags(params: dict[str, object]) -> tuple[bool, bool]:
 
 _MAX_DRAIN_READS = 100_000  # reads per connection when leaving (a bound, never reached)
 RELEASE_BATCH = 64  # send releases at once when this many wait (bursts of large messages)
+MAX_SEGMENTS_PER_CONN = 4096  # live shared-memory mappings one sender may hold here
 
 
 class InConn:
@@ -138,6 +143,9 @@ class Receiver:
         wake_poller: Callable[[], None],
     ) -> None:
         self._dataflow_id = config.dataflow_id
+        self._senders = config.senders  # sender node -> the token its Hello must carry
+        self._allow_root = config.allow_root_peers
+        self._refusals = RefusalLog(f"node `{config.node_id}`")
         self._listener = listener
         self._inbox = inbox
         self._register = register
@@ -159,7 +167,7 @@ class Receiver:
     def on_accept(self) -> None:
         """Accept every pending connection and read what it already sent."""
         try:
-            for sock in accept_pending(self._listener):
+            for sock in accept_pending(self._listener, self._allow_root, self._refusals):
                 conn = InConn(sock, self._mark_dirty)
                 self._conns.add(conn)
                 self._register(sock, functools.partial(self.on_readable, conn))
@@ -191,6 +199,8 @@ class Receiver:
         if not conn.alive:
             return
         alive = conn.reader.fill(conn.sock)
+        if conn.reader.error is not None:
+            logger.error("dropping data connection from `%s`: %s", conn.sender, conn.reader.error)
         ops: list[Op] = []
         append = ops.append
         decode = to_receiver_decoder.decode
@@ -225,13 +235,12 @@ class Receiver:
                             continue
                     self._on_data(conn, msg, ops)
                 elif type(msg) is NewSegment:
-                    if not conn.reader.fds:
-                        raise ValueError(f"segment {msg.segment_id} arrived without its fd")
-                    fd = conn.reader.fds.pop(0)
-                    conn.maps[msg.segment_id] = Mapping(fd, msg.size)
+                    self._on_segment(conn, msg)
                 elif type(msg) is DropSegment:
                     conn.maps.pop(msg.segment_id, None)
                 elif type(msg) is Closed:
+                    if conn.sender is None:
+                        raise ValueError("closed before hello")
                     if msg.stopping:
                         # the dataflow is stopping: our own STOP is on its way from the
                         # daemon; take it now so the cause does not depend on timing
@@ -239,6 +248,9 @@ class Receiver:
                     self._on_closed(conn, msg.outputs, ops)
                 elif type(msg) is Hello:
                     self._on_hello(conn, msg)
+            if conn.reader.fds and not conn.reader.pending():
+                # every frame of the read was handled: a descriptor no segment claimed
+                raise ValueError("a descriptor came with a frame that is not `segment`")
         except Exception as err:  # a broken peer must not take the node down
             logger.error("dropping data connection from `%s`: %s", conn.sender, err)
             alive = False
@@ -246,6 +258,18 @@ class Receiver:
             self._inbox.apply(ops)
         if not alive:
             self._eof(conn)
+
+    @staticmethod
+    def _on_segment(conn: InConn, msg: NewSegment) -> None:
+        if conn.sender is None:
+            raise ValueError("segment before hello")
+        if not conn.reader.fds:
+            raise ValueError(f"segment {msg.segment_id} arrived without its fd")
+        fd = conn.reader.fds.pop(0)
+        if msg.segment_id not in conn.maps and len(conn.maps) >= MAX_SEGMENTS_PER_CONN:
+            os.close(fd)
+            raise ValueError(f"more than {MAX_SEGMENTS_PER_CONN} shared-memory segments")
+        conn.maps[msg.segment_id] = Mapping(fd, msg.size)  # checks seals and size
 
     def _on_data(self, conn: InConn, msg: Data, ops: list[Op]) -> None:
         if conn.sender is None:
@@ -281,11 +305,19 @@ class Receiver:
             ops.append((input_id, item, protected, flush))
 
     def _on_hello(self, conn: InConn, msg: Hello) -> None:
+        if conn.sender is not None:
+            raise ValueError("a second hello")
         if msg.protocol_version != PROTOCOL_VERSION or msg.dataflow_id != self._dataflow_id:
             raise ValueError(
-                f"unexpected hello from `{msg.sender_node}` (dataflow {msg.dataflow_id}, "
-                f"protocol {msg.protocol_version}; we are {self._dataflow_id}, "
-                f"{PROTOCOL_VERSION})"
+                f"unexpected hello from `{excerpt(msg.sender_node)}` (dataflow "
+                f"{excerpt(msg.dataflow_id)}, protocol {excerpt(msg.protocol_version)}; "
+                f"we are {self._dataflow_id}, {PROTOCOL_VERSION})"
+            )
+        if not secret_matches(msg.token, self._senders.get(msg.sender_node)):
+            # the token itself is never logged
+            raise ValueError(
+                f"refused hello from `{excerpt(msg.sender_node)}`: not a sender of this "
+                "node, or a wrong link token"
             )
         conn.sender = msg.sender_node
         conn.routes = self._routes_in.get(msg.sender_node, {})

@@ -71,13 +71,15 @@ class OutConn:
 
 
 class Peer:
-    """A receiver node and its current connection."""
+    """A receiver node, its current connection, and the ``Hello`` that opens one (it
+    carries the link token the daemon gave us for this receiver)."""
 
-    __slots__ = ("address", "conn", "missed", "next_retry", "node_id", "outage")
+    __slots__ = ("address", "conn", "hello", "missed", "next_retry", "node_id", "outage")
 
-    def __init__(self, node_id: str, address: str) -> None:
+    def __init__(self, node_id: str, address: str, hello: bytearray) -> None:
         self.node_id = node_id
         self.address = address
+        self.hello = hello
         self.conn: OutConn | None = None
         self.next_retry = 0.0
         # Messages this receiver did not get: per output, not yet reported to the daemon
@@ -99,9 +101,6 @@ class Sender:
         self._pool = pool
         self._register = register
         self._unregister = unregister
-        self._hello = encode_frame(
-            data_encoder, Hello(config.dataflow_id, config.node_id, PROTOCOL_VERSION)
-        )
         self._peers: dict[str, Peer] = {}
         self._routes: dict[str, list[Peer]] = {}
         for output_id, receivers in config.routes.items():
@@ -109,7 +108,13 @@ class Sender:
             for receiver in receivers:
                 peer = self._peers.get(receiver.node_id)
                 if peer is None:
-                    peer = self._peers[receiver.node_id] = Peer(receiver.node_id, receiver.address)
+                    hello = Hello(
+                        config.dataflow_id, config.node_id, PROTOCOL_VERSION, receiver.token
+                    )
+                    peer = Peer(
+                        receiver.node_id, receiver.address, encode_frame(data_encoder, hello)
+                    )
+                    self._peers[receiver.node_id] = peer
                 if peer not in peers:
                     peers.append(peer)
         self._infos: dict[str, TypeInfo] = {}
@@ -135,7 +140,7 @@ class Sender:
             return None
         conn = OutConn(peer.node_id, sock)
         try:
-            sock.sendall(self._hello)
+            sock.sendall(peer.hello)
         except OSError:
             sock.close()
             peer.next_retry = time.monotonic() + RETRY_INTERVAL

@@ -20,6 +20,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from dora_message.memfd import check_received, create_sealed
+
 logger = logging.getLogger(__name__)
 
 MIN_SEGMENT = 64 * 1024
@@ -46,9 +48,9 @@ class Segment:
         self.id = segment_id
         self.size = size
         self.rooms: dict[int, int] = {}  # offset -> size of each message not yet released
-        self.fd = os.memfd_create(name, os.MFD_CLOEXEC)
+        # sealed against resizing: receivers refuse segments that could shrink under them
+        self.fd = create_sealed(name, size)
         try:
-            os.ftruncate(self.fd, size)
             self.mm = mmap.mmap(
                 self.fd,
                 size,
@@ -245,12 +247,17 @@ class ShmPool:
 
 
 class Mapping:
-    """A receiver's read-only mapping of one sender segment."""
+    """A receiver's read-only mapping of one sender segment.
+
+    Raises ``ProtocolError`` (fd closed) for a descriptor that is not a memfd sealed
+    against shrinking, or smaller than ``size``: reading it could end in SIGBUS.
+    """
 
     __slots__ = ("address", "buffer", "mm", "size")
 
     def __init__(self, fd: int, size: int) -> None:
         try:
+            check_received(fd, size)
             self.mm = mmap.mmap(
                 fd, size, flags=mmap.MAP_SHARED | mmap.MAP_POPULATE, prot=mmap.PROT_READ
             )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import zenoh
 
+from dora_daemon.bridge import BRIDGE_NODE_ID
 from dora_daemon.bridge.deliver import Delivery
 from dora_daemon.bridge.mesh import Mesh, MeshError
 from dora_daemon.bridge.plan import plan_bridge
@@ -57,9 +58,11 @@ class DataflowBridge:
         consumers: Mapping[tuple[str, str], Mapping[str, list[str]]],
         address: str,
         on_closed: Callable[[str, list[str]], None],
+        key: bytes,
     ) -> None:
         """``consumers`` is the routing table; ``on_closed(producer, outputs)`` runs on
-        the event loop's thread when a remote producer's outputs end."""
+        the event loop's thread when a remote producer's outputs end; ``key`` is the
+        dataflow run's key (link tokens of the bridge's data connections)."""
         self.plan = plan = plan_bridge(consumers, cluster.local_nodes, cluster.node_daemons)
         self._cluster = cluster
         self._mesh = cluster.mesh
@@ -74,10 +77,10 @@ class DataflowBridge:
                 loop.call_soon_threadsafe(on_closed, producer, outputs)
 
         self._publishing = Publishing(session, dataflow_id, plan.published)
-        self._receiver = BridgeReceiver(dataflow_id, address, self._publishing)
+        self._receiver = BridgeReceiver(dataflow_id, address, self._publishing, key, BRIDGE_NODE_ID)
         addresses = {n: node_address(dataflow_id, n) for n in cluster.local_nodes}
         self._delivery = Delivery(
-            session, dataflow_id, plan.delivered, addresses, closed_threadsafe
+            session, dataflow_id, plan.delivered, addresses, closed_threadsafe, key=key
         )
         self._token: zenoh.LivelinessToken | None = None
         self._started = False

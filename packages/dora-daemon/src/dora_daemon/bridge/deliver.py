@@ -26,6 +26,7 @@ import zenoh
 
 from dora_daemon.bridge.pool import Pool
 from dora_daemon.bridge.transport import FrameReader, connect, encode_frame, send_with_fd
+from dora_message.auth import link_token
 from dora_message.data_protocol import (
     Closed,
     Data,
@@ -77,7 +78,9 @@ class Writer:
         routes: Mapping[str, list[str]],
         addresses: Mapping[str, str],
         on_closed: OnClosed,
+        key: bytes,
     ) -> None:
+        """``key``: the dataflow run's key, for the link token of each ``Hello``."""
         self.producer = producer
         self.outputs = list(routes)
         self.queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
@@ -86,7 +89,15 @@ class Writer:
         self._open = set(self._routes)
         self._addresses = addresses
         self._on_closed = on_closed
-        self._hello = encode_frame(data_encoder, Hello(dataflow_id, producer, PROTOCOL_VERSION))
+        # one Hello per receiver: each carries the link token of (producer, receiver)
+        self._hellos = {
+            node: encode_frame(
+                data_encoder,
+                Hello(dataflow_id, producer, PROTOCOL_VERSION, link_token(key, producer, node)),
+            )
+            for nodes in self._routes.values()
+            for node in nodes
+        }
         self._targets: dict[str, _Target] = {}
         self._retry: dict[str, float] = {}
         self._unreachable: set[str] = set()  # warned about once
@@ -237,7 +248,7 @@ class Writer:
             return None
         try:
             sock = connect(self._addresses[node], CONNECT_TIMEOUT, data=True)
-            sock.sendall(self._hello)
+            sock.sendall(self._hellos[node])
         except OSError as error:
             self._retry[node] = now + RETRY_INTERVAL
             if node not in self._unreachable:
@@ -305,12 +316,14 @@ class Delivery:
         addresses: Mapping[str, str],
         on_closed: OnClosed,
         key_of: Callable[[str, str, str], str] = output_key,
+        *,
+        key: bytes,
     ) -> None:
         """``inputs``: remote producer -> its output -> local receiver nodes; ``key_of``
         gives the zenoh key of ``(dataflow, producer, output)`` to subscribe to."""
         self._session = session
         self._writers = {
-            producer: Writer(dataflow_id, producer, routes, addresses, on_closed)
+            producer: Writer(dataflow_id, producer, routes, addresses, on_closed, key)
             for producer, routes in inputs.items()
         }
         self._keys = {

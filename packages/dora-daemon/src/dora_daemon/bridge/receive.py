@@ -35,6 +35,7 @@ from dora_daemon.bridge.transport import (
     listen_socket,
     map_segment,
 )
+from dora_message.auth import link_token, secret_matches
 from dora_message.data_protocol import (
     Closed,
     Data,
@@ -47,10 +48,13 @@ from dora_message.data_protocol import (
 )
 from dora_message.errors import ProtocolError
 from dora_message.node_protocol import PROTOCOL_VERSION
+from dora_message.peer import RefusalLog, allow_root_from_env
+from dora_message.quote import excerpt
 
 log = logging.getLogger(__name__)
 
 JOIN_TIMEOUT = 10.0
+MAX_SEGMENTS_PER_CONN = 4096  # live mappings one producer may hold here
 
 
 class _Conn:
@@ -68,9 +72,18 @@ class _Conn:
 class BridgeReceiver:
     """Accepts data connections of local producers and publishes what they send."""
 
-    def __init__(self, dataflow_id: str, address: str, publishing: Publishing) -> None:
+    def __init__(
+        self, dataflow_id: str, address: str, publishing: Publishing, key: bytes, node_id: str
+    ) -> None:
+        """``key`` is the dataflow run's key: a producer's ``Hello`` must carry
+        ``link_token(key, producer, node_id)`` (``node_id``: ``dora/bridge`` or
+        ``dora/watch``, as in the producers' routes)."""
         self.dataflow_id = dataflow_id
         self.address = address
+        self._key = key
+        self._node_id = node_id
+        self._allow_root = allow_root_from_env()
+        self._refusals = RefusalLog(f"the daemon's `{node_id}` socket")
         self._publishing = publishing
         self._listener: socket.socket | None = None
         self._selector = selectors.DefaultSelector()
@@ -141,7 +154,7 @@ class BridgeReceiver:
     def _accept(self) -> None:
         assert self._listener is not None
         try:
-            for sock in accept_pending(self._listener):
+            for sock in accept_pending(self._listener, self._allow_root, self._refusals):
                 conn = _Conn(sock)
                 self._conns.add(conn)
                 self._selector.register(sock, selectors.EVENT_READ, conn)
@@ -162,9 +175,15 @@ class BridgeReceiver:
             return False
         alive = conn.reader.fill(conn.sock)
         count = conn.reader.last_count
+        if conn.reader.error is not None:
+            log.error(
+                "bridge: dropping the connection from `%s`: %s", conn.sender, conn.reader.error
+            )
         try:
             for body in conn.reader.frames():
                 self._frame(conn, to_receiver_decoder.decode(body))
+            if conn.reader.fds and not conn.reader.pending():
+                raise ValueError("a descriptor came with a frame that is not `segment`")
         except (ProtocolError, msgspec.DecodeError, ValueError, OSError) as error:
             log.error("bridge: dropping the connection from `%s`: %s", conn.sender, error)
             alive = False
@@ -175,24 +194,40 @@ class BridgeReceiver:
     def _frame(self, conn: _Conn, msg: object) -> None:
         if type(msg) is Data:
             self._data(conn, msg)
+        elif type(msg) is Hello:
+            self._hello(conn, msg)
+        elif conn.sender is None:
+            raise ValueError(f"`{type(msg).__name__}` before hello")
         elif type(msg) is NewSegment:
             if not conn.reader.fds:
                 raise ValueError(f"segment {msg.segment_id} arrived without its fd")
-            conn.maps[msg.segment_id] = map_segment(conn.reader.fds.pop(0), msg.size)
+            fd = conn.reader.fds.pop(0)
+            if msg.segment_id not in conn.maps and len(conn.maps) >= MAX_SEGMENTS_PER_CONN:
+                conn.reader.fds.insert(0, fd)  # closed with the connection
+                raise ValueError(f"more than {MAX_SEGMENTS_PER_CONN} shared-memory segments")
+            old = conn.maps.pop(msg.segment_id, None)
+            if old is not None:
+                old.close()
+            conn.maps[msg.segment_id] = map_segment(fd, msg.size)
         elif type(msg) is DropSegment:
             segment = conn.maps.pop(msg.segment_id, None)
             if segment is not None:
                 segment.close()
         elif type(msg) is Closed:
-            if conn.sender is not None:
-                self._publishing.closed(conn.sender, list(msg.outputs), msg.stopping)
-        elif type(msg) is Hello:
-            if msg.dataflow_id != self.dataflow_id or msg.protocol_version != PROTOCOL_VERSION:
-                raise ValueError(
-                    f"unexpected hello from `{msg.sender_node}` (dataflow {msg.dataflow_id}, "
-                    f"protocol {msg.protocol_version})"
-                )
-            conn.sender = msg.sender_node
+            self._publishing.closed(conn.sender, list(msg.outputs), msg.stopping)
+
+    def _hello(self, conn: _Conn, msg: Hello) -> None:
+        if conn.sender is not None:
+            raise ValueError("a second hello")
+        if msg.dataflow_id != self.dataflow_id or msg.protocol_version != PROTOCOL_VERSION:
+            raise ValueError(
+                f"unexpected hello from `{excerpt(msg.sender_node)}` (dataflow "
+                f"{excerpt(msg.dataflow_id)}, protocol {excerpt(msg.protocol_version)})"
+            )
+        expected = link_token(self._key, msg.sender_node, self._node_id)
+        if not secret_matches(msg.token, expected):  # the token is never logged
+            raise ValueError(f"refused hello from `{excerpt(msg.sender_node)}`: wrong link token")
+        conn.sender = msg.sender_node
 
     def _data(self, conn: _Conn, msg: Data) -> None:
         if conn.sender is None:

@@ -11,6 +11,7 @@ import contextlib
 import mmap
 import os
 
+from dora_message.memfd import check_received, create_sealed
 from dora_message.transport import (
     FrameReader,
     accept_pending,
@@ -33,8 +34,12 @@ __all__ = [
 
 
 def map_segment(fd: int, size: int) -> mmap.mmap:
-    """Map a sender's segment read-only; the fd is closed (the mapping keeps the memory)."""
+    """Map a sender's segment read-only; the fd is closed (the mapping keeps the memory).
+
+    Raises ``ProtocolError`` for a descriptor not sealed against shrinking or smaller
+    than ``size`` (reading it could end in SIGBUS)."""
     try:
+        check_received(fd, size)
         return mmap.mmap(fd, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
     finally:
         os.close(fd)
@@ -48,9 +53,8 @@ class Segment:
     def __init__(self, segment_id: int, size: int, name: str) -> None:
         self.id = segment_id
         self.size = size
-        self.fd = os.memfd_create(name, os.MFD_CLOEXEC)
+        self.fd = create_sealed(name, size)  # receivers refuse resizable segments
         try:
-            os.ftruncate(self.fd, size)
             self.mm = mmap.mmap(self.fd, size, flags=mmap.MAP_SHARED)
         except OSError:
             os.close(self.fd)

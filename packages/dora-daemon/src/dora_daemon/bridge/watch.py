@@ -22,6 +22,7 @@ import asyncio
 import functools
 from collections.abc import Mapping
 
+from dora_daemon.bridge import WATCH_NODE_ID
 from dora_daemon.bridge.deliver import Delivery
 from dora_daemon.bridge.mesh import Mesh
 from dora_daemon.bridge.publish import Publishing
@@ -40,14 +41,16 @@ class DataflowWatch:
         address: str,
         readers: Mapping[str, Mapping[str, list[str]]],
         addresses: Mapping[str, str],
+        key: bytes,
     ) -> None:
-        """``outputs``: local node -> every output it declares (as sent on the wire);
+        """``key``: the dataflow run's key (link tokens of the tap and the injection);
+        ``outputs``: local node -> every output it declares (as sent on the wire);
         ``readers``: producer (anywhere) -> output -> local nodes reading it, at
         ``addresses``; ``mesh``: the daemon's open zenoh session, which clients dial."""
         assert mesh.session is not None and mesh.daemon_id is not None
         self._mesh = mesh
         self._publishing = Publishing(mesh.session, dataflow_id, outputs, for_watchers=True)
-        self._receiver = BridgeReceiver(dataflow_id, address, self._publishing)
+        self._receiver = BridgeReceiver(dataflow_id, address, self._publishing, key, WATCH_NODE_ID)
         self._injection = Delivery(
             mesh.session,
             dataflow_id,
@@ -55,6 +58,7 @@ class DataflowWatch:
             addresses,
             on_closed=lambda _producer, _outputs: None,  # injection never ends an output
             key_of=functools.partial(_inject_key, mesh.daemon_id),
+            key=key,
         )
         self._started = False
 

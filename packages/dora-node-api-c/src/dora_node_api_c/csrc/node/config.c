@@ -72,7 +72,25 @@ int dn_config_load(const char *text, size_t len, dn_config *cfg) {
       get_str(&root, "daemon_address", &cfg->daemon_address, &cfg->daemon_address_len, true) ||
       get_str(&root, "listen_address", &cfg->listen_address, &cfg->listen_address_len, true))
     goto out;
-  const jval *v = json_get(&root, "restart_count");
+  /* dora-py-2 secrets (dora_message.auth): absent means none, and the daemon and
+   * every receiver then refuse us */
+  if (get_str(&root, "secret", &cfg->secret, NULL, false)) goto out;
+  const jval *v = json_get(&root, "allow_root_peers");
+  cfg->allow_root_peers = v && v->type == J_BOOL && v->b;
+  const jval *senders = json_get(&root, "senders");
+  if (senders && senders->type == J_OBJ && senders->n) {
+    cfg->senders = calloc(senders->n, sizeof *cfg->senders);
+    if (!cfg->senders) goto oom;
+    for (size_t i = 0; i < senders->n; i++) {
+      const jval *tok = &senders->items[i];
+      if (tok->type != J_STR) continue;
+      dn_sender_cfg *sc = &cfg->senders[cfg->n_senders++];
+      sc->node_id = dup_n(senders->keys[i], senders->key_lens[i]);
+      sc->token = dup_n(tok->s, tok->slen);
+      if (!sc->node_id || !sc->token) goto oom;
+    }
+  }
+  v = json_get(&root, "restart_count");
   if (v && v->type == J_NUM && v->is_int && v->i > 0) cfg->restart_count = (unsigned)v->i;
   v = json_get(&root, "zero_copy_threshold");
   if (v && v->type == J_NUM && v->is_int && v->i >= 0) cfg->threshold = (size_t)v->i;
@@ -151,7 +169,9 @@ int dn_config_load(const char *text, size_t len, dn_config *cfg) {
           peer->node_id = dup_n(node->s, node->slen);
           peer->address = dup_n(addr->s, addr->slen);
           peer->address_len = addr->slen;
-          if (!peer->node_id || !peer->address) goto oom;
+          const jval *tok = json_get(&list->items[k], "token");
+          peer->token = tok && tok->type == J_STR ? dup_n(tok->s, tok->slen) : dup_n("", 0);
+          if (!peer->node_id || !peer->address || !peer->token) goto oom;
           p = (long)cfg->n_peers++;
         }
         bool seen = false;
@@ -187,7 +207,14 @@ void dn_config_free(dn_config *cfg) {
   for (size_t i = 0; i < cfg->n_peers; i++) {
     free(cfg->peers[i].node_id);
     free(cfg->peers[i].address);
+    free(cfg->peers[i].token);
   }
+  free(cfg->secret);
+  for (size_t i = 0; i < cfg->n_senders; i++) {
+    free(cfg->senders[i].node_id);
+    free(cfg->senders[i].token);
+  }
+  free(cfg->senders);
   free(cfg->peers);
   for (size_t i = 0; i < cfg->n_routes; i++) {
     free(cfg->routes[i].output);

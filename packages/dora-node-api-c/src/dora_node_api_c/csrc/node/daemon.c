@@ -68,12 +68,13 @@ int dn_daemon_handshake(dn_ctx *c) {
   dn_buf keep;
   dn_buf_init(&keep, 0);
   dn_frame_begin(f);
-  mp_w_array(f, 5);
+  mp_w_array(f, 6);
   mp_w_cstr(f, "register");
   mp_w_cstr(f, c->cfg.dataflow_id);
   mp_w_cstr(f, c->cfg.node_id);
   mp_w_cstr(f, DN_PROTOCOL_VERSION);
   mp_w_int(f, (int64_t)getpid());
+  mp_w_cstr(f, c->cfg.secret ? c->cfg.secret : "");
   mp_rd r;
   if (dn_frame_end(f) || dn_daemon_send(c, f) ||
       wait_reply(c, "register_reply", REGISTER_TIMEOUT_MS, &r, &keep))

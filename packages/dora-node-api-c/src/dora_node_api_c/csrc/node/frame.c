@@ -39,7 +39,13 @@ void dn_reader_free(dn_reader *r) {
   dn_buf_free(&r->buf);
 }
 
-static void keep_fds(dn_reader *r, struct msghdr *msg) {
+/* Passed descriptors, within bounds: the kernel hands over the descriptors of at most
+ * one sendmsg per read, so one read's descriptors are one frame's. A frame may carry one
+ * (a `segment`), and at most DN_MAX_HELD_FDS may wait for their frame; a peer that breaks
+ * that loses the connection and the descriptors of the read are closed at once. */
+static int keep_fds(dn_reader *r, struct msghdr *msg) {
+  int got[DN_MAX_FDS];
+  int n_got = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
     size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -47,10 +53,22 @@ static void keep_fds(dn_reader *r, struct msghdr *msg) {
     for (size_t i = 0; i < n; i++) {
       int fd;
       memcpy(&fd, &fds[i], sizeof fd);
-      if (r->n_fds < DN_MAX_FDS) r->fds[r->n_fds++] = fd;
-      else close(fd); /* a peer passing more than it announces: refuse the excess */
+      if (n_got < DN_MAX_FDS) got[n_got++] = fd;
+      else close(fd);
     }
   }
+  const char *error = NULL;
+  if (msg->msg_flags & MSG_CTRUNC) error = "more descriptors in one frame than fit (truncated)";
+  else if (n_got > DN_MAX_FDS_PER_FRAME) error = "several descriptors in one frame";
+  else if (r->n_fds + n_got > DN_MAX_HELD_FDS)
+    error = "descriptors not claimed by a segment frame";
+  if (error) {
+    for (int i = 0; i < n_got; i++) close(got[i]);
+    r->error = error;
+    return -1;
+  }
+  for (int i = 0; i < n_got; i++) r->fds[r->n_fds++] = got[i];
+  return 0;
 }
 
 int dn_reader_fill(dn_reader *r, int fd) {
@@ -80,7 +98,7 @@ int dn_reader_fill(dn_reader *r, int fd) {
       msg.msg_control = control.buf;
       msg.msg_controllen = sizeof control.buf;
       n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-      if (n >= 0) keep_fds(r, &msg);
+      if (n >= 0 && keep_fds(r, &msg)) return -1;
     } else {
       n = recv(fd, at, READ_CHUNK, MSG_DONTWAIT);
     }

@@ -31,10 +31,12 @@
 #include "dora_node_api.h"
 #include "msgpack.h"
 
-#define DN_PROTOCOL_VERSION "dora-py-1"
+#define DN_PROTOCOL_VERSION "dora-py-2"
 #define DN_MAX_FRAME (64u * 1024u * 1024u)
 #define DN_MAX_MESSAGE (256u * 1024u * 1024u) /* a payload, in shared memory (as dora-rs) */
-#define DN_MAX_FDS 16
+#define DN_MAX_FDS 16          /* room per read, to see (and refuse) frames carrying more */
+#define DN_MAX_FDS_PER_FRAME 1 /* a `segment` frame carries one descriptor, others none */
+#define DN_MAX_HELD_FDS 2      /* received, waiting for their `segment` frame (split reads) */
 #define DN_MAX_PEERS 64           /* receivers of one node: a bit each in a holder mask */
 #define DN_MAX_SEGMENTS_PER_CONN 4096
 #define DN_CONTROL_QUEUE 1000     /* non-input events kept at most */
@@ -56,7 +58,13 @@ typedef struct dn_peer_cfg {
   char *node_id;
   char *address; /* may start with NUL (abstract) */
   size_t address_len;
+  char *token; /* the link token our Hello carries to this receiver */
 } dn_peer_cfg;
+
+typedef struct dn_sender_cfg {
+  char *node_id;
+  char *token; /* the link token its Hello must carry */
+} dn_sender_cfg;
 
 typedef struct dn_route {
   char *output;
@@ -79,6 +87,10 @@ typedef struct dn_config {
   size_t n_peers;
   dn_route *routes;
   size_t n_routes;
+  char *secret; /* presented in Register; never logged */
+  dn_sender_cfg *senders;
+  size_t n_senders;
+  bool allow_root_peers; /* accept root's connections besides our own user's */
   unsigned restart_count;
   size_t threshold;
   double health_check_timeout; /* seconds, 0: none */
@@ -97,6 +109,7 @@ typedef struct dn_reader {
   bool with_fds;
   int fds[DN_MAX_FDS];
   int n_fds;
+  const char *error; /* why fill() gave up on the connection, when it was the peer's fault */
 } dn_reader;
 
 DN_HIDDEN void dn_reader_init(dn_reader *r, bool with_fds);

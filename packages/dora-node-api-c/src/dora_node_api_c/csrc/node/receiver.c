@@ -146,6 +146,15 @@ static void drop_conn(dn_ctx *c, dn_inconn *conn) {
   free(sender);
 }
 
+/* Refused or broken connections are logged, but a flood of them must not flood the log:
+ * the first ten, then every power of two. */
+static void log_drop(const char *text) {
+  static unsigned long count;
+  count++;
+  if (count <= 10 || (count & (count - 1)) == 0)
+    dn_log_stderr("%s (%lu dropped so far)", text, count);
+}
+
 void dn_receiver_accept(dn_ctx *c) {
   for (;;) {
     int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -154,6 +163,19 @@ void dn_receiver_accept(dn_ctx *c) {
       if (errno != EAGAIN && errno != EWOULDBLOCK)
         dn_log_stderr("accepting a data connection failed: %s", strerror(errno));
       return;
+    }
+    /* abstract sockets have no permissions: only our own user (and root when allowed)
+     * may talk to us; anyone else is closed before a byte of theirs is read */
+    struct ucred cred = {0, 0, 0};
+    socklen_t cred_len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 ||
+        !(cred.uid == geteuid() || (c->cfg.allow_root_peers && cred.uid == 0))) {
+      char text[160];
+      snprintf(text, sizeof text, "refused a data connection: pid %ld runs as uid %ld, not %ld",
+               (long)cred.pid, (long)cred.uid, (long)geteuid());
+      close(fd);
+      log_drop(text);
+      continue;
     }
     dn_inconn *conn = calloc(1, sizeof *conn);
     dn_inconn **grown = NULL;
@@ -185,17 +207,42 @@ void dn_receiver_accept(dn_ctx *c) {
 
 /* ---- frames -------------------------------------------------------------------------- */
 
+/* Constant time: how much of a token matched must not show in the time taken. */
+static bool token_eq(const char *expected, const uint8_t *given, size_t len) {
+  size_t n = expected ? strlen(expected) : 0;
+  if (n == 0 || n != len) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < n; i++) diff |= (unsigned char)expected[i] ^ given[i];
+  return diff == 0;
+}
+
+static const char *sender_token(const dn_ctx *c, const uint8_t *sender, size_t len) {
+  for (size_t i = 0; i < c->cfg.n_senders; i++)
+    if (str_eq(c->cfg.senders[i].node_id, sender, len)) return c->cfg.senders[i].token;
+  return NULL;
+}
+
 static int on_hello(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_len) {
-  const uint8_t *df, *sender, *version;
-  uint32_t df_len, sender_len, version_len;
+  const uint8_t *df, *sender, *version, *token = NULL;
+  uint32_t df_len, sender_len, version_len, token_len = 0;
+  if (conn->sender) return snprintf(err, err_len, "a second hello"), -1;
   if (mp_read_str(r, &df, &df_len) || mp_read_str(r, &sender, &sender_len) ||
       mp_read_str(r, &version, &version_len))
+    return snprintf(err, err_len, "malformed hello"), -1;
+  int quoted = sender_len > 80 ? 80 : (int)sender_len; /* what an error quotes of it */
+  if (r->p < r->end && mp_read_str(r, &token, &token_len))
     return snprintf(err, err_len, "malformed hello"), -1;
   if (!str_eq(c->cfg.dataflow_id, df, df_len) ||
       !str_eq(DN_PROTOCOL_VERSION, version, version_len))
     return snprintf(err, err_len, "unexpected hello from `%.*s` (dataflow %.*s, protocol %.*s)",
-                    (int)sender_len, (const char *)sender, (int)df_len, (const char *)df,
+                    quoted, (const char *)sender, (int)df_len, (const char *)df,
                     (int)version_len, (const char *)version),
+           -1;
+  r->p = r->end;
+  /* the token is never quoted */
+  if (!token || !token_eq(sender_token(c, sender, sender_len), token, token_len))
+    return snprintf(err, err_len, "refused hello from `%.*s`: not a sender of this node, or a "
+                    "wrong link token", quoted, (const char *)sender),
            -1;
   free(conn->sender);
   conn->sender = malloc(sender_len + 1);
@@ -558,13 +605,15 @@ static int handle_frame(dn_ctx *c, dn_inconn *conn, const uint8_t *body, uint32_
   uint32_t tag_len;
   if (mp_read_array(&r, &n) || n < 1 || mp_read_str(&r, &tag, &tag_len))
     return snprintf(err, err_len, "malformed frame"), -1;
+  if (str_eq("hello", tag, tag_len)) return on_hello(c, conn, &r, err, err_len);
+  /* nothing counts before an accepted hello: no data, no descriptors, no stop */
+  if (!conn->sender) return snprintf(err, err_len, "a frame before hello"), -1;
   if (str_eq("data", tag, tag_len)) return on_data(c, conn, &r, err, err_len);
   if (str_eq("segment", tag, tag_len)) return on_segment(conn, &r, err, err_len);
   if (str_eq("drop_segment", tag, tag_len))
     return on_drop_segment(conn, &r) ? (snprintf(err, err_len, "malformed drop_segment"), -1) : 0;
   if (str_eq("closed", tag, tag_len))
     return on_closed(c, conn, &r) ? (snprintf(err, err_len, "malformed closed frame"), -1) : 0;
-  if (str_eq("hello", tag, tag_len)) return on_hello(c, conn, &r, err, err_len);
   return snprintf(err, err_len, "unknown frame `%.*s`", (int)(tag_len > 40 ? 40 : tag_len),
                   (const char *)tag),
          -1;
@@ -577,23 +626,23 @@ void dn_receiver_readable(dn_ctx *c, dn_inconn *conn) {
   uint32_t len;
   int got;
   char err[256];
-  while ((got = dn_reader_next(&conn->rd, &body, &len)) == 1) {
-    if (handle_frame(c, conn, body, len, err, sizeof err)) {
-      char text[400];
-      snprintf(text, sizeof text, "dropping the data connection from `%s`: %s",
-               conn->sender ? conn->sender : "?", err);
-      dn_log_stderr("%s", text);
-      push_error(c, text);
-      alive = -1;
-      break;
-    }
+  err[0] = 0;
+  if (alive < 0 && conn->rd.error) snprintf(err, sizeof err, "%s", conn->rd.error);
+  while (!err[0] && (got = dn_reader_next(&conn->rd, &body, &len)) == 1) {
+    if (handle_frame(c, conn, body, len, err, sizeof err)) alive = -1;
   }
-  if (got < 0) {
-    char text[200];
-    snprintf(text, sizeof text, "dropping the data connection from `%s`: frame over the %u-byte limit",
-             conn->sender ? conn->sender : "?", DN_MAX_FRAME);
-    dn_log_stderr("%s", text);
-    push_error(c, text);
+  if (!err[0] && got < 0)
+    snprintf(err, sizeof err, "frame over the %u-byte limit", DN_MAX_FRAME);
+  /* every frame of the read was handled: a descriptor that no segment frame claimed */
+  if (!err[0] && conn->rd.n_fds && conn->rd.pos == conn->rd.buf.len)
+    snprintf(err, sizeof err, "a descriptor came with a frame that is not `segment`");
+  if (err[0]) {
+    char text[400];
+    snprintf(text, sizeof text, "dropping the data connection from `%s`: %s",
+             conn->sender ? conn->sender : "?", err);
+    log_drop(text);
+    /* the user hears of broken connections of its own senders, not of strangers */
+    if (conn->sender) push_error(c, text);
     alive = -1;
   }
   if (alive < 0) drop_conn(c, conn);

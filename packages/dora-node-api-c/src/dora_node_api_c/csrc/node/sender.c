@@ -45,11 +45,12 @@ static int connect_peer(dn_ctx *c, dn_peer *p) {
   dn_buf f;
   dn_buf_init(&f, 0);
   dn_frame_begin(&f);
-  mp_w_array(&f, 4);
+  mp_w_array(&f, 5);
   mp_w_cstr(&f, "hello");
   mp_w_cstr(&f, c->cfg.dataflow_id);
   mp_w_cstr(&f, c->cfg.node_id);
   mp_w_cstr(&f, DN_PROTOCOL_VERSION);
+  mp_w_cstr(&f, p->cfg->token ? p->cfg->token : ""); /* the link token for this receiver */
   int rc = dn_frame_end(&f) ? -1 : dn_write_all(fd, f.data, f.len, -1);
   dn_buf_free(&f);
   if (rc) {

@@ -7,6 +7,7 @@
  * when every receiver released every message in it, and free segments beyond 256 MiB
  * are unmapped (the receivers are told with DropSegment). */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -23,8 +24,15 @@
 
 dn_mapping *dn_mapping_open(int fd, size_t size) {
   struct stat st;
-  /* a segment smaller than announced would fault (SIGBUS) on access: refuse it */
-  if (size == 0 || fstat(fd, &st) < 0 || (size_t)st.st_size < size) {
+  /* a segment smaller than announced, or one its sender could still shrink, would
+   * fault (SIGBUS) on access: only memfds sealed against shrinking are mapped */
+  int seals = fcntl(fd, F_GET_SEALS);
+  if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
+    close(fd);
+    dn_fail("shared-memory segment not sealed against shrinking (F_SEAL_SHRINK)");
+    return NULL;
+  }
+  if (size == 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size < size) {
     close(fd);
     dn_fail("shared-memory segment smaller than announced");
     return NULL;
@@ -99,16 +107,18 @@ static dn_segment *segment_new(dn_pool *p, size_t len) {
   }
   dn_segment *s = calloc(1, sizeof *s);
   if (!s) return NULL;
-  s->fd = memfd_create(p->name, MFD_CLOEXEC);
+  s->fd = memfd_create(p->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (s->fd < 0) {
     free(s);
     dn_fail("memfd_create failed");
     return NULL;
   }
-  if (ftruncate(s->fd, (off_t)size) < 0) {
+  /* sealed once sized: receivers refuse segments that could shrink under them */
+  if (ftruncate(s->fd, (off_t)size) < 0 ||
+      fcntl(s->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
     close(s->fd);
     free(s);
-    dn_fail("cannot size a shared-memory segment of %zu bytes", size);
+    dn_fail("cannot size and seal a shared-memory segment of %zu bytes", size);
     return NULL;
   }
   void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
