@@ -32,6 +32,7 @@ nodes:
     env:
       FAIL_RUNS: "{restarts}"
       PER_RUN: "500"
+      LINGER: "0.3"  # ~300 messages queued and never read: counted when it leaves
     inputs:
       data:
         source: pacer/data
@@ -72,6 +73,7 @@ def node_log(flow: Path, uuid: str, node: str) -> str:
 
 @dataclass
 class Outcome:
+    sender_log: str
     sent: int
     delivered: list[int]  # per incarnation of the receiver
     warned: list[int]  # missed per restart, from the daemon's warnings
@@ -123,6 +125,7 @@ def run_and_count(flow: Path, daemon: Proc, env: dict[str, str]) -> Outcome:
 
         top_row = wait_until(top, timeout=30, what=f"dora top showing {total} dropped")
         return Outcome(
+            sender_log=pacer,
             sent=sent,
             delivered=[int(got) for _run, got, _how in runs],
             warned=warned,
@@ -137,10 +140,15 @@ def run_and_count(flow: Path, daemon: Proc, env: dict[str, str]) -> Outcome:
 def check(outcome: Outcome) -> None:
     """Nothing is lost without a count: delivered + missed == sent, and each view agrees."""
     assert len(outcome.warned) == RESTARTS
-    assert all(count > 0 for count in outcome.warned), outcome.warned  # 1 kHz: each restart
+    # 1 kHz: each restart misses messages, at least those it left unread while lingering
+    assert all(count > 100 for count in outcome.warned), outcome.warned
     assert sum(outcome.delivered) + sum(outcome.warned) == outcome.sent, outcome
     total = sum(outcome.warned)
     assert outcome.info_json["restarts"] == RESTARTS
     assert re.search(rf"DROPPED MESSAGES\s+data: {total}\n", outcome.info_table), outcome.info_table
     metrics = outcome.top["metrics"]
     assert isinstance(metrics, dict) and metrics["restart_count"] == RESTARTS
+    # as in dora-rs, the restarting node keeps its outputs open: its receiver sees
+    # NODE_RESTARTED each time, and its `done` input never closes
+    assert outcome.sender_log.count("pacer: NODE_RESTARTED forgetful") == RESTARTS
+    assert "pacer: INPUT_CLOSED" not in outcome.sender_log, outcome.sender_log

@@ -143,6 +143,21 @@ def test_unknown_input_is_ignored_and_end_discards():
     assert s.pop() is None and s.ended and s.is_empty()
 
 
+def test_what_never_comes_out_is_counted_per_input():
+    # a node leaving to be restarted reports these (UnreadInputs)
+    s = Scheduler({"a": (10, "drop_oldest"), "b": (10, "drop_oldest")})
+    s.push_input("a", 1)
+    s.push_input("a", 2)
+    s.push_input("b", 3)
+    assert s.pop() == ("a", 1)
+    s.close_input("b")  # markers are not messages
+    s.end()
+    s.push_input("a", 4)  # arrives after the end
+    s.push_run("a", [5, 6])
+    assert s.discarded_counts() == {"a": 4, "b": 1}
+    assert s.drop_counts() == {"a": 0, "b": 0}  # not the queue policy's drops
+
+
 def test_non_input_queue_is_bounded_but_keeps_stop():
     s = Scheduler({})
     s.push_event({"kind": "dora", "type": "STOP", "id": "MANUAL"})

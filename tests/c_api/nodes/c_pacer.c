@@ -1,6 +1,7 @@
 /* The C twin of tests/fault/nodes/pacer.py: sends one 8-byte number per tick on `data`
  * and counts what it sent, until `done` arrives; then closes `data`, prints
- * `pacer: sent=N` and idles until the dataflow stops. */
+ * `pacer: sent=N` and idles until the dataflow stops. Prints the restarts and closings
+ * of its inputs (`pacer: NODE_RESTARTED forgetful`). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,16 @@ int main(void) {
     if (read_dora_event_type(event) == DoraEventType_Stop) {
       free_dora_event(event);
       break;
+    }
+    const char *kind = dora_event_type_name(event);
+    if (!strcmp(kind, "NODE_RESTARTED") || !strcmp(kind, "INPUT_CLOSED")) {
+      const char *text = "";
+      size_t text_len = 0;
+      char *id = "";
+      size_t id_len = 0;
+      if (!strcmp(kind, "NODE_RESTARTED")) dora_event_text(event, &text, &text_len);
+      else read_dora_input_id(event, &id, &id_len);
+      printf("pacer: %s %.*s%.*s\n", kind, (int)text_len, text, (int)id_len, id);
     }
     if (read_dora_event_type(event) == DoraEventType_Input && sending) {
       char *id;

@@ -1,9 +1,11 @@
 """Reads ``data``; its first ``$FAIL_RUNS`` incarnations fail (an uncaught exception)
-after ``$PER_RUN`` messages. The last one asks the sender to stop (``done``) after
+after ``$PER_RUN`` messages, ``$LINGER`` seconds after the last one they read (what
+arrives meanwhile is left unread). The last one asks the sender to stop (``done``) after
 ``$PER_RUN`` messages and says how many it got once ``data`` closes. Every incarnation
 prints what it got: ``forgetful: run=R got=N``."""
 
 import os
+import time
 
 import pyarrow as pa
 
@@ -11,6 +13,7 @@ from dora import Node
 
 PER_RUN = int(os.environ.get("PER_RUN", "1000"))
 FAIL_RUNS = int(os.environ.get("FAIL_RUNS", "3"))
+LINGER = float(os.environ.get("LINGER", "0"))
 
 node = Node()
 run = node.restart_count()
@@ -25,6 +28,7 @@ for event in node:
             continue
         if run < FAIL_RUNS:
             print(f"forgetful: run={run} got={got} failing", flush=True)
+            time.sleep(LINGER)  # busy: its queue fills up, and nobody reads it any more
             raise RuntimeError("forgetful fails on purpose")
         if not asked:
             asked = True

@@ -235,7 +235,14 @@ class Node(_log.LogMethods):
         the node's code (it counts them as missed during the restart)."""
         self._receiver.drain()
         with self._inbox.lock:
-            unread = self._inbox.sched.discarded_counts()
+            discarded = self._inbox.sched.discarded_counts()
+        inputs = self._config.inputs
+        # daemon-made inputs (timer ticks, log lines) are not messages anybody sent
+        unread = {
+            iid: count
+            for iid, count in discarded.items()
+            if iid in inputs and not inputs[iid].source.startswith("dora/")
+        }
         if unread:
             self._daemon.send(UnreadInputs(unread))
 
