@@ -607,7 +607,10 @@ static int handle_frame(dn_ctx *c, dn_inconn *conn, const uint8_t *body, uint32_
     return snprintf(err, err_len, "malformed frame"), -1;
   if (str_eq("hello", tag, tag_len)) return on_hello(c, conn, &r, err, err_len);
   /* nothing counts before an accepted hello: no data, no descriptors, no stop */
-  if (!conn->sender) return snprintf(err, err_len, "a frame before hello"), -1;
+  if (!conn->sender)
+    return snprintf(err, err_len, "%.*s before hello", (int)(tag_len > 40 ? 40 : tag_len),
+                    (const char *)tag),
+           -1;
   if (str_eq("data", tag, tag_len)) return on_data(c, conn, &r, err, err_len);
   if (str_eq("segment", tag, tag_len)) return on_segment(conn, &r, err, err_len);
   if (str_eq("drop_segment", tag, tag_len))
@@ -641,8 +644,7 @@ void dn_receiver_readable(dn_ctx *c, dn_inconn *conn) {
     snprintf(text, sizeof text, "dropping the data connection from `%s`: %s",
              conn->sender ? conn->sender : "?", err);
     log_drop(text);
-    /* the user hears of broken connections of its own senders, not of strangers */
-    if (conn->sender) push_error(c, text);
+    push_error(c, text); /* the queue of such events is bounded (DN_CONTROL_QUEUE) */
     alive = -1;
   }
   if (alive < 0) drop_conn(c, conn);
