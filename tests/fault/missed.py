@@ -124,8 +124,11 @@ def run_and_count(flow: Path, daemon: Proc, env: dict[str, str]) -> Outcome:
             return rows[0] if metrics and metrics["dropped_messages"] == {"data": total} else None
 
         top_row = wait_until(top, timeout=30, what=f"dora top showing {total} dropped")
+        # a clean stop: the sender frees its context and exits (sanitizers report then)
+        stopped = run_dora(["stop", uuid, "--grace-duration", "20s"], env=env, timeout=120)
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
         return Outcome(
-            sender_log=pacer,
+            sender_log=node_log(flow, uuid, "pacer"),
             sent=sent,
             delivered=[int(got) for _run, got, _how in runs],
             warned=warned,
@@ -134,7 +137,7 @@ def run_and_count(flow: Path, daemon: Proc, env: dict[str, str]) -> Outcome:
             top=top_row,
         )
     finally:
-        run_dora(["stop", uuid, "--force"], env=env)
+        run_dora(["stop", uuid, "--force"], env=env)  # after a failure (else a no-op)
 
 
 def check(outcome: Outcome) -> None:
