@@ -1,5 +1,6 @@
 """Fixtures for the C API tests: compiling C / C++ programs against dora's C headers
-and libraries into a per-session temporary directory, and running dataflows.
+and libraries into a per-session temporary directory, and a fake daemon for a compiled
+node to talk to (``daemon``). The helpers they share with the tests are in ``helpers.py``.
 
 ``compile_c(sources, output, extra_flags=(), lang="c", link="node")`` compiles and links
 a program (``link``: ``"node"`` or ``"operator"`` links that library, ``"sources-node"``
@@ -11,16 +12,14 @@ arguments.
 from __future__ import annotations
 
 import shutil
-import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 import dora_node_api_c
-
-NODES = Path(__file__).parent / "nodes"
-WARNINGS = ("-Wall", "-Wextra", "-Werror")
+from tests.c_api.helpers import NODES, WARNINGS, check_compile
+from tests.node_api.fake_daemon import FakeDaemon
 
 CompileC = Callable[..., Path]
 
@@ -72,9 +71,18 @@ def compile_c(c_build_dir: Path) -> CompileC:
             command += ["-x", "none", "-pthread"]
         elif link is not None:
             command += dora_node_api_c.libs(link)  # type: ignore[arg-type]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        assert result.returncode == 0, f"{' '.join(command)}\n{result.stderr}"
+        check_compile(command)
         cache[key] = target
         return target
 
     return compile
+
+
+@pytest.fixture
+def daemon() -> Iterator[FakeDaemon]:
+    """A fake daemon for one dataflow whose node ``c`` is the compiled node under test."""
+    d = FakeDaemon(["c"])
+    try:
+        yield d
+    finally:
+        d.close()

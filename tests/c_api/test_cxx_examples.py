@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.c_api.cxx_helpers import ROOT, cxx_compiler, dora_env, run_output
-from tests.procs import dataflow_leftovers, run_dora
+from tests.c_api.helpers import ROOT, cxx_compiler, dora_env, run_flow
+from tests.procs import dataflow_leftovers
 
 pytestmark = pytest.mark.integration
 
@@ -33,9 +33,8 @@ def test_cxx_dataflow_example_runs(tmp_path: Path) -> None:
     cxx_compiler()  # skips without one
     flow = copy_example("cxx-dataflow", tmp_path)
     # run from elsewhere: the build lines must run in the dataflow's directory
-    result = run_dora(["run", str(flow)], cwd=tmp_path, timeout=360, env=dora_env())
-    output = run_output(result)
-    assert result.returncode == 0, output
+    code, output = run_flow(flow, cwd=tmp_path, timeout=360, env=dora_env())
+    assert code == 0, output
     assert "[cxx node] sent 20 arrays, finished" in output
     # tick n sends [n, n/2, n*n]: the 20th sums to 20 + 10 + 400
     assert "[cxx sink] received `summary`: sum 430, running total 3185" in output
@@ -48,9 +47,8 @@ def test_cxx_dataflow_example_runs(tmp_path: Path) -> None:
 def test_mixed_languages_example_is_zero_copy(tmp_path: Path) -> None:
     cxx_compiler()
     flow = copy_example("mixed-languages", tmp_path)
-    result = run_dora(["run", str(flow)], cwd=tmp_path, timeout=360, env=dora_env())
-    output = run_output(result)
-    assert result.returncode == 0, output
+    code, output = run_flow(flow, cwd=tmp_path, timeout=360, env=dora_env())
+    assert code == 0, output
     assert "camera: sent 20 frames of 1048576 bytes" in output
     # the C++ node read each frame in the camera's memfd and wrote it into its own
     assert "invert: 20 frames inverted, 20 of them read from and written to shared memory" in (

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import dora_node_api_c as api
-from tests.c_api.cxx_helpers import (
+from tests.c_api.helpers import (
     CXX_SOURCES,
     ROOT,
     STRICT,

@@ -13,18 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.c_api.cxx_helpers import CXX_SOURCES, compile_cxx, dora_env, run_output
-from tests.procs import run_dora
+from tests.c_api.helpers import CXX_SOURCES, compile_cxx, dora_env, py_sink_summary, run_flow
 
 pytestmark = pytest.mark.integration
 
 ROUNDS = 5  # py_source.py's
 PYTHON_NODES = ("py_source.py", "py_sink.py", "py_waiter.py")
-
-
-def summary(output: str) -> list[dict]:
-    line = next(ln for ln in output.splitlines() if "py_sink: summary " in ln)
-    return json.loads(line.split("py_sink: summary ", 1)[1])
 
 
 @pytest.mark.timeout(180)
@@ -34,10 +28,9 @@ def test_cxx_node_talks_to_python_nodes(tmp_path: Path) -> None:
     (tmp_path / "build").mkdir()
     compile_cxx([CXX_SOURCES / "node_roundtrip.cc"], tmp_path / "build" / "node_roundtrip")
 
-    result = run_dora(["run", str(tmp_path / "node_roundtrip.yml")], timeout=150, env=dora_env())
-    output = run_output(result)
-    assert result.returncode == 0, output
-    received = summary(output)
+    code, output = run_flow(tmp_path / "node_roundtrip.yml", timeout=150, env=dora_env())
+    assert code == 0, output
+    received = py_sink_summary(output)
 
     echoes = [r for r in received if r["id"] == "echo"]
     assert [e["params"]["seq"] for e in echoes] == list(range(ROUNDS)), output
@@ -83,9 +76,8 @@ def lifecycle_flow(tmp_path: Path) -> Path:
 
 @pytest.mark.timeout(180)
 def test_cxx_node_timeouts_samples_and_end_of_stream(lifecycle_flow: Path) -> None:
-    result = run_dora(["run", str(lifecycle_flow)], timeout=150, env=dora_env())
-    output = run_output(result)
-    assert result.returncode == 0, output
+    code, output = run_flow(lifecycle_flow, timeout=150, env=dora_env())
+    assert code == 0, output
     line = next(ln for ln in output.splitlines() if "py_waiter: " in ln)
     received = json.loads(line.split("py_waiter: ", 1)[1])
     # the sample arrived whole with its params; the first next(20ms) had timed out
@@ -131,7 +123,6 @@ def test_cxx_nodes_are_clean_under_sanitizers(tmp_path: Path) -> None:
             sanitize=True,
         )
     for flow in ("node_roundtrip.yml", "node_lifecycle.yml"):
-        result = run_dora(["run", str(tmp_path / flow)], timeout=120, env=dora_env())
-        output = run_output(result)
-        assert result.returncode == 0, output
+        code, output = run_flow(tmp_path / flow, timeout=120, env=dora_env())
+        assert code == 0, output
         assert "Sanitizer" not in output and "runtime error" not in output, output

@@ -3,21 +3,21 @@ between Python nodes; an exception it throws is reported with its text."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.c_api.cxx_helpers import CXX_SOURCES, compile_cxx, dora_env, run_output
-from tests.procs import run_dora
+from tests.c_api.helpers import CXX_SOURCES, compile_cxx, dora_env, py_sink_summary, run_flow
 
 pytestmark = pytest.mark.integration
 
 ROUNDS = 5  # py_source.py's
 
 
-def prepare(tmp_path: Path, flow: str) -> Path:
+def run_with_doubler(tmp_path: Path, flow: str) -> tuple[int, str]:
+    """``cxx/<flow>`` run to its end under ``tmp_path``, with its Python nodes and the C++
+    doubler operator (``operator_doubler.cc``) built: exit code and output."""
     for name in (flow, "py_source.py", "py_sink.py"):
         shutil.copy(CXX_SOURCES / name, tmp_path / name)
     (tmp_path / "build").mkdir()
@@ -27,17 +27,14 @@ def prepare(tmp_path: Path, flow: str) -> Path:
         library="operator",
         shared=True,
     )
-    return tmp_path / flow
+    return run_flow(tmp_path / flow, timeout=150, env=dora_env())
 
 
 @pytest.mark.timeout(180)
 def test_cxx_operator_transforms_python_messages(tmp_path: Path) -> None:
-    flow = prepare(tmp_path, "operator_doubler.yml")
-    result = run_dora(["run", str(flow)], timeout=150, env=dora_env())
-    output = run_output(result)
-    assert result.returncode == 0, output
-    line = next(ln for ln in output.splitlines() if "py_sink: summary " in ln)
-    received = json.loads(line.split("py_sink: summary ", 1)[1])
+    code, output = run_with_doubler(tmp_path, "operator_doubler.yml")
+    assert code == 0, output
+    received = py_sink_summary(output)
 
     doubled = [r for r in received if r["id"] == "doubled"]
     assert [d["type"] for d in doubled] == ["double"] * ROUNDS, output
@@ -51,23 +48,19 @@ def test_cxx_operator_transforms_python_messages(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(180)
 def test_cxx_operator_exception_is_reported(tmp_path: Path) -> None:
-    flow = prepare(tmp_path, "operator_boom.yml")
-    result = run_dora(["run", str(flow)], timeout=150, env=dora_env())
-    output = run_output(result)
+    code, output = run_with_doubler(tmp_path, "operator_boom.yml")
     # DORA_OPERATOR turned the exception into the call's error result: the runtime names
     # the operator and quotes what(), and the operator was still dropped (no unwinding
     # into the runtime, no crash)
-    assert result.returncode != 0, output
+    assert code != 0, output
     assert "operator `doubler` returned an error: doubler: boom on purpose" in output
     assert "doubler: dropped after 1 inputs" in output
 
 
 @pytest.mark.timeout(180)
 def test_cxx_operator_constructor_exception_is_reported(tmp_path: Path) -> None:
-    flow = prepare(tmp_path, "operator_init_fails.yml")
-    result = run_dora(["run", str(flow)], timeout=150, env=dora_env())
-    output = run_output(result)
+    code, output = run_with_doubler(tmp_path, "operator_init_fails.yml")
     # dora_init_operator returned the exception's text as its error
-    assert result.returncode != 0, output
+    assert code != 0, output
     assert "operator `doubler` failed to initialize: doubler: cannot start" in output
     assert "doubler: init" not in output

@@ -11,8 +11,7 @@ import pytest
 from dora_templates import Variables, render
 
 import dora_node_api_c as api
-from tests.c_api.cxx_helpers import STRICT, cxx_compiler, dora_env, run_output
-from tests.procs import run_dora
+from tests.c_api.helpers import STRICT, cxx_compiler, dora_env, run_flow
 
 VARS = Variables("my robot", "my_robot", "unused")
 
@@ -56,9 +55,8 @@ def test_cxx_template_sources_compile(kind: str, std: str, tmp_path: Path) -> No
 def test_cxx_dataflow_template_runs(tmp_path: Path) -> None:
     cxx_compiler()  # skips without one (the build lines call c++)
     root = generate("dataflow", tmp_path / "project")
-    result = run_dora(["run", "dataflow.yml"], cwd=root, timeout=360, env=dora_env())
-    output = run_output(result)
-    assert result.returncode == 0, output
+    code, output = run_flow("dataflow.yml", cwd=root, timeout=360, env=dora_env())
+    assert code == 0, output
     # dora prefixes each line with the node's id: the programs print none of their own
     assert "sink: 1 doubled is 2" in output
     assert "sink: 20 doubled is 40" in output
@@ -71,11 +69,10 @@ def test_cxx_dataflow_template_runs(tmp_path: Path) -> None:
 def test_cxx_node_template_runs(tmp_path: Path) -> None:
     cxx_compiler()  # skips without one (the build lines call c++)
     root = generate("node", tmp_path / "project")
-    result = run_dora(
-        ["run", "dataflow.yml", "--stop-after", "5s"], cwd=root, timeout=360, env=dora_env()
+    code, output = run_flow(
+        "dataflow.yml", "--stop-after", "5s", cwd=root, timeout=360, env=dora_env()
     )
-    output = run_output(result)
-    assert result.returncode == 0, output
+    assert code == 0, output
     assert "my_robot: node `my_robot` of dataflow" in output
     assert "my_robot: input `tick`" in output
     assert "my_robot: stop received" in output

@@ -4,13 +4,12 @@ error naming it; a 1 MB allocate-then-fill sample arrives intact."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.c_api.conftest import NODES, CompileC
-from tests.procs import run_dora
+from tests.c_api.conftest import CompileC
+from tests.c_api.helpers import NODES, run_flow, write_flow
 
 pytestmark = pytest.mark.integration
 
@@ -18,9 +17,8 @@ pytestmark = pytest.mark.integration
 @pytest.mark.timeout(120)
 def test_arrow_arrays_round_trip_through_c(tmp_path: Path, compile_c: CompileC) -> None:
     node = compile_c(["c_arrow.c"], "c_arrow")
-    shutil.copy(NODES / "py_arrow.py", tmp_path / "py_arrow.py")
-    path = tmp_path / "dataflow.yml"
-    path.write_text(
+    flow = write_flow(
+        tmp_path,
         f"""nodes:
   - id: py
     path: py_arrow.py
@@ -44,11 +42,11 @@ def test_arrow_arrays_round_trip_through_c(tmp_path: Path, compile_c: CompileC) 
     outputs:
       - back
       - filled
-"""
+""",
+        [NODES / "py_arrow.py"],
     )
-    result = run_dora(["run", str(path)], cwd=tmp_path, timeout=100)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
+    code, out = run_flow(flow, cwd=tmp_path, timeout=100)
+    assert code == 0, out
     for n, fmt in enumerate(
         [
             "g",

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from tests.c_api.conftest import CompileC
-from tests.procs import run_dora
+from tests.c_api.helpers import run_flow, write_flow
 
 pytestmark = pytest.mark.integration
 
 
-def write_flow(tmp_path: Path, node: Path, sink: Path) -> Path:
-    flow = tmp_path / "dataflow.yml"
-    flow.write_text(
+def timer_node_sink_flow(tmp_path: Path, node: Path, sink: Path) -> Path:
+    return write_flow(
+        tmp_path,
         f"""nodes:
   - id: c-node
     path: {node}
@@ -27,9 +27,8 @@ def write_flow(tmp_path: Path, node: Path, sink: Path) -> Path:
     path: {sink}
     inputs:
       message: c-node/message
-"""
+""",
     )
-    return flow
 
 
 @pytest.mark.timeout(120)
@@ -37,9 +36,9 @@ def write_flow(tmp_path: Path, node: Path, sink: Path) -> Path:
 def test_c_node_timer_to_c_sink(tmp_path: Path, compile_c: CompileC, lang: str) -> None:
     node = compile_c(["c_node.c"], f"c_node_{lang}", lang=lang)
     sink = compile_c(["c_sink.c"], f"c_sink_{lang}", lang=lang)
-    result = run_dora(["run", str(write_flow(tmp_path, node, sink))], cwd=tmp_path, timeout=100)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
+    flow = timer_node_sink_flow(tmp_path, node, sink)
+    code, out = run_flow(flow, cwd=tmp_path, timeout=100)
+    assert code == 0, out
     for n in range(10):
         assert f"c_sink: input message: message {n}" in out, out
     assert "c_node: sent 10 messages" in out

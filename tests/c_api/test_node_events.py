@@ -13,7 +13,6 @@ import pytest
 from dora_message.codec import FrameBuffer
 from dora_message.data_protocol import Closed, Data, Hello, data_encoder, to_receiver_decoder
 from dora_message.node_protocol import (
-    PROTOCOL_VERSION,
     Heartbeat,
     InputClosed,
     InputRecovered,
@@ -27,30 +26,24 @@ from dora_message.node_protocol import (
 )
 from dora_message.transport import encode_frame
 from tests.c_api.conftest import CompileC
-from tests.c_api.test_node_errors import CNode, send_frame, topology
+from tests.c_api.helpers import (
+    CNode,
+    hello_frame,
+    raw_frame,
+    running_watch,
+    send_frame,
+    topology,
+)
 from tests.node_api.fake_daemon import FakeDaemon
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def daemon() -> Iterator[FakeDaemon]:
-    d = FakeDaemon(["c"])
-    try:
-        yield d
-    finally:
-        d.close()
-
-
-@pytest.fixture
 def watch(compile_c: CompileC, daemon: FakeDaemon) -> Iterator[CNode]:
-    node = CNode(compile_c(["c_watch.c"], "c_watch"), topology(daemon)["c"])
-    try:
-        node.expect("watch: ready")
-        daemon.wait_subscribed()
+    """``c_watch`` as node ``c`` of ``topology()``, ready and subscribed."""
+    with running_watch(daemon, compile_c(["c_watch.c"], "c_watch"), topology(daemon)["c"]) as node:
         yield node
-    finally:
-        node.kill()
 
 
 @pytest.mark.timeout(60)
@@ -79,12 +72,8 @@ def test_daemon_messages_become_events(daemon: FakeDaemon, watch: CNode) -> None
 @pytest.mark.timeout(60)
 def test_input_closed_waits_for_the_producers_data(daemon: FakeDaemon, watch: CNode) -> None:
     address = topology(daemon)["c"].listen_address  # type: ignore[attr-defined]
-    hello = encode_frame(data_encoder, Hello(daemon.dataflow_id, "py", PROTOCOL_VERSION))
-    frames = [
-        encode_frame(data_encoder, Data("out", time.time_ns(), {}, "raw", inline=b"m%d" % i))
-        for i in range(3)
-    ]
-    sock = send_frame(address, hello, frames[0])
+    frames = [raw_frame(b"m%d" % i) for i in range(3)]
+    sock = send_frame(address, hello_frame(daemon), frames[0])
     watch.expect("watch: INPUT in 2 m0")
     # the daemon says the producer is done while its connection is still open
     daemon.send("c", InputClosed(["in"], "py"))
@@ -104,10 +93,8 @@ def test_input_closed_waits_for_the_producers_data(daemon: FakeDaemon, watch: CN
 @pytest.mark.timeout(60)
 def test_closed_frame_closes_behind_the_data(daemon: FakeDaemon, watch: CNode) -> None:
     address = topology(daemon)["c"].listen_address  # type: ignore[attr-defined]
-    hello = encode_frame(data_encoder, Hello(daemon.dataflow_id, "py", PROTOCOL_VERSION))
-    data = encode_frame(data_encoder, Data("out", time.time_ns(), {}, "raw", inline=b"last"))
     closed = encode_frame(data_encoder, Closed(["out"], True))
-    sock = send_frame(address, hello, data, closed)
+    sock = send_frame(address, hello_frame(daemon), raw_frame(b"last"), closed)
     # stopping=True: the dataflow stops (STOP MANUAL); data read before it is not lost
     watch.expect("watch: end")
     assert "watch: STOP  0 MANUAL" in watch.seen, watch.seen
@@ -119,19 +106,17 @@ def test_closed_frame_closes_behind_the_data(daemon: FakeDaemon, watch: CNode) -
 @pytest.mark.timeout(60)
 def test_a_restarted_producer_reopens_its_inputs(daemon: FakeDaemon, watch: CNode) -> None:
     address = topology(daemon)["c"].listen_address  # type: ignore[attr-defined]
-    hello = encode_frame(data_encoder, Hello(daemon.dataflow_id, "py", PROTOCOL_VERSION))
-
-    def data(text: bytes) -> bytes:
-        return encode_frame(data_encoder, Data("out", time.time_ns(), {}, "raw", inline=text))
-
-    first = send_frame(address, hello, data(b"one"), encode_frame(data_encoder, Closed(["out"])))
+    hello = hello_frame(daemon)
+    first = send_frame(
+        address, hello, raw_frame(b"one"), encode_frame(data_encoder, Closed(["out"]))
+    )
     watch.expect("watch: INPUT in 3 one")
     watch.expect("watch: INPUT_CLOSED in 0")
     first.close()
     daemon.send("c", NodeRestarted("py"))
     watch.expect("watch: NODE_RESTARTED  0 py")
     # the new incarnation says hello again: the input is open again
-    second = send_frame(address, hello, data(b"two"))
+    second = send_frame(address, hello, raw_frame(b"two"))
     watch.expect("watch: INPUT in 3 two")
     daemon.send("c", Stop())
     watch.expect("watch: end")
@@ -163,37 +148,36 @@ def test_sender_reconnects_to_a_restarted_receiver(compile_c: CompileC, daemon: 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
     listener.listen(4)
-    node = CNode(compile_c(["c_node.c"], "c_node_c"), configs["c"])
     try:
-        node.expect("c_node: started")
-        daemon.wait_subscribed()
-        first, _ = listener.accept()
-        daemon.send("c", Tick(["tick"], time.time_ns()))
-        hello, data = _read_frames(first, 2)
-        assert isinstance(hello, Hello) and hello.sender_node == "c"
-        assert isinstance(data, Data) and bytes(data.inline) == b"message 0"
-        # the receiver "restarts": its connection and listener go, a new one listens
-        first.close()
-        listener.close()
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(address)
-        listener.listen(4)
-        listener.settimeout(0.05)
-        second = None
-        deadline = time.monotonic() + 20
-        while second is None and time.monotonic() < deadline:
+        with CNode(compile_c(["c_node.c"], "c_node_c"), configs["c"]) as node:
+            node.expect("c_node: started")
+            daemon.wait_subscribed()
+            first, _ = listener.accept()
             daemon.send("c", Tick(["tick"], time.time_ns()))
-            try:
-                second, _ = listener.accept()
-            except TimeoutError:
-                continue
-        assert second is not None, "the sender did not reconnect"
-        frames = _read_frames(second, 2)
-        assert isinstance(frames[0], Hello)
-        assert isinstance(frames[1], Data) and bytes(frames[1].inline).startswith(b"message ")
-        second.close()
+            hello, data = _read_frames(first, 2)
+            assert isinstance(hello, Hello) and hello.sender_node == "c"
+            assert isinstance(data, Data) and bytes(data.inline) == b"message 0"
+            # the receiver "restarts": its connection and listener go, a new one listens
+            first.close()
+            listener.close()
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(address)
+            listener.listen(4)
+            listener.settimeout(0.05)
+            second = None
+            deadline = time.monotonic() + 20
+            while second is None and time.monotonic() < deadline:
+                daemon.send("c", Tick(["tick"], time.time_ns()))
+                try:
+                    second, _ = listener.accept()
+                except TimeoutError:
+                    continue
+            assert second is not None, "the sender did not reconnect"
+            frames = _read_frames(second, 2)
+            assert isinstance(frames[0], Hello)
+            assert isinstance(frames[1], Data) and bytes(frames[1].inline).startswith(b"message ")
+            second.close()
     finally:
-        node.kill()
         listener.close()
 
 
@@ -208,27 +192,18 @@ def test_heartbeats_while_waiting(compile_c: CompileC, daemon: FakeDaemon) -> No
             }
         }
     )
-    node = CNode(compile_c(["c_watch.c"], "c_watch"), configs["c"])
-    try:
-        node.expect("watch: ready")
-        daemon.wait_subscribed()
+    with running_watch(daemon, compile_c(["c_watch.c"], "c_watch"), configs["c"]) as node:
         daemon.wait_for(lambda r: sum(isinstance(m, Heartbeat) for _n, m in r) >= 3, 10)
         daemon.send("c", Stop())
         node.expect("watch: end")
-    finally:
-        node.kill()
 
 
 @pytest.mark.timeout(60)
 def test_polling_with_a_zero_timeout(compile_c: CompileC, daemon: FakeDaemon) -> None:
     """dora_next_event_timeout(ctx, 0, ...) reads what arrived: a polling loop gets events."""
-    node = CNode(compile_c(["c_watch.c"], "c_watch"), topology(daemon)["c"], WATCH_POLL="1")
-    try:
-        node.expect("watch: ready")
-        daemon.wait_subscribed()
+    binary = compile_c(["c_watch.c"], "c_watch")
+    with running_watch(daemon, binary, topology(daemon)["c"], WATCH_POLL="1") as node:
         daemon.send("c", Tick(["tick"], time.time_ns()))
         node.expect("watch: INPUT tick 0")
         daemon.send("c", Stop())
         node.expect("watch: end")
-    finally:
-        node.kill()

@@ -3,13 +3,12 @@ receiver reads the bytes in place (they lie in a memfd mapping) and they arrive 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.c_api.conftest import NODES, CompileC
-from tests.procs import run_dora
+from tests.c_api.conftest import CompileC
+from tests.c_api.helpers import NODES, run_flow, write_flow
 
 pytestmark = pytest.mark.integration
 
@@ -17,9 +16,8 @@ pytestmark = pytest.mark.integration
 @pytest.mark.timeout(180)
 def test_16mb_python_to_c_and_back_zero_copy(tmp_path: Path, compile_c: CompileC) -> None:
     big = compile_c(["c_big.c"], "c_big")
-    shutil.copy(NODES / "py_big.py", tmp_path / "py_big.py")
-    path = tmp_path / "dataflow.yml"
-    path.write_text(
+    flow = write_flow(
+        tmp_path,
         f"""nodes:
   - id: py
     path: py_big.py
@@ -35,11 +33,11 @@ def test_16mb_python_to_c_and_back_zero_copy(tmp_path: Path, compile_c: CompileC
     outputs:
       - back
       - copy
-"""
+""",
+        [NODES / "py_big.py"],
     )
-    result = run_dora(["run", str(path)], cwd=tmp_path, timeout=160)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
+    code, out = run_flow(flow, cwd=tmp_path, timeout=160)
+    assert code == 0, out
     for seq in range(3):
         assert f"c_big: got 16777216 bytes seq {seq}, 0 wrong, zero-copy yes" in out, out
         assert f"py_big: back {seq} intact True zero-copy True" in out, out
@@ -54,8 +52,8 @@ def test_send_only_loop_reuses_its_pool(tmp_path: Path, compile_c: CompileC) -> 
     read by the send calls, so the sender maps a bounded number of segments."""
     flood = compile_c(["sample_flood.c"], "sample_flood")
     sink = compile_c(["c_count.c"], "c_count")
-    path = tmp_path / "dataflow.yml"
-    path.write_text(
+    flow = write_flow(
+        tmp_path,
         f"""nodes:
   - id: flood
     path: {flood}
@@ -67,11 +65,10 @@ def test_send_only_loop_reuses_its_pool(tmp_path: Path, compile_c: CompileC) -> 
       data:
         source: flood/data
         queue_size: 1000
-"""
+""",
     )
-    result = run_dora(["run", str(path)], cwd=tmp_path, timeout=160)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
+    code, out = run_flow(flow, cwd=tmp_path, timeout=160)
+    assert code == 0, out
     assert "flood: sent 500 samples, 0 failures" in out, out
     segments = int(out.split("failures, ")[1].split(" shared-memory segments")[0])
     assert segments < 100, out

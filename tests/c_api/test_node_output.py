@@ -3,17 +3,14 @@ is a pipe, which C stdio would otherwise buffer until the process exits."""
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import pytest
 
 from tests.c_api.conftest import CompileC
-from tests.procs import DoraProcess
+from tests.c_api.helpers import OPERATORS, interrupt, running, write_flow
 
 pytestmark = pytest.mark.integration
-
-OPERATORS = Path(__file__).parent / "operators"
 
 
 @pytest.mark.timeout(120)
@@ -22,8 +19,8 @@ def test_printf_lines_show_up_before_the_dataflow_ends(tmp_path: Path, compile_c
     operator = compile_c(
         [OPERATORS / "printer_op.c"], "libprinter_op.so", ["-shared", "-fPIC"], link="operator"
     )
-    flow = tmp_path / "dataflow.yml"
-    flow.write_text(
+    flow = write_flow(
+        tmp_path,
         f"""nodes:
   - id: printer
     path: {node}
@@ -35,16 +32,12 @@ def test_printf_lines_show_up_before_the_dataflow_ends(tmp_path: Path, compile_c
         shared-library: {operator}
         inputs:
           tick: dora/timer/millis/50
-"""
+""",
     )
-    dora = DoraProcess(["run", str(flow)], cwd=tmp_path)
-    try:
+    with running(flow) as dora:
         # both lines come while the nodes wait for more events, long before any exit
         dora.wait_for_line("printer: waiting for events", timeout=60)
         dora.wait_for_line("printer_op: got an input", timeout=60)
         assert "printer: done" not in dora.output
-        dora.proc.send_signal(signal.SIGINT)
-        assert dora.wait(timeout=60) in (0, 130), dora.output
+        assert interrupt(dora, timeout=60) in (0, 130), dora.output
         assert "printer: done" in dora.output
-    finally:
-        dora.kill_tree()

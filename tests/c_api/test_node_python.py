@@ -3,29 +3,20 @@ parameters survive the trip."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.c_api.conftest import NODES, CompileC
-from tests.procs import run_dora
+from tests.c_api.conftest import CompileC
+from tests.c_api.helpers import NODES, run_flow, write_flow
 
 pytestmark = pytest.mark.integration
-
-
-def flow(tmp_path: Path, text: str, scripts: list[str]) -> Path:
-    for script in scripts:
-        shutil.copy(NODES / script, tmp_path / script)
-    path = tmp_path / "dataflow.yml"
-    path.write_text(text)
-    return path
 
 
 @pytest.mark.timeout(120)
 def test_python_to_c_and_back_with_metadata(tmp_path: Path, compile_c: CompileC) -> None:
     echo = compile_c(["c_echo.c"], "c_echo")
-    path = flow(
+    flow = write_flow(
         tmp_path,
         f"""nodes:
   - id: pinger
@@ -41,11 +32,10 @@ def test_python_to_c_and_back_with_metadata(tmp_path: Path, compile_c: CompileC)
     outputs:
       - out
 """,
-        ["py_pinger.py"],
+        [NODES / "py_pinger.py"],
     )
-    result = run_dora(["run", str(path)], cwd=tmp_path, timeout=100)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
+    code, out = run_flow(flow, cwd=tmp_path, timeout=100)
+    assert code == 0, out
     assert "pinger: all replies ok" in out, out
     assert "c_echo: got 6 bytes: ping-4" in out
     assert "c_echo: param tags=[1,2,3]" in out
@@ -57,7 +47,7 @@ def test_python_to_c_and_back_with_metadata(tmp_path: Path, compile_c: CompileC)
 @pytest.mark.timeout(120)
 def test_c_to_python_with_metadata(tmp_path: Path, compile_c: CompileC) -> None:
     source = compile_c(["c_source.c"], "c_source")
-    path = flow(
+    flow = write_flow(
         tmp_path,
         f"""nodes:
   - id: source
@@ -69,11 +59,10 @@ def test_c_to_python_with_metadata(tmp_path: Path, compile_c: CompileC) -> None:
     inputs:
       text: source/text
 """,
-        ["py_collect.py"],
+        [NODES / "py_collect.py"],
     )
-    result = run_dora(["run", str(path)], cwd=tmp_path, timeout=100)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
+    code, out = run_flow(flow, cwd=tmp_path, timeout=100)
+    assert code == 0, out
     for i in range(3):
         expected = list(f"hi {i}".encode())
         meta = {"i": i, "half": i / 2, "even": i % 2 == 0, "who": "c_source", "raw": b"\x01\x02"}

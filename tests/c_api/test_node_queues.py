@@ -6,29 +6,18 @@ daemon."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 from dora_message.config import InputConfig
-from dora_message.data_protocol import Data, Hello, data_encoder
-from dora_message.node_protocol import PROTOCOL_VERSION, BrokenInputs, PendingInputs, Stop
-from dora_message.transport import encode_frame
+from dora_message.node_protocol import BrokenInputs, PendingInputs, Stop
 from tests.c_api.conftest import CompileC
-from tests.c_api.test_node_errors import CNode, send_frame
+from tests.c_api.helpers import CNode, hello_frame, raw_frame, running_watch, send_frame
 from tests.node_api.fake_daemon import FakeDaemon
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def daemon() -> Iterator[FakeDaemon]:
-    d = FakeDaemon(["c"])
-    try:
-        yield d
-    finally:
-        d.close()
 
 
 def _pending(msg: object) -> int | None:
@@ -36,26 +25,29 @@ def _pending(msg: object) -> int | None:
 
 
 def message(text: str, **params: object) -> bytes:
-    return encode_frame(
-        data_encoder, Data("out", time.time_ns(), dict(params), "raw", inline=text.encode())
-    )
+    return raw_frame(text.encode(), **params)
 
 
-def start(compile_c: CompileC, daemon: FakeDaemon, spec: InputConfig) -> tuple[CNode, str]:
+@contextmanager
+def watch_input(
+    compile_c: CompileC, daemon: FakeDaemon, spec: InputConfig
+) -> Iterator[tuple[CNode, str]]:
+    """``c_watch`` reading ``in`` as ``spec`` says, ready and subscribed, holding back its
+    first event until ``node.go()``: the node and the address of its data socket."""
     configs = daemon.configs({"py": {"outputs": ["out"]}, "c": {"inputs": {"in": spec}}})
-    node = CNode(compile_c(["c_watch.c"], "c_watch"), configs["c"], WATCH_WAIT_STDIN="1")
-    node.expect("watch: ready")
-    daemon.wait_subscribed()
-    return node, configs["c"].listen_address
+    binary = compile_c(["c_watch.c"], "c_watch")
+    with running_watch(daemon, binary, configs["c"], WATCH_WAIT_STDIN="1") as node:
+        yield node, configs["c"].listen_address
 
 
 @pytest.mark.timeout(60)
 def test_queue_size_request_ids_and_flush(compile_c: CompileC, daemon: FakeDaemon) -> None:
-    node, address = start(compile_c, daemon, InputConfig(source="py/out", queue_size=3))
-    try:
-        hello = encode_frame(data_encoder, Hello(daemon.dataflow_id, "py", PROTOCOL_VERSION))
+    with watch_input(compile_c, daemon, InputConfig(source="py/out", queue_size=3)) as (
+        node,
+        address,
+    ):
         frames = [message(f"m{i}", **({"request_id": "r1"} if i == 2 else {})) for i in range(10)]
-        sock = send_frame(address, hello, *frames)
+        sock = send_frame(address, hello_frame(daemon), *frames)
         node.go()
         # queue of 3: m2 (correlated) is kept, the other old ones are dropped
         assert node.expect("watch: INPUT in").endswith(" m2")
@@ -68,18 +60,17 @@ def test_queue_size_request_ids_and_flush(compile_c: CompileC, daemon: FakeDaemo
         node.expect("watch: end")
         assert node.wait() == 0
         sock.close()
-    finally:
-        node.kill()
 
 
 @pytest.mark.timeout(60)
 def test_flush_drops_older_messages(compile_c: CompileC, daemon: FakeDaemon) -> None:
-    node, address = start(compile_c, daemon, InputConfig(source="py/out", queue_size=10))
-    try:
-        hello = encode_frame(data_encoder, Hello(daemon.dataflow_id, "py", PROTOCOL_VERSION))
+    with watch_input(compile_c, daemon, InputConfig(source="py/out", queue_size=10)) as (
+        node,
+        address,
+    ):
         frames = [message(f"m{i}", **({"request_id": "r"} if i == 1 else {})) for i in range(4)]
         frames.append(message("m4", flush=True))
-        sock = send_frame(address, hello, *frames)
+        sock = send_frame(address, hello_frame(daemon), *frames)
         node.go()
         assert node.expect("watch: INPUT in").endswith(" m1")
         assert node.expect("watch: INPUT in").endswith(" m4")
@@ -87,19 +78,15 @@ def test_flush_drops_older_messages(compile_c: CompileC, daemon: FakeDaemon) -> 
         node.expect("watch: end")
         assert not any(line.endswith((" m0", " m2", " m3")) for line in node.seen), node.seen
         sock.close()
-    finally:
-        node.kill()
 
 
 @pytest.mark.timeout(60)
 def test_input_timeout_breaks_and_recovers(compile_c: CompileC, daemon: FakeDaemon) -> None:
-    node, address = start(
+    with watch_input(
         compile_c, daemon, InputConfig(source="py/out", input_timeout=0.3, queue_size=10)
-    )
-    try:
+    ) as (node, address):
         node.go()
-        hello = encode_frame(data_encoder, Hello(daemon.dataflow_id, "py", PROTOCOL_VERSION))
-        sock = send_frame(address, hello, message("first"))
+        sock = send_frame(address, hello_frame(daemon), message("first"))
         node.expect("watch: INPUT in 5 first")
         node.expect("watch: INPUT_CLOSED in 0")  # 0.3 s of silence
         daemon.wait_for(
@@ -115,5 +102,3 @@ def test_input_timeout_breaks_and_recovers(compile_c: CompileC, daemon: FakeDaem
         node.expect("watch: STOP")
         node.expect("watch: end")
         sock.close()
-    finally:
-        node.kill()

@@ -3,13 +3,12 @@ receivers' inputs stay open across its incarnations, as for a Python node."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.c_api.conftest import CompileC
-from tests.procs import DoraProcess
+from tests.c_api.helpers import run_to_end, write_flow
 
 pytestmark = pytest.mark.integration
 
@@ -21,9 +20,8 @@ def test_exit_1_restarts_and_keeps_the_consumer_reading(
     tmp_path: Path, compile_c: CompileC
 ) -> None:
     quitter = compile_c(["c_quitter.c"], "c_quitter")
-    shutil.copy(TALLY, tmp_path / "tally.py")
-    flow = tmp_path / "dataflow.yml"
-    flow.write_text(
+    flow = write_flow(
+        tmp_path,
         f"""nodes:
   - id: quitter
     path: {quitter}
@@ -36,19 +34,16 @@ def test_exit_1_restarts_and_keeps_the_consumer_reading(
     path: tally.py
     inputs:
       n: quitter/n
-"""
+""",
+        [TALLY],
     )
-    dora = DoraProcess(["run", str(flow)], cwd=tmp_path)
-    try:
-        code = dora.wait(timeout=60)
-        out = dora.output
-        assert "quitter: exit(1) restart=0" in out, out
-        assert "quitter: exit(1) restart=1" in out, out
-        assert "quitter: clean end restart=2" in out, out
-        assert f"tally: got 20 numbers {list(range(20))}" in out, out
-        # the consumer never saw its input close while the producer came back
-        assert "tally: INPUT_CLOSED" not in out, out
-        assert out.count("tally: NODE_RESTARTED quitter") == 2, out
-        assert code == 0, out
-    finally:
-        dora.kill_tree()
+    code, dora = run_to_end(flow)
+    out = dora.output
+    assert "quitter: exit(1) restart=0" in out, out
+    assert "quitter: exit(1) restart=1" in out, out
+    assert "quitter: clean end restart=2" in out, out
+    assert f"tally: got 20 numbers {list(range(20))}" in out, out
+    # the consumer never saw its input close while the producer came back
+    assert "tally: INPUT_CLOSED" not in out, out
+    assert out.count("tally: NODE_RESTARTED quitter") == 2, out
+    assert code == 0, out

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pytest
 
 from tests.c_api.conftest import CompileC, library_includes
+from tests.c_api.helpers import mutated
 
 pytestmark = pytest.mark.integration
 
@@ -127,14 +128,7 @@ def test_mutated_schemas_under_asan(compile_c: CompileC) -> None:
     probe = compile_c(["schema_probe.c"], "schema_probe_asan", flags, link="sources-node")
     rng = random.Random(1234)
     seeds = [bytes.fromhex(schema_hex(t)) for t, _ in FLAT + NESTED]
-    cases = []
-    for _ in range(3000):
-        data = bytearray(rng.choice(seeds))
-        for _flip in range(rng.randint(1, 4)):
-            data[rng.randrange(len(data))] = rng.randrange(256)
-        if rng.random() < 0.2:
-            del data[rng.randrange(8, len(data)) :]
-        cases.append(data.hex())
+    cases = [mutated(rng, seeds, flips=4, cut=0.2, keep=8).hex() for _ in range(3000)]
     for start in range(0, len(cases), 300):
         batch = cases[start : start + 300]
         result = subprocess.run([probe, *batch], capture_output=True, text=True, check=False)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import dora_node_api_c as api
-from tests.c_api.operator_helpers import OPERATORS, WARNINGS, gcc
+from tests.c_api.helpers import OPERATORS, WARNINGS, gcc
 
 CSRC = Path(api.__file__).parent / "csrc" / "operator"
 

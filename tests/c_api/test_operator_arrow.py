@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.c_api.operator_helpers import compile_operator, sink_lines, write_files
-from tests.procs import DoraProcess
+from tests.c_api.helpers import compile_operator, run_to_end, sink_lines, write_files
 
 pytestmark = pytest.mark.integration
 
@@ -68,11 +67,7 @@ def test_a_c_operator_doubles_int64_arrays_through_the_arrow_helpers(tmp_path: P
     compile_operator("doubler", tmp_path)
     write_files(tmp_path, {"flow.yml": ARROW_FLOW, "source.py": SOURCE, "sink.py": SINK})
     started_ns = time.time_ns()
-    dora = DoraProcess(["run", str(tmp_path / "flow.yml")], cwd=tmp_path)
-    try:
-        code = dora.wait(timeout=60)
-    finally:
-        dora.kill_tree()
+    code, dora = run_to_end(tmp_path / "flow.yml")
     output = dora.output
     assert code == 0, output
     big = 100_000

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.c_api.operator_helpers import SINK, compile_operator, sink_lines, write_files
-from tests.procs import DoraProcess
+from tests.c_api.helpers import SINK, compile_operator, run_to_end, sink_lines, write_files
 
 pytestmark = pytest.mark.integration
 
@@ -50,13 +49,9 @@ COUNTER_FLOW = """nodes:
 def test_the_dora_rs_counter_operator_runs_unmodified(tmp_path: Path) -> None:
     compile_operator("counter", tmp_path, link=False)
     write_files(tmp_path, {"flow.yml": COUNTER_FLOW, "sender.py": SENDER, "sink.py": SINK})
-    dora = DoraProcess(["run", str(tmp_path / "flow.yml")], cwd=tmp_path)
-    try:
-        # the sender's 5 messages, then its exit closes the operator's input, whose end
-        # closes the sink's: the dataflow finishes by itself
-        code = dora.wait(timeout=60)
-    finally:
-        dora.kill_tree()
+    # the sender's 5 messages, then its exit closes the operator's input, whose end
+    # closes the sink's: the dataflow finishes by itself
+    code, dora = run_to_end(tmp_path / "flow.yml")
     output = dora.output
     assert code == 0, output
     assert sink_lines(dora.lines, "counter") == [

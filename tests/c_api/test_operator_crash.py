@@ -4,13 +4,19 @@ brings the node, and so the operator, back."""
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import pytest
 
-from tests.c_api.operator_helpers import SINK, compile_operator, sink_lines, write_files
-from tests.procs import DoraProcess
+from tests.c_api.helpers import (
+    SINK,
+    compile_operator,
+    interrupt,
+    run_to_end,
+    running,
+    sink_lines,
+    write_files,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -42,18 +48,14 @@ def crash_flow(directory: Path, policy: str) -> Path:
 @pytest.mark.timeout(90)
 def test_a_segfault_is_restarted_under_on_failure_and_names_the_operator(tmp_path: Path) -> None:
     flow = crash_flow(tmp_path, "    restart_policy: on-failure\n")
-    dora = DoraProcess(["run", str(flow)], cwd=tmp_path)
-    try:
+    with running(flow) as dora:
         dora.wait_for_line(CRASHED, timeout=60)
         restart = dora.wait_for_line("node rt exited (signal 11 (SIGSEGV)): restarting it")
         # the daemon's own line names the operator too (the node's last stderr line)
         assert CRASHED in restart
         dora.wait_for_line("sink: event NODE_RESTARTED rt")
         dora.wait_for_line("sink: out incarnation 2 tick 3", timeout=30)  # still receiving
-        dora.proc.send_signal(signal.SIGINT)
-        code = dora.wait(timeout=30)
-    finally:
-        dora.kill_tree()
+        code = interrupt(dora)
     output = dora.output
     assert code == 130, output  # interrupted, and the node did not fail in the end
     assert sink_lines(dora.lines, "out")[:2] == ["incarnation 1 tick 1", "incarnation 1 tick 2"]
@@ -65,11 +67,7 @@ def test_a_segfault_is_restarted_under_on_failure_and_names_the_operator(tmp_pat
 @pytest.mark.timeout(90)
 def test_without_a_restart_policy_the_run_fails_naming_the_operator(tmp_path: Path) -> None:
     flow = crash_flow(tmp_path, "")
-    dora = DoraProcess(["run", str(flow)], cwd=tmp_path)
-    try:
-        code = dora.wait(timeout=60)
-    finally:
-        dora.kill_tree()
+    code, dora = run_to_end(flow)
     output = dora.output
     assert code != 0, output
     summary = output[output.index("failed:") :]  # the run's closing summary

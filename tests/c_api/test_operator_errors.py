@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.c_api.operator_helpers import compile_operator, write_files
-from tests.procs import DoraProcess
+from tests.c_api.helpers import compile_operator, run_to_end, write_files
 
 pytestmark = pytest.mark.integration
 
@@ -32,11 +31,7 @@ def test_an_error_result_fails_the_node_naming_the_operator(tmp_path: Path) -> N
     compile_operator("failing", tmp_path)
     compile_operator("relay", tmp_path)
     write_files(tmp_path, {"flow.yml": FLOW})
-    dora = DoraProcess(["run", str(tmp_path / "flow.yml")], cwd=tmp_path)
-    try:
-        code = dora.wait(timeout=60)
-    finally:
-        dora.kill_tree()
+    code, dora = run_to_end(tmp_path / "flow.yml")
     output = dora.output
     assert code != 0, output
     summary = output[output.index("failed:") :]

@@ -4,68 +4,31 @@ timer and each other's outputs, both send; a sink node checks what arrived, addr
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import pytest
 
-from tests.c_api.operator_helpers import OPERATORS, SINK, compile_operator, sink_lines, write_files
-from tests.procs import DoraProcess
+from tests.c_api.helpers import (
+    OPERATORS,
+    SINK,
+    interrupt,
+    mixed_flow,
+    running,
+    sink_lines,
+    write_files,
+)
 
 pytestmark = pytest.mark.integration
-
-MIXED_FLOW = """nodes:
-  - id: rt
-    operators:
-      - id: c
-        shared-library: build/relay
-        inputs:
-          tick: dora/timer/millis/50
-          text: rt/py/words
-        outputs: [ticks, echo]
-      - id: py
-        python: py_op.py
-        inputs:
-          tick: dora/timer/millis/70
-          ticks: rt/c/ticks
-        outputs: [words, seen]
-  - id: sink
-    path: sink.py
-    inputs:
-      ticks: rt/c/ticks
-      echo: rt/c/echo
-      words: rt/py/words
-      seen: rt/py/seen
-"""
-
-
-def mixed_flow(directory: Path) -> Path:
-    """The mixed runtime node and its sink, compiled and written under ``directory``."""
-    compile_operator("relay", directory)
-    write_files(
-        directory,
-        {
-            "flow.yml": MIXED_FLOW,
-            "sink.py": SINK,
-            "py_op.py": (OPERATORS / "py_op.py").read_text(),
-        },
-    )
-    return directory / "flow.yml"
 
 
 @pytest.mark.timeout(90)
 def test_c_and_python_operators_share_a_node_and_talk_to_each_other(tmp_path: Path) -> None:
-    flow = mixed_flow(tmp_path)
-    dora = DoraProcess(["run", str(flow)], cwd=tmp_path)
-    try:
+    with running(mixed_flow(tmp_path)) as dora:
         # C: timer -> `ticks`; Python: `ticks` -> `seen`
         dora.wait_for_line("sink: seen py saw tick 3", timeout=60)
         # Python: timer -> `words`; C: `words` (its input `text`) -> `echo`
         dora.wait_for_line("sink: echo c saw word 3", timeout=30)
-        dora.proc.send_signal(signal.SIGINT)
-        code = dora.wait(timeout=30)
-    finally:
-        dora.kill_tree()
+        code = interrupt(dora)
     output = dora.output
     assert code == 130, output  # interrupted, and nothing failed
     ticks = sink_lines(dora.lines, "ticks")
@@ -115,14 +78,10 @@ def test_two_python_operators_of_one_file_keep_their_own_state(tmp_path: Path) -
             "py_op.py": (OPERATORS / "py_op.py").read_text(),
         },
     )
-    dora = DoraProcess(["run", str(tmp_path / "flow.yml")], cwd=tmp_path)
-    try:
+    with running(tmp_path / "flow.yml") as dora:
         dora.wait_for_line("sink: b_words word 3", timeout=60)
         dora.wait_for_line("sink: b_seen py saw word 3", timeout=30)
-        dora.proc.send_signal(signal.SIGINT)
-        code = dora.wait(timeout=30)
-    finally:
-        dora.kill_tree()
+        code = interrupt(dora)
     output = dora.output
     assert code == 130, output
     # each instance counts its own ticks: one module per operator, not one shared class state

@@ -6,34 +6,28 @@ one operator only: its outputs close, the other operator goes on."""
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import pytest
 
-from tests.c_api.operator_helpers import sink_lines
-from tests.c_api.test_operator_mixed import mixed_flow
-from tests.procs import DoraProcess
+from tests.c_api.helpers import interrupt, mixed_flow, run_to_end, running, sink_lines
 
 pytestmark = pytest.mark.integration
 
 
-def run_with_env(directory: Path, name: str, value: str) -> DoraProcess:
+def mixed_flow_with_env(directory: Path, name: str, value: str) -> Path:
+    """``mixed_flow`` with ``name: value`` in the runtime node's environment."""
     flow = mixed_flow(directory)
     text = flow.read_text().replace(
         "  - id: rt\n", f"  - id: rt\n    env:\n      {name}: {value}\n"
     )
     flow.write_text(text)
-    return DoraProcess(["run", str(flow)], cwd=directory)
+    return flow
 
 
 @pytest.mark.timeout(90)
 def test_stop_all_from_the_c_operator_stops_the_node_cleanly(tmp_path: Path) -> None:
-    dora = run_with_env(tmp_path, "RELAY_STOP_ALL_AFTER", "3")
-    try:
-        code = dora.wait(timeout=60)
-    finally:
-        dora.kill_tree()
+    code, dora = run_to_end(mixed_flow_with_env(tmp_path, "RELAY_STOP_ALL_AFTER", "3"))
     output = dora.output
     assert code == 0, output
     assert "rt: relay returns STOP_ALL" in output
@@ -47,11 +41,7 @@ def test_stop_all_from_the_c_operator_stops_the_node_cleanly(tmp_path: Path) -> 
 
 @pytest.mark.timeout(90)
 def test_stop_all_from_the_python_operator_stops_the_node_cleanly(tmp_path: Path) -> None:
-    dora = run_with_env(tmp_path, "PY_STOP_ALL_AFTER", "3")
-    try:
-        code = dora.wait(timeout=60)
-    finally:
-        dora.kill_tree()
+    code, dora = run_to_end(mixed_flow_with_env(tmp_path, "PY_STOP_ALL_AFTER", "3"))
     output = dora.output
     assert code == 0, output
     assert "rt: py_op returns STOP_ALL" in output
@@ -64,15 +54,11 @@ def test_stop_all_from_the_python_operator_stops_the_node_cleanly(tmp_path: Path
 
 @pytest.mark.timeout(90)
 def test_stop_from_the_c_operator_ends_it_alone(tmp_path: Path) -> None:
-    dora = run_with_env(tmp_path, "RELAY_STOP_AFTER", "2")
-    try:
+    with running(mixed_flow_with_env(tmp_path, "RELAY_STOP_AFTER", "2")) as dora:
         dora.wait_for_line("rt: relay dropped", timeout=60)
         seen = len(sink_lines(dora.lines, "words"))
         dora.wait_for_line(f"sink: words word {seen + 3}", timeout=30)  # py goes on
-        dora.proc.send_signal(signal.SIGINT)
-        code = dora.wait(timeout=30)
-    finally:
-        dora.kill_tree()
+        code = interrupt(dora)
     output = dora.output
     assert code == 130, output
     assert "rt: relay returns STOP" in output

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.c_api.test_operator_mixed import mixed_flow
+from tests.c_api.helpers import mixed_flow
 from tests.procs import run_dora
 
 pytestmark = pytest.mark.integration
