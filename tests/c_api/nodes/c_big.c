@@ -6,14 +6,11 @@
 #include <stdlib.h>
 
 #include "dora_node_api.h"
+#include "node_context.h"
 #include "memfd.h"
 
 int main(void) {
-  void *ctx = init_dora_context_from_env();
-  if (!ctx) {
-    fprintf(stderr, "c_big: init failed: %s\n", dora_last_error());
-    return 1;
-  }
+  void *ctx = node_context_or_exit("c_big");
   for (;;) {
     void *event = dora_next_event(ctx);
     if (!event) break;

@@ -3,13 +3,10 @@
 #include <string.h>
 
 #include "dora_node_api.h"
+#include "node_context.h"
 
 int main(void) {
-  void *ctx = init_dora_context_from_env();
-  if (!ctx) {
-    fprintf(stderr, "c_source: init failed: %s\n", dora_last_error());
-    return 1;
-  }
+  void *ctx = node_context_or_exit("c_source");
   for (int i = 0; i < 3; i++) {
     char text[16];
     int n = snprintf(text, sizeof text, "hi %d", i);

@@ -4,30 +4,11 @@
 #include <string.h>
 
 #include "dora_node_api.h"
-
-#define BLOCK 100
-
-static size_t size_of(unsigned seq) {
-  if (seq % 1000 == 999) return 2u * 1024 * 1024 + 3;
-  return ((size_t)8 << (seq % 14)) + seq % 3;
-}
-
-static int check(const uint8_t *p, size_t len, unsigned expected) {
-  unsigned seq;
-  if (len != size_of(expected)) return 0;
-  memcpy(&seq, p, sizeof seq);
-  if (seq != expected) return 0;
-  for (size_t i = sizeof seq; i < len; i++)
-    if (p[i] != (uint8_t)(seq + i)) return 0;
-  return 1;
-}
+#include "node_context.h"
+#include "stress_messages.h"
 
 int main(void) {
-  void *ctx = init_dora_context_from_env();
-  if (!ctx) {
-    fprintf(stderr, "stress_rx: init failed: %s\n", dora_last_error());
-    return 1;
-  }
+  void *ctx = node_context_or_exit("stress_rx");
   unsigned expected = 0, bad = 0;
   for (;;) {
     void *event = dora_next_event(ctx);

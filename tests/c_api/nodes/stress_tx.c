@@ -7,26 +7,13 @@
 #include <string.h>
 
 #include "dora_node_api.h"
+#include "node_context.h"
+#include "stress_messages.h"
 
 #define TOTAL 10000
-#define BLOCK 100
-
-static size_t size_of(unsigned seq) {
-  if (seq % 1000 == 999) return 2u * 1024 * 1024 + 3;
-  return ((size_t)8 << (seq % 14)) + seq % 3;
-}
-
-static void fill(uint8_t *p, size_t len, unsigned seq) {
-  memcpy(p, &seq, sizeof seq);
-  for (size_t i = sizeof seq; i < len; i++) p[i] = (uint8_t)(seq + i);
-}
 
 int main(void) {
-  void *ctx = init_dora_context_from_env();
-  if (!ctx) {
-    fprintf(stderr, "stress_tx: init failed: %s\n", dora_last_error());
-    return 1;
-  }
+  void *ctx = node_context_or_exit("stress_tx");
   /* STRESS_ACKS receivers each ack every block */
   int acks = getenv("STRESS_ACKS") ? atoi(getenv("STRESS_ACKS")) : 1;
   uint8_t *buf = malloc(3u * 1024 * 1024);
