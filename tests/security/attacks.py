@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import encodings.idna  # noqa: F401  (socket encodes host names with it: load it before setuid)
 import errno
 import fcntl
 import json
@@ -207,6 +208,21 @@ def fd_flood(address: str, dataflow_id: str, token: str) -> Result:
     os.close(devnull)
     results["peer_closed"] = results[f"closed_{FDS_PER_FRAME}"] and results["closed_1"]
     return results
+
+
+def bootstrap(port: int, node_id: str) -> Result:
+    """Ask the dynamic-node bootstrap for ``node_id``'s config (which holds its secret)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5.0)
+    sock.sendall(json.dumps({"node_id": node_id}).encode() + b"\n")
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    reply = json.loads(data or b"{}")
+    return {"got_config": "config" in reply, "error": reply.get("error")}
 
 
 def hijack(address: str, dataflow_id: str, node_id: str, secret: str) -> Result:
