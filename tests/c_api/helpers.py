@@ -5,7 +5,8 @@
   ``compile_c`` fixture of ``conftest.py`` builds the C nodes of ``nodes/``;
 - dataflows: writing them (``write_flow``, ``write_files``) and running them with ``dora
   run``, to the end (``run_flow``, ``run_to_end``) or until the test interrupts it
-  (``running``, ``interrupt``); the Python ``SINK`` node and its printed lines;
+  (``running``, ``interrupt``); the Python ``SINK`` node and its printed lines; the
+  mixed C/Python operator dataflow (``mixed_flow``); what ``cxx/py_sink.py`` received;
 - a compiled node driven directly, without ``dora``: ``CNode`` against the fake daemon
   of ``tests/node_api`` (the ``daemon`` fixture), and the data frames another node would
   send it;
