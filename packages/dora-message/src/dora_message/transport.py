@@ -31,6 +31,9 @@ _MAX_FDS = 16  # room per read: enough to see (and refuse) a frame carrying seve
 MAX_FDS_PER_FRAME = 1  # a `segment` frame carries exactly one descriptor, nothing else any
 MAX_HELD_FDS = 2  # received but not yet claimed by their `segment` frame (split reads)
 _ANC_SPACE = socket.CMSG_SPACE(_MAX_FDS * array.array("i").itemsize)
+# plain ints: the socket module's flags are IntFlag members, and `int & IntFlag` runs
+# enum code (thousands of instructions) on every read
+_CTRUNC = int(socket.MSG_CTRUNC)
 _RECV_FLAGS = socket.MSG_DONTWAIT
 _RECVMSG_FLAGS = socket.MSG_DONTWAIT | socket.MSG_CMSG_CLOEXEC
 _SEND_BUFFER = 1024 * 1024
@@ -158,7 +161,7 @@ class FrameReader:
                 n, ancdata, flags, _addr = sock.recvmsg_into(
                     self._whole if end == 0 else [self._view[end:]], _ANC_SPACE, _RECVMSG_FLAGS
                 )
-                if (ancdata or flags & socket.MSG_CTRUNC) and not self._take_fds(ancdata, flags):
+                if (ancdata or flags & _CTRUNC) and not self._take_fds(ancdata, flags):
                     self.last_count = 0
                     return False
             else:
@@ -185,7 +188,7 @@ class FrameReader:
                 fds = array.array("i")
                 fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
                 received.extend(fds)
-        if flags & socket.MSG_CTRUNC:
+        if flags & _CTRUNC:
             self.error = f"more than {_MAX_FDS} descriptors in one frame (truncated)"
         elif len(received) > MAX_FDS_PER_FRAME:
             self.error = f"{len(received)} descriptors in one frame (at most {MAX_FDS_PER_FRAME})"
