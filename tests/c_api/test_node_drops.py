@@ -42,3 +42,17 @@ def test_a_c_sender_counts_what_a_restarting_receiver_missed(
     check(outcome)
     assert "Sanitizer" not in outcome.sender_log, outcome.sender_log
     assert "runtime error" not in outcome.sender_log, outcome.sender_log
+
+
+@pytest.mark.timeout(240)
+def test_a_restarting_c_receiver_counts_what_it_never_read(
+    tmp_path: Path, compile_c: CompileC
+) -> None:
+    """The C library as the receiver that leaves: it refuses data, drains its sockets and
+    reports what it never handed over (`unread_inputs`); the Python sender counts the
+    rest."""
+    forgetful = compile_c(["c_forgetful.c"], "c_forgetful")
+    flow = write_flow(tmp_path, flow_text("path: nodes/pacer.py", f"path: {forgetful}"))
+    with coordinator_and_daemon(tmp_path) as (daemon, env):
+        outcome = run_and_count(flow, daemon, env)
+    check(outcome)

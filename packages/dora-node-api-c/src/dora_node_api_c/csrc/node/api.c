@@ -117,6 +117,8 @@ void free_dora_context(void *dora_context) {
   /* a node that will be restarted leaves closing its outputs to the daemon: its
    * receivers must not see INPUT_CLOSED while it restarts */
   bool restarting = c->restart_scope || (!c->stop_received && c->cfg.may_restart);
+  /* first: from here on our senders count what we miss; we count what we never read */
+  if (restarting) dn_leave_report_unread(c);
   if (n && !restarting) dn_sender_close_outputs(c, open, n);
   free(open);
   dn_drops_report(c, true); /* what receivers missed since the last report */

@@ -200,6 +200,7 @@ static void flush_input(dn_sched *s, dn_inq *q) {
 void dn_sched_push_input(dn_sched *s, size_t input, dn_event *e) {
   dn_inq *q = input < s->n ? &s->inputs[input] : NULL;
   if (!q || q->state != OPEN || s->stop_returned || s->ended) {
+    if (q && (s->stop_returned || s->ended)) q->discarded++; /* unread, if we restart */
     dn_event_free(e);
     return;
   }

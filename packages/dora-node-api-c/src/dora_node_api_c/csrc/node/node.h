@@ -289,6 +289,7 @@ typedef struct dn_inq {
   size_t cap;
   int state;    /* 0 open, 1 closing (marker queued), 2 closed (INPUT_CLOSED returned) */
   uint64_t dropped;
+  uint64_t discarded;   /* arrived after the STOP or the end: never returned (leaving.c) */
   uint64_t timeout_ms;  /* circuit breaker, 0: none */
   uint64_t deadline_ms; /* armed by a message, 0: not armed */
   bool broken;          /* timed out, no message since */
@@ -462,6 +463,10 @@ DN_HIDDEN void dn_drops_resumed(dn_ctx *c, const dn_peer *p);
 DN_HIDDEN void dn_drops_report(dn_ctx *c, bool now);
 DN_HIDDEN int dn_drops_wait_ms(const dn_ctx *c); /* until the next report is due, -1: none */
 DN_HIDDEN void dn_drops_free(dn_ctx *c);
+
+/* leaving.c: a node leaving to be restarted refuses data, reads what its connections
+ * still hold, and reports what it never handed over (`unread_inputs`). */
+DN_HIDDEN void dn_leave_report_unread(dn_ctx *c);
 
 /* arrow.c: the parts (buffers and padding, at most 6) and layout (at most 6 entries) of
  * a flat C array to send. */
