@@ -1,5 +1,6 @@
 """A running dataflow to attack: ``sender`` counts up at 100 Hz into ``receiver`` (a
-Python or a C node, restarted on failure after 2 s), under ``dora run``."""
+Python node, a C node or an operator-runtime node, restarted on failure after 2 s),
+under ``dora run``."""
 
 from __future__ import annotations
 
@@ -30,12 +31,20 @@ nodes:
       tick: dora/timer/millis/10
     outputs: [out]
   - id: receiver
-    path: {receiver}
-    inputs:
-      in: sender/out
+{receiver}
     restart_policy: on-failure
     restart_delay: {delay}
 """
+
+CUSTOM = """    path: {path}
+    inputs:
+      in: sender/out"""
+
+OPERATOR = """    operators:
+      - id: op
+        python: nodes/op_receiver.py
+        inputs:
+          in: sender/out"""
 
 
 def build_c_receiver(directory: Path) -> Path:
@@ -64,7 +73,11 @@ class Flow:
     def __init__(self, directory: Path, kind: str) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         shutil.copytree(NODES, directory / "nodes", dirs_exist_ok=True)
-        receiver = "nodes/receiver.py" if kind == "python" else str(build_c_receiver(directory))
+        if kind == "operator":
+            receiver = OPERATOR
+        else:
+            path = "nodes/receiver.py" if kind == "python" else build_c_receiver(directory)
+            receiver = CUSTOM.format(path=path)
         path = directory / "flow.yml"
         path.write_text(FLOW.format(receiver=receiver, delay=RESTART_DELAY))
         self.directory = directory

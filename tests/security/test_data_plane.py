@@ -1,10 +1,11 @@
 """Issue 13 item 1: nobody but the dataflow's own processes gets into its data plane.
 
-Real ``dora run`` dataflows, a Python and a C receiver; the attacks of the issue run in
-a forked child as ``nobody`` and as our own user without the secrets, and, to show that
-seals and descriptor bounds hold on their own, as an insider who has the sender's link
-token. Every attack must fail while the receiver keeps receiving the sender's numbers:
-nothing forged arrives, nothing stops, nothing crashes, no descriptor is left behind.
+Real ``dora run`` dataflows with a Python, a C and an operator-runtime receiver. The
+attacks of the issue run in a forked child as ``nobody`` and as our own user without
+the secrets, and, to show that seals and descriptor bounds hold on their own, as an
+insider who has the sender's link token. Every attack must fail while the receiver
+keeps receiving the sender's numbers: nothing forged arrives, nothing stops, nothing
+crashes, no descriptor is left behind.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tests.security.flow import Flow
 
 pytestmark = pytest.mark.integration
 
-KINDS = ["python", "c"]
+KINDS = ["python", "c", "operator"]  # the operator runtime hosts its operators in a node
 
 
 @pytest.fixture(params=KINDS)
