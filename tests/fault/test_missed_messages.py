@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from dora_daemon.missed import MissedMessages
+from tests.coordinator.helpers import wait_until
 from tests.fault.helpers import write_flow
 from tests.fault.missed import check, coordinator_and_daemon, flow_text, run_and_count
+from tests.procs import run_dora
 
 
 @pytest.mark.integration
@@ -21,6 +23,25 @@ def test_a_restarting_receiver_misses_messages_with_a_count(tmp_path: Path) -> N
     with coordinator_and_daemon(tmp_path) as (daemon, env):
         outcome = run_and_count(flow, daemon, env)
     check(outcome)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(240)
+def test_dora_node_restart_counts_what_the_receiver_missed(tmp_path: Path) -> None:
+    """`dora node restart` stops the receiver with a STOP (scope restart): it leaves the
+    same way, refusing data and counting what it never read."""
+    flow = write_flow(tmp_path, flow_text("path: nodes/pacer.py", fail_runs=0, ask_from=1))
+    with coordinator_and_daemon(tmp_path) as (daemon, env):
+
+        def restart_once_it_reads(uuid: str) -> None:
+            log = flow.parent / "out" / uuid / "log_forgetful.jsonl"
+            wait_until(lambda: log.exists() and "start run=0" in log.read_text(), what="run 0")
+            restarted = run_dora(["node", "restart", "forgetful", "-d", uuid], env=env)
+            assert restarted.returncode == 0, restarted.stderr
+            assert "Node `forgetful` restart initiated" in restarted.stdout
+
+        outcome = run_and_count(flow, daemon, env, restarts=1, act=restart_once_it_reads)
+    check(outcome, restarts=1)
 
 
 CONSUMERS = {("cam", "frames"): {"det": ["img", "img2"]}, ("imu", "x"): {"det": ["imu"]}}
