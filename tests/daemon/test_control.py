@@ -141,6 +141,21 @@ def test_register_checks_dataflow_node_version_and_duplicates() -> None:
     asyncio.run(scenario())
 
 
+def test_register_needs_the_node_secret_and_never_echoes_it() -> None:
+    async def scenario() -> None:
+        server, _ = await serve(["a", "b"])
+        try:
+            for given in ("", "f" * 64, SECRETS["b"]):  # none, a wrong one, another node's
+                reply = await (await Client.connect(server.address)).register("a", secret=given)
+                assert "wrong or missing secret for node `a`" in (reply.error or ""), given
+                assert not given or given not in (reply.error or "")
+            assert (await (await Client.connect(server.address)).register("a")).error is None
+        finally:
+            await server.close()
+
+    asyncio.run(scenario())
+
+
 def test_messages_before_release_wait_and_reports_reach_the_events() -> None:
     async def scenario() -> None:
         server, events = await serve(["a", "b"])

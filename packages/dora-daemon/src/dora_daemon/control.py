@@ -416,6 +416,7 @@ class ControlServer:
             why = await self._check_process(message.node_id, pid)
             if why is not None:
                 return f"the connecting process cannot be node `{node}`: {why}"
+            channel = self._channels[message.node_id]  # a restart may have replaced it meanwhile
         if channel.state is not ChannelState.WAITING:
             return f"node `{node}` is already connected ({channel.state.value})"
         return None
