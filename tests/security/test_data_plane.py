@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.security import attacks
@@ -128,4 +129,10 @@ def test_an_insider_with_a_token_cannot_crash_flood_or_take_a_slot(flow: Flow) -
     assert "no process of this node is running" in hijack["error"]
     flow.wait_for_numbers(20)
     assert flow.trouble() == []
+    # never in a log, a socket name or an argv
     assert secret not in flow.dora.output and token not in flow.dora.output
+    names = Path("/proc/net/unix").read_text()
+    assert secret not in names and token not in names
+    for pid in (flow.receiver_pid, flow.sender_pid()):
+        argv = " ".join(psutil.Process(pid).cmdline())
+        assert secret not in argv and token not in argv

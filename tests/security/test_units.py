@@ -6,16 +6,19 @@ import array
 import fcntl
 import os
 import socket
+from pathlib import Path
 
 import pytest
 
 from dora_daemon.dynamic import caller_refusal
+from dora_daemon.resolve import ResolvedDataflow, resolve_dataflow
 from dora_message.auth import link_token, new_key, node_secret, secret_matches
 from dora_message.data_protocol import DropSegment, NewSegment, data_encoder
 from dora_message.errors import ProtocolError
 from dora_message.memfd import check_received, create_sealed, seal_problem
 from dora_message.peer import parse_stat_session, tcp_owner_uid, uid_allowed
 from dora_message.transport import FrameReader, encode_frame
+from tests.daemon.helpers import descriptor
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -129,3 +132,34 @@ def test_one_descriptor_per_segment_frame_is_fine() -> None:
         os.close(fd)
         a.close()
         b.close()
+
+
+def test_the_daemon_hands_out_secrets_and_the_root_option_in_the_config(tmp_path: Path) -> None:
+    (tmp_path / "n.py").write_text("")
+    nodes = [
+        {"id": "a", "path": "n.py", "outputs": ["x"]},
+        {"id": "b", "path": "n.py", "inputs": {"in": "a/x"}},
+    ]
+    key = new_key()
+
+    def resolve(env: dict[str, str]) -> ResolvedDataflow:
+        return resolve_dataflow(
+            descriptor(nodes),
+            tmp_path,
+            dataflow_id="df",
+            daemon_address="\0dora-daemon-test",
+            host_env=env,
+            parent_pid=1,
+            key=key,
+        )
+
+    plain = resolve({"PATH": "/usr/bin"})
+    a, b = plain.nodes["a"], plain.nodes["b"]
+    assert a.config.secret == node_secret(key, "a") and b.config.secret == node_secret(key, "b")
+    assert a.config.routes["x"][0].token == b.config.senders["a"] == link_token(key, "a", "b")
+    assert not a.config.allow_root_peers
+    # secrets only ever in the config: not in argv, not in a repr
+    assert not any(a.config.secret in arg for arg in a.argv)
+    assert a.config.secret not in repr(a.config) and a.config.secret not in repr(plain)
+    allowed = resolve({"PATH": "/usr/bin", "DORA_ALLOW_ROOT_PEERS": "1"})
+    assert allowed.nodes["b"].config.allow_root_peers

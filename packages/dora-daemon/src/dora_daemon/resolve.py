@@ -52,7 +52,8 @@ class ResolvedNode:
     kind: NodeKind
     argv: tuple[str, ...]  # empty for dynamic nodes
     cwd: Path
-    env: dict[str, str]  # the complete child environment
+    # the complete child environment (its DORA_NODE_CONFIG holds the node's secret: no repr)
+    env: dict[str, str] = field(repr=False)
     config: NodeConfig
     logs: LogSettings
     send_stdout_as: str | None  # full output id (``op/x`` for operator nodes)
