@@ -4,15 +4,19 @@ hands it to each reader inline in one data-plane frame, and a reader drops a fra
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
+import msgspec
 import pyarrow as pa
 import pytest
 
-from dora_cli.topic_inject import MessageTooLarge, check_size
+from dora_cli.topic_inject import MessageTooLarge, check_size, injected
+from dora_daemon.bridge.deliver import Writer, _inline_frame_size, _Target
 from dora_message.codec import MAX_FRAME
 from dora_message.data_protocol import Data, data_encoder
+from dora_message.inter_daemon import RemoteData
 from tests.cli.helpers import started_uuid
 from tests.coordinator.helpers import wait_until
 from tests.procs import run_dora
@@ -64,6 +68,21 @@ def test_the_size_is_the_frame_a_reader_gets() -> None:
     assert check_size("reading", array) == len(frame)
     with pytest.raises(MessageTooLarge, match=rf"at most {MAX_FRAME} bytes \(64 MiB\)"):
         check_size("reading", pa.array(["x" * MAX_FRAME]))
+
+
+def test_the_daemon_measures_an_injected_message_the_same_way() -> None:
+    """The daemon refuses to deliver an inline message over the limit (any publisher):
+    its measure is the frame it would write, and the CLI's."""
+    for size in (10, 1_000, 100_000):
+        array = pa.array(["x" * size])
+        message = msgspec.msgpack.decode(injected("reading", array), type=RemoteData)
+        schema = message.schema
+        with socket.socket(socket.AF_UNIX) as unused:
+            frame = Writer._frame(_Target("rx", unused), message, schema, message.payload)
+        body = len(frame) - 4
+        assert _inline_frame_size(message, schema) == body
+        assert check_size("reading", array) >= body  # never below (bin headers aside)
+    assert check_size("reading", pa.array(["x" * 100_000])) == body
 
 
 @pytest.mark.integration

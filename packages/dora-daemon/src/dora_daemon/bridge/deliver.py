@@ -27,6 +27,7 @@ import zenoh
 from dora_daemon.bridge.pool import Pool
 from dora_daemon.bridge.transport import FrameReader, connect, encode_frame, send_with_fd
 from dora_message.auth import link_token
+from dora_message.codec import MAX_FRAME
 from dora_message.data_protocol import (
     Closed,
     Data,
@@ -104,6 +105,7 @@ class Writer:
         self._schemas: dict[str, bytes] = {}  # output id -> latest schema from the producer
         self._pool = Pool(f"dora-bridge-{dataflow_id}-{producer}")
         self.delivered = 0
+        self.too_large = 0  # inline messages over the readers' frame limit, not delivered
         # cumulative data traffic from the producer (``dora top``), written by the thread
         self.bytes_received = 0
         self.messages_received = 0
@@ -161,6 +163,20 @@ class Writer:
         needs_schema = msg.kind == "buffers" or (msg.kind == "ipc" and not msg.shared)
         schema = self._schemas.get(output) if needs_schema else None
         if not msg.shared:
+            size = _inline_frame_size(msg, schema)
+            if size > MAX_FRAME:
+                # a reader drops a connection whose frame is over the limit: this message
+                # would take the others with it (`dora topic pub` refuses it already)
+                self.too_large += 1
+                log.error(
+                    "bridge: a message of %d bytes on `%s/%s` is over the %d-byte frame "
+                    "limit of the readers: not delivered",
+                    size,
+                    self.producer,
+                    output,
+                    MAX_FRAME,
+                )
+                return
             for target in targets:
                 self._send(target, self._frame(target, msg, schema, inline=msg.payload))
             self.delivered += 1
@@ -364,6 +380,16 @@ class Delivery:
         self._subscribers.clear()
         for writer in self._writers.values():
             writer.stop()
+
+
+def _inline_frame_size(msg: RemoteData, schema: bytes | None) -> int:
+    """The body of the frame ``Writer._frame`` makes for an inline ``msg`` (with the
+    schema, as to a reader that has not seen it), without copying the payload."""
+    head = Data(msg.output_id, msg.timestamp_ns, msg.parameters, msg.kind, schema, b"")
+    head = msgspec.structs.replace(head, layout=msg.layout)
+    size = len(msg.payload)
+    extra = 3 if size > 0xFFFF else 1 if size > 0xFF else 0  # its bin header vs b""'s 2
+    return len(data_encoder.encode(head)) + size + extra
 
 
 def _callback(put: Callable[[bytes], None]) -> Callable[[zenoh.Sample], None]:
