@@ -183,6 +183,10 @@ class Sender:
         if peer is not None:
             self._missed(peer, output_id)
 
+    # Reports are sent under _drop_lock: a periodic report taken before a reconnection
+    # must reach the daemon before that reconnection's ``resumed``, or its count would be
+    # logged with the next outage instead of this one.
+
     def _resumed(self, peer: Peer) -> None:
         """``peer`` is reachable again: the outage of each output that lost messages to
         it ends with one ``resumed`` report (the daemon logs its total then)."""
@@ -191,10 +195,10 @@ class Sender:
                 return
             ended = [(output_id, peer.missed.pop(output_id, 0)) for output_id in peer.outage]
             peer.outage.clear()
-        report = self.report_drops
-        if report is not None:
-            for output_id, count in sorted(ended):
-                report(output_id, peer.node_id, count, True)
+            report = self.report_drops
+            if report is not None:
+                for output_id, count in sorted(ended):
+                    report(output_id, peer.node_id, count, True)
 
     def flush_drops(self) -> None:
         """Report the counts not reported yet (the node's watch thread, and at exit)."""
@@ -207,10 +211,10 @@ class Sender:
             ]
             for peer in self._peers.values():
                 peer.missed.clear()
-        report = self.report_drops
-        if report is not None:
-            for output_id, receiver, count in sorted(counts):
-                report(output_id, receiver, count, False)
+            report = self.report_drops
+            if report is not None:
+                for output_id, receiver, count in sorted(counts):
+                    report(output_id, receiver, count, False)
 
     def has_receivers(self, output_id: str) -> bool:
         """Whether ``output_id`` is routed anywhere."""
