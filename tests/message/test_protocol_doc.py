@@ -37,11 +37,11 @@ def _uint8_buffers(seq: int, with_schema: bool) -> Data:
 
 
 FRAMES = {
-    "register": (node_enc, Register("df", "n", PROTOCOL_VERSION, 42)),
+    "register": (node_enc, Register("df", "n", PROTOCOL_VERSION, 42, "s3cr3t")),
     "register_reply": (node_enc, RegisterReply(PROTOCOL_VERSION)),
     "subscribe": (node_enc, Subscribe()),
     "stop": (node_enc, Stop()),
-    "hello": (data_enc, Hello("df", "n", PROTOCOL_VERSION)),
+    "hello": (data_enc, Hello("df", "n", PROTOCOL_VERSION, "t0k3n")),
     "release": (data_enc, Release([1, 2])),
     "closed": (data_enc, Closed(["out"], True)),
     "data with schema": (data_enc, _uint8_buffers(1, True)),
