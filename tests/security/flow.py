@@ -83,12 +83,17 @@ class Flow:
         self.directory = directory
         self.dora = DoraProcess(["run", str(path)], cwd=directory)
         self.last_n = 0
-        start = self.dora.wait_for_line("receiver: start pid=")
-        self.receiver_pid = int(re.search(r"pid=(\d+)", start).group(1))  # type: ignore[union-attr]
-        self.wait_for_numbers()
-        self.dataflow_id = self._dataflow_id()
-        self.receiver_address = node_address(self.dataflow_id, "receiver")
-        self.daemon_address = self._daemon_address()
+        try:
+            start = self.dora.wait_for_line("receiver: start pid=")
+            self.receiver_pid = int(re.search(r"pid=(\d+)", start).group(1))  # type: ignore[union-attr]
+            self.wait_for_numbers()
+            self.dataflow_id = self._dataflow_id()
+            self.receiver_address = node_address(self.dataflow_id, "receiver")
+            self.daemon_address = self._daemon_address()
+        except BaseException:
+            # the fixture never gets this object to close: end the run here
+            self.dora.kill_tree()
+            raise
 
     # ---- what an attacker finds ------------------------------------------------------
 
