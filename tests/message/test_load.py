@@ -15,22 +15,38 @@ from dora_message.load import (
     parse_descriptor,
     parse_descriptor_with_warnings,
 )
+from dora_message.sources import TimerSource, parse_input_source
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED_FILES = sorted(FIXTURES.glob("*.yml"))
 
 
-def test_fixtures_exist() -> None:
-    names = {p.name for p in SEED_FILES}
-    assert {
-        "seed_minimal.yml",
-        "seed_complete.yml",
-        "seed_sources.yml",
-        "seed_timers.yml",
-        "seed_operators.yml",
-        "seed_deploy.yml",
-        "mainline_keys.yml",
-    } <= names
+def test_sources_example() -> None:
+    flow, warnings = load_descriptor_with_warnings(FIXTURES / "seed_sources.yml")
+    assert warnings == []
+    url, branch, tag, rev = flow.nodes
+    assert (url.id, url.path, url.git) == ("from-url", "https://example.com/node.zip", None)
+    assert (branch.git, branch.branch, branch.tag, branch.rev) == (
+        "https://github.com/org/repo.git",
+        "main",
+        None,
+        None,
+    )
+    assert branch.build == "cargo build --release"
+    assert (tag.tag, tag.branch, rev.rev) == ("v1.0", None, "abc123")
+    assert rev.inputs == {"data": "from-url/out"}
+
+
+def test_timers_example() -> None:
+    flow, warnings = load_descriptor_with_warnings(FIXTURES / "seed_timers.yml")
+    assert warnings == []
+    (ticker,) = flow.nodes
+    timers = {name: parse_input_source(source) for name, source in ticker.inputs.items()}
+    assert timers == {
+        "tick": TimerSource(interval_ns=100_000_000),
+        "slow": TimerSource(interval_ns=1_000_000_000),
+        "fast": TimerSource(interval_ns=round(1e9 / 30)),
+    }
 
 
 @pytest.mark.parametrize("path", SEED_FILES, ids=lambda p: p.stem)
@@ -69,8 +85,6 @@ def test_complete_schema(monkeypatch: pytest.MonkeyPatch) -> None:
         "so no node can subscribe to it; add `raw_output` to outputs",
         "nodes[0].send_logs_as: node `my-node`: `log_entries` is not listed in outputs, "
         "so no node can subscribe to it; add `log_entries` to outputs",
-        "_unstable_debug.publish_all_messages_to_zenoh: has no effect in this implementation "
-        "(there are no `dora topic` commands)",
     ]
 
 
@@ -93,11 +107,8 @@ def test_deploy_example() -> None:
 
 def test_mainline_keys() -> None:
     flow, warnings = load_descriptor_with_warnings(FIXTURES / "mainline_keys.yml")
-    # Accepted for compatibility, but nothing here acts on them: said, not silently dropped.
-    assert warnings == [
-        "debug.enable_debug_inspection: has no effect in this implementation "
-        "(there are no `dora topic` commands)",
-    ]
+    # the debug setting opens the dataflow to `dora topic`: acted on, so not warned about
+    assert warnings == []
     assert flow.debug_settings.enable_debug_inspection is True
     assert [n.kind for n in flow.nodes] == [
         "standard",
@@ -349,4 +360,8 @@ def test_self_loops_and_cycles_are_allowed() -> None:
         "      other: b/o\n  - id: b\n    path: b.py\n    outputs: [o]\n"
         "    inputs:\n      back: a/o\n"
     )
-    parse_descriptor(text)
+    flow, warnings = parse_descriptor_with_warnings(text)
+    assert warnings == []
+    assert [n.id for n in flow.nodes] == ["a", "b"]
+    assert flow.nodes[0].inputs == {"me": "a/o", "other": "b/o"}
+    assert flow.nodes[1].inputs == {"back": "a/o"}

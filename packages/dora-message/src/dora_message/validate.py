@@ -6,7 +6,9 @@ allowed fields, git pins, timings, log settings, sizes, inputs and their wiring)
 :class:`~dora_message.errors.DescriptorError` with its document path (``nodes[1].inputs.tick``);
 softer problems come back as warning strings. Like mainline's resolve step it also drops
 reserved names from every ``env:`` map (with a warning), and warns about settings that
-parse for compatibility but have no effect here (debug topics, a remote ``distribute``).
+parse for compatibility but have no effect here (a remote ``distribute``). The debug
+settings (``publish_all_messages_to_zenoh``, ``enable_debug_inspection``) do act: they
+open a dataflow to ``dora topic`` and ``dora record``.
 """
 
 from __future__ import annotations
@@ -155,10 +157,6 @@ def validate(descriptor: Descriptor, file: str | None = None) -> list[str]:
 def _warn_not_acted_on(report: Report, descriptor: Descriptor) -> None:
     """Warn about settings that parse (seed or mainline spelling) but change nothing here,
     so a user is not left believing they took effect."""
-    debug_key = "_unstable_debug" if descriptor.unstable_debug is not None else "debug"
-    for key in ("publish_all_messages_to_zenoh", "enable_debug_inspection"):
-        if getattr(descriptor.debug_settings, key):
-            report.warn((debug_key, key), _NOT_ACTED_ON + " (there are no `dora topic` commands)")
     deploys: list[tuple[DocPath, Deploy | None]] = [(("deploy",), descriptor.deploy)]
     for index, node in enumerate(descriptor.nodes):
         key = "_unstable_deploy" if node.unstable_deploy is not None else "deploy"
