@@ -127,7 +127,14 @@ def test_min_log_level_drops_records_and_does_not_write_them(tmp_path: Path) -> 
 def test_stdout_threshold_keeps_everything(tmp_path: Path) -> None:
     with make_logger(tmp_path, min_log_level="stdout") as logger:
         assert logger.process_line("stdout", "raw") is not None
-        assert logger.process_line("stdout", structured("trace")) is not None
+        assert logger.process_line("stdout", structured("trace", "t")) is not None
+    # both reach the file, in order: the lowest threshold filters nothing
+    lines = read_lines(logger.path)
+    assert [(line["level"], line["message"]) for line in lines] == [
+        ("stdout", "raw"),
+        ("trace", "t"),
+    ]
+    assert {(line["dataflow_id"], line["node_id"]) for line in lines} == {(DF, "sensor")}
 
 
 def test_rotation_keeps_max_rotated_files_with_exact_names(tmp_path: Path) -> None:
