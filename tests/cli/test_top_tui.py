@@ -119,12 +119,23 @@ def test_refresh_key_fetches_and_errors_keep_the_rows() -> None:
 @pytest.mark.timeout(60)
 def test_escape_quits_and_empty_snapshot_is_fine() -> None:
     async def scenario() -> None:
-        app = TopApp(FakeSource([]), interval=3600)
+        source = FakeSource([])
+        app = TopApp(source, interval=3600)
         async with app.run_test(size=(120, 10)) as pilot:
             await pilot.pause()
-            assert app.selected_node is None
-            await pilot.press("j", "n")
+            table = app.query_one(DataTable)
+            assert source.calls == 1 and table.row_count == 0
+            assert app.selected_node is None and app.error is None
+            labels = [str(c.label) for c in table.columns.values()]
+            assert labels[1] == "NODE" and "CPU% ▼" in labels  # headers without rows
+            await pilot.press("j", "n")  # moving in an empty table is a no-op; sorting works
+            assert app.selected_node is None and table.row_count == 0
+            labels = [str(c.label) for c in table.columns.values()]
+            assert "NODE ▼" in labels and "CPU%" in labels
+            assert app.return_code is None  # still running
             await pilot.press("escape")
+            await pilot.pause()
+            assert app.return_code == 0  # quit by escape, before run_test shuts it down
         assert app.return_code == 0
 
     run(scenario)
