@@ -100,6 +100,18 @@ def _route_address(host: str, port: int) -> str:
 
 
 def _free_port(host: str) -> int:
+    """A port free on ``host`` now, for the zenoh listener to bind later.
+
+    Not port 0 read back, although zenoh could tell (with ``adminspace/enabled`` the
+    ``@/<zid>/peer`` reply lists the bound ``locators``, e.g. ``tcp/127.0.0.1:38103`` for
+    ``tcp/127.0.0.1:0``; zenoh-python 1.10 has no other way): the endpoint goes to the
+    coordinator in the registration, before the session exists, and the session can only
+    be opened after it (it dials the peers the registration returns; zenoh cannot add a
+    peer to an open session). Reading it back needs a message that updates a daemon's
+    endpoint after registration. Meanwhile another process may take the port; zenoh then
+    fails to listen and :meth:`Mesh.open` raises :class:`MeshError` naming the endpoint.
+    ``--zenoh-listen IP:PORT`` avoids the probe.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
