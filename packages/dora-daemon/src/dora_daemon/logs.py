@@ -66,8 +66,11 @@ Stream = Literal["stdout", "stderr"]
 
 
 def now_rfc3339() -> str:
-    """The current UTC time as RFC 3339 with milliseconds, like ``2026-03-01T10:00:00.123Z``."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The current UTC time as RFC 3339 with microseconds, like ``2026-03-01T10:00:00.123456Z``.
+
+    Microseconds, as nodes stamp their structured lines: a raw line stamped in milliseconds
+    (truncated) sorted before the structured lines the node wrote just before it."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def log_file_path(out_dir: Path, dataflow_id: str, node_id: str, index: int = 0) -> Path:
