@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 
 from tests.cli.helpers import env_for
-from tests.coordinator.helpers import Proc, cluster, start_coordinator, start_daemon
+from tests.coordinator.helpers import Proc, cluster, start_coordinator, start_daemon, unused_port
 
-__all__ = ["cluster", "coordinated"]
+__all__ = ["cluster", "coordinated", "unused_port"]
 
 
 @pytest.fixture
-def coordinated(cluster: tuple[int, list[Proc]]) -> dict[str, str]:
+def coordinated(cluster: list[Proc]) -> dict[str, str]:
     """A coordinator and one daemon on loopback (stopped by ``cluster``); the environment
     that points ``dora`` at them."""
-    port, procs = cluster
-    procs.append(start_coordinator(port))
-    procs.append(start_daemon(port))
-    return env_for(port)
+    procs = cluster
+    procs.append(coordinator := start_coordinator())
+    procs.append(start_daemon(coordinator.port))
+    return env_for(coordinator.port)

@@ -15,7 +15,7 @@ import pytest
 
 from dora_message import cli_to_coordinator as cli
 from tests.coordinator.bounds import ask, control, coordinator_any_port
-from tests.coordinator.helpers import free_port
+from tests.coordinator.helpers import refused_port
 from tests.procs import run_dora
 
 pytestmark = pytest.mark.integration
@@ -82,8 +82,9 @@ def test_alias_bomb_never_reaches_a_coordinator_or_daemon(tmp_path: Path, comman
     flow.write_text(ALIAS_BOMB)
     assert len(ALIAS_BOMB) < 1100
     # nothing listens on this port: the refusal must come before any connection
-    env = {"DORA_COORDINATOR_PORT": str(free_port())}
-    result = run_dora([command, str(flow)], cwd=tmp_path, env=env)
+    with refused_port() as port:
+        env = {"DORA_COORDINATOR_PORT": str(port)}
+        result = run_dora([command, str(flow)], cwd=tmp_path, env=env)
     _refused(result, ["once its aliases are expanded"])
     assert "dora up" not in result.stderr
 
@@ -138,8 +139,8 @@ def test_cpu_affinity_beyond_cpu_setsize_is_skipped_and_the_node_runs(tmp_path: 
     ids=["huge int", "5000 deep", "100 deep"],
 )
 def test_topic_pub_refuses_bad_json_before_connecting(data: str, phrase: str) -> None:
-    env = {"DORA_COORDINATOR_PORT": str(free_port())}
-    result = run_dora(["topic", "pub", "a/out", data], env=env)
+    with refused_port() as port:
+        result = run_dora(["topic", "pub", "a/out", data], env={"DORA_COORDINATOR_PORT": str(port)})
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert "invalid JSON data" in result.stderr and phrase in result.stderr, result.stderr
@@ -157,8 +158,9 @@ def test_topic_pub_refuses_bad_json_before_connecting(data: str, phrase: str) ->
     ids=["empty key", "control key", "5000 deep", "100 deep"],
 )
 def test_param_set_refuses_before_connecting(key: str, value: str, phrase: str) -> None:
-    env = {"DORA_COORDINATOR_PORT": str(free_port())}
-    result = run_dora(["param", "set", "node", key, value], env=env)
+    with refused_port() as port:
+        env = {"DORA_COORDINATOR_PORT": str(port)}
+        result = run_dora(["param", "set", "node", key, value], env=env)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert phrase in result.stderr, result.stderr

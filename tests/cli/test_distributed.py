@@ -18,7 +18,13 @@ from dora_message import cli_to_coordinator as cli
 from dora_message import coordinator_to_cli as to_cli
 from dora_message.config import decode_node_config
 from tests.cli.helpers import env_for, on_machine, started_uuid, write_flow
-from tests.coordinator.helpers import Proc, free_port, start_coordinator, start_daemon, wait_until
+from tests.coordinator.helpers import (
+    Proc,
+    refused_port,
+    start_coordinator,
+    start_daemon,
+    wait_until,
+)
 from tests.procs import DoraProcess, run_dora, wait_gone
 
 pytestmark = pytest.mark.integration
@@ -44,7 +50,11 @@ def node_pids(daemon: Proc, dataflow_id: str) -> dict[str, int]:
 
 @pytest.mark.timeout(90)
 def test_up_is_idempotent_and_down_leaves_no_process(tmp_path: Path) -> None:
-    port = free_port()
+    # `dora up` serves a fixed port (its PID files and every later command are keyed on
+    # it; it has no port 0): the one exception to "servers bind port 0", so a port that
+    # was free an instant ago is released for it
+    with refused_port() as port:
+        pass
     env = env_for(port, tmp_path / "state")
     recorded: list[psutil.Process] = []
     try:
@@ -93,11 +103,12 @@ def test_up_is_idempotent_and_down_leaves_no_process(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(90)
 def test_detached_dataflow_is_listed_logged_and_stopped(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
+    tmp_path: Path, cluster: list[Proc]
 ) -> None:
-    port, procs = cluster
+    procs = cluster
+    procs.append(coordinator := start_coordinator())
+    port = coordinator.port
     env = env_for(port)
-    procs.append(start_coordinator(port))
     daemon = start_daemon(port)
     procs.append(daemon)
     flow = write_flow(tmp_path / "flow", "endless")
@@ -150,10 +161,11 @@ def test_detached_dataflow_is_listed_logged_and_stopped(
 
 @pytest.mark.timeout(90)
 def test_attached_start_streams_logs_and_stops_on_ctrl_c(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
+    tmp_path: Path, cluster: list[Proc]
 ) -> None:
-    port, procs = cluster
-    procs.append(start_coordinator(port))
+    procs = cluster
+    procs.append(coordinator := start_coordinator())
+    port = coordinator.port
     procs.append(start_daemon(port))
     flow = write_flow(tmp_path / "flow", "endless")
     attached = DoraProcess(["start", str(flow), "--attach"], env=env_for(port))
@@ -170,12 +182,11 @@ def test_attached_start_streams_logs_and_stops_on_ctrl_c(
 
 
 @pytest.mark.timeout(120)
-def test_two_daemons_run_their_own_dataflows(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
-) -> None:
-    port, procs = cluster
+def test_two_daemons_run_their_own_dataflows(tmp_path: Path, cluster: list[Proc]) -> None:
+    procs = cluster
+    procs.append(coordinator := start_coordinator())
+    port = coordinator.port
     env = env_for(port)
-    procs.append(start_coordinator(port))
     alpha = start_daemon(port, "--machine-id", "alpha")
     procs.append(alpha)
     beta = start_daemon(port, "--machine-id", "beta", "--labels", "zone=b")
@@ -219,13 +230,14 @@ def test_two_daemons_run_their_own_dataflows(
 
 @pytest.mark.timeout(120)
 def test_coordinator_sigkill_and_restart_keeps_the_dataflow(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
+    tmp_path: Path, cluster: list[Proc]
 ) -> None:
-    port, procs = cluster
-    env = env_for(port)
+    procs = cluster
     store = f"sqlite:{tmp_path / 'store' / 'coordinator.sqlite'}"
-    coordinator = start_coordinator(port, "--store", store)
+    coordinator = start_coordinator(0, "--store", store)
     procs.append(coordinator)
+    port = coordinator.port
+    env = env_for(port)
     daemon = start_daemon(port)
     procs.append(daemon)
     flow = write_flow(tmp_path / "flow", "endless")

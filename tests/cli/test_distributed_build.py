@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.coordinator.helpers import Proc, free_port, start_coordinator, start_daemon
+from tests.coordinator.helpers import Proc, refused_port, start_coordinator, start_daemon
 from tests.procs import run_dora
 
 pytestmark = pytest.mark.integration
@@ -54,10 +54,10 @@ def markers(directory: Path) -> dict[str, str]:
 @pytest.fixture
 def cluster() -> Iterator[tuple[int, list[Proc]]]:
     """A coordinator and daemons alpha and beta; all killed by PID at the end."""
-    port = free_port()
     procs: list[Proc] = []
     try:
-        procs.append(start_coordinator(port))
+        procs.append(coordinator := start_coordinator())
+        port = coordinator.port
         procs.append(start_daemon(port, "--machine-id", "alpha"))
         procs.append(start_daemon(port, "--machine-id", "beta"))
         yield port, procs
@@ -130,7 +130,8 @@ def test_local_flag_builds_here_with_a_coordinator_up(
 @pytest.mark.timeout(60)
 def test_without_a_coordinator_deployed_nodes_build_locally(tmp_path: Path) -> None:
     flow = write_flow(tmp_path / "flow")
-    result = run_dora(["build", str(flow)], env=env_for(free_port()))
+    with refused_port() as port:
+        result = run_dora(["build", str(flow)], env=env_for(port))
     assert result.returncode == 0, result.stderr
     assert "note: no coordinator at 127.0.0.1:" in result.stderr
     assert markers(flow.parent) == {

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.helpers import env_for, started_uuid, write_flow
-from tests.coordinator.helpers import Proc, free_port, start_coordinator, start_daemon
+from tests.coordinator.helpers import Proc, start_coordinator, start_daemon
 from tests.procs import run_dora
 
 pytestmark = pytest.mark.integration
@@ -32,11 +32,10 @@ def complete(words: str, port: int) -> list[str]:
 
 
 @pytest.mark.timeout(90)
-def test_dataflow_names_and_node_ids_complete(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
-) -> None:
-    port, procs = cluster
-    procs.append(start_coordinator(port))
+def test_dataflow_names_and_node_ids_complete(tmp_path: Path, cluster: list[Proc]) -> None:
+    procs = cluster
+    procs.append(coordinator := start_coordinator())
+    port = coordinator.port
     procs.append(start_daemon(port))
     flow = write_flow(tmp_path / "flow", "endless")
     uuid = started_uuid(
@@ -52,5 +51,5 @@ def test_dataflow_names_and_node_ids_complete(
 
 
 @pytest.mark.timeout(30)
-def test_no_coordinator_means_no_candidates_quickly() -> None:
-    assert complete("dora stop ", free_port()) == []
+def test_no_coordinator_means_no_candidates_quickly(unused_port: int) -> None:
+    assert complete("dora stop ", unused_port) == []

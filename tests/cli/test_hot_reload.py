@@ -68,12 +68,11 @@ def replace_file(path: Path, text: str) -> None:
 
 
 @pytest.mark.timeout(120)
-def test_hot_reload_swaps_the_code_and_keeps_the_state(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
-) -> None:
-    port, procs = cluster
+def test_hot_reload_swaps_the_code_and_keeps_the_state(tmp_path: Path, cluster: list[Proc]) -> None:
+    procs = cluster
+    procs.append(coordinator := start_coordinator())
+    port = coordinator.port
     env = env_for(port)
-    procs.append(start_coordinator(port))
     procs.append(start_daemon(port))
     operator = tmp_path / "greeter.py"
     operator.write_text(operator_source("hello"))

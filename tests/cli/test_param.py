@@ -66,14 +66,13 @@ def failed(args: list[str], env: dict[str, str]) -> str:
 
 
 @pytest.mark.timeout(150)
-def test_param_set_get_list_delete_reach_the_node(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
-) -> None:
-    port, procs = cluster
-    env = env_for(port)
+def test_param_set_get_list_delete_reach_the_node(tmp_path: Path, cluster: list[Proc]) -> None:
+    procs = cluster
     store = tmp_path / "store.db"
     events = tmp_path / "events.jsonl"
-    procs.append(start_coordinator(port, "--store", f"sqlite:{store}"))
+    procs.append(coordinator := start_coordinator(0, "--store", f"sqlite:{store}"))
+    port = coordinator.port
+    env = env_for(port)
     procs.append(start_daemon(port))
     flow = write_param_flow(tmp_path / "flow", events)
     uuid = started_uuid(run_dora(["start", str(flow), "--detach", "--name", "tune"], env=env))

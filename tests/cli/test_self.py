@@ -7,7 +7,6 @@ import hashlib
 import http.server
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from dora_cli import self_update as su
+from tests.coordinator.helpers import refused_port
 from tests.procs import run_dora
 
 pytestmark = pytest.mark.timeout(120)
@@ -147,21 +147,15 @@ def test_index_without_dora_cli_and_unreachable_index(index: Index) -> None:
     empty = run_dora(["self", "update", "--check-only"], env={"UV_DEFAULT_INDEX": index.url})
     assert empty.returncode == 1
     assert "has no release of dora-cli" in empty.stderr
-    nowhere = f"http://127.0.0.1:{free_port()}/simple"
-    gone = run_dora(["self", "update", "--check-only"], env={"UV_DEFAULT_INDEX": nowhere})
+    with refused_port() as port:  # bound by this test, never listening
+        nowhere = f"http://127.0.0.1:{port}/simple"
+        gone = run_dora(["self", "update", "--check-only"], env={"UV_DEFAULT_INDEX": nowhere})
     assert gone.returncode == 1
     assert "cannot read the package index" in gone.stderr and "Traceback" not in gone.stderr
     other = run_dora(
         ["self", "update", "--check-only"], env={"UV_DEFAULT_INDEX": index.url + "/nothing"}
     )
     assert other.returncode == 1 and "is not on the package index" in other.stderr
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (bound and released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_uninstall_asks_for_force_without_a_terminal() -> None:

@@ -26,11 +26,12 @@ def snapshot(args: list[str], env: dict[str, str]) -> list[dict[str, Any]]:
 
 @pytest.mark.timeout(90)
 def test_top_once_prints_running_nodes_with_real_metrics(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
+    tmp_path: Path, cluster: list[Proc]
 ) -> None:
-    port, procs = cluster
+    procs = cluster
+    procs.append(coordinator := start_coordinator())
+    port = coordinator.port
     env = env_for(port)
-    procs.append(start_coordinator(port))
     daemon = start_daemon(port, "--machine-id", "solo")
     procs.append(daemon)
     assert snapshot(["top", "--once"], env) == []
@@ -71,9 +72,8 @@ def test_top_once_prints_running_nodes_with_real_metrics(
 
 
 @pytest.mark.timeout(60)
-def test_top_without_a_terminal_fails_clearly(cluster: tuple[int, list[Proc]]) -> None:
-    port, _ = cluster
-    env = env_for(port)
+def test_top_without_a_terminal_fails_clearly(unused_port: int) -> None:
+    env = env_for(unused_port)
     for args in (["top"], ["inspect", "top"]):
         result = run_dora(args, env=env)  # stdout is a pipe
         assert result.returncode == 1
@@ -86,12 +86,11 @@ def test_top_without_a_terminal_fails_clearly(cluster: tuple[int, list[Proc]]) -
 
 
 @pytest.mark.timeout(120)
-def test_top_once_counts_cross_daemon_traffic(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
-) -> None:
-    port, procs = cluster
+def test_top_once_counts_cross_daemon_traffic(tmp_path: Path, cluster: list[Proc]) -> None:
+    procs = cluster
+    procs.append(coordinator := start_coordinator())
+    port = coordinator.port
     env = env_for(port)
-    procs.append(start_coordinator(port))
     procs.append(start_daemon(port, "--machine-id", "alpha"))
     procs.append(start_daemon(port, "--machine-id", "beta"))
     cross = write_flow(tmp_path / "x", "cross", on_machine("alpha"), on_machine("beta"))

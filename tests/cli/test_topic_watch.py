@@ -260,15 +260,14 @@ def test_pub_reaches_the_nodes_reading_the_topic(
 
 
 @pytest.mark.timeout(120)
-def test_proxy_record_of_a_running_dataflow(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
-) -> None:
+def test_proxy_record_of_a_running_dataflow(tmp_path: Path, cluster: list[Proc]) -> None:
     from dora_record.format import open_recording
     from tests.procs import DoraProcess
 
-    port, procs = cluster
+    procs = cluster
+    procs.append(coordinator := start_coordinator())
+    port = coordinator.port
     env = env_for(port)
-    procs.append(start_coordinator(port))
     procs.append(start_daemon(port))
     flow = write(tmp_path / "flow")
     uuid = started_uuid(run_dora(["start", str(flow), "--detach", "--name", "flow"], env=env))

@@ -27,11 +27,12 @@ def trace_rows(env: dict[str, str]) -> list[list[str]]:
 
 @pytest.mark.timeout(120)
 def test_trace_list_and_view_show_the_spawn_of_a_dataflow(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
+    tmp_path: Path, cluster: list[Proc]
 ) -> None:
-    port, procs = cluster
+    procs = cluster
+    procs.append(coordinator := start_coordinator())
+    port = coordinator.port
     env = env_for(port)
-    procs.append(start_coordinator(port))
 
     empty = run_dora(["trace", "list"], env=env)
     assert empty.returncode == 0, empty.stderr
@@ -87,10 +88,9 @@ def test_trace_list_and_view_show_the_spawn_of_a_dataflow(
 
 @pytest.mark.timeout(30)
 def test_trace_list_without_coordinator_is_one_clear_line(
-    cluster: tuple[int, list[Proc]],
+    unused_port: int,
 ) -> None:
-    port, _ = cluster
-    result = run_dora(["trace", "view", "abc"], env=env_for(port))
+    result = run_dora(["trace", "view", "abc"], env=env_for(unused_port))
     assert result.returncode == 1
     assert "Could not connect to dora-coordinator" in result.stderr
     assert "Traceback" not in result.stderr

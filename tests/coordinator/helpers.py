@@ -18,15 +18,30 @@ import psutil
 import pytest
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+@contextlib.contextmanager
+def refused_port() -> Iterator[int]:
+    """A port on 127.0.0.1 where every connection is refused while the block runs.
+
+    For tests of "no coordinator there": a socket of this process is bound to the port and
+    never listens, so connecting gets ECONNREFUSED and no other process can bind the port
+    until the block ends. (Servers under test bind port 0 themselves and print the port.)
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        yield int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def unused_port() -> Iterator[int]:
+    """:func:`refused_port` for the whole test."""
+    with refused_port() as port:
+        yield port
 
 
 class Proc:
     """``python -m <module> args`` with its merged output readable line by line."""
+
+    port = 0  # the port a server printed (see :func:`start_coordinator`)
 
     def __init__(
         self,
@@ -87,6 +102,14 @@ class Proc:
                 return self.lines
             self.lines.append(line)
 
+    def wait_ready(self, needle: str, timeout: float = 20.0) -> str:
+        """:meth:`wait_for_line`, killing the process (by PID) if the line never comes."""
+        try:
+            return self.wait_for_line(needle, timeout)
+        except BaseException:
+            self.kill()
+            raise
+
     def children(self) -> list[psutil.Process]:
         """The direct children (node processes of a daemon)."""
         try:
@@ -110,17 +133,24 @@ class Proc:
             self.proc.wait(timeout=5)
 
 
-def start_coordinator(port: int, *args: str) -> Proc:
-    """A coordinator on 127.0.0.1:port, returned once it listens."""
+def start_coordinator(port: int = 0, *args: str) -> Proc:
+    """A coordinator on 127.0.0.1, returned once it listens; its port is ``.port``.
+
+    Port 0 (the default) lets the coordinator pick a free port and print it; a given port
+    is for restarting a coordinator where its daemons expect it. Killed if it never listens.
+    """
     proc = Proc("dora_coordinator", ["--port", str(port), *args])
-    proc.wait_for_line("dora-coordinator listening on")
+    line = proc.wait_ready("dora-coordinator listening on")
+    proc.port = int(line.rsplit(":", 1)[1])
     return proc
 
 
 def start_daemon(port: int, *args: str, cwd: Path | None = None) -> Proc:
-    """A daemon connected to the coordinator on ``port``, returned once registered."""
+    """A daemon connected to the coordinator on ``port``, returned once registered.
+
+    Killed if it never registers."""
     proc = Proc("dora_daemon", ["--coordinator-port", str(port), *args], cwd=cwd)
-    proc.wait_for_line("registered with the coordinator as")
+    proc.wait_ready("registered with the coordinator as")
     return proc
 
 
@@ -137,11 +167,11 @@ def wait_until(check, timeout: float = 20.0, what: str = "condition"):  # type: 
 
 
 @pytest.fixture
-def cluster() -> Iterator[tuple[int, list[Proc]]]:
-    """A free port and a list to which tests add their processes; all killed at the end."""
+def cluster() -> Iterator[list[Proc]]:
+    """A list to which tests add their processes; all killed by PID at the end."""
     procs: list[Proc] = []
     try:
-        yield free_port(), procs
+        yield procs
     finally:
         for proc in procs:
             proc.kill()

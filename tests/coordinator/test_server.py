@@ -12,17 +12,16 @@ from websockets.sync.client import ClientConnection, connect
 
 from dora_message import cli_to_coordinator as cli
 from dora_message import coordinator_to_cli as to_cli
-from tests.coordinator.helpers import Proc, free_port, start_coordinator
+from tests.coordinator.helpers import Proc, start_coordinator
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 
 @pytest.fixture
 def coordinator() -> Iterator[tuple[Proc, int]]:
-    port = free_port()
-    proc = start_coordinator(port)
+    proc = start_coordinator()
     try:
-        yield proc, port
+        yield proc, proc.port
     finally:
         proc.kill()
 
@@ -105,8 +104,8 @@ def test_daemon_endpoint_refuses_a_bad_first_frame(coordinator: tuple[Proc, int]
 
 def test_token_is_required_and_never_shown(tmp_path: Path) -> None:
     token_file = tmp_path / "token"
-    port = free_port()
-    proc = start_coordinator(port, "--token-file", str(token_file))
+    proc = start_coordinator(0, "--token-file", str(token_file))
+    port = proc.port
     try:
         token = token_file.read_text().strip()
         assert oct(token_file.stat().st_mode & 0o777) == "0o600"

@@ -15,7 +15,7 @@ import pytest
 
 from dora_coordinator.auth import read_token_file as coordinator_reader
 from dora_message.token_file import TokenFileError, read_token_file
-from tests.coordinator.helpers import Proc, cluster, free_port, start_coordinator, start_daemon
+from tests.coordinator.helpers import Proc, cluster, refused_port, start_coordinator, start_daemon
 
 __all__ = ["cluster"]
 
@@ -31,18 +31,19 @@ def owner_only(path: Path, text: str = "secret-token\n") -> Path:
 def daemon_refuses(token_file: Path, *cli: str) -> str:
     """Start a daemon (``python -m dora_daemon`` or ``dora daemon``) with ``token_file``;
     it must exit at once with an error; its output."""
-    port = str(free_port())  # nothing listens: a daemon that accepted the file would retry
-    if cli:
-        args = [sys.executable, "-m", "dora_cli", *cli, "--coordinator-port", port]
-    else:
-        args = [sys.executable, "-m", "dora_daemon", "--coordinator-port", port]
-    result = subprocess.run(
-        [*args, "--token-file", str(token_file)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
+    with refused_port() as number:  # a daemon that accepted the file would retry forever
+        port = str(number)
+        if cli:
+            args = [sys.executable, "-m", "dora_cli", *cli, "--coordinator-port", port]
+        else:
+            args = [sys.executable, "-m", "dora_daemon", "--coordinator-port", port]
+        result = subprocess.run(
+            [*args, "--token-file", str(token_file)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert "Traceback" not in output
@@ -83,12 +84,11 @@ def test_the_daemon_refuses_a_token_file_others_can_read(tmp_path: Path) -> None
 
 @pytest.mark.timeout(120)
 @pytest.mark.integration
-def test_a_good_token_file_still_lets_the_daemon_in(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
-) -> None:
-    port, procs = cluster
+def test_a_good_token_file_still_lets_the_daemon_in(tmp_path: Path, cluster: list[Proc]) -> None:
+    procs = cluster
     token_file = tmp_path / "token"
-    procs.append(start_coordinator(port, "--token-file", str(token_file)))  # creates it 0600
+    procs.append(coordinator := start_coordinator(0, "--token-file", str(token_file)))  # 0600
+    port = coordinator.port
     procs.append(start_daemon(port, "--token-file", str(token_file)))  # returns once registered
 
 

@@ -51,8 +51,8 @@ class NsProc(Proc):
 class Cluster:
     """A coordinator and daemons reachable at ``addr:port``; tracks every process."""
 
-    def __init__(self, port: int, addr: str = "127.0.0.1") -> None:
-        self.port = port
+    def __init__(self, port: int = 0, addr: str = "127.0.0.1") -> None:
+        self.port = port  # 0: the coordinator picks one, read back once it listens
         self.addr = addr
         self.procs: list[Proc] = []
 
@@ -61,7 +61,8 @@ class Cluster:
         args = ["--port", str(self.port), "--interface", self.addr]
         proc = NsProc("dora_coordinator", args, prefix)
         self.procs.append(proc)
-        proc.wait_for_line("dora-coordinator listening on")
+        line = proc.wait_ready("dora-coordinator listening on")
+        self.port = proc.port = int(line.rsplit(":", 1)[1])
         return proc
 
     def daemon(self, machine: str, prefix: Sequence[str] = (), *extra: str) -> Proc:
@@ -69,7 +70,7 @@ class Cluster:
         args = ["--coordinator-addr", self.addr, "--coordinator-port", str(self.port)]
         proc = NsProc("dora_daemon", [*args, "--machine-id", machine, *extra], prefix)
         self.procs.append(proc)
-        proc.wait_for_line("registered with the coordinator as")
+        proc.wait_ready("registered with the coordinator as")
         return proc
 
     def dora(

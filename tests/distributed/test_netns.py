@@ -26,7 +26,6 @@ pytestmark = pytest.mark.integration
 
 ADDR_A = "10.231.0.1"
 ADDR_B = "10.231.0.2"
-PORT = 6013  # a fresh namespace has nothing listening
 
 
 def ip(*args: str) -> subprocess.CompletedProcess[str]:
@@ -93,7 +92,7 @@ def pair() -> Iterator[Pair]:
 @pytest.mark.timeout(180)
 def test_split_dataflow_across_network_namespaces(tmp_path: Path, pair: Pair) -> None:
     in_a, in_b = pair.exec_in(pair.ns_a), pair.exec_in(pair.ns_b)
-    cluster = Cluster(PORT, addr=ADDR_A)
+    cluster = Cluster(addr=ADDR_A)  # port 0: the coordinator picks, Cluster reads it
     try:
         cluster.coordinator(in_a)
         alpha = cluster.daemon("alpha", in_a)

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.coordinator.helpers import free_port, wait_until
+from tests.coordinator.helpers import refused_port, wait_until
 from tests.distributed.helpers import Cluster, endless_flow, numbered_flow, started_uuid
 from tests.procs import wait_gone
 
@@ -24,9 +24,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
-    """A coordinator on a free port; every process is killed by PID at the end."""
+    """A coordinator on a port it picks; every process is killed by PID at the end."""
     before = set(os.listdir("/dev/shm"))
-    cluster = Cluster(free_port())
+    cluster = Cluster()
     try:
         cluster.coordinator()
         yield cluster
@@ -102,7 +102,10 @@ def test_list_logs_and_stop_from_another_process(tmp_path: Path, cluster: Cluste
 
 @pytest.mark.timeout(180)
 def test_three_daemon_chain(tmp_path: Path, cluster: Cluster) -> None:
-    port = free_port()
+    # an explicit `--zenoh-listen IP:PORT` is what this daemon tests, so it needs a port
+    # free an instant ago (released just before; every other port here is picked by 0)
+    with refused_port() as port:
+        pass
     a = cluster.daemon("a", (), "--zenoh-listen", f"127.0.0.1:{port}")
     assert f"listening on tcp/127.0.0.1:{port} (dialing [])" in a.wait_for_line("zenoh session")
     b = cluster.daemon("b")

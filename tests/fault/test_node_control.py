@@ -88,12 +88,11 @@ def log_of(flow: Path, uuid: str, node: str) -> str:
 
 
 @pytest.mark.timeout(120)
-def test_node_statuses_restart_stop_and_daemon_death(
-    tmp_path: Path, cluster: tuple[int, list[Proc]]
-) -> None:
-    port, procs = cluster
+def test_node_statuses_restart_stop_and_daemon_death(tmp_path: Path, cluster: list[Proc]) -> None:
+    procs = cluster
+    procs.append(coordinator := start_coordinator())
+    port = coordinator.port
     env = {"DORA_COORDINATOR_PORT": str(port)}
-    procs.append(start_coordinator(port))
     daemon = start_daemon(port, cwd=tmp_path)
     procs.append(daemon)
     flow = write_flow(tmp_path / "flow", FLOW)
