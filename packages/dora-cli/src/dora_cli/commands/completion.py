@@ -24,7 +24,8 @@ def completion(shell: str | None) -> None:
 
     SHELL defaults to the one named by $SHELL. elvish and powershell are accepted names
     but click, which generates the scripts, does not support them. Completion covers
-    commands, options, and dataflow files for PATH arguments.
+    commands, options, dataflow files for PATH arguments, and, asked from the
+    coordinator, dataflow names and UUIDs and the node ids of a running dataflow.
     """
     if shell is None:
         shell = detect_shell()
