@@ -145,12 +145,12 @@ def start_coordinator(port: int = 0, *args: str) -> Proc:
     return proc
 
 
-def start_daemon(port: int, *args: str, cwd: Path | None = None) -> Proc:
+def start_daemon(port: int, *args: str, cwd: Path | None = None, timeout: float = 20.0) -> Proc:
     """A daemon connected to the coordinator on ``port``, returned once registered.
 
-    Killed if it never registers."""
+    Killed if it does not register within ``timeout`` seconds."""
     proc = Proc("dora_daemon", ["--coordinator-port", str(port), *args], cwd=cwd)
-    proc.wait_ready("registered with the coordinator as")
+    proc.wait_ready("registered with the coordinator as", timeout)
     return proc
 
 
