@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,19 @@ from tests.coordinator.helpers import Proc, start_coordinator, start_daemon, wai
 from tests.procs import run_dora
 
 pytestmark = pytest.mark.integration
+
+
+FLOWS = Path(__file__).parent / "flows"
+HOG_MIB = 160  # the ballast tests/cli/flows/hog.py holds
+HOG_QUEUE = 4
+# a node that holds memory, spins and never reads its input (tests/cli/flows/hog.py)
+HOG = f"""  - id: hog
+    path: hog.py
+    inputs:
+      count:
+        source: ticker/count
+        queue_size: {HOG_QUEUE}
+"""
 
 
 def snapshot(args: list[str], env: dict[str, str]) -> list[dict[str, Any]]:
@@ -37,19 +51,34 @@ def test_top_once_prints_running_nodes_with_real_metrics(
     assert snapshot(["top", "--once"], env) == []
 
     flow = write_flow(tmp_path / "flow", "endless")
+    shutil.copy(FLOWS / "hog.py", flow.parent / "hog.py")
+    flow.write_text(flow.read_text() + HOG)
+    ready_file = flow.parent / "hog.ready"
     uuid = started_uuid(run_dora(["start", str(flow), "--detach", "--name", "topped"], env=env))
     try:
 
-        def sampled_twice() -> list[dict[str, Any]] | None:
-            # the second sample of a process carries its disk I/O rates
+        def sampled_with_the_hog_loaded() -> list[dict[str, Any]] | None:
+            # the second sample of a process carries its disk I/O rates; the hog's sample
+            # must come after it took its memory and its queue filled up
+            if not ready_file.exists():
+                return None
             nodes = snapshot(["top", "--once"], env)
-            ready = [
-                n for n in nodes if n["metrics"] and n["metrics"]["disk_read_mb_s"] is not None
-            ]
-            return nodes if len(ready) == 2 else None
+            ready = {
+                n["node_id"]: n["metrics"]
+                for n in nodes
+                if n["metrics"] and n["metrics"]["disk_read_mb_s"] is not None
+            }
+            hog = ready.get("hog")
+            loaded = hog is not None and hog["memory_mb"] >= HOG_MIB
+            full = hog is not None and hog["pending_messages"] == HOG_QUEUE
+            return nodes if len(ready) == 3 and loaded and full else None
 
-        nodes = wait_until(sampled_twice, timeout=30, what="two samples of both nodes")
-        assert sorted(n["node_id"] for n in nodes) == ["listener", "ticker"]
+        nodes = wait_until(
+            sampled_with_the_hog_loaded,
+            timeout=60,
+            what=f"two samples of every node, the hog at {HOG_MIB} MiB with {HOG_QUEUE} queued",
+        )
+        assert sorted(n["node_id"] for n in nodes) == ["hog", "listener", "ticker"]
         children = {child.pid for child in daemon.children()}
         for node in nodes:
             assert node["dataflow_id"] == uuid and node["dataflow_name"] == "topped"
@@ -58,14 +87,23 @@ def test_top_once_prints_running_nodes_with_real_metrics(
             metrics = node["metrics"]
             assert metrics["status"] == "running"
             assert metrics["pid"] in children
-            assert psutil.Process(metrics["pid"]).is_running()
-            assert metrics["memory_mb"] > 0 and metrics["cpu_usage"] >= 0
+            # the memory shown is the process's resident set in MiB (steady processes)
+            rss_mib = psutil.Process(metrics["pid"]).memory_info().rss / 2**20
+            assert abs(metrics["memory_mb"] - rss_mib) < 8, (metrics, rss_mib)
             assert metrics["restart_count"] == 0 and metrics["broken_inputs"] == []
-            assert metrics["disk_write_mb_s"] >= 0
-            assert metrics["pending_messages"] >= 0
+        hog = next(n["metrics"] for n in nodes if n["node_id"] == "hog")
+        # 160 MiB of ballast on top of an interpreter with pyarrow (well under 150 MiB)
+        assert HOG_MIB <= hog["memory_mb"] < HOG_MIB + 150, hog
+        # the hog allocates nothing more: its figure is its RSS within 2 % (MiB, not MB)
+        hog_rss_mib = psutil.Process(hog["pid"]).memory_info().rss / 2**20
+        assert abs(hog["memory_mb"] - hog_rss_mib) <= 0.02 * hog_rss_mib, (hog, hog_rss_mib)
+        # a process that is always runnable: over a 2 s sample it gets far more than 5 %
+        # of a core unless dozens of others compete (a lower bound: load only lowers it)
+        assert hog["cpu_usage"] >= 5, hog
+        assert hog["pending_messages"] == HOG_QUEUE  # its queue, full and never read
 
         alias = snapshot(["inspect", "top", "--once"], env)
-        assert sorted(n["node_id"] for n in alias) == ["listener", "ticker"]
+        assert sorted(n["node_id"] for n in alias) == ["hog", "listener", "ticker"]
     finally:
         run_dora(["stop", uuid, "--force"], env=env)
     wait_until(lambda: snapshot(["top", "--once"], env) == [], what="the stopped dataflow gone")
