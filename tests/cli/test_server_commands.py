@@ -4,17 +4,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from dora_cli.client import Target, call
 from dora_message import cli_to_coordinator as cli
-from tests.coordinator.helpers import Proc, wait_until
-from tests.procs import run_dora
+from tests.cli.helpers import env_for
+from tests.coordinator.helpers import Proc, refused_port, wait_until
+from tests.procs import run_dora, wait_gone
 
 pytestmark = pytest.mark.integration
 
@@ -196,3 +200,54 @@ def test_a_token_is_required_end_to_end(tmp_path: Path, procs: list[Proc]) -> No
     daemons = call(Target(port=port, token=token), cli.ListDaemons()).daemons
     assert [d.daemon_id for d in daemons] == ["trusted"]
     assert not any("registered with the coordinator" in line for line in intruder.lines)
+
+
+@pytest.mark.timeout(120)
+def test_dora_up_auth_token_reaches_the_daemon_and_the_cli(tmp_path: Path) -> None:
+    # `dora up` serves a fixed port (no port 0; its PID files are keyed on the port): a
+    # port free an instant ago is released for it, as in test_distributed
+    with refused_port() as port:
+        pass
+    env = {**no_token_env(tmp_path), **env_for(port, tmp_path / "state")}
+    token_file = Path(env["XDG_CONFIG_HOME"]) / "dora" / ".dora-token"
+    started: list[psutil.Process] = []
+    extra: list[Proc] = []
+    try:
+        up = run_dora(["up", "--auth"], env=env)
+        started = [psutil.Process(int(p.read_text())) for p in (tmp_path / "state").glob("*.pid")]
+        assert up.returncode == 0, up.stderr
+        assert "started dora coordinator" in up.stderr
+        assert "started dora daemon" in up.stderr  # its daemon got in with the token
+        assert len(started) == 2
+        token = token_file.read_text().strip()
+        assert len(token) >= 32 and stat.S_IMODE(token_file.stat().st_mode) == 0o600
+
+        # the CLI presents the token from the default file; a wrong one is refused
+        status = run_dora(["system", "status"], env=env)
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "✓ Daemon: Running" in status.stdout
+        wrong = run_dora(["list"], env={**env, "DORA_AUTH_TOKEN": "x" * len(token)})
+        assert wrong.returncode == 1
+        assert "refused our token" in wrong.stderr
+        assert run_dora(["list"], env={**env, "DORA_AUTH_TOKEN": token}).returncode == 0
+
+        # another daemon: refused without the token, admitted with the file
+        bare = Proc("dora_cli", ["daemon", "--coordinator-port", str(port)], env=env)
+        extra.append(bare)
+        bare.wait_for_line("the coordinator refused our token (401)", timeout=30)
+        _, second = dora_daemon(
+            extra, port, "--machine-id", "second", "--token-file", str(token_file), env=env
+        )
+        daemons = call(Target(port=port, token=token), cli.ListDaemons()).daemons
+        assert second == "second" and len(daemons) == 2
+        assert "second" in {d.daemon_id for d in daemons}
+
+        down = run_dora(["down"], env=env)  # presents the token too
+        assert down.returncode == 0, down.stderr
+        assert not wait_gone(started, timeout=30)
+    finally:
+        for proc in extra:
+            proc.kill()
+        for process in started:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
