@@ -38,7 +38,7 @@ def snapshot(args: list[str], env: dict[str, str]) -> list[dict[str, Any]]:
     return nodes
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(120)
 def test_top_once_prints_running_nodes_with_real_metrics(
     tmp_path: Path, cluster: list[Proc]
 ) -> None:
