@@ -153,6 +153,7 @@ class ControlServer:
         self._activity: dict[str, float] = {}  # node -> last message (monotonic), health check
         self._server: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._reading: dict[str, asyncio.Task[None]] = {}  # node -> its connection's reader
 
     async def start(self) -> None:
         """Listen on the abstract socket."""
@@ -169,6 +170,17 @@ class ControlServer:
         await asyncio.gather(*self._connections, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
+
+    async def drained(self, node_id: str, timeout: float) -> None:
+        """Wait (at most ``timeout``) until the node's connection was read to its end.
+
+        Called once the node's process has exited: what it sent right before (a log
+        record, its missed-message counts) may still wait in the socket, and must be
+        handled before its exit is. The bound covers a child process that inherited
+        the connection and keeps it open."""
+        task = self._reading.get(node_id)
+        if task is not None and not task.done():
+            await asyncio.wait({task}, timeout=timeout)
 
     def connected(self, node_id: str) -> bool:
         """Whether a process is registered as the node right now."""
@@ -360,6 +372,7 @@ class ControlServer:
                         channel = await self._register(message, writer, sock)
                         if channel is None:
                             return
+                        self._reading[channel.node_id] = task
                     else:
                         self._handle_safely(channel, message)
         except (ProtocolError, msgspec.DecodeError) as error:
@@ -369,6 +382,8 @@ class ControlServer:
             pass
         finally:
             del self._connections[task]
+            if channel is not None and self._reading.get(channel.node_id) is task:
+                del self._reading[channel.node_id]
             if channel is not None and channel.writer is writer:
                 self._close_channel(channel)
             await _close_writer(writer)

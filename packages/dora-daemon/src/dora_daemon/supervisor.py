@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 
 RESTART_GRACE = 10.0 / 2  # `dora node restart` grace when none is given
 STOP_GRACE = 10.0  # `dora node stop` grace when none is given
+DRAIN_TIMEOUT = 1.0  # after a node exits, how long its control connection may still be read
 RESTARTABLE = (NodeKind.CUSTOM, NodeKind.SHELL, NodeKind.OPERATOR)
 
 
@@ -208,6 +209,9 @@ class Supervision:
                 if process is None:
                     return
                 returncode = await process.wait()
+                # what the node sent just before exiting is handled before its exit
+                assert self._control is not None
+                await self._control.drained(resolved.id, DRAIN_TIMEOUT)
                 if node.ladder is not None:
                     node.ladder.cancel()
                     node.ladder = None
