@@ -36,20 +36,37 @@ import logging
 from dora import Node
 
 node = Node()
+logged = False
 for event in node:
-    if event["type"] == "INPUT":
+    if event["type"] != "INPUT":
+        continue
+    if event["id"] == "done":
+        break  # the reader has every record: nothing is cut off by our exit
+    if not logged:
+        logged = True
         node.log("warn", "method-record", target="my.target", fields={"a": "1"})
         logging.info("bridged-record")
         print("plain-line", flush=True)
-        break
 """
 READER = """
+import json
+
+import pyarrow as pa
+
 from dora import Node
 
-for event in Node():
+WANTED = {("all", "method-record"), ("all", "bridged-record"), ("all", "plain-line"),
+          ("own", "method-record"), ("own", "bridged-record")}
+node = Node()
+seen = set()
+for event in node:
     if event["type"] == "INPUT":
         for text in event["value"].to_pylist():
             print(f"GOT {event['id']} {text}", flush=True)
+            seen.add((event["id"], json.loads(text)["message"]))
+        if WANTED <= seen:
+            node.send_output("done", pa.array([True]))
+            break
 """
 FLOW = """
 nodes:
@@ -57,6 +74,7 @@ nodes:
     path: talker.py
     inputs:
       tick: dora/timer/millis/20
+      done: reader/done
     send_logs_as: records
     outputs: [records]
   - id: reader
@@ -64,6 +82,7 @@ nodes:
     inputs:
       all: dora/logs
       own: talker/records
+    outputs: [done]
 """
 
 
@@ -82,8 +101,10 @@ def _check(record: dict[str, object]) -> None:
 @pytest.mark.timeout(90)
 def test_records_on_dora_logs_and_send_logs_as_have_dora_rs_shape(tmp_path: Path) -> None:
     _write(tmp_path)
-    result = run_dora(["run", "flow.yml", "--stop-after", "5s"], cwd=tmp_path)
+    # the reader ends the run once it has every record (--stop-after only as a safety net)
+    result = run_dora(["run", "flow.yml", "--stop-after", "60s"], cwd=tmp_path, timeout=80)
     out = result.stdout + result.stderr
+    assert result.returncode == 0, out
     got: dict[str, list[dict[str, object]]] = {"all": [], "own": []}
     for line in out.splitlines():
         match = re.search(r"GOT (all|own) (\{.*\})$", line)
@@ -111,7 +132,7 @@ def test_records_on_dora_logs_and_send_logs_as_have_dora_rs_shape(tmp_path: Path
 def test_json_and_compact_log_formats(tmp_path: Path) -> None:
     _write(tmp_path)
     result = run_dora(
-        ["run", "flow.yml", "--stop-after", "5s", "--log-format", "json"], cwd=tmp_path
+        ["run", "flow.yml", "--stop-after", "30s", "--log-format", "json"], cwd=tmp_path, timeout=40
     )
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     method = next(r for r in lines if r["message"] == "method-record")
@@ -119,7 +140,9 @@ def test_json_and_compact_log_formats(tmp_path: Path) -> None:
     assert method["level"] == "WARN"
 
     compact = run_dora(
-        ["run", "flow.yml", "--stop-after", "5s", "--log-format", "compact"], cwd=tmp_path
+        ["run", "flow.yml", "--stop-after", "30s", "--log-format", "compact"],
+        cwd=tmp_path,
+        timeout=40,
     )
     shown = compact.stdout + compact.stderr
     assert re.search(r"^\d\d:\d\d:\d\d WARN talker: method-record$", shown, re.M), shown
