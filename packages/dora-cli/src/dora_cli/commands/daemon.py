@@ -83,9 +83,9 @@ def daemon(
 
     Reconnects when the coordinator goes away; the nodes keep running meanwhile.
     """
-    from dora_daemon.__main__ import parse_labels, read_token, run, split_endpoints
     from dora_daemon.coordinator_link import LinkConfig
     from dora_daemon.dynamic import set_listen_port
+    from dora_daemon.serve import parse_labels, read_token, run, split_endpoints
     from dora_message.errors import DoraError
 
     try:
