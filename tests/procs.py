@@ -104,18 +104,25 @@ def wait_gone(procs: Sequence[psutil.Process], timeout: float) -> list[psutil.Pr
     return alive
 
 
+def abstract_sockets(marker: str) -> list[str]:
+    """Abstract Unix socket names (``@...``) bound now that contain ``marker``."""
+    names = []
+    with open("/proc/net/unix") as table:
+        next(table)
+        for row in table:
+            parts = row.split()
+            if len(parts) >= 8 and parts[7].startswith("@") and marker in parts[7]:
+                names.append(parts[7])
+    return names
+
+
 def dataflow_leftovers(dataflow_id: str) -> list[str]:
     """What a finished dataflow could leave behind, described: its abstract sockets still
     bound (``/proc/net/unix``: node, daemon, bridge and watch addresses all carry the
     dataflow id), its shared-memory files still open or mapped by any process
     (``/proc/*/fd`` and ``/proc/*/maps``: segments are memfds named after the dataflow),
     and files under ``/dev/shm`` naming it (zenoh's shared memory, were it ever on)."""
-    found: list[str] = []
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
-            fields = line.split()
-            if len(fields) >= 8 and fields[7].startswith("@") and dataflow_id in fields[7]:
-                found.append(f"socket {fields[7]}")
+    found = [f"socket {name}" for name in abstract_sockets(dataflow_id)]
     for pid_dir in Path("/proc").iterdir():
         if not pid_dir.name.isdigit():
             continue

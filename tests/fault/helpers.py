@@ -43,18 +43,6 @@ def dataflow_ids(base: Path) -> list[str]:
     return sorted(p.name for p in out.iterdir()) if out.exists() else []
 
 
-def abstract_sockets(marker: str) -> list[str]:
-    """Abstract Unix socket names (``@...``) that contain ``marker``."""
-    names = []
-    with open("/proc/net/unix") as table:
-        next(table)
-        for row in table:
-            parts = row.split()
-            if len(parts) >= 8 and parts[7].startswith("@") and marker in parts[7]:
-                names.append(parts[7])
-    return names
-
-
 def tree(pid: int) -> list[psutil.Process]:
     """``pid`` and every descendant of it."""
     try:

@@ -13,8 +13,8 @@ import pytest
 from dora_cli.client import Target, call
 from dora_message import cli_to_coordinator as cli
 from tests.coordinator.helpers import Proc, start_coordinator, start_daemon, wait_until
-from tests.fault.helpers import abstract_sockets, tree, wait_dead, write_flow
-from tests.procs import dataflow_leftovers, run_dora
+from tests.fault.helpers import tree, wait_dead, write_flow
+from tests.procs import abstract_sockets, dataflow_leftovers, run_dora
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,6 @@ import pytest
 
 from tests.coordinator.helpers import wait_until
 from tests.fault.helpers import (
-    abstract_sockets,
     dataflow_ids,
     field,
     seen_or_wait,
@@ -21,7 +20,7 @@ from tests.fault.helpers import (
     wait_dead,
     write_flow,
 )
-from tests.procs import DoraProcess, dataflow_leftovers
+from tests.procs import DoraProcess, abstract_sockets, dataflow_leftovers
 
 pytestmark = pytest.mark.integration
 
