@@ -18,7 +18,7 @@ import psutil
 
 import dora_node_api_c
 from dora_daemon.resolve import node_address
-from tests.procs import DoraProcess
+from tests.procs import DoraProcess, abstract_sockets
 
 NODES = Path(__file__).parent / "nodes"
 RESTART_DELAY = 2.0
@@ -105,13 +105,9 @@ class Flow:
         return str(config["dataflow_id"])
 
     def _daemon_address(self) -> str:
-        prefix = f"@dora-daemon-{self.dataflow_id}-"
-        with open("/proc/net/unix") as table:
-            for row in table:
-                parts = row.split()
-                if len(parts) >= 8 and parts[7].startswith(prefix):
-                    return "\0" + parts[7][1:]
-        raise AssertionError("no daemon socket in /proc/net/unix")
+        names = abstract_sockets(f"@dora-daemon-{self.dataflow_id}-")
+        assert names, "no daemon socket in /proc/net/unix"
+        return "\0" + names[0][1:]
 
     def config_of(self, pid: int) -> dict[str, object]:
         """A node's DORA_NODE_CONFIG, as its own user (or root) can read it."""
