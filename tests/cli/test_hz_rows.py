@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dora_cli.topic_view import Rate, RateWindow, intervals_ms, rate_of
-from dora_cli.tui.charts import bin_count, column_chart, histogram
+from dora_cli.tui.charts import bin_count, histogram
 from dora_cli.tui.hz_rows import (
     COLUMNS,
     HISTORY_POINTS,
@@ -70,19 +70,6 @@ def test_histogram_equal_bins_over_min_to_max() -> None:
     assert same.counts[0] == 3 and sum(same.counts) == 3 and same.low == same.high == 5.0
     empty = histogram([], bins=10)
     assert empty.counts == (0,) * 10 and empty.low is None and empty.high is None
-
-
-def test_histogram_columns_spread_bins_over_the_width() -> None:
-    result = histogram([1.0, 2.0], bins=10)
-    assert result.columns(35) == [c for c in result.counts for _ in range(3)]
-    assert result.columns(5) == list(result.counts)  # at least one column a bin
-
-
-def test_column_chart_scales_to_the_largest_value() -> None:
-    assert column_chart([0, 4, 8], height=1) == [" ▄█"]
-    assert column_chart([0, 1, 16], height=2) == ["  █", " ▁█"]  # a small value still shows
-    assert column_chart([], height=3) == ["", "", ""]
-    assert column_chart([0, 0], height=0) == ["  "]
 
 
 def test_state_samples_rows_history_and_intervals() -> None:

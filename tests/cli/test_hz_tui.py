@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import subprocess
 import sys
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 from rich.text import Text
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Sparkline, Static
 
 from dora_cli.commands.topic import topic
-from dora_cli.tui.hz import SELECTED_STYLE, Chart, HzApp
+from dora_cli.tui.hz import SELECTED_STYLE, HzApp
 from dora_cli.tui.hz_rows import FOOTER, HzState
 
 TOPICS = ["camera/image", "imu/data"]
@@ -43,7 +45,15 @@ def cells(app: HzApp, row: int) -> list[Text]:
 
 
 def chart_title(app: HzApp, name: str) -> str:
-    return str(app.query_one(f"#{name}", Chart).border_title)
+    return str(app.query_one(f"#{name}", Sparkline).border_title)
+
+
+def drawn(widget: Sparkline) -> str:
+    """The characters the widget draws at its current size."""
+    out = io.StringIO()
+    console = Console(file=out, width=widget.size.width, height=widget.size.height)
+    console.print(widget.render())
+    return out.getvalue()
 
 
 def run(scenario) -> None:  # type: ignore[no-untyped-def]
@@ -122,19 +132,19 @@ def test_histogram_and_sparkline_follow_the_selected_row() -> None:
             assert chart_title(app, "histogram") == "Histogram (ms) — min=10.00, max=30.00"
             assert 10 <= len(app.histogram.counts) <= 40
             assert sum(app.histogram.counts) == 3
-            sparkline = app.query_one("#sparkline", Chart)
+            sparkline = app.query_one("#sparkline", Sparkline)
             assert app.state.history("camera/image") == [0, 4]  # mount, then the redraw
-            assert sparkline.values == [0, 4]
+            assert sparkline.data == [0, 4]
             await pilot.press("down")  # imu/data
             assert chart_title(app, "histogram") == "Histogram (ms) — min=500.00, max=500.00"
-            assert sparkline.values == [0, 2]
+            assert sparkline.data == [0, 2]
             feed.now = 1.8  # 0.2 and 0.7 are more than a second old
             app.redraw()
-            assert sparkline.values == [0, 2, 0]
+            assert sparkline.data == [0, 2, 0]
             await pilot.pause()
-            assert "█" in str(sparkline.render())
-            histogram = app.query_one("#histogram", Chart)
-            assert "█" in str(histogram.render())  # one bin holds every interval
+            assert "█" in drawn(sparkline)
+            histogram = app.query_one("#histogram", Sparkline)
+            assert "█" in drawn(histogram)  # one bin holds every interval
 
     run(scenario)
 

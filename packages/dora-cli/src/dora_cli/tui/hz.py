@@ -11,15 +11,14 @@ selected row the recent-rate sparkline and the histogram of its intervals. Keys:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 from rich.text import Text
-from textual.app import App, ComposeResult, RenderResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Sparkline, Static
 
-from dora_cli.tui.charts import Histogram, bin_count, column_chart, histogram
+from dora_cli.tui.charts import Histogram, bin_count, histogram
 from dora_cli.tui.hz_rows import (
     COLUMNS,
     FOOTER,
@@ -35,35 +34,12 @@ REDRAW_S = 0.05
 SELECTED_STYLE = "bold yellow"
 
 
-class Chart(Widget):
-    """Bars of ``values``, one column each, from the left or flush right."""
-
-    def __init__(self, *, id: str, flush_right: bool = False) -> None:
-        super().__init__(id=id)
-        self.values: list[float] = []
-        self.flush_right = flush_right
-
-    def show(self, values: Sequence[float]) -> None:
-        """Draw ``values`` (at most the width's worth, the last ones)."""
-        self.values = list(values)
-        self.refresh()
-
-    def render(self) -> RenderResult:
-        """The chart lines for the current content size."""
-        width, height = self.size
-        values = self.values[-width:] if width > 0 else []
-        lines = column_chart(values, height)
-        if self.flush_right:
-            lines = [line.rjust(width) for line in lines]
-        return Text("\n".join(lines))
-
-
 class HzApp(App[None]):
     """Shows the rates of ``state``'s topics, fed by ``poll``, redrawn every ``interval``."""
 
     CSS = """
     #rates { height: auto; max-height: 50%; border: round $accent; }
-    Chart { border: round $accent; color: $success; }
+    Sparkline { border: round $accent; }
     #sparkline { height: 7; }
     #histogram { height: 1fr; min-height: 5; }
     #footer { dock: bottom; height: 1; color: $text-muted; }
@@ -96,8 +72,8 @@ class HzApp(App[None]):
         table.show_cursor = False
         table.border_title = f" Topic Hz - window {self.state.window.window_s:g}s "
         yield table
-        yield Chart(id="sparkline", flush_right=True)
-        yield Chart(id="histogram")
+        yield Sparkline([], id="sparkline")
+        yield Sparkline([], id="histogram")
         yield Static(FOOTER, id="footer")
 
     def on_mount(self) -> None:
@@ -145,19 +121,19 @@ class HzApp(App[None]):
 
     def _render_charts(self, now: float) -> None:
         name = self.selected_name
-        sparkline = self.query_one("#sparkline", Chart)
+        sparkline = self.query_one("#sparkline", Sparkline)
         history = self.state.history(name)
         sparkline.border_title = sparkline_title(name)
         latest = history[-1] if history else 0
         sparkline.border_subtitle = f"now={latest} Hz, max={max(history, default=0)} Hz"
-        sparkline.show(history)
+        sparkline.data = history[-max(1, sparkline.size.width) :]
 
-        chart = self.query_one("#histogram", Chart)
+        chart = self.query_one("#histogram", Sparkline)
         width = chart.size.width
         self.histogram = histogram(self.state.intervals(name, now), bin_count(width))
         chart.border_title = histogram_title(self.histogram.low, self.histogram.high)
         chart.border_subtitle = f"{sum(self.histogram.counts)} intervals"
-        chart.show(self.histogram.columns(width))
+        chart.data = list(self.histogram.counts)
 
 
 def run_hz(state: HzState, poll: Poll) -> None:
