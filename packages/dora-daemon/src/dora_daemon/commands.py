@@ -1,15 +1,19 @@
 """How a node is started: its kind and command line (spec/descriptor.md §4-§5, §8).
 
 ``.py`` files run under the given interpreter with ``-u`` (``uv run python`` with
-``--uv``); other paths are executed directly, bare names are looked up on ``PATH`` at
-exec; ``path: shell`` runs ``sh -c <args>`` only when allowed; ``path: dynamic`` is not
-spawned; a single Python operator runs in the operator runtime of ``dora``.
+``--uv``); other paths are executed directly, as written (symlinks are not followed:
+``/venv/bin/python`` must start the venv's Python, not the base one it links to); bare
+names are looked up at exec on the ``PATH`` of the node's own environment (its ``env:``
+may point it at a venv's ``bin/``); ``path: shell`` runs ``sh -c <args>`` only when
+allowed; ``path: dynamic`` is not spawned; a single Python operator runs in the
+operator runtime of ``dora``.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +105,7 @@ def node_start(
         interpreter = ("uv", "run", "python") if uv else (python,)
         return NodeStart(NodeKind.CUSTOM, (*interpreter, "-u", str(script), *args), {})
     if "/" in path_text or (cwd / path).exists():
-        executable = _existing_file(node.id, cwd / path, f"{where}.path")
+        executable = _existing_executable(node.id, cwd / path, f"{where}.path")
         return NodeStart(NodeKind.CUSTOM, (str(executable), *args), {})
     # A bare name that is not in the working dir: looked up on the node's PATH at exec.
     return NodeStart(NodeKind.CUSTOM, (path_text, *args), {})
@@ -160,6 +164,16 @@ def _existing_file(node_id: str, path: Path, where: str) -> Path:
     if not path.is_file():
         raise DescriptorError(f"node `{node_id}`: `{path}` does not exist", where)
     return path
+
+
+def _existing_executable(node_id: str, path: Path, where: str) -> Path:
+    """``path`` made absolute without following symlinks: a venv's ``bin/python`` is a
+    symlink to the base interpreter, and only started through the link does Python find
+    the venv (its ``pyvenv.cfg``) and the packages installed there."""
+    absolute = Path(os.path.abspath(path))
+    if not absolute.is_file():
+        raise DescriptorError(f"node `{node_id}`: `{absolute}` does not exist", where)
+    return absolute
 
 
 def _split_args(node: Node, where: str) -> list[str]:
