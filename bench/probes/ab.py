@@ -36,7 +36,8 @@ from peer import System, ours_system  # noqa: E402
 from runner import run_flow  # noqa: E402
 from stats import percentile  # noqa: E402
 
-PACKAGES = ("dora-node-api", "dora-message", "dora-daemon", "dora-cli")
+# folders under packages/ (not distribution names: the CLI, dora-dataflow, lives in dora-cli/)
+SOURCE_FOLDERS = ("dora-node-api", "dora-message", "dora-daemon", "dora-cli")
 WARM_UP = 5
 
 
@@ -82,7 +83,9 @@ def main() -> None:
             capture_output=True,
         )
         try:
-            base_path = os.pathsep.join(str(worktree / "packages" / p / "src") for p in PACKAGES)
+            base_path = os.pathsep.join(
+                str(worktree / "packages" / p / "src") for p in SOURCE_FOLDERS
+            )
             new_code = ours_system()
             old_code = replace(new_code, name="base", env={**new_code.env, "PYTHONPATH": base_path})
             runs: dict[str, list[dict]] = {"base": [], "new": []}

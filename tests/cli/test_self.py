@@ -24,12 +24,12 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def fake_wheel(folder: Path, version: str) -> Path:
-    """A minimal installable `dora-cli` wheel (a marker module, no code of ours)."""
-    name = f"dora_cli-{version}-py3-none-any.whl"
-    dist = f"dora_cli-{version}.dist-info"
+    """A minimal installable `dora-dataflow` wheel (a marker module, no code of ours)."""
+    name = f"dora_dataflow-{version}-py3-none-any.whl"
+    dist = f"dora_dataflow-{version}.dist-info"
     files = {
         "dora_cli_fake_marker.py": f"VERSION = {version!r}\n",
-        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: dora-cli\nVersion: {version}\n",
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: dora-dataflow\nVersion: {version}\n",
         f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
         "Tag: py3-none-any\n",
     }
@@ -47,7 +47,7 @@ def fake_wheel(folder: Path, version: str) -> Path:
 
 
 class Index:
-    """A PEP 691 simple index for `dora-cli` on 127.0.0.1, from wheels in a folder."""
+    """A PEP 691 simple index for `dora-dataflow` on 127.0.0.1, from wheels in a folder."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -67,7 +67,7 @@ class Index:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                if self.path.rstrip("/") == "/simple/dora-cli":
+                if self.path.rstrip("/") == "/simple/dora-dataflow":
                     files = [
                         {
                             "filename": w.name,
@@ -76,7 +76,7 @@ class Index:
                         }
                         for w in sorted(index.folder.glob("*.whl"))
                     ]
-                    page = {"meta": {"api-version": "1.1"}, "name": "dora-cli", "files": files}
+                    page = {"meta": {"api-version": "1.1"}, "name": "dora-dataflow", "files": files}
                     self._send(json.dumps(page).encode(), "application/vnd.pypi.simple.v1+json")
                 elif self.path.startswith("/files/"):
                     self._send((index.folder / self.path[len("/files/") :]).read_bytes(), "")
@@ -119,11 +119,15 @@ def test_release_ordering_and_index_choice() -> None:
     assert su.release_key("1.10.0") > su.release_key("1.9.2")  # type: ignore[operator]
     assert su.release_key("2.0.0.dev1") is None
     assert su.latest_release(["1.0a1"]) is None
+    assert su.release_key("1.0") == su.release_key("1.0.0")
+    assert su.release_key("not a version") is None
+    assert su.latest_release(["1.0.0", "1.0.0.post1", "1.1.0rc1"]) == "1.0.0.post1"
     assert su.index_url({}) == "https://pypi.org/simple"
     assert su.index_url({"PIP_INDEX_URL": "http://x/simple/"}) == "http://x/simple"
     assert su.index_url({"UV_DEFAULT_INDEX": "a", "PIP_INDEX_URL": "b"}) == "a"
-    page = {"files": [{"filename": "dora_cli-1.2.0-py3-none-any.whl"}, {"filename": "x"}]}
-    assert su.versions_from_page(page) == ["1.2.0"]
+    files = ["dora_dataflow-1.2.0-py3-none-any.whl", "dora_dataflow-1.3.0.tar.gz", "x", "x.whl"]
+    page = {"files": [{"filename": name} for name in files]}
+    assert su.versions_from_page(page) == ["1.2.0", "1.3.0"]
     assert su.versions_from_page({"versions": ["3.0"], "files": []}) == ["3.0"]
 
 
@@ -143,10 +147,10 @@ def test_check_only_against_the_index(index: Index) -> None:
     assert "source checkout" in refused.stderr and "Traceback" not in refused.stderr
 
 
-def test_index_without_dora_cli_and_unreachable_index(index: Index) -> None:
+def test_index_without_dora_dataflow_and_unreachable_index(index: Index) -> None:
     empty = run_dora(["self", "update", "--check-only"], env={"UV_DEFAULT_INDEX": index.url})
     assert empty.returncode == 1
-    assert "has no release of dora-cli" in empty.stderr
+    assert "has no release of dora-dataflow" in empty.stderr
     with refused_port() as port:  # bound by this test, never listening
         nowhere = f"http://127.0.0.1:{port}/simple"
         gone = run_dora(["self", "update", "--check-only"], env={"UV_DEFAULT_INDEX": nowhere})
@@ -179,10 +183,10 @@ def test_update_and_uninstall_in_a_throwaway_environment(tmp_path: Path, index: 
     python = str(venv / "bin" / "python")
     index.add("1.0.0")
     index.add("2.0.0")
-    su.run_installer(python, ["install", "--index-url", index.url, "dora-cli==1.0.0"])
+    su.run_installer(python, ["install", "--index-url", index.url, "dora-dataflow==1.0.0"])
 
     def installed() -> str:
-        probe = "import importlib.metadata as m; print(m.version('dora-cli'))"
+        probe = "import importlib.metadata as m; print(m.version('dora-dataflow'))"
         done = subprocess.run([python, "-c", probe], capture_output=True, text=True)
         return done.stdout.strip() if done.returncode == 0 else "none"
 

@@ -116,7 +116,7 @@ def test_without_the_cli_run_and_build_name_the_package_to_install(tmp_path: Pat
         """
         import sys
 
-        class HideCli:  # as if dora-cli were not installed
+        class HideCli:  # as if dora-dataflow (the CLI) were not installed
             def find_spec(self, name, path=None, target=None):
                 if name == "dora_cli" or name.startswith("dora_cli."):
                     raise ModuleNotFoundError(f"No module named {name!r}")
@@ -135,5 +135,5 @@ def test_without_the_cli_run_and_build_name_the_package_to_install(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 2, result.stdout
-    assert all("install the `dora-cli` package" in line for line in lines)
+    assert all("install the `dora-dataflow` package" in line for line in lines)
     assert "dora.run()" in lines[0] and "dora.build()" in lines[1]

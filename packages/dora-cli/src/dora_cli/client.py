@@ -7,29 +7,31 @@ task routes replies to their waiting requests by id and events to a queue.
 
 Token discovery (only matters when the coordinator runs with a token): env
 ``DORA_AUTH_TOKEN``, then ``./.dora-token``, then ``<user config dir>/dora/.dora-token``.
+
+Importing this module is cheap (every command imports it for ``--help``): asyncio,
+websockets, msgspec, platformdirs and the message types are imported where they are used.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import msgspec
-import platformdirs
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
-
-from dora_message import cli_to_coordinator as req
-from dora_message import coordinator_to_cli as rep
 from dora_message.errors import DoraError
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from websockets.asyncio.client import ClientConnection
+
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,8 @@ class Target:
 
 def default_token_file() -> Path:
     """``<user config dir>/dora/.dora-token`` (where ``dora up --auth`` puts it)."""
+    import platformdirs
+
     return Path(platformdirs.user_config_dir("dora")) / TOKEN_FILE_NAME
 
 
@@ -115,6 +119,8 @@ class ControlClient:
     """One connection to the coordinator."""
 
     def __init__(self, websocket: ClientConnection, target: Target) -> None:
+        import asyncio
+
         self.websocket = websocket
         self.target = target
         self._ids = itertools.count(1)
@@ -130,6 +136,13 @@ class ControlClient:
         :class:`CoordinatorBusy` when the coordinator refuses with HTTP 503 (a connection
         bound is reached): the two need different advice.
         """
+        from importlib.metadata import version
+
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake, InvalidStatus
+
+        from dora_message import cli_to_coordinator as req
+
         headers = {"Authorization": f"Bearer {target.token}"} if target.token else {}
         try:
             websocket = await connect(
@@ -152,7 +165,7 @@ class ControlClient:
             raise CoordinatorUnreachable(target) from None
         client = cls(websocket, target)
         hello = req.Hello(
-            protocol_version=req.CONTROL_PROTOCOL_VERSION, client_version=version("dora-cli")
+            protocol_version=req.CONTROL_PROTOCOL_VERSION, client_version=version("dora-dataflow")
         )
         try:
             await client.request(hello, timeout=timeout)
@@ -169,6 +182,8 @@ class ControlClient:
 
     async def close(self) -> None:
         """Close the connection."""
+        import asyncio
+
         await self.websocket.close()
         self._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -178,6 +193,12 @@ class ControlClient:
         self, body: req.ControlRequest, timeout: float | None = REQUEST_TIMEOUT
     ) -> rep.ControlReply:
         """Send ``body`` and return the reply; errors raise :class:`CoordinatorError`."""
+        import asyncio
+
+        from websockets.exceptions import ConnectionClosed
+
+        from dora_message import cli_to_coordinator as req
+
         request_id = next(self._ids)
         future: asyncio.Future[rep.ControlReply] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
@@ -218,6 +239,11 @@ class ControlClient:
             yield event
 
     async def _read(self) -> None:
+        import msgspec
+        from websockets.exceptions import ConnectionClosed
+
+        from dora_message import coordinator_to_cli as rep
+
         try:
             async for frame in self.websocket:
                 try:
@@ -259,6 +285,7 @@ def _printable(text: str, limit: int = 200) -> str:
 
 def call(target: Target, body: req.ControlRequest, timeout: float | None = REQUEST_TIMEOUT) -> Any:
     """Connect, send one request, return its reply (synchronous helper)."""
+    import asyncio
 
     async def go() -> rep.ControlReply:
         async with await ControlClient.connect(target) as client:

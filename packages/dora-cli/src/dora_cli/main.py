@@ -70,7 +70,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="dora-cli", prog_name="dora")
+@click.version_option(package_name="dora-dataflow", prog_name="dora")
 def cli() -> None:
     """dora: dataflow-oriented robotics and AI framework (Python implementation)."""
 

@@ -1,17 +1,16 @@
 """``dora self update`` / ``dora self uninstall``: the CLI's own installation.
 
 This dora is a set of Python distributions, so updating means asking the package index
-for a newer ``dora-cli`` and installing it into the environment the CLI runs in (with
-uv when it is there, else pip); uninstalling removes ``dora-cli`` from it. The index is
-the one uv or pip would use (``UV_DEFAULT_INDEX``, ``UV_INDEX_URL``, ``PIP_INDEX_URL``,
-else PyPI), read through its JSON simple API (PEP 691). A CLI installed from a source
-checkout (editable) is updated with git, not here.
+for a newer ``dora-dataflow`` (the CLI's distribution) and installing it into the
+environment the CLI runs in (with uv when it is there, else pip); uninstalling removes
+``dora-dataflow`` from it. The index is the one uv or pip would use (``UV_DEFAULT_INDEX``,
+``UV_INDEX_URL``, ``PIP_INDEX_URL``, else PyPI), read through its JSON simple API
+(PEP 691). A CLI installed from a source checkout (editable) is updated with git, not here.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -21,25 +20,32 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 
-DISTRIBUTION = "dora-cli"
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+# Not "dora-cli": that name on PyPI belongs to an unrelated project.
+DISTRIBUTION = "dora-dataflow"
 DEFAULT_INDEX = "https://pypi.org/simple"
 INDEX_TIMEOUT = 10.0
-_RELEASE = re.compile(r"^(\d+(?:\.\d+)*)$")  # final releases only: no a/b/rc/dev/post
 
 
 class SelfUpdateError(Exception):
     """The index cannot be read or the installer failed; the message says which."""
 
 
-def release_key(version: str) -> tuple[int, ...] | None:
-    """A final release as a comparable tuple (``1.10.0`` > ``1.9.2``); None otherwise."""
-    match = _RELEASE.match(version.strip())
-    if match is None:
+def release_key(version: str) -> Version | None:
+    """A release as a comparable version (``1.10.0`` > ``1.9.2``, ``1.0`` == ``1.0.0``);
+    None for pre-releases, dev releases and what is not a version at all."""
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
         return None
-    parts = [int(p) for p in match.group(1).split(".")]
-    while len(parts) > 1 and parts[-1] == 0:
-        parts.pop()
-    return tuple(parts)
+    return None if parsed.is_prerelease else parsed
 
 
 def latest_release(versions: Sequence[str]) -> str | None:
@@ -64,11 +70,13 @@ def versions_from_page(page: Mapping[str, object]) -> list[str]:
     versions = []
     for entry in page.get("files") or []:  # type: ignore[union-attr]
         name = str(entry.get("filename", "")) if isinstance(entry, dict) else ""
-        parts = name.split("-")
-        if name.endswith(".whl") and len(parts) >= 5:
-            versions.append(parts[1])
-        elif name.endswith(".tar.gz") and len(parts) >= 2:
-            versions.append(parts[-1].removesuffix(".tar.gz"))
+        try:
+            if name.endswith(".whl"):
+                versions.append(str(parse_wheel_filename(name)[1]))
+            elif name.endswith((".tar.gz", ".zip")):
+                versions.append(str(parse_sdist_filename(name)[1]))
+        except (InvalidWheelFilename, InvalidSdistFilename):
+            continue  # not a distribution file: nothing to learn from it
     return versions
 
 
@@ -91,7 +99,7 @@ def fetch_versions(index: str, project: str = DISTRIBUTION) -> list[str]:
 
 @dataclass(frozen=True)
 class Installation:
-    """Where and how ``dora-cli`` is installed."""
+    """Where and how ``dora-dataflow`` is installed."""
 
     version: str
     python: str  # the interpreter of its environment
@@ -143,11 +151,11 @@ def run_installer(python: str, action: Sequence[str]) -> str:
 
 
 def update(python: str, version: str, index: str) -> str:
-    """Install ``dora-cli==version`` from ``index`` into the environment of ``python``."""
+    """Install ``dora-dataflow==version`` from ``index`` into the environment of ``python``."""
     env_index = ["--index-url", index]
     return run_installer(python, ["install", *env_index, f"{DISTRIBUTION}=={version}"])
 
 
 def uninstall(python: str) -> str:
-    """Remove ``dora-cli`` from the environment of ``python``."""
+    """Remove ``dora-dataflow`` from the environment of ``python``."""
     return run_installer(python, ["uninstall", DISTRIBUTION])

@@ -412,7 +412,7 @@ class ControlServer:
             return (
                 f"protocol version mismatch: node `{message.node_id}` speaks "
                 f"{message.protocol_version}, this daemon speaks {PROTOCOL_VERSION}; "
-                "install matching versions of dora-node-api and dora-cli"
+                "install matching versions of dora-node-api and dora-dataflow"
             )
         if message.dataflow_id != self.dataflow_id:
             return f"unknown dataflow `{message.dataflow_id}` (this daemon runs {self.dataflow_id})"

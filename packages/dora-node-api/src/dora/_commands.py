@@ -1,6 +1,6 @@
 """``dora.run`` and ``dora.build``: the ``dora run`` / ``dora build`` commands as calls.
 
-They run the CLI (package ``dora-cli``) in a child process with this interpreter: a
+They run the CLI (package ``dora-dataflow``) in a child process with this interpreter: a
 notebook's event loop, a non-main thread or a signal handler of the caller cannot get
 in the way, and Ctrl-C reaches the dataflow as it does in a terminal. Nothing of the
 CLI is imported here, so ``import dora`` stays light.
@@ -15,8 +15,8 @@ import subprocess
 import sys
 
 _INSTALL = (
-    "the dora CLI is not installed in this environment: install the `dora-cli` package "
-    "(e.g. `pip install dora-cli`) to use dora.{name}()"
+    "the dora CLI is not installed in this environment: install the `dora-dataflow` package "
+    "(e.g. `pip install dora-dataflow`) to use dora.{name}()"
 )
 
 

@@ -41,7 +41,7 @@ def doctor(dataflow: Path | None, target: Target) -> None:
     from dora_cli.commands.status import probe
 
     checks = _Checks()
-    checks.line("PASS", f"CLI version: {version('dora-cli')}")
+    checks.line("PASS", f"CLI version: {version('dora-dataflow')}")
     _check_shm(checks)
     _check_uv(checks)
     found = asyncio.run(probe(target))

@@ -19,7 +19,7 @@ def self_() -> None:
 @click.option("--check-only", is_flag=True, help="Only say whether an update is available.")
 @reports_errors
 def update(check_only: bool) -> None:
-    """Install the newest dora-cli release from the package index (uv, else pip)."""
+    """Install the newest dora-dataflow release from the package index (uv, else pip)."""
     from dora_cli import self_update as su
 
     try:
@@ -42,30 +42,32 @@ def update(check_only: bool) -> None:
             f"this dora runs from a source checkout ({here.source_checkout}): update it "
             "there (git pull, then uv sync)"
         )
-    click.echo(f"Updating dora-cli {here.version} -> {latest} ...", err=True)
+    click.echo(f"Updating {su.DISTRIBUTION} {here.version} -> {latest} ...", err=True)
     try:
         su.update(here.python, latest, index)
     except su.SelfUpdateError as err:
         fail(str(err))
-    click.echo(f"dora-cli {latest} installed")
+    click.echo(f"{su.DISTRIBUTION} {latest} installed")
 
 
 @self_.command("uninstall")
 @click.option("--force", is_flag=True, help="Do not ask for confirmation.")
 @reports_errors
 def uninstall(force: bool) -> None:
-    """Remove the dora CLI (the dora-cli package) from its environment."""
+    """Remove the dora CLI (the dora-dataflow package) from its environment."""
     from dora_cli import self_update as su
 
     python = sys.executable
     if not force:
         if not sys.stdin.isatty():
             fail("not a terminal: pass --force to uninstall without confirmation")
-        if not click.confirm(f"Remove dora-cli from {sys.prefix}?", default=False, err=True):
+        if not click.confirm(
+            f"Remove {su.DISTRIBUTION} from {sys.prefix}?", default=False, err=True
+        ):
             click.echo("Nothing removed.", err=True)
             return
     try:
         su.uninstall(python)
     except su.SelfUpdateError as err:
         fail(str(err))
-    click.echo(f"dora-cli removed from {sys.prefix}")
+    click.echo(f"{su.DISTRIBUTION} removed from {sys.prefix}")
