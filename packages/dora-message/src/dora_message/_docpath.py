@@ -66,7 +66,7 @@ def node_prefix(path: DocPath, node_ids: Sequence[Any]) -> str:
 
 def yaml_line(text: str, path: DocPath) -> int | None:
     """1-based line of the YAML node at ``path`` (of its key for mapping entries)."""
-    import yaml  # lazy: dora-message itself does not depend on pyyaml
+    import yaml  # lazy: only error messages about YAML files need it
 
     try:
         node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

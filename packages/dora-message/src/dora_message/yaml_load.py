@@ -12,8 +12,8 @@ pyyaml's safe loader (the C one when available) with four additions:
 * plain-scalar tag resolution is memoized (the same keys repeat on every node; resolving
   them dominated the load of large dataflows).
 
-pyyaml is imported lazily: dora-message depends on msgspec only; the packages that read
-YAML (node API, daemon, CLI) depend on pyyaml.
+pyyaml (a dependency of dora-message) is imported lazily: only the processes that read
+descriptor YAML (the CLI, the node API's builder and operators) pay for importing it.
 """
 
 from __future__ import annotations
