@@ -1,5 +1,9 @@
 """Showing node log records on the terminal, filtered by level and per-node overrides.
 
+Where things go, as in dora-rs: what nodes print (their records, whichever of their
+streams a line came from) goes to **stdout**, so ``dora run flow.yml | grep hello`` finds
+it; what dora itself says (notes, warnings, the failure summary) goes to **stderr**.
+
 Two rules keep the display from hurting the dataflow or the user:
 
 * on a terminal, control characters from nodes are escaped (:mod:`dora_cli.terminal_text`);
@@ -23,7 +27,8 @@ from dora_message.common import LogMessage, level_passes
 
 
 class LogDisplay:
-    """Prints the records that pass ``level`` (or the node's override) to ``stream``."""
+    """Prints the records that pass ``level`` (or the node's override) to ``stream``
+    (default stdout) and the CLI's own notes to ``notes`` (default stderr)."""
 
     def __init__(
         self,
@@ -31,14 +36,17 @@ class LogDisplay:
         fmt: str = "pretty",
         overrides: dict[str, str] | None = None,
         stream: TextIO | None = None,
+        notes: TextIO | None = None,
     ) -> None:
         self.level = level
         self.fmt = fmt
         self.overrides = overrides or {}
-        self.stream = stream if stream is not None else sys.stderr
+        self.stream = stream if stream is not None else sys.stdout
+        self.notes = notes if notes is not None else sys.stderr
         self.color = fmt == "pretty" and _wants_color(self.stream)
         self.escape = _is_terminal(self.stream)
-        self.closed = False  # the reader is gone: nothing more is written
+        self.closed = False  # the records' reader is gone: no more records are written
+        self._notes_closed = False
 
     def show(self, record: LogMessage) -> None:
         """Print ``record`` if it passes the filters."""
@@ -47,23 +55,30 @@ class LogDisplay:
             return
         if self.escape and self.fmt != "json":  # JSON escapes control characters itself
             record = escaped_record(record)
-        self._write(format_log(record, self.fmt, self.color))
+        if not _write(self.stream, format_log(record, self.fmt, self.color)):
+            self.closed = True
 
     def note(self, text: str) -> None:
-        """Print a message of the CLI itself (not a node log; it may quote node output)."""
-        if self.fmt == "json" or self.closed:
-            return
-        if self.escape:
-            text = escape_lines(text)
-        self._write(text)
+        """Print a message of the CLI itself (not a node log; it may quote node output).
 
-    def _write(self, line: str) -> None:
-        try:
-            self.stream.write(line + "\n")
-            self.stream.flush()
-        except (OSError, ValueError):  # EPIPE, EIO of a hung-up terminal, a closed file
-            self.closed = True
-            _silence(self.stream)
+        Also with ``--log-format json``: stdout stays pure JSON, the note is on stderr."""
+        if self._notes_closed:
+            return
+        if _is_terminal(self.notes):
+            text = escape_lines(text)
+        if not _write(self.notes, text):
+            self._notes_closed = True
+
+
+def _write(stream: TextIO, line: str) -> bool:
+    """Write one line; False (and ``stream`` silenced) when its reader is gone."""
+    try:
+        stream.write(line + "\n")
+        stream.flush()
+    except (OSError, ValueError):  # EPIPE, EIO of a hung-up terminal, a closed file
+        _silence(stream)
+        return False
+    return True
 
 
 def _silence(stream: TextIO) -> None:

@@ -3,9 +3,11 @@
 Formats (``dora run``, ``dora logs``, ``dora start --attach``):
 
 * ``pretty``: ``HH:MM:SS.mmm LEVEL node: message key=value ...`` in local time, the level
-  upper-case and padded to five columns (raw output shows as ``STDOUT``); structured
-  fields follow the message as ``key=value``. Optional ANSI colours by level.
-* ``compact``: ``HH:MM:SS LEVEL node: message``, as dora-rs shows it.
+  upper-case and padded to five columns (raw output shows as ``STDOUT``, or ``STDERR`` for
+  a line the node wrote to its stderr); structured fields follow the message as
+  ``key=value``, except where a bridged ``logging`` call was made (``file``, ``line``,
+  ``module``: the JSON format has them). Optional ANSI colours by level.
+* ``compact``: ``HH:MM:SS LEVEL node: message``, as dora-rs shows it (``STDERR`` too).
 * ``json``: the record in dora-rs's log message layout (:mod:`dora_daemon.peer_log`), one
   JSON line, never coloured.
 
@@ -37,6 +39,7 @@ _LEVEL_COLORS = {
     "stdout": "",
 }
 _NODE_COLOR = "\x1b[36m"  # cyan
+_LOCATION_FIELDS = ("file", "line", "module")
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(LogMessage)
@@ -63,6 +66,24 @@ def _clock(timestamp: str) -> str:
     return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
 
 
+def level_label(record: LogMessage) -> str:
+    """``INFO``, ``WARN``, ...; raw output is ``STDOUT`` or ``STDERR`` after its stream."""
+    if record.level == "stdout" and record.stream == "stderr":
+        return "STDERR"
+    return record.level.upper()
+
+
+def shown_fields(record: LogMessage) -> dict[str, str]:
+    """The fields worth a person's attention: a bridged ``logging`` record's location
+    (``file``, ``line``, ``module`` in ``fields``; see :mod:`dora_daemon.peer_log`) is left
+    to the JSON format, it names the library's line rather than the user's mistake."""
+    fields = dict(record.fields or {})
+    if record.file is None and "file" in fields:
+        for key in _LOCATION_FIELDS:
+            fields.pop(key, None)
+    return fields
+
+
 def _paint(text: str, code: str, color: bool) -> str:
     return f"{code}{text}{_RESET}" if color and code else text
 
@@ -78,7 +99,7 @@ def format_log(record: LogMessage, fmt: str = "pretty", color: bool = False) -> 
 
         return peer_json(record)
     if fmt == "compact":  # as dora-rs: `HH:MM:SS LEVEL node: message`
-        level = record.level.upper()
+        level = level_label(record)
         return f"{_clock(record.timestamp)[:8]} {level} {_paint(node, _NODE_COLOR, color)}: " + (
             record.message
         )
@@ -87,15 +108,15 @@ def format_log(record: LogMessage, fmt: str = "pretty", color: bool = False) -> 
     level = record.level.lower()
     parts = [
         _paint(_clock(record.timestamp), _DIM, color),
-        _paint(f"{record.level.upper():<5}", _LEVEL_COLORS.get(level, ""), color),
+        _paint(f"{level_label(record):<5}", _LEVEL_COLORS.get(level, ""), color),
         _paint(f"{node}:", _NODE_COLOR + _BOLD, color),
         record.message,
     ]
     text = " ".join(parts)
-    if record.fields:
-        text += " " + " ".join(
-            f"{_paint(key, _DIM, color)}={value}" for key, value in record.fields.items()
-        )
+    fields = shown_fields(record)
+    if fields:
+        shown = (f"{_paint(key, _DIM, color)}={value}" for key, value in fields.items())
+        text += " " + " ".join(shown)
     return text
 
 

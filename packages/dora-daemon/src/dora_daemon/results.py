@@ -42,10 +42,13 @@ def tail_text(stderr_tail: Sequence[str], lines: int = ERROR_TAIL_LINES) -> str:
 
 
 def exited_before_init(node_id: str, returncode: int, stderr_tail: Sequence[str]) -> str:
-    """The barrier error for a node that failed before subscribing."""
+    """The barrier error for a node that failed before subscribing, with its last stderr
+    line (a Python node's exception): every waiting node raises it and the daemon logs it,
+    so a whole traceback here would be printed once per node (the node's own output and
+    the failure summary already show it)."""
     return (
         f"node {node_id} exited before initializing dora "
-        f"({describe_status(returncode)}): {tail_text(stderr_tail)}"
+        f"({describe_status(returncode)}): {tail_text(stderr_tail, 1)}"
     )
 
 

@@ -407,8 +407,10 @@ class Node(_log.LogMethods):
         if output_id not in self._warned_outputs:
             self._warned_outputs.add(output_id)
             logger.warning(
-                "output `%s` is not declared in the dataflow (or was closed): ignoring it",
+                "send_output: `%s` is not an output of this node in the dataflow, or it was "
+                "closed (open outputs: %s): the data is dropped",
                 output_id,
+                ", ".join(f"`{name}`" for name in sorted(self._outputs)) or "none",
             )
         return False
 

@@ -87,9 +87,11 @@ def run_options(func: F) -> F:
 def run(path: Path, **options: Any) -> None:
     """Run the dataflow at PATH locally (no coordinator or daemon needed).
 
-    Node output is shown on stderr with the node's name and written to
-    out/<dataflow-uuid>/log_<node>.jsonl beside the dataflow. Ctrl-C stops the
-    dataflow gracefully; a second Ctrl-C kills it at once.
+    Node output (stdout and stderr lines, labelled STDOUT and STDERR, and log
+    records) is shown on stdout with the node's name and written to
+    out/<dataflow-uuid>/log_<node>.jsonl beside the dataflow; dora's own messages
+    and the failure summary go to stderr. Ctrl-C stops the dataflow gracefully; a
+    second Ctrl-C kills it at once.
     """
     from dora_message.load import load_descriptor_with_warnings
 
