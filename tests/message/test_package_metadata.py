@@ -19,7 +19,12 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[2]
-MEMBER_FOLDERS = sorted(ROOT.glob("packages/*/pyproject.toml")) + [ROOT / "templates/pyproject.toml"]
+WORKSPACE = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]
+MEMBER_FOLDERS = sorted(
+    pyproject
+    for pattern in WORKSPACE["members"]
+    for pyproject in ROOT.glob(f"{pattern}/pyproject.toml")
+)
 
 
 @dataclass(frozen=True)
