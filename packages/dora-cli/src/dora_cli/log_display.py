@@ -22,7 +22,6 @@ import sys
 from typing import TextIO
 
 from dora_cli.terminal_text import escape_lines, escaped_record
-from dora_daemon.log_format import format_log
 from dora_message.common import LogMessage, level_passes
 
 
@@ -38,6 +37,9 @@ class LogDisplay:
         stream: TextIO | None = None,
         notes: TextIO | None = None,
     ) -> None:
+        from dora_daemon.log_format import format_log  # not at import: `--help` stays light
+
+        self._format = format_log
         self.level = level
         self.fmt = fmt
         self.overrides = overrides or {}
@@ -55,7 +57,7 @@ class LogDisplay:
             return
         if self.escape and self.fmt != "json":  # JSON escapes control characters itself
             record = escaped_record(record)
-        if not _write(self.stream, format_log(record, self.fmt, self.color)):
+        if not _write(self.stream, self._format(record, self.fmt, self.color)):
             self.closed = True
 
     def note(self, text: str) -> None:

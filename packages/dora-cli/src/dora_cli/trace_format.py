@@ -56,10 +56,27 @@ def resolve_prefix(prefix: str, trace_ids: Sequence[str]) -> str:
     return matches[0]
 
 
+def newest_first(traces: Sequence[rep.TraceSummary]) -> list[rep.TraceSummary]:
+    """The traces in ``trace list`` order."""
+    return sorted(traces, key=lambda t: t.start_time, reverse=True)
+
+
+def json_row(trace: rep.TraceSummary) -> dict[str, object]:
+    """One trace as ``trace list --format json`` prints it: the full id, and times with
+    their unit in the key."""
+    return {
+        "trace_id": trace.trace_id,
+        "root_span": trace.root_span_name,
+        "spans": trace.span_count,
+        "start_time_ms": trace.start_time,
+        "duration_us": trace.duration_us,
+    }
+
+
 def list_rows(traces: Sequence[rep.TraceSummary]) -> list[list[str]]:
     """The ``trace list`` table, header first, newest trace first."""
     rows = [["TRACE ID", "ROOT SPAN", "SPANS", "STARTED", "DURATION"]]
-    for trace in sorted(traces, key=lambda t: t.start_time, reverse=True):
+    for trace in newest_first(traces):
         rows.append(
             [
                 trace.trace_id[:SHORT_ID_CHARS],

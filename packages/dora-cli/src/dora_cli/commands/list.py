@@ -44,7 +44,8 @@ def list_(
     """List running and finished dataflows: UUID, Name, Status, Nodes, CPU, Memory.
 
     Status is Pending, Running, Stopping, Recovering, Succeeded or Failed; CPU and
-    memory are summed over the dataflow's nodes.
+    memory are summed over the dataflow's nodes. JSON keys: uuid, name, status, nodes,
+    cpu (percent), memory (GB, as dora-rs) and memory_bytes (the table's figure).
     """
     if quiet and fmt is not None:
         raise click.UsageError("--quiet and --format cannot be combined")
@@ -67,7 +68,12 @@ def list_(
         _print_table(rows)
 
 
+MIB = 1024 * 1024  # the table's "MB" and the daemons' memory_mb are MiB (RSS / 2**20)
+
+
 def _json_row(row: rep.DataflowSummary) -> dict[str, object]:
+    """dora-rs's keys (``cpu`` in percent, ``memory`` in GB) plus ``memory_bytes``: the
+    figure the table shows, in bytes."""
     return {
         "uuid": row.uuid,
         "name": row.name or "",
@@ -75,11 +81,12 @@ def _json_row(row: rep.DataflowSummary) -> dict[str, object]:
         "nodes": row.nodes,
         "cpu": row.cpu if row.cpu >= 0.1 else 0.0,
         "memory": round(row.memory_mb / 1024, 3) if row.memory_mb >= 0.1 else 0.0,
+        "memory_bytes": round(row.memory_mb * MIB),
     }
 
 
 def memory_text(megabytes: float) -> str:
-    """``0.3 MB``, ``512 MB`` or ``1.5 GB``."""
+    """``0.3 MB``, ``512 MB`` or ``1.5 GB`` (of MiB, as ``memory_mb`` counts)."""
     if megabytes < 1:
         return f"{megabytes:.1f} MB"
     if megabytes < 1024:

@@ -3,21 +3,22 @@
 The coordinator keeps its last 4096 finished spans in memory (see
 ``dora_coordinator.tracing``); nothing is persisted and no tracing infrastructure is
 needed. ``list`` shows one row per trace, newest first; ``view`` prints one trace as an
-indented tree and accepts a full trace id or any unique prefix of one.
+indented tree and accepts a full trace id or any unique prefix of one. ``list --format
+json`` prints one JSON object per trace (:func:`dora_cli.trace_format.json_row`).
 """
 
 from __future__ import annotations
 
-import asyncio
+from typing import TYPE_CHECKING
 
 import click
 
-from dora_cli.client import ControlClient, Target
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import reports_errors
-from dora_cli.trace_format import align, is_full_uuid, list_rows, render_tree, resolve_prefix
-from dora_message import cli_to_coordinator as req
-from dora_message import coordinator_to_cli as rep
+
+if TYPE_CHECKING:
+    from dora_cli.client import Target
+    from dora_message import coordinator_to_cli as rep
 
 
 @click.group()
@@ -26,16 +27,38 @@ def trace() -> None:
 
 
 @trace.command("list")
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    help="Output format: a table, or one JSON object per trace (JSON Lines).",
+)
 @coordinator_options
 @reports_errors
-def list_traces(target: Target) -> None:
-    """List recent traces: TRACE ID, ROOT SPAN, SPANS, STARTED (UTC), DURATION."""
+def list_traces(fmt: str, target: Target) -> None:
+    """List recent traces: TRACE ID, ROOT SPAN, SPANS, STARTED (UTC), DURATION.
+
+    JSON keys: trace_id (full), root_span, spans, start_time_ms (Unix time),
+    duration_us."""
+    import asyncio
+    import json
+
+    from dora_cli.client import ControlClient
+    from dora_cli.trace_format import align, json_row, list_rows, newest_first
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
 
     async def go() -> rep.TraceList:
         async with await ControlClient.connect(target) as client:
             return await client.request_as(req.GetTraces(), rep.TraceList)
 
     listing = asyncio.run(go())
+    if fmt == "json":
+        for summary in newest_first(listing.traces):
+            click.echo(json.dumps(json_row(summary)))
+        return
     if not listing.traces:
         click.echo("No traces captured yet.")
         return
@@ -51,6 +74,12 @@ def view(trace_id: str, target: Target) -> None:
     """Show the spans of one trace as a tree; TRACE_ID is a full id or a unique prefix."""
     if not trace_id:
         raise click.UsageError("TRACE_ID must not be empty")
+    import asyncio
+
+    from dora_cli.client import ControlClient
+    from dora_cli.trace_format import is_full_uuid, render_tree, resolve_prefix
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
 
     async def go() -> rep.TraceSpans:
         async with await ControlClient.connect(target) as client:
