@@ -55,7 +55,7 @@ def test_new_python_node_package(tmp_path: Path) -> None:
         "pyproject.toml",
         "tests/test_my_cam.py",
     ]
-    assert "uv pip install -e ." in result.stdout and "uv run pytest ." in result.stdout
+    assert "uv sync" in result.stdout and "uv run pytest ." in result.stdout
 
 
 def test_new_with_path(tmp_path: Path) -> None:

@@ -2,9 +2,13 @@
 
 Templates live under ``<lang>/<kind>/`` as ``*.tmpl`` files (the suffix keeps them from
 being imported, byte-compiled or linted as code). In paths, the segment ``__module__`` is
-replaced by the module name; in contents, ``{{name}}``, ``{{module}}`` and
-``{{dora_requirement}}`` are replaced. Rendering is pure: :func:`render` returns the files
-as a mapping and writes nothing.
+replaced by the module name; in contents, ``{{name}}``, ``{{module}}``,
+``{{dora_requirement}}`` and ``{{cli_requirement}}`` are replaced. Rendering is pure:
+:func:`render` returns the files as a mapping and writes nothing.
+
+Each generated README has the sections ``## Set up``, ``## Run`` (when there is a
+dataflow) and ``## Test`` (when there are tests) whose ``bash`` blocks a new user can run
+as they are, non-interactively: ``scripts/release-check`` runs them on every project.
 
 Python projects are assembled from a generic node package plus role code
 (:func:`_python_dataflow`); C and C++ projects (``c/``, ``cxx/``) are plain trees rendered
@@ -59,6 +63,10 @@ class Variables:
     executable name of a C or C++ node."""
     dora_requirement: str
     """Requirement on the node API distribution, e.g. ``dora-node-api>=0.1.0,<0.2``."""
+    cli_requirement: str = "dora-dataflow"
+    """Requirement on the distribution of the ``dora`` command, e.g.
+    ``dora-dataflow>=0.1.0,<0.2`` (the generated READMEs install it, and Python projects
+    list it in their ``dev`` dependency group)."""
 
 
 def render(lang: str, kind: str, variables: Variables) -> dict[str, str]:
@@ -91,7 +99,9 @@ def _python_dataflow(variables: Variables) -> dict[str, str]:
         "pyproject.toml": _fill(base / "pyproject.toml.tmpl", variables),
     }
     for package, module, _node_id, role in PYTHON_DATAFLOW_NODES:
-        node_vars = Variables(package, module, variables.dora_requirement)
+        node_vars = Variables(
+            package, module, variables.dora_requirement, variables.cli_requirement
+        )
         node_files = _render_tree(_root() / "python" / "node", node_vars)
         # The generic skeleton's code and tests are replaced by the role's.
         node_files[f"{module}/main.py"] = _fill(base / f"{role}.py.tmpl", node_vars)
@@ -123,6 +133,6 @@ def _walk(folder: Traversable, prefix: str) -> list[tuple[str, Traversable]]:
 
 def _fill(resource: Traversable, variables: Variables) -> str:
     text = resource.read_text(encoding="utf-8")
-    for key in ("name", "module", "dora_requirement"):
+    for key in ("name", "module", "dora_requirement", "cli_requirement"):
         text = text.replace("{{" + key + "}}", getattr(variables, key))
     return text

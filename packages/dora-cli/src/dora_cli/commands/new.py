@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import click
@@ -24,6 +24,9 @@ _RUST_REFUSAL = (
 )
 _LANG_NAMES = {"python": "Python", "rust": "Rust", "c": "C", "cxx": "C++"}
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9 _.-]*")
+# What generated projects depend on: the node API, and the CLI (`dora`) for development.
+NODE_API_DISTRIBUTION = "dora-node-api"
+CLI_DISTRIBUTION = "dora-dataflow"
 
 _EPILOG = """\b
 Examples:
@@ -85,7 +88,13 @@ def new(name: str, kind: str, lang: str, target: Path | None) -> None:
     if lang == "python" and (not module.isidentifier() or keyword.iskeyword(module)):
         fail(f"`{name}` does not give a valid Python module name (`{module}`)")
     directory = target if target is not None else Path(package)
-    files = render(lang, kind, Variables(package, module, _node_api_requirement()))
+    variables = Variables(
+        package,
+        module,
+        _compatible_range(NODE_API_DISTRIBUTION),
+        _compatible_range(CLI_DISTRIBUTION),
+    )
+    files = render(lang, kind, variables)
     try:
         directory.mkdir()
     except FileExistsError:
@@ -98,19 +107,17 @@ def new(name: str, kind: str, lang: str, target: Path | None) -> None:
         file.write_text(text, encoding="utf-8")
     shown = directory if directory.is_absolute() else f"./{directory}"
     click.echo(f"Created new {_LANG_NAMES[lang]} {kind} `{package}` at {shown}")
-    click.echo("Next steps:")
-    if kind == "dataflow":
+    click.echo("Next steps (README.md says more):")
+    if lang == "python":
+        # a uv project: `uv sync` makes .venv with the nodes, the node API and `dora`
+        steps = [f"cd {directory}", "uv sync"]
+        if kind == "dataflow":
+            steps.append("uv run dora run dataflow.yml --stop-after 5s")
+        steps += ["uv run pytest .", "uv run ruff check ."]
+    elif kind == "dataflow":
         steps = [f"cd {directory}", "dora run dataflow.yml", "dora graph dataflow.yml --open"]
-    elif lang != "python":
-        steps = [f"cd {directory}", "dora run dataflow.yml --stop-after 5s"]
     else:
-        steps = [
-            f"cd {directory}",
-            "uv pip install -e .",
-            "uv run ruff check . --fix",
-            "uv run ruff check .",
-            "uv run pytest .",
-        ]
+        steps = [f"cd {directory}", "dora run dataflow.yml --stop-after 5s"]
     for step in steps:
         click.echo(f"  {step}")
 
@@ -129,10 +136,14 @@ def _check_name(name: str) -> str:
     return name.replace(" ", "-")
 
 
-def _node_api_requirement() -> str:
-    """``dora-node-api>=X.Y.Z,<next>`` for the node API installed with this CLI."""
-    installed = version("dora-node-api")
+def _compatible_range(distribution: str) -> str:
+    """``NAME>=X.Y.Z,<next>`` for the installed ``distribution``: the releases that keep
+    its API (below 1.0, a minor bump may break it); just ``NAME`` when not installed."""
+    try:
+        installed = version(distribution)
+    except PackageNotFoundError:
+        return distribution
     parts = [int(p) for p in re.findall(r"\d+", installed)[:2]] + [0, 0]
     major, minor = parts[0], parts[1]
     upper = f"{major}.{minor + 1}" if major == 0 else f"{major + 1}"
-    return f"dora-node-api>={installed},<{upper}"
+    return f"{distribution}>={installed},<{upper}"
