@@ -31,7 +31,7 @@ from dora._arrow import (
     write_parts,
     write_stream,
 )
-from dora._shm import Segment, ShmPool
+from dora._shm import Segment, ShmPool, writable
 from dora_message.config import NodeConfig
 from dora_message.data_protocol import (
     Closed,
@@ -285,7 +285,7 @@ class Sender:
         size = stream_size(batch)
         seg, offset = self._pool.acquire(size)
         try:
-            write_stream(batch, seg.writable(offset, size))
+            write_stream(batch, writable(seg, offset, size))
         except BaseException:
             self.discard_segment(seg, offset)
             raise

@@ -1,249 +1,55 @@
-"""Shared memory for large payloads: the sender's segment pool and receiver mappings.
+"""Shared memory for large payloads, the Arrow side: receiver mappings as Arrow buffers.
 
-Segments are anonymous memory files (``memfd_create``): nothing appears under
-``/dev/shm``, so a crash can never leak one; the memory goes away with the last process
-that maps it. The sender passes a segment's fd once per receiver connection, writes each
-message once into a segment and hands the same segment reference to every receiver. A
-segment is reused only after every receiver released the message it carries.
+The segments and the sender's pool are the data-plane core's
+(:mod:`dora_message.dataplane.pool`, no pyarrow); this module adds what the node API needs
+on top: a mapping as one Arrow buffer, a writable Arrow buffer over a segment, and the
+token object that releases a message when its last array is gone.
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
-import logging
-import mmap
-import os
-import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 
-from dora_message.memfd import check_received, create_sealed
+from dora_message.dataplane.pool import (
+    ALIGN,
+    ARENA_MAX_MESSAGE,
+    ARENA_SIZE,
+    MAX_FREE_BYTES,
+    MIN_SEGMENT,
+    Segment,
+    SegmentPool,
+    map_segment,
+    segment_size,
+)
 
-logger = logging.getLogger(__name__)
+__all__ = [
+    "ALIGN",
+    "ARENA_MAX_MESSAGE",
+    "ARENA_SIZE",
+    "MAX_FREE_BYTES",
+    "MIN_SEGMENT",
+    "Mapping",
+    "Segment",
+    "ShmPool",
+    "ShmToken",
+    "segment_size",
+    "writable",
+]
 
-MIN_SEGMENT = 64 * 1024
-MAX_FREE_BYTES = 256 * 1024 * 1024
-ARENA_SIZE = 4 * 1024 * 1024
-ARENA_MAX_MESSAGE = 1024 * 1024
-ALIGN = 64  # message offsets inside a segment: Arrow-friendly alignment
-
-
-def segment_size(nbytes: int) -> int:
-    """Power of two >= ``nbytes`` and >= 64 KiB."""
-    size = MIN_SEGMENT
-    while size < nbytes:
-        size *= 2
-    return size
-
-
-class Segment:
-    """One memfd of the sender's pool, mapped read-write."""
-
-    __slots__ = ("fd", "id", "mm", "rooms", "size")
-
-    def __init__(self, segment_id: int, size: int, name: str) -> None:
-        self.id = segment_id
-        self.size = size
-        self.rooms: dict[int, int] = {}  # offset -> size of each message not yet released
-        # sealed against resizing: receivers refuse segments that could shrink under them
-        self.fd = create_sealed(name, size)
-        try:
-            self.mm = mmap.mmap(
-                self.fd,
-                size,
-                flags=mmap.MAP_SHARED | mmap.MAP_POPULATE,
-                prot=mmap.PROT_READ | mmap.PROT_WRITE,
-            )
-        except OSError:
-            os.close(self.fd)
-            raise
-
-    def fit(self, nbytes: int) -> int | None:
-        """The lowest aligned offset with ``nbytes`` free, if any (first fit).
-
-        Lowest first keeps a steady stream of messages on the same few, warm pages.
-        """
-        pos = 0
-        rooms = self.rooms
-        for start in sorted(rooms):
-            if start - pos >= nbytes:
-                return pos
-            pos = -(-(start + rooms[start]) // ALIGN) * ALIGN
-        return pos if pos + nbytes <= self.size else None
-
-    def writable(self, offset: int, size: int) -> pa.Buffer:
-        """A mutable Arrow buffer over part of the mapping (for FixedSizeBufferWriter).
-
-        Made per write and dropped after it, so no buffer export outlives the write.
-        """
-        return pa.py_buffer(memoryview(self.mm)[offset : offset + size])
-
-    def has_views(self) -> bool:
-        """Whether some buffer (a user's memoryview, say) still exports the mapping."""
-        try:
-            self.mm.resize(self.size)  # same size: a no-op, refused while exported
-        except BufferError:
-            return True
-        return False
-
-    def close(self) -> None:
-        """Unmap and close (the receivers keep their own mappings)."""
-        with contextlib.suppress(BufferError):  # a user view is alive: the GC unmaps
-            self.mm.close()
-        with contextlib.suppress(OSError):
-            os.close(self.fd)
+ShmPool = SegmentPool
+"""The node's pool: the core's, unbounded (a node never waits for its receivers)."""
 
 
-class ShmPool:
-    """Segments owned by one sending node. Thread-safe.
+def writable(seg: Segment, offset: int, size: int) -> pa.Buffer:
+    """A mutable Arrow buffer over part of ``seg`` (for FixedSizeBufferWriter).
 
-    Messages up to :data:`ARENA_MAX_MESSAGE` are packed one after the other into a
-    4 MiB *arena* segment, so a burst of mid-size messages does not create (and pass,
-    and map) one segment per message; larger ones get a segment of their own. A segment
-    goes back to the free list once every message in it was released by every receiver.
+    Made per write and dropped after it, so no buffer export outlives the write.
     """
-
-    def __init__(self, name: str, max_free_bytes: int = MAX_FREE_BYTES) -> None:
-        self._name = name
-        self._max_free = max_free_bytes
-        self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-        self._tokens = itertools.count(1)
-        self._free: list[Segment] = []
-        self._free_bytes = 0
-        self._segments: dict[int, Segment] = {}
-        self._arena: Segment | None = None
-        # token -> (segment, offset, receivers that still hold the message)
-        self._busy: dict[int, tuple[Segment, int, set[Hashable]]] = {}
-        self.created = 0
-
-    # ---- allocation ---------------------------------------------------------------
-
-    def acquire(self, nbytes: int, dedicated: bool = False) -> tuple[Segment, int]:
-        """Room for ``nbytes``: ``(segment, offset)``, the caller's until published.
-
-        ``dedicated`` asks for a segment of its own (user-visible sample buffers).
-        """
-        with self._lock:
-            if nbytes <= ARENA_MAX_MESSAGE and not dedicated:
-                arena = self._arena
-                if arena is not None:
-                    offset = arena.fit(nbytes)
-                    if offset is not None:
-                        arena.rooms[offset] = nbytes
-                        return arena, offset
-                    self._arena = None  # full: freed once its messages are released
-                arena = self._take(ARENA_SIZE)
-                self._arena = arena
-            else:
-                arena = self._take(nbytes)
-            arena.rooms[0] = nbytes
-            return arena, 0
-
-    def _take(self, nbytes: int) -> Segment:
-        # caller holds the lock: the smallest free segment that fits, or a new one
-        best: Segment | None = None
-        for seg in self._free:
-            if seg.size >= nbytes and (best is None or seg.size < best.size):
-                best = seg
-        if best is not None:
-            self._free.remove(best)
-            self._free_bytes -= best.size
-            return best
-        seg = Segment(next(self._ids), segment_size(nbytes), self._name)
-        self._segments[seg.id] = seg
-        self.created += 1
-        return seg
-
-    def publish(
-        self, seg: Segment, offset: int, receivers: set[Hashable]
-    ) -> tuple[int, list[Segment]]:
-        """Hand the message at ``offset`` to ``receivers``: its token, segments to drop."""
-        token = next(self._tokens)
-        if not receivers:
-            return token, self.discard(seg, offset)
-        with self._lock:
-            self._busy[token] = (seg, offset, receivers)
-        return token, []
-
-    def discard(self, seg: Segment, offset: int) -> list[Segment]:
-        """Give back a message room that was not (or no longer) sent."""
-        with self._lock:
-            return self._message_done(seg, offset)
-
-    # ---- release ------------------------------------------------------------------
-
-    def release(self, receiver: Hashable, tokens: list[int]) -> list[Segment]:
-        """``receiver`` is done with these messages; returns segments to drop."""
-        dropped: list[Segment] = []
-        with self._lock:
-            for token in tokens:
-                entry = self._busy.get(token)
-                if entry is None:
-                    continue
-                seg, offset, holders = entry
-                holders.discard(receiver)
-                if not holders:
-                    del self._busy[token]
-                    dropped.extend(self._message_done(seg, offset))
-        return dropped
-
-    def receiver_gone(self, receiver: Hashable) -> list[Segment]:
-        """A receiver disconnected: it holds nothing any more."""
-        with self._lock:
-            tokens = [t for t, (_s, _o, who) in self._busy.items() if receiver in who]
-        return self.release(receiver, tokens)
-
-    def _message_done(self, seg: Segment, offset: int) -> list[Segment]:
-        # caller holds the lock
-        seg.rooms.pop(offset, None)
-        if seg.rooms or seg is self._arena:
-            return []
-        return self._to_free(seg)
-
-    def _to_free(self, seg: Segment) -> list[Segment]:
-        # caller holds the lock
-        if seg.id not in self._segments:
-            return []
-        seg.rooms.clear()
-        self._free.append(seg)
-        self._free_bytes += seg.size
-        dropped: list[Segment] = []
-        while self._free_bytes > self._max_free and self._free:
-            # unmap the largest free segments first: they are the rarest fits
-            victim = max(self._free, key=lambda s: s.size)
-            self._free.remove(victim)
-            self._free_bytes -= victim.size
-            del self._segments[victim.id]
-            dropped.append(victim)
-        return dropped
-
-    # ---- introspection / teardown ---------------------------------------------------
-
-    def stats(self) -> dict[str, int]:
-        """Counters for tests and debugging."""
-        with self._lock:
-            return {
-                "segments": len(self._segments),
-                "created": self.created,
-                "free": len(self._free),
-                "busy_messages": len(self._busy),
-            }
-
-    def close(self) -> None:
-        """Unmap every segment."""
-        with self._lock:
-            segments = list(self._segments.values())
-            self._segments.clear()
-            self._free.clear()
-            self._busy.clear()
-            self._arena = None
-            self._free_bytes = 0
-        for seg in segments:
-            seg.close()
+    return pa.py_buffer(memoryview(seg.mm)[offset : offset + size])
 
 
 class Mapping:
@@ -256,13 +62,7 @@ class Mapping:
     __slots__ = ("address", "buffer", "mm", "size")
 
     def __init__(self, fd: int, size: int) -> None:
-        try:
-            check_received(fd, size)
-            self.mm = mmap.mmap(
-                fd, size, flags=mmap.MAP_SHARED | mmap.MAP_POPULATE, prot=mmap.PROT_READ
-            )
-        finally:
-            os.close(fd)  # the mapping keeps the memory alive
+        self.mm = map_segment(fd, size, populate=True)  # closes fd
         self.size = size
         self.buffer = pa.py_buffer(self.mm)
         self.address: int = self.buffer.address

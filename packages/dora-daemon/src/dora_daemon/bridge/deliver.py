@@ -24,10 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 import msgspec
 import zenoh
 
-from dora_daemon.bridge.pool import Pool
-from dora_daemon.bridge.transport import FrameReader, connect, encode_frame, send_with_fd
 from dora_message.auth import link_token
-from dora_message.codec import MAX_FRAME
 from dora_message.data_protocol import (
     Closed,
     Data,
@@ -37,6 +34,9 @@ from dora_message.data_protocol import (
     data_encoder,
     to_sender_decoder,
 )
+from dora_message.dataplane.framing import MAX_FRAME, encode_frame
+from dora_message.dataplane.pool import Segment, SegmentPool
+from dora_message.dataplane.sockets import FrameReader, connect, send_with_fd
 from dora_message.inter_daemon import (
     RemoteClosed,
     RemoteData,
@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 RETRY_INTERVAL = 0.1
 CONNECT_TIMEOUT = 2.0
 JOIN_TIMEOUT = 5.0
+MAX_POOL_BYTES = 512 * 1024 * 1024  # then wait for releases (a receiver keeps arrays)
 
 OnClosed = Callable[[str, list[str]], None]
 
@@ -103,7 +104,11 @@ class Writer:
         self._retry: dict[str, float] = {}
         self._unreachable: set[str] = set()  # warned about once
         self._schemas: dict[str, bytes] = {}  # output id -> latest schema from the producer
-        self._pool = Pool(f"dora-bridge-{dataflow_id}-{producer}")
+        self._pool = SegmentPool(
+            f"dora-bridge-{dataflow_id}-{producer}",
+            max_free_bytes=MAX_POOL_BYTES,
+            max_bytes=MAX_POOL_BYTES,
+        )
         self.delivered = 0
         self.too_large = 0  # inline messages over the readers' frame limit, not delivered
         # cumulative data traffic from the producer (``dora top``), written by the thread
@@ -182,11 +187,11 @@ class Writer:
             self.delivered += 1
             return
         size = len(msg.payload)
-        segment = self._pool.acquire(size, self._wait_releases)
-        if self._pool.dropped:
-            self._drop_segments()
+        segment, _ = self._pool.acquire(size, dedicated=True, wait=self._wait_releases)
+        self._drop_segments(self._pool.evicted())
         segment.mm[:size] = msg.payload
-        token = self._pool.publish(segment, {t.node_id for t in targets})
+        token, dropped = self._pool.publish(segment, 0, {t.node_id for t in targets})
+        self._drop_segments(dropped)
         for target in targets:
             sent = False
             try:
@@ -200,7 +205,7 @@ class Writer:
             except OSError:
                 self._lost(target)
             if not sent:
-                self._pool.release(target.node_id, [token])
+                self._drop_segments(self._pool.release(target.node_id, [token]))
         self.delivered += 1
 
     @staticmethod
@@ -244,14 +249,15 @@ class Writer:
             # nothing more from this producer: the EOF lets receivers finish closing
             self._close_targets()
 
-    def _drop_segments(self) -> None:
-        dropped, self._pool.dropped = self._pool.dropped, []
-        for segment_id in dropped:
-            frame = encode_frame(data_encoder, DropSegment(segment_id))
+    def _drop_segments(self, segments: list[Segment]) -> None:
+        """Unmap segments the pool no longer keeps; tell the receivers that mapped them."""
+        for segment in segments:
+            frame = encode_frame(data_encoder, DropSegment(segment.id))
             for target in self._targets.values():
-                if target.alive and segment_id in target.segments:
-                    target.segments.discard(segment_id)
+                if target.alive and segment.id in target.segments:
+                    target.segments.discard(segment.id)
                     self._send(target, frame)
+            segment.close()
 
     # ---- connections -------------------------------------------------------------
 
@@ -285,7 +291,7 @@ class Writer:
             target.alive = False
             log.debug("bridge: receiver `%s` went away", target.node_id)
             target.sock.close()
-            self._pool.receiver_gone(target.node_id)
+            self._drop_segments(self._pool.receiver_gone(target.node_id))
 
     def _poll_releases(self) -> None:
         for target in list(self._targets.values()):
@@ -296,7 +302,8 @@ class Writer:
                 count = target.reader.last_count if alive else None
                 try:
                     for body in target.reader.frames():
-                        self._pool.release(target.node_id, to_sender_decoder.decode(body).tokens)
+                        tokens = to_sender_decoder.decode(body).tokens
+                        self._drop_segments(self._pool.release(target.node_id, tokens))
                 except (msgspec.DecodeError, ValueError) as error:
                     log.error("bridge: bad frame from `%s`: %s", target.node_id, error)
                     count = None

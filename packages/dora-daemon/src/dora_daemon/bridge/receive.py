@@ -28,13 +28,6 @@ from collections.abc import Callable
 import msgspec
 
 from dora_daemon.bridge.publish import Publishing
-from dora_daemon.bridge.transport import (
-    FrameReader,
-    accept_pending,
-    encode_frame,
-    listen_socket,
-    map_segment,
-)
 from dora_message.auth import link_token, secret_matches
 from dora_message.data_protocol import (
     Closed,
@@ -46,6 +39,9 @@ from dora_message.data_protocol import (
     data_encoder,
     to_receiver_decoder,
 )
+from dora_message.dataplane.framing import encode_frame
+from dora_message.dataplane.pool import map_segment
+from dora_message.dataplane.sockets import FrameReader, accept_pending, listen_socket
 from dora_message.errors import ProtocolError
 from dora_message.node_protocol import PROTOCOL_VERSION
 from dora_message.peer import RefusalLog, allow_root_from_env
