@@ -24,7 +24,6 @@ from dora_daemon.bridge.mesh import MeshError, listen_endpoint
 from dora_daemon.bridge.plan import plan_bridge
 from dora_daemon.bridge.publish import Publishing
 from dora_daemon.bridge.receive import BridgeReceiver
-from dora_daemon.bridge.transport import FrameReader, encode_frame, send_with_fd
 from dora_message.auth import link_token, new_key
 from dora_message.data_protocol import (
     Closed,
@@ -36,6 +35,8 @@ from dora_message.data_protocol import (
     to_receiver_decoder,
     to_sender_decoder,
 )
+from dora_message.dataplane.framing import encode_frame
+from dora_message.dataplane.sockets import FrameReader, send_with_fd
 from dora_message.inter_daemon import (
     RemoteClosed,
     RemoteData,
