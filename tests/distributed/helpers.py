@@ -176,3 +176,27 @@ def endless_flow(directory: Path, ticker: str, listener: str) -> Path:
         "    inputs:\n      count: ticker/count\n" + deploy(listener)
     )
     return path
+
+
+def listening_tcp_ports(pid: int) -> list[int]:
+    """TCP ports in LISTEN state on sockets process ``pid`` holds (IPv4 and IPv6)."""
+    fd_dir = Path(f"/proc/{pid}/fd")
+    inodes = set()
+    for fd in fd_dir.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        path = Path(f"/proc/{pid}/net/{table}")
+        if not path.exists():
+            continue
+        for row in path.read_text().splitlines()[1:]:
+            fields = row.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and inode in inodes:  # 0A: TCP_LISTEN
+                ports.add(int(local.rsplit(":", 1)[1], 16))
+    return sorted(ports)

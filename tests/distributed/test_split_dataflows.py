@@ -8,6 +8,7 @@ message and its order themselves and fail the dataflow otherwise.
 from __future__ import annotations
 
 import os
+import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,13 @@ import psutil
 import pytest
 
 from tests.coordinator.helpers import refused_port, wait_until
-from tests.distributed.helpers import Cluster, endless_flow, numbered_flow, started_uuid
+from tests.distributed.helpers import (
+    Cluster,
+    endless_flow,
+    listening_tcp_ports,
+    numbered_flow,
+    started_uuid,
+)
 from tests.procs import wait_gone
 
 pytestmark = pytest.mark.integration
@@ -137,6 +144,22 @@ def test_a_node_failing_before_the_start_fails_every_daemon(
     assert stop.returncode == 1
     listing = cluster.dora(["list"])
     assert uuid in listing.stdout and "Failed" in listing.stdout
+
+
+@pytest.mark.timeout(60)
+def test_a_later_daemon_dials_the_port_the_earlier_one_listens_on(cluster: Cluster) -> None:
+    # the port is bound by zenoh (port 0) and read back: the coordinator hands beta the
+    # port alpha's process holds, even though alpha reported it after registering
+    alpha = cluster.daemon("alpha")
+    beta = cluster.daemon("beta")
+    alpha_line = alpha.wait_for_line("zenoh session listening on")
+    beta_line = beta.wait_for_line("zenoh session listening on")
+    alpha_port = int(re.findall(r"listening on tcp/127\.0\.0\.1:(\d+)", alpha_line)[0])
+    assert listening_tcp_ports(alpha.pid) == [alpha_port]
+    dialed = re.findall(r"tcp/127\.0\.0\.1:(\d+)", beta_line.partition("dialing")[2])
+    assert [int(port) for port in dialed] == [alpha_port]
+    beta_port = int(re.findall(r"listening on tcp/127\.0\.0\.1:(\d+)", beta_line)[0])
+    assert listening_tcp_ports(beta.pid) == [beta_port] != [alpha_port]
 
 
 @pytest.mark.timeout(180)

@@ -94,6 +94,8 @@ class DaemonLink:
             )
             return False
         state = self.coordinator.state
+        # no await between the wait and registering: a later daemon waits for this one
+        await self.coordinator.zenoh_wait.settled()
         try:
             daemon_id = state.register_daemon(
                 event.instance_id,
@@ -101,6 +103,7 @@ class DaemonLink:
                 dict(event.labels),
                 time.time(),
                 list(event.zenoh_endpoints),
+                event.zenoh_pending,
             )
         except StateError as error:
             await self._reject(str(error))
@@ -148,6 +151,7 @@ class DaemonLink:
             del self.coordinator.daemons[self.daemon_id]
             log.warning("daemon %s disconnected", self.daemon_id)
             self.coordinator.daemon_gone(self.daemon_id)
+            self.coordinator.zenoh_wait.changed()
 
     # ---- frames from the daemon ------------------------------------------------
 
@@ -186,6 +190,10 @@ class DaemonLink:
                 coordinator.hub.publish(records)
             case from_daemon.NodesReady(dataflow_id=dataflow_id, error=error):
                 coordinator.nodes_ready(self.daemon_id, dataflow_id, error)
+            case from_daemon.ZenohListening(endpoints=endpoints):
+                coordinator.state.zenoh_listening(self.daemon_id, endpoints)
+                coordinator.zenoh_wait.changed()
+                log.info("daemon %s: zenoh listens on %s", self.daemon_id, endpoints or "nothing")
             case from_daemon.BuildOutput():
                 coordinator.builds.output(self.daemon_id, event)
             case from_daemon.NodeMetrics(dataflow_id=dataflow_id, metrics=metrics):

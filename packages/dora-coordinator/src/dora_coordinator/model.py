@@ -73,6 +73,7 @@ class DaemonInfo:
     labels: dict[str, str]
     last_seen: float
     zenoh_endpoints: list[str] = field(default_factory=list)  # where other daemons dial it
+    zenoh_pending: bool = False  # its session is opening: the endpoints are not known yet
 
 
 @dataclass

@@ -35,6 +35,7 @@ from dora_coordinator.logs import LogHub
 from dora_coordinator.operations import DataflowOperations
 from dora_coordinator.state import CoordinatorState
 from dora_coordinator.store import Store, open_store
+from dora_coordinator.zenoh_wait import ZenohWait
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class Coordinator(DataflowOperations):
             limits=self.limits,
         )
         self.hub = LogHub()
+        self.zenoh_wait = ZenohWait(self.state)
         self.daemons: dict[str, DaemonLink] = {}
         self.sessions: set[ControlSession] = set()
         self.spawn_timeout = config.spawn_timeout
@@ -206,6 +208,7 @@ class Coordinator(DataflowOperations):
             )
             link = self.daemons.pop(daemon_id, None)
             self.daemon_gone(daemon_id)
+            self.zenoh_wait.changed()
             if link is not None:
                 self.background(link.close("no heartbeat"))
         for uuid in self.state.expire_recoveries(now):

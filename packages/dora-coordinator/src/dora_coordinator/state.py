@@ -100,6 +100,7 @@ class CoordinatorState:
         labels: dict[str, str],
         now: float,
         zenoh_endpoints: list[str] | None = None,
+        zenoh_pending: bool = False,
     ) -> str:
         """Add a daemon (a same-id daemon is replaced); returns its daemon id."""
         if machine_id is not None and not 0 < len(machine_id.encode()) <= MAX_MACHINE_ID_BYTES:
@@ -113,9 +114,26 @@ class CoordinatorState:
             raise StateError(f"label keys and values must be at most {MAX_LABEL_BYTES} bytes long")
         daemon_id = machine_id or f"local-{instance_id[:8]}"
         self.daemons[daemon_id] = DaemonInfo(
-            daemon_id, instance_id, machine_id, labels, now, list(zenoh_endpoints or [])
+            daemon_id,
+            instance_id,
+            machine_id,
+            labels,
+            now,
+            list(zenoh_endpoints or []),
+            zenoh_pending,
         )
         return daemon_id
+
+    def zenoh_listening(self, daemon_id: str, endpoints: list[str]) -> None:
+        """The daemon's zenoh session is open and listens on ``endpoints``."""
+        daemon = self.daemons.get(daemon_id)
+        if daemon is not None:
+            daemon.zenoh_endpoints = list(endpoints)
+            daemon.zenoh_pending = False
+
+    def zenoh_pending(self) -> list[str]:
+        """Connected daemons whose zenoh endpoints are not known yet."""
+        return [d.daemon_id for d in self.daemons.values() if d.zenoh_pending]
 
     def peer_endpoints(
         self, among: list[str] | None = None, exclude: str = ""

@@ -1,12 +1,13 @@
 """The daemon's connection to its coordinator (``ws://ADDR:PORT/api/daemon``).
 
-One session: send ``register``, wait for ``registered``, send a status report of what
-runs here, then serve commands, send heartbeats every 5 s, and forward events (node logs
-batched every 50 ms). No frame from the coordinator for 20 s (it sends a heartbeat every
-3 s) ends the session. Between sessions the nodes keep running and the link reconnects:
-with backoff (1 s doubling to 5 s, ±25 % jitter) before the first session, every second
-after a lost one, giving up ``reconnect_timeout`` seconds after the loss. A refused
-registration or token is final.
+One session: send ``register`` (with the zenoh endpoint, or ``zenoh_pending`` before the
+first session opens: a ``zenoh_listening`` event then says where it listens), wait for
+``registered``, send a status report of what runs here, then serve commands, send
+heartbeats every 5 s, and forward events (node logs batched every 50 ms). No frame from
+the coordinator for 20 s (it sends a heartbeat every 3 s) ends the session. Between
+sessions the nodes keep running and the link reconnects: with backoff (1 s doubling to
+5 s, ±25 % jitter) before the first session, every second after a lost one, giving up
+``reconnect_timeout`` seconds after the loss. A refused registration or token is final.
 """
 
 from __future__ import annotations
@@ -163,13 +164,15 @@ class CoordinatorLink:
 
     async def _session(self, websocket: ClientConnection) -> None:
         service = self.service
+        zenoh_endpoints, zenoh_pending = service.zenoh_registration()
         register = ev.Register(
             protocol_version=ev.DAEMON_PROTOCOL_VERSION,
             instance_id=service.instance_id,
             dora_version=version("dora-daemon"),
             machine_id=self.config.machine_id,
             labels=self.config.labels,
-            zenoh_endpoints=[service.mesh.endpoint] if service.mesh is not None else [],
+            zenoh_endpoints=zenoh_endpoints,
+            zenoh_pending=zenoh_pending,
         )
         await websocket.send(ev.encode_frame(ev.EventFrame(event=register)))
         async with asyncio.timeout(REGISTER_TIMEOUT):

@@ -110,12 +110,28 @@ class DaemonService:
         if self.mesh is not None and self._mesh_task is None:
             self._mesh_task = asyncio.create_task(self._open_mesh(daemon_id, peer_endpoints))
 
+    def zenoh_registration(self) -> tuple[list[str], bool]:
+        """What to register about the zenoh session: (endpoints, pending).
+
+        Pending until the first session is open: its port is bound then, and a
+        ``zenoh_listening`` event follows.
+        """
+        if self.mesh is None:
+            return [], False
+        if self.mesh.is_open:
+            return [self.mesh.endpoint], False
+        opening = self._mesh_task is None or not self._mesh_task.done()
+        return [], opening
+
     async def _open_mesh(self, daemon_id: str, peers: list[str]) -> None:
         assert self.mesh is not None
         try:
             await self.mesh.open(daemon_id, peers)
         except DoraError as error:
             log.error("%s; dataflows spanning daemons cannot run here", error)
+            self.emit(ev.ZenohListening(endpoints=[]))
+        else:
+            self.emit(ev.ZenohListening(endpoints=[self.mesh.endpoint]))
 
     def pending_events(self) -> list[ev.DaemonEvent]:
         """Events to repeat on a new coordinator session (readiness not yet answered)."""

@@ -79,6 +79,9 @@ class Register(_Event, tag="register"):
     labels: dict[str, str] = {}
     # where this daemon's zenoh session listens (``tcp/IP:PORT``), for other daemons
     zenoh_endpoints: list[str] = []
+    # the session is not open yet: its endpoints follow in a ZenohListening event (the
+    # port is picked when it opens); other daemons' registrations wait for it
+    zenoh_pending: bool = False
 
 
 class DataflowFinished(_Event, tag="dataflow_finished"):
@@ -130,6 +133,16 @@ class NodesReady(_Event, tag="nodes_ready"):
     error: str | None = None
 
 
+class ZenohListening(_Event, tag="zenoh_listening"):
+    """The daemon's zenoh session is open (it registered with ``zenoh_pending``).
+
+    ``endpoints`` is where it listens, the port bound; empty when the session could not
+    be opened (dataflows spanning daemons then cannot run there).
+    """
+
+    endpoints: list[str] = []
+
+
 class BuildOutput(_Event, tag="build_output"):
     """One output line of a build command run for coordinator build ``build_id``."""
 
@@ -147,6 +160,7 @@ DaemonEvent = (
     | NodeMetrics
     | NodesReady
     | BuildOutput
+    | ZenohListening
 )
 
 

@@ -1,13 +1,14 @@
 """The daemon's zenoh session: where it listens, whom it dials, who is there.
 
 One session per daemon, peer mode, multicast scouting off, explicit endpoints only. It
-listens on one ``tcp/IP:PORT`` endpoint (``--zenoh-listen``, else the address this
-machine uses to reach the coordinator, on a free port) that the daemon reports when it
-registers. zenoh cannot add a peer to an open session, so the session is opened after
-the first registration and dials the daemons the coordinator knew then; daemons that
-register later dial this one. Should a dataflow need a peer that neither side dialed
-(after a coordinator restart, say), the session is reopened with that peer while no
-dataflow uses it.
+listens on one ``tcp/IP:PORT`` endpoint: ``--zenoh-listen``, else the address this
+machine uses to reach the coordinator, on port 0 -- the system picks the port and the
+session reads it back from zenoh's admin space (:attr:`Mesh.endpoint` is the bound one
+once open). zenoh cannot add a peer to an open session, so the session is opened after
+the first registration and dials the daemons the coordinator knew then; the daemon then
+reports its endpoint (``zenoh_listening``), and daemons that register later dial this
+one. Should a dataflow need a peer that neither side dialed (after a coordinator restart,
+say), the session is reopened, on the same port, with that peer while no dataflow uses it.
 
 Presence is a liveliness token per daemon (:func:`daemon_token_key`); the session keeps
 the set of live ``dora/**`` tokens so waiting for peers never needs a query.
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 PEER_TIMEOUT = 10.0  # how long a spawn waits for the dataflow's other daemons
 _POLL = 0.02
+_ADMIN_TIMEOUT = 5.0  # the admin space answers from this process: at once
 
 
 class MeshError(DoraError):
@@ -42,11 +44,11 @@ class MeshError(DoraError):
 def listen_endpoint(
     explicit: str | None, interface: str | None, coordinator_host: str, coordinator_port: int
 ) -> str:
-    """The ``tcp/IP:PORT`` endpoint this daemon listens on.
+    """The ``tcp/IP:PORT`` endpoint this daemon listens on (port 0: the system picks).
 
     ``explicit`` is ``--zenoh-listen IP[:PORT]``; otherwise ``interface`` (unless it is a
-    wildcard) or the local address of the route to the coordinator, on a free port.
-    Wildcards are refused: other daemons could not dial them.
+    wildcard) or the local address of the route to the coordinator. Wildcards are
+    refused: other daemons could not dial them.
     """
     host, port = (explicit, 0) if explicit else (interface or "", 0)
     if explicit:
@@ -55,8 +57,10 @@ def listen_endpoint(
         if explicit:
             raise MeshError(f"--zenoh-listen {explicit}: give an address other daemons can dial")
         host = _route_address(coordinator_host, coordinator_port)
-    if port == 0:
-        port = _free_port(host)
+    return _endpoint(host, port)
+
+
+def _endpoint(host: str, port: int) -> str:
     shown = f"[{host}]" if ":" in host else host
     return f"tcp/{shown}:{port}"
 
@@ -99,23 +103,24 @@ def _route_address(host: str, port: int) -> str:
         raise MeshError(f"cannot find the local address toward {host}: {error}") from None
 
 
-def _free_port(host: str) -> int:
-    """A port free on ``host`` now, for the zenoh listener to bind later.
+def _bound_endpoint(session: zenoh.Session, configured: str) -> str:
+    """The endpoint the session listens on for ``configured`` (whose port may be 0).
 
-    Not port 0 read back, although zenoh could tell (with ``adminspace/enabled`` the
-    ``@/<zid>/peer`` reply lists the bound ``locators``, e.g. ``tcp/127.0.0.1:38103`` for
-    ``tcp/127.0.0.1:0``; zenoh-python 1.10 has no other way): the endpoint goes to the
-    coordinator in the registration, before the session exists, and the session can only
-    be opened after it (it dials the peers the registration returns; zenoh cannot add a
-    peer to an open session). Reading it back needs a message that updates a daemon's
-    endpoint after registration. Meanwhile another process may take the port; zenoh then
-    fails to listen and :meth:`Mesh.open` raises :class:`MeshError` naming the endpoint.
-    ``--zenoh-listen IP:PORT`` avoids the probe.
+    zenoh-python has no call for it: the admin space's ``@/<zid>/peer`` reply lists the
+    bound ``locators`` (``tcp/127.0.0.1:38103`` for ``tcp/127.0.0.1:0``).
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
+    host = _split_host_port(configured)[0]
+    locators: list[str] = []
+    for reply in session.get(f"@/{session.zid()}/peer", timeout=_ADMIN_TIMEOUT):
+        if reply.ok is not None:
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                locators += json.loads(bytes(reply.ok.payload.to_bytes()))["locators"]
+    for locator in locators:
+        with contextlib.suppress(MeshError):
+            bound_host, port = _split_host_port(str(locator).partition("?")[0])
+            if port and ipaddress.ip_address(bound_host) == ipaddress.ip_address(host):
+                return _endpoint(bound_host, port)
+    raise MeshError(f"zenoh does not say which port it listens on for {configured}: {locators}")
 
 
 def _config(listen: str, connect: Iterable[str]) -> zenoh.Config:
@@ -127,6 +132,9 @@ def _config(listen: str, connect: Iterable[str]) -> zenoh.Config:
     # zenoh would move large messages between peers on one host through /dev/shm files,
     # which a killed daemon leaves behind; daemons are meant to be on different machines
     config.insert_json5("transport/shared_memory/enabled", "false")
+    # read-only admin space: the only place zenoh-python tells the port bound for port 0
+    config.insert_json5("adminspace/enabled", "true")
+    config.insert_json5("adminspace/permissions", '{"read": true, "write": false}')
     return config
 
 
@@ -155,6 +163,11 @@ class Mesh:
 
     # ---- lifecycle -------------------------------------------------------------
 
+    @property
+    def is_open(self) -> bool:
+        """Whether the session is open (:attr:`endpoint` is then the bound one)."""
+        return self.session is not None
+
     async def open(self, daemon_id: str, peers: Iterable[str]) -> None:
         """Open the session (once), dialing ``peers``; later calls only note the peers."""
         async with self._opening:
@@ -170,6 +183,12 @@ class Mesh:
         try:
             session = await asyncio.to_thread(zenoh.open, _config(self.endpoint, connect))
         except zenoh.ZError as error:
+            raise MeshError(f"cannot open the zenoh session on {self.endpoint}: {error}") from None
+        try:
+            # a reopen listens where the first session did: peers were told that port
+            self.endpoint = await asyncio.to_thread(_bound_endpoint, session, self.endpoint)
+        except (MeshError, zenoh.ZError) as error:
+            await asyncio.to_thread(session.close)
             raise MeshError(f"cannot open the zenoh session on {self.endpoint}: {error}") from None
         self._dialed = dial
         self.session = session
