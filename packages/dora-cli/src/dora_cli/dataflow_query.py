@@ -7,15 +7,16 @@ resolves it and sends one request.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from dora_cli.client import REQUEST_TIMEOUT, ControlClient, Target
 from dora_cli.completion import complete_dataflows
-from dora_message import cli_to_coordinator as req
+
+if TYPE_CHECKING:
+    from dora_message import cli_to_coordinator as req
 
 R = TypeVar("R")
 
@@ -60,6 +61,7 @@ def ask(
     timeout: float = REQUEST_TIMEOUT,
 ) -> R:
     """Connect, resolve the dataflow, send ``build(dataflow)``, return the typed reply."""
+    import asyncio
 
     async def go() -> R:
         async with await ControlClient.connect(target) as client:
@@ -71,4 +73,6 @@ def ask(
 
 def details_request(ident: str) -> req.ControlRequest:
     """The request for a dataflow's summary, nodes and stored descriptor."""
+    from dora_message import cli_to_coordinator as req
+
     return req.GetDataflow(dataflow=ident)

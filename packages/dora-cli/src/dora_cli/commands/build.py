@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +11,6 @@ from dora_cli.client import Target
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import reports_errors, require_file
-from dora_cli.remote_build import build_via_coordinator, is_deployed
 
 if TYPE_CHECKING:
     from dora_message.descriptor import Descriptor
@@ -33,6 +31,9 @@ def build(path: Path, uv: bool, local: bool, strict_types: bool, target: Target)
     are deployed to machines (`_unstable_deploy`) and a coordinator answers, each
     daemon builds its own nodes; `--local` always builds here.
     """
+    import asyncio
+
+    from dora_cli.remote_build import is_deployed
     from dora_daemon.build import build_dataflow
     from dora_daemon.sources import default_cache_dir, resolve_sources
     from dora_message.load import load_descriptor_with_warnings
@@ -71,6 +72,8 @@ def build(path: Path, uv: bool, local: bool, strict_types: bool, target: Target)
 async def _distributed(target: Target, descriptor: Descriptor, base_dir: Path, uv: bool) -> bool:
     """Build on the daemons through the coordinator; False when none answers."""
     import msgspec
+
+    from dora_cli.remote_build import build_via_coordinator
 
     def on_output(node_id: str, daemon_id: str | None, line: str) -> None:
         click.echo(f"[{node_id}] {line}", err=True)

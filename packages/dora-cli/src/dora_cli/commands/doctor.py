@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import stat
-import subprocess
-from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dora_cli.client import Target
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import fail
-from dora_message import coordinator_to_cli as rep
 from dora_message.errors import DoraError
+
+if TYPE_CHECKING:
+    from dora_message import coordinator_to_cli as rep
 
 _TAGS = {"PASS": "green", "WARN": "yellow", "FAIL": "red"}
 
@@ -38,6 +38,9 @@ class _Checks:
 @coordinator_options
 def doctor(dataflow: Path | None, target: Target) -> None:
     """Check the CLI, shared memory, uv, the coordinator, daemons, dataflows and a descriptor."""
+    import asyncio
+    from importlib.metadata import version
+
     from dora_cli.commands.status import probe
 
     checks = _Checks()
@@ -88,6 +91,8 @@ def _check_shm(checks: _Checks) -> None:
 
 
 def _check_uv(checks: _Checks) -> None:
+    import subprocess
+
     uv = shutil.which("uv")
     if uv is None:
         checks.line("WARN", "uv: not installed (needed only for --uv)")
@@ -101,6 +106,8 @@ def _check_uv(checks: _Checks) -> None:
 
 
 def _dataflow_counts(checks: _Checks, listing: rep.DataflowList) -> None:
+    from dora_message import coordinator_to_cli as rep
+
     rows = listing.dataflows
     running = sum(1 for d in rows if d.status in rep.ACTIVE_STATUSES)
     failed = sum(1 for d in rows if d.status == "Failed")

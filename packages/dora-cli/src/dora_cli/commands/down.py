@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import click
 
 from dora_cli.client import ControlClient, CoordinatorUnreachable, Target
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import reports_errors
 from dora_cli.options import duration
-from dora_message import cli_to_coordinator as req
-from dora_message import coordinator_to_cli as rep
 
 EXIT_WAIT = 10.0
 
@@ -31,6 +27,8 @@ def down(force: bool, grace_duration: float | None, target: Target) -> None:
     Processes started by `dora up` for this port are waited for and, if they linger,
     terminated by PID, so nothing is left running.
     """
+    import asyncio
+
     from dora_cli import background
 
     reached = True
@@ -52,6 +50,9 @@ def down(force: bool, grace_duration: float | None, target: Target) -> None:
 
 
 async def _destroy(target: Target, force: bool, grace: float | None) -> None:
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
+
     async with await ControlClient.connect(target) as client:
         click.echo(f"Destroying coordinator at {target}", err=True)
         timeout = (grace or 10.0) * 1.5 + 30.0

@@ -8,25 +8,24 @@ Display. Sources: the daemons' log files through the coordinator (the default; w
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import msgspec
 
 from dora_cli.client import ControlClient, CoordinatorUnreachable, Target
 from dora_cli.completion import complete_dataflows, complete_running_node_ids
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import fail, reports_errors
-from dora_cli.log_display import LogDisplay
 from dora_cli.options import LOG_FORMAT, LOG_LEVEL, duration
-from dora_message import cli_to_coordinator as req
-from dora_message import coordinator_to_cli as rep
-from dora_message.common import LogMessage
 from dora_message.errors import DoraError
-from dora_message.log_filter import filter_records, format_timestamp
+
+if TYPE_CHECKING:
+    from dora_cli.log_display import LogDisplay
+    from dora_message import cli_to_coordinator as req
+    from dora_message.common import LogMessage
 
 LOCAL_POLL = 0.2
 OUT_DIR = Path("out")
@@ -88,7 +87,12 @@ def logs(
     target: Target,
 ) -> None:
     """Show the logs of a dataflow (the only running one, or the latest, by default)."""
+    import asyncio
+
+    from dora_cli.log_display import LogDisplay
     from dora_daemon.log_format import parse_log_filter
+    from dora_message import cli_to_coordinator as req
+    from dora_message.log_filter import format_timestamp
 
     if node_arg and node and node_arg != node:
         raise click.UsageError("the node is given twice (argument and --node)")
@@ -136,7 +140,12 @@ def _show(display: LogDisplay, records: list[LogMessage]) -> None:
 async def _remote(
     target: Target, ident: str | None, query: req.LogQuery, follow: bool, display: LogDisplay
 ) -> None:
+    import msgspec
+
     from dora_cli.summary import pick_dataflow
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
+    from dora_message.log_filter import filter_records
 
     async with await ControlClient.connect(target) as client:
         if ident is None:
@@ -176,6 +185,9 @@ async def _remote(
 async def _check_nodes(client: ControlClient, ident: str, nodes: list[str]) -> None:
     """An unknown node is an error naming the dataflow's nodes (``--follow`` would
     otherwise wait forever for lines that never come)."""
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
+
     try:
         details = await client.request_as(req.GetDataflow(dataflow=ident), rep.DataflowDetails)
     except DoraError:
@@ -196,6 +208,8 @@ def _key(record: LogMessage) -> tuple[str, str | None, str]:
 
 
 def _local(ident: str | None, query: req.LogQuery, follow: bool, display: LogDisplay) -> None:
+    import msgspec
+
     from dora_daemon.log_query import latest_dataflow_id, log_node_ids, read_dataflow_logs
 
     if ident is not None and not _is_dataflow_dir(ident):
@@ -225,7 +239,10 @@ def _is_dataflow_dir(name: str) -> bool:
 
 def _follow_local(directory: Path, query: req.LogQuery, display: LogDisplay) -> None:
     """Print new complete lines of the current log files, polling every 200 ms."""
+    import msgspec
+
     from dora_daemon.log_format import decode_record
+    from dora_message.log_filter import filter_records
 
     positions: dict[Path, tuple[int, int]] = {}  # path -> (inode, offset)
     for path in directory.glob("log_*.jsonl"):

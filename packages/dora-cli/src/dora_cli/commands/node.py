@@ -9,19 +9,19 @@ policy. ``stop`` stops it for good (default grace 10 s); the dataflow goes on.
 
 from __future__ import annotations
 
-import json
+from typing import TYPE_CHECKING
 
 import click
 
 from dora_cli.client import Target
 from dora_cli.completion import complete_running_node_ids
 from dora_cli.coordinator_options import coordinator_options
-from dora_cli.dataflow_query import ask, dataflow_option, details_request, format_option
+from dora_cli.dataflow_query import dataflow_option, format_option
 from dora_cli.errors import EXIT_FAILURE, reports_errors
-from dora_cli.node_setup import node_setup
 from dora_cli.options import duration
-from dora_message import cli_to_coordinator as req
-from dora_message import coordinator_to_cli as rep
+
+if TYPE_CHECKING:
+    from dora_message import coordinator_to_cli as rep
 
 
 @click.group()
@@ -36,6 +36,10 @@ def node() -> None:
 @reports_errors
 def list_nodes(dataflow: str | None, fmt: str, target: Target) -> None:
     """List the nodes of a dataflow: status, PID, CPU, memory, restarts."""
+    import json
+
+    from dora_cli.dataflow_query import ask, details_request
+    from dora_message import coordinator_to_cli as rep
 
     details = ask(target, dataflow, "node list", details_request, rep.DataflowDetails)
     rows = [_row(details.summary.uuid, n) for n in details.nodes]
@@ -88,6 +92,9 @@ def _print_table(rows: list[dict[str, object]]) -> None:
 @reports_errors
 def restart(node_id: str, dataflow: str | None, grace: float | None, target: Target) -> None:
     """Restart one node: the daemon stops the process and starts it again."""
+    from dora_cli.dataflow_query import ask
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
 
     ask(
         target,
@@ -107,6 +114,9 @@ def restart(node_id: str, dataflow: str | None, grace: float | None, target: Tar
 @reports_errors
 def stop(node_id: str, dataflow: str | None, grace: float | None, target: Target) -> None:
     """Stop one node for good, whatever its restart policy; the dataflow goes on."""
+    from dora_cli.dataflow_query import ask
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
 
     stopped = ask(
         target,
@@ -131,6 +141,11 @@ def stop(node_id: str, dataflow: str | None, grace: float | None, target: Target
 @reports_errors
 def info(node_id: str, dataflow: str | None, fmt: str, target: Target) -> None:
     """Show one node: status, where it runs, inputs, outputs and metrics."""
+    import json
+
+    from dora_cli.dataflow_query import ask, details_request
+    from dora_cli.node_setup import node_setup
+    from dora_message import coordinator_to_cli as rep
 
     details = ask(target, dataflow, "node info", details_request, rep.DataflowDetails)
     summary = next((n for n in details.nodes if n.node_id == node_id), None)

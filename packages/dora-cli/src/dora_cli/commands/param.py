@@ -10,7 +10,6 @@ See docs/params.md.
 
 from __future__ import annotations
 
-import json
 from typing import Any, NoReturn
 
 import click
@@ -18,13 +17,8 @@ import click
 from dora_cli.client import Target
 from dora_cli.completion import complete_running_node_ids
 from dora_cli.coordinator_options import coordinator_options
-from dora_cli.dataflow_query import ask, dataflow_option
+from dora_cli.dataflow_query import dataflow_option
 from dora_cli.errors import fail, reports_errors
-from dora_coordinator.params import ParamError, check_key, check_value
-from dora_message import cli_to_coordinator as req
-from dora_message import coordinator_to_cli as rep
-from dora_message.param_checks import MAX_PARAM_DEPTH, param_value_problem
-from dora_message.quote import excerpt
 
 node_argument = click.argument("node_id", metavar="NODE", shell_complete=complete_running_node_ids)
 
@@ -35,6 +29,8 @@ def param() -> None:
 
 
 def _check_key(key: str) -> None:
+    from dora_coordinator.params import ParamError, check_key
+
     try:
         check_key(key)
     except ParamError as error:
@@ -47,6 +43,12 @@ def _reject_constant(name: str) -> NoReturn:
 
 def parse_value(text: str) -> str:
     """VALUE as compact JSON text; exits with "invalid JSON value" when it is not JSON."""
+    import json
+
+    from dora_coordinator.params import ParamError, check_value
+    from dora_message.param_checks import MAX_PARAM_DEPTH, param_value_problem
+    from dora_message.quote import excerpt
+
     try:
         value: Any = json.loads(text, parse_constant=_reject_constant)
     except ValueError as error:
@@ -78,6 +80,12 @@ def parse_value(text: str) -> str:
 @reports_errors
 def list_params(node_id: str, dataflow: str | None, fmt: str, target: Target) -> None:
     """List all runtime parameters of a node."""
+    import json
+
+    from dora_cli.dataflow_query import ask
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
+
     reply = ask(
         target, dataflow, "param", lambda d: req.ListParams(dataflow=d, node=node_id), rep.ParamList
     )
@@ -100,6 +108,12 @@ def list_params(node_id: str, dataflow: str | None, fmt: str, target: Target) ->
 @reports_errors
 def get(node_id: str, key: str, dataflow: str | None, target: Target) -> None:
     """Print one runtime parameter's value as JSON."""
+    import json
+
+    from dora_cli.dataflow_query import ask
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
+
     _check_key(key)
     reply = ask(
         target,
@@ -124,6 +138,10 @@ def set_(node_id: str, key: str, value: str, dataflow: str | None, target: Targe
     Examples of VALUE: 42, '"1080p"', '{"confidence": 0.8}'.
     It is stored by the coordinator and pushed to the node if the dataflow runs.
     """
+    from dora_cli.dataflow_query import ask
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
+
     _check_key(key)
     value_json = parse_value(value)
     ask(
@@ -147,6 +165,10 @@ def delete(node_id: str, key: str, dataflow: str | None, target: Target) -> None
 
     The node is told if the dataflow runs.
     """
+    from dora_cli.dataflow_query import ask
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
+
     _check_key(key)
     ask(
         target,

@@ -10,17 +10,11 @@ from typing import Any
 import click
 
 from dora_cli.client import Target
-from dora_cli.commands.run import run_descriptor, run_options
+from dora_cli.commands.run import run_options
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import fail, reports_errors, require_file
-from dora_cli.recording import (
-    comma_list,
-    load_yaml_document,
-    node_executable,
-    output_yaml_option,
-    write_yaml,
-)
+from dora_cli.recording import output_yaml_option
 
 
 @click.command()
@@ -60,6 +54,8 @@ def record(
     already runs on a coordinator and this command records it. The recording is an
     Arrow IPC stream that pyarrow, polars or duckdb can also read.
     """
+    from dora_cli.commands.run import run_descriptor
+    from dora_cli.recording import comma_list, load_yaml_document, node_executable, write_yaml
     from dora_message.load import load_descriptor_with_warnings, parse_descriptor_with_warnings
     from dora_record.plan import PlanError, discover_topics, inject_recorder, select_topics
 

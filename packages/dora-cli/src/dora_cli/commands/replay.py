@@ -15,16 +15,9 @@ from typing import Any
 
 import click
 
-from dora_cli.commands.run import run_descriptor, run_options
+from dora_cli.commands.run import run_options
 from dora_cli.errors import fail, reports_errors, require_file
-from dora_cli.recording import (
-    comma_list,
-    load_yaml_document,
-    node_executable,
-    output_yaml_option,
-    write_yaml,
-)
-from dora_cli.terminal_text import escape_lines
+from dora_cli.recording import output_yaml_option
 
 
 @click.command()
@@ -76,6 +69,9 @@ def replay(
     """
     import yaml
 
+    from dora_cli.commands.run import run_descriptor
+    from dora_cli.recording import comma_list, load_yaml_document, node_executable, write_yaml
+    from dora_cli.terminal_text import escape_lines
     from dora_message.load import load_descriptor_with_warnings, parse_descriptor_with_warnings
     from dora_record.format import RecordingError, open_recording
     from dora_record.plan import PlanError, choose_replaced, plan_replay

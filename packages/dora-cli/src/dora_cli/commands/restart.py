@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,8 +11,9 @@ from dora_cli.completion import complete_dataflows
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import fail, reports_errors
 from dora_cli.options import duration
-from dora_message import cli_to_coordinator as req
-from dora_message import coordinator_to_cli as rep
+
+if TYPE_CHECKING:
+    from dora_message import coordinator_to_cli as rep
 
 
 @click.command()
@@ -30,6 +31,11 @@ def restart(
     target: Target,
 ) -> None:
     """Restart a dataflow; no YAML needed, the coordinator kept the descriptor."""
+    import asyncio
+
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
+
     if dataflow and name:
         raise click.UsageError("give the dataflow either as argument or with --name, not both")
 

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -121,6 +120,8 @@ def run_descriptor(
     Relative paths resolve against ``base_dir``; ``file`` names the dataflow in errors.
     Exits non-zero when a node failed or the user interrupted the run.
     """
+    import asyncio
+
     from dora_cli.log_display import LogDisplay
     from dora_daemon.log_format import parse_log_filter
     from dora_message.errors import DescriptorError

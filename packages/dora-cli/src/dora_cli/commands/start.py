@@ -6,7 +6,6 @@ and asks for a reload of each operator whose file changed (:mod:`dora_cli.hot_re
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sys
 from pathlib import Path
@@ -18,13 +17,15 @@ from dora_cli.client import ControlClient, Target
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import EXIT_FAILURE, fail, reports_errors, require_file
-from dora_cli.log_display import LogDisplay
 from dora_cli.options import LOG_FORMAT, LOG_LEVEL
-from dora_message import cli_to_coordinator as req
-from dora_message import coordinator_to_cli as rep
 
 if TYPE_CHECKING:
+    import asyncio
+
+    from dora_cli.log_display import LogDisplay
     from dora_cli.reload_watch import ChangeDetector
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
     from dora_message.descriptor import Descriptor
 
 SPAWN_TIMEOUT = 90.0
@@ -85,8 +86,12 @@ def start(
 
     Attached, Ctrl-C stops the dataflow gracefully and a second Ctrl-C kills it.
     """
+    import asyncio
+
     import msgspec
 
+    from dora_cli.log_display import LogDisplay
+    from dora_message import cli_to_coordinator as req
     from dora_message.descriptor import with_debug_inspection
     from dora_message.load import load_descriptor_with_warnings
 
@@ -145,6 +150,9 @@ async def _start(
     display: LogDisplay,
     detector: ChangeDetector | None = None,
 ) -> int:
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
+
     async with await ControlClient.connect(target) as client:
         started = await client.request_as(request, rep.DataflowStarted)
         uuid = started.uuid
@@ -170,8 +178,12 @@ async def attach_to(
 
     With a ``detector`` (``--hot-reload``), changed operator files are reloaded meanwhile.
     """
+    import asyncio
+
     from dora_cli.hot_reload import watch_and_reload
     from dora_cli.summary import failure_summary
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
 
     await client.request_as(req.SubscribeLogs(dataflow=uuid, replay=True), rep.Subscribed)
     watcher = None

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dora_cli.client import ControlClient, CoordinatorUnreachable, Target
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import EXIT_FAILURE, reports_errors
-from dora_message import cli_to_coordinator as req
-from dora_message import coordinator_to_cli as rep
+
+if TYPE_CHECKING:
+    from dora_message import coordinator_to_cli as rep
 
 
 async def probe(target: Target) -> tuple[rep.DaemonList, rep.DataflowList] | None:
     """The daemons and dataflows, or None when no coordinator answers."""
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
+
     try:
         client = await ControlClient.connect(target)
     except CoordinatorUnreachable:
@@ -29,6 +32,11 @@ async def probe(target: Target) -> tuple[rep.DaemonList, rep.DataflowList] | Non
 
 def report(target: Target, fmt: str, dataflow: Path | None) -> None:
     """Print the status and exit 1 unless coordinator and a daemon both run."""
+    import asyncio
+    import json
+
+    from dora_message import coordinator_to_cli as rep
+
     if dataflow is not None:
         from dora_message.load import load_descriptor
 

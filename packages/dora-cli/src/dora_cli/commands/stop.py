@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import click
 
 from dora_cli.client import ControlClient, Target
@@ -11,8 +9,6 @@ from dora_cli.completion import complete_dataflows
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import EXIT_FAILURE, reports_errors
 from dora_cli.options import duration
-from dora_message import cli_to_coordinator as req
-from dora_message import coordinator_to_cli as rep
 
 DEFAULT_GRACE = 10.0
 
@@ -38,6 +34,8 @@ def stop(
     Without an identifier the only running dataflow is stopped; with several, a
     picker is shown on a terminal.
     """
+    import asyncio
+
     if dataflow and name:
         raise click.UsageError("give the dataflow either as argument or with --name, not both")
     code = asyncio.run(_stop(target, dataflow or name, grace_duration, force))
@@ -46,6 +44,8 @@ def stop(
 
 async def _stop(target: Target, ident: str | None, grace: float | None, force: bool) -> int:
     from dora_cli.summary import failure_summary, pick_dataflow
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
 
     async with await ControlClient.connect(target) as client:
         if ident is None:

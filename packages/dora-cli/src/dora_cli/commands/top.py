@@ -8,23 +8,26 @@ prints one pretty JSON array and exits (no terminal needed); otherwise a textual
 
 from __future__ import annotations
 
-import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 import click
-import msgspec
 
 from dora_cli.client import ControlClient, Target
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import fail, reports_errors
-from dora_message import cli_to_coordinator as req
-from dora_message import coordinator_to_cli as rep
+
+if TYPE_CHECKING:
+    from dora_message import coordinator_to_cli as rep
 
 MIN_INTERVAL = 1.0
 
 
 async def fetch_nodes(target: Target) -> list[rep.NodeInfo]:
     """One snapshot: every node of every active dataflow with its latest metrics."""
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
+
     async with await ControlClient.connect(target) as client:
         reply = await client.request_as(req.GetNodeInfo(), rep.NodeInfoList)
     return reply.nodes
@@ -32,10 +35,14 @@ async def fetch_nodes(target: Target) -> list[rep.NodeInfo]:
 
 def snapshot_json(nodes: list[rep.NodeInfo]) -> str:
     """The ``--once`` output: a pretty JSON array, one object per node."""
+    import msgspec
+
     return msgspec.json.format(msgspec.json.encode(nodes), indent=2).decode()
 
 
 def _top(refresh_interval: float, once: bool, target: Target) -> None:
+    import asyncio
+
     if once:
         click.echo(snapshot_json(asyncio.run(fetch_nodes(target))))
         return

@@ -12,24 +12,22 @@ Topic selectors: none = every output; ``node`` = every output of that node;
 
 from __future__ import annotations
 
-import asyncio
-import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dora_cli.client import ControlClient, Target
 from dora_cli.coordinator_options import coordinator_options
-from dora_cli.dataflow_query import ask, dataflow_option, details_request, format_option, resolve
+from dora_cli.dataflow_query import dataflow_option, format_option
 from dora_cli.errors import fail, reports_errors
-from dora_message import cli_to_coordinator as req
-from dora_message import coordinator_to_cli as rep
-from dora_message.topics import dataflow_nodes, topic_subscribers, wire_output
+
+if TYPE_CHECKING:
+    from dora_message import coordinator_to_cli as rep
 
 NO_DATA_HINT_AFTER = 5.0  # seconds without a message before echo suggests a reason
 
@@ -46,6 +44,12 @@ def topic() -> None:
 @reports_errors
 def list_topics(dataflow: str | None, fmt: str, target: Target) -> None:
     """List every output of a dataflow with the inputs subscribed to it."""
+    import json
+
+    from dora_cli.dataflow_query import ask, details_request
+    from dora_message import coordinator_to_cli as rep
+    from dora_message.topics import topic_subscribers
+
     details = ask(target, dataflow, "topic list", details_request, rep.DataflowDetails)
     rows = []
     for name, subscribers in topic_subscribers(details.descriptor).items():
@@ -120,6 +124,13 @@ def watched_dataflow(
     what: str,
     need_producers: bool = True,
 ) -> Watched:
+    import asyncio
+
+    from dora_cli.dataflow_query import resolve
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
+    from dora_message.topics import dataflow_nodes, topic_subscribers, wire_output
+
     async def go() -> tuple[rep.DataflowDetails, rep.DaemonList]:
         async with await ControlClient.connect(target) as client:
             ident = await resolve(client, dataflow, what)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dora_cli.client import ControlClient, CoordinatorUnreachable, Target, default_token_file
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import reports_errors
-from dora_message import cli_to_coordinator as req
-from dora_message import coordinator_to_cli as rep
 from dora_message.errors import DoraError
+
+if TYPE_CHECKING:
+    import subprocess
 
 READY_TIMEOUT = 10.0
 POLL_INTERVAL = 0.1
@@ -41,6 +41,8 @@ def up(store: str, auth: bool, token_file: Path | None, target: Target) -> None:
     Waits until both are ready. Their PIDs and logs are kept in the state dir
     (DORA_STATE_DIR, else the platform's user state dir); `dora down` ends them.
     """
+    import asyncio
+
     from dora_coordinator.auth import load_or_create_token
 
     if auth and token_file is None:
@@ -52,6 +54,8 @@ def up(store: str, auth: bool, token_file: Path | None, target: Target) -> None:
 
 async def _up(target: Target, store: str, token_file: Path | None) -> None:
     from dora_cli import background
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
 
     token_args = ["--token-file", str(token_file)] if token_file is not None else []
     try:
@@ -74,6 +78,8 @@ async def _up(target: Target, store: str, token_file: Path | None) -> None:
 
 
 async def _wait_for_coordinator(target: Target, process: subprocess.Popen[bytes]) -> ControlClient:
+    import asyncio
+
     from dora_cli import background
 
     deadline = asyncio.get_running_loop().time() + READY_TIMEOUT
@@ -95,7 +101,11 @@ async def _wait_for_coordinator(target: Target, process: subprocess.Popen[bytes]
 async def _wait_for_daemon(
     client: ControlClient, process: subprocess.Popen[bytes], port: int
 ) -> None:
+    import asyncio
+
     from dora_cli import background
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
 
     deadline = asyncio.get_running_loop().time() + READY_TIMEOUT
     while True:

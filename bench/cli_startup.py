@@ -1,0 +1,182 @@
+"""CLI start-up: how long ``dora … --help`` takes beside a bare ``python -c pass``.
+
+Times, as the median of ``--reps`` runs each (a new process every run, output discarded):
+
+* the floor: ``python -c pass`` with the interpreter of the ``dora`` console script;
+* ``dora --help``, ``dora list --help``, ``dora run --help``;
+* every other command and subcommand's ``--help`` (fewer runs each, ``--scan-reps``) to find
+  the slowest, which is then timed like the others.
+
+Each row gives ours / floor; the target (issue 15) is at most 4×. With ``--write`` the
+"CLI start-up" section of ``bench/RESULTS.md`` is replaced (or appended): date, host,
+command line and the table. The machine is shared, so timings are noisy: runs of the
+figures alternate (floor, a, b, …, floor, a, b, …) so that a busy moment hits all of them.
+
+    .venv/bin/python bench/cli_startup.py                # print the table
+    .venv/bin/python bench/cli_startup.py --reps 30 --write
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import click
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+SECTION = "## CLI start-up"
+TARGET_RATIO = 4.0
+FIXED = (("--help",), ("list", "--help"), ("run", "--help"))
+
+
+def dora_executable() -> Path:
+    """The ``dora`` console script beside this interpreter, else the one on PATH."""
+    beside = Path(sys.executable).with_name("dora")
+    if beside.exists():
+        return beside
+    found = shutil.which("dora")
+    if found is None:
+        sys.exit("error: no `dora` console script beside the interpreter or on PATH")
+    return Path(found)
+
+
+def interpreter_of(script: Path) -> str:
+    """The interpreter named in the script's ``#!`` line (so the floor uses the same one)."""
+    first = script.read_bytes().split(b"\n", 1)[0].decode()
+    return first[2:].strip() if first.startswith("#!") else sys.executable
+
+
+def command_paths() -> Iterator[tuple[str, ...]]:
+    """Every command and subcommand of the ``dora`` group, as argument tuples."""
+    from dora_cli.main import cli
+
+    def walk(command: click.Command, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+        yield path
+        if isinstance(command, click.Group):
+            ctx = click.Context(command)
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                if sub is not None and not sub.hidden:
+                    yield from walk(sub, (*path, name))
+
+    return walk(cli, ())
+
+
+def time_once(argv: Sequence[str]) -> float:
+    """Wall time of one run of ``argv``, in seconds (it must succeed)."""
+    start = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def medians(commands: dict[str, list[str]], reps: int) -> dict[str, float]:
+    """Median wall time of each command over ``reps`` interleaved rounds."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for name, argv in commands.items():  # warm-up: page cache, .pyc files
+        time_once(argv)
+    for _ in range(reps):
+        for name, argv in commands.items():
+            samples[name].append(time_once(argv))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def measure(reps: int, scan_reps: int) -> tuple[float, list[tuple[str, float]], int]:
+    """The floor, the rows ``(label, median)`` and how many commands were scanned."""
+    dora = str(dora_executable())
+    python = interpreter_of(Path(dora))
+    every = {
+        " ".join(("dora", *path, "--help")): [dora, *path, "--help"] for path in command_paths()
+    }
+    scanned = medians(every, scan_reps)
+    fixed = {" ".join(("dora", *args)): [dora, *args] for args in FIXED}
+    slowest = max(scanned, key=scanned.__getitem__)
+    timed = medians(
+        {"python -c pass": [python, "-c", "pass"], **fixed, slowest: every[slowest]}, reps
+    )
+    floor = timed.pop("python -c pass")
+    rows = [
+        (f"{name} (slowest of all)" if name == slowest else name, s) for name, s in timed.items()
+    ]
+    return floor, rows, len(every)
+
+
+def table(floor: float, rows: list[tuple[str, float]]) -> list[str]:
+    """Markdown table lines: figure, median, ratio to the floor, target, status."""
+    lines = [
+        "| figure | median | ours / floor | target | status |",
+        "|---|---|---|---|---|",
+        f"| `python -c pass` (floor) | {floor * 1000:.1f} ms | 1.00x | - | floor |",
+    ]
+    for name, seconds in rows:
+        ratio = seconds / floor
+        status = "met" if ratio <= TARGET_RATIO else "NOT met"
+        lines.append(
+            f"| `{name}` | {seconds * 1000:.1f} ms | {ratio:.2f}x | <= {TARGET_RATIO:g}x | {status} |"
+        )
+    return lines
+
+
+def section(lines: list[str], reps: int, scanned: int) -> str:
+    """The RESULTS.md section for this run."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    command = shlex.join([Path(sys.executable).name, *sys.argv])
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            f"- date: {now}",
+            f"- host: `{' '.join(platform.uname())}` ({_cores()} cores, shared and noisy)",
+            f"- Python: {platform.python_version()}",
+            f"- command: `{command}`",
+            f"- median of {reps} interleaved runs per figure; the slowest of all {scanned} "
+            "`--help` commands was picked by a shorter scan first",
+            "",
+            *lines,
+            "",
+        ]
+    )
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def write_section(text: str) -> None:
+    """Replace the CLI start-up section of RESULTS.md (up to the next ``## ``), or append it."""
+    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    start = old.find(f"\n{SECTION}\n")
+    if start < 0:
+        RESULTS.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
+        return
+    end = old.find("\n## ", start + 1)
+    tail = old[end + 1 :] if end >= 0 else ""
+    RESULTS.write_text(old[: start + 1] + text + ("\n" + tail if tail else ""), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--reps", type=int, default=20, help="runs per figure (median)")
+    parser.add_argument("--scan-reps", type=int, default=3, help="runs per command in the scan")
+    parser.add_argument("--write", action="store_true", help=f"write the section into {RESULTS}")
+    args = parser.parse_args()
+    floor, rows, scanned = measure(args.reps, args.scan_reps)
+    lines = table(floor, rows)
+    print("\n".join(lines))
+    if args.write:
+        write_section(section(lines, args.reps, scanned))
+        print(f"wrote the `{SECTION[3:]}` section of {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()

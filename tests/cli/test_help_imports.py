@@ -1,0 +1,118 @@
+"""``dora … --help`` stays cheap: no command's help imports the heavy parts of dora.
+
+Every command and subcommand (walked from the click group, aliases included) runs
+``--help`` in its own Python process through ``dora_cli.main.main``, which then prints
+the names in ``sys.modules``. None may be one of :data:`HEAVY` (or a submodule of one):
+commands import those when they run, not when they are listed or explained. This is the
+import check behind the start-up figure in ``bench/cli_startup.py``; it measures no time.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import click
+import pytest
+
+from dora_cli.main import COMMANDS, cli
+
+pytestmark = pytest.mark.timeout(120)
+
+#: Modules that ``--help`` must not import (asyncio and the message/transport stacks
+#: cost tens of milliseconds each; the daemon and coordinator are only needed to run).
+HEAVY = (
+    "asyncio",
+    "websockets",
+    "zenoh",
+    "textual",
+    "pyarrow",
+    "dora_daemon",
+    "dora_coordinator",
+)
+
+MARKER = "--- sys.modules ---"
+
+# Runs the CLI as the console script does, then lists what got imported.
+WRAPPER = f"""
+import sys
+sys.argv[0] = "dora"
+from dora_cli.main import main
+try:
+    main()
+except SystemExit as exit:
+    code = exit.code
+else:
+    code = 0
+print({MARKER!r})
+print(code)
+print("\\n".join(sorted(sys.modules)))
+"""
+
+
+def command_paths() -> Iterator[tuple[str, ...]]:
+    """Every command path below ``dora`` (the root itself is ``()``)."""
+
+    def walk(command: click.Command, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+        yield path
+        if isinstance(command, click.Group):
+            ctx = click.Context(command)
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                assert sub is not None, f"`dora {' '.join((*path, name))}` is listed but missing"
+                yield from walk(sub, (*path, name))
+
+    return walk(cli, ())
+
+
+def help_imports(path: tuple[str, ...]) -> tuple[str, set[str]]:
+    """Run ``dora PATH --help``; return its output and the modules it imported."""
+    result = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *path, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"},
+    )
+    shown = " ".join(("dora", *path, "--help"))
+    assert result.returncode == 0, f"{shown}: exit {result.returncode}\n{result.stderr}"
+    help_text, _, tail = result.stdout.partition(MARKER + "\n")
+    code, _, modules = tail.partition("\n")
+    assert code.strip() in ("0", "None"), f"{shown}: exit {code}\n{result.stderr}"
+    assert "Usage: dora" in help_text, f"{shown} printed no usage:\n{result.stdout}"
+    return help_text, set(modules.split())
+
+
+def heavy_in(modules: set[str]) -> list[str]:
+    """Which of :data:`HEAVY` ``modules`` holds (itself or one of its submodules)."""
+    return sorted({m.split(".")[0] for m in modules} & set(HEAVY))
+
+
+def test_every_help_imports_nothing_heavy() -> None:
+    paths = list(command_paths())
+    # the walk found the whole tree: every registered command, and groups' subcommands
+    assert {p[0] for p in paths if p} == set(COMMANDS)
+    assert len(paths) > len(COMMANDS) + 10
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip(paths, pool.map(help_imports, paths), strict=True))
+    offenders = {
+        " ".join(("dora", *path, "--help")): heavy
+        for path, (_, modules) in results.items()
+        if (heavy := heavy_in(modules))
+    }
+    assert not offenders, "--help imported heavy modules:\n" + json.dumps(offenders, indent=1)
+
+
+def test_the_check_sees_a_heavy_import() -> None:
+    # the same wrapper with asyncio imported first: the check must report it
+    result = subprocess.run(
+        [sys.executable, "-c", "import asyncio\n" + WRAPPER, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    _, _, tail = result.stdout.partition(MARKER + "\n")
+    assert "asyncio" in heavy_in(set(tail.split()[1:])), result.stdout + result.stderr
