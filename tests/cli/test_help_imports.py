@@ -116,3 +116,11 @@ def test_the_check_sees_a_heavy_import() -> None:
     )
     _, _, tail = result.stdout.partition(MARKER + "\n")
     assert "asyncio" in heavy_in(set(tail.split()[1:])), result.stdout + result.stderr
+
+
+def test_the_log_level_choices_are_the_message_levels() -> None:
+    # dora_cli.options keeps its own copy so that --help needn't import msgspec
+    from dora_cli.options import LOG_LEVELS
+    from dora_message.common import LEVELS
+
+    assert LOG_LEVELS == LEVELS

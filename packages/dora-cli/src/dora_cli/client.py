@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -27,13 +26,13 @@ from dora_message.errors import DoraError
 
 if TYPE_CHECKING:
     import asyncio
+    import logging
 
     from websockets.asyncio.client import ClientConnection
 
     from dora_message import cli_to_coordinator as req
     from dora_message import coordinator_to_cli as rep
 
-log = logging.getLogger(__name__)
 
 DEFAULT_ADDR = "127.0.0.1"
 DEFAULT_PORT = 6013
@@ -111,7 +110,7 @@ def discover_token() -> str | None:
             try:
                 return read_token_file(path)
             except TokenFileError as error:
-                log.warning("ignoring token file: %s", error)
+                _log().warning("ignoring token file: %s", error)
     return None
 
 
@@ -249,7 +248,7 @@ class ControlClient:
                 try:
                     message = rep.decode_frame(frame)
                 except (msgspec.DecodeError, msgspec.ValidationError) as error:
-                    log.warning("unreadable frame from the coordinator: %s", error)
+                    _log().warning("unreadable frame from the coordinator: %s", error)
                     continue
                 if isinstance(message, rep.Event):
                     self._events.put_nowait(message.event)
@@ -267,7 +266,7 @@ class ControlClient:
         future = self._pending.get(reply.id)
         if future is None or future.done():
             if reply.error:
-                log.warning("coordinator error: %s", reply.error)
+                _log().warning("coordinator error: %s", reply.error)
             return
         if reply.error is not None:
             future.set_exception(CoordinatorError(reply.error))
@@ -275,6 +274,13 @@ class ControlClient:
             future.set_exception(CoordinatorError("empty reply from the coordinator"))
         else:
             future.set_result(reply.result)
+
+
+def _log() -> logging.Logger:
+    """This module's logger (logging is imported on first use: it costs every --help)."""
+    import logging
+
+    return logging.getLogger(__name__)
 
 
 def _printable(text: str, limit: int = 200) -> str:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import click
 
-from dora_message.common import LEVELS
-from dora_message.units import parse_duration
+#: The log levels of ``dora_message.common.LEVELS``, most severe first. A copy, so that
+#: ``--help`` needn't import msgspec; tests/cli/test_help_imports.py checks they agree.
+LOG_LEVELS: tuple[str, ...] = ("error", "warn", "info", "debug", "trace", "stdout")
 
-LOG_LEVEL = click.Choice(list(LEVELS), case_sensitive=False)
+LOG_LEVEL = click.Choice(list(LOG_LEVELS), case_sensitive=False)
 LOG_FORMAT = click.Choice(["pretty", "json", "compact"], case_sensitive=False)
 
 
 def duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
     """Click callback: parse ``30``, ``30s``, ``5m``, ``1h``, ``2d`` into seconds."""
+    from dora_message.units import parse_duration
+
     if value is None:
         return None
     try:

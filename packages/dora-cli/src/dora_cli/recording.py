@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from dora_cli.errors import fail
 
@@ -31,11 +30,15 @@ def comma_list(text: str | None, option: str) -> list[str] | None:
 
 def load_yaml_document(path: Path) -> Any:
     """The dataflow as plain YAML (it was validated already)."""
+    import yaml
+
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def write_yaml(doc: Any, path: Path | None = None) -> str:
     """``doc`` as YAML text, also written to ``path`` when given."""
+    import yaml
+
     text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
     if path is not None:
         try:

@@ -27,7 +27,13 @@ POLL_INTERVAL = 0.1
     show_default=True,
     help="Coordinator store: memory, sqlite[:PATH] or redb[:PATH] (persistent).",
 )
-@click.option("--auth", is_flag=True, help=f"Require a token, kept in {default_token_file()}.")
+@click.option(
+    "--auth",
+    is_flag=True,
+    # the path is spelled out, not computed: platformdirs would slow down every --help
+    help="Require a token, kept in <user config dir>/dora/.dora-token (on Linux the "
+    "config dir is $XDG_CONFIG_HOME, else ~/.config).",
+)
 @click.option(
     "--token-file",
     type=click.Path(path_type=Path),
