@@ -8,6 +8,10 @@ killed and stray ``/dev/shm`` files of the dataflow removed.
 With a ``ClusterPart`` (a dataflow spanning daemons) only the nodes placed here run,
 data crossing machines goes through :mod:`dora_daemon.bridge`, and the start barrier
 waits for the coordinator's word that every daemon is ready.
+
+What to do is decided by the dataflow's sans-I/O :class:`~dora_daemon.core.DataflowCore`
+(see docs/daemon-core.md); this module owns processes, sockets and timers, turns what
+happens to them into events and carries out the actions.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import logging
 import os
 import secrets
 import signal
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,12 +31,52 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from dora_daemon.barrier import StartBarrier
 from dora_daemon.bridge import bridge_address, watch_address
 from dora_daemon.commands import NodeKind
 from dora_daemon.control import ControlServer, spawned_session_check
+from dora_daemon.core.actions import (
+    Action,
+    ClearGroup,
+    CloseChannel,
+    Display,
+    ForwardClosed,
+    ProducerEnded,
+    Reconnect,
+    Report,
+    Send,
+    SendDroppable,
+    Signal,
+    Spawn,
+    StartTimers,
+    StopTicking,
+)
+from dora_daemon.core.dataflow import DataflowCore
+from dora_daemon.core.errors import NodeControlError
+from dora_daemon.core.events import (
+    BarrierDecided,
+    Disconnected,
+    Event,
+    Exited,
+    HealthSweep,
+    InputsBroken,
+    InputsPending,
+    InputsUnread,
+    LogRecord,
+    MessagesDropped,
+    NodeStopRequested,
+    OutputsClosed,
+    RemoteOutputsClosed,
+    RestartRequested,
+    Spawned,
+    SpawnFailed,
+    Start,
+    StdoutLine,
+    StopRequested,
+    Tick,
+)
+from dora_daemon.core.status import NodeStatus
 from dora_daemon.dynamic import LISTENER, DynamicError
-from dora_daemon.finish import FinishWatch, default_finish_grace
+from dora_daemon.finish import default_finish_grace
 from dora_daemon.logs import NodeLogger, now_rfc3339
 from dora_daemon.node_log_level import ENV_NODE_LOG_LEVEL, wanted_level
 from dora_daemon.resolve import (
@@ -41,15 +86,14 @@ from dora_daemon.resolve import (
     node_address,
     resolve_dataflow,
 )
-from dora_daemon.results import Kill, exited_before_init, node_result
-from dora_daemon.routing import Router
-from dora_daemon.spawn import NodeProcess
-from dora_daemon.supervisor import Supervision
+from dora_daemon.restart import with_restart_count
+from dora_daemon.spawn import NodeProcess, spawn_node
 from dora_daemon.timers import Timers
 from dora_message.common import DataflowResult, LogMessage, NodeResult
 from dora_message.config import NodeConfig
 from dora_message.descriptor import Descriptor
-from dora_message.node_protocol import InputClosed, NodeLog, Stop, Tick
+from dora_message.node_protocol import DaemonToNode, DroppedMessages, NodeLog
+from dora_message.node_protocol import Tick as NodeTick
 
 if TYPE_CHECKING:
     from dora_daemon.bridge.dataflow import ClusterPart, DataflowBridge
@@ -62,6 +106,7 @@ log = logging.getLogger(__name__)
 TICK_BUFFER_LIMIT = 64 * 1024  # unread bytes after which a node's ticks are dropped
 GROUP_EXIT_TIMEOUT = 2.0  # how long to wait for SIGKILLed group members to vanish
 SPAWN_WAIT = 10.0  # a registration waits at most this long for its node's spawn to return
+DRAIN_TIMEOUT = 1.0  # after a node exits, how long its control connection may still be read
 _SHM_DIR = Path("/dev/shm")
 _json = msgspec.json.Encoder()
 
@@ -81,11 +126,13 @@ class RunOptions:
     shown_levels: dict[str, str] = field(default_factory=dict)
 
 
-class LocalDataflow(Supervision):
+class LocalDataflow:
     """One dataflow run in this process. Use from a single event loop.
 
-    Node supervision (restart policies, health check, ``restart_node``/``stop_node``,
-    ``node_statuses``) comes from :class:`~dora_daemon.supervisor.Supervision`.
+    The decisions (node statuses, restarts, the stop ladders, routing, finish rules,
+    the health check) are the :class:`~dora_daemon.core.DataflowCore`'s; this class
+    owns the processes, the control server, the bridge and the timers, feeds the core
+    what happens to them and carries out the actions it returns.
     """
 
     def __init__(
@@ -108,24 +155,25 @@ class LocalDataflow(Supervision):
         self.base_dir = Path(base_dir).resolve()
         self.options = options
         self._on_log = on_log
-        self._stop_requested = False
-        self._force = False
+        self._core: DataflowCore | None = None
+        self._early_stop: bool | None = None  # stop() before the run began: force?
         self._dataflow: ResolvedDataflow | None = None
         self._control: ControlServer | None = None
-        self._router: Router | None = None
         self._timers: Timers | None = None
         self._processes: dict[str, NodeProcess] = {}
+        # node -> set once its spawn call returned (its registration waits for that)
+        self._spawning: dict[str, asyncio.Event] = {}
         self._loggers: dict[str, NodeLogger] = {}
-        self._results: dict[str, NodeResult] = {}
-        self._kills: dict[str, Kill] = {}
-        self._culprit: str | None = None  # the node whose early failure failed the barrier
-        self._ladder: asyncio.Task[None] | None = None
+        self._ended: dict[str, asyncio.Event] = {}  # node -> set when it ended for good
+        self._all_ended: asyncio.Event | None = None
+        self._incarnations: set[asyncio.Task[None]] = set()
+        self._tick: asyncio.TimerHandle | None = None
+        self._tick_at: float | None = None
+        self._health_task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
+        self._launched = False  # the core was started: events go to it
         self._finished = False
-        self._supervision_init()
-        self._finish = FinishWatch(default_finish_grace())
-        # dynamic node -> Waiting (never joined) | Left (may join again); see node_statuses
-        self._dynamic: dict[str, str] = {}
 
     # ---- public ----------------------------------------------------------------
 
@@ -151,7 +199,7 @@ class LocalDataflow(Supervision):
         if self._started:
             raise RuntimeError("a LocalDataflow runs once")
         self._started = True
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         token = secrets.token_hex(4)
         address = daemon_address(self.dataflow_id, token)
         cluster = self.cluster
@@ -175,13 +223,21 @@ class LocalDataflow(Supervision):
             log.warning("%s", warning)
         self._tell_log_levels(dataflow)
         self._dataflow = dataflow
+        core = self._core = DataflowCore(
+            dataflow,
+            dataflow_id=self.dataflow_id,
+            grace=self.options.grace,
+            finish_grace=default_finish_grace(),
+            health_interval=self.descriptor.health_check_interval,
+        )
         static = [dataflow.nodes[node_id] for node_id in dataflow.static_nodes]
-        barrier = StartBarrier(n.id for n in static)
+        self._ended = {node.id: asyncio.Event() for node in static}
+        self._all_ended = asyncio.Event()
         self._control = ControlServer(
             self.dataflow_id,
             address,
             dataflow.nodes,
-            barrier,
+            core.barrier,
             self,
             gated=cluster is not None,
             node_secrets={n.id: n.config.secret for n in dataflow.nodes.values()},
@@ -190,7 +246,6 @@ class LocalDataflow(Supervision):
                 {n.id for n in dataflow.nodes.values() if n.kind is NodeKind.DYNAMIC},
             ),
         )
-        self._router = Router(dataflow, self._control, self._on_log)
         self._timers = Timers(dataflow.timers, self._send_tick)
         stop_timer: asyncio.TimerHandle | None = None
         try:
@@ -209,48 +264,56 @@ class LocalDataflow(Supervision):
                 self._bridge.start()
                 self._control.check_barrier()
             if self.watch_mesh is not None and watch_at is not None:
-                from dora_daemon.bridge.watch import DataflowWatch
-
-                here = dataflow.nodes
-                outputs = {n.id: list(n.config.outputs) for n in here.values()}
-                readers: dict[str, dict[str, list[str]]] = {}
-                for (producer, output), receivers in dataflow.consumers.items():
-                    local = [r for r in receivers if r in here]
-                    if local:
-                        readers.setdefault(producer, {})[output] = local
-                addresses = {n: node_address(self.dataflow_id, n) for n in here}
-                self._watch = DataflowWatch(
-                    self.watch_mesh,
-                    self.dataflow_id,
-                    outputs,
-                    watch_at,
-                    readers,
-                    addresses,
-                    dataflow.key,
-                )
-                self._watch.start()
+                self._start_watch(dataflow, watch_at)
             dynamic = [n for n in dataflow.nodes.values() if n.kind is NodeKind.DYNAMIC]
             self._loggers = {node.id: self._open_logger(node) for node in (*static, *dynamic)}
             if dynamic:
                 await self._serve_dynamic([node.id for node in dynamic])
-            watchers = [asyncio.create_task(self._run_node(node)) for node in static]
+            self._launched = True
+            self._feed(Start(loop.time()))
+            interval = core.health_interval
+            if interval is not None:
+                self._health_task = asyncio.create_task(self._health_loop(interval))
             if self.options.stop_after is not None:
                 stop_timer = loop.call_later(self.options.stop_after, self.stop)
-            if self._stop_requested:
-                self._begin_stop()
-            await asyncio.gather(*watchers)
+            if self._early_stop is not None:
+                self._feed(StopRequested(loop.time(), force=self._early_stop))
+            await self._all_ended.wait()
         finally:
             if stop_timer is not None:
                 stop_timer.cancel()
-            self._finish.close()
-            if self._dynamic:
+            if core.dynamic_node_ids():
                 await LISTENER.remove(self)
             await self._shutdown()
             self._finished = True
         return DataflowResult(
             dataflow_id=self.dataflow_id,
-            node_results=[self._results[node.id] for node in static if node.id in self._results],
+            node_results=[core.results[node.id] for node in static if node.id in core.results],
         )
+
+    def _start_watch(self, dataflow: ResolvedDataflow, watch_at: str) -> None:
+        """Publish every output for ``dora topic`` (the daemon's zenoh session)."""
+        from dora_daemon.bridge.watch import DataflowWatch
+
+        assert self.watch_mesh is not None
+        here = dataflow.nodes
+        outputs = {n.id: list(n.config.outputs) for n in here.values()}
+        readers: dict[str, dict[str, list[str]]] = {}
+        for (producer, output), receivers in dataflow.consumers.items():
+            local = [r for r in receivers if r in here]
+            if local:
+                readers.setdefault(producer, {})[output] = local
+        addresses = {n: node_address(self.dataflow_id, n) for n in here}
+        self._watch = DataflowWatch(
+            self.watch_mesh,
+            self.dataflow_id,
+            outputs,
+            watch_at,
+            readers,
+            addresses,
+            dataflow.key,
+        )
+        self._watch.start()
 
     def _tell_log_levels(self, dataflow: ResolvedDataflow) -> None:
         """Nodes whose debug records somebody wants learn it (see node_log_level)."""
@@ -271,17 +334,10 @@ class LocalDataflow(Supervision):
         """
         if self._finished:
             return
-        self._disable_restarts()  # before any Stop goes out: shutdown never fights respawn
-        if force:
-            self._force = True
-            self._stop_requested = True
-            self._kill_all(Kill.FORCE)
+        if not self._launched:
+            self._early_stop = force or bool(self._early_stop)
             return
-        if self._stop_requested:
-            return
-        self._stop_requested = True
-        if self._control is not None:
-            self._begin_stop()
+        self._feed(StopRequested(self._now(), force=force))
 
     def release_barrier(self, error: str | None) -> None:
         """The coordinator says every daemon is ready (or ``error``): release here."""
@@ -292,9 +348,55 @@ class LocalDataflow(Supervision):
         """Cross-daemon traffic so far (None: the dataflow spans no other machine)."""
         return None if self._bridge is None else self._bridge.traffic()
 
+    def node_statuses(self) -> dict[str, NodeStatus]:
+        """Status, restart count, pid and broken inputs of every node spawned so far."""
+        if self._core is None:
+            return {}
+        pids = {n: p.pid for n, p in self._processes.items() if p.returncode is None}
+        control = self._control
+        peers = {
+            node_id: control.peer_pid(node_id)
+            for node_id in self._core.dynamic_node_ids()
+            if control is not None and control.connected(node_id)
+        }
+        return self._core.node_statuses(pids, peers)
+
+    def restart_node(self, node_id: str, grace: float | None = None) -> None:
+        """Stop the node (Stop, then the kill ladder) and start it again at once."""
+        self._feed(RestartRequested(node_id, self._now(), grace))
+
+    async def stop_node(self, node_id: str, grace: float | None = None) -> NodeResult | None:
+        """Stop the node for good (whatever its policy); returns once it has ended."""
+        self._feed(NodeStopRequested(node_id, self._now(), grace))
+        await self._ended[node_id].wait()
+        assert self._core is not None
+        return self._core.results.get(node_id)
+
+    def deliver(self, node_id: str, message: DaemonToNode) -> None:
+        """Push a message whose loss must be reported (``dora param``) into the node's
+        event stream; raises :class:`NodeControlError` when it cannot."""
+        core = self._require_core(node_id)
+        core.check_deliverable(node_id)
+        if self._control is None:
+            raise NodeControlError(f"node `{node_id}` not connected")
+        if core.held_for_restart(node_id, message):
+            return  # the next incarnation is told
+        error = self._control.deliver(node_id, message)
+        if error is not None:
+            raise NodeControlError(error)
+        core.remember(node_id, message)
+
+    def _require_core(self, node_id: str) -> DataflowCore:
+        if self._core is None:
+            raise NodeControlError(f"no node `{node_id}` runs here (nodes: none)")
+        return self._core
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
     def _remote_closed(self, producer: str, outputs: list[str]) -> None:
-        if self._router is not None and not self._finished:
-            self._router.close_outputs(producer, outputs)
+        if self._core is not None and not self._finished:
+            self._feed(RemoteOutputsClosed(producer, outputs))
 
     # ---- control events (called by ControlServer) ------------------------------
 
@@ -305,21 +407,12 @@ class LocalDataflow(Supervision):
 
     def barrier_decided(self) -> None:
         """Start timers when the barrier releases; stop everything when it failed."""
-        assert self._control is not None and self._timers is not None
-        if self._control.barrier.error is None:
-            self._timers.start()
-            return
-        log.error("dataflow %s failed to start: %s", self.dataflow_id, self._control.barrier.error)
-        self.stop()
+        assert self._control is not None
+        self._feed(BarrierDecided(self._control.barrier.error, self._now()))
 
     def outputs_closed(self, node_id: str, outputs: list[str]) -> None:
         """A node closed some outputs: their receivers see InputClosed now."""
-        assert self._router is not None
-        self._router.close_outputs(node_id, outputs)
-        if self._bridge is not None:
-            self._bridge.outputs_closed(node_id, outputs)
-        if self._watch is not None:
-            self._watch.outputs_closed(node_id, outputs)
+        self._feed(OutputsClosed(node_id, outputs))
 
     def node_log(self, node_id: str, record: NodeLog) -> None:
         """An out-of-band log record goes the same way as a structured output line."""
@@ -335,27 +428,29 @@ class LocalDataflow(Supervision):
             self._log_line(node_id, logger, "stdout", _json.encode(line).decode(), raw=False)
 
     def disconnected(self, node_id: str) -> None:
-        """A dynamic node left: it may join again (a fresh connection is accepted), and
-        meanwhile its receivers keep their inputs open, as in dora-rs (outputs it closed
-        itself with ``close_outputs`` stay closed until it joins again)."""
-        assert self._dataflow is not None and self._control is not None
-        if self._dataflow.nodes[node_id].kind is not NodeKind.DYNAMIC:
-            return
-        if self._finished or self._stop_requested:
-            return
-        self._dynamic[node_id] = "Left"
-        self._control.restarting(node_id)
-        assert self._router is not None
-        # the next incarnation learns at once which of its inputs closed meanwhile
-        for producer, input_ids in self._router.closed_inputs(node_id).items():
-            self._control.send(node_id, InputClosed(input_ids=input_ids, source_node=producer))
-        self._replay_params(node_id)
-        log.info("dynamic node %s left dataflow %s", node_id, self.dataflow_id)
+        """A node's connection closed (a dynamic node may join again)."""
+        if not self._finished:
+            self._feed(Disconnected(node_id))
+
+    def inputs_broken(self, node_id: str, input_ids: list[str]) -> None:
+        """The node reports its open circuit breakers (``input_timeout``)."""
+        self._feed(InputsBroken(node_id, input_ids), deadlines=False)
+
+    def inputs_pending(self, node_id: str, count: int) -> None:
+        """The node reports how many messages wait in its input queues."""
+        self._feed(InputsPending(node_id, count), deadlines=False)
+
+    def messages_dropped(self, node_id: str, report: DroppedMessages) -> None:
+        """The node could not hand messages to a receiver (restarting, or gone)."""
+        self._feed(MessagesDropped(node_id, report), deadlines=False)
+
+    def inputs_unread(self, node_id: str, counts: dict[str, int]) -> None:
+        """The node leaves to be restarted with these messages unread."""
+        self._feed(InputsUnread(node_id, counts), deadlines=False)
 
     # ---- dynamic nodes (dora_daemon.dynamic) -------------------------------------
 
     async def _serve_dynamic(self, node_ids: list[str]) -> None:
-        self._dynamic = dict.fromkeys(node_ids, "Waiting")
         port = await LISTENER.add(self)
         names = ", ".join(f"`{n}`" for n in node_ids)
         where = f"127.0.0.1:{port}" if port is not None else "nowhere (see the error above)"
@@ -370,107 +465,165 @@ class LocalDataflow(Supervision):
 
     def dynamic_node_ids(self) -> list[str]:
         """The ``path: dynamic`` nodes of this dataflow."""
-        return list(self._dynamic)
+        return [] if self._core is None else self._core.dynamic_node_ids()
 
     def dynamic_config(self, node_id: str) -> NodeConfig:
         """The config a dynamic node joins with; raises DynamicError when it cannot."""
-        assert self._dataflow is not None and self._control is not None
-        assert self._router is not None
-        if self._finished or self._stop_requested:
+        assert self._core is not None and self._control is not None
+        if self._finished:
             raise DynamicError(f"dataflow {self.dataflow_id} is stopping")
-        if self._control.connected(node_id):
-            raise DynamicError(
-                f"dynamic node `{node_id}` of dataflow {self.dataflow_id} is already connected"
-            )
-        if self._dynamic.get(node_id) == "Left":
-            self._router.reopen_outputs(node_id)  # its receivers take its data again
-        log.info("dynamic node %s joins dataflow %s", node_id, self.dataflow_id)
-        return self._dataflow.nodes[node_id].config
+        return self._core.join_dynamic(node_id, self._control.connected(node_id))
 
-    # ---- nodes -----------------------------------------------------------------
+    # ---- carrying out the core's actions -----------------------------------------
 
-    # _run_node (spawn, restart policy, health check) lives in dora_daemon.supervisor
+    def _feed(self, event: Event, *, deadlines: bool = True) -> None:
+        """Hand ``event`` to the core and carry out what it says (actions may feed
+        further events: the control server reports a barrier decided at once)."""
+        assert self._core is not None
+        for action in self._core.handle(event):
+            self._do(action)
+        if deadlines:
+            self._schedule_tick()
+        if self._launched and self._core.all_ended:
+            assert self._all_ended is not None
+            self._all_ended.set()
 
-    def _finish_node(self, node_id: str, process: NodeProcess, returncode: int) -> None:
-        assert self._control is not None and self._router is not None and self._timers
-        self._timers.remove_node(node_id)
-        self._finish.disarm(node_id)
-        subscribed = self._control.subscribed(node_id)
-        barrier = self._control.barrier
-        if not subscribed and not barrier.decided and returncode != 0:
-            self._culprit = node_id
-        # Nodes parked in the barrier got its error: their failure follows the culprit's.
-        cascade = self._culprit if barrier.error and subscribed else None
-        self._results[node_id] = node_result(
+    def _do(self, action: Action) -> None:
+        control = self._control
+        assert control is not None
+        match action:
+            case Send(node_id, message):
+                control.send(node_id, message)
+            case SendDroppable(node_id, message, limit):
+                control.send_droppable(node_id, message, limit)
+            case Display(record):
+                self._on_log(record)
+            case Spawn(node_id, restart_count):
+                task = asyncio.create_task(self._incarnation(node_id, restart_count))
+                self._incarnations.add(task)
+                task.add_done_callback(self._incarnations.discard)
+            case Signal(node_id, signum):
+                process = self._processes.get(node_id)
+                if process is not None and process.returncode is None:
+                    process.signal_group(signum)
+            case ClearGroup(node_id):
+                process = self._processes.get(node_id)
+                if process is not None:
+                    process.signal_group(signal.SIGKILL)
+                    process.close()
+            case Reconnect(node_id):
+                control.restarting(node_id)
+            case CloseChannel(node_id, clean, error):
+                control.node_exited(node_id, clean=clean, error=error)
+            case Report(result):
+                self._ended[result.node_id].set()
+            case StartTimers():
+                assert self._timers is not None
+                self._timers.start()
+            case StopTicking(node_id):
+                assert self._timers is not None
+                self._timers.remove_node(node_id)
+            case ProducerEnded(node_id):
+                if self._bridge is not None:
+                    self._bridge.producer_exited(node_id)
+                if self._watch is not None:
+                    self._watch.producer_exited(node_id)
+            case ForwardClosed(node_id, outputs):
+                if self._bridge is not None:
+                    self._bridge.outputs_closed(node_id, list(outputs))
+                if self._watch is not None:
+                    self._watch.outputs_closed(node_id, list(outputs))
+
+    def _schedule_tick(self) -> None:
+        """One loop timer, at the core's next deadline."""
+        assert self._core is not None and self._loop is not None
+        when = self._core.next_deadline()
+        if when == self._tick_at:
+            return
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+        self._tick_at = when
+        if when is not None and not self._finished:
+            self._tick = self._loop.call_at(when, self._on_tick, when)
+
+    def _on_tick(self, when: float) -> None:
+        self._tick, self._tick_at = None, None
+        assert self._loop is not None
+        # call_at may run a hair early (clock resolution): the deadline counts as reached
+        self._feed(Tick(max(self._loop.time(), when)))
+
+    async def _incarnation(self, node_id: str, restart_count: int) -> None:
+        """Spawn one incarnation of the node and report its exit."""
+        try:
+            await self._spawn_and_wait(node_id, restart_count)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # a bug here must not leave the run waiting forever for this node
+            log.exception("supervising node %s failed; stopping dataflow", node_id)
+            if self._all_ended is not None:
+                self._all_ended.set()
+
+    async def _spawn_and_wait(self, node_id: str, restart_count: int) -> None:
+        assert self._dataflow is not None and self._control is not None
+        loop = asyncio.get_running_loop()
+        resolved = self._dataflow.nodes[node_id]
+        if restart_count:
+            resolved = with_restart_count(resolved, restart_count)
+        logger = self._loggers[node_id]
+
+        def on_line(stream: str, line: str) -> None:
+            self._log_line(node_id, logger, stream, line)
+
+        spawned = self._spawning[node_id] = asyncio.Event()
+        try:
+            process = await spawn_node(resolved, on_line)
+        except OSError as error:
+            spawned.set()
+            self._spawning.pop(node_id, None)
+            message = f"failed to spawn node {node_id} ({' '.join(resolved.argv)}): {error}"
+            self._feed(SpawnFailed(node_id, message, loop.time()))
+            return
+        self._processes[node_id] = process
+        spawned.set()
+        self._spawning.pop(node_id, None)
+        self._feed(Spawned(node_id))
+        returncode = await process.wait()
+        # what the node sent just before exiting is handled before its exit
+        await self._control.drained(node_id, DRAIN_TIMEOUT)
+        exited = Exited(
             node_id,
             returncode,
-            stderr_tail=process.stderr_tail,
-            subscribed=subscribed,
-            stop_requested=self._stop_requested or self._planned_stop(node_id),
-            kill=self._kills.get(node_id, Kill.NONE),
-            cascade_from=cascade,
+            loop.time(),
+            subscribed=self._control.subscribed(node_id),
+            stderr_tail=tuple(process.stderr_tail),
         )
-        error = exited_before_init(node_id, returncode, process.stderr_tail)
-        planned = self._stop_requested or self._planned_stop(node_id)
-        if not subscribed and returncode == 0 and not planned:
-            # a clean exit without ever creating its Node: say so, as dora-rs does
-            log.warning(
-                "node %s exited before initializing dora (it never created a Node)", node_id
-            )
-        # A planned-stop exit before subscribing is no start failure.
-        self._control.node_exited(node_id, clean=self._results[node_id].ok, error=error)
-        if not self._results[node_id].ok:  # before InputClosed: receivers learn why first
-            self._router.node_failed(node_id, self._results[node_id].cause or "failed")
-        self._producer_ended(node_id)
+        self._feed(exited)
 
-    def _producer_ended(self, node_id: str) -> None:
-        """Receivers here get InputClosed; remote ones once the bridge read all its data."""
-        assert self._router is not None
-        self._router.close_outputs(node_id)
-        if self._bridge is not None:
-            self._bridge.producer_exited(node_id)
-        if self._watch is not None:
-            self._watch.producer_exited(node_id)
-        self._watch_finished_receivers(node_id)
-
-    def _watch_finished_receivers(self, producer: str) -> None:
-        """Arm the finish grace of every running receiver whose inputs are now all closed."""
-        assert self._dataflow is not None and self._router is not None
-        for (source, _output), readers in self._dataflow.consumers.items():
-            if source != producer:
+    async def _health_loop(self, interval: float) -> None:
+        while not self._finished:
+            await asyncio.sleep(interval)
+            control = self._control
+            if control is None or self._core is None or self._finished:
                 continue
-            for receiver in readers:
-                process = self._processes.get(receiver)
-                node = self._dataflow.nodes.get(receiver)
-                if process is None or process.returncode is not None or node is None:
-                    continue
-                if self._router.all_inputs_closed(receiver):
-                    grace = node.descriptor_node.finish_grace_secs
-                    self._finish.arm(receiver, grace, self._straggler)
+            activity = {
+                node_id: last
+                for node_id in self._ended
+                if (last := control.last_activity(node_id)) is not None
+            }
+            self._feed(HealthSweep(time.monotonic(), activity))
 
-    def _straggler(self, node_id: str, grace: float) -> None:
-        """``node_id`` outlived its finish grace: stop it with the ladder, as a failure."""
-        process = self._processes.get(node_id)
-        node = self._supervised.get(node_id)
-        if process is None or process.returncode is not None or node is None:
-            return
-        if self._stop_requested or self._force:
-            return  # the dataflow stop handles it
-        log.warning(
-            "node %s still runs %.1f s after all its inputs closed: stopping it", node_id, grace
-        )
-        self._kills.setdefault(node_id, Kill.FINISH)
-        self._stop_one(node_id, node, process, self.options.grace, False)
+    # ---- logs and ticks ----------------------------------------------------------
 
     def _log_line(
         self, node_id: str, logger: NodeLogger, stream: str, line: str, raw: bool = True
     ) -> None:
-        assert self._router is not None
         if raw:
-            self._router.stdout_line(node_id, line)
+            self._feed(StdoutLine(node_id, line), deadlines=False)
         record = logger.process_line(stream, line)
         if record is not None:
-            self._router.publish_log(node_id, record)
+            self._feed(LogRecord(node_id, record), deadlines=False)
 
     def _open_logger(self, node: ResolvedNode) -> NodeLogger:
         return NodeLogger(
@@ -482,42 +635,23 @@ class LocalDataflow(Supervision):
             max_rotated_files=node.logs.max_rotated_files,
         )
 
-    def _send_tick(self, node_id: str, tick: Tick) -> None:
+    def _send_tick(self, node_id: str, tick: NodeTick) -> None:
         assert self._control is not None
         self._control.send_droppable(node_id, tick, TICK_BUFFER_LIMIT)
 
-    # ---- stopping --------------------------------------------------------------
-
-    def _begin_stop(self) -> None:
-        assert self._control is not None and self._dataflow is not None
-        for node_id in self._dataflow.nodes:
-            self._control.send(node_id, Stop())
-        if self._ladder is None and not self._force:
-            self._ladder = asyncio.create_task(self._stop_ladder(self.options.grace))
-
-    async def _stop_ladder(self, grace: float) -> None:
-        await asyncio.sleep(grace)
-        for node_id, process in self._processes.items():
-            if process.returncode is None:
-                log.warning("node %s did not stop within %.1f s: SIGTERM", node_id, grace)
-                process.signal_group(signal.SIGTERM)
-        await asyncio.sleep(grace / 2)
-        self._kill_all(Kill.GRACE)
-
-    def _kill_all(self, why: Kill) -> None:
-        for node_id, process in self._processes.items():
-            if process.returncode is None:
-                self._kill(node_id, why)
-
-    def _kill(self, node_id: str, why: Kill) -> None:
-        self._kills.setdefault(node_id, why)
-        self._processes[node_id].signal_group(signal.SIGKILL)
+    # ---- shutdown --------------------------------------------------------------
 
     async def _shutdown(self) -> None:
         """Leave nothing behind: tasks, process groups, sockets, log files, shm files."""
-        self._stop_supervision()
-        if self._ladder is not None:
-            self._ladder.cancel()
+        if self._tick is not None:
+            self._tick.cancel()
+        if self._health_task is not None:
+            self._health_task.cancel()
+        for task in list(self._incarnations):
+            task.cancel()
+        await asyncio.gather(*self._incarnations, return_exceptions=True)
+        if self._core is not None:
+            self._core.close()
         if self._timers is not None:
             await self._timers.stop()
         await self._reap_groups()

@@ -1,8 +1,8 @@
 """Single-node commands of a coordinator-driven daemon, and node statuses for metrics.
 
 ``dora node restart`` / ``dora node stop`` reach the daemon as ``restart_node`` /
-``stop_node`` commands; the dataflow's supervision (:mod:`dora_daemon.supervisor`)
-carries them out. A hot reload (``reload``, from ``dora start --hot-reload``) is pushed
+``stop_node`` commands; the dataflow's core (:mod:`dora_daemon.core.dataflow`) decides
+what they do. A hot reload (``reload``, from ``dora start --hot-reload``) is pushed
 into the node's event stream as a ``Reload`` message; the operator runtime re-imports
 its file (see ``dora.runtime``). Node statuses (Running, Degraded, Restarting, Failed, Stopped),
 restart counts and broken inputs travel to the coordinator inside ``node_metrics``.
@@ -10,33 +10,29 @@ restart counts and broken inputs travel to the coordinator inside ``node_metrics
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from dora_daemon.core.status import NodeStatus
 from dora_message import coordinator_to_daemon as cmd
 from dora_message import daemon_to_coordinator as ev
-from dora_message.node_protocol import Reload
+from dora_message.common import NodeResult
+from dora_message.node_protocol import DaemonToNode, Reload
 
-if TYPE_CHECKING:
-    from dora_daemon.local import LocalDataflow
+__all__ = ["ControlledDataflow", "NodeStatus", "merge_statuses", "node_command", "reload_command"]
 
 
-@dataclass(frozen=True, slots=True)
-class NodeStatus:
-    """What ``dora node list`` shows about one node."""
+class ControlledDataflow(Protocol):
+    """What single-node commands need of a running dataflow."""
 
-    status: str  # Running | Degraded | Restarting | Failed | Stopped
-    restarts: int
-    pid: int | None
-    broken_inputs: tuple[str, ...] = ()
-    pending: int | None = None  # messages in its input queues (None: no process)
-    # messages it missed per input (restarts, not running: see dora_daemon.missed)
-    dropped: dict[str, int] = field(default_factory=dict)
-    dynamic: bool = False  # a `path: dynamic` node: its process is not the daemon's child
+    def restart_node(self, node_id: str, grace: float | None = None) -> None: ...
+
+    async def stop_node(self, node_id: str, grace: float | None = None) -> NodeResult | None: ...
+
+    def deliver(self, node_id: str, message: DaemonToNode) -> None: ...
 
 
 async def node_command(
-    dataflow: LocalDataflow, command: cmd.RestartNode | cmd.StopNode
+    dataflow: ControlledDataflow, command: cmd.RestartNode | cmd.StopNode
 ) -> ev.CommandResult:
     """Carry out a single-node command; raises ``NodeControlError`` (a DoraError)."""
     if isinstance(command, cmd.RestartNode):
@@ -46,7 +42,7 @@ async def node_command(
     return ev.NodeEnded(result=result)
 
 
-def reload_command(dataflow: LocalDataflow, command: cmd.ReloadOperator) -> ev.CommandResult:
+def reload_command(dataflow: ControlledDataflow, command: cmd.ReloadOperator) -> ev.CommandResult:
     """Push a hot reload to the operator's node; raises ``NodeControlError`` when the node
     is unknown here or cannot be reached."""
     dataflow.deliver(command.node_id, Reload(operator_id=command.operator_id))
