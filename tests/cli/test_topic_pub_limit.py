@@ -4,7 +4,6 @@ hands it to each reader inline in one data-plane frame, and a reader drops a fra
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 
@@ -13,9 +12,10 @@ import pyarrow as pa
 import pytest
 
 from dora_cli.topic_inject import MessageTooLarge, check_size, injected
-from dora_daemon.bridge.deliver import Writer, _inline_frame_size, _Target
+from dora_daemon.bridge.deliver import _inline_data, _inline_frame_size
 from dora_message.codec import MAX_FRAME
 from dora_message.data_protocol import Data, data_encoder
+from dora_message.dataplane.framing import encode_frame
 from dora_message.inter_daemon import RemoteData
 from tests.cli.helpers import started_uuid
 from tests.coordinator.helpers import wait_until
@@ -77,8 +77,8 @@ def test_the_daemon_measures_an_injected_message_the_same_way() -> None:
         array = pa.array(["x" * size])
         message = msgspec.msgpack.decode(injected("reading", array), type=RemoteData)
         schema = message.schema
-        with socket.socket(socket.AF_UNIX) as unused:
-            frame = Writer._frame(_Target("rx", unused), message, schema, message.payload)
+        described = msgspec.structs.replace(_inline_data(message, message.payload), schema=schema)
+        frame = encode_frame(data_encoder, described)  # what the writer sends a new reader
         body = len(frame) - 4
         assert _inline_frame_size(message, schema) == body
         assert check_size("reading", array) >= body  # never below (bin headers aside)

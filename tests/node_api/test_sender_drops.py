@@ -31,7 +31,7 @@ def test_drops_are_counted_and_the_end_of_an_outage_is_reported(
     sender = Sender(config, pool, lambda _sock, _handler: None, lambda _sock: None)
     sender.report_drops = lambda *report: reports.append(report)
     clock = [1000.0]
-    monkeypatch.setattr("dora._sender.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("dora_message.dataplane.sender.time.monotonic", lambda: clock[0])
     try:
         sender.connect_all()  # nobody listens: the receiver is "restarting"
         for _ in range(3):

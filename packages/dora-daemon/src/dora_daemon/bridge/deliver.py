@@ -18,25 +18,17 @@ import queue
 import select
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import msgspec
 import zenoh
 
 from dora_message.auth import link_token
-from dora_message.data_protocol import (
-    Closed,
-    Data,
-    DropSegment,
-    Hello,
-    NewSegment,
-    data_encoder,
-    to_sender_decoder,
-)
-from dora_message.dataplane.framing import MAX_FRAME, encode_frame
-from dora_message.dataplane.pool import Segment, SegmentPool
-from dora_message.dataplane.sockets import FrameReader, connect, send_with_fd
+from dora_message.data_protocol import Data, data_encoder
+from dora_message.dataplane.framing import MAX_FRAME
+from dora_message.dataplane.pool import SegmentPool
+from dora_message.dataplane.sender import Peer, Sender
 from dora_message.inter_daemon import (
     RemoteClosed,
     RemoteData,
@@ -44,30 +36,48 @@ from dora_message.inter_daemon import (
     inter_daemon_encoder,
     output_key,
 )
-from dora_message.node_protocol import PROTOCOL_VERSION
 
 log = logging.getLogger(__name__)
 
-RETRY_INTERVAL = 0.1
-CONNECT_TIMEOUT = 2.0
 JOIN_TIMEOUT = 5.0
 MAX_POOL_BYTES = 512 * 1024 * 1024  # then wait for releases (a receiver keeps arrays)
+RELEASE_WAIT = 0.5  # seconds per wait for a release while the pool is full
 
 OnClosed = Callable[[str, list[str]], None]
 
 
-class _Target:
-    """The connection to one local receiver node."""
+class _Link:
+    """A local receiver of the remote producer (a route of the core sender)."""
 
-    __slots__ = ("alive", "node_id", "reader", "schemas", "segments", "sock")
+    __slots__ = ("address", "node_id", "token")
 
-    def __init__(self, node_id: str, sock: socket.socket) -> None:
+    def __init__(self, node_id: str, address: str, token: str) -> None:
         self.node_id = node_id
-        self.sock = sock
-        self.reader = FrameReader()
-        self.segments: set[int] = set()  # segments whose fd this receiver has
-        self.schemas: dict[str, bytes] = {}  # output id -> schema last sent
-        self.alive = True
+        self.address = address
+        self.token = token
+
+
+class _Schema:
+    """An output's schema as the producer last sent it: one object per schema, so the
+    sender's per-connection cache (compared by identity) resends it only on a change."""
+
+    __slots__ = ("schema_bytes",)
+
+    def __init__(self, schema_bytes: bytes) -> None:
+        self.schema_bytes = schema_bytes
+
+
+class _BridgeSender(Sender):
+    """The data-plane sender, warning once per receiver it cannot reach."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unreachable: set[str] = set()
+
+    def _unreachable(self, peer: Peer, err: OSError) -> None:
+        if peer.node_id not in self.unreachable:
+            self.unreachable.add(peer.node_id)
+            log.warning("bridge: cannot reach node `%s`: %s", peer.node_id, err)
 
 
 class Writer:
@@ -86,29 +96,22 @@ class Writer:
         self.producer = producer
         self.outputs = list(routes)
         self.queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self._dataflow_id = dataflow_id
-        self._routes = {output: list(nodes) for output, nodes in routes.items()}
-        self._open = set(self._routes)
-        self._addresses = addresses
+        self._open = set(routes)
         self._on_closed = on_closed
-        # one Hello per receiver: each carries the link token of (producer, receiver)
-        self._hellos = {
-            node: encode_frame(
-                data_encoder,
-                Hello(dataflow_id, producer, PROTOCOL_VERSION, link_token(key, producer, node)),
-            )
-            for nodes in self._routes.values()
-            for node in nodes
-        }
-        self._targets: dict[str, _Target] = {}
-        self._retry: dict[str, float] = {}
-        self._unreachable: set[str] = set()  # warned about once
-        self._schemas: dict[str, bytes] = {}  # output id -> latest schema from the producer
         self._pool = SegmentPool(
             f"dora-bridge-{dataflow_id}-{producer}",
             max_free_bytes=MAX_POOL_BYTES,
             max_bytes=MAX_POOL_BYTES,
         )
+        # one Hello per receiver: each carries the link token of (producer, receiver)
+        links = {
+            output: [
+                _Link(node, addresses[node], link_token(key, producer, node)) for node in nodes
+            ]
+            for output, nodes in routes.items()
+        }
+        self._sender = _BridgeSender(dataflow_id, producer, links, self._pool)
+        self._schemas: dict[str, _Schema] = {}  # output id -> latest schema from the producer
         self.delivered = 0
         self.too_large = 0  # inline messages over the readers' frame limit, not delivered
         # cumulative data traffic from the producer (``dora top``), written by the thread
@@ -128,9 +131,9 @@ class Writer:
         self._thread.join(JOIN_TIMEOUT)
         if self._thread.is_alive():
             # a receiver that stopped reading holds us in sendall: cut it off
-            for target in list(self._targets.values()):
+            for conn in self._sender.connections():
                 with contextlib.suppress(OSError):
-                    target.sock.shutdown(socket.SHUT_RDWR)
+                    conn.sock.shutdown(socket.SHUT_RDWR)
             self._thread.join(JOIN_TIMEOUT)
 
     # ---- thread ----------------------------------------------------------------
@@ -153,22 +156,24 @@ class Writer:
         except Exception:
             log.exception("bridge: delivering the outputs of `%s` failed", self.producer)
         finally:
-            self._close_targets()
+            self._sender.close()
             self._pool.close()
 
     def _deliver(self, msg: RemoteData) -> None:
         output = msg.output_id
         if msg.schema is not None:
-            self._schemas[output] = msg.schema
+            known = self._schemas.get(output)
+            if known is None or known.schema_bytes != msg.schema:
+                self._schemas[output] = _Schema(msg.schema)
         if output not in self._open:
             return
-        targets = [t for node in self._routes[output] if (t := self._target(node)) is not None]
-        if not targets:
+        conns = self._sender.live(output)
+        if not conns:
             return
         needs_schema = msg.kind == "buffers" or (msg.kind == "ipc" and not msg.shared)
         schema = self._schemas.get(output) if needs_schema else None
         if not msg.shared:
-            size = _inline_frame_size(msg, schema)
+            size = _inline_frame_size(msg, None if schema is None else schema.schema_bytes)
             if size > MAX_FRAME:
                 # a reader drops a connection whose frame is over the limit: this message
                 # would take the others with it (`dora topic pub` refuses it already)
@@ -182,150 +187,49 @@ class Writer:
                     MAX_FRAME,
                 )
                 return
-            for target in targets:
-                self._send(target, self._frame(target, msg, schema, inline=msg.payload))
+            self._sender.fan_out(_inline_data(msg, msg.payload), schema, conns, None)
             self.delivered += 1
             return
         size = len(msg.payload)
         segment, _ = self._pool.acquire(size, dedicated=True, wait=self._wait_releases)
-        self._drop_segments(self._pool.evicted())
+        self._sender.drop_segments(self._pool.evicted())
         segment.mm[:size] = msg.payload
-        token, dropped = self._pool.publish(segment, 0, {t.node_id for t in targets})
-        self._drop_segments(dropped)
-        for target in targets:
-            sent = False
-            try:
-                if segment.id not in target.segments:
-                    announce = encode_frame(data_encoder, NewSegment(segment.id, segment.size))
-                    send_with_fd(target.sock, announce, segment.fd)
-                    target.segments.add(segment.id)
-                frame = self._frame(target, msg, schema, segment=(segment.id, size, token))
-                target.sock.sendall(frame)
-                sent = True
-            except OSError:
-                self._lost(target)
-            if not sent:
-                self._drop_segments(self._pool.release(target.node_id, [token]))
-        self.delivered += 1
-
-    @staticmethod
-    def _frame(
-        target: _Target,
-        msg: RemoteData,
-        schema: bytes | None,
-        inline: bytes | None = None,
-        segment: tuple[int, int, int] | None = None,
-    ) -> bytearray:
-        described = None
-        if schema is not None and target.schemas.get(msg.output_id) != schema:
-            target.schemas[msg.output_id] = described = schema
-        segment_id, length, token = segment if segment is not None else (-1, 0, 0)
-        data = Data(
-            msg.output_id,
+        self._sender.send_segment(
+            output,
             msg.timestamp_ns,
             msg.parameters,
             msg.kind,
-            described,
-            inline,
-            segment_id,
+            segment,
             0,
-            length,
-            token,
+            size,
+            conns,
+            schema,
             msg.layout,
         )
-        return encode_frame(data_encoder, data)
+        self.delivered += 1
 
     def _closed(self, output: str, stopping: bool) -> None:
         if output not in self._open:
             return
         self._open.discard(output)
-        frame = encode_frame(data_encoder, Closed([output], stopping))
-        for node in self._routes[output]:
-            target = self._targets.get(node)
-            if target is not None and target.alive:
-                self._send(target, frame)
+        self._sender.close_outputs([output], stopping)
         self._on_closed(self.producer, [output])
         if not self._open:
             # nothing more from this producer: the EOF lets receivers finish closing
-            self._close_targets()
+            self._sender.close()
 
-    def _drop_segments(self, segments: list[Segment]) -> None:
-        """Unmap segments the pool no longer keeps; tell the receivers that mapped them."""
-        for segment in segments:
-            frame = encode_frame(data_encoder, DropSegment(segment.id))
-            for target in self._targets.values():
-                if target.alive and segment.id in target.segments:
-                    target.segments.discard(segment.id)
-                    self._send(target, frame)
-            segment.close()
-
-    # ---- connections -------------------------------------------------------------
-
-    def _target(self, node: str) -> _Target | None:
-        target = self._targets.get(node)
-        if target is not None and target.alive:
-            return target
-        now = time.monotonic()
-        if now < self._retry.get(node, 0.0):
-            return None
-        try:
-            sock = connect(self._addresses[node], CONNECT_TIMEOUT, data=True)
-            sock.sendall(self._hellos[node])
-        except OSError as error:
-            self._retry[node] = now + RETRY_INTERVAL
-            if node not in self._unreachable:
-                self._unreachable.add(node)
-                log.warning("bridge: cannot reach node `%s`: %s", node, error)
-            return None
-        target = self._targets[node] = _Target(node, sock)
-        return target
-
-    def _send(self, target: _Target, frame: bytes | bytearray) -> None:
-        try:
-            target.sock.sendall(frame)
-        except OSError:
-            self._lost(target)
-
-    def _lost(self, target: _Target) -> None:
-        if target.alive:
-            target.alive = False
-            log.debug("bridge: receiver `%s` went away", target.node_id)
-            target.sock.close()
-            self._drop_segments(self._pool.receiver_gone(target.node_id))
+    # ---- releases ----------------------------------------------------------------
 
     def _poll_releases(self) -> None:
-        for target in list(self._targets.values()):
-            if not target.alive:
-                continue
-            while True:
-                alive = target.reader.fill(target.sock)
-                count = target.reader.last_count if alive else None
-                try:
-                    for body in target.reader.frames():
-                        tokens = to_sender_decoder.decode(body).tokens
-                        self._drop_segments(self._pool.release(target.node_id, tokens))
-                except (msgspec.DecodeError, ValueError) as error:
-                    log.error("bridge: bad frame from `%s`: %s", target.node_id, error)
-                    count = None
-                if count is None:
-                    self._lost(target)
-                    break
-                if count == 0:
-                    break
+        for conn in self._sender.connections():
+            self._sender.read_releases(conn)
 
     def _wait_releases(self) -> None:
         """Block until some receiver answers (the pool is at its limit)."""
-        socks = [t.sock for t in self._targets.values() if t.alive]
+        socks = [conn.sock for conn in self._sender.connections() if conn.alive]
         if socks:
-            select.select(socks, [], [], 0.5)
+            select.select(socks, [], [], RELEASE_WAIT)
         self._poll_releases()
-
-    def _close_targets(self) -> None:
-        for target in self._targets.values():
-            if target.alive:
-                target.alive = False
-                target.sock.close()
-        self._targets.clear()
 
 
 class Delivery:
@@ -389,11 +293,18 @@ class Delivery:
             writer.stop()
 
 
+def _inline_data(msg: RemoteData, payload: bytes) -> Data:
+    """The ``Data`` frame of an inline remote message, as the writer sends it (the
+    sender adds the schema where a receiver has not seen it)."""
+    return Data(
+        msg.output_id, msg.timestamp_ns, msg.parameters, msg.kind, None, payload, layout=msg.layout
+    )
+
+
 def _inline_frame_size(msg: RemoteData, schema: bytes | None) -> int:
-    """The body of the frame ``Writer._frame`` makes for an inline ``msg`` (with the
-    schema, as to a reader that has not seen it), without copying the payload."""
-    head = Data(msg.output_id, msg.timestamp_ns, msg.parameters, msg.kind, schema, b"")
-    head = msgspec.structs.replace(head, layout=msg.layout)
+    """The body of the frame the writer makes for an inline ``msg`` (with the schema,
+    as to a reader that has not seen it), without copying the payload."""
+    head = msgspec.structs.replace(_inline_data(msg, b""), schema=schema)
     size = len(msg.payload)
     extra = 3 if size > 0xFFFF else 1 if size > 0xFF else 0  # its bin header vs b""'s 2
     return len(data_encoder.encode(head)) + size + extra
