@@ -34,4 +34,3 @@ def default_finish_grace(environ: Mapping[str, str] = os.environ) -> float | Non
     except ValueError:
         log.warning("ignoring %s=%r: not a duration", ENV_FINISH_GRACE, raw)
         return DEFAULT_FINISH_GRACE
-

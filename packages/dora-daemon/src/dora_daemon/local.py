@@ -173,6 +173,7 @@ class LocalDataflow:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
         self._launched = False  # the core was started: events go to it
+        self._closing = False  # shutting down: what happens now changes nothing
         self._finished = False
 
     # ---- public ----------------------------------------------------------------
@@ -363,10 +364,12 @@ class LocalDataflow:
 
     def restart_node(self, node_id: str, grace: float | None = None) -> None:
         """Stop the node (Stop, then the kill ladder) and start it again at once."""
+        self._require_core(node_id)
         self._feed(RestartRequested(node_id, self._now(), grace))
 
     async def stop_node(self, node_id: str, grace: float | None = None) -> NodeResult | None:
         """Stop the node for good (whatever its policy); returns once it has ended."""
+        self._require_core(node_id)
         self._feed(NodeStopRequested(node_id, self._now(), grace))
         await self._ended[node_id].wait()
         assert self._core is not None
@@ -480,6 +483,8 @@ class LocalDataflow:
         """Hand ``event`` to the core and carry out what it says (actions may feed
         further events: the control server reports a barrier decided at once)."""
         assert self._core is not None
+        if self._closing:
+            return  # e.g. connections closing in _shutdown: nothing may spawn or signal now
         for action in self._core.handle(event):
             self._do(action)
         if deadlines:
@@ -643,6 +648,7 @@ class LocalDataflow:
 
     async def _shutdown(self) -> None:
         """Leave nothing behind: tasks, process groups, sockets, log files, shm files."""
+        self._closing = True
         if self._tick is not None:
             self._tick.cancel()
         if self._health_task is not None:
