@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import json
+from typing import TYPE_CHECKING
 
 import click
 
 from dora_cli.client import Target, call
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import reports_errors
-from dora_message import cli_to_coordinator as req
-from dora_message import coordinator_to_cli as rep
 
-STATUS_GROUPS = {
-    "running": set(rep.ACTIVE_STATUSES),
+if TYPE_CHECKING:
+    from dora_message import coordinator_to_cli as rep
+
+# "running" is any of rep.ACTIVE_STATUSES, looked up when the command runs (--help needn't
+# import the message types)
+STATUS_GROUPS: dict[str, set[str] | None] = {
+    "running": None,
     "finished": {"Succeeded"},
     "failed": {"Failed"},
 }
@@ -47,12 +50,18 @@ def list_(
     memory are summed over the dataflow's nodes. JSON keys: uuid, name, status, nodes,
     cpu (percent), memory (GB, as dora-rs) and memory_bytes (the table's figure).
     """
+    import json
+
+    from dora_message import cli_to_coordinator as req
+    from dora_message import coordinator_to_cli as rep
+
     if quiet and fmt is not None:
         raise click.UsageError("--quiet and --format cannot be combined")
     listing: rep.DataflowList = call(target, req.ListDataflows())
     rows = listing.dataflows
     if status is not None:
-        rows = [row for row in rows if row.status in STATUS_GROUPS[status]]
+        keep = STATUS_GROUPS[status] or set(rep.ACTIVE_STATUSES)
+        rows = [row for row in rows if row.status in keep]
     if name is not None:
         rows = [row for row in rows if name.lower() in (row.name or "").lower()]
     if sort_by is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import keyword
 import re
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import click
@@ -139,6 +138,8 @@ def _check_name(name: str) -> str:
 def _compatible_range(distribution: str) -> str:
     """``NAME>=X.Y.Z,<next>`` for the installed ``distribution``: the releases that keep
     its API (below 1.0, a minor bump may break it); just ``NAME`` when not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         installed = version(distribution)
     except PackageNotFoundError:
