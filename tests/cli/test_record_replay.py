@@ -105,7 +105,7 @@ def test_record_then_replay_sends_the_same_messages(tmp_path: Path) -> None:
     assert "Replaying 1 nodes from rec.adorec" in replayed.stderr
     assert "Replaced: sender" in replayed.stderr
     assert "replayed 5 messages (0 skipped)" in replayed.stderr
-    assert got_lines(replayed.stderr) == [expected(n) for n in range(1, 6)]
+    assert got_lines(replayed.stdout) == [expected(n) for n in range(1, 6)]
 
 
 @pytest.mark.timeout(120)
@@ -217,4 +217,4 @@ def test_run_debug_says_where_topics_can_be_watched(tmp_path: Path) -> None:
     result = run_dora(["run", str(flow), "--debug"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "`dora start --debug`" in result.stderr
-    assert got_lines(result.stderr) == [expected(1), expected(2)]
+    assert got_lines(result.stdout) == [expected(1), expected(2)]

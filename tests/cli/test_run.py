@@ -42,7 +42,7 @@ def test_example_runs_to_its_natural_end(tmp_path: Path) -> None:
     flow = copy_example("python-dataflow", tmp_path)
     result = run_dora(["run", str(flow)], timeout=80)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "receiver: got 20 squares in order" in result.stderr
+    assert "receiver: got 20 squares in order" in result.stdout
     # node output is shown with the node's name and written to the log files
     (df_id,) = dataflow_ids(flow.parent)
     log = flow.parent / "out" / df_id / "log_receiver.jsonl"
@@ -55,7 +55,7 @@ def test_large_arrays_through_shared_memory(tmp_path: Path) -> None:
     flow = copy_example("large-array", tmp_path)
     result = run_dora(["run", str(flow)], timeout=80)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "consumer: 30 frames intact" in result.stderr
+    assert "consumer: 30 frames intact" in result.stdout
     (df_id,) = dataflow_ids(flow.parent)
     assert not dataflow_leftovers(df_id)
 
@@ -162,7 +162,7 @@ def test_uv_runs_python_nodes_through_uv(tmp_path: Path) -> None:
         timeout=80,
     )
     assert result.returncode == 0, result.stderr
-    assert "receiver: got 20 squares in order" in result.stderr
+    assert "receiver: got 20 squares in order" in result.stdout
     # the argv (`uv run python -u <file>`) is checked in tests/daemon/test_resolve.py
 
 
@@ -208,5 +208,5 @@ def test_exit_when_nodes_finish_ends_a_timer_driven_sink(tmp_path: Path) -> None
     flow.write_text(EXIT_FLOW)
     result = run_dora(["run", str(flow)], timeout=50)  # no --stop-after: it ends by itself
     assert result.returncode == 0, result.stderr
-    assert "sink: stop ALL_INPUTS_CLOSED after 5 values" in result.stderr
+    assert "sink: stop ALL_INPUTS_CLOSED after 5 values" in result.stdout
     assert "has no effect" not in result.stderr

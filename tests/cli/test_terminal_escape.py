@@ -107,7 +107,7 @@ def test_a_pipe_gets_node_output_unchanged(tmp_path: Path) -> None:
         env={**os.environ, "NO_COLOR": "1"},
     )
     assert result.returncode == 0, result.stderr
-    assert f"before{TITLE}middle{CLEAR}after" in result.stderr
+    assert f"before{TITLE}middle{CLEAR}after" in result.stdout
 
 
 @pytest.mark.timeout(30)

@@ -66,8 +66,8 @@ def test_a_node_lingering_after_its_inputs_closed_is_stopped_as_a_failure(
     # without the finish grace the lingerer would keep the run alive past the timeout
     result = run_dora(["run", str(flow), "--grace-duration", "1s"], timeout=50)
     assert result.returncode == 1, result.stderr
-    assert "lingerer: inputs closed, staying around" in result.stderr
-    assert "polite: done" in result.stderr
+    assert "lingerer: inputs closed, staying around" in result.stdout  # node output
+    assert "polite: done" in result.stdout
     assert "node `lingerer` failed" in result.stderr
     assert "did not finish within finish_grace_secs" in result.stderr
     assert "node `polite` failed" not in result.stderr

@@ -134,7 +134,7 @@ def test_json_and_compact_log_formats(tmp_path: Path) -> None:
     result = run_dora(
         ["run", "flow.yml", "--stop-after", "30s", "--log-format", "json"], cwd=tmp_path, timeout=40
     )
-    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     method = next(r for r in lines if r["message"] == "method-record")
     _check(method)
     assert method["level"] == "WARN"
