@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -104,6 +105,7 @@ def new_projects(ctx: Context) -> None:
     failures = []
     for lang, kind in NEW_PROJECTS:
         what = f"dora new --lang {lang} --kind {kind}"
+        started = time.monotonic()
         parent = ctx.temp / "new" / f"{lang}-{kind}"
         parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -124,6 +126,8 @@ def new_projects(ctx: Context) -> None:
             )
         except CheckFailed as failure:
             failures.append(str(failure))
+            continue
+        print(f"  ok {what} ({time.monotonic() - started:.1f} s)", flush=True)
     if failures:
         raise CheckFailed("\n".join(failures))
 

@@ -151,6 +151,49 @@ def test_a_readme_without_set_up_is_refused() -> None:
         instructions("# x\n\n## Run\n\n```bash\ndora run dataflow.yml\n```\n")
 
 
+def _strip_fields(wheel: Path, prefixes: tuple[str, ...]) -> None:
+    """Rewrite ``wheel`` with those METADATA fields removed."""
+    with zipfile.ZipFile(wheel) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, data in entries.items():
+            if name.endswith(".dist-info/METADATA"):
+                lines = data.decode().splitlines(True)
+                data = "".join(x for x in lines if not x.startswith(prefixes)).encode()
+            archive.writestr(name, data)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(shutil.which("uv") is None, reason="the release check needs uv")
+def test_the_release_check_reports_broken_distributions(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    subprocess.run(
+        ["uv", "build", "--all-packages", "-q", "-o", str(dist)],
+        cwd=REPO,
+        check=True,
+        timeout=240,
+        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+    )
+    first, second = workspace_distributions(REPO)[:2]
+    _strip_fields(next(dist.glob(f"{first.file_stem}-*.whl")), ("Classifier:", "Requires-Python:"))
+    (dist / f"{second.file_stem}-{second.version}.tar.gz").unlink()
+    script = str(REPO / "scripts" / "release-check")
+    done = subprocess.run(
+        [sys.executable, script, "--wheels", str(dist), "--only", "build", "--only", "metadata"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    errors = done.stderr.splitlines()
+    assert f"error: build: no sdist {second.file_stem}-{second.version}.tar.gz" in errors[0]
+    assert sum(f"error: metadata: {first.name}: " in line for line in errors) == 2, errors
+    assert "no `Classifier`" in done.stderr and "no `Requires-Python`" in done.stderr
+    assert errors[-1].startswith("error: release check failed (build, metadata)")
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.integration
 @pytest.mark.timeout(900)
 @pytest.mark.skipif(shutil.which("uv") is None, reason="the release check needs uv")
