@@ -79,7 +79,7 @@ def test_recording_and_logs_are_private(tmp_path: Path) -> None:
     stale.chmod(0o644)  # an earlier file in the way is tightened, not kept readable
     result = dora(["record", "flow.yml", "-o", "rec.adorec"], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "recording complete: 12 messages" in result.stderr
+    assert "recording complete: 12 messages" in result.stdout  # the recorder node's line
     assert mode(tmp_path / "rec.adorec") == 0o600
     assert_private_logs(tmp_path)
 

@@ -41,10 +41,11 @@ def test_replaying_damaged_recordings_fails_clearly_or_counts_skips(tmp_path: Pa
         folder.mkdir()
         (folder / "bad.adorec").write_bytes(data)
         result = run_dora(["replay", "bad.adorec", "--speed", "0"], cwd=folder, timeout=120)
-        said = f"{name} ({outcome.kind}):\n{result.stderr}"
+        said = f"{name} ({outcome.kind}):\n{result.stdout}{result.stderr}"
         assert "Traceback" not in result.stderr, said
         assert result.returncode in (0, 1), said
-        replayed = [(int(s), int(k)) for s, k in _REPLAYED.findall(result.stderr)]
+        # the replay node's own lines are node output (stdout); dora's errors are on stderr
+        replayed = [(int(s), int(k)) for s, k in _REPLAYED.findall(result.stdout)]
         if outcome.kind == "error" or outcome.readable == 0:
             assert result.returncode == 1, said
             assert "error:" in result.stderr, said
@@ -52,6 +53,6 @@ def test_replaying_damaged_recordings_fails_clearly_or_counts_skips(tmp_path: Pa
         # the readable messages went out; the damage was said and counted
         assert sum(sent for sent, _ in replayed) == outcome.readable, said
         if outcome.kind == "truncated":
-            assert "warning:" in result.stderr, said
+            assert "warning:" in result.stdout, said
         else:
             assert sum(skipped for _, skipped in replayed) >= 1, said

@@ -361,7 +361,7 @@ def test_run_a_dataflow_made_of_a_module(tmp_path: Path) -> None:
     )
     result = run_dora(["run", "dataflow.yml"], cwd=tmp_path, timeout=80)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "receiver: got 20 squares in order" in result.stderr
+    assert "receiver: got 20 squares in order" in result.stdout
     (df_id,) = [p.name for p in (tmp_path / "out").iterdir()]
     assert (tmp_path / "out" / df_id / "log_sq.transform.jsonl").exists()
     assert not dataflow_leftovers(df_id)
