@@ -116,7 +116,7 @@ class FakeLink:
         self.error = error
 
     async def command(self, command: to_daemon.DaemonCommand, timeout: float = 30.0) -> Any:
-        from dora_coordinator.daemon_link import DaemonCommandError
+        from dora_coordinator.links import DaemonCommandError
 
         self.sent.append(command)
         if self.error is not None:
@@ -135,11 +135,11 @@ class FakeOps:
             placement={"d1": ["cam", "det"]},
         )
         self.state.dataflows["df-1"] = Dataflow(record)
-        self.daemons = {} if link is None else {"d1": link}
+        self.links = {} if link is None else {"d1": link}
 
 
 def ask(ops: FakeOps, body: req.ParamRequest) -> rep.ControlReply:
-    return asyncio.run(param_request(ops, body))  # type: ignore[arg-type]
+    return asyncio.run(param_request(ops.state, ops.links, body))  # type: ignore[arg-type]
 
 
 def test_set_get_list_delete_running_dataflow(store: Store) -> None:

@@ -21,25 +21,26 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import msgspec
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from dora_coordinator.backlog import Admission, ReplyBacklog
-from dora_coordinator.builds import start_build
+from dora_coordinator.background import Background
+from dora_coordinator.backlog import Admission, BacklogPool, ReplyBacklog
+from dora_coordinator.builds import Builds
 from dora_coordinator.connection_limits import peer_name
-from dora_coordinator.logs import LogSubscription
+from dora_coordinator.limits import Limits
+from dora_coordinator.logs import LogHub, LogSubscription
 from dora_coordinator.node_ops import node_request, reload_request
+from dora_coordinator.operations import DataflowOperations
 from dora_coordinator.param_ops import param_request
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 from dora_message.common import LogMessage
 from dora_message.errors import DoraError
-
-if TYPE_CHECKING:
-    from dora_coordinator.server import Coordinator
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +49,35 @@ MAX_IN_FLIGHT = 64  # requests of one connection running at once
 CLOSE_POLICY = 1008  # WebSocket close code "policy violation"
 
 
+@dataclass(frozen=True)
+class ControlSide:
+    """Everything a CLI connection reaches, shared by every CLI connection."""
+
+    ops: DataflowOperations
+    builds: Builds
+    hub: LogHub
+    limits: Limits
+    reply_pool: BacklogPool  # every connection's reply backlog draws from it
+    background: Background
+    version: str
+    request_shutdown: Callable[[], None]  # after `destroy` was answered
+    sessions: set[ControlSession] = field(default_factory=set)  # the open connections
+
+    def push_finished(self, uuid: str) -> None:
+        """Tell subscribed CLI sessions that ``uuid`` ended."""
+        for session in list(self.sessions):
+            session.push_finished(uuid)
+
+
 class ControlSession:
     """The coordinator's side of one CLI connection."""
 
-    def __init__(self, coordinator: Coordinator, connection: ServerConnection) -> None:
-        self.coordinator = coordinator
+    def __init__(self, side: ControlSide, connection: ServerConnection) -> None:
+        self.side = side
         self.connection = connection
-        limits = coordinator.limits
+        limits = side.limits
         self._outgoing: asyncio.Queue[tuple[str, int] | None] = asyncio.Queue()
-        self.backlog = ReplyBacklog(limits.max_reply_backlog, coordinator.reply_pool)
+        self.backlog = ReplyBacklog(limits.max_reply_backlog, side.reply_pool)
         self._hello_timeout = limits.hello_timeout
         self._tasks: set[asyncio.Task[None]] = set()
         self._room = asyncio.Event()  # set while fewer than MAX_IN_FLIGHT requests run
@@ -66,7 +87,14 @@ class ControlSession:
         self._closing = False
 
     async def run(self) -> None:
-        """Serve the connection until it closes."""
+        """Serve the connection until it closes (registered in ``side.sessions`` meanwhile)."""
+        self.side.sessions.add(self)
+        try:
+            await self._serve()
+        finally:
+            self.side.sessions.discard(self)
+
+    async def _serve(self) -> None:
         writer = asyncio.create_task(self._write())
         deadline = asyncio.get_running_loop().call_later(self._hello_timeout, self._no_hello)
         try:
@@ -80,7 +108,7 @@ class ControlSession:
         finally:
             deadline.cancel()
             for subscription in self._subscriptions:
-                self.coordinator.hub.unsubscribe(subscription)
+                self.side.hub.unsubscribe(subscription)
             for task in list(self._tasks):
                 task.cancel()
             self._discard_backlog()
@@ -126,8 +154,8 @@ class ControlSession:
 
     def _evict_largest(self) -> bool:
         """Close the session with the largest backlog unless it is this one; True if done."""
-        largest = self.coordinator.reply_pool.largest()
-        victim = next((s for s in self.coordinator.sessions if s.backlog is largest), None)
+        largest = self.side.reply_pool.largest()
+        victim = next((s for s in self.side.sessions if s.backlog is largest), None)
         if victim is None or victim is self:
             return False
         victim._close_largest()
@@ -136,7 +164,7 @@ class ControlSession:
     def _close_largest(self) -> None:
         self._close(
             f"it does not read its replies ({self.backlog.queued} bytes queued, the most of "
-            f"all clients, whose total is limited to {self.coordinator.reply_pool.total})",
+            f"all clients, whose total is limited to {self.side.reply_pool.total})",
             "client does not read its replies",
         )
 
@@ -158,7 +186,7 @@ class ControlSession:
         for task in list(self._tasks):
             task.cancel()
         self._room.set()  # wake the reader so that run() can end
-        self.coordinator.background(self.connection.close(CLOSE_POLICY, reason))
+        self.side.background.run(self.connection.close(CLOSE_POLICY, reason))
 
     def _discard_backlog(self) -> None:
         while not self._outgoing.empty():
@@ -219,7 +247,7 @@ class ControlSession:
                 id=request_id,
                 result=rep.HelloOk(
                     protocol_version=req.CONTROL_PROTOCOL_VERSION,
-                    coordinator_version=self.coordinator.version,
+                    coordinator_version=self.side.version,
                 ),
             )
         )
@@ -236,10 +264,10 @@ class ControlSession:
             return
         self._send(rep.Reply(id=request_id, result=result))
         if isinstance(result, rep.Destroyed):
-            self.coordinator.request_shutdown()
+            self.side.request_shutdown()
 
     async def _dispatch(self, body: req.ControlRequest) -> rep.ControlReply:
-        ops = self.coordinator
+        ops = self.side.ops
         match body:
             case req.StartDataflow():
                 return ops.start(body)
@@ -250,11 +278,11 @@ class ControlSession:
             case req.RestartDataflow(dataflow=ident, grace_duration=grace, force=force):
                 return await ops.restart(ident, grace, force)
             case req.RestartNode() | req.StopNode():
-                return await node_request(ops, body)
+                return await node_request(ops.state, ops.links, ops.tracer, body)
             case req.ReloadOperator():
-                return await reload_request(ops, body)
+                return await reload_request(ops.state, ops.links, ops.tracer, body)
             case req.ListParams() | req.GetParam() | req.SetParam() | req.DeleteParam():
-                return await param_request(ops, body)
+                return await param_request(ops.state, ops.links, body)
             case req.ListDataflows():
                 return ops.list_dataflows()
             case req.GetDataflow(dataflow=ident):
@@ -270,7 +298,7 @@ class ControlSession:
             case req.Destroy(grace_duration=grace, force=force):
                 return await ops.destroy(grace, force)
             case req.BuildDataflow():
-                return start_build(ops, body, self._push)
+                return self.side.builds.start(body, self._push)
             case req.GetTraces():
                 return ops.tracer.traces()
             case req.GetTraceSpans(trace_id=trace_id):
@@ -281,9 +309,9 @@ class ControlSession:
     # ---- log subscriptions -----------------------------------------------------
 
     def _subscribe(self, ident: str, nodes: list[str] | None, replay: bool) -> rep.Subscribed:
-        dataflow = self.coordinator.state.resolve(ident, any_status=True)
+        dataflow = self.side.ops.state.resolve(ident, any_status=True)
         uuid = dataflow.uuid
-        subscription = self.coordinator.hub.subscribe(uuid, self._on_logs, nodes, replay)
+        subscription = self.side.hub.subscribe(uuid, self._on_logs, nodes, replay)
         self._subscriptions.append(subscription)
         if not dataflow.active:
             # Already over: the subscriber still learns how it ended, right after the reply.
@@ -299,10 +327,10 @@ class ControlSession:
 
     def push_finished(self, uuid: str) -> None:
         """Tell this client (if subscribed to ``uuid``) how the dataflow ended."""
-        dataflow = self.coordinator.state.dataflows.get(uuid)
+        dataflow = self.side.ops.state.dataflows.get(uuid)
         if dataflow is None or not any(s.dataflow_id == uuid for s in self._subscriptions):
             return
-        stopped = self.coordinator.stopped_reply(dataflow)
+        stopped = self.side.ops.stopped_reply(dataflow)
         self._send(
             rep.Event(
                 event=rep.DataflowFinishedEvent(

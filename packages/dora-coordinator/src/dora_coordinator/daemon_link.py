@@ -15,37 +15,70 @@ import contextlib
 import itertools
 import logging
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
 
 import msgspec
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from dora_coordinator.background import Background
 from dora_coordinator.connection_limits import peer_name
+from dora_coordinator.links import DaemonCommandError, Links
+from dora_coordinator.logs import LogHub
 from dora_coordinator.param_ops import replay_params
-from dora_coordinator.state import StateError
+from dora_coordinator.state import CoordinatorState, StateError
+from dora_coordinator.zenoh_wait import ZenohWait
 from dora_message import coordinator_to_daemon as to_daemon
 from dora_message import daemon_to_coordinator as from_daemon
-from dora_message.errors import DoraError
-
-if TYPE_CHECKING:
-    from dora_coordinator.server import Coordinator
 
 log = logging.getLogger(__name__)
 
 MAX_FRAME_REGISTERED = 64 * 1024 * 1024
 HEARTBEAT_SEND_TIMEOUT = 0.5
 
+__all__ = ["DaemonCommandError", "DaemonLink", "DaemonSide", "Lifecycle"]
 
-class DaemonCommandError(DoraError):
-    """A daemon refused a command, did not answer in time, or went away."""
+
+class Lifecycle(Protocol):
+    """What daemon events mean for the dataflows (the operations carry it out)."""
+
+    def nodes_ready(self, daemon_id: str, dataflow_id: str, error: str | None) -> None:
+        """A daemon's nodes of a dataflow spanning daemons are ready (or failed)."""
+
+    def dataflow_ended(self, uuid: str) -> None:
+        """The state says the dataflow is over."""
+
+    def daemon_gone(self, daemon_id: str) -> None:
+        """The daemon disconnected."""
+
+
+@dataclass(frozen=True)
+class DaemonSide:
+    """Everything a daemon connection reaches, shared by every daemon connection."""
+
+    state: CoordinatorState
+    links: Links  # registered daemons; a link adds itself and removes itself
+    hub: LogHub  # node log records go out to subscribed CLIs
+    lifecycle: Lifecycle
+    on_build_output: Callable[[str, from_daemon.BuildOutput], None]
+    zenoh_wait: ZenohWait
+    background: Background
+    hello_timeout: float
+
+    def forget(self, daemon_id: str) -> None:
+        """The daemon is gone (disconnected or silent): its dataflows recover, and a
+        registration waiting for its zenoh endpoint goes on."""
+        self.lifecycle.daemon_gone(daemon_id)
+        self.zenoh_wait.changed()
 
 
 class DaemonLink:
     """The coordinator's side of one daemon connection."""
 
-    def __init__(self, coordinator: Coordinator, connection: ServerConnection) -> None:
-        self.coordinator = coordinator
+    def __init__(self, side: DaemonSide, connection: ServerConnection) -> None:
+        self.side = side
         self.connection = connection
         self.daemon_id: str | None = None
         self._ids = itertools.count(1)
@@ -72,7 +105,7 @@ class DaemonLink:
             self._closed()
 
     async def _register(self) -> bool:
-        timeout = self.coordinator.limits.hello_timeout
+        timeout = self.side.hello_timeout
         try:
             async with asyncio.timeout(timeout):
                 frame = await self.connection.recv()
@@ -93,9 +126,9 @@ class DaemonLink:
                 f"this coordinator speaks {from_daemon.DAEMON_PROTOCOL_VERSION}"
             )
             return False
-        state = self.coordinator.state
+        state = self.side.state
         # no await between the wait and registering: a later daemon waits for this one
-        await self.coordinator.zenoh_wait.settled()
+        await self.side.zenoh_wait.settled()
         try:
             daemon_id = state.register_daemon(
                 event.instance_id,
@@ -112,9 +145,9 @@ class DaemonLink:
         # its next frame is parsed with the larger limit (websockets reads the limit when
         # a frame begins).
         self.connection.protocol.max_message_size = MAX_FRAME_REGISTERED
-        old = self.coordinator.daemons.get(daemon_id)
+        old = self.side.links.get(daemon_id)
         self.daemon_id = daemon_id
-        self.coordinator.daemons[daemon_id] = self
+        self.side.links[daemon_id] = self
         if old is not None:
             log.warning("daemon %s registered again: closing its previous connection", daemon_id)
             await old.connection.close(1000, "replaced by a new connection")
@@ -147,18 +180,17 @@ class DaemonLink:
             if not future.done():
                 future.set_exception(DaemonCommandError(f"daemon {self.daemon_id} disconnected"))
         self._pending.clear()
-        if self.daemon_id is not None and self.coordinator.daemons.get(self.daemon_id) is self:
-            del self.coordinator.daemons[self.daemon_id]
+        if self.daemon_id is not None and self.side.links.get(self.daemon_id) is self:
+            del self.side.links[self.daemon_id]
             log.warning("daemon %s disconnected", self.daemon_id)
-            self.coordinator.daemon_gone(self.daemon_id)
-            self.coordinator.zenoh_wait.changed()
+            self.side.forget(self.daemon_id)
 
     # ---- frames from the daemon ------------------------------------------------
 
     def _on_frame(self, frame: str | bytes) -> None:
         assert self.daemon_id is not None
         now = time.time()
-        self.coordinator.state.daemon_seen(self.daemon_id, now)
+        self.side.state.daemon_seen(self.daemon_id, now)
         try:
             message = from_daemon.decode_frame(frame)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
@@ -180,48 +212,54 @@ class DaemonLink:
 
     def _on_event(self, event: from_daemon.DaemonEvent, now: float) -> None:
         assert self.daemon_id is not None
-        coordinator = self.coordinator
+        side = self.side
+        state = side.state
         match event:
             case from_daemon.Heartbeat():
                 pass
             case from_daemon.LogBatch(records=records):
                 for record in records:
                     record.daemon_id = record.daemon_id or self.daemon_id
-                coordinator.hub.publish(records)
+                side.hub.publish(records)
             case from_daemon.NodesReady(dataflow_id=dataflow_id, error=error):
-                coordinator.nodes_ready(self.daemon_id, dataflow_id, error)
+                side.lifecycle.nodes_ready(self.daemon_id, dataflow_id, error)
             case from_daemon.ZenohListening(endpoints=endpoints):
-                coordinator.state.zenoh_listening(self.daemon_id, endpoints)
-                coordinator.zenoh_wait.changed()
+                state.zenoh_listening(self.daemon_id, endpoints)
+                side.zenoh_wait.changed()
                 log.info("daemon %s: zenoh listens on %s", self.daemon_id, endpoints or "nothing")
             case from_daemon.BuildOutput():
-                coordinator.builds.output(self.daemon_id, event)
+                side.on_build_output(self.daemon_id, event)
             case from_daemon.NodeMetrics(dataflow_id=dataflow_id, metrics=metrics):
-                coordinator.state.update_metrics(
-                    dataflow_id, metrics, self.daemon_id, event.network
-                )
+                state.update_metrics(dataflow_id, metrics, self.daemon_id, event.network)
             case from_daemon.DataflowFinished():
-                if coordinator.state.daemon_finished(self.daemon_id, event, now):
-                    coordinator.dataflow_ended(event.dataflow_id)
+                if state.daemon_finished(self.daemon_id, event, now):
+                    side.lifecycle.dataflow_ended(event.dataflow_id)
             case from_daemon.StatusReport(running=running, finished=finished):
-                outcome = coordinator.state.status_report(self.daemon_id, running, finished, now)
-                for entry in running:
-                    known = coordinator.state.dataflows.get(entry.dataflow_id)
-                    adopted = entry.dataflow_id in outcome.adopted
-                    if known is not None and known.active and not adopted:
-                        # state catch-up: params changed while the daemon was away
-                        coordinator.background(
-                            replay_params(coordinator, self, entry.dataflow_id, entry.nodes)
-                        )
-                for uuid in outcome.ended:
-                    coordinator.dataflow_ended(uuid)
-                for uuid in outcome.to_stop:
-                    log.warning(
-                        "daemon %s still runs ended dataflow %s: stopping it", self.daemon_id, uuid
-                    )
-                    coordinator.background(self.command(to_daemon.StopDataflow(dataflow_id=uuid)))
+                self._reconcile(running, finished, now)
             case from_daemon.Register():
                 log.warning("daemon %s sent a second register event: ignored", self.daemon_id)
+
+    def _reconcile(
+        self,
+        running: list[from_daemon.RunningDataflow],
+        finished: list[from_daemon.DataflowFinished],
+        now: float,
+    ) -> None:
+        """What the daemon runs (after a reconnect): adopt, catch up, end or stop."""
+        assert self.daemon_id is not None
+        side = self.side
+        outcome = side.state.status_report(self.daemon_id, running, finished, now)
+        for entry in running:
+            known = side.state.dataflows.get(entry.dataflow_id)
+            adopted = entry.dataflow_id in outcome.adopted
+            if known is not None and known.active and not adopted:
+                # state catch-up: params changed while the daemon was away
+                side.background.run(replay_params(side.state, self, entry.dataflow_id, entry.nodes))
+        for uuid in outcome.ended:
+            side.lifecycle.dataflow_ended(uuid)
+        for uuid in outcome.to_stop:
+            log.warning("daemon %s still runs ended dataflow %s: stopping it", self.daemon_id, uuid)
+            side.background.run(self.command(to_daemon.StopDataflow(dataflow_id=uuid)))
 
     # ---- to the daemon ---------------------------------------------------------
 

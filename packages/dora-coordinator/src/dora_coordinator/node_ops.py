@@ -8,37 +8,37 @@ answered once it began, a stop once the node has exited. A hot reload
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from dora_coordinator.links import Link, Links
 from dora_coordinator.model import StateError, Status
+from dora_coordinator.state import CoordinatorState
+from dora_coordinator.tracing import SpanRecorder
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 from dora_message import coordinator_to_daemon as to_daemon
 from dora_message.daemon_to_coordinator import NodeEnded
-
-if TYPE_CHECKING:
-    from dora_coordinator.daemon_link import DaemonLink
-    from dora_coordinator.operations import DataflowOperations
 
 COMMAND_TIMEOUT = 10.0
 DEFAULT_STOP_GRACE = 10.0
 
 
 async def node_request(
-    ops: DataflowOperations, body: req.RestartNode | req.StopNode
+    state: CoordinatorState,
+    links: Links,
+    tracer: SpanRecorder,
+    body: req.RestartNode | req.StopNode,
 ) -> rep.NodeRestarting | rep.NodeStopped:
     """Forward a single-node request to the node's daemon and wait for its answer."""
     name = "restart_node" if isinstance(body, req.RestartNode) else "stop_node"
-    with ops.tracer.span(name, dataflow=body.dataflow, node_id=body.node):
-        return await _node_request(ops, body)
+    with tracer.span(name, dataflow=body.dataflow, node_id=body.node):
+        return await _node_request(state, links, body)
 
 
 async def reload_request(
-    ops: DataflowOperations, body: req.ReloadOperator
+    state: CoordinatorState, links: Links, tracer: SpanRecorder, body: req.ReloadOperator
 ) -> rep.OperatorReloading:
     """Forward a hot reload of one Python operator to the daemon running its node."""
-    with ops.tracer.span("reload_operator", dataflow=body.dataflow, node_id=body.node):
-        uuid, link = _node_daemon(ops, body.dataflow, body.node)
+    with tracer.span("reload_operator", dataflow=body.dataflow, node_id=body.node):
+        uuid, link = _node_daemon(state, links, body.dataflow, body.node)
         reload = to_daemon.ReloadOperator(
             dataflow_id=uuid, node_id=body.node, operator_id=body.operator
         )
@@ -46,9 +46,9 @@ async def reload_request(
         return rep.OperatorReloading(uuid=uuid, node=body.node, operator=body.operator)
 
 
-def _node_daemon(ops: DataflowOperations, ident: str, node: str) -> tuple[str, DaemonLink]:
+def _node_daemon(state: CoordinatorState, links: Links, ident: str, node: str) -> tuple[str, Link]:
     """The uuid of running dataflow ``ident`` and the link to the daemon running ``node``."""
-    dataflow = ops.state.resolve(ident)
+    dataflow = state.resolve(ident)
     uuid = dataflow.uuid
     if dataflow.status is not Status.RUNNING:
         raise StateError(f"dataflow {uuid} is not running (it is {dataflow.status.lower()})")
@@ -57,16 +57,16 @@ def _node_daemon(ops: DataflowOperations, ident: str, node: str) -> tuple[str, D
     if daemon_id is None:
         known = ", ".join(n for nodes in placement.values() for n in nodes)
         raise StateError(f"dataflow {uuid} has no node `{node}` (nodes: {known})")
-    link = ops.daemons.get(daemon_id)
+    link = links.get(daemon_id)
     if link is None:
         raise StateError(f"daemon {daemon_id} of node `{node}` is not connected")
     return uuid, link
 
 
 async def _node_request(
-    ops: DataflowOperations, body: req.RestartNode | req.StopNode
+    state: CoordinatorState, links: Links, body: req.RestartNode | req.StopNode
 ) -> rep.NodeRestarting | rep.NodeStopped:
-    uuid, link = _node_daemon(ops, body.dataflow, body.node)
+    uuid, link = _node_daemon(state, links, body.dataflow, body.node)
     if isinstance(body, req.RestartNode):
         restart = to_daemon.RestartNode(
             dataflow_id=uuid, node_id=body.node, grace_duration=body.grace_duration

@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable
 
 import msgspec
 
-from dora_coordinator.builds import BuildHub
-from dora_coordinator.daemon_link import DaemonCommandError, DaemonLink
+from dora_coordinator.background import Background
+from dora_coordinator.links import DaemonCommandError, Link, Links
 from dora_coordinator.logs import LogHub
 from dora_coordinator.state import CoordinatorState, Dataflow, StateError, Status
 from dora_coordinator.tracing import Span, SpanRecorder
@@ -35,38 +34,35 @@ LOG_READ_TIMEOUT = 30.0
 
 
 class DataflowOperations:
-    """The lifecycle half of the coordinator (see :class:`dora_coordinator.server.Coordinator`)."""
+    """The dataflow lifecycle: what the CLI asks and what the daemons report about it.
 
-    state: CoordinatorState
-    hub: LogHub
-    daemons: dict[str, DaemonLink]
-    spawn_timeout: float
+    Given the state, the log hub, the connected daemons' links (shared with the server,
+    which adds and removes them), a runner for background sends, a tracer, and
+    ``on_finished(uuid)``, called when a dataflow ended (the server tells subscribed CLI
+    sessions).
+    """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        state: CoordinatorState,
+        hub: LogHub,
+        links: Links,
+        background: Background,
+        tracer: SpanRecorder,
+        on_finished: Callable[[str], None],
+        spawn_timeout: float = 60.0,
+    ) -> None:
+        self.state = state
+        self.hub = hub
+        self.links = links
+        self.background = background
+        self.tracer = tracer  # spans of these operations, for `dora trace`
+        self.on_finished = on_finished
+        self.spawn_timeout = spawn_timeout
         self._spawned: dict[str, asyncio.Event] = {}
         self._ended: dict[str, asyncio.Event] = {}
-        self._background: set[asyncio.Task[Any]] = set()
-        self.builds = BuildHub()  # output routing of running `dora build`s
-        self.tracer = SpanRecorder()  # spans of these operations, for `dora trace`
-
-    # ---- hooks the server implements -------------------------------------------
-
-    def push_finished(self, uuid: str) -> None:
-        """Tell subscribed CLI sessions that ``uuid`` ended."""
-        raise NotImplementedError
 
     # ---- helpers ---------------------------------------------------------------
-
-    def background(self, coroutine: Coroutine[Any, Any, Any]) -> None:
-        """Run ``coroutine`` without waiting; failures are logged."""
-        task = asyncio.create_task(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background_done)
-
-    def _background_done(self, task: asyncio.Task[Any]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("background task failed: %s", task.exception())
 
     def _event(self, events: dict[str, asyncio.Event], uuid: str) -> asyncio.Event:
         """The event a waiter awaits; created by waiters only, so none outlives its use."""
@@ -86,7 +82,7 @@ class DataflowOperations:
         log.info("dataflow %s ended: %s", uuid, dataflow.status)
         self._wake(self._spawned, uuid)
         self._wake(self._ended, uuid)
-        self.push_finished(uuid)
+        self.on_finished(uuid)
 
     def forget_finished(self) -> None:
         """Prune finished dataflows past the kept number or age (docs/security.md)."""
@@ -131,7 +127,7 @@ class DataflowOperations:
             raise
         span.record("dataflow_id", dataflow.uuid)
         log.info("starting dataflow %s (%s)", dataflow.uuid, dataflow.record.name or "unnamed")
-        self.background(self._spawn_traced(dataflow, span))
+        self.background.run(self._spawn_traced(dataflow, span))
         return rep.DataflowStarted(uuid=dataflow.uuid)
 
     async def _spawn_traced(self, dataflow: Dataflow, span: Span) -> None:
@@ -151,7 +147,7 @@ class DataflowOperations:
                 await spawn_command(daemon_id, nodes)
 
         async def spawn_command(daemon_id: str, nodes: list[str]) -> None:
-            link = self.daemons.get(daemon_id)
+            link = self.links.get(daemon_id)
             if link is None:
                 raise DaemonCommandError(f"daemon {daemon_id} is not connected")
             command = to_daemon.SpawnDataflow(
@@ -185,9 +181,9 @@ class DataflowOperations:
                 daemon_id, error = failures[0]
                 self.nodes_ready(daemon_id, record.uuid, f"daemon {daemon_id}: {error}")
             for daemon_id in groups:
-                if daemon_id not in dict(failures) and daemon_id in self.daemons:
+                if daemon_id not in dict(failures) and daemon_id in self.links:
                     stop = to_daemon.StopDataflow(dataflow_id=record.uuid, force=True)
-                    self.background(self.daemons[daemon_id].command(stop, STOP_COMMAND_TIMEOUT))
+                    self.background.run(self.links[daemon_id].command(stop, STOP_COMMAND_TIMEOUT))
             if ended:
                 self.dataflow_ended(record.uuid)
         self._wake(self._spawned, record.uuid)
@@ -202,9 +198,9 @@ class DataflowOperations:
             log.info("dataflow %s: every daemon is ready, releasing the start", dataflow_id)
         event = to_daemon.BarrierReleased(dataflow_id=dataflow_id, error=verdict)
         for target in targets:
-            link = self.daemons.get(target)
+            link = self.links.get(target)
             if link is not None:
-                self.background(link.send_event(event))
+                self.background.run(link.send_event(event))
 
     async def wait_spawned(self, ident: str) -> rep.DataflowSpawned:
         """Answer once the dataflow left Pending."""
@@ -237,9 +233,9 @@ class DataflowOperations:
                 daemons = self.state.begin_stop(uuid, time.time())
             command = to_daemon.StopDataflow(dataflow_id=uuid, grace_duration=grace, force=force)
             for daemon_id in daemons:
-                link = self.daemons.get(daemon_id)
+                link = self.links.get(daemon_id)
                 if link is not None:
-                    self.background(link.command(command, STOP_COMMAND_TIMEOUT))
+                    self.background.run(link.command(command, STOP_COMMAND_TIMEOUT))
         else:
             raise StateError(f"dataflow {uuid} is not running (it {dataflow.status.lower()})")
         with self.tracer.span("wait_for_end", dataflow_id=uuid):
@@ -308,7 +304,7 @@ class DataflowOperations:
         merged: list[LogMessage] = []
         missing: list[str] = []
 
-        async def read_from(daemon_id: str, link: DaemonLink) -> list[LogMessage]:
+        async def read_from(daemon_id: str, link: Link) -> list[LogMessage]:
             # Only this daemon's nodes: daemons sharing a working dir share out/<uuid>/.
             owned = record.placement.get(daemon_id, [])
             nodes = [n for n in owned if query.nodes is None or n in query.nodes]
@@ -320,7 +316,7 @@ class DataflowOperations:
             result = await link.command(command, LOG_READ_TIMEOUT)
             return result.records if isinstance(result, NodeLogs) else []
 
-        reads = {d: self.daemons[d] for d in record.placement if d in self.daemons}
+        reads = {d: self.links[d] for d in record.placement if d in self.links}
         outcomes = await asyncio.gather(
             *(read_from(d, link) for d, link in reads.items()), return_exceptions=True
         )
@@ -340,14 +336,14 @@ class DataflowOperations:
 
     async def destroy(self, grace: float | None, force: bool) -> rep.Destroyed:
         """Stop every dataflow, then tell every daemon to exit."""
-        with self.tracer.span("destroy", daemons=len(self.daemons)):
+        with self.tracer.span("destroy", daemons=len(self.links)):
             return await self._destroy(grace, force)
 
     async def _destroy(self, grace: float | None, force: bool) -> rep.Destroyed:
         stoppable = [
             d.uuid
             for d in self.state.active_dataflows()
-            if d.status is not Status.RECOVERING and all(x in self.daemons for x in d.daemons())
+            if d.status is not Status.RECOVERING and all(x in self.links for x in d.daemons())
         ]
         outcomes = await asyncio.gather(
             *(self.stop(uuid, grace, force) for uuid in stoppable), return_exceptions=True
@@ -355,7 +351,7 @@ class DataflowOperations:
         for uuid, outcome in zip(stoppable, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 log.warning("stopping dataflow %s during destroy failed: %s", uuid, outcome)
-        links = list(self.daemons.values())
+        links = list(self.links.values())
         await asyncio.gather(
             *(link.command(to_daemon.Destroy(), STOP_COMMAND_TIMEOUT) for link in links),
             return_exceptions=True,

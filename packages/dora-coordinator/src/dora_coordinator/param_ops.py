@@ -13,10 +13,10 @@ delivers only what changed (see ``dora_daemon.params``).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import msgspec
 
+from dora_coordinator.links import Link, Links
 from dora_coordinator.model import Dataflow
 from dora_coordinator.params import (
     ParamError,
@@ -27,27 +27,26 @@ from dora_coordinator.params import (
     entry_bytes,
     not_found,
 )
+from dora_coordinator.state import CoordinatorState
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 from dora_message import coordinator_to_daemon as to_daemon
 from dora_message.errors import DoraError
-
-if TYPE_CHECKING:
-    from dora_coordinator.daemon_link import DaemonLink
-    from dora_coordinator.operations import DataflowOperations
 
 log = logging.getLogger(__name__)
 
 COMMAND_TIMEOUT = 10.0
 
 
-async def param_request(ops: DataflowOperations, body: req.ParamRequest) -> rep.ControlReply:
+async def param_request(
+    state: CoordinatorState, links: Links, body: req.ParamRequest
+) -> rep.ControlReply:
     """Answer one ``dora param`` request."""
-    dataflow = ops.state.resolve(body.dataflow)
+    dataflow = state.resolve(body.dataflow)
     uuid = dataflow.uuid
     if body.node not in dataflow_nodes(dataflow):
         raise ParamError(f"node `{body.node}` not found in dataflow `{uuid}`")
-    store = ops.state.store
+    store = state.store
     match body:
         case req.ListParams(node=node):
             params = {}
@@ -69,13 +68,13 @@ async def param_request(ops: DataflowOperations, body: req.ParamRequest) -> rep.
             check_value(value)
             # no await between this check and the write: nothing else can fill the room
             usage = store.param_usage(uuid, node, key)
-            check_room(ops.state.limits, node, usage, entry_bytes(key, value))
+            check_room(state.limits, node, usage, entry_bytes(key, value))
             store.put_node_param(uuid, node, key, value)
             if dataflow.active:
                 command = to_daemon.SetParam(
                     dataflow_id=uuid, node_id=node, key=key, value_json=value_json
                 )
-                await _forward(ops, dataflow, node, command)
+                await _forward(links, dataflow, node, command)
             return rep.ParamStored()
         case req.DeleteParam(node=node, key=key):
             check_key(key)
@@ -83,7 +82,7 @@ async def param_request(ops: DataflowOperations, body: req.ParamRequest) -> rep.
                 raise not_found(key)
             if dataflow.active:
                 delete = to_daemon.DeleteParam(dataflow_id=uuid, node_id=node, key=key)
-                await _forward(ops, dataflow, node, delete)
+                await _forward(links, dataflow, node, delete)
             return rep.ParamRemoved()
     raise DoraError(f"unexpected request {type(body).__name__}")
 
@@ -98,14 +97,14 @@ def dataflow_nodes(dataflow: Dataflow) -> set[str]:
 
 
 async def _forward(
-    ops: DataflowOperations,
+    links: Links,
     dataflow: Dataflow,
     node: str,
     command: to_daemon.SetParam | to_daemon.DeleteParam,
 ) -> None:
     placement = dataflow.record.placement
     daemon_id = next((d for d, nodes in placement.items() if node in nodes), None)
-    link = None if daemon_id is None else ops.daemons.get(daemon_id)
+    link = None if daemon_id is None else links.get(daemon_id)
     try:
         if link is None:
             raise DoraError(f"daemon {daemon_id or '?'} of node `{node}` is not connected")
@@ -115,12 +114,12 @@ async def _forward(
 
 
 async def replay_params(
-    ops: DataflowOperations, link: DaemonLink, dataflow_id: str, nodes: list[str]
+    state: CoordinatorState, link: Link, dataflow_id: str, nodes: list[str]
 ) -> None:
     """State catch-up: send the daemon every stored parameter of its ``nodes``."""
     try:
         params: dict[str, dict[str, str]] = {node: {} for node in nodes}
-        for node, key, value_json in ops.state.store.list_node_params(dataflow_id):
+        for node, key, value_json in state.store.list_node_params(dataflow_id):
             if node in params:
                 params[node][key] = value_json.decode()
         replay = to_daemon.ReplayParams(dataflow_id=dataflow_id, params=params)

@@ -26,15 +26,19 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from dora_coordinator.auth import bearer_ok, load_or_create_token
+from dora_coordinator.background import Background
 from dora_coordinator.backlog import BacklogPool
-from dora_coordinator.cli_handler import ControlSession
+from dora_coordinator.builds import Builds
+from dora_coordinator.cli_handler import ControlSession, ControlSide
 from dora_coordinator.connection_limits import ConnectionLimiter
-from dora_coordinator.daemon_link import DaemonLink
+from dora_coordinator.daemon_link import DaemonLink, DaemonSide
 from dora_coordinator.limits import Limits
+from dora_coordinator.links import Links
 from dora_coordinator.logs import LogHub
 from dora_coordinator.operations import DataflowOperations
 from dora_coordinator.state import CoordinatorState
 from dora_coordinator.store import Store, open_store
+from dora_coordinator.tracing import SpanRecorder
 from dora_coordinator.zenoh_wait import ZenohWait
 
 log = logging.getLogger(__name__)
@@ -66,11 +70,15 @@ class CoordinatorConfig:
     limits: Limits | None = None
 
 
-class Coordinator(DataflowOperations):
-    """State, store, log hub and the connections of one coordinator."""
+class Coordinator:
+    """One coordinator: its parts, wired together, and the server that feeds them.
+
+    The state decides; :class:`DataflowOperations` carries out the lifecycle, each
+    :class:`DaemonLink` and :class:`ControlSession` is one connection and gets only the
+    parts it uses (:class:`DaemonSide`, :class:`ControlSide`).
+    """
 
     def __init__(self, config: CoordinatorConfig, store: Store | None = None) -> None:
-        super().__init__()
         self.config = config
         self.token = load_or_create_token(config.token_file) if config.token_file else None
         self.limits = config.limits or Limits()
@@ -82,16 +90,44 @@ class Coordinator(DataflowOperations):
             limits=self.limits,
         )
         self.hub = LogHub()
+        self.links: Links = {}  # the registered daemons
+        self.background = Background()
+        tracer = SpanRecorder()
+        self.ops = DataflowOperations(
+            self.state,
+            self.hub,
+            self.links,
+            self.background,
+            tracer,
+            on_finished=self._push_finished,
+            spawn_timeout=config.spawn_timeout,
+        )
+        self.builds = Builds(self.state, self.links, tracer, self.background)
         self.zenoh_wait = ZenohWait(self.state)
-        self.daemons: dict[str, DaemonLink] = {}
-        self.sessions: set[ControlSession] = set()
-        self.spawn_timeout = config.spawn_timeout
-        self.version = version("dora-coordinator")
+        self.daemon_side = DaemonSide(
+            state=self.state,
+            links=self.links,
+            hub=self.hub,
+            lifecycle=self.ops,
+            on_build_output=self.builds.output,
+            zenoh_wait=self.zenoh_wait,
+            background=self.background,
+            hello_timeout=self.limits.hello_timeout,
+        )
+        self.control_side = ControlSide(
+            ops=self.ops,
+            builds=self.builds,
+            hub=self.hub,
+            limits=self.limits,
+            reply_pool=BacklogPool(self.limits.max_reply_backlog_total),
+            background=self.background,
+            version=version("dora-coordinator"),
+            request_shutdown=self.request_shutdown,
+        )
         self.port: int | None = None
         self.connections = ConnectionLimiter(
             self.limits.max_connections, self.limits.max_connections_per_address
         )
-        self.reply_pool = BacklogPool(self.limits.max_reply_backlog_total)
         self._refusing: set[str] = set()  # addresses refused since their last admission
         self._shutdown: asyncio.Event | None = None
 
@@ -105,7 +141,7 @@ class Coordinator(DataflowOperations):
                 len(recovering),
                 ", ".join(recovering),
             )
-        self.forget_finished()  # the store may hold more than this coordinator keeps
+        self.ops.forget_finished()  # the store may hold more than this coordinator keeps
         try:
             async with serve(
                 self._handle,
@@ -132,10 +168,8 @@ class Coordinator(DataflowOperations):
         if self._shutdown is not None:
             self._shutdown.set()
 
-    def push_finished(self, uuid: str) -> None:
-        """Tell subscribed CLI sessions that ``uuid`` ended."""
-        for session in list(self.sessions):
-            session.push_finished(uuid)
+    def _push_finished(self, uuid: str) -> None:
+        self.control_side.push_finished(uuid)
 
     # ---- connections -----------------------------------------------------------
 
@@ -164,7 +198,7 @@ class Coordinator(DataflowOperations):
             return connection.respond(503, f"{refusal}\n")
         self._refusing.discard(address)
         # the slot is held until the TCP connection is gone, handshake or not
-        self.background(self._release_when_closed(connection, address))
+        self.background.run(self._release_when_closed(connection, address))
         return None
 
     async def _release_when_closed(self, connection: ServerConnection, address: str) -> None:
@@ -177,14 +211,9 @@ class Coordinator(DataflowOperations):
         assert connection.request is not None
         path = connection.request.path.partition("?")[0]
         if path == DAEMON_PATH:
-            await DaemonLink(self, connection).run()
-            return
-        session = ControlSession(self, connection)
-        self.sessions.add(session)
-        try:
-            await session.run()
-        finally:
-            self.sessions.discard(session)
+            await DaemonLink(self.daemon_side, connection).run()
+        else:
+            await ControlSession(self.control_side, connection).run()
 
     # ---- timers ----------------------------------------------------------------
 
@@ -197,7 +226,7 @@ class Coordinator(DataflowOperations):
                 log.exception("coordinator tick failed")
 
     async def _tick_once(self) -> None:
-        links = list(self.daemons.values())
+        links = list(self.links.values())
         await asyncio.gather(*(link.heartbeat() for link in links), return_exceptions=True)
         now = time.time()
         for daemon_id in self.state.silent_daemons(now):
@@ -206,11 +235,10 @@ class Coordinator(DataflowOperations):
                 daemon_id,
                 self.config.daemon_timeout,
             )
-            link = self.daemons.pop(daemon_id, None)
-            self.daemon_gone(daemon_id)
-            self.zenoh_wait.changed()
+            link = self.links.pop(daemon_id, None)
+            self.daemon_side.forget(daemon_id)
             if link is not None:
-                self.background(link.close("no heartbeat"))
+                self.background.run(link.close("no heartbeat"))
         for uuid in self.state.expire_recoveries(now):
-            self.dataflow_ended(uuid)
-        self.forget_finished()
+            self.ops.dataflow_ended(uuid)
+        self.ops.forget_finished()
