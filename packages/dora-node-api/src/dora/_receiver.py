@@ -1,4 +1,8 @@
-"""Receiving side of the data plane: accepted connections from sending nodes.
+"""Receiving side of the node's data plane: frames from sending nodes into input events.
+
+Connections, ``Hello`` checks, segments and batched releases are the data-plane core's
+(:class:`dora_message.dataplane.receiver.Receiver`, shared with the daemon's bridge);
+this subclass turns ``Data`` into Arrow arrays on the node's inputs.
 
 Runs in whichever thread polls. Frames become queue operations, applied in arrival order
 through the :class:`~dora._inbox.Inbox`. Closing rules:
@@ -13,11 +17,8 @@ through the :class:`~dora._inbox.Inbox`. Closing rules:
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
-import os
 import socket
-import threading
 from collections import deque
 from collections.abc import Callable
 
@@ -27,7 +28,6 @@ from dora._arrow import DataItem
 from dora._inbox import Inbox, Op
 from dora._shm import Mapping, ShmToken
 from dora.events import stop_event
-from dora_message.auth import secret_matches
 from dora_message.config import NodeConfig
 from dora_message.data_protocol import (
     Closed,
@@ -35,14 +35,17 @@ from dora_message.data_protocol import (
     DropSegment,
     Hello,
     NewSegment,
-    Release,
-    data_encoder,
     to_receiver_decoder,
 )
-from dora_message.node_protocol import PROTOCOL_VERSION
+from dora_message.dataplane.receiver import (
+    MAX_SEGMENTS_PER_CONN,
+    RELEASE_BATCH,
+    InConn,
+)
+from dora_message.dataplane.receiver import Receiver as CoreReceiver
 from dora_message.peer import RefusalLog
-from dora_message.quote import excerpt
-from dora_message.transport import FrameReader, accept_pending, encode_frame
+
+__all__ = ["MAX_SEGMENTS_PER_CONN", "RELEASE_BATCH", "InConn", "Receiver"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,77 +63,9 @@ def _queue_flags(params: dict[str, object]) -> tuple[bool, bool]:
 
 
 _MAX_DRAIN_READS = 100_000  # reads per connection when leaving (a bound, never reached)
-RELEASE_BATCH = 64  # send releases at once when this many wait (bursts of large messages)
-MAX_SEGMENTS_PER_CONN = 4096  # live shared-memory mappings one sender may hold here
 
 
-class InConn:
-    """One connection from a sending node."""
-
-    __slots__ = (
-        "alive",
-        "dirty",
-        "lock",
-        "maps",
-        "pending",
-        "reader",
-        "routes",
-        "schemas",
-        "sender",
-        "sock",
-    )
-
-    def __init__(self, sock: socket.socket, dirty: Callable[[InConn], None]) -> None:
-        self.sock = sock
-        self.dirty = dirty
-        self.reader = FrameReader(with_fds=True)
-        self.sender: str | None = None
-        self.routes: dict[str, list[str]] = {}  # output id -> our input ids
-        self.schemas: dict[str, tuple[pa.Schema, pa.DataType]] = {}
-        self.maps: dict[int, Mapping] = {}
-        self.lock = threading.Lock()
-        self.pending: deque[int] = deque()
-        self.alive = True
-
-    def release(self, token: int) -> None:
-        """We are done with message ``token`` (any thread, e.g. an array's finalizer).
-
-        The sender hears of it at the next poll, not now: the usual release happens
-        when the consumer drops the previous event on its way to the next one, and a
-        write (which wakes the sender) right there would delay that next event.
-        """
-        pending = self.pending
-        pending.append(token)
-        queued = len(pending)
-        if queued == 1:  # the first one since the last flush: list the connection
-            self.dirty(self)
-        elif queued >= RELEASE_BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        """Send the queued releases. Never blocks on another flusher: whoever holds the
-        lock also sends what others queued."""
-        pending = self.pending
-        lock = self.lock
-        while pending:
-            if not lock.acquire(False):
-                return
-            try:
-                tokens: list[int] = []
-                try:
-                    while True:
-                        tokens.append(pending.popleft())
-                except IndexError:
-                    pass
-                if tokens and self.alive:
-                    self.sock.sendall(encode_frame(data_encoder, Release(tokens)))
-            except OSError:
-                pass
-            finally:
-                lock.release()
-
-
-class Receiver:
+class Receiver(CoreReceiver):
     """Accepts data connections and turns their frames into input events."""
 
     def __init__(
@@ -142,16 +77,19 @@ class Receiver:
         unregister: Callable[[socket.socket], None],
         wake_poller: Callable[[], None],
     ) -> None:
-        self._dataflow_id = config.dataflow_id
-        self._senders = config.senders  # sender node -> the token its Hello must carry
-        self._allow_root = config.allow_root_peers
-        self._refusals = RefusalLog(f"node `{config.node_id}`")
-        self._listener = listener
-        self._inbox = inbox
-        self._register = register
-        self._unregister = unregister
-        self._wake_poller = wake_poller
         self._dirty: deque[InConn] = deque()  # connections with releases to send
+        super().__init__(
+            config.dataflow_id,
+            listener,
+            config.senders.get,  # sender node -> the token its Hello must carry
+            register,
+            unregister,
+            RefusalLog(f"node `{config.node_id}`"),
+            config.allow_root_peers,
+            self._mark_dirty,
+        )
+        self._inbox = inbox
+        self._wake_poller = wake_poller
         # sender node -> its output -> our input ids
         self._routes_in: dict[str, dict[str, list[str]]] = {}
         self._source_of: dict[str, str] = {}  # input id -> producing node
@@ -159,21 +97,7 @@ class Receiver:
             node, _, output = spec.source.partition("/")
             self._source_of[input_id] = node
             self._routes_in.setdefault(node, {}).setdefault(output, []).append(input_id)
-        self._conns: set[InConn] = set()
         self._deferred: dict[str, set[str]] = {}  # producer -> input ids to close at EOF
-
-    # ---- accepting ----------------------------------------------------------------
-
-    def on_accept(self) -> None:
-        """Accept every pending connection and read what it already sent."""
-        try:
-            for sock in accept_pending(self._listener, self._allow_root, self._refusals):
-                conn = InConn(sock, self._mark_dirty)
-                self._conns.add(conn)
-                self._register(sock, functools.partial(self.on_readable, conn))
-                self.on_readable(conn)
-        except OSError as err:
-            logger.error("accepting a data connection failed: %s", err)
 
     # ---- releases -----------------------------------------------------------------
 
@@ -194,10 +118,11 @@ class Receiver:
 
     # ---- frames -------------------------------------------------------------------
 
-    def on_readable(self, conn: InConn) -> None:
-        """Handle what arrived on ``conn`` (polling thread)."""
+    def on_readable(self, conn: InConn) -> bool:
+        """Handle what arrived on ``conn`` (polling thread); the core's frame loop with
+        the common small message spelled out, and runs of a burst batched."""
         if not conn.alive:
-            return
+            return False
         alive = conn.reader.fill(conn.sock)
         if conn.reader.error is not None:
             logger.error("dropping data connection from `%s`: %s", conn.sender, conn.reader.error)
@@ -235,7 +160,7 @@ class Receiver:
                             continue
                     self._on_data(conn, msg, ops)
                 elif type(msg) is NewSegment:
-                    self._on_segment(conn, msg)
+                    self.on_segment(conn, msg)
                 elif type(msg) is DropSegment:
                     conn.maps.pop(msg.segment_id, None)
                 elif type(msg) is Closed:
@@ -247,29 +172,35 @@ class Receiver:
                         self._inbox.push_event(stop_event("MANUAL"))
                     self._on_closed(conn, msg.outputs, ops)
                 elif type(msg) is Hello:
-                    self._on_hello(conn, msg)
+                    self.on_hello(conn, msg)
             if conn.reader.fds and not conn.reader.pending():
-                # every frame of the read was handled: a descriptor no segment claimed
-                raise ValueError("a descriptor came with a frame that is not `segment`")
+                self.check_fds(conn)  # raises: a descriptor no segment claimed
         except Exception as err:  # a broken peer must not take the node down
             logger.error("dropping data connection from `%s`: %s", conn.sender, err)
             alive = False
         if ops:
             self._inbox.apply(ops)
         if not alive:
-            self._eof(conn)
+            self.on_eof(conn)
+        return alive
 
-    @staticmethod
-    def _on_segment(conn: InConn, msg: NewSegment) -> None:
-        if conn.sender is None:
-            raise ValueError("segment before hello")
-        if not conn.reader.fds:
-            raise ValueError(f"segment {msg.segment_id} arrived without its fd")
-        fd = conn.reader.fds.pop(0)
-        if msg.segment_id not in conn.maps and len(conn.maps) >= MAX_SEGMENTS_PER_CONN:
-            os.close(fd)
-            raise ValueError(f"more than {MAX_SEGMENTS_PER_CONN} shared-memory segments")
-        conn.maps[msg.segment_id] = Mapping(fd, msg.size)  # checks seals and size
+    def map_segment(self, fd: int, size: int) -> Mapping:
+        """The mapping as one Arrow buffer, every page mapped up front."""
+        return Mapping(fd, size)
+
+    def on_data(self, conn: InConn, msg: Data) -> None:
+        """One message, queued on its inputs (the core's generic frame loop)."""
+        ops: list[Op] = []
+        self._on_data(conn, msg, ops)
+        self._inbox.apply(ops)
+
+    def on_closed(self, conn: InConn, msg: Closed) -> None:
+        """The sender closed outputs (the core's generic frame loop)."""
+        ops: list[Op] = []
+        if msg.stopping:
+            self._inbox.push_event(stop_event("MANUAL"))
+        self._on_closed(conn, msg.outputs, ops)
+        self._inbox.apply(ops)
 
     def _on_data(self, conn: InConn, msg: Data, ops: list[Op]) -> None:
         if conn.sender is None:
@@ -304,22 +235,9 @@ class Receiver:
         for input_id in input_ids:
             ops.append((input_id, item, protected, flush))
 
-    def _on_hello(self, conn: InConn, msg: Hello) -> None:
-        if conn.sender is not None:
-            raise ValueError("a second hello")
-        if msg.protocol_version != PROTOCOL_VERSION or msg.dataflow_id != self._dataflow_id:
-            raise ValueError(
-                f"unexpected hello from `{excerpt(msg.sender_node)}` (dataflow "
-                f"{excerpt(msg.dataflow_id)}, protocol {excerpt(msg.protocol_version)}; "
-                f"we are {self._dataflow_id}, {PROTOCOL_VERSION})"
-            )
-        if not secret_matches(msg.token, self._senders.get(msg.sender_node)):
-            # the token itself is never logged
-            raise ValueError(
-                f"refused hello from `{excerpt(msg.sender_node)}`: not a sender of this "
-                "node, or a wrong link token"
-            )
-        conn.sender = msg.sender_node
+    def on_hello(self, conn: InConn, msg: Hello) -> None:
+        """Check the sender (the core), then route its outputs to our inputs."""
+        super().on_hello(conn, msg)
         conn.routes = self._routes_in.get(msg.sender_node, {})
         # a new connection from a producer whose inputs were closed: it was restarted
         reopen = [iid for ids in conn.routes.values() for iid in ids]
@@ -334,22 +252,14 @@ class Receiver:
                 if deferred:
                     deferred.discard(input_id)
 
-    def _eof(self, conn: InConn) -> None:
-        with conn.lock:
-            conn.alive = False
-        self._conns.discard(conn)
-        self._unregister(conn.sock)
-        conn.sock.close()
-        conn.reader.close_fds()
-        conn.maps.clear()  # arrays still alive keep their mapping through their token
+    def on_eof(self, conn: InConn) -> None:
+        """Close ``conn``; inputs whose closing waited for its data close now."""
+        self.forget(conn)  # arrays still alive keep their mapping through their token
         sender = conn.sender
-        if sender is not None and not self._has_conn(sender):
+        if sender is not None and not self.connected(sender):
             waiting = self._deferred.pop(sender, None)
             if waiting:
                 self._inbox.apply([(iid, None, False, False) for iid in sorted(waiting)])
-
-    def _has_conn(self, sender: str) -> bool:
-        return any(c.sender == sender and c.alive for c in self._conns)
 
     # ---- closing requested by the daemon ------------------------------------------
 
@@ -357,7 +267,7 @@ class Receiver:
         """The daemon says ``source_node`` finished: close these inputs after its data."""
         # a producer that connected, sent and exited may still sit in the backlog
         self.on_accept()
-        if self._has_conn(source_node):
+        if self.connected(source_node):
             self._deferred.setdefault(source_node, set()).update(input_ids)
         else:
             self._inbox.apply([(iid, None, False, False) for iid in input_ids])
@@ -369,18 +279,6 @@ class Receiver:
             by_source.setdefault(self._source_of.get(input_id, ""), []).append(input_id)
         for source, ids in by_source.items():
             self.input_closed(ids, source)
-
-    def close(self) -> None:
-        """Close the listener and every connection (caller holds the poll lock)."""
-        for conn in list(self._conns):
-            with conn.lock:
-                conn.alive = False
-            self._unregister(conn.sock)
-            conn.sock.close()
-            conn.reader.close_fds()
-        self._conns.clear()
-        self._unregister(self._listener)
-        self._listener.close()
 
     # ---- leaving to be restarted ------------------------------------------------------
 
