@@ -41,8 +41,11 @@ from dora_daemon.barrier import StartBarrier
 from dora_daemon.commands import NodeKind
 from dora_daemon.core import actions as act
 from dora_daemon.core import events as ev
+from dora_daemon.core.dynamic_nodes import DynamicNodes
 from dora_daemon.core.errors import NodeControlError
+from dora_daemon.core.finish_graces import FinishGraces
 from dora_daemon.core.ladder import Ladder
+from dora_daemon.core.params import ParamMemory, is_param
 from dora_daemon.core.status import NodeStatus
 from dora_daemon.core.supervised import LastExit, Supervised
 from dora_daemon.dynamic import DynamicError
@@ -59,8 +62,6 @@ from dora_message.node_protocol import (
     STOP_RESTART,
     DaemonToNode,
     InputClosed,
-    ParamDeleted,
-    ParamUpdate,
     Stop,
 )
 
@@ -104,7 +105,6 @@ class DataflowCore:
         self.dataflow = dataflow
         self.dataflow_id = dataflow_id
         self.grace = grace
-        self.finish_grace = finish_grace
         self._health_interval = health_interval or DEFAULT_INTERVAL
         self.barrier = StartBarrier(dataflow.static_nodes)
         self.fault_counters = FaultCounters()
@@ -113,20 +113,17 @@ class DataflowCore:
         self._out: list[act.Action] = []
         self.router = Router(dataflow, _Outbox(lambda: self._out), self._display)
         self._nodes: dict[str, Supervised] = {}  # spawned nodes, once started
-        # dynamic node -> Waiting (never joined) | Left (may join again); see node_statuses
-        self._dynamic = {
-            n.id: "Waiting" for n in dataflow.nodes.values() if n.kind is NodeKind.DYNAMIC
-        }
+        self._dynamic = DynamicNodes(
+            n.id for n in dataflow.nodes.values() if n.kind is NodeKind.DYNAMIC
+        )
         self._kills: dict[str, Kill] = {}
         self._culprit: str | None = None  # the node whose early failure failed the barrier
         self.stop_requested = False
         self.force = False
         self._ladder: Ladder | None = None  # the dataflow's stop ladder
-        # node -> (deadline, grace) of its finish grace; None once it fell due
-        self._finish: dict[str, tuple[float, float] | None] = {}
+        self._finish = FinishGraces(finish_grace)
         self._pending: dict[str, int] = {}  # node -> messages in its input queues
-        # node -> {key: value JSON}: parameters it was told, told again after a restart
-        self._params: dict[str, dict[str, str]] = {}
+        self._params = ParamMemory()
 
     # ---- the machine ------------------------------------------------------------
 
@@ -144,7 +141,8 @@ class DataflowCore:
         ]
         if self._ladder is not None and (d := self._ladder.next_deadline()) is not None:
             deadlines.append(d)
-        deadlines += [due[0] for due in self._finish.values() if due is not None]
+        if (d := self._finish.next_deadline()) is not None:
+            deadlines.append(d)
         return min(deadlines, default=None)
 
     @property
@@ -307,7 +305,7 @@ class DataflowCore:
 
     def _finish_node(self, node_id: str, node: Supervised, last: LastExit, now: float) -> None:
         self._out.append(act.StopTicking(node_id))
-        self._finish.pop(node_id, None)
+        self._finish.forget(node_id)
         returncode, subscribed = last.returncode, last.subscribed
         if not subscribed and not self.barrier.decided and returncode != 0:
             self._culprit = node_id
@@ -378,8 +376,8 @@ class DataflowCore:
         every parameter set so far (queued until it is live)."""
         for producer, input_ids in self.router.closed_inputs(node_id).items():
             self._send(node_id, InputClosed(input_ids=input_ids, source_node=producer))
-        for key, value_json in sorted(self._params.get(node_id, {}).items()):
-            self._send(node_id, ParamUpdate(key=key, value_json=value_json))
+        for update in self._params.replay(node_id):
+            self._send(node_id, update)
 
     def _disable_restarts(self, now: float) -> None:
         """Restarts are off now: backoffs in progress end at once (their nodes end)."""
@@ -402,16 +400,11 @@ class DataflowCore:
                 continue
             for receiver in readers:
                 node = self._nodes.get(receiver)
-                if node is None or not node.running or receiver in self._finish:
+                if node is None or not node.running:
                     continue
-                if not self.router.all_inputs_closed(receiver):
-                    continue
-                spec = self.dataflow.nodes[receiver].descriptor_node
-                grace = spec.finish_grace_secs
-                if grace is None:
-                    grace = self.finish_grace
-                if grace is not None:
-                    self._finish[receiver] = (now + grace, grace)
+                if self.router.all_inputs_closed(receiver):
+                    spec = self.dataflow.nodes[receiver].descriptor_node
+                    self._finish.arm(receiver, spec.finish_grace_secs, now)
 
     def _straggler(self, node_id: str, grace: float, now: float) -> None:
         """``node_id`` outlived its finish grace: stop it with the ladder, as a failure."""
@@ -487,10 +480,8 @@ class DataflowCore:
                         self._out.append(act.Signal(node_id, signum))
             if node.restart_at is not None and node.restart_at <= now:
                 self._respawn(node_id, node, now)
-        for node_id, due in list(self._finish.items()):
-            if due is not None and due[0] <= now:
-                self._finish[node_id] = None  # once: a later exit of others re-arms nothing
-                self._straggler(node_id, due[1], now)
+        for due in self._finish.due(now):
+            self._straggler(due.node_id, due.grace, now)
 
     # ---- single-node commands ---------------------------------------------------
 
@@ -569,14 +560,14 @@ class DataflowCore:
         itself with ``close_outputs`` stay closed until it joins again)."""
         if node_id not in self._dynamic or self.stop_requested:
             return
-        self._dynamic[node_id] = "Left"
+        self._dynamic.left(node_id)
         self._out.append(act.Reconnect(node_id))
         self._catch_up(node_id)
         log.info("dynamic node %s left dataflow %s", node_id, self.dataflow_id)
 
     def dynamic_node_ids(self) -> list[str]:
         """The ``path: dynamic`` nodes of this dataflow."""
-        return list(self._dynamic)
+        return self._dynamic.ids()
 
     def join_dynamic(self, node_id: str, connected: bool) -> NodeConfig:
         """The config a dynamic node joins with; raises DynamicError when it cannot."""
@@ -586,7 +577,7 @@ class DataflowCore:
             raise DynamicError(
                 f"dynamic node `{node_id}` of dataflow {self.dataflow_id} is already connected"
             )
-        if self._dynamic.get(node_id) == "Left":
+        if self._dynamic.rejoins(node_id):
             self.router.reopen_outputs(node_id)  # its receivers take its data again
         log.info("dynamic node %s joins dataflow %s", node_id, self.dataflow_id)
         return self.dataflow.nodes[node_id].config
@@ -596,33 +587,22 @@ class DataflowCore:
     def check_deliverable(self, node_id: str) -> None:
         """Raise :class:`NodeControlError` unless ``node_id`` is a node of this run."""
         if node_id not in self._nodes and node_id not in self._dynamic:
-            known = ", ".join(sorted([*self._nodes, *self._dynamic])) or "none"
+            known = ", ".join(sorted([*self._nodes, *self._dynamic.ids()])) or "none"
             raise NodeControlError(f"no node `{node_id}` runs here (nodes: {known})")
 
     def held_for_restart(self, node_id: str, message: DaemonToNode) -> bool:
         """A parameter for a restarting node is kept for its next incarnation (True)."""
         node = self._nodes.get(node_id)
-        if node is not None and node.status == "Restarting" and _is_param(message):
-            self.remember(node_id, message)
+        if node is not None and node.status == "Restarting" and is_param(message):
+            self._params.remember(node_id, message)
             return True
         return False
 
     def remember(self, node_id: str, message: DaemonToNode) -> None:
         """``message`` reached the node: a parameter is told again after a restart."""
-        if isinstance(message, ParamUpdate):
-            self._params.setdefault(node_id, {})[message.key] = message.value_json
-        elif isinstance(message, ParamDeleted):
-            self._params.get(node_id, {}).pop(message.key, None)
+        self._params.remember(node_id, message)
 
     # ---- reading ----------------------------------------------------------------
-
-    def planned_stop(self, node_id: str) -> bool:
-        """Whether this node alone was asked to stop (its exit is then no failure)."""
-        return (node := self._nodes.get(node_id)) is not None and node.stop_requested
-
-    def running(self, node_id: str) -> bool:
-        """Whether an incarnation of the node runs as far as the core knows."""
-        return (node := self._nodes.get(node_id)) is not None and node.running
 
     def node_statuses(
         self, pids: Mapping[str, int], dynamic_peers: Mapping[str, int | None]
@@ -642,7 +622,8 @@ class DataflowCore:
                 pending=self._pending.get(node_id, 0) if alive else None,
                 dropped=self.missed.totals(node_id),
             )
-        for node_id, state in self._dynamic.items():
+        for node_id in self._dynamic.ids():
+            state = self._dynamic.state(node_id)
             connected = node_id in dynamic_peers
             statuses[node_id] = NodeStatus(
                 status="Running" if connected else state,
@@ -667,7 +648,3 @@ class DataflowCore:
 
     def _send(self, node_id: str, message: DaemonToNode) -> None:
         self._out.append(act.Send(node_id, message))
-
-
-def _is_param(message: DaemonToNode) -> bool:
-    return isinstance(message, ParamUpdate | ParamDeleted)
