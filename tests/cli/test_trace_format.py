@@ -154,12 +154,14 @@ class FakeClient:
 def test_view_prints_the_tree_and_notes_a_partial_trace_on_stderr(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from dora_cli.client import ControlClient
     from dora_cli.commands import trace as command
 
     async def connect(target: object) -> FakeClient:
         return FakeClient([span(2, "wait_for_spawn", 1, 0, daemons="1")])
 
-    monkeypatch.setattr(command.ControlClient, "connect", connect)
+    # the command imports the client when it runs: patch the class itself
+    monkeypatch.setattr(ControlClient, "connect", connect)
     result = CliRunner().invoke(command.trace, ["view", "A1B2C"])
     assert result.exit_code == 0, result.output
     assert result.stdout == "wait_for_spawn [INFO 3.0ms] {daemons=1}\n"
