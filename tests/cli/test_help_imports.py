@@ -124,3 +124,18 @@ def test_the_log_level_choices_are_the_message_levels() -> None:
     from dora_message.common import LEVELS
 
     assert LOG_LEVELS == LEVELS
+
+
+def test_completing_a_command_name_imports_no_command_module() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", WRAPPER],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"_DORA_COMPLETE": "bash_complete", "COMP_WORDS": "dora st", "COMP_CWORD": "1"},
+    )
+    candidates, _, tail = result.stdout.partition(MARKER + "\n")
+    assert candidates.split() == ["plain,start", "plain,status", "plain,stop"], result.stderr
+    modules = tail.split()[1:]
+    assert modules, result.stdout
+    assert [m for m in modules if m.startswith("dora_cli.commands.")] == []
