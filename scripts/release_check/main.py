@@ -12,7 +12,7 @@ from pathlib import Path
 
 from release_check.context import CheckFailed, Context, base_python
 from release_check.distributions import providing, workspace_distributions
-from release_check.steps import STEPS
+from release_check.steps import OPTIONAL_STEPS, STEPS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             uv_cache=_uv_cache(),
             verbose=args.verbose,
         )
-        failed = _run_steps(ctx, args.only or list(STEPS))
+        failed = _run_steps(ctx, args.only or [s for s in STEPS if s not in OPTIONAL_STEPS])
     except CheckFailed as failure:
         print(f"error: {failure}", file=sys.stderr)
         failed = ["build"]

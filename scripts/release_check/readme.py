@@ -1,8 +1,9 @@
 """The instructions of a generated project, as its README gives them to a new user.
 
 The templates' READMEs (templates/src/dora_templates) have the sections ``## Set up``,
-``## Run`` and ``## Test``. A user follows the first ``bash`` block of Set up (the uv way;
-the others are alternatives), then every ``bash`` block of Run and Test.
+``## Run`` and ``## Test``. A user follows the first ``bash`` block of Set up (the uv way),
+then every ``bash`` block of Run and Test. Python projects give the pip way as the second
+Set up block; in the venv it makes, Run and Test are typed without their ``uv run``.
 """
 
 from __future__ import annotations
@@ -40,15 +41,22 @@ def bash_blocks(readme: str) -> dict[str, list[str]]:
     return blocks
 
 
-def instructions(readme: str) -> str:
-    """The shell script a new user would type: Set up (first block), Run, Test.
+def instructions(readme: str, pip: bool = False) -> str:
+    """The shell script a new user would type: Set up, Run, Test (``pip``: the pip way).
 
-    Raises ``ValueError`` when the README has no Set up block or neither Run nor Test.
+    Raises ``ValueError`` when the README has no such Set up block or neither Run nor Test.
     """
     blocks = bash_blocks(readme)
-    if not blocks.get("Set up"):
-        raise ValueError("the README has no bash block under `## Set up`")
+    setup = blocks.get("Set up", [])
+    if len(setup) < (2 if pip else 1):
+        way = "a second bash block (the pip way)" if pip else "a bash block"
+        raise ValueError(f"the README has no {way} under `## Set up`")
     if not blocks.get("Run") and not blocks.get("Test"):
         raise ValueError("the README has no bash block under `## Run` or `## Test`")
-    parts = [blocks["Set up"][0], *blocks.get("Run", []), *blocks.get("Test", [])]
-    return "\n".join(parts) + "\n"
+    then = [*blocks.get("Run", []), *blocks.get("Test", [])]
+    if pip:
+        then = [_UV_RUN.sub("", block) for block in then]
+    return "\n".join([setup[1 if pip else 0], *then]) + "\n"
+
+
+_UV_RUN = re.compile(r"^uv run ", re.MULTILINE)

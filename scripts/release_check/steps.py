@@ -102,11 +102,20 @@ def example(ctx: Context) -> None:
 
 def new_projects(ctx: Context) -> None:
     """`dora new` for every language and kind, then the project's README instructions."""
+    _new_projects(ctx, NEW_PROJECTS, pip=False)
+
+
+def new_projects_pip(ctx: Context) -> None:
+    """The Python projects of `dora new` set up the pip way their README gives."""
+    _new_projects(ctx, [(lang, kind) for lang, kind in NEW_PROJECTS if lang == "python"], pip=True)
+
+
+def _new_projects(ctx: Context, projects: list[tuple[str, str]], pip: bool) -> None:
     failures = []
-    for lang, kind in NEW_PROJECTS:
-        what = f"dora new --lang {lang} --kind {kind}"
+    for lang, kind in projects:
+        what = f"dora new --lang {lang} --kind {kind}" + (" (pip)" if pip else "")
         started = time.monotonic()
-        parent = ctx.temp / "new" / f"{lang}-{kind}"
+        parent = ctx.temp / ("new-pip" if pip else "new") / f"{lang}-{kind}"
         parent.mkdir(parents=True, exist_ok=True)
         try:
             ctx.run(
@@ -117,7 +126,8 @@ def new_projects(ctx: Context) -> None:
             )
             project = parent / "my-project"
             try:
-                script = instructions((project / "README.md").read_text(encoding="utf-8"))
+                readme = (project / "README.md").read_text(encoding="utf-8")
+                script = instructions(readme, pip=pip)
             except (OSError, ValueError) as error:
                 raise CheckFailed(f"{what}: README.md: {error}") from None
             # run as a user with only the CLI's venv on PATH; the README makes its own
@@ -228,4 +238,10 @@ STEPS: dict[str, tuple[str, Callable[[Context], None]]] = {
     "new": ("dora new projects follow their own README", new_projects),
     "record": ("dora record + dora replay", record_replay),
     "node-venvs": ("nodes in their own venvs", node_venvs),
+    "pip": (
+        "dora new Python projects set up with pip (slow; only with --only pip)",
+        new_projects_pip,
+    ),
 }
+# Steps left out unless asked for by --only.
+OPTIONAL_STEPS = frozenset({"pip"})

@@ -146,6 +146,17 @@ def test_every_generated_readme_has_instructions_to_run(lang: str, kind: str) ->
     assert "--open" not in script  # nothing interactive
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_python_readmes_also_give_the_pip_way(kind: str) -> None:
+    variables = Variables(
+        "my-project", "my_project", "dora-node-api>=0.1.0,<0.2", "dora-dataflow>=0.1.0,<0.2"
+    )
+    script = instructions(render("python", kind, variables)["README.md"], pip=True)
+    assert "pip install -e " in script and '"dora-dataflow>=0.1.0,<0.2"' in script
+    assert "uv " not in script
+    assert "\npytest\n" in script
+
+
 def test_a_readme_without_set_up_is_refused() -> None:
     with pytest.raises(ValueError, match="Set up"):
         instructions("# x\n\n## Run\n\n```bash\ndora run dataflow.yml\n```\n")
