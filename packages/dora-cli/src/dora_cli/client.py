@@ -19,7 +19,6 @@ import itertools
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dora_message.errors import DoraError
@@ -27,6 +26,7 @@ from dora_message.errors import DoraError
 if TYPE_CHECKING:
     import asyncio
     import logging
+    from pathlib import Path
 
     from websockets.asyncio.client import ClientConnection
 
@@ -93,6 +93,8 @@ class Target:
 
 def default_token_file() -> Path:
     """``<user config dir>/dora/.dora-token`` (where ``dora up --auth`` puts it)."""
+    from pathlib import Path
+
     import platformdirs
 
     return Path(platformdirs.user_config_dir("dora")) / TOKEN_FILE_NAME
@@ -100,6 +102,8 @@ def default_token_file() -> Path:
 
 def discover_token() -> str | None:
     """The token to send, if any (see the module docstring); bad files are skipped."""
+    from pathlib import Path
+
     from dora_coordinator.auth import TokenFileError, read_token_file
 
     token = os.environ.get("DORA_AUTH_TOKEN")

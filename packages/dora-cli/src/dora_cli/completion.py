@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem, get_completion_class
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from click.shell_completion import CompletionItem
 
 __all__ = [
     "CLICK_SHELLS",
@@ -58,6 +61,8 @@ _SHELL_NAMES = {"pwsh": "powershell", "powershell": "powershell"}
 
 def detect_shell(environ: Mapping[str, str] | None = None) -> str | None:
     """The user's shell from ``$SHELL`` (``/bin/zsh`` → ``zsh``), or ``None``."""
+    from pathlib import Path
+
     env = os.environ if environ is None else environ
     name = Path(env.get("SHELL", "")).name.lower().removesuffix(".exe")
     name = _SHELL_NAMES.get(name, name)
@@ -66,6 +71,8 @@ def detect_shell(environ: Mapping[str, str] | None = None) -> str | None:
 
 def completion_script(shell: str, cli: click.Command, prog_name: str = "dora") -> str:
     """click's completion script for ``shell`` (one of :data:`CLICK_SHELLS`)."""
+    from click.shell_completion import get_completion_class
+
     cls = get_completion_class(shell)
     if cls is None:
         raise ValueError(f"click has no completion support for {shell}")
@@ -76,6 +83,10 @@ def complete_dataflow_files(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     """Dataflow files and directories starting with ``incomplete``."""
+    from pathlib import Path
+
+    from click.shell_completion import CompletionItem
+
     try:
         folder, _, prefix = incomplete.rpartition("/")
         base = Path(folder + "/") if folder or incomplete.startswith("/") else Path(".")
@@ -98,6 +109,10 @@ def complete_node_ids(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     """Node ids of the dataflow given earlier on the command line, if any."""
+    from pathlib import Path
+
+    from click.shell_completion import CompletionItem
+
     for name in _DATAFLOW_PARAMS:
         value = ctx.params.get(name)
         if isinstance(value, str | os.PathLike):
@@ -129,6 +144,8 @@ def complete_dataflows(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     """Names and UUIDs of the coordinator's dataflows (nothing if it cannot be reached)."""
+    from click.shell_completion import CompletionItem
+
     from dora_message import coordinator_to_cli as rep
 
     items: list[CompletionItem] = []
@@ -143,6 +160,8 @@ def complete_running_node_ids(
     ctx: click.Context, param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     """Node ids of the dataflow given with ``--dataflow`` (or the only one running)."""
+    from click.shell_completion import CompletionItem
+
     from dora_message import coordinator_to_cli as rep
 
     dataflow = ctx.params.get("dataflow")
