@@ -10,6 +10,7 @@ from dora_message import coordinator_to_cli as to_cli
 from dora_message import coordinator_to_daemon as to_daemon
 from dora_message import daemon_to_coordinator as from_daemon
 from dora_message.common import DataflowResult, LogMessage, NodeResult
+from dora_message.descriptor import Descriptor, Node
 
 
 def test_cli_requests_round_trip_and_ignore_unknown_fields() -> None:
@@ -67,7 +68,9 @@ def test_daemon_frames_both_ways() -> None:
     report = from_daemon.EventFrame(
         event=from_daemon.StatusReport(
             running=[
-                from_daemon.RunningDataflow(dataflow_id="d", nodes=["a"], descriptor={"nodes": []})
+                from_daemon.RunningDataflow(
+                    dataflow_id="d", nodes=["a"], descriptor=Descriptor(nodes=[])
+                )
             ]
         )
     )
@@ -76,7 +79,9 @@ def test_daemon_frames_both_ways() -> None:
         assert from_daemon.decode_frame(from_daemon.encode_frame(frame)) == frame
     command = to_daemon.CommandFrame(
         id=1,
-        command=to_daemon.SpawnDataflow(dataflow_id="d", descriptor={"nodes": []}, nodes=["a"]),
+        command=to_daemon.SpawnDataflow(
+            dataflow_id="d", descriptor=Descriptor(nodes=[Node(id="a", path="a.py")]), nodes=["a"]
+        ),
     )
     heartbeat = to_daemon.EventFrame(event=to_daemon.Heartbeat())
     for frame in (command, heartbeat):

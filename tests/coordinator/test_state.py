@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 
 from dora_coordinator.placement import PlacementError
@@ -11,6 +12,7 @@ from dora_coordinator.state import CoordinatorState, StateError, Status
 from dora_coordinator.store import MemoryStore
 from dora_message.common import DataflowResult, NodeResult
 from dora_message.daemon_to_coordinator import DataflowFinished, NodeMetric, RunningDataflow
+from dora_message.descriptor import Descriptor
 
 
 def node(node_id: str, inputs: dict[str, str] | None = None, **extra: Any) -> dict[str, Any]:
@@ -47,7 +49,9 @@ def state() -> CoordinatorState:
 def start(
     state: CoordinatorState, desc: dict[str, Any], now: float = 100.0, name: str | None = None
 ):
-    return state.plan_start(desc, name=name, working_dir="/w", uv=False, now=now)
+    # as the coordinator gets it: decoded into the Descriptor type with the request
+    typed = msgspec.convert(desc, Descriptor)
+    return state.plan_start(typed, name=name, working_dir="/w", uv=False, now=now)
 
 
 # ---- placement ---------------------------------------------------------------------
@@ -141,8 +145,10 @@ def test_start_barrier_fails_everywhere_on_the_first_error(state: CoordinatorSta
 
 def test_invalid_descriptor_and_duplicate_name(state: CoordinatorState) -> None:
     state.register_daemon("i1", None, {}, 0.0)
-    with pytest.raises(StateError, match="invalid dataflow descriptor"):
-        start(state, {"nodes": [{"id": "a", "bogus": 1}]})
+    with pytest.raises(
+        StateError, match=r"invalid dataflow descriptor: .*source node `ghost` does not exist"
+    ):
+        start(state, descriptor(node("a", inputs={"x": "ghost/out"})))
     start(state, descriptor(node("a")), name="app")
     with pytest.raises(StateError, match="named `app` is already running"):
         start(state, descriptor(node("a")), name="app")
@@ -310,13 +316,27 @@ def test_unknown_running_dataflow_is_adopted_not_forgotten(state: CoordinatorSta
         dataflow_id="1b4e28ba-2fa1-11d2-883f-0016d3cca427",
         nodes=["a"],
         name="orphan",
-        descriptor=descriptor(node("a")),
+        descriptor=msgspec.convert(descriptor(node("a")), Descriptor),
     )
     outcome = state.status_report("m1", [running], [], 10.0)
     assert outcome.adopted == [running.dataflow_id]
     adopted = state.resolve("orphan")
     assert adopted.status is Status.RUNNING
     assert adopted.record.placement == {"m1": ["a"]}
+    assert adopted.descriptor is running.descriptor  # typed, for a restart
+    stored = adopted.record.descriptor  # plain data in the store
+    assert isinstance(stored, dict) and msgspec.convert(stored, Descriptor) == running.descriptor
+
+
+def test_a_recovered_dataflow_reads_its_stored_descriptor_once(state: CoordinatorState) -> None:
+    state.register_daemon("i1", "m1", {}, 0.0)
+    started = start(state, descriptor(node("a")))
+    recovered = CoordinatorState(state.store)
+    recovered.recover(200.0)
+    dataflow = recovered.dataflows[started.uuid]
+    assert dataflow.parsed is None
+    assert dataflow.descriptor == started.descriptor
+    assert dataflow.descriptor is dataflow.descriptor
 
 
 def test_ended_dataflow_still_running_on_a_daemon_is_stopped(state: CoordinatorState) -> None:

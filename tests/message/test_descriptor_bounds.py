@@ -240,9 +240,11 @@ def test_coordinator_param_checks_use_them() -> None:
 
 @pytest.mark.timeout(30)
 def test_decoders_raise_malformed_message_which_old_callers_still_catch() -> None:
-    deep = '{"id":1,"request":{"type":"start","descriptor":{"n":' + "[" * 5000 + "]" * 5000
+    # the descriptor is typed; a ros2 section is free-form JSON, where depth is unbounded
+    deep = '{"id":1,"request":{"type":"start","descriptor":{"nodes":[{"id":"a","ros2":{"n":'
+    deep += "[" * 5000 + "]" * 5000
     with pytest.raises(MalformedMessage, match="nested too deeply") as info:
-        req.decode_request(deep + "}}}")
+        req.decode_request(deep + "}}]}}}")
     assert isinstance(info.value, ProtocolError)
     assert isinstance(info.value, msgspec.ValidationError | msgspec.DecodeError)
     with pytest.raises(MalformedMessage):

@@ -11,7 +11,6 @@ locally. Output lines arrive as ``build_output`` events and the end as
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from dora_cli.client import ControlClient, CoordinatorError, CoordinatorUnreachable, Target
 from dora_message import cli_to_coordinator as req
@@ -34,7 +33,7 @@ def is_deployed(descriptor: Descriptor) -> bool:
 
 async def build_via_coordinator(
     target: Target,
-    descriptor: dict[str, Any],
+    descriptor: Descriptor,
     working_dir: str,
     uv: bool,
     on_output: Callable[[str, str | None, str], None],

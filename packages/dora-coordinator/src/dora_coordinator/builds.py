@@ -15,9 +15,6 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any
-
-import msgspec
 
 from dora_coordinator.background import Background
 from dora_coordinator.links import DaemonCommandError, Links
@@ -41,12 +38,11 @@ OutputSink = Callable[[str, str, str], None]
 """``sink(daemon_id, node_id, line)``."""
 
 
-def place_build(state: CoordinatorState, descriptor_data: dict[str, Any]) -> dict[str, list[str]]:
+def place_build(state: CoordinatorState, descriptor: Descriptor) -> dict[str, list[str]]:
     """Check the descriptor and place its nodes on the connected daemons, as for a start."""
     try:
-        descriptor = msgspec.convert(descriptor_data, Descriptor)
         validate(descriptor)
-    except (msgspec.ValidationError, DescriptorError) as error:
+    except DescriptorError as error:
         raise StateError(f"invalid dataflow descriptor: {error}") from None
     candidates = [
         DaemonCandidate(d.daemon_id, d.machine_id, d.labels) for d in state.daemons.values()

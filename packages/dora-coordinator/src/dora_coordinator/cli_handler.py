@@ -209,7 +209,7 @@ class ControlSession:
         try:
             request = req.decode_request(frame)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
-            self._reply_error(_guess_id(frame), f"malformed request: {error}")
+            self._reply_error(_guess_id(frame), _malformed(error))
             return
         body = request.request
         if not self._greeted:
@@ -338,6 +338,20 @@ class ControlSession:
                 )
             )
         )
+
+
+def _malformed(error: Exception) -> str:
+    """The reply to a request that failed decoding; a descriptor's own error (it is
+    decoded with the request) reads as before, located inside the descriptor."""
+    text = str(error)
+    head, at, path = text.rpartition(" - at `")
+    inside = path.removeprefix(_DESCRIPTOR_PATH)
+    if at and inside != path and inside[:1] in (".", "[", "`"):
+        return f"invalid dataflow descriptor: {head} - at `${inside}"
+    return f"malformed request: {text}"
+
+
+_DESCRIPTOR_PATH = "$.request.descriptor"
 
 
 def _guess_id(frame: str) -> int:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+import msgspec
+
 from dora_coordinator.store import DataflowRecord
 from dora_message.daemon_to_coordinator import DataflowFinished, NetworkMetric, NodeMetric
+from dora_message.descriptor import Descriptor
 from dora_message.errors import DoraError
 
 
@@ -42,6 +45,15 @@ class Dataflow:
     ready: dict[str, str | None] = field(default_factory=dict)
     barrier_released: bool = False
     barrier_error: str | None = None
+    # the record's descriptor, typed: given by a start, else read from the record once
+    parsed: Descriptor | None = field(default=None, repr=False)
+
+    @property
+    def descriptor(self) -> Descriptor:
+        """The dataflow's descriptor (what a spawn or a restart sends)."""
+        if self.parsed is None:
+            self.parsed = msgspec.convert(self.record.descriptor, Descriptor)
+        return self.parsed
 
     @property
     def uuid(self) -> str:

@@ -152,7 +152,7 @@ class DataflowOperations:
                 raise DaemonCommandError(f"daemon {daemon_id} is not connected")
             command = to_daemon.SpawnDataflow(
                 dataflow_id=record.uuid,
-                descriptor=record.descriptor,
+                descriptor=dataflow.descriptor,
                 nodes=nodes,
                 name=record.name,
                 working_dir=record.working_dir,
@@ -256,7 +256,7 @@ class DataflowOperations:
         record = old.record
         started = self.start(
             req.StartDataflow(
-                descriptor=record.descriptor,
+                descriptor=old.descriptor,
                 name=record.name,
                 working_dir=record.working_dir,
                 uv=record.uv,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import uuid as uuid_module
-from typing import Any
 
 import msgspec
 
@@ -230,7 +229,7 @@ class CoordinatorState:
 
     def plan_start(
         self,
-        descriptor_data: dict[str, Any],
+        descriptor: Descriptor,
         *,
         name: str | None,
         working_dir: str | None,
@@ -239,9 +238,8 @@ class CoordinatorState:
     ) -> Dataflow:
         """Check and place a new dataflow, record it as Pending."""
         try:
-            descriptor = msgspec.convert(descriptor_data, Descriptor)
             validate(descriptor)
-        except (msgspec.ValidationError, DescriptorError) as error:
+        except DescriptorError as error:
             raise StateError(f"invalid dataflow descriptor: {error}") from None
         if name is not None and any(
             d.active and d.record.name == name for d in self.dataflows.values()
@@ -254,14 +252,14 @@ class CoordinatorState:
         record = DataflowRecord(
             uuid=str(uuid_module.uuid4()),
             status=Status.PENDING,
-            descriptor=descriptor_data,
+            descriptor=msgspec.to_builtins(descriptor),  # the store keeps plain data
             name=name,
             working_dir=working_dir,
             uv=uv,
             placement=group_by_daemon(placement),
             created_at=now,
         )
-        dataflow = Dataflow(record)
+        dataflow = Dataflow(record, parsed=descriptor)
         self.dataflows[record.uuid] = dataflow
         self._save(dataflow, now)
         return dataflow
@@ -414,14 +412,14 @@ class CoordinatorState:
         record = DataflowRecord(
             uuid=entry.dataflow_id,
             status=Status.RUNNING,
-            descriptor=entry.descriptor,
+            descriptor=msgspec.to_builtins(entry.descriptor) if entry.descriptor else {},
             name=entry.name,
             working_dir=entry.working_dir,
             uv=entry.uv,
             placement={daemon_id: list(entry.nodes)},
             created_at=now,
         )
-        dataflow = Dataflow(record)
+        dataflow = Dataflow(record, parsed=entry.descriptor)
         self.dataflows[record.uuid] = dataflow
         self._save(dataflow, now)
 

@@ -15,10 +15,9 @@ running dataflow; the coordinator resolves it.
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
+from dora_message.descriptor import Descriptor
 from dora_message.safe_decode import SafeDecoder
 
 CONTROL_PROTOCOL_VERSION = "dora-py-control-1"
@@ -36,9 +35,10 @@ class Hello(_Request, tag="hello"):
 
 
 class StartDataflow(_Request, tag="start"):
-    """Start a dataflow; ``descriptor`` is the validated descriptor as plain JSON data."""
+    """Start a dataflow; ``descriptor`` is the descriptor the CLI loaded and validated
+    (decoded into its type here, so a malformed one fails the request's decoding)."""
 
-    descriptor: dict[str, Any]
+    descriptor: Descriptor
     name: str | None = None
     working_dir: str | None = None
     uv: bool = False
@@ -156,7 +156,7 @@ class BuildDataflow(_Request, tag="build"):
     directory on the CLI's machine.
     """
 
-    descriptor: dict[str, Any]
+    descriptor: Descriptor
     working_dir: str | None = None
     uv: bool = False
 

@@ -10,11 +10,10 @@ Two frame kinds, tagged by ``kind``:
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from dora_message.cli_to_coordinator import LogQuery
+from dora_message.descriptor import Descriptor
 from dora_message.safe_decode import SafeDecoder
 
 
@@ -70,7 +69,7 @@ class SpawnDataflow(_Command, tag="spawn"):
     """
 
     dataflow_id: str
-    descriptor: dict[str, Any]
+    descriptor: Descriptor
     nodes: list[str]
     name: str | None = None
     working_dir: str | None = None
@@ -128,7 +127,7 @@ class BuildDataflow(_Command, tag="build"):
     """
 
     build_id: str
-    descriptor: dict[str, Any]
+    descriptor: Descriptor
     nodes: list[str]
     working_dir: str | None = None
     uv: bool = False

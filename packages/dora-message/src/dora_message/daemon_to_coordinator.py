@@ -13,11 +13,10 @@ Evolution rules (msgspec): new fields get defaults, nothing is renamed or retype
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
 
 from dora_message.common import DataflowResult, LogMessage, NodeResult
+from dora_message.descriptor import Descriptor
 from dora_message.safe_decode import SafeDecoder
 
 DAEMON_PROTOCOL_VERSION = "dora-py-daemon-1"
@@ -29,7 +28,7 @@ class RunningDataflow(msgspec.Struct, kw_only=True, omit_defaults=True):
     dataflow_id: str
     nodes: list[str]
     name: str | None = None
-    descriptor: dict[str, Any] = {}
+    descriptor: Descriptor | None = None
     working_dir: str | None = None
     uv: bool = False
 

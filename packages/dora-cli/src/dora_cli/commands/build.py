@@ -71,12 +71,9 @@ def build(path: Path, uv: bool, local: bool, strict_types: bool, target: Target)
 
 async def _distributed(target: Target, descriptor: Descriptor, base_dir: Path, uv: bool) -> bool:
     """Build on the daemons through the coordinator; False when none answers."""
-    import msgspec
-
     from dora_cli.remote_build import build_via_coordinator
 
     def on_output(node_id: str, daemon_id: str | None, line: str) -> None:
         click.echo(f"[{node_id}] {line}", err=True)
 
-    data = msgspec.to_builtins(descriptor)
-    return await build_via_coordinator(target, data, str(base_dir), uv, on_output)
+    return await build_via_coordinator(target, descriptor, str(base_dir), uv, on_output)

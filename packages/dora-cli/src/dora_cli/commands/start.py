@@ -88,8 +88,6 @@ def start(
     """
     import asyncio
 
-    import msgspec
-
     from dora_cli.log_display import LogDisplay
     from dora_message import cli_to_coordinator as req
     from dora_message.descriptor import with_debug_inspection
@@ -118,7 +116,7 @@ def start(
         else:
             click.echo("non-interactive mode: running in background", err=True)
     request = req.StartDataflow(
-        descriptor=msgspec.to_builtins(descriptor),
+        descriptor=descriptor,
         name=name or descriptor.name,
         working_dir=str(path.resolve().parent),
         uv=uv,
