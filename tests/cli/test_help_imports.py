@@ -139,3 +139,22 @@ def test_completing_a_command_name_imports_no_command_module() -> None:
     modules = tail.split()[1:]
     assert modules, result.stdout
     assert [m for m in modules if m.startswith("dora_cli.commands.")] == []
+
+
+@pytest.mark.parametrize("columns", ["40", "66", "200"])
+def test_help_is_as_wide_as_clicks_own(columns: str) -> None:
+    # main() gives click the width itself (help_width, without shutil): same text as click's
+    clicks_own = "from dora_cli.main import cli\ncli.main(['run', '--help'], prog_name='dora')"
+    env = {"COLUMNS": columns, "NO_COLOR": "1"}
+    outputs = [
+        subprocess.run(
+            [sys.executable, "-c", code, "run", "--help"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=env,
+        ).stdout
+        for code in ("from dora_cli.main import main\nmain()", clicks_own)
+    ]
+    assert outputs[0] == outputs[1]
+    assert "Usage: dora run" in outputs[0]
