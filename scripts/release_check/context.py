@@ -16,6 +16,8 @@ from release_check.distributions import Distribution
 # Variables that would let a command see the workspace, or another venv, or the test run.
 _DROPPED = {
     "VIRTUAL_ENV",
+    "VIRTUAL_ENV_PROMPT",
+    "UV_RUN_RECURSION_DEPTH",  # set by `uv run pytest` in CI
     "PYTHONPATH",
     "PYTHONHOME",
     "PYTHONSTARTUP",
