@@ -112,23 +112,25 @@ def wheel_metadata(wheel: Path) -> tuple[Message | None, list[str]]:
 
 
 def sdist_metadata(sdist: Path) -> tuple[Message | None, list[str]]:
-    """The PKG-INFO of ``sdist`` (``<name>-<version>/PKG-INFO``)."""
+    """The PKG-INFO of ``sdist`` (``<name>-<version>/PKG-INFO``), and problems of the
+    archive itself (license files, a pyproject.toml to build from)."""
     with tarfile.open(sdist) as archive:
-        members = [m for m in archive.getmembers() if m.name.count("/") == 1]
-        info = next((m for m in members if m.name.endswith("/PKG-INFO")), None)
+        names = {member.name for member in archive.getmembers()}
+        info = next(
+            (n for n in sorted(names) if n.count("/") == 1 and n.endswith("/PKG-INFO")), None
+        )
         if info is None:
             return None, [f"{sdist.name}: no PKG-INFO"]
         handle = archive.extractfile(info)
         if handle is None:
             return None, [f"{sdist.name}: PKG-INFO is not a file"]
         meta = parse(handle.read().decode("utf-8"))
-        top = {m.name for m in members}
-        root = info.name.split("/")[0]
-        missing = [
-            f"{sdist.name}: License-File `{f}` is not in the sdist"
-            for f in meta.get_all("License-File") or []
-            if f"{root}/{f}" not in top and not any(m.name == f"{root}/{f}" for m in archive)
-        ]
-        if f"{root}/pyproject.toml" not in top:
-            missing.append(f"{sdist.name}: no pyproject.toml (it cannot be built)")
-    return meta, missing
+    root = info.split("/")[0]
+    problems = [
+        f"{sdist.name}: License-File `{f}` is not in the sdist"
+        for f in meta.get_all("License-File") or []
+        if f"{root}/{f}" not in names
+    ]
+    if f"{root}/pyproject.toml" not in names:
+        problems.append(f"{sdist.name}: no pyproject.toml (it cannot be built)")
+    return meta, problems

@@ -126,6 +126,21 @@ def test_an_sdist_without_pkg_info_is_reported(tmp_path: Path) -> None:
     assert sdist_metadata(sdist) == (None, ["dora_thing-0.1.0.tar.gz: no PKG-INFO"])
 
 
+def test_an_sdist_without_its_license_file_or_pyproject_is_reported(tmp_path: Path) -> None:
+    sdist = tmp_path / "dora_thing-0.1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as archive:
+        data = COMPLETE.encode()
+        info = tarfile.TarInfo("dora_thing-0.1.0/PKG-INFO")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    meta, problems = sdist_metadata(sdist)
+    assert meta is not None and _check(COMPLETE) == []
+    assert problems == [
+        "dora_thing-0.1.0.tar.gz: License-File `LICENSE` is not in the sdist",
+        "dora_thing-0.1.0.tar.gz: no pyproject.toml (it cannot be built)",
+    ]
+
+
 def test_distributions_are_found_from_the_pyproject_files() -> None:
     distributions = workspace_distributions(REPO)
     names = {d.normalized for d in distributions}
