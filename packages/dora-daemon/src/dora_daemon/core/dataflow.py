@@ -158,7 +158,11 @@ class DataflowCore:
         return None
 
     def _dispatch(self, event: ev.Event) -> None:
-        match event:
+        match event:  # the frequent ones first: every output line of every node
+            case ev.StdoutLine(node_id, line):
+                self.router.stdout_line(node_id, line)
+            case ev.LogRecord(node_id, record):
+                self.router.publish_log(node_id, record)
             case ev.Start(now):
                 self._start(now)
             case ev.Spawned(node_id):
@@ -186,10 +190,6 @@ class DataflowCore:
                 self.router.close_outputs(producer, outputs)
             case ev.Disconnected(node_id):
                 self._disconnected(node_id)
-            case ev.StdoutLine(node_id, line):
-                self.router.stdout_line(node_id, line)
-            case ev.LogRecord(node_id, record):
-                self.router.publish_log(node_id, record)
             case ev.InputsBroken(node_id, input_ids):
                 self._inputs_broken(node_id, list(input_ids))
             case ev.InputsPending(node_id, count):
