@@ -14,10 +14,18 @@ import sys
 import time
 from pathlib import Path
 
+from floor import SmallFloor
+from floor_report import build_floor_lines, render_floor_markdown, render_floor_text
+from floored import FlooredScenario, FloorRow
 from peer import System, ours_system, peer_system
 from report import Failure, build_report, render_markdown, render_text
 from runner import RunResult, run_flow
+from scale import SCALE_NAMES, build_scale_scenarios
 from scenarios import SCENARIO_NAMES, FigureDef, Measured, Scenario, build_scenarios
+
+# scenarios measured beside a floor of bare processes (floor.py, scale.py)
+FLOORED_NAMES = ("floor", *SCALE_NAMES)
+ALL_NAMES = (*SCENARIO_NAMES, *FLOORED_NAMES)
 
 QUICK_ALLOWANCE_S = 8.0
 FULL_ALLOWANCE_S = 20.0
@@ -33,9 +41,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         action="append",
-        choices=SCENARIO_NAMES,
+        choices=ALL_NAMES,
         metavar="SCENARIO",
-        help=f"run only this scenario (repeatable): {', '.join(SCENARIO_NAMES)}",
+        help=f"run only this scenario (repeatable): {', '.join(ALL_NAMES)}",
+    )
+    parser.add_argument(
+        "--chain", type=int, metavar="N", help="nodes in the chain scenario (100; quick 10)"
+    )
+    parser.add_argument(
+        "--fan", type=int, default=20, metavar="N", help="width of fanout20/fanin20 (20)"
+    )
+    parser.add_argument(
+        "--scale-timeout",
+        type=float,
+        metavar="S",
+        help="start-up limit of the floored scenarios' runs, in seconds (90; quick 30)",
     )
     parser.add_argument("--reps", type=int, help="repetitions (default 3, 1 with --quick)")
     parser.add_argument(
@@ -51,6 +71,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.reps = 1 if args.quick else 3
     if args.reps < 1:
         parser.error("--reps must be at least 1")
+    if args.chain is not None and args.chain < 2:
+        parser.error("--chain must be at least 2 (a source and a sink)")
+    if args.fan < 1:
+        parser.error("--fan must be at least 1")
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     if not args.systems or any(s not in ("ours", "peer") for s in args.systems):
         parser.error("--systems takes 'ours', 'peer' or both")
@@ -70,13 +94,23 @@ def run_scenario(
     measured: dict[str, dict[str, list[Measured]]],
     failures: list[Failure],
     shm_log: dict[str, list[list[str]]],
+    floors: dict[str, list[Measured]] | None = None,
 ) -> None:
-    """Run every repetition, alternating systems run by run; collect figures and failures."""
+    """Run every repetition, alternating systems run by run; collect figures and failures.
+
+    A floored scenario also measures its floor once per repetition, into ``floors``.
+    """
     # a run that failed is not repeated in later repetitions (it would likely fail or hang
     # again); its failure stands in for it, so every repetition still counts it as bad
     failed: dict[tuple[str, str], RunResult] = {}
     specs = scenario.runs()
+    floored = scenario if isinstance(scenario, FlooredScenario) else None
+    run_one = floored.run_one if floored else run_flow
     for rep in range(1, reps + 1):
+        if floored is not None and floors is not None:
+            for key, value in floored.measure_floor().items():
+                floors.setdefault(key, []).append(value)
+            _floor_progress(scenario, rep, reps, floors)
         runs: dict[str, dict[str, RunResult]] = {s.name: {} for s in systems}
         for spec in specs:
             for system in systems:
@@ -84,7 +118,7 @@ def run_scenario(
                 if earlier is not None:
                     runs[system.name][spec.key] = earlier
                     continue
-                result = run_flow(system, spec, keep=keep, allowance_s=allowance_s)
+                result = run_one(system, spec, keep=keep, allowance_s=allowance_s)
                 runs[system.name][spec.key] = result
                 shm_log.setdefault(system.name, []).append(result.shm_left)
                 _progress(scenario, rep, reps, system, spec.key, result, keep)
@@ -119,6 +153,20 @@ def _progress(
     )
 
 
+def _floor_progress(
+    scenario: Scenario, rep: int, reps: int, floors: dict[str, list[Measured]]
+) -> None:
+    assert isinstance(scenario, FlooredScenario)
+    parts = []
+    for row in scenario.floor_rows():
+        latest = floors.get(row.floor.key, [])[-1:]
+        if latest:
+            value = latest[0].value
+            parts.append(f"{row.floor.key}={value:.1f}" if value is not None else row.floor.key)
+    text = ", ".join(dict.fromkeys(parts))
+    print(f"[{scenario.name} rep {rep}/{reps}] floor: {text}", file=sys.stderr, flush=True)
+
+
 def shm_remarks(shm_log: dict[str, list[list[str]]]) -> list[str]:
     """One line per system that left /dev/shm files behind after some runs."""
     remarks = []
@@ -143,19 +191,42 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     systems = make_systems(args.systems, args.ours_cli)
-    scenarios = [s for s in build_scenarios(args.quick) if not args.only or s.name in args.only]
+    every: list[Scenario] = [
+        *build_scenarios(args.quick),
+        SmallFloor(count=20 if args.quick else 100, warmup=2 if args.quick else 5),
+        *build_scale_scenarios(args.quick, args.chain, args.fan, args.scale_timeout),
+    ]
+    scenarios = [s for s in every if not args.only or s.name in args.only]
     allowance = QUICK_ALLOWANCE_S if args.quick else FULL_ALLOWANCE_S
     measured: dict[str, dict[str, list[Measured]]] = {}
     failures: list[Failure] = []
     shm_log: dict[str, list[list[str]]] = {}  # system -> per run, /dev/shm files it left
     figures: list[FigureDef] = []
+    floors: dict[str, list[Measured]] = {}  # floor key -> one Measured per repetition
+    floor_rows: list[FloorRow] = []
     started = time.monotonic()
     for scenario in scenarios:
         figures += scenario.figures()
+        if isinstance(scenario, FlooredScenario):
+            floor_rows += scenario.floor_rows()
+            with scenario.prepared():
+                run_scenario(
+                    scenario,
+                    systems,
+                    args.reps,
+                    allowance,
+                    args.keep,
+                    measured,
+                    failures,
+                    shm_log,
+                    floors,
+                )
+            continue
         run_scenario(
             scenario, systems, args.reps, allowance, args.keep, measured, failures, shm_log
         )
     report = build_report(figures, measured, failures)
+    floor_lines = build_floor_lines(figures, floor_rows, measured, floors)
     report.remarks += shm_remarks(shm_log)
     elapsed = time.monotonic() - started
     settings = (
@@ -163,10 +234,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{'+'.join(args.systems)}, scenarios {', '.join(s.name for s in scenarios)}, "
         f"{elapsed:.0f} s total"
     )
-    print(render_text(report))
+    print(render_text(report) + render_floor_text(floor_lines))
     print(f"\n({settings})")
     if args.markdown:
-        args.markdown.write_text(render_markdown(report, command_line(), settings))
+        markdown = render_markdown(report, command_line(), settings)
+        args.markdown.write_text(markdown + render_floor_markdown(floor_lines))
         print(f"markdown report written to {args.markdown}", file=sys.stderr)
     return 0
 

@@ -1,0 +1,94 @@
+"""The bare floor: two plain Python processes exchanging paced messages over a Unix socket.
+
+No dora and no pyarrow: the sender writes a 21-byte header (seq, ``t_send``, size, warm)
+and the payload in one ``sendall``; the receiver reads both completely, then takes
+``time.time_ns()``, as a node sees a message only once all of it is there. Same payloads
+(filled with ``expected_byte(seq)``) and the same absolute-schedule pacing as the
+benchmark's sender, so the figure is what any Python process pays on this machine.
+
+    bare_pair.py recv SOCKET RESULT_JSON EXPECT     (listens; acks once EXPECT arrived)
+    bare_pair.py send SOCKET SIZES COUNTS WARMUPS INTERVAL_MS   (comma lists per size)
+"""
+
+import json
+import socket
+import struct
+import sys
+import time
+
+HEADER = struct.Struct("<QQIB")  # seq, t_send ns, size, warm
+
+
+def expected_byte(seq: int) -> int:
+    return seq % 251 + 1  # as bench/nodes/common.py, without importing pyarrow
+
+
+def read_exact(conn: socket.socket, view: memoryview, size: int) -> None:
+    got = 0
+    while got < size:
+        n = conn.recv_into(view[got:size])
+        if n == 0:
+            raise ConnectionError("the sender closed mid-message")
+        got += n
+
+
+def receive(path: str, result_path: str, expect: int) -> None:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    print("ready", flush=True)
+    conn, _ = listener.accept()
+    head = bytearray(HEADER.size)
+    head_view = memoryview(head)
+    body = bytearray(1 << 20)
+    body_view = memoryview(body)
+    per_size: dict[str, list[int]] = {}
+    corrupt = received = 0
+    while received < expect:
+        read_exact(conn, head_view, HEADER.size)
+        seq, t_send, size, warm = HEADER.unpack(head)
+        if size > len(body):
+            body = bytearray(size)
+            body_view = memoryview(body)
+        read_exact(conn, body_view, size)
+        t_recv = time.time_ns()
+        received += 1
+        if size and (body[0] != expected_byte(seq) or body[size - 1] != expected_byte(seq)):
+            corrupt += 1
+        if not warm:
+            per_size.setdefault(str(size), []).append(t_recv - t_send)
+    conn.sendall(b"k")
+    with open(result_path, "w") as out:
+        json.dump({"received": received, "corrupt": corrupt, "lat_ns": per_size}, out)
+
+
+def send(path: str, sizes: list[int], counts: list[int], warmups: list[int], interval_s: float):
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(path)
+    seq = 0
+    due = time.monotonic()
+    for size, count, warmup in zip(sizes, counts, warmups, strict=True):
+        for i in range(warmup + count):
+            body = bytes([expected_byte(seq)]) * size  # built before the clock starts
+            due += interval_s
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            conn.sendall(HEADER.pack(seq, time.time_ns(), size, i < warmup) + body)
+            seq += 1
+    conn.recv(1)  # the receiver's ack: everything arrived
+
+
+def ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",")]
+
+
+def main() -> None:
+    role, path, *rest = sys.argv[1:]
+    if role == "recv":
+        receive(path, rest[0], int(rest[1]))
+    else:
+        send(path, ints(rest[0]), ints(rest[1]), ints(rest[2]), float(rest[3]) / 1000.0)
+
+
+main()
