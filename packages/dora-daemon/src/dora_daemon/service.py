@@ -134,12 +134,18 @@ class DaemonService:
             self.emit(ev.ZenohListening(endpoints=[self.mesh.endpoint]))
 
     def pending_events(self) -> list[ev.DaemonEvent]:
-        """Events to repeat on a new coordinator session (readiness not yet answered)."""
-        return [
+        """Events to repeat on a new coordinator session: readiness not yet answered, and
+        where zenoh listens once the session opened (the event may have been dropped
+        while the link was registering; a repeat is harmless)."""
+        events: list[ev.DaemonEvent] = [
             ev.NodesReady(dataflow_id=dataflow_id, error=hosted.ready[0])
             for dataflow_id, hosted in self.hosted.items()
             if hosted.ready is not None and not hosted.released
         ]
+        if self.mesh is not None and self._mesh_task is not None and self._mesh_task.done():
+            endpoints = [self.mesh.endpoint] if self.mesh.is_open else []
+            events.append(ev.ZenohListening(endpoints=endpoints))
+        return events
 
     def barrier_released(self, dataflow_id: str, error: str | None) -> None:
         """Every daemon of the dataflow is ready (or one failed)."""
