@@ -22,8 +22,10 @@ from dora_cli.main import COMMANDS, cli
 
 pytestmark = pytest.mark.timeout(120)
 
-#: Modules that ``--help`` must not import (asyncio and the message/transport stacks
-#: cost tens of milliseconds each; the daemon and coordinator are only needed to run).
+#: Modules that ``--help`` must not import: asyncio, the transport, TUI and Arrow stacks,
+#: the serialisers (msgspec comes with every ``dora_message`` module but ``errors``) cost
+#: milliseconds to tens of milliseconds each; the daemon and coordinator are only needed
+#: to run.
 HEAVY = (
     "asyncio",
     "websockets",
@@ -32,6 +34,8 @@ HEAVY = (
     "pyarrow",
     "dora_daemon",
     "dora_coordinator",
+    "msgspec",
+    "yaml",
 )
 
 MARKER = "--- sys.modules ---"

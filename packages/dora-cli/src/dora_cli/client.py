@@ -18,8 +18,7 @@ import contextlib
 import itertools
 import os
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from dora_message.errors import DoraError
 
@@ -73,9 +72,12 @@ class CoordinatorBusy(CoordinatorError):
         )
 
 
-@dataclass(frozen=True)
-class Target:
-    """Where the coordinator is, and the token to show it."""
+class Target(NamedTuple):
+    """Where the coordinator is, and the token to show it (``_replace`` makes a changed copy).
+
+    A named tuple rather than a dataclass: every command builds one, and the dataclasses
+    module and class set-up cost ``--help`` a millisecond.
+    """
 
     addr: str = DEFAULT_ADDR
     port: int = DEFAULT_PORT

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import click
 
 #: The log levels of ``dora_message.common.LEVELS``, most severe first. A copy, so that
@@ -10,6 +13,19 @@ LOG_LEVELS: tuple[str, ...] = ("error", "warn", "info", "debug", "trace", "stdou
 
 LOG_LEVEL = click.Choice(list(LOG_LEVELS), case_sensitive=False)
 LOG_FORMAT = click.Choice(["pretty", "json", "compact"], case_sensitive=False)
+
+
+class PathType(click.Path):
+    """``click.Path(path_type=pathlib.Path)``, with pathlib imported by the first conversion.
+
+    Declaring a path parameter then costs no pathlib import (~3 ms with urllib.parse and
+    ipaddress), which ``--help`` would otherwise pay.
+    """
+
+    def coerce_path_result(self, value: str | os.PathLike[str]) -> Any:
+        from pathlib import Path
+
+        return Path(value)
 
 
 def duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:

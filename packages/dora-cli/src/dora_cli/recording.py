@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import shutil
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dora_cli.errors import fail
+from dora_cli.options import PathType
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 output_yaml_option = click.option(
     "--output-yaml",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=PathType(dir_okay=False),
     help="Write the rewritten dataflow to this file and exit without running it.",
 )
 
@@ -50,6 +53,8 @@ def write_yaml(doc: Any, path: Path | None = None) -> str:
 
 def node_executable(name: str) -> str:
     """The absolute path of a console script of the environment ``dora`` runs in."""
+    from pathlib import Path
+
     beside = Path(sys.executable).parent / name
     if beside.is_file():
         return str(beside)

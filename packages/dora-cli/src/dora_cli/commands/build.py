@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -11,13 +10,16 @@ from dora_cli.client import Target
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import reports_errors, require_file
+from dora_cli.options import PathType
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dora_message.descriptor import Descriptor
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path), shell_complete=complete_dataflow_files)
+@click.argument("path", type=PathType(), shell_complete=complete_dataflow_files)
 @click.option("--uv", is_flag=True, help="Run `pip install` lines through `uv pip`.")
 @click.option("--local", is_flag=True, help="Build here even if a coordinator is reachable.")
 @click.option("--strict-types", is_flag=True, help="Treat type warnings as errors.")

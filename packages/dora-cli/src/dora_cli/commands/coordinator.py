@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+from dora_cli.options import PathType
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @click.command()
@@ -34,7 +39,7 @@ import click
 )
 @click.option(
     "--token-file",
-    type=click.Path(path_type=Path),
+    type=PathType(),
     help="Require the token in this file (created 0600 if missing).",
 )
 @click.option("--quiet", is_flag=True, help="Do not log to stderr.")

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+from dora_cli.options import PathType
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @click.command()
@@ -48,7 +53,7 @@ import click
 )
 @click.option(
     "--token-file",
-    type=click.Path(path_type=Path),
+    type=PathType(),
     help="Token of a coordinator that requires one (else env DORA_AUTH_TOKEN).",
 )
 @click.option(

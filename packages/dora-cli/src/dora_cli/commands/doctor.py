@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -13,9 +12,12 @@ import click
 from dora_cli.client import Target
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import fail
+from dora_cli.options import PathType
 from dora_message.errors import DoraError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dora_message import coordinator_to_cli as rep
 
 _TAGS = {"PASS": "green", "WARN": "yellow", "FAIL": "red"}
@@ -32,9 +34,7 @@ class _Checks:
 
 
 @click.command()
-@click.option(
-    "--dataflow", type=click.Path(path_type=Path), help="A dataflow YAML to validate as well."
-)
+@click.option("--dataflow", type=PathType(), help="A dataflow YAML to validate as well.")
 @coordinator_options
 def doctor(dataflow: Path | None, target: Target) -> None:
     """Check the CLI, shared memory, uv, the coordinator, daemons, dataflows and a descriptor."""

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.errors import reports_errors, require_file
+from dora_cli.options import PathType
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path), shell_complete=complete_dataflow_files)
+@click.argument("path", type=PathType(), shell_complete=complete_dataflow_files)
 @click.option(
     "--module",
     "module_file",

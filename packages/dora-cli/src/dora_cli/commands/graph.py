@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.errors import fail, reports_errors, require_file
+from dora_cli.options import PathType
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _EPILOG = """\b
 Examples:
@@ -19,7 +23,7 @@ Examples:
 @click.command(epilog=_EPILOG)
 @click.argument(
     "path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=PathType(dir_okay=False),
     shell_complete=complete_dataflow_files,
 )
 @click.option("--mermaid", is_flag=True, help="Print Mermaid flowchart text instead of HTML.")
@@ -27,7 +31,7 @@ Examples:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=PathType(dir_okay=False),
     help="Write here instead of <PATH without .yml>.html (with --mermaid: the text).",
 )
 @reports_errors

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -23,12 +22,14 @@ from dora_cli.options import LOG_FORMAT, LOG_LEVEL, duration
 from dora_message.errors import DoraError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dora_cli.log_display import LogDisplay
     from dora_message import cli_to_coordinator as req
     from dora_message.common import LogMessage
 
 LOCAL_POLL = 0.2
-OUT_DIR = Path("out")
+OUT_DIR = "out"  # where `dora run` writes its logs, relative to the working directory
 
 
 @click.command()
@@ -88,6 +89,7 @@ def logs(
 ) -> None:
     """Show the logs of a dataflow (the only running one, or the latest, by default)."""
     import asyncio
+    from pathlib import Path
 
     from dora_cli.log_display import LogDisplay
     from dora_daemon.log_format import parse_log_filter
@@ -120,7 +122,7 @@ def logs(
                 asyncio.run(_remote(target, dataflow, query, follow, display))
                 return
             except CoordinatorUnreachable:
-                if not OUT_DIR.is_dir():
+                if not Path(OUT_DIR).is_dir():
                     raise
                 click.echo(f"coordinator not reachable at {target}: reading ./out/", err=True)
                 follow = False
@@ -208,6 +210,8 @@ def _key(record: LogMessage) -> tuple[str, str | None, str]:
 
 
 def _local(ident: str | None, query: req.LogQuery, follow: bool, display: LogDisplay) -> None:
+    from pathlib import Path
+
     import msgspec
 
     from dora_daemon.log_query import latest_dataflow_id, log_node_ids, read_dataflow_logs
@@ -217,24 +221,28 @@ def _local(ident: str | None, query: req.LogQuery, follow: bool, display: LogDis
         if query.nodes is None:
             query = msgspec.structs.replace(query, nodes=[ident])
         ident = None
-    dataflow_id = ident or latest_dataflow_id(OUT_DIR)
+    out_dir = Path(OUT_DIR)
+    dataflow_id = ident or latest_dataflow_id(out_dir)
     if dataflow_id is None:
-        fail(f"no dataflow logs under {OUT_DIR.resolve()}")
+        fail(f"no dataflow logs under {out_dir.resolve()}")
     if query.nodes:
         # log files are named after their node: an unknown node is an error, not silence
-        known = set(log_node_ids(OUT_DIR, dataflow_id))
+        known = set(log_node_ids(out_dir, dataflow_id))
         unknown = [n for n in query.nodes if n not in known]
         if known and unknown:
             listing = ", ".join(sorted(known))
             fail(f"dataflow {dataflow_id} has no node `{unknown[0]}` (nodes: {listing})")
-    _show(display, read_dataflow_logs(OUT_DIR, dataflow_id, query))
+    _show(display, read_dataflow_logs(out_dir, dataflow_id, query))
     if follow:
-        _follow_local(OUT_DIR / dataflow_id, msgspec.structs.replace(query, tail=None), display)
+        _follow_local(out_dir / dataflow_id, msgspec.structs.replace(query, tail=None), display)
 
 
 def _is_dataflow_dir(name: str) -> bool:
-    path = (OUT_DIR / name).resolve()
-    return path.parent == OUT_DIR.resolve() and path.is_dir()
+    from pathlib import Path
+
+    out_dir = Path(OUT_DIR).resolve()
+    path = (out_dir / name).resolve()
+    return path.parent == out_dir and path.is_dir()
 
 
 def _follow_local(directory: Path, query: req.LogQuery, display: LogDisplay) -> None:

@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,15 +13,19 @@ from dora_cli.commands.run import run_options
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import fail, reports_errors, require_file
+from dora_cli.options import PathType
 from dora_cli.recording import output_yaml_option
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @click.command()
-@click.argument("dataflow", type=click.Path(path_type=Path), shell_complete=complete_dataflow_files)
+@click.argument("dataflow", type=PathType(), shell_complete=complete_dataflow_files)
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=PathType(dir_okay=False),
     help="Recording file [default: recording_<YYYYMMDD_HHMMSS>.adorec here].",
 )
 @click.option("--topics", help="Comma-separated node/output topics to record [default: all].")
@@ -54,6 +57,8 @@ def record(
     already runs on a coordinator and this command records it. The recording is an
     Arrow IPC stream that pyarrow, polars or duckdb can also read.
     """
+    from pathlib import Path
+
     from dora_cli.commands.run import run_descriptor
     from dora_cli.recording import comma_list, load_yaml_document, node_executable, write_yaml
     from dora_message.load import load_descriptor_with_warnings, parse_descriptor_with_warnings

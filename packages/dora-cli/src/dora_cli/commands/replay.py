@@ -10,21 +10,24 @@ live nodes is refused after showing what they would run.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dora_cli.commands.run import run_options
 from dora_cli.errors import fail, reports_errors, require_file
+from dora_cli.options import PathType
 from dora_cli.recording import output_yaml_option
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @click.command()
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("file", type=PathType(dir_okay=False))
 @click.option(
     "--dataflow",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=PathType(dir_okay=False),
     help="Your dataflow file: its nodes that are not replayed run live, from its folder "
     "(the dataflow stored in the recording is then not used).",
 )

@@ -7,16 +7,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, reports_errors, require_file
-from dora_cli.options import LOG_FORMAT, LOG_LEVEL, duration
+from dora_cli.options import LOG_FORMAT, LOG_LEVEL, PathType, duration
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dora_message.descriptor import Descriptor
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,7 +81,7 @@ def run_options(func: F) -> F:
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path), shell_complete=complete_dataflow_files)
+@click.argument("path", type=PathType(), shell_complete=complete_dataflow_files)
 @run_options
 @reports_errors
 def run(path: Path, **options: Any) -> None:

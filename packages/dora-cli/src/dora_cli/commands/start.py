@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -17,10 +16,11 @@ from dora_cli.client import ControlClient, Target
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import EXIT_FAILURE, fail, reports_errors, require_file
-from dora_cli.options import LOG_FORMAT, LOG_LEVEL
+from dora_cli.options import LOG_FORMAT, LOG_LEVEL, PathType
 
 if TYPE_CHECKING:
     import asyncio
+    from pathlib import Path
 
     from dora_cli.log_display import LogDisplay
     from dora_cli.reload_watch import ChangeDetector
@@ -32,7 +32,7 @@ SPAWN_TIMEOUT = 90.0
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path), shell_complete=complete_dataflow_files)
+@click.argument("path", type=PathType(), shell_complete=complete_dataflow_files)
 @click.option("--name", "-n", help="Name the dataflow (for stop, logs, restart).")
 @click.option(
     "--attach/--detach",

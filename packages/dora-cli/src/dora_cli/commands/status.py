@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -10,8 +9,11 @@ import click
 from dora_cli.client import ControlClient, CoordinatorUnreachable, Target
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import EXIT_FAILURE, reports_errors
+from dora_cli.options import PathType
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dora_message import coordinator_to_cli as rep
 
 
@@ -83,7 +85,7 @@ def report(target: Target, fmt: str, dataflow: Path | None) -> None:
     default="table",
     help="Output format.",
 )
-@click.option("--dataflow", type=click.Path(path_type=Path), help="Also check this dataflow file.")
+@click.option("--dataflow", type=PathType(), help="Also check this dataflow file.")
 @coordinator_options
 @reports_errors
 def status(fmt: str, dataflow: Path | None, target: Target) -> None:

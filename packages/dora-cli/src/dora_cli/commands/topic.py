@@ -16,7 +16,6 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -25,8 +24,11 @@ from dora_cli.client import ControlClient, Target
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.dataflow_query import dataflow_option, format_option
 from dora_cli.errors import fail, reports_errors
+from dora_cli.options import PathType
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dora_message import coordinator_to_cli as rep
 
 NO_DATA_HINT_AFTER = 5.0  # seconds without a message before echo suggests a reason
@@ -367,7 +369,7 @@ def info(selector: str, dataflow: str | None, duration: float, target: Target) -
 @click.option(
     "--file",
     "file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=PathType(exists=True, dir_okay=False),
     help="Read the JSON data from this file instead.",
 )
 @click.option(

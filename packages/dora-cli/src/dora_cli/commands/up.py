@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -11,10 +9,12 @@ import click
 from dora_cli.client import ControlClient, CoordinatorUnreachable, Target, default_token_file
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import reports_errors
+from dora_cli.options import PathType
 from dora_message.errors import DoraError
 
 if TYPE_CHECKING:
     import subprocess
+    from pathlib import Path
 
 READY_TIMEOUT = 10.0
 POLL_INTERVAL = 0.1
@@ -36,7 +36,7 @@ POLL_INTERVAL = 0.1
 )
 @click.option(
     "--token-file",
-    type=click.Path(path_type=Path),
+    type=PathType(),
     help="Require the token in this file (created 0600 if missing).",
 )
 @coordinator_options
@@ -54,7 +54,7 @@ def up(store: str, auth: bool, token_file: Path | None, target: Target) -> None:
     if auth and token_file is None:
         token_file = default_token_file()
     if token_file is not None:
-        target = dataclasses.replace(target, token=load_or_create_token(token_file))
+        target = target._replace(token=load_or_create_token(token_file))
     asyncio.run(_up(target, store, token_file))
 
 

@@ -5,22 +5,24 @@ Also home of :func:`type_check_for_build`, the same type pass as run by ``dora b
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.errors import EXIT_FAILURE, fail, reports_errors, require_file
+from dora_cli.options import PathType
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from dora_message.descriptor import Descriptor
 
 _SCHEMA_HINT = "hint: check the YAML syntax and the dataflow schema (docs/types-and-modules.md)"
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path), shell_complete=complete_dataflow_files)
+@click.argument("path", type=PathType(), shell_complete=complete_dataflow_files)
 @click.option(
     "--strict-types",
     is_flag=True,
