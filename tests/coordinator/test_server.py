@@ -65,6 +65,34 @@ def test_garbage_frames_get_error_replies(coordinator: tuple[Proc, int]) -> None
         assert "no dataflow with UUID or running name `no-such-dataflow`" in (missing.error or "")
 
 
+def test_a_malformed_descriptor_is_named_as_such(coordinator: tuple[Proc, int]) -> None:
+    # the descriptor is decoded with the request: its own errors still read as the
+    # descriptor's, located inside it, and answer the request's id
+    _, port = coordinator
+    with control(port) as ws:
+        hello(ws)
+        cases = {
+            '{"nodes": [{"id": "a", "bogus": 1}]}': "unknown field `bogus` - at `$.nodes[0]`",
+            '{"nodes": [{"id": 7}]}': "Expected `str`, got `int` - at `$.nodes[0].id`",
+            "[]": "Expected `object`, got `array` - at `$`",
+        }
+        for request_id, (descriptor, where) in enumerate(cases.items(), start=2):
+            start = f'{{"type": "start", "descriptor": {descriptor}}}'
+            ws.send(f'{{"id": {request_id}, "request": {start}}}')
+            frame = to_cli.decode_frame(ws.recv(timeout=10))
+            assert isinstance(frame, to_cli.Reply) and frame.id == request_id
+            assert frame.error is not None
+            assert frame.error.startswith("invalid dataflow descriptor: "), frame.error
+            assert frame.error.endswith(where), frame.error
+        ws.send('{"id": 9, "request": {"type": "start"}}')  # no descriptor: the request's
+        frame = to_cli.decode_frame(ws.recv(timeout=10))
+        assert isinstance(frame, to_cli.Reply) and frame.id == 9
+        assert (
+            frame.error
+            == "malformed request: Object missing required field `descriptor` - at `$.request`"
+        )
+
+
 def test_hello_comes_first_and_versions_must_match(coordinator: tuple[Proc, int]) -> None:
     _, port = coordinator
     with control(port) as ws:
