@@ -15,8 +15,9 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from dora.events import (
     Event,
@@ -68,16 +69,14 @@ class Phase(enum.Enum):
     FAILED = "failed"  # refused: nothing more is read
 
 
-@dataclass(frozen=True, slots=True)
-class TimerTick:
+class TimerTick(msgspec.Struct, frozen=True):
     """A tick on the node's timer inputs."""
 
     input_ids: Sequence[str]
     timestamp_ns: int
 
 
-@dataclass(frozen=True, slots=True)
-class Text:
+class Text(msgspec.Struct, frozen=True):
     """A daemon-made text input (``send_stdout_as``, ``dora/logs``)."""
 
     input_ids: Sequence[str]
@@ -86,35 +85,30 @@ class Text:
     parameters: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class InputsClosed:
+class InputsClosed(msgspec.Struct, frozen=True):
     """The producer of ``input_ids`` closed them for good."""
 
     input_ids: Sequence[str]
     source_node: str
 
 
-@dataclass(frozen=True, slots=True)
-class AllInputsClosed:
+class AllInputsClosed(msgspec.Struct, frozen=True):
     """Every input closed: close each one behind its producer's data (a STOP follows)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Stopped:
+class Stopped(msgspec.Struct, frozen=True):
     """The daemon asks the node to stop; ``scope`` says what stops (node_protocol)."""
 
     scope: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
+class Notice(msgspec.Struct, frozen=True):
     """Events for the node's event stream as they are (restarts, failures, parameters)."""
 
     events: tuple[Event, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Malformed:
+class Malformed(msgspec.Struct, frozen=True):
     """A message that could not be decoded (skipped)."""
 
     error: str

@@ -7,28 +7,26 @@ the caller (the event loop's ``loop.time()`` in the daemon, plain numbers in tes
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+
+import msgspec
 
 from dora_message.common import LogMessage
 from dora_message.node_protocol import DroppedMessages
 
 
-@dataclass(frozen=True, slots=True)
-class Start:
+class Start(msgspec.Struct, frozen=True):
     """The control socket listens: spawn every static node."""
 
     now: float
 
 
-@dataclass(frozen=True, slots=True)
-class Spawned:
+class Spawned(msgspec.Struct, frozen=True):
     """The node's process runs (its incarnation is the latest ``Spawn``)."""
 
     node_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class SpawnFailed:
+class SpawnFailed(msgspec.Struct, frozen=True):
     """The node's process could not be started."""
 
     node_id: str
@@ -36,8 +34,7 @@ class SpawnFailed:
     now: float
 
 
-@dataclass(frozen=True, slots=True)
-class Exited:
+class Exited(msgspec.Struct, frozen=True):
     """The node's process ended and its control connection was read to its end."""
 
     node_id: str
@@ -47,8 +44,7 @@ class Exited:
     stderr_tail: Sequence[str] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class StopRequested:
+class StopRequested(msgspec.Struct, frozen=True):
     """Stop the dataflow: STOP to every node, SIGTERM after ``grace``, SIGKILL half a grace
     later; ``force`` SIGKILLs every node group at once. ``grace`` None: the run's grace."""
 
@@ -57,8 +53,7 @@ class StopRequested:
     grace: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RestartRequested:
+class RestartRequested(msgspec.Struct, frozen=True):
     """``dora node restart``: stop the node with its own ladder, then start it again."""
 
     node_id: str
@@ -66,8 +61,7 @@ class RestartRequested:
     grace: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class NodeStopRequested:
+class NodeStopRequested(msgspec.Struct, frozen=True):
     """``dora node stop``: stop the node for good, whatever its restart policy."""
 
     node_id: str
@@ -75,98 +69,86 @@ class NodeStopRequested:
     grace: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Tick:
+class Tick(msgspec.Struct, frozen=True):
     """Time passed: deadlines up to ``now`` (backoffs, ladders, finish graces) fall due."""
 
     now: float
 
 
-@dataclass(frozen=True, slots=True)
-class HealthSweep:
+class HealthSweep(msgspec.Struct, frozen=True):
     """The periodic health check: when each live node was last heard from."""
 
     now: float
     last_activity: Mapping[str, float]  # only nodes the control server watches now
 
 
-@dataclass(frozen=True, slots=True)
-class BarrierDecided:
+class BarrierDecided(msgspec.Struct, frozen=True):
     """The start barrier released (``error`` None) or failed, everywhere."""
 
     error: str | None
     now: float
 
 
-@dataclass(frozen=True, slots=True)
-class OutputsClosed:
+class OutputsClosed(msgspec.Struct, frozen=True):
     """A node said it sends nothing more on ``outputs``."""
 
     node_id: str
     outputs: Sequence[str]
 
 
-@dataclass(frozen=True, slots=True)
-class RemoteOutputsClosed:
+class RemoteOutputsClosed(msgspec.Struct, frozen=True):
     """A producer on another machine closed ``outputs`` (through the bridge)."""
 
     producer: str
     outputs: Sequence[str]
 
 
-@dataclass(frozen=True, slots=True)
-class Disconnected:
+class Disconnected(msgspec.Struct, frozen=True):
     """The node's control connection closed (matters for dynamic nodes)."""
 
     node_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class StdoutLine:
+class StdoutLine(msgspec.Struct, frozen=True):
     """A raw output line of the node (``send_stdout_as``)."""
 
     node_id: str
     line: str
 
 
-@dataclass(frozen=True, slots=True)
-class LogRecord:
+class LogRecord(msgspec.Struct, frozen=True):
     """A log record of the node that passed its filter."""
 
     node_id: str
     record: LogMessage
 
 
-@dataclass(frozen=True, slots=True)
-class InputsBroken:
+class InputsBroken(msgspec.Struct, frozen=True):
     """The node's open circuit breakers (``input_timeout``) are now ``input_ids``."""
 
     node_id: str
     input_ids: Sequence[str]
 
 
-@dataclass(frozen=True, slots=True)
-class InputsPending:
+class InputsPending(msgspec.Struct, frozen=True):
     """``count`` received messages wait in the node's input queues."""
 
     node_id: str
     count: int
 
 
-@dataclass(frozen=True, slots=True)
-class MessagesDropped:
+class MessagesDropped(msgspec.Struct, frozen=True):
     """The node could not hand messages to a receiver."""
 
     node_id: str
     report: DroppedMessages
 
 
-@dataclass(frozen=True, slots=True)
-class InputsUnread:
+class InputsUnread(msgspec.Struct, frozen=True):
     """The node leaves to be restarted with these messages unread, per input."""
 
     node_id: str
-    counts: Mapping[str, int] = field(default_factory=dict)
+    counts: Mapping[str, int] = {}
 
 
 Event = (

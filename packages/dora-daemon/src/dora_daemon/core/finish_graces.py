@@ -7,11 +7,10 @@ when the node ends.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import msgspec
 
 
-@dataclass(frozen=True, slots=True)
-class Due:
+class Due(msgspec.Struct, frozen=True):
     """A grace that ran out: ``node_id`` outlived its inputs by ``grace`` seconds."""
 
     node_id: str

@@ -8,11 +8,11 @@ when; whoever holds it sends them to the nodes still running.
 from __future__ import annotations
 
 import signal
-from dataclasses import dataclass
+
+import msgspec
 
 
-@dataclass(slots=True)
-class Ladder:
+class Ladder(msgspec.Struct):
     """The deadlines of one ladder (a whole dataflow's, or one node's)."""
 
     grace: float

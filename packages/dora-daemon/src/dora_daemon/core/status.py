@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 
-@dataclass(frozen=True, slots=True)
-class NodeStatus:
+class NodeStatus(msgspec.Struct, frozen=True):
     """Supervision facts of one node, for the coordinator's ``node_metrics``."""
 
     status: str  # Running | Degraded | Restarting | Failed | Stopped (dynamic: Waiting | Left)
@@ -15,5 +14,5 @@ class NodeStatus:
     broken_inputs: tuple[str, ...] = ()
     pending: int | None = None  # messages in its input queues (None: no process)
     # messages it missed per input (restarts, not running: see dora_daemon.missed)
-    dropped: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = {}
     dynamic: bool = False  # a `path: dynamic` node: its process is not the daemon's child

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+
+import msgspec
 
 from dora_daemon.core.ladder import Ladder
 from dora_daemon.restart import RestartTracker
 
 
-@dataclass(frozen=True, slots=True)
-class LastExit:
+class LastExit(msgspec.Struct, frozen=True):
     """How the node's latest incarnation ended (kept for a restart that does not happen)."""
 
     returncode: int
@@ -18,8 +18,7 @@ class LastExit:
     stderr_tail: Sequence[str] = ()
 
 
-@dataclass(eq=False, slots=True)
-class Supervised:
+class Supervised(msgspec.Struct, eq=False):
     """One node the daemon spawns: its status, restart bookkeeping and pending deadlines."""
 
     tracker: RestartTracker | None  # None: never restarts (a kind dora does not restart)
@@ -31,7 +30,7 @@ class Supervised:
     stop_requested: bool = False  # dora node stop: never restart, a planned stop
     ladder: Ladder | None = None  # this node's own stop ladder (node stop / restart / finish)
     restart_at: float | None = None  # the backoff before the next incarnation ends then
-    last_exit: LastExit | None = field(default=None)
+    last_exit: LastExit | None = None
 
     @property
     def restarts(self) -> int:
