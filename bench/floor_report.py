@@ -15,7 +15,7 @@ from scenarios import FigureDef, Measured
 
 HEADER = (
     "figure",
-    "floor: bare processes",
+    "floor measured",
     "ours",
     "floor",
     "ours / floor",

@@ -17,14 +17,15 @@ from pathlib import Path
 from floor import SmallFloor
 from floor_report import build_floor_lines, render_floor_markdown, render_floor_text
 from floored import FlooredScenario, FloorRow
+from netns import build_netns_scenario
 from peer import System, ours_system, peer_system
 from report import Failure, build_report, render_markdown, render_text
 from runner import RunResult, run_flow
 from scale import SCALE_NAMES, build_scale_scenarios
 from scenarios import SCENARIO_NAMES, FigureDef, Measured, Scenario, build_scenarios
 
-# scenarios measured beside a floor of bare processes (floor.py, scale.py)
-FLOORED_NAMES = ("floor", *SCALE_NAMES)
+# scenarios measured beside a floor of bare processes (floor.py, scale.py, netns.py)
+FLOORED_NAMES = ("floor", *SCALE_NAMES, "netns")
 ALL_NAMES = (*SCENARIO_NAMES, *FLOORED_NAMES)
 
 QUICK_ALLOWANCE_S = 8.0
@@ -195,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         *build_scenarios(args.quick),
         SmallFloor(count=20 if args.quick else 100, warmup=2 if args.quick else 5),
         *build_scale_scenarios(args.quick, args.chain, args.fan, args.scale_timeout),
+        build_netns_scenario(args.quick),
     ]
     scenarios = [s for s in every if not args.only or s.name in args.only]
     allowance = QUICK_ALLOWANCE_S if args.quick else FULL_ALLOWANCE_S
