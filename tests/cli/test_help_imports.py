@@ -5,6 +5,11 @@ Every command and subcommand (walked from the click group, aliases included) run
 the names in ``sys.modules``. None may be one of :data:`HEAVY` (or a submodule of one):
 commands import those when they run, not when they are listed or explained. This is the
 import check behind the start-up figure in ``bench/cli_startup.py``; it measures no time.
+
+The shortcuts that keep ``--help`` cheap are checked to change nothing a user sees:
+completing a command name imports no command module, the help width main() gives click
+is click's own, path parameters still give ``pathlib.Path`` values, and the copied log
+levels are the message package's.
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import click
 import pytest
 
 from dora_cli.main import COMMANDS, cli
+from dora_cli.options import PathType
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -162,3 +169,14 @@ def test_help_is_as_wide_as_clicks_own(columns: str) -> None:
     ]
     assert outputs[0] == outputs[1]
     assert "Usage: dora run" in outputs[0]
+
+
+def test_path_parameters_still_give_pathlib_paths(tmp_path: Path) -> None:
+    # PathType declares a path parameter without importing pathlib; values are still Paths
+    flow = tmp_path / "flow.yml"
+    flow.write_text("nodes: []\n")
+    value = PathType(exists=True, dir_okay=False).convert(str(flow), None, None)
+    assert isinstance(value, Path)
+    assert value == flow
+    with pytest.raises(click.BadParameter, match="is a directory"):
+        PathType(dir_okay=False).convert(str(tmp_path), None, None)
