@@ -1,0 +1,169 @@
+"""The scale and floor scenarios: their dataflows, the floor table, and tiny real runs.
+
+The real runs go through ours only (a chain of 5, fans of 3), through the same entry point
+as the benchmark; nothing about timing is asserted, only that every row gets a measured
+value and that every message was delivered.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import bare
+import pytest
+import yaml
+from floor import SmallFloor
+from floor_report import build_floor_lines, render_floor_markdown
+from floored import FloorRow, FloorTarget
+from flows import write_flow
+from peer import ours_system
+from scale import Chain, FanIn, FanOut
+from scenarios import FigureDef, Measured
+
+RUN_PY = Path(__file__).resolve().parents[2] / "bench" / "run.py"
+
+
+def _nodes(tmp_path, spec):
+    flow = yaml.safe_load(write_flow(tmp_path, spec).read_text())
+    return {node["id"]: node for node in flow["nodes"]}
+
+
+def test_chain_links_source_relays_and_sink_with_room_for_every_message(tmp_path):
+    (spec,) = Chain(length=5, count=10, warmup=2, start_budget_s=5).runs()
+    nodes = _nodes(tmp_path, spec)
+    assert list(nodes) == ["source", "relay000", "relay001", "relay002", "sink"]
+    assert nodes["relay000"]["inputs"]["data"]["source"] == "source/data"
+    assert nodes["relay002"]["inputs"]["data"]["source"] == "relay001/data"
+    assert nodes["sink"]["inputs"]["data"] == {"source": "relay002/data", "queue_size": 22}
+    assert nodes["source"]["inputs"] == {"ack_sink": {"source": "sink/done"}}
+    assert nodes["sink"]["env"]["BENCH_EXPECT"] == "12"
+    assert nodes["source"]["env"]["BENCH_INTERVALS_MS"] == "20.0"  # 50 Hz
+
+
+def test_fan_in_gives_the_sink_one_input_per_sender(tmp_path):
+    (spec,) = FanIn(width=3, count=4, warmup=1, start_budget_s=5).runs()
+    nodes = _nodes(tmp_path, spec)
+    sink = nodes["sink"]
+    assert set(sink["inputs"]) == {"in0", "in1", "in2"}
+    assert sink["inputs"]["in2"]["source"] == "sender02/data"
+    assert sink["env"]["BENCH_SENDERS"] == "3" and sink["env"]["BENCH_EXPECT"] == "5"
+    for i in range(3):
+        assert nodes[f"sender0{i}"]["inputs"] == {"ack_sink": {"source": "sink/done"}}
+
+
+def test_chain_of_one_node_is_refused():
+    with pytest.raises(ValueError, match="at least 2 nodes"):
+        Chain(length=1, count=1, warmup=0, start_budget_s=1)
+
+
+TWICE = FloorTarget("<= 2x floor", 2.0)
+
+
+def _line(ours, floor, better="lower", target=TWICE):
+    fig = FigureDef("x", "x", "us", better)
+    row = FloorRow("x", FigureDef("f", "floor", "us", better), target)
+    measured = {"ours": {"x": [Measured(v) if v else Measured(None, "lost") for v in ours]}}
+    floors = {"f": [Measured(v) for v in floor]}
+    return build_floor_lines([fig], [row], measured, floors)[0]
+
+
+def test_floor_status_is_judged_on_the_median_ratio():
+    assert _line([300.0, 150.0, 180.0], [100.0]).status == "met"  # 180 / 100
+    assert _line([300.0, 250.0, 210.0], [100.0]).status == "NOT met"  # 250 / 100
+    assert _line([150.0], [100.0]).ratio(_line([150.0], [100.0]).ours) == pytest.approx(1.5)
+    throughput = FloorTarget(">= 0.8x bare", 0.8)
+    assert _line([0.9], [1.0], "higher", throughput).status == "met"
+    assert _line([0.7], [1.0], "higher", throughput).status == "NOT met"
+
+
+def test_a_bad_repetition_or_a_missing_system_never_meets_a_floor_target():
+    assert _line([150.0, None], [100.0]).status == "NOT met (ours INVALID)"
+    assert _line([], [100.0]).status == "NOT met (ours not run)"
+    markdown = render_floor_markdown([_line([150.0], [100.0])])
+    assert "| x | floor | 150 us | 100 us | 1.50x | <= 2x floor | met | not run | - |" in markdown
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_bare_pair_measures_every_message_of_every_size():
+    lat = bare.pair_latency([8, 65536], [5, 4], [1, 1], interval_ms=2.0)
+    assert sorted(lat) == [8, 65536]
+    assert len(lat[8]) == 5 and len(lat[65536]) == 4  # warm-ups left out
+    assert all(v > 0 for values in lat.values() for v in values)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
+def test_bare_start_floor_reports_time_and_pss_of_the_processes():
+    seconds, pss = bare.start_and_pss(3, timeout_s=50)
+    assert seconds > 0
+    assert 1 << 20 < pss < 1 << 30  # a Python process with pyarrow: megabytes, not bytes
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(120)
+def test_chain_run_of_ours_delivers_through_every_relay_and_samples_pss():
+    chain = Chain(length=5, count=5, warmup=1, start_budget_s=30)
+    (spec,) = chain.runs()
+    run = chain.run_one(ours_system(), spec, allowance_s=20.0)
+    assert run.error is None, run.log_tail
+    assert run.results["sink"]["unique"] == 6 and run.results["sink"]["corrupt"] == 0
+    measured = chain.measure({"chain": run})
+    assert measured["chain_delivered"].value == 100.0
+    for key in ("chain_first", "chain_hop_p50", "chain_e2e_p50", "chain_pss", "chain_pss_nodes"):
+        assert measured[key].invalid is None and measured[key].value > 0, (key, measured[key])
+    hop, e2e = measured["chain_hop_p50"].value, measured["chain_e2e_p50"].value
+    assert hop == pytest.approx(e2e / 4)  # 5 nodes: 4 hops
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(240)
+def test_entry_point_runs_the_scale_and_floor_rows_for_ours(tmp_path):
+    out = tmp_path / "bench.md"
+    only = [arg for name in ("chain", "fanout20", "fanin20", "floor") for arg in ("--only", name)]
+    args = ["--quick", *only, "--chain", "5", "--fan", "3", "--systems", "ours"]
+    proc = subprocess.run(
+        [sys.executable, str(RUN_PY), *args, "--markdown", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=220,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    markdown = out.read_text()
+    assert "FAILED" not in markdown and "INVALID" not in markdown, markdown
+    rows = {line.split("|")[1].strip(): line for line in markdown.splitlines() if "|" in line}
+    for label in ("chain 5: delivered", "fan-out 1->3 delivered", "fan-in 3->1 delivered"):
+        assert "| 100.0 % | not run |" in rows[label], rows[label]
+    floor_table = markdown.split("## Against the floor (same run)")[1]
+    for label in (
+        "chain 5: launch -> first message at the end",
+        "chain 5: PSS per node, whole tree",
+        "chain 5: latency per hop p50",
+        "latency p50 8 B",
+        "latency p50 64 KB",
+        "fan-out 1->3 8 B at 100 Hz p50",
+    ):
+        line = next(x for x in floor_table.splitlines() if x.startswith(f"| {label} |"))
+        cells = [cell.strip() for cell in line.split("|")[1:-1]]
+        ours, floor, ratio = cells[2], cells[3], cells[4]
+        assert ours[0].isdigit() and floor[0].isdigit() and ratio.endswith("x"), line
+
+
+def test_small_floor_keys_do_not_collide_with_the_latency_scenario():
+    scenario = SmallFloor(count=5, warmup=1)
+    keys = {fig.key for fig in scenario.figures()}
+    assert keys == {
+        "floor_lat_p50_8",
+        "floor_lat_p90_8",
+        "floor_lat_p50_65536",
+        "floor_lat_p90_65536",
+    }
+    assert {row.figure for row in scenario.floor_rows()} == keys
+    assert [row.target is not None for row in scenario.floor_rows()] == [True, False, True, False]
+
+
+def test_fan_out_names_every_receiver(tmp_path):
+    (spec,) = FanOut(width=3, count=4, warmup=1, start_budget_s=5).runs()
+    nodes = _nodes(tmp_path, spec)
+    assert {"receiver00", "receiver01", "receiver02"} <= set(nodes)
+    assert nodes["sender"]["env"]["BENCH_INTERVALS_MS"] == "10.0"  # 100 Hz
