@@ -23,10 +23,10 @@ from tests.coordinator.bounds import ask, control, coordinator_any_port
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 
-def register(daemon: ClientConnection, machine: str, **fields: Any) -> None:
+def register(daemon: ClientConnection, machine: str, instance_id: str = "", **fields: Any) -> None:
     event = from_daemon.Register(
         protocol_version=from_daemon.DAEMON_PROTOCOL_VERSION,
-        instance_id=str(uuid_module.uuid4()),
+        instance_id=instance_id or str(uuid_module.uuid4()),
         machine_id=machine,
         **fields,
     )
@@ -71,3 +71,17 @@ def test_a_pending_daemon_that_leaves_releases_the_wait() -> None:
                 coordinator.wait_for_line("registration waits for the zenoh endpoints of alpha")
             # alpha closed without ever saying where it listens
             assert registered(beta).get("peer_endpoints", []) == []
+
+
+def test_a_pending_daemon_registering_again_does_not_wait_for_itself() -> None:
+    with coordinator_any_port() as (coordinator, port):
+        url = f"ws://127.0.0.1:{port}/api/daemon"
+        instance = str(uuid_module.uuid4())
+        with connect(url, proxy=None) as first, connect(url, proxy=None) as second:
+            register(first, "alpha", instance, zenoh_pending=True)
+            registered(first)
+            # its first session is still open (and pending) when it registers again
+            register(second, "alpha", instance, zenoh_endpoints=["tcp/127.0.0.1:7001"])
+            registered(second)
+            coordinator.wait_for_line("daemon alpha registered again")
+            assert not [line for line in coordinator.output() if "registration waits" in line]

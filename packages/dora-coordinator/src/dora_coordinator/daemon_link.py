@@ -128,7 +128,7 @@ class DaemonLink:
             return False
         state = self.side.state
         # no await between the wait and registering: a later daemon waits for this one
-        await self.side.zenoh_wait.settled()
+        await self.side.zenoh_wait.settled(event.instance_id)
         try:
             daemon_id = state.register_daemon(
                 event.instance_id,

@@ -130,9 +130,14 @@ class CoordinatorState:
             daemon.zenoh_endpoints = list(endpoints)
             daemon.zenoh_pending = False
 
-    def zenoh_pending(self) -> list[str]:
-        """Connected daemons whose zenoh endpoints are not known yet."""
-        return [d.daemon_id for d in self.daemons.values() if d.zenoh_pending]
+    def zenoh_pending(self, instance_id: str = "") -> list[str]:
+        """Connected daemons whose zenoh endpoints are not known yet (but the daemon
+        ``instance_id``: a daemon registering again does not wait for itself)."""
+        return [
+            d.daemon_id
+            for d in self.daemons.values()
+            if d.zenoh_pending and d.instance_id != instance_id
+        ]
 
     def peer_endpoints(
         self, among: list[str] | None = None, exclude: str = ""

@@ -33,11 +33,12 @@ class ZenohWait:
         self._changed.set()  # wakes every current waiter...
         self._changed.clear()  # ...and the next wait() waits for the next change
 
-    async def settled(self) -> None:
-        """Return once no connected daemon is pending, or after the timeout."""
+    async def settled(self, instance_id: str) -> None:
+        """Return once no other connected daemon is pending, or after the timeout
+        (``instance_id``: the registering daemon, whose previous session may be)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
-        while pending := self.state.zenoh_pending():
+        while pending := self.state.zenoh_pending(instance_id):
             log.info(
                 "a daemon registration waits for the zenoh endpoints of %s", ", ".join(pending)
             )
