@@ -121,3 +121,42 @@ def _env() -> dict[str, str]:
     """This environment with the venv's `dora` first on PATH (the shell pipeline runs it)."""
     bin_dir = str(Path(sys.executable).parent)
     return {**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", "")}
+
+
+CRASHER = """
+from dora import Node
+
+node = Node()
+for event in node:
+    if event["type"] == "INPUT":
+        raise ValueError("boom")
+"""
+
+RESTARTED = """
+nodes:
+  - id: crasher
+    path: crasher.py
+    inputs:
+      tick: dora/timer/millis/50
+    restart_policy: on-failure
+    max_restarts: 1
+"""
+
+
+@pytest.mark.timeout(90)
+def test_the_daemons_own_warnings_are_labelled_and_on_stderr(tmp_path: Path) -> None:
+    (tmp_path / "crasher.py").write_text(CRASHER)
+    (tmp_path / "flow.yml").write_text(RESTARTED)
+    result = run_dora(["run", "flow.yml", "--stop-after", "60s"], cwd=tmp_path, timeout=80)
+    assert result.returncode == 1
+    restarting = re.search(
+        rf"^{CLOCK} WARN  dora: node crasher exited .*restarting", result.stderr, re.M
+    )
+    assert restarting, result.stderr
+    assert "restarting" not in result.stdout
+    as_json = run_dora(
+        ["run", "flow.yml", "--stop-after", "60s", "--log-format", "json"], cwd=tmp_path, timeout=80
+    )
+    records = [json.loads(line) for line in as_json.stderr.splitlines() if line.startswith("{")]
+    own = [r for r in records if r["node_id"] == "dora"]
+    assert own and own[0]["level"] == "WARN" and "restarting" in own[0]["message"], as_json.stderr

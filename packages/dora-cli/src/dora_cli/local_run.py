@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import signal
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from dora_cli.log_display import LogDisplay
+from dora_cli.log_display import LogDisplay, OwnLogHandler
 from dora_cli.summary import failure_summary
 from dora_daemon import LocalDataflow, RunOptions
 from dora_daemon.build import build_dataflow
@@ -77,8 +80,24 @@ async def run_local(
     loop.add_signal_handler(signal.SIGINT, on_interrupt)
     loop.add_signal_handler(signal.SIGTERM, dataflow.stop)
     try:
-        result = await dataflow.run()
+        with shown_daemon_logs(display):
+            result = await dataflow.run()
     finally:
         loop.remove_signal_handler(signal.SIGINT)
         loop.remove_signal_handler(signal.SIGTERM)
     return RunOutcome(result=result, interrupted=presses > 0)
+
+
+@contextlib.contextmanager
+def shown_daemon_logs(display: LogDisplay) -> Iterator[None]:
+    """While the in-process daemon runs, its warnings go through ``display`` (labelled,
+    on stderr) rather than through Python's bare last-resort handler."""
+    logger = logging.getLogger("dora_daemon")
+    handler = OwnLogHandler(display)
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True

@@ -17,8 +17,10 @@ Two rules keep the display from hurting the dataflow or the user:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
+from datetime import UTC, datetime
 from typing import TextIO
 
 from dora_cli.terminal_text import escape_lines, escaped_record
@@ -37,7 +39,7 @@ class LogDisplay:
         stream: TextIO | None = None,
         notes: TextIO | None = None,
     ) -> None:
-        from dora_daemon.log_format import format_log  # not at import: `--help` stays light
+        from dora_cli.log_lines import format_log  # not at import: `--help` stays light
 
         self._format = format_log
         self.level = level
@@ -60,6 +62,13 @@ class LogDisplay:
         if not _write(self.stream, self._format(record, self.fmt, self.color)):
             self.closed = True
 
+    def show_own(self, record: LogMessage) -> None:
+        """Print a record of dora itself (the in-process daemon) on the notes stream."""
+        if self._notes_closed or not level_passes(record.level, self.level):
+            return
+        color = self.fmt == "pretty" and _wants_color(self.notes)
+        self.note(self._format(record, self.fmt, color))
+
     def note(self, text: str) -> None:
         """Print a message of the CLI itself (not a node log; it may quote node output).
 
@@ -70,6 +79,43 @@ class LogDisplay:
             text = escape_lines(text)
         if not _write(self.notes, text):
             self._notes_closed = True
+
+
+class OwnLogHandler(logging.Handler):
+    """Shows the ``logging`` records of dora's own modules (the in-process daemon of
+    ``dora run``) on ``display``'s notes stream, formatted like node records with ``dora``
+    in the node's place, instead of the bare text of Python's last-resort handler."""
+
+    def __init__(self, display: LogDisplay) -> None:
+        super().__init__()
+        self.display = display
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+            if record.exc_info:
+                message += "\n" + self.format(record).partition("\n")[2]
+            moment = datetime.fromtimestamp(record.created, UTC)
+            self.display.show_own(
+                LogMessage(
+                    timestamp=moment.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+                    level=_LEVELS.get(record.levelno, "info"),
+                    message=message,
+                    node_id="dora",
+                    target=record.name,
+                )
+            )
+        except Exception:  # a log call must never take the run down
+            self.handleError(record)
+
+
+_LEVELS = {
+    logging.DEBUG: "debug",
+    logging.INFO: "info",
+    logging.WARNING: "warn",
+    logging.ERROR: "error",
+    logging.CRITICAL: "error",
+}
 
 
 def _write(stream: TextIO, line: str) -> bool:
