@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +52,7 @@ def write_yaml(doc: Any, path: Path | None = None) -> str:
 
 def node_executable(name: str) -> str:
     """The absolute path of a console script of the environment ``dora`` runs in."""
+    import shutil
     from pathlib import Path
 
     beside = Path(sys.executable).parent / name

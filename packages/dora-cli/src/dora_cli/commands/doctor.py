@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import stat
 from typing import TYPE_CHECKING
 
 import click
@@ -79,6 +77,8 @@ def doctor(dataflow: Path | None, target: Target) -> None:
 
 
 def _check_shm(checks: _Checks) -> None:
+    import stat
+
     try:
         mode = stat.S_IMODE(os.stat("/dev/shm").st_mode)
     except OSError:
@@ -91,6 +91,7 @@ def _check_shm(checks: _Checks) -> None:
 
 
 def _check_uv(checks: _Checks) -> None:
+    import shutil
     import subprocess
 
     uv = shutil.which("uv")
