@@ -134,6 +134,16 @@ class AcrossMachines(FlooredScenario):
 
     # ---- set-up ---------------------------------------------------------------------
 
+    @property
+    def link(self) -> VethPair | None:
+        """The namespaces while prepared (None outside, or where they cannot be made)."""
+        return self._link
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why namespaces could not be made here, once ``prepared`` found out."""
+        return self._unavailable
+
     @contextlib.contextmanager
     def prepared(self) -> Iterator[None]:
         self._workdir = Path(tempfile.mkdtemp(prefix="bench-netns-"))

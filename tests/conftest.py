@@ -14,6 +14,7 @@ import pytest
 
 MUST_RUN_IN_CI = {
     "tests/distributed/test_netns.py": "iproute2; the suite must run as root to create namespaces",
+    "tests/bench/test_netns_scenario.py": "iproute2; the suite must run as root",
     "tests/authoring/test_render_chromium.py": "headless Chromium at /usr/bin/chromium",
 }
 
