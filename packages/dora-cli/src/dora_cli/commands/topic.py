@@ -15,8 +15,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
@@ -72,10 +71,10 @@ def list_topics(dataflow: str | None, fmt: str, target: Target) -> None:
 # ---- receiving messages -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Watched:
+class Watched(NamedTuple):
     """What the receiving and sending commands need: the dataflow, its topics, where its
-    nodes run and how to reach their daemons."""
+    nodes run and how to reach their daemons. (A named tuple: a dataclass would cost every
+    ``dora topic … --help`` the dataclasses import.)"""
 
     dataflow_id: str
     topics: list[str]
