@@ -36,6 +36,7 @@ from dora._typecheck import OutputTypeCheck
 from dora._watch import Watch, breaker_tick, heartbeat_period
 from dora.events import Event, error_event
 from dora_message.config import ENV_NODE_CONFIG, NodeConfig, decode_node_config
+from dora_message.dataplane.sockets import listen_socket
 from dora_message.node_protocol import (
     STOP_RESTART,
     BrokenInputs,
@@ -46,7 +47,6 @@ from dora_message.node_protocol import (
     PendingInputs,
     UnreadInputs,
 )
-from dora_message.transport import listen_socket
 
 logger = logging.getLogger(__name__)
 
