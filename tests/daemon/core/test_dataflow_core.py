@@ -11,7 +11,9 @@ import pytest
 from dora_daemon.core import DataflowCore, NodeControlError
 from dora_daemon.core import actions as act
 from dora_daemon.core import events as ev
+from dora_daemon.dynamic import DynamicError
 from dora_daemon.resolve import resolve_dataflow
+from dora_daemon.results import exited_before_init
 from dora_message.node_protocol import (
     STOP_NODE,
     InputClosed,
@@ -124,8 +126,6 @@ def test_on_failure_restarts_after_the_backoff_then_gives_up(tmp_path: Path) -> 
 
 
 def _before_init(node_id: str) -> str:
-    from dora_daemon.results import exited_before_init
-
     return exited_before_init(node_id, 1, ["boom"])
 
 
@@ -284,3 +284,48 @@ def test_parameters_reach_the_next_incarnation(tmp_path: Path) -> None:
         ParamUpdate(key="gain", value_json="2"),
         late,
     ]
+
+
+def test_a_spawn_failure_fails_the_node_and_tells_its_receivers(tmp_path: Path) -> None:
+    core = core_for(tmp_path, [CRASHER, SINK])
+    core.handle(ev.Start(0.0))
+    core.handle(ev.Spawned("sink"))
+    failed = core.handle(ev.SpawnFailed("crasher", "failed to spawn node crasher: ENOENT", 0.1))
+    result = reports(failed)["crasher"]
+    assert not result.ok and result.cause == "failed to spawn node crasher: ENOENT"
+    assert act.CloseChannel("crasher", clean=False, error=result.cause) in failed
+    assert sends(failed, "sink", NodeFailed)[0].error == result.cause
+    assert sends(failed, "sink", InputClosed) == [
+        InputClosed(input_ids=["value"], source_node="crasher")
+    ]
+    # a node parked in the barrier then fails as a cascade of the culprit
+    core.barrier.exited("crasher", clean=False, error=result.cause)
+    after = core.handle(ev.Exited("sink", 1, 1.0, subscribed=True))
+    assert "after node crasher failed to start" in (reports(after)["sink"].cause or "")
+
+
+def test_a_dynamic_node_leaves_and_joins_again(tmp_path: Path) -> None:
+    core = core_for(
+        tmp_path,
+        [
+            {"id": "panel", "path": "dynamic", "outputs": ["cmd"]},
+            {**SINK, "inputs": {"value": "panel/cmd"}},
+        ],
+    )
+    started(core)
+    assert core.dynamic_node_ids() == ["panel"]
+    assert core.node_statuses({}, {})["panel"].status == "Waiting"
+    config = core.join_dynamic("panel", connected=False)
+    assert config.node_id == "panel"
+    assert core.node_statuses({}, {"panel": 77})["panel"].pid == 77
+    core.remember("panel", ParamUpdate(key="mode", value_json="1"))
+    left = core.handle(ev.Disconnected("panel"))
+    assert left[0] == act.Reconnect("panel")
+    assert sends(left, "panel", ParamUpdate) == [ParamUpdate(key="mode", value_json="1")]
+    assert sends(left, "sink", InputClosed) == []  # its receivers keep their inputs open
+    assert core.node_statuses({}, {})["panel"].status == "Left"
+    with pytest.raises(DynamicError, match="already connected"):
+        core.join_dynamic("panel", connected=True)
+    core.handle(ev.StopRequested(now=5.0))
+    with pytest.raises(DynamicError, match="is stopping"):
+        core.join_dynamic("panel", connected=False)
