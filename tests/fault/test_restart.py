@@ -111,10 +111,15 @@ def test_max_restarts_gives_up_after_three_starts_with_doubling_gaps(tmp_path: P
         connected = [line for line in dora.lines if "crasher: connected" in line]
         assert [f"restart={n}" in line for n, line in enumerate(connected)] == [True] * 3
         assert dora.output.count("sink: NODE_RESTARTED crasher") == 2
-        # the final report names the node and quotes its last stderr lines
+        # the final report names the node and quotes its traceback (lines printed before
+        # it are in the node's output, labelled as its stderr)
         assert "node `crasher` failed: exit code 1" in dora.output
         assert "| RuntimeError: boom 2" in dora.output
-        assert "| crasher: something broke in run 2" in dora.output
+        assert "STDERR crasher: crasher: something broke in run 2" in dora.output
+        assert (
+            "not restarted: it reached max_restarts (2) (2 restart(s) so far); last stderr line: RuntimeError: boom 2"
+            in dora.output
+        )
     finally:
         dora.kill_tree()
 

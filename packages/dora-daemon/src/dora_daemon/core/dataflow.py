@@ -53,7 +53,7 @@ from dora_daemon.health import DEFAULT_INTERVAL, FaultCounters, silent_nodes
 from dora_daemon.missed import MissedMessages
 from dora_daemon.resolve import ResolvedDataflow
 from dora_daemon.restart import Decision, RestartPolicy, RestartTracker
-from dora_daemon.results import Kill, describe_status, exited_before_init, node_result, tail_text
+from dora_daemon.results import Kill, describe_status, exited_before_init, node_result
 from dora_daemon.routing import Router
 from dora_message.common import LogMessage, NodeResult
 from dora_message.config import NodeConfig
@@ -292,14 +292,15 @@ class DataflowCore:
                     decision.reason,
                 )
             else:
+                # the traceback itself is in the node's output and the final summary
+                tail = last.stderr_tail
                 log.error(
-                    "node %s failed (%s) and is not restarted: %s (%d restart(s) so far); "
-                    "last stderr lines:\n%s",
+                    "node %s failed (%s) and is not restarted: %s (%d restart(s) so far)%s",
                     node_id,
                     describe_status(last.returncode),
                     decision.reason,
                     tracker.restarts,
-                    tail_text(last.stderr_tail, 10),
+                    f"; last stderr line: {tail[-1]}" if tail else "",
                 )
         self._done(node_id, node)
 
