@@ -200,3 +200,30 @@ def listening_tcp_ports(pid: int) -> list[int]:
             if state == "0A" and inode in inodes:  # 0A: TCP_LISTEN
                 ports.add(int(local.rsplit(":", 1)[1], 16))
     return sorted(ports)
+
+
+def shm_files_held(pids: Sequence[int]) -> list[str]:
+    """``/dev/shm`` files that processes ``pids`` or their descendants map or hold open.
+
+    zenoh's shared-memory transport would put its segments there (the daemons turn it
+    off); asking the processes themselves keeps other programs' files out of it.
+    """
+    import psutil
+
+    found = set()
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            continue
+        for process in tree:
+            proc = Path(f"/proc/{process.pid}")
+            try:
+                maps = (proc / "maps").read_text()
+                links = [os.readlink(fd) for fd in (proc / "fd").iterdir()]
+            except OSError:
+                continue  # gone meanwhile
+            found.update(w for line in maps.splitlines() for w in line.split()[5:6])
+            found.update(links)
+    return sorted(f for f in found if f.startswith("/dev/shm/"))

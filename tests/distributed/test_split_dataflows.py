@@ -7,7 +7,6 @@ message and its order themselves and fail the dataflow otherwise.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from tests.distributed.helpers import (
     endless_flow,
     listening_tcp_ports,
     numbered_flow,
+    shm_files_held,
     started_uuid,
 )
 from tests.procs import wait_gone
@@ -31,15 +31,15 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
-    """A coordinator on a port it picks; every process is killed by PID at the end."""
-    before = set(os.listdir("/dev/shm"))
+    """A coordinator on a port it picks; every process is killed by PID at the end,
+    after checking that none of them (nodes included) uses a /dev/shm file."""
     cluster = Cluster()
     try:
         cluster.coordinator()
         yield cluster
+        assert not shm_files_held([proc.pid for proc in cluster.procs])
     finally:
         cluster.kill_all()
-    assert not set(os.listdir("/dev/shm")) - before, "files left in /dev/shm"
 
 
 def node_processes(daemon_proc: object) -> list[psutil.Process]:
