@@ -117,8 +117,8 @@ def test_max_restarts_gives_up_after_three_starts_with_doubling_gaps(tmp_path: P
         assert "| RuntimeError: boom 2" in dora.output
         assert "STDERR crasher: crasher: something broke in run 2" in dora.output
         assert (
-            "not restarted: it reached max_restarts (2) (2 restart(s) so far); last stderr line: RuntimeError: boom 2"
-            in dora.output
+            "not restarted: it reached max_restarts (2) (2 restart(s) so far); "
+            "last stderr line: RuntimeError: boom 2" in dora.output
         )
     finally:
         dora.kill_tree()
