@@ -59,7 +59,7 @@ class ResolvedNode:
     send_stdout_as: str | None  # full output id (``op/x`` for operator nodes)
     send_logs_as: str | None
     cpu_affinity: tuple[int, ...] | None
-    descriptor_node: Node  # its restart and health-check keys (supervisor.py)
+    descriptor_node: Node  # its restart and health-check keys (core/dataflow.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -243,7 +243,7 @@ async def spawn_node(node: ResolvedNode, on_line: LineCallback) -> NodeProcess:
         )
     except subprocess.SubprocessError as err:
         # The child failed between fork and exec ("Exception occurred in preexec_fn"): a
-        # spawn failure like any other, not an error that ends the supervisor, which once
+        # spawn failure like any other, not an error that ends the daemon's run, which once
         # reported the dataflow as finished (ok) while the node had never run.
         raise OSError(f"the node process could not be set up: {err}") from err
     process = NodeProcess(node.id, transport, protocol)
