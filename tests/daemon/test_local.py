@@ -224,7 +224,9 @@ def test_spawn_failure_fails_the_dataflow(tmp_path: Path) -> None:
     result = asyncio.run(flow.run())
     results = by_node(result)
     assert "failed to spawn node ghost" in results["ghost"].cause
-    assert "no-such-binary-for-dora-tests" in results["ghost"].cause
+    assert (
+        "`no-such-binary-for-dora-tests` was not found on the node's PATH" in results["ghost"].cause
+    )
     assert "failed to spawn node ghost" in results["waiter"].stderr_tail[-1]
     assert results["waiter"].cause == (
         "cascading failure (exit code 4) after node ghost failed to start"

@@ -87,7 +87,7 @@ from dora_daemon.resolve import (
     resolve_dataflow,
 )
 from dora_daemon.restart import with_restart_count
-from dora_daemon.spawn import NodeProcess, spawn_node
+from dora_daemon.spawn import NodeProcess, describe_spawn_failure, spawn_node
 from dora_daemon.timers import Timers
 from dora_message.common import DataflowResult, LogMessage, NodeResult
 from dora_message.config import NodeConfig
@@ -587,7 +587,7 @@ class LocalDataflow:
         except OSError as error:
             spawned.set()
             self._spawning.pop(node_id, None)
-            message = f"failed to spawn node {node_id} ({' '.join(resolved.argv)}): {error}"
+            message = describe_spawn_failure(resolved, error)
             self._feed(SpawnFailed(node_id, message, loop.time()))
             return
         self._processes[node_id] = process

@@ -250,3 +250,17 @@ async def spawn_node(node: ResolvedNode, on_line: LineCallback) -> NodeProcess:
     # if this process dies, the guardian takes the node's whole group down with it
     watch_group(process.pgid)
     return process
+
+
+def describe_spawn_failure(node: ResolvedNode, error: OSError) -> str:
+    """Why ``node`` did not start, in the words a user needs: a bare command name that is
+    not on the node's PATH says so and shows that PATH (the node's own ``env: PATH``
+    decides where a venv's entry point is found, docs/node-venvs.md)."""
+    program = node.argv[0] if node.argv else "?"
+    if isinstance(error, FileNotFoundError) and "/" not in program:
+        path = node.env.get("PATH", "")
+        return (
+            f"failed to spawn node {node.id}: `{program}` was not found on the node's PATH "
+            f"({path or 'empty'}); give an absolute path or set the node's `env: PATH`"
+        )
+    return f"failed to spawn node {node.id} ({' '.join(node.argv)}): {error}"
