@@ -39,7 +39,11 @@ def unused_port() -> Iterator[int]:
 
 
 class Proc:
-    """``python -m <module> args`` with its merged output readable line by line."""
+    """``python -m <module> args`` with its merged output readable line by line.
+
+    ``prefix`` goes before the interpreter (e.g. ``ip netns exec NS``, which execs, so
+    the PID is still the Python process's own).
+    """
 
     port = 0  # the port a server printed (see :func:`start_coordinator`)
 
@@ -49,9 +53,10 @@ class Proc:
         args: Sequence[str],
         cwd: Path | None = None,
         env: dict[str, str] | None = None,
+        prefix: Sequence[str] = (),
     ) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
+            [*prefix, sys.executable, "-m", module, *args],
             cwd=cwd,
             env={**os.environ, "NO_COLOR": "1", **(env or {})},
             stdin=subprocess.DEVNULL,

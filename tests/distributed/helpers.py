@@ -20,34 +20,6 @@ from tests.coordinator.helpers import Proc, wait_until
 NODES = Path(__file__).parent / "nodes"
 
 
-class NsProc(Proc):
-    """:class:`Proc` started with a command prefix (e.g. ``ip netns exec NS``)."""
-
-    def __init__(
-        self,
-        module: str,
-        args: Sequence[str],
-        prefix: Sequence[str] = (),
-        env: dict[str, str] | None = None,
-    ) -> None:
-        import queue
-        import threading
-
-        self.proc = subprocess.Popen(
-            [*prefix, sys.executable, "-m", module, *args],
-            env={**os.environ, "NO_COLOR": "1", **(env or {})},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self.pid = self.proc.pid
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-
 class Cluster:
     """A coordinator and daemons reachable at ``addr:port``; tracks every process."""
 
@@ -59,7 +31,7 @@ class Cluster:
     def coordinator(self, prefix: Sequence[str] = ()) -> Proc:
         """Start the coordinator; returns once it listens."""
         args = ["--port", str(self.port), "--interface", self.addr]
-        proc = NsProc("dora_coordinator", args, prefix)
+        proc = Proc("dora_coordinator", args, prefix=prefix)
         self.procs.append(proc)
         line = proc.wait_ready("dora-coordinator listening on")
         self.port = proc.port = int(line.rsplit(":", 1)[1])
@@ -68,7 +40,7 @@ class Cluster:
     def daemon(self, machine: str, prefix: Sequence[str] = (), *extra: str) -> Proc:
         """Start a daemon with ``--machine-id machine``; returns once registered."""
         args = ["--coordinator-addr", self.addr, "--coordinator-port", str(self.port)]
-        proc = NsProc("dora_daemon", [*args, "--machine-id", machine, *extra], prefix)
+        proc = Proc("dora_daemon", [*args, "--machine-id", machine, *extra], prefix=prefix)
         self.procs.append(proc)
         proc.wait_ready("registered with the coordinator as")
         return proc
