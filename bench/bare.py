@@ -5,7 +5,8 @@
 * :func:`start_and_pss`: N processes started at once, each importing pyarrow: the time
   until every one has it imported, and their PSS per process while all are alive.
 
-Each uses the interpreter the nodes of ours run with (the workspace venv's).
+Each uses the interpreter the nodes of ours run with (the workspace venv's) and their
+environment (bytecode written and reused, as for the nodes: see ``peer._venv_env``).
 """
 
 from __future__ import annotations
@@ -18,13 +19,18 @@ import time
 from pathlib import Path
 
 from flows import NODES_DIR
-from peer import REPO_ROOT
+from peer import REPO_ROOT, ours_system
 from pss import pss_bytes
 
 PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
 PAIR_TIMEOUT_ALLOWANCE_S = 20.0
 # prints once pyarrow is imported, then holds it until its stdin closes
 HOLD_PYARROW = "import sys, pyarrow; print('ready', flush=True); sys.stdin.read()"
+
+
+def bare_env() -> dict[str, str]:
+    """The environment ours gives its nodes."""
+    return ours_system().env
 
 
 class FloorError(RuntimeError):
@@ -49,6 +55,7 @@ def pair_latency(
             stdout=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
             text=True,
+            env=bare_env(),
         )
         try:
             if recv.stdout is None or recv.stdout.readline().strip() != "ready":
@@ -59,6 +66,7 @@ def pair_latency(
                 capture_output=True,
                 text=True,
                 timeout=timeout,
+                env=bare_env(),
             )
             if send.returncode != 0:
                 raise FloorError(f"the bare pair's sender failed: {send.stderr.strip()[-300:]}")
@@ -82,6 +90,7 @@ def start_and_pss(count: int, timeout_s: float, python: Path = PYTHON) -> tuple[
     their PSS per process (bytes) while all of them are alive and idle.
     """
     procs: list[subprocess.Popen[str]] = []
+    env = bare_env()
     try:
         start = time.monotonic()
         for _ in range(count):
@@ -91,6 +100,7 @@ def start_and_pss(count: int, timeout_s: float, python: Path = PYTHON) -> tuple[
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     text=True,
+                    env=env,
                 )
             )
         for proc in procs:  # ends when the slowest has imported pyarrow

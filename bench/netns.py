@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import os
 import shutil
 import subprocess
 import tempfile
@@ -28,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
-from bare import PYTHON
+from bare import PYTHON, bare_env
 from floored import FlooredScenario, FloorRow, FloorTarget, floor_failed
 from flows import NODES_DIR, RunSpec, pair, result_path, write_flow
 from netns_link import ADDR_A, ADDR_B, NetnsError, Service, VethPair, veth_pair
@@ -349,7 +348,7 @@ class AcrossMachines(FlooredScenario):
                 str(result),
                 str(total),
             ],
-            {**os.environ, "NO_COLOR": "1"},
+            bare_env(),
             str(self._workdir),
             "bare zenoh subscriber",
         )
@@ -361,6 +360,7 @@ class AcrossMachines(FlooredScenario):
                 capture_output=True,
                 text=True,
                 timeout=START_S + total * max(interval_ms, 50) / 1000 + 60,
+                env=bare_env(),
             )
             if pub.returncode != 0:
                 raise NetnsError(f"publisher failed: {(pub.stderr or pub.stdout).strip()[-300:]}")

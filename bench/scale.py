@@ -5,7 +5,8 @@
   libraries counted once; the CLI and daemon are charged to the nodes); latency per hop
   (end-to-end / (N - 1)); delivered. Floors, in the same repetition: N bare processes
   started at once, each importing pyarrow (until all have), their PSS per process, and
-  the bare two-process pair at the chain's pacing.
+  the bare two-process pair at the chain's pacing (and, for information, the PSS of one
+  bare process alone, whose libraries no sibling shares).
 * ``fanout20`` / ``fanin20``: one sender to 20 receivers, 20 senders to one receiver,
   8 B at 100 Hz: latency p50 over all messages, delivered. Floor: the bare pair at 100 Hz.
 
@@ -135,13 +136,16 @@ class Chain(FlooredScenario):
             FigureDef("floor_start", f"start {n} x python -c 'import pyarrow'", "ms", "lower"),
             FigureDef("floor_pss", f"bare python+pyarrow PSS ({n} at once)", "MB", "lower"),
             FigureDef("floor_hop_p50", "bare pair 8 B at 50 Hz p50", "us", "lower"),
+            # the same process alone: its libraries shared with no sibling (information)
+            FigureDef("floor_pss_one", "one bare python+pyarrow alone, PSS", "MB", "lower"),
         ]
 
     def floor_rows(self) -> list[FloorRow]:
-        start, pss, hop = self.floor_figures()
+        start, pss, hop, pss_one = self.floor_figures()
         return [
             FloorRow("chain_first", start, FloorTarget("<= 1.2x floor", 1.2)),
             FloorRow("chain_pss", pss, FloorTarget("<= 1.1x floor", 1.1)),
+            FloorRow("chain_pss", pss_one),
             FloorRow("chain_pss_nodes", pss),
             FloorRow("chain_hop_p50", hop, FloorTarget("<= 2x floor", 2.0)),
         ]
@@ -149,6 +153,7 @@ class Chain(FlooredScenario):
     def measure_floor(self) -> dict[str, Measured]:
         try:
             start_s, pss = bare.start_and_pss(self.length, self.start_budget_s)
+            _, pss_one = bare.start_and_pss(1, self.start_budget_s)
             lat = bare.pair_latency([SIZE], [self.count], [self.warmup], CHAIN_PACE_MS)[SIZE]
         except bare.FloorError as error:
             return floor_failed(self.floor_figures(), f"floor: {error}")
@@ -156,6 +161,7 @@ class Chain(FlooredScenario):
             "floor_start": Measured(start_s * 1000),
             "floor_pss": Measured(pss / MB),
             "floor_hop_p50": Measured(percentile(lat, 50) / 1000),
+            "floor_pss_one": Measured(pss_one / MB),
         }
 
     def measure(self, runs: dict[str, RunResult]) -> dict[str, Measured]:
