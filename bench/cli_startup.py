@@ -127,8 +127,10 @@ def medians(commands: dict[str, list[str]], reps: int) -> dict[str, Figure]:
     }
 
 
-def measure(reps: int, scan_reps: int) -> tuple[Figure, list[tuple[str, Figure]], int]:
-    """The floor, the rows ``(label, medians)`` and how many commands were scanned."""
+def measure(
+    reps: int, scan_reps: int
+) -> tuple[Figure, list[tuple[str, Figure]], dict[str, Figure]]:
+    """The floor, the rows ``(label, figure)`` and the scan of every command."""
     dora = str(dora_executable())
     python = interpreter_of(Path(dora))
     every = {
@@ -151,7 +153,7 @@ def measure(reps: int, scan_reps: int) -> tuple[Figure, list[tuple[str, Figure]]
     rows = [
         (f"{name} (slowest of all)" if name == slowest else name, t) for name, t in timed.items()
     ]
-    return floor, rows, len(every)
+    return floor, rows, scanned
 
 
 def table(floor: Figure, rows: list[tuple[str, Figure]]) -> list[str]:
@@ -187,7 +189,29 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
-def section(lines: list[str], reps: int, scanned: int) -> str:
+def own_share(rows: list[tuple[str, Figure]]) -> str:
+    """What dora adds to click: each row's median wall time minus ``import click``'s."""
+    click_alone = dict(rows)[CLICK].wall
+    shares = [
+        f"`{name.removesuffix(' (slowest of all)')}` {_ms(f.wall - click_alone)}"
+        for name, f in rows
+        if name != CLICK
+    ]
+    return "dora's own share (median wall time minus `import click`): " + ", ".join(shares)
+
+
+def scan_summary(scanned: dict[str, Figure], scan_reps: int) -> str:
+    """The range the scan of every command found (median CPU time)."""
+    ordered = sorted(scanned, key=lambda name: scanned[name].cpu)
+    first, last = ordered[0], ordered[-1]
+    return (
+        f"scan of all {len(scanned)} commands' `--help` ({scan_reps} runs each, median CPU "
+        f"time): from {_ms(scanned[first].cpu)} (`{first}`) to {_ms(scanned[last].cpu)} "
+        f"(`{last}`)"
+    )
+
+
+def section(lines: list[str], notes: list[str], reps: int, scanned: int) -> str:
     """The RESULTS.md section for this run."""
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = shlex.join([Path(sys.executable).name, *sys.argv])
@@ -206,6 +230,8 @@ def section(lines: list[str], reps: int, scanned: int) -> str:
             "on a busy machine",
             "",
             *lines,
+            "",
+            *(f"- {note}" for note in notes),
             "",
         ]
     )
@@ -235,9 +261,10 @@ def main() -> None:
     args = parser.parse_args()
     floor, rows, scanned = measure(args.reps, args.scan_reps)
     lines = table(floor, rows)
-    print("\n".join(lines))
+    notes = [own_share(rows), scan_summary(scanned, args.scan_reps)]
+    print("\n".join([*lines, *notes]))
     if args.write:
-        write_section(section(lines, args.reps, scanned))
+        write_section(section(lines, notes, args.reps, len(scanned)))
         print(f"wrote the `{SECTION[3:]}` section of {RESULTS}")
 
 
