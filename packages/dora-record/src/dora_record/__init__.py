@@ -3,16 +3,17 @@
 ``dora record`` adds a recorder node (:mod:`dora_record.record_node`) to a dataflow;
 ``dora replay`` swaps recorded nodes for replay nodes (:mod:`dora_record.replay_node`).
 The file format is in :mod:`dora_record.format`, the descriptor rewrites in
-:mod:`dora_record.plan`.
+:mod:`dora_record.plan`. Every error it raises is a :class:`RecordError` (a
+``dora_message.errors.DoraError``).
 """
 
+from dora_record.errors import RecordError, RecordingError
 from dora_record.format import (
     EXTENSION,
     FORMAT_VERSION,
     Entry,
     Header,
     Recording,
-    RecordingError,
     RecordingWriter,
     open_recording,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "FORMAT_VERSION",
     "Entry",
     "Header",
+    "RecordError",
     "Recording",
     "RecordingError",
     "RecordingWriter",

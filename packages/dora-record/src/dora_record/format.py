@@ -37,6 +37,7 @@ import msgspec
 import pyarrow as pa
 
 from dora_message.private_files import open_private
+from dora_record.errors import RecordingError
 from dora_record.ipc_guard import body_compressed
 
 FORMAT_VERSION = 1
@@ -79,10 +80,6 @@ MAX_PROBLEMS = 20  # problems kept in :attr:`Recording.problems` (the count goes
 
 _encode_parameters = msgspec.msgpack.Encoder().encode
 _decode_parameters = msgspec.msgpack.Decoder(dict[str, Any]).decode
-
-
-class RecordingError(Exception):
-    """A recording file that cannot be read or written; the message names the file."""
 
 
 @dataclass(frozen=True)

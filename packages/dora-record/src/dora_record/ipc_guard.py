@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import struct
 
+from dora_record.errors import MalformedMetadata
+
 _MESSAGE_HEADER = 2  # Message: version, header_type, header, bodyLength, custom_metadata
 _BATCH_COMPRESSION = 3  # RecordBatch: length, nodes, buffers, compression, variadic...
-
-
-class MalformedMetadata(ValueError):
-    """The flatbuffer's offsets point outside it."""
 
 
 def _read(fmt: str, data: bytes, offset: int) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dora_message.topics import node_outputs, node_parts
+from dora_record.errors import PlanError
 
 RECORD_NODE_ID = "__dora_record__"
 RECORD_QUEUE_SIZE = 1000  # with backpressure: 10 000 messages before the recorder drops
@@ -33,10 +34,6 @@ _REPLAY_REMOVED_KEYS = (
     "input_types",
     "pattern",
 )
-
-
-class PlanError(Exception):
-    """The dataflow or the request cannot be planned; the message says why."""
 
 
 def _nodes(doc: Any) -> list[dict[str, Any]]:

@@ -23,15 +23,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dora_record.errors import ConfigError
 from dora_record.format import Header, RecordingError, RecordingWriter
 
 FLUSH_EVERY = 0.5  # seconds between flushes of the buffered file
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
-
-
-class ConfigError(Exception):
-    """The recorder's environment is missing or malformed."""
 
 
 def parse_topics(text: str | None) -> dict[str, tuple[str, str]]:

@@ -26,14 +26,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dora_record.errors import ConfigError
 from dora_record.format import Recording, RecordingError, open_recording
 
 if TYPE_CHECKING:
     from dora import Node
-
-
-class ConfigError(Exception):
-    """The replay node's environment is missing or malformed."""
 
 
 @dataclass(frozen=True)
