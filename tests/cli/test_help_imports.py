@@ -30,9 +30,9 @@ from dora_cli.options import PathType
 pytestmark = pytest.mark.timeout(120)
 
 #: Modules that ``--help`` must not import: asyncio, the transport, TUI and Arrow stacks,
-#: the serialisers (msgspec comes with every ``dora_message`` module but ``errors``) cost
-#: milliseconds to tens of milliseconds each; the daemon and coordinator are only needed
-#: to run.
+#: the serialisers (msgspec comes with every ``dora_message`` module but ``errors``),
+#: package metadata and the user-directory lookup cost milliseconds to tens of
+#: milliseconds each; the daemon and coordinator are only needed to run.
 HEAVY = (
     "asyncio",
     "websockets",
@@ -43,6 +43,8 @@ HEAVY = (
     "dora_coordinator",
     "msgspec",
     "yaml",
+    "importlib.metadata",
+    "platformdirs",
 )
 
 MARKER = "--- sys.modules ---"
@@ -99,7 +101,7 @@ def help_imports(path: tuple[str, ...]) -> tuple[str, set[str]]:
 
 def heavy_in(modules: set[str]) -> list[str]:
     """Which of :data:`HEAVY` ``modules`` holds (itself or one of its submodules)."""
-    return sorted({m.split(".")[0] for m in modules} & set(HEAVY))
+    return sorted(h for h in HEAVY if any(m == h or m.startswith(h + ".") for m in modules))
 
 
 def test_every_help_imports_nothing_heavy() -> None:
