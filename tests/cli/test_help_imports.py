@@ -182,3 +182,17 @@ def test_path_parameters_still_give_pathlib_paths(tmp_path: Path) -> None:
     assert value == flow
     with pytest.raises(click.BadParameter, match="is a directory"):
         PathType(dir_okay=False).convert(str(tmp_path), None, None)
+
+
+@pytest.mark.parametrize("args", [[], ["topic"]])
+def test_a_bare_group_prints_its_help_once(args: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dora_cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"NO_COLOR": "1"},
+    )
+    assert result.stderr.count("Usage: dora") == 1, result.stderr
+    assert "Commands:" in result.stderr
+    assert "error:" not in result.stderr

@@ -130,6 +130,11 @@ def help_width() -> int:
 
 def show_click_error(error: click.ClickException) -> None:
     """Print a click error with the CLI's ``error:`` prefix (usage first, as click does)."""
+    # bare `dora` (or a bare group) shows the help alone, not as an error (click >= 8.2
+    # raises this; 8.1 printed the help itself)
+    if isinstance(error, getattr(click.exceptions, "NoArgsIsHelpError", ())):
+        error.show()
+        return
     ctx = error.ctx if isinstance(error, click.UsageError) else None
     if ctx is not None:
         hint = ""
