@@ -17,6 +17,7 @@ from floor_report import build_floor_lines, render_floor_markdown
 from floored import FloorRow, FloorTarget
 from flows import write_flow
 from peer import ours_system
+from runner import RunResult
 from scale import Chain, FanIn, FanOut
 from scenarios import FigureDef, Measured
 
@@ -167,3 +168,47 @@ def test_fan_out_names_every_receiver(tmp_path):
     nodes = _nodes(tmp_path, spec)
     assert {"receiver00", "receiver01", "receiver02"} <= set(nodes)
     assert nodes["sender"]["env"]["BENCH_INTERVALS_MS"] == "10.0"  # 100 Hz
+
+
+def _sink(lat_ns, unique, first_recv_ns=2_000_000_000):
+    sizes = {"8": {"received": len(lat_ns), "lat_ns": lat_ns}}
+    return {
+        "corrupt": 0,
+        "errors": [],
+        "duplicates": 0,
+        "unique": unique,
+        "first_recv_ns": first_recv_ns,
+        "sizes": sizes,
+    }
+
+
+def test_chain_that_never_delivered_says_so_for_every_figure():
+    chain = Chain(length=4, count=3, warmup=1, start_budget_s=5)
+    sink = {**_sink([], 0), "first_recv_ns": None}
+    run = RunResult("peer", "chain", "timed out after 45 s and was killed", 45.2, 0, {"sink": sink})
+    measured = chain.measure({"chain": run})
+    assert {m.value for m in measured.values()} == {None}
+    reason = measured["chain_first"].invalid
+    assert "no message through the chain within 45 s" in reason and "timed out" in reason
+
+
+def test_chain_that_lost_messages_keeps_first_message_and_hints_at_the_delivered():
+    chain = Chain(length=4, count=3, warmup=1, start_budget_s=5)
+    run = RunResult("peer", "chain", None, 9.0, 1_000_000_000, {"sink": _sink([3_000_000], 2)})
+    measured = chain.measure({"chain": run})
+    assert measured["chain_first"].value == pytest.approx(1000.0)  # launch -> first: 1 s
+    assert measured["chain_delivered"].value == pytest.approx(50.0)  # 2 of 4
+    hop = measured["chain_hop_p50"]
+    assert hop.value is None and "2 of 3 messages of 8 B missing" in hop.invalid
+    assert "end-to-end p50 of the 1 delivered: 3.0 ms" in hop.invalid
+
+
+def test_chain_per_hop_latency_is_end_to_end_over_hops():
+    chain = Chain(length=5, count=3, warmup=1, start_budget_s=5)
+    lat = [4_000_000, 8_000_000, 12_000_000]
+    run = RunResult("ours", "chain", None, 3.0, 0, {"sink": _sink(lat, 4)})
+    measured = chain.measure({"chain": run})
+    assert measured["chain_e2e_p50"].value == pytest.approx(8000.0)
+    assert measured["chain_hop_p50"].value == pytest.approx(2000.0)  # 4 hops
+    assert measured["chain_delivered"].value == 100.0
+    assert "never saw all 5 nodes" in measured["chain_pss"].invalid  # no samples taken
