@@ -4,7 +4,8 @@ Runs ``nodes/start_probe.py`` as the only node of a dataflow (ours, and the peer
 ``--systems ours,peer``) and as a plain process that stops after ``import pyarrow`` (the
 floor), ``--reps`` times each, alternating. Prints the median time of each start-up step,
 the modules ``from dora import Node`` adds (by top-level package), and memory by kind of
-mapping: private (USS, what every further node adds) and proportional (PSS) kB.
+mapping: private (USS, what every further node adds) and proportional (PSS) kB, after
+three small messages were sent (``--at-start``: right after ``Node()``).
 
 Run from the repo root: ``.venv/bin/python bench/probes/node_start.py [--reps 5]
 [--systems ours,peer]``.
@@ -40,7 +41,8 @@ def bare_run() -> dict:
 
 
 def node_run(system) -> dict:
-    spec = RunSpec("start", (NodeSpec("probe", "start_probe.py", writes_result=True),), 0.0)
+    probe = NodeSpec("probe", "start_probe.py", outputs=("data",), writes_result=True)
+    spec = RunSpec("start", (probe,), 0.0)
     run = run_flow(system, spec, allowance_s=30.0)
     if run.error:
         raise SystemExit(f"error: {system.name}: {run.error}\n{run.log_tail}")
@@ -86,6 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--systems", default="ours")
+    parser.add_argument("--at-start", action="store_true", help="memory right after Node()")
     args = parser.parse_args()
     systems = [ours_system() if s == "ours" else peer_system() for s in args.systems.split(",")]
     columns: dict[str, list[dict]] = {"bare": [], **{s.name: [] for s in systems}}
@@ -101,6 +104,10 @@ def main() -> None:
         print(
             f"\n{system.name}: `from dora import Node` adds {sum(added.values())} modules: {listed}"
         )
+    if args.at_start:
+        for runs in columns.values():
+            for run in runs:
+                run["memory_kb"] = run.get("memory_at_start_kb", run["memory_kb"])
     memory_table(columns)
 
 
