@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -122,7 +123,7 @@ def flush_now(conn: InConn) -> None:
     conn.flush()
 
 
-class Receiver:
+class Receiver(ABC):
     """Accepts data connections and handles their connection-level frames.
 
     ``listener`` is the listening socket (None: set ``_listener`` before accepting).
@@ -249,13 +250,13 @@ class Receiver:
             )
         conn.sender = msg.sender_node
 
+    @abstractmethod
     def on_data(self, conn: InConn, msg: Data) -> None:
         """A message from ``conn``'s sender (after its ``Hello``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def on_closed(self, conn: InConn, msg: Closed) -> None:
         """``conn``'s sender will not send on ``msg.outputs`` again."""
-        raise NotImplementedError
 
     def _dropping(self, conn: InConn, why: object) -> None:
         logger.error("dropping data connection from `%s`: %s", conn.sender, why)
