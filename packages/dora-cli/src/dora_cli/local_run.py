@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dora_cli.log_display import LogDisplay, OwnLogHandler
-from dora_cli.summary import failure_summary
 from dora_daemon import LocalDataflow, RunOptions
 from dora_daemon.build import build_dataflow
 from dora_daemon.sources import default_cache_dir, resolve_sources
@@ -28,6 +27,10 @@ class RunOutcome:
 
     def failure_report(self) -> str:
         """Name every failed node, root causes first, with its last stderr lines."""
+        # imported here: a run that succeeds never needs it (or the coordinator message
+        # types it brings, ~7 ms of start-up)
+        from dora_cli.summary import failure_summary
+
         return failure_summary(self.result.dataflow_id, None, self.result)
 
 
