@@ -224,7 +224,7 @@ def section(lines: list[str], notes: list[str], reps: int, scanned: int) -> str:
             SECTION,
             "",
             f"- date: {now}",
-            f"- host: `{' '.join(platform.uname())}` ({_cores()} cores, shared and noisy)",
+            f"- host: `{_host()}` ({_cores()} cores, shared and noisy)",
             f"- Python: {platform.python_version()}",
             f"- command: `{command}`",
             f"- median of {reps} interleaved runs per figure; the slowest of all {scanned} "
@@ -239,6 +239,10 @@ def section(lines: list[str], notes: list[str], reps: int, scanned: int) -> str:
             "",
         ]
     )
+
+
+def _host() -> str:
+    return " ".join(part for part in platform.uname() if part)
 
 
 def _cores() -> int:
