@@ -7,7 +7,8 @@ is that producer, speaking the node-to-node data plane: ``Hello`` naming the rem
 producer, then messages the way the producer sent them (inline, or in a shared-memory
 segment of the bridge's own pool, answered by ``Release``), and ``Closed`` when the
 output ends; the daemon then sends the receivers ``InputClosed`` as for a local
-producer.
+producer. Connections, frames, segments and releases are the data-plane core's
+(:class:`dora_message.dataplane.sender.Sender`), as in a node.
 """
 
 from __future__ import annotations
