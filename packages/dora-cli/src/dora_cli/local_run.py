@@ -61,6 +61,7 @@ async def run_local(
         sources={node: (s.working_dir, s.path) for node, s in sources.items()},
         shown_level=display.level,
         shown_levels=dict(display.overrides),
+        fork_server=True,
     )
     if grace is not None:
         options.grace = grace

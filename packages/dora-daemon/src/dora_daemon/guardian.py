@@ -99,3 +99,10 @@ def watch_group(pgid: int) -> None:
 def forget_group(pgid: int) -> None:
     """Unregister a node's process group."""
     _guardian.forget(pgid)
+
+
+def start_guardian() -> None:
+    """Start the guardian now (from any thread) rather than in the first
+    :func:`watch_group`, whose caller would wait for its interpreter to start."""
+    with _guardian._lock:
+        _guardian._start()

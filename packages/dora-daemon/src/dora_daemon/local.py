@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from dora_daemon import forkserver
 from dora_daemon.bridge import bridge_address, watch_address
 from dora_daemon.commands import NodeKind
 from dora_daemon.control import ControlServer, spawned_session_check
@@ -77,6 +78,8 @@ from dora_daemon.core.events import (
 from dora_daemon.core.status import NodeStatus
 from dora_daemon.dynamic import LISTENER, DynamicError
 from dora_daemon.finish import default_finish_grace
+from dora_daemon.forkserver import ForkServer
+from dora_daemon.guardian import start_guardian
 from dora_daemon.logs import NodeLogger, now_rfc3339
 from dora_daemon.node_log_level import ENV_NODE_LOG_LEVEL, wanted_level
 from dora_daemon.resolve import (
@@ -124,6 +127,9 @@ class RunOptions:
     # `dora run --log-level` and `--log-filter` overrides: nodes log that verbosely
     shown_level: str | None = None
     shown_levels: dict[str, str] = field(default_factory=dict)
+    # Python nodes may be forked from a warm interpreter (dora_daemon.forkserver). Only
+    # `dora run` asks: a daemon's metrics take its direct children for its nodes.
+    fork_server: bool = False
 
 
 class LocalDataflow:
@@ -161,6 +167,7 @@ class LocalDataflow:
         self._control: ControlServer | None = None
         self._timers: Timers | None = None
         self._processes: dict[str, NodeProcess] = {}
+        self._fork_server: ForkServer | None = None
         # node -> set once its spawn call returned (its registration waits for that)
         self._spawning: dict[str, asyncio.Event] = {}
         self._loggers: dict[str, NodeLogger] = {}
@@ -248,6 +255,10 @@ class LocalDataflow:
             ),
         )
         self._timers = Timers(dataflow.timers, self._send_tick)
+        self._fork_server = self._take_fork_server(static)
+        # the guardian's start (an interpreter, waited for) would otherwise hold up the
+        # loop in the first spawn, when nodes are about to connect
+        loop.run_in_executor(None, start_guardian)
         stop_timer: asyncio.TimerHandle | None = None
         try:
             await self._control.start()
@@ -291,6 +302,24 @@ class LocalDataflow:
             dataflow_id=self.dataflow_id,
             node_results=[core.results[node.id] for node in static if node.id in core.results],
         )
+
+    def _take_fork_server(self, static: list[ResolvedNode]) -> ForkServer | None:
+        """The fork server for this run's Python nodes: the one ``dora run`` started
+        early, else a new one when a node can use it and the options ask for it (not for
+        a dataflow spanning daemons); None otherwise."""
+        server = forkserver.take_prestarted()
+        env = server.env if server is not None else forkserver.server_env()
+        wanted = (
+            self.options.fork_server
+            and self.cluster is None
+            and forkserver.enabled()
+            and any(forkserver.eligible(node, env) for node in static)
+        )
+        if not wanted:
+            if server is not None:
+                server.close()
+            return None
+        return server or forkserver.ForkServer.start()
 
     def _start_watch(self, dataflow: ResolvedDataflow, watch_at: str) -> None:
         """Publish every output for ``dora topic`` (the daemon's zenoh session)."""
@@ -583,7 +612,7 @@ class LocalDataflow:
 
         spawned = self._spawning[node_id] = asyncio.Event()
         try:
-            process = await spawn_node(resolved, on_line)
+            process = await spawn_node(resolved, on_line, self._fork_server)
         except OSError as error:
             spawned.set()
             self._spawning.pop(node_id, None)
@@ -661,6 +690,8 @@ class LocalDataflow:
         if self._timers is not None:
             await self._timers.stop()
         await self._reap_groups()
+        if self._fork_server is not None:
+            self._fork_server.close()  # after the reaping: it would take nodes with it
         if self._bridge is not None:
             await self._bridge.aclose()
         if self._watch is not None:

@@ -24,6 +24,7 @@ import subprocess
 from collections import deque
 from collections.abc import Callable
 
+from dora_daemon.forkserver import ForkServer, eligible
 from dora_daemon.guardian import forget_group, watch_group
 from dora_daemon.logs import TRUNCATED_MARKER
 from dora_daemon.resolve import ResolvedNode
@@ -227,10 +228,22 @@ def _child_setup(parent_pid: int, cpu_affinity: tuple[int, ...] | None) -> Calla
     return setup
 
 
-async def spawn_node(node: ResolvedNode, on_line: LineCallback) -> NodeProcess:
-    """Start ``node``; raises ``OSError`` when the executable cannot be run."""
+async def spawn_node(
+    node: ResolvedNode, on_line: LineCallback, fork_server: ForkServer | None = None
+) -> NodeProcess:
+    """Start ``node``; raises ``OSError`` when the executable cannot be run.
+
+    A Python node that runs as ``fork_server`` would run it is forked from that warm
+    interpreter instead of started from scratch (:mod:`dora_daemon.forkserver`).
+    """
     loop = asyncio.get_running_loop()
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+    if fork_server is not None and eligible(node, fork_server.env) and await fork_server.ready():
+        protocol = _NodeProtocol(on_line, tail)
+        forked = await fork_server.spawn(node, protocol)
+        process = NodeProcess(node.id, forked, protocol)  # type: ignore[arg-type]
+        watch_group(process.pgid)
+        return process
     try:
         transport, protocol = await loop.subprocess_exec(
             lambda: _NodeProtocol(on_line, tail),

@@ -93,9 +93,16 @@ def run(path: Path, **options: Any) -> None:
     and the failure summary go to stderr. Ctrl-C stops the dataflow gracefully; a
     second Ctrl-C kills it at once.
     """
+    require_file(path)
+    if not options["uv"]:
+        # first: the Python nodes' warm interpreter imports pyarrow while this process
+        # imports and loads the rest (docs/startup.md)
+        from dora_daemon.forkserver import prestart, read_text
+
+        prestart(read_text(path), uv=False)
+
     from dora_message.load import load_descriptor_with_warnings
 
-    require_file(path)
     descriptor, warnings = load_descriptor_with_warnings(path)
     notes = [f"warning: {warning}" for warning in warnings]
     run_descriptor(descriptor, path.resolve().parent, str(path), notes, **options)

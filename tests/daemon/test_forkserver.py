@@ -1,0 +1,197 @@
+"""`dora run` forks eligible Python nodes from a warm interpreter (dora_daemon.forkserver).
+
+Each probe node reports what it sees of itself (pid, process group, session, parent, cwd,
+argv, environment, and what /proc shows of it to others) as one JSON line on stdout, so
+the tests check from the outside that a forked node is indistinguishable from an exec'd
+one where it matters, and that nodes the server cannot run as they asked bypass it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from dora_daemon.forkserver import ENV_FORK_SERVER, eligible, enabled, server_env
+from dora_daemon.resolve import ResolvedNode, resolve_dataflow
+from tests.daemon.helpers import descriptor
+from tests.procs import run_dora
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+
+PROBE = """\
+import json, os, sys
+from dora import Node
+
+def proc(name, pid="self"):
+    with open(f"/proc/{pid}/{name}", "rb") as f:
+        return f.read().decode(errors="replace")
+
+node = Node()
+print(json.dumps({
+    "pid": os.getpid(),
+    "pgid": os.getpgid(0),
+    "sid": os.getsid(0),
+    "parent": proc("cmdline", os.getppid()).replace("\\0", " "),
+    "cwd": os.getcwd(),
+    "argv": sys.argv,
+    "path0": sys.path[0],
+    "color": os.environ.get("PROBE_COLOR"),
+    "cmdline": proc("cmdline").rstrip("\\0"),
+    "environ": [kv.split("=", 1)[0] for kv in proc("environ").split("\\0") if "=" in kv],
+    "proc_color": "PROBE_COLOR=" + os.environ.get("PROBE_COLOR", "") in proc("environ"),
+}), flush=True)
+"""
+
+CRASH = """\
+from dora import Node
+
+Node()
+raise RuntimeError("probe crashed on purpose")
+"""
+
+
+def write_flow(directory: Path, nodes: str) -> Path:
+    (directory / "probe.py").write_text(PROBE)
+    (directory / "crash.py").write_text(CRASH)
+    flow = directory / "flow.yml"
+    flow.write_text(f"nodes:\n{nodes}")
+    return flow
+
+
+def reports(output: str) -> dict[str, dict]:
+    """The probes' JSON lines by node id (``... STDOUT <id>: {json}``)."""
+    found = {}
+    for line in output.splitlines():
+        if " STDOUT " in line and ": {" in line:
+            node_id, _, payload = line.split(" STDOUT ", 1)[1].partition(": ")
+            found[node_id] = json.loads(payload)
+    return found
+
+
+def run(flow: Path, env: dict[str, str] | None = None) -> tuple[int, str, dict[str, dict]]:
+    result = run_dora(["run", str(flow), "--stop-after", "30s"], cwd=flow.parent, env=env)
+    output = result.stdout + result.stderr
+    return result.returncode, output, reports(result.stdout)
+
+
+def test_a_forked_node_has_its_own_group_environment_cwd_and_command_line(
+    tmp_path: Path,
+) -> None:
+    flow = write_flow(
+        tmp_path,
+        """
+  - id: forked
+    path: probe.py
+    args: one two
+    env:
+      PROBE_COLOR: blue
+""",
+    )
+    code, output, seen = run(flow)
+    assert code == 0, output
+    probe = seen["forked"]
+    assert "dora-fork-server" in probe["parent"], probe
+    # its own session and process group, as for an exec'd node (the stop ladder
+    # signals the group)
+    assert probe["pgid"] == probe["pid"] == probe["sid"]
+    assert probe["cwd"] == str(tmp_path)
+    assert probe["argv"] == [str(tmp_path / "probe.py"), "one", "two"]
+    assert probe["path0"] == str(tmp_path)
+    assert probe["color"] == "blue"
+    # what others see in /proc is the node's, not the server's
+    assert probe["cmdline"] == f"{sys.executable} -u {tmp_path / 'probe.py'} one two"
+    assert probe["proc_color"] is True
+    assert "DORA_NODE_CONFIG" in probe["environ"]
+    assert "DORA_FORK_SERVER_ROOM" not in probe["environ"]
+
+
+def test_nodes_that_would_not_run_like_the_server_bypass_it(tmp_path: Path) -> None:
+    # a node naming an interpreter in `path:` (a venv's, here the one running the
+    # tests) and a node with its own PYTHONPATH are exec'd by the daemon itself
+    flow = write_flow(
+        tmp_path,
+        f"""
+  - id: venv
+    path: {sys.executable}
+    args: probe.py
+  - id: own-pythonpath
+    path: probe.py
+    env:
+      PYTHONPATH: {tmp_path}
+  - id: forked
+    path: probe.py
+""",
+    )
+    code, output, seen = run(flow)
+    assert code == 0, output
+    assert "dora-fork-server" in seen["forked"]["parent"]
+    for node_id in ("venv", "own-pythonpath"):
+        probe = seen[node_id]
+        assert "dora-fork-server" not in probe["parent"], probe
+        assert " run " in probe["parent"], probe  # a child of `dora run` itself
+        assert probe["pgid"] == probe["pid"]
+
+
+def test_dora_fork_server_0_turns_it_off(tmp_path: Path) -> None:
+    flow = write_flow(tmp_path, "\n  - id: plain\n    path: probe.py\n")
+    code, output, seen = run(flow, env={"DORA_FORK_SERVER": "0"})
+    assert code == 0, output
+    assert " run " in seen["plain"]["parent"], seen
+    assert "dora-fork-server" not in output
+
+
+def test_a_forked_node_that_raises_fails_the_run_with_its_traceback(tmp_path: Path) -> None:
+    flow = write_flow(
+        tmp_path,
+        """
+  - id: crash
+    path: crash.py
+  - id: forked
+    path: probe.py
+""",
+    )
+    code, output, seen = run(flow)
+    assert "dora-fork-server" in seen["forked"]["parent"]
+    assert code != 0
+    assert "RuntimeError: probe crashed on purpose" in output
+    assert "crash" in output
+
+
+def test_dora_fork_server_values() -> None:
+    assert enabled({})
+    assert enabled({ENV_FORK_SERVER: "1"})
+    for off in ("0", "false", "no", "off", " OFF "):
+        assert not enabled({ENV_FORK_SERVER: off})
+
+
+def _resolved(tmp_path: Path, node: dict, host_env: dict[str, str]) -> ResolvedNode:
+    (tmp_path / "probe.py").write_text(PROBE)
+    dataflow = resolve_dataflow(
+        descriptor([{"id": "n", **node}]),
+        tmp_path,
+        dataflow_id="fork-server-test",
+        daemon_address="\0dora-daemon-test",
+        host_env=host_env,
+        parent_pid=os.getpid(),
+    )
+    return dataflow.nodes["n"]
+
+
+def test_eligibility_follows_argv_and_the_interpreter_environment(tmp_path: Path) -> None:
+    host = {"PATH": "/usr/bin", "LANG": "C.UTF-8"}
+    server = server_env(host)
+    assert eligible(_resolved(tmp_path, {"path": "probe.py"}, host), server)
+    # a user variable is the node's business; interpreter-level ones must match
+    assert eligible(_resolved(tmp_path, {"path": "probe.py", "env": {"X": "1"}}, host), server)
+    for env in ({"PYTHONPATH": "/elsewhere"}, {"LANG": "de_DE.UTF-8"}, {"ARROW_IO_THREADS": "1"}):
+        node = _resolved(tmp_path, {"path": "probe.py", "env": env}, host)
+        assert not eligible(node, server), env
+    interpreter = _resolved(tmp_path, {"path": sys.executable, "args": "probe.py"}, host)
+    assert not eligible(interpreter, server)
+    # an environment larger than the room the server keeps for it
+    huge = _resolved(tmp_path, {"path": "probe.py", "env": {"BIG": "x" * 40000}}, host)
+    assert not eligible(huge, server)
