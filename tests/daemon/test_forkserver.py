@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from dora_daemon.forkserver import ENV_FORK_SERVER, eligible, enabled, server_env
+from dora_daemon.forkserver import eligible
+from dora_daemon.forkserver_launch import ENV_FORK_SERVER, enabled, server_env
 from dora_daemon.resolve import ResolvedNode, resolve_dataflow
 from tests.daemon.helpers import descriptor
 from tests.procs import run_dora

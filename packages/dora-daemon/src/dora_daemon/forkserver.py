@@ -2,9 +2,9 @@
 
 A plain Python node spends most of its start in the interpreter's own start and in
 ``import pyarrow`` / ``from dora import Node`` (~100-150 ms of CPU before it can say
-hello). ``dora run`` starts one process early, :mod:`dora_daemon.forkserver_main`, that
-has done that once; each eligible node is then a fork of it (a few ms), see
-docs/startup.md.
+hello). ``dora run`` starts one process early (:mod:`dora_daemon.forkserver_launch`,
+:mod:`dora_daemon.forkserver_main`) that has done that once; each eligible node is then
+a fork of it (a few ms), see docs/startup.md.
 
 Only nodes that would run exactly as the server does qualify (:func:`eligible`):
 ``<this interpreter> -u script.py args`` with the same interpreter-level environment
@@ -23,43 +23,21 @@ import json
 import logging
 import os
 import socket
-import subprocess
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
-from dora_daemon.node_env import SCRUBBED_HOST_ENV
+from dora_daemon.forkserver_launch import ENV_ROOM_BYTES, Launched, launch
 from dora_daemon.resolve import ResolvedNode
 from dora_message.descriptor_limits import CPU_SETSIZE
 
 log = logging.getLogger(__name__)
 
-ENV_FORK_SERVER = "DORA_FORK_SERVER"
 READY_TIMEOUT = 20.0  # a server not ready by then is given up; nodes spawn the usual way
 _MAX_MESSAGE = 1 << 20
-_SERVER_CODE = "from dora_daemon.forkserver_main import serve; serve({fd})"
-# the server's last argument: room for a forked node's command line (see forkserver_main)
-_TITLE_ROOM = "dora-fork-server" + " " * 2032
-# a variable of the server's only: room for a forked node's environment
-ENV_ROOM = "DORA_FORK_SERVER_ROOM"
-_ENV_ROOM = " " * 32768
 # Environment that shapes the interpreter or the libraries the server imported (read at
 # interpreter start or at import): a node must see the same values as the server.
 _INTERPRETER_PREFIXES = ("PYTHON", "LD_", "LC_", "ARROW_", "OMP_", "MALLOC", "JE_", "UV_")
 _INTERPRETER_VARS = frozenset({"LANG", "LANGUAGE", "TZ", "VIRTUAL_ENV", "CONDA_PREFIX"})
-
-
-def enabled(env: Mapping[str, str] = os.environ) -> bool:
-    """Whether ``DORA_FORK_SERVER`` allows a fork server (on unless set to 0/false/no)."""
-    return env.get(ENV_FORK_SERVER, "1").strip().lower() not in ("0", "false", "no", "off")
-
-
-def server_env(host_env: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """The server's environment: the host's, scrubbed and unbuffered as every node's is
-    (dora_daemon.resolve)."""
-    env = {k: v for k, v in host_env.items() if k not in SCRUBBED_HOST_ENV}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 def _env_block_size(env: Mapping[str, str]) -> int:
@@ -87,17 +65,17 @@ def eligible(node: ResolvedNode, env: Mapping[str, str]) -> bool:
         and node.cwd.is_dir()
         and _interpreter_env(node.env) == _interpreter_env(env)
         # the node's environment must fit where the server's was (forkserver_main)
-        and _env_block_size(node.env) < _env_block_size(env) + len(_ENV_ROOM)
+        and _env_block_size(node.env) < _env_block_size(env) + ENV_ROOM_BYTES
     )
 
 
 class ForkServer:
     """One fork server process and the requests in flight to it. Use from one loop."""
 
-    def __init__(self, process: subprocess.Popen[bytes], sock: socket.socket) -> None:
-        self.env = server_env()
-        self._process = process
-        self._sock = sock
+    def __init__(self, launched: Launched) -> None:
+        self.env = launched.env  # what eligible() compares a node's environment with
+        self._process = launched.process
+        self._sock = launched.sock
         self._ready: asyncio.Future[bool] | None = None
         self._replies: dict[int, asyncio.Future[dict]] = {}
         self._exits: dict[int, _ForkedTransport] = {}
@@ -107,33 +85,11 @@ class ForkServer:
         self._closed = False
 
     @classmethod
-    def start(cls) -> ForkServer | None:
-        """Start the server process now (it imports while the caller goes on); None if
-        it cannot be started. Call from the thread that will run the event loop: the
-        server dies with it (``PR_SET_PDEATHSIG``)."""
-        from dora_daemon.spawn import _child_setup
-
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        try:
-            process = subprocess.Popen(
-                [sys.executable, "-u", "-c", _SERVER_CODE.format(fd=theirs.fileno()), _TITLE_ROOM],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env={**server_env(), ENV_ROOM: _ENV_ROOM},
-                cwd="/",
-                start_new_session=True,
-                pass_fds=(theirs.fileno(),),
-                preexec_fn=_child_setup(os.getpid(), None),
-            )
-        except (OSError, subprocess.SubprocessError) as error:
-            log.debug("fork server not started: %s", error)
-            ours.close()
-            return None
-        finally:
-            theirs.close()
-        ours.setblocking(False)
-        return cls(process, ours)
+    def start(cls, launched: Launched | None = None) -> ForkServer | None:
+        """Take over ``launched`` (see :func:`~dora_daemon.forkserver_launch.prestart`)
+        or start a server now; None if it cannot be started."""
+        launched = launched or launch()
+        return None if launched is None else cls(launched)
 
     async def ready(self) -> bool:
         """Wait until the server has imported what it preloads; False if it failed."""
@@ -175,9 +131,7 @@ class ForkServer:
         }
         try:
             fds = array.array("i", [out_write, err_write])
-            self._sock.sendmsg(
-                [json.dumps(message).encode()], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)]
-            )
+            await self._send(json.dumps(message).encode(), fds)
             answer = await reply
         except BaseException:
             os.close(out_read)
@@ -197,6 +151,24 @@ class ForkServer:
             transport.exited(self._early_exits.pop(transport.pid))
         await transport.connect(loop, out_read, err_read)
         return transport
+
+    async def _send(self, data: bytes, fds: array.array) -> None:
+        """Send one request, waiting while the server's queue is full: a SEQPACKET socket
+        holds at most net.unix.max_dgram_qlen (10) unread messages, so spawning more nodes
+        at once than that got EAGAIN."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                self._sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
+                return
+            except BlockingIOError:
+                writable: asyncio.Future[None] = loop.create_future()
+                fd = self._sock.fileno()
+                loop.add_writer(fd, _set_once, writable)
+                try:
+                    await writable
+                finally:
+                    loop.remove_writer(fd)
 
     async def _read(self) -> None:
         loop = asyncio.get_running_loop()
@@ -303,27 +275,6 @@ class _ForkedTransport:
             pipe.close()
 
 
-_prestarted: ForkServer | None = None
-
-
-def prestart(dataflow_text: str, uv: bool) -> None:
-    """Start the fork server as early as possible when the dataflow may have Python
-    nodes (its text names a ``.py`` file), so its imports overlap ``dora run``'s own."""
-    global _prestarted
-    if _prestarted is None and not uv and ".py" in dataflow_text and enabled():
-        _prestarted = ForkServer.start()
-
-
-def take_prestarted() -> ForkServer | None:
-    """The server :func:`prestart` started, handed over once."""
-    global _prestarted
-    server, _prestarted = _prestarted, None
-    return server
-
-
-def read_text(path: Path) -> str:
-    """The dataflow file's text for :func:`prestart` ('' if unreadable: no server)."""
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return ""
+def _set_once(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

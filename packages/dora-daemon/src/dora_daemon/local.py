@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from dora_daemon import forkserver
+from dora_daemon import forkserver, forkserver_launch
 from dora_daemon.bridge import bridge_address, watch_address
 from dora_daemon.commands import NodeKind
 from dora_daemon.control import ControlServer, spawned_session_check
@@ -307,19 +307,19 @@ class LocalDataflow:
         """The fork server for this run's Python nodes: the one ``dora run`` started
         early, else a new one when a node can use it and the options ask for it (not for
         a dataflow spanning daemons); None otherwise."""
-        server = forkserver.take_prestarted()
-        env = server.env if server is not None else forkserver.server_env()
+        launched = forkserver_launch.take_prestarted()
+        env = launched.env if launched is not None else forkserver_launch.server_env()
         wanted = (
             self.options.fork_server
             and self.cluster is None
-            and forkserver.enabled()
+            and forkserver_launch.enabled()
             and any(forkserver.eligible(node, env) for node in static)
         )
         if not wanted:
-            if server is not None:
-                server.close()
+            if launched is not None:
+                ForkServer(launched).close()
             return None
-        return server or forkserver.ForkServer.start()
+        return ForkServer.start(launched)
 
     def _start_watch(self, dataflow: ResolvedDataflow, watch_at: str) -> None:
         """Publish every output for ``dora topic`` (the daemon's zenoh session)."""

@@ -97,7 +97,7 @@ def run(path: Path, **options: Any) -> None:
     if not options["uv"]:
         # first: the Python nodes' warm interpreter imports pyarrow while this process
         # imports and loads the rest (docs/startup.md)
-        from dora_daemon.forkserver import prestart, read_text
+        from dora_daemon.forkserver_launch import prestart, read_text
 
         prestart(read_text(path), uv=False)
 
