@@ -17,7 +17,7 @@ from floor_report import build_floor_lines, render_floor_markdown
 from floored import FloorRow, FloorTarget
 from flows import write_flow
 from peer import ours_system
-from runner import RunResult
+from runner import RunResult, run_flow
 from scale import Chain, FanIn, FanOut
 from scenarios import FigureDef, Measured
 
@@ -212,3 +212,17 @@ def test_chain_per_hop_latency_is_end_to_end_over_hops():
     assert measured["chain_hop_p50"].value == pytest.approx(2000.0)  # 4 hops
     assert measured["chain_delivered"].value == 100.0
     assert "never saw all 5 nodes" in measured["chain_pss"].invalid  # no samples taken
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(120)
+def test_fan_out_to_25_receivers_starts_every_node_and_delivers():
+    """Many nodes spawned at once (ours forks them from its fork server): none refused,
+    none stuck waiting for room on the server's socket."""
+    fan = FanOut(width=25, count=3, warmup=1, start_budget_s=30)
+    (spec,) = fan.runs()
+    run = run_flow(ours_system(), spec, allowance_s=20.0)
+    assert run.error is None, run.log_tail
+    measured = fan.measure({fan.name: run})
+    assert measured["fanout20_delivered"].value == 100.0
+    assert measured["fanout20_p50"].invalid is None

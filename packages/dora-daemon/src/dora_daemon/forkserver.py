@@ -83,6 +83,9 @@ class ForkServer:
         self._next_request = 0
         self._reader: asyncio.Task[None] | None = None
         self._closed = False
+        # one sender at a time: asyncio keeps a single writer callback per fd, so two
+        # spawns waiting for room at once would replace (and remove) each other's
+        self._sending = asyncio.Lock()
 
     @classmethod
     def start(cls, launched: Launched | None = None) -> ForkServer | None:
@@ -153,10 +156,15 @@ class ForkServer:
         return transport
 
     async def _send(self, data: bytes, fds: array.array) -> None:
-        """Send one request, waiting while the server's queue is full: a SEQPACKET socket
-        holds at most net.unix.max_dgram_qlen (10) unread messages, so spawning more nodes
-        at once than that got EAGAIN."""
+        """Send one request, waiting while the socket is full: a request carries the
+        node's whole environment, so spawning a few dozen nodes at once got EAGAIN."""
         loop = asyncio.get_running_loop()
+        async with self._sending:
+            await self._send_now(loop, data, fds)
+
+    async def _send_now(
+        self, loop: asyncio.AbstractEventLoop, data: bytes, fds: array.array
+    ) -> None:
         while True:
             try:
                 self._sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
