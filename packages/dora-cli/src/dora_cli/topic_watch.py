@@ -47,23 +47,11 @@ class TopicClosed:
 
 def decode_array(msg: RemoteData) -> pa.Array | None:
     """The pyarrow array a published message carries (None for an empty message)."""
-    from dora._arrow import read_batch, read_flat, read_raw, read_stream
+    from dora.payloads import array_from_payload
 
-    payload = pa.py_buffer(msg.payload)
-    if msg.kind == "empty":
-        return None
-    if msg.kind == "raw":
-        return read_raw(payload)
-    if msg.kind == "ipc" and msg.shared:
-        return read_stream(payload)
-    if msg.schema is None:
-        raise ValueError("the message came without its schema")
-    schema = pa.ipc.read_schema(pa.py_buffer(msg.schema))
-    if msg.kind == "ipc":
-        return read_batch(payload, schema)
-    if msg.layout is None:
-        raise ValueError("the message came without its layout")
-    return read_flat(payload, msg.layout, schema.field(0).type)
+    return array_from_payload(
+        msg.kind, msg.payload, schema=msg.schema, layout=msg.layout, stream=msg.shared
+    )
 
 
 def client_config(endpoint: str) -> Any:
