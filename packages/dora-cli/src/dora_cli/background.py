@@ -20,6 +20,7 @@ from pathlib import Path
 import platformdirs
 import psutil
 
+from dora_message.constants import ENV_STATE_DIR
 from dora_message.private_files import open_private
 
 COORDINATOR = "dora_coordinator"
@@ -28,7 +29,7 @@ DAEMON = "dora_daemon"
 
 def state_dir() -> Path:
     """Where PID and log files live (created 0700)."""
-    configured = os.environ.get("DORA_STATE_DIR")
+    configured = os.environ.get(ENV_STATE_DIR)
     path = Path(configured) if configured else Path(platformdirs.user_state_dir("dora"))
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path

@@ -20,6 +20,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+from dora_message.constants import DEFAULT_COORDINATOR_PORT, ENV_AUTH_TOKEN
 from dora_message.errors import DoraError
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 
 DEFAULT_ADDR = "127.0.0.1"
-DEFAULT_PORT = 6013
+DEFAULT_PORT = DEFAULT_COORDINATOR_PORT
 CONNECT_TIMEOUT = 3.0
 REQUEST_TIMEOUT = 10.0
 MAX_FRAME = 64 * 1024 * 1024
@@ -108,7 +109,7 @@ def discover_token() -> str | None:
 
     from dora_coordinator.auth import TokenFileError, read_token_file
 
-    token = os.environ.get("DORA_AUTH_TOKEN")
+    token = os.environ.get(ENV_AUTH_TOKEN)
     if token:
         return token.strip()
     for path in (Path(TOKEN_FILE_NAME), default_token_file()):

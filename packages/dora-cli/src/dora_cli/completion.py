@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from dora_message.constants import ENV_COORDINATOR_ADDR, ENV_COORDINATOR_PORT
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -193,11 +195,10 @@ def _ask(ctx: click.Context, what: str, kind: type, pick: Any) -> Any:
         from dora_message import cli_to_coordinator as req
 
         addr = ctx.params.get("coordinator_addr") or os.environ.get(
-            "DORA_COORDINATOR_ADDR", DEFAULT_ADDR
+            ENV_COORDINATOR_ADDR, DEFAULT_ADDR
         )
         port = int(
-            ctx.params.get("coordinator_port")
-            or os.environ.get("DORA_COORDINATOR_PORT", DEFAULT_PORT)
+            ctx.params.get("coordinator_port") or os.environ.get(ENV_COORDINATOR_PORT, DEFAULT_PORT)
         )
         body = req.ListDataflows() if what == "list" else req.GetDataflow(dataflow=what)
 

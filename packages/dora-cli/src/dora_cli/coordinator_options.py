@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from dora_cli.client import DEFAULT_ADDR, DEFAULT_PORT, Target, discover_token
+from dora_message.constants import ENV_COORDINATOR_ADDR, ENV_COORDINATOR_PORT
 
 
 def coordinator_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -20,7 +21,7 @@ def coordinator_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option(
         "--coordinator-addr",
         default=DEFAULT_ADDR,
-        envvar="DORA_COORDINATOR_ADDR",
+        envvar=ENV_COORDINATOR_ADDR,
         show_default=True,
         show_envvar=True,
         help="Coordinator address.",
@@ -29,7 +30,7 @@ def coordinator_options(func: Callable[..., Any]) -> Callable[..., Any]:
         "--coordinator-port",
         type=click.IntRange(1, 65535),
         default=DEFAULT_PORT,
-        envvar="DORA_COORDINATOR_PORT",
+        envvar=ENV_COORDINATOR_PORT,
         show_default=True,
         show_envvar=True,
         help="Coordinator port.",

@@ -8,6 +8,11 @@ from typing import TYPE_CHECKING
 import click
 
 from dora_cli.options import PathType
+from dora_message.constants import (
+    DEFAULT_COORDINATOR_PORT,
+    ENV_COORDINATOR_INTERFACE,
+    ENV_COORDINATOR_PORT,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -17,7 +22,7 @@ if TYPE_CHECKING:
 @click.option(
     "--interface",
     default="127.0.0.1",
-    envvar="DORA_COORDINATOR_INTERFACE",
+    envvar=ENV_COORDINATOR_INTERFACE,
     show_default=True,
     show_envvar=True,
     help="Address to listen on.",
@@ -25,8 +30,8 @@ if TYPE_CHECKING:
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
-    default=6013,
-    envvar="DORA_COORDINATOR_PORT",
+    default=DEFAULT_COORDINATOR_PORT,
+    envvar=ENV_COORDINATOR_PORT,
     show_default=True,
     show_envvar=True,
     help="Port to listen on (0: any free port).",

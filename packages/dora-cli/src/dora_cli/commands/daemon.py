@@ -8,6 +8,13 @@ from typing import TYPE_CHECKING
 import click
 
 from dora_cli.options import PathType
+from dora_message.constants import (
+    DEFAULT_COORDINATOR_PORT,
+    ENV_ALLOW_SHELL_NODES,
+    ENV_COORDINATOR_ADDR,
+    ENV_COORDINATOR_PORT,
+    ENV_DAEMON_LOCAL_LISTEN_PORT,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -19,7 +26,7 @@ if TYPE_CHECKING:
     "-c",
     "--coordinator-addr",
     default="127.0.0.1",
-    envvar="DORA_COORDINATOR_ADDR",
+    envvar=ENV_COORDINATOR_ADDR,
     show_default=True,
     show_envvar=True,
     help="Coordinator address.",
@@ -27,8 +34,8 @@ if TYPE_CHECKING:
 @click.option(
     "--coordinator-port",
     type=click.IntRange(1, 65535),
-    default=6013,
-    envvar="DORA_COORDINATOR_PORT",
+    default=DEFAULT_COORDINATOR_PORT,
+    envvar=ENV_COORDINATOR_PORT,
     show_default=True,
     show_envvar=True,
     help="Coordinator port.",
@@ -59,14 +66,14 @@ if TYPE_CHECKING:
 @click.option(
     "--allow-shell-nodes",
     is_flag=True,
-    envvar="DORA_ALLOW_SHELL_NODES",
+    envvar=ENV_ALLOW_SHELL_NODES,
     show_envvar=True,
     help="Allow nodes with `path: shell`.",
 )
 @click.option(
     "--local-listen-port",
     type=click.IntRange(0, 65535),
-    envvar="DORA_DAEMON_LOCAL_LISTEN_PORT",
+    envvar=ENV_DAEMON_LOCAL_LISTEN_PORT,
     show_envvar=True,
     help="Port on 127.0.0.1 where dynamic nodes join [default: 53291; 0: any free port].",
 )

@@ -19,6 +19,7 @@ from dora_cli.completion import complete_dataflows, complete_running_node_ids
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import fail, reports_errors
 from dora_cli.options import LOG_FORMAT, LOG_LEVEL, duration
+from dora_message.constants import ENV_LOG_FILTER, ENV_LOG_FORMAT, ENV_LOG_LEVEL
 from dora_message.errors import DoraError
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ OUT_DIR = "out"  # where `dora run` writes its logs, relative to the working dir
     "--level",
     type=LOG_LEVEL,
     default="stdout",
-    envvar="DORA_LOG_LEVEL",
+    envvar=ENV_LOG_LEVEL,
     show_envvar=True,
     help="Minimum level (stdout shows everything).",
 )
@@ -58,13 +59,13 @@ OUT_DIR = "out"  # where `dora run` writes its logs, relative to the working dir
     "--log-format",
     type=LOG_FORMAT,
     default="pretty",
-    envvar="DORA_LOG_FORMAT",
+    envvar=ENV_LOG_FORMAT,
     show_envvar=True,
     help="Output format.",
 )
 @click.option(
     "--log-filter",
-    envvar="DORA_LOG_FILTER",
+    envvar=ENV_LOG_FILTER,
     show_envvar=True,
     help='Per-node level overrides, e.g. "sensor=debug,camera=warn".',
 )

@@ -17,6 +17,7 @@ from dora_cli.completion import complete_dataflow_files
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import EXIT_FAILURE, fail, reports_errors, require_file
 from dora_cli.options import LOG_FORMAT, LOG_LEVEL, PathType
+from dora_message.constants import ENV_LOG_FORMAT, ENV_LOG_LEVEL
 
 if TYPE_CHECKING:
     import asyncio
@@ -57,7 +58,7 @@ SPAWN_TIMEOUT = 90.0
     "--log-level",
     type=LOG_LEVEL,
     default="stdout",
-    envvar="DORA_LOG_LEVEL",
+    envvar=ENV_LOG_LEVEL,
     show_envvar=True,
     help="Minimum level shown when attached.",
 )
@@ -65,7 +66,7 @@ SPAWN_TIMEOUT = 90.0
     "--log-format",
     type=LOG_FORMAT,
     default="pretty",
-    envvar="DORA_LOG_FORMAT",
+    envvar=ENV_LOG_FORMAT,
     show_envvar=True,
     help="How log lines are printed when attached.",
 )
