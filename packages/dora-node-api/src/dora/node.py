@@ -36,6 +36,7 @@ from dora._typecheck import OutputTypeCheck
 from dora._watch import Watch, breaker_tick, heartbeat_period
 from dora.events import Event, error_event
 from dora_message.config import ENV_NODE_CONFIG, NodeConfig, decode_node_config
+from dora_message.constants import ENV_GC_FREEZE
 from dora_message.dataplane.sockets import listen_socket
 from dora_message.node_protocol import (
     STOP_RESTART,
@@ -61,7 +62,7 @@ def _freeze_startup_objects() -> None:
     pause of many milliseconds in the middle of a burst (8 B burst: 99k -> 111k msg/s).
     Objects created later are collected as usual; ``DORA_GC_FREEZE=0`` turns it off.
     """
-    if os.environ.get("DORA_GC_FREEZE", "1") != "0":
+    if os.environ.get(ENV_GC_FREEZE, "1") != "0":
         gc.freeze()
 
 

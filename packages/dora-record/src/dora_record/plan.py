@@ -12,6 +12,15 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from dora_message.constants import (
+    ENV_RECORD_DESCRIPTOR_FILE,
+    ENV_RECORD_FILE,
+    ENV_RECORD_TOPICS,
+    ENV_REPLAY_FILE,
+    ENV_REPLAY_LOOP,
+    ENV_REPLAY_NODE,
+    ENV_REPLAY_SPEED,
+)
 from dora_message.topics import node_outputs, node_parts
 from dora_record.errors import PlanError
 
@@ -106,9 +115,9 @@ def inject_recorder(
         for topic in topics
     }
     env = {
-        "DORA_RECORD_FILE": output,
-        "DORA_RECORD_TOPICS": json.dumps({record_input_id(t): t for t in topics}),
-        "DORA_RECORD_DESCRIPTOR_FILE": descriptor_file,
+        ENV_RECORD_FILE: output,
+        ENV_RECORD_TOPICS: json.dumps({record_input_id(t): t for t in topics}),
+        ENV_RECORD_DESCRIPTOR_FILE: descriptor_file,
     }
     new["nodes"].append({"id": RECORD_NODE_ID, "path": executable, "inputs": inputs, "env": env})
     return new
@@ -156,11 +165,11 @@ def plan_replay(
             node["outputs"] = outputs
             env = node.get("env")
             env = dict(env) if isinstance(env, dict) else {}
-            env["DORA_REPLAY_FILE"] = recording
-            env["DORA_REPLAY_NODE"] = str(node_id)
-            env["DORA_REPLAY_SPEED"] = repr(float(speed))
+            env[ENV_REPLAY_FILE] = recording
+            env[ENV_REPLAY_NODE] = str(node_id)
+            env[ENV_REPLAY_SPEED] = repr(float(speed))
             if loop:
-                env["DORA_REPLAY_LOOP"] = "true"
+                env[ENV_REPLAY_LOOP] = "true"
             node["env"] = env
         else:
             _size_queues(node, swap, counts)

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from dora_message.constants import ENV_RECORD_DESCRIPTOR_FILE, ENV_RECORD_FILE, ENV_RECORD_TOPICS
 from dora_record.errors import ConfigError
 from dora_record.format import Header, RecordingError, RecordingWriter
 
@@ -74,10 +75,10 @@ def read_descriptor(path: str | None) -> str:
 def main() -> None:
     """Entry point of ``dora-record-node``."""
     try:
-        path = os.environ.get("DORA_RECORD_FILE")
+        path = os.environ.get(ENV_RECORD_FILE)
         if not path:
             raise ConfigError("DORA_RECORD_FILE is not set")
-        topics = parse_topics(os.environ.get("DORA_RECORD_TOPICS"))
+        topics = parse_topics(os.environ.get(ENV_RECORD_TOPICS))
     except ConfigError as err:
         sys.exit(f"dora-record-node: {err}")
 
@@ -88,7 +89,7 @@ def main() -> None:
     header = Header(
         start_ns=start_ns,
         dataflow_id=node.dataflow_id(),
-        descriptor=read_descriptor(os.environ.get("DORA_RECORD_DESCRIPTOR_FILE")),
+        descriptor=read_descriptor(os.environ.get(ENV_RECORD_DESCRIPTOR_FILE)),
     )
     try:
         writer = RecordingWriter(path, header)

@@ -26,6 +26,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dora_message.constants import (
+    ENV_REPLAY_FILE,
+    ENV_REPLAY_LOOP,
+    ENV_REPLAY_NODE,
+    ENV_REPLAY_SPEED,
+)
 from dora_record.errors import ConfigError
 from dora_record.format import Recording, RecordingError, open_recording
 
@@ -43,18 +49,18 @@ class ReplayConfig:
 
 def parse_config(environ: Mapping[str, str]) -> ReplayConfig:
     """The replay settings from the environment."""
-    file = environ.get("DORA_REPLAY_FILE")
-    node_id = environ.get("DORA_REPLAY_NODE")
+    file = environ.get(ENV_REPLAY_FILE)
+    node_id = environ.get(ENV_REPLAY_NODE)
     if not file:
         raise ConfigError("DORA_REPLAY_FILE is not set")
     if not node_id:
         raise ConfigError("DORA_REPLAY_NODE is not set")
-    text = environ.get("DORA_REPLAY_SPEED", "1")
+    text = environ.get(ENV_REPLAY_SPEED, "1")
     try:
         speed = float(text)
     except ValueError:
         raise ConfigError(f"DORA_REPLAY_SPEED={text!r} is not a number") from None
-    loop = environ.get("DORA_REPLAY_LOOP", "").strip().lower() in ("true", "1")
+    loop = environ.get(ENV_REPLAY_LOOP, "").strip().lower() in ("true", "1")
     return ReplayConfig(file=file, node_id=node_id, speed=speed, loop=loop)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from dora_message.constants import ENV_REPLAY_PREFIX
 from dora_record.plan import PlanError
 
 MAX_SHOWN = 200  # characters of one node's description: a crafted value can be huge
@@ -38,7 +39,6 @@ _REPLAY_NODE_KEYS = frozenset(
         "max_rotated_files",
     )
 )
-_REPLAY_ENV_PREFIX = "DORA_REPLAY_"
 # Dataflow-wide keys kept: none of them runs anything (``env`` and ``deploy`` are dropped)
 _DATAFLOW_KEYS = frozenset(
     (
@@ -130,7 +130,7 @@ def dropped_settings(doc: Any, replaced: Iterable[str]) -> list[str]:
         dropped += [
             f"{label}: env {_short(k)}"
             for k in node_env
-            if not str(k).startswith(_REPLAY_ENV_PREFIX)
+            if not str(k).startswith(ENV_REPLAY_PREFIX)
         ]
     return dropped
 
@@ -149,7 +149,7 @@ def replay_only(doc: Any, replaced: Iterable[str]) -> dict[str, Any]:
             key: copy.deepcopy(value) for key, value in node.items() if key in _REPLAY_NODE_KEYS
         }
         env = node.get("env") if isinstance(node.get("env"), dict) else {}
-        kept["env"] = {k: v for k, v in env.items() if str(k).startswith(_REPLAY_ENV_PREFIX)}
+        kept["env"] = {k: v for k, v in env.items() if str(k).startswith(ENV_REPLAY_PREFIX)}
         nodes.append(kept)
     new["nodes"] = nodes
     return new

@@ -17,12 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dora_message.config import ENV_NODE_CONFIG
+from dora_message.constants import ENV_OPERATOR, ENV_OPERATORS, ENV_RUNTIME_CONFIG
 from dora_message.shared_library import library_file
 from dora_message.topics import DEFAULT_OPERATOR_ID
-
-ENV_OPERATORS = "DORA_OPERATORS"
-ENV_OPERATOR = "DORA_OPERATOR"
-ENV_RUNTIME_CONFIG = "DORA_RUNTIME_CONFIG"
 
 OperatorKind = Literal["python", "shared-library"]
 
