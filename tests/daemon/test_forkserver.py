@@ -196,3 +196,28 @@ def test_eligibility_follows_argv_and_the_interpreter_environment(tmp_path: Path
     # an environment larger than the room the server keeps for it
     huge = _resolved(tmp_path, {"path": "probe.py", "env": {"BIG": "x" * 40000}}, host)
     assert not eligible(huge, server)
+
+
+SHADOW_PYARROW = """\
+# Fails in the fork server only (the one process with DORA_FORK_SERVER_ROOM set); anywhere
+# else it steps aside for the real pyarrow.
+import os
+import sys
+
+if "DORA_FORK_SERVER_ROOM" in os.environ:
+    raise ImportError("pyarrow refused in the fork server (test)")
+sys.path.remove(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+del sys.modules["pyarrow"]
+import pyarrow  # noqa: E402,F401 - the real one, which the import then returns
+"""
+
+
+def test_nodes_are_exec_d_when_the_server_cannot_preload(tmp_path: Path) -> None:
+    shadow = tmp_path / "shadow"
+    (shadow / "pyarrow").mkdir(parents=True)
+    (shadow / "pyarrow" / "__init__.py").write_text(SHADOW_PYARROW)
+    flow = write_flow(tmp_path, "\n  - id: plain\n    path: probe.py\n")
+    code, output, seen = run(flow, env={"PYTHONPATH": str(shadow)})
+    assert code == 0, output
+    assert " run " in seen["plain"]["parent"], seen
+    assert "fork server failed" in output
