@@ -15,7 +15,6 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from dora_message.codec import FrameBuffer
 from dora_message.data_protocol import (
     Closed,
     Data,
@@ -24,9 +23,10 @@ from dora_message.data_protocol import (
     data_encoder,
     to_sender_decoder,
 )
+from dora_message.dataplane.framing import FrameBuffer, encode_frame
+from dora_message.dataplane.sockets import send_with_fd
 from dora_message.memfd import create_sealed
 from dora_message.node_protocol import PROTOCOL_VERSION, Stop, Tick
-from dora_message.transport import encode_frame, send_with_fd
 from tests.c_api.conftest import CompileC
 from tests.c_api.helpers import (
     CNode,

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from dora_message.codec import FrameBuffer
 from dora_message.data_protocol import Closed, Data, Hello, data_encoder, to_receiver_decoder
+from dora_message.dataplane.framing import FrameBuffer, encode_frame
 from dora_message.node_protocol import (
     Heartbeat,
     InputClosed,
@@ -24,7 +24,6 @@ from dora_message.node_protocol import (
     TextInput,
     Tick,
 )
-from dora_message.transport import encode_frame
 from tests.c_api.conftest import CompileC
 from tests.c_api.helpers import (
     CNode,

@@ -13,9 +13,8 @@ import pytest
 
 from dora_cli.topic_inject import MessageTooLarge, check_size, injected
 from dora_daemon.bridge.deliver import _inline_data, _inline_frame_size
-from dora_message.codec import MAX_FRAME
 from dora_message.data_protocol import Data, data_encoder
-from dora_message.dataplane.framing import encode_frame
+from dora_message.dataplane.framing import MAX_FRAME, encode_frame
 from dora_message.inter_daemon import RemoteData
 from tests.cli.helpers import started_uuid
 from tests.coordinator.helpers import wait_until

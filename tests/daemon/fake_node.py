@@ -18,8 +18,8 @@ import time
 
 import msgspec
 
-from dora_message.codec import FrameBuffer, frame
 from dora_message.config import decode_node_config
+from dora_message.dataplane.framing import FrameBuffer, frame
 from dora_message.node_protocol import (
     PROTOCOL_VERSION,
     CloseOutputs,

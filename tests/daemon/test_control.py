@@ -11,7 +11,7 @@ import pytest
 from dora_daemon.barrier import StartBarrier
 from dora_daemon.control import ControlServer
 from dora_message.auth import new_key, node_secret
-from dora_message.codec import FrameBuffer, frame
+from dora_message.dataplane.framing import FrameBuffer, frame
 from dora_message.node_protocol import (
     PROTOCOL_VERSION,
     CloseOutputs,

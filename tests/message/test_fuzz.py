@@ -33,7 +33,7 @@ from dora_message import daemon_to_coordinator as d2c
 from dora_message import data_protocol as data
 from dora_message import inter_daemon as inter
 from dora_message import node_protocol as node
-from dora_message.codec import FrameBuffer
+from dora_message.dataplane.framing import FrameBuffer
 from dora_message.errors import DescriptorError, ProtocolError
 from dora_message.load import parse_descriptor_with_warnings
 from dora_message.sources import parse_input_source

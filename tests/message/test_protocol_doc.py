@@ -12,12 +12,11 @@ import pyarrow as pa
 import pytest
 
 from dora._arrow import TypeInfo, flat_parts, join_parts
-from dora_message.codec import MAX_FRAME
 from dora_message.data_protocol import Closed, Data, DropSegment, Hello, NewSegment, Release
 from dora_message.data_protocol import data_encoder as data_enc
+from dora_message.dataplane.framing import MAX_FRAME, encode_frame
 from dora_message.node_protocol import PROTOCOL_VERSION, Register, RegisterReply, Stop, Subscribe
 from dora_message.node_protocol import node_encoder as node_enc
-from dora_message.transport import encode_frame
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 TS = 1_700_000_000_000_000_000

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 from dora_message.auth import link_token, new_key, node_secret
-from dora_message.codec import HEADER, FrameBuffer
 from dora_message.config import InputConfig, NodeConfig, Receiver, encode_node_config
+from dora_message.dataplane.framing import HEADER, FrameBuffer
 from dora_message.node_protocol import (
     PROTOCOL_VERSION,
     Register,

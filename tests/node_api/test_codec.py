@@ -15,7 +15,8 @@ import pytest
 from dora._arrow import TypeInfo, as_payload, flat_parts, join_parts, read_flat, write_parts
 from dora._shm import Mapping, ShmPool, ShmToken, segment_size
 from dora_message.data_protocol import Data, NewSegment, data_encoder, to_receiver_decoder
-from dora_message.transport import FrameReader, encode_frame, send_with_fd
+from dora_message.dataplane.framing import encode_frame
+from dora_message.dataplane.sockets import FrameReader, send_with_fd
 
 FLAT = [
     pa.array([1, None, 3], pa.int64()),

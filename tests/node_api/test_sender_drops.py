@@ -13,7 +13,7 @@ import pytest
 from dora._sender import RETRY_INTERVAL, Sender
 from dora._shm import ShmPool
 from dora_message.config import decode_node_config
-from dora_message.transport import listen_socket
+from dora_message.dataplane.sockets import listen_socket
 
 
 def test_drops_are_counted_and_the_end_of_an_outage_is_reported(

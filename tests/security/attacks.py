@@ -24,13 +24,13 @@ from collections.abc import Callable
 from typing import Any
 
 from dora_message.data_protocol import Closed, Data, DropSegment, Hello, NewSegment, data_encoder
+from dora_message.dataplane.framing import encode_frame
 from dora_message.node_protocol import (
     PROTOCOL_VERSION,
     Register,
     node_encoder,
     to_node_decoder,
 )
-from dora_message.transport import encode_frame
 
 ATTACK_TIMEOUT = 20.0
 FORGED = 50

@@ -14,10 +14,11 @@ from dora_daemon.dynamic import caller_refusal
 from dora_daemon.resolve import ResolvedDataflow, resolve_dataflow
 from dora_message.auth import link_token, new_key, node_secret, secret_matches
 from dora_message.data_protocol import DropSegment, NewSegment, data_encoder
+from dora_message.dataplane.framing import encode_frame
+from dora_message.dataplane.sockets import FrameReader
 from dora_message.errors import ProtocolError
 from dora_message.memfd import check_received, create_sealed, seal_problem
 from dora_message.peer import parse_stat_session, tcp_owner_uid, uid_allowed
-from dora_message.transport import FrameReader, encode_frame
 from tests.daemon.helpers import descriptor
 
 pytestmark = pytest.mark.timeout(20)

@@ -23,8 +23,8 @@ from typing import Any
 import pyarrow as pa
 
 from dora_cli.topic_watch import client_config, close_sessions
-from dora_message.codec import MAX_FRAME
 from dora_message.data_protocol import Data, data_encoder
+from dora_message.dataplane.framing import MAX_FRAME
 from dora_message.inter_daemon import RemoteData, inject_key, inter_daemon_encoder
 from dora_message.param_checks import json_depth
 from dora_message.quote import excerpt

@@ -27,7 +27,7 @@ import msgspec
 
 from dora_daemon.barrier import StartBarrier
 from dora_message.auth import secret_matches
-from dora_message.codec import FrameBuffer, frame
+from dora_message.dataplane.framing import FrameBuffer, frame
 from dora_message.errors import ProtocolError
 from dora_message.node_protocol import (
     PROTOCOL_VERSION,

@@ -40,8 +40,8 @@ from dora._receiver import Receiver
 from dora._sender import Sender
 from dora.events import stop_event
 from dora_message.config import NodeConfig
+from dora_message.dataplane.sockets import connect
 from dora_message.node_protocol import STOP_DATAFLOW, NodeToDaemon
-from dora_message.transport import connect
 
 logger = logging.getLogger(__name__)
 
