@@ -221,3 +221,18 @@ def test_nodes_are_exec_d_when_the_server_cannot_preload(tmp_path: Path) -> None
     assert code == 0, output
     assert " run " in seen["plain"]["parent"], seen
     assert "fork server failed" in output
+
+
+def test_a_request_the_server_cannot_take_falls_back_to_exec(tmp_path: Path) -> None:
+    # an environment larger than one socket message (net.core.wmem_default, ~208 KiB):
+    # the node is exec'd by the daemon instead, with a warning
+    limit = int(Path("/proc/sys/net/core/wmem_default").read_text())
+    if limit > 1_000_000:
+        pytest.skip("socket messages here take an environment larger than exec allows")
+    chunk = 120_000  # below the kernel's limit for one environment string (128 KiB)
+    big = {f"PROBE_BIG_{i}": "x" * chunk for i in range(limit // chunk + 1)}
+    flow = write_flow(tmp_path, "\n  - id: plain\n    path: probe.py\n")
+    code, output, seen = run(flow, env=big)
+    assert code == 0, output
+    assert " run " in seen["plain"]["parent"], seen
+    assert "started without the fork server" in output

@@ -33,7 +33,7 @@ from dora_message.descriptor_limits import CPU_SETSIZE
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 20.0  # a server not ready by then is given up; nodes spawn the usual way
-_MAX_MESSAGE = 1 << 20
+_MAX_MESSAGE = 64 * 1024  # the server's messages are a few dozen bytes
 # Environment that shapes the interpreter or the libraries the server imported (read at
 # interpreter start or at import): a node must see the same values as the server.
 _INTERPRETER_PREFIXES = ("PYTHON", "LD_", "LC_", "ARROW_", "OMP_", "MALLOC", "JE_", "UV_")
@@ -67,6 +67,10 @@ def eligible(node: ResolvedNode, env: Mapping[str, str]) -> bool:
         # the node's environment must fit where the server's was (forkserver_main)
         and _env_block_size(node.env) < _env_block_size(env) + ENV_ROOM_BYTES
     )
+
+
+class NotForked(OSError):
+    """The fork server did not start the node (no process exists): exec it instead."""
 
 
 class ForkServer:
@@ -115,7 +119,7 @@ class ForkServer:
     async def spawn(
         self, node: ResolvedNode, protocol: asyncio.SubprocessProtocol
     ) -> _ForkedTransport:
-        """Fork ``node``; raises ``OSError`` when the server cannot."""
+        """Fork ``node``; raises :class:`NotForked` when the server did not."""
         loop = asyncio.get_running_loop()
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
@@ -134,7 +138,10 @@ class ForkServer:
         }
         try:
             fds = array.array("i", [out_write, err_write])
-            await self._send(json.dumps(message).encode(), fds)
+            try:
+                await self._send(json.dumps(message).encode(), fds)
+            except OSError as error:  # e.g. EMSGSIZE: an environment too large for a message
+                raise NotForked(f"the request did not reach the fork server: {error}") from None
             answer = await reply
         except BaseException:
             os.close(out_read)
@@ -147,7 +154,7 @@ class ForkServer:
         if "pid" not in answer:
             os.close(out_read)
             os.close(err_read)
-            raise OSError(answer.get("error", "the fork server did not start the node"))
+            raise NotForked(answer.get("error", "the fork server did not start the node"))
         transport = _ForkedTransport(answer["pid"], protocol)
         self._exits[transport.pid] = transport
         if transport.pid in self._early_exits:

@@ -24,7 +24,7 @@ import subprocess
 from collections import deque
 from collections.abc import Callable
 
-from dora_daemon.forkserver import ForkServer, eligible
+from dora_daemon.forkserver import ForkServer, NotForked, eligible
 from dora_daemon.guardian import forget_group, watch_group
 from dora_daemon.logs import TRUNCATED_MARKER
 from dora_daemon.resolve import ResolvedNode
@@ -240,10 +240,14 @@ async def spawn_node(
     tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
     if fork_server is not None and eligible(node, fork_server.env) and await fork_server.ready():
         protocol = _NodeProtocol(on_line, tail)
-        forked = await fork_server.spawn(node, protocol)
-        process = NodeProcess(node.id, forked, protocol)  # type: ignore[arg-type]
-        watch_group(process.pgid)
-        return process
+        try:
+            forked = await fork_server.spawn(node, protocol)
+        except NotForked as error:
+            log.warning("node %s is started without the fork server: %s", node.id, error)
+        else:
+            process = NodeProcess(node.id, forked, protocol)  # type: ignore[arg-type]
+            watch_group(process.pgid)
+            return process
     try:
         transport, protocol = await loop.subprocess_exec(
             lambda: _NodeProtocol(on_line, tail),
