@@ -5,7 +5,8 @@ Runs ``nodes/start_probe.py`` as the only node of a dataflow (ours, and the peer
 floor), ``--reps`` times each, alternating. Prints the median time of each start-up step,
 the modules ``from dora import Node`` adds (by top-level package), and memory by kind of
 mapping: private (USS, what every further node adds) and proportional (PSS) kB, after
-three small messages were sent (``--at-start``: right after ``Node()``).
+three small messages were sent (``--at-start``: right after ``Node()``). ``dora run`` forks
+Python nodes from a warm interpreter; ``--exec`` turns that off for ours.
 
 Run from the repo root: ``.venv/bin/python bench/probes/node_start.py [--reps 5]
 [--systems ours,peer]``.
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmark's modules
@@ -89,8 +91,16 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--systems", default="ours")
     parser.add_argument("--at-start", action="store_true", help="memory right after Node()")
+    parser.add_argument(
+        "--exec", action="store_true", help="ours execs each node (DORA_FORK_SERVER=0)"
+    )
     args = parser.parse_args()
     systems = [ours_system() if s == "ours" else peer_system() for s in args.systems.split(",")]
+    if args.exec:  # ours without its fork server: every node a fresh interpreter
+        systems = [
+            replace(s, env={**s.env, "DORA_FORK_SERVER": "0"}) if s.name == "ours" else s
+            for s in systems
+        ]
     columns: dict[str, list[dict]] = {"bare": [], **{s.name: [] for s in systems}}
     for _ in range(args.reps):
         columns["bare"].append(bare_run())
