@@ -22,15 +22,17 @@ from __future__ import annotations
 
 import array
 import contextlib
-import ctypes
 import gc
 import json
 import os
-import runpy
 import selectors
 import signal
 import socket
 import sys
+
+TYPE_CHECKING = False  # not typing's: the reaper (reap_only) starts without importing it
+if TYPE_CHECKING:
+    import ctypes
 
 _PR_SET_PDEATHSIG = 1
 _MAX_MESSAGE = 1 << 20  # a request holds a node's whole environment
@@ -59,6 +61,8 @@ def serve(fd: int) -> None:
     except Exception as error:
         _send(sock, {"error": f"{type(error).__name__}: {error}"})
         return
+    import ctypes  # not at the top: the reaper (reap_only) needs none of it
+
     libc = ctypes.CDLL(None, use_errno=True)
     # everything imported so far lives as long as any node: out of the collector's
     # sight (the node's own gc.freeze at Node() does the same for what it adds)
@@ -82,6 +86,8 @@ def serve(fd: int) -> None:
                 if request is None:
                     return  # the daemon is done (or gone): nodes go with us
                 message, fds = request
+                if message.get("shrink"):
+                    _become_reaper(sock)
                 pid = _fork_node(sock, message, fds, children)
                 if pid == 0:
                     node = (message, fds[0], fds[1])
@@ -180,6 +186,8 @@ def _become_node(
     _show_environment(message["env"])
     sys.argv = [script, *args]
     sys.path.insert(0, os.path.dirname(script))
+    import runpy
+
     runpy.run_path(script, run_name="__main__")
 
 
@@ -224,3 +232,59 @@ def _show_command_line(argv: list[str]) -> None:
         title = " ".join(argv).encode()[: size - 2]
         area = title + b"\0" * (size - len(title) - 1) + b" "
         _write_own_memory(start, area)
+
+
+def _become_reaper(sock: socket.socket) -> None:
+    """Stop forking (the daemon's initial spawns are done): exec a bare interpreter that
+    only reports the nodes' exits. The pid stays, so the nodes keep their parent (it
+    must outlive them: it reaps them, and their PR_SET_PDEATHSIG points at it), and the
+    ~55 MB of imports nobody forks from any more are gone (~10 MB left)."""
+    os.set_inheritable(sock.fileno(), True)
+    signal.set_wakeup_fd(-1)
+    script = os.path.abspath(__file__)
+    fd = str(sock.fileno())
+    os.execv(sys.executable, [sys.executable, "-I", "-S", script, "--reap", fd, "dora-fork-server"])
+
+
+def reap_only(fd: int) -> None:
+    """The server once it stopped forking: report exits until the daemon closes the
+    socket; any further spawn request is refused (the daemon execs that node)."""
+    sock = socket.socket(fileno=fd)
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ)
+    selector.register(wake_read, selectors.EVENT_READ)
+    _reap_any(sock)  # nodes that ended while the server was being replaced
+    while True:
+        for key, _ in selector.select():
+            if key.fileobj is sock:
+                request = _receive(sock)
+                if request is None:
+                    return
+                message, fds = request
+                for fd_ in fds:
+                    os.close(fd_)
+                if "req" in message:
+                    _send(sock, {"req": message["req"], "error": "the fork server stopped forking"})
+            else:
+                with contextlib.suppress(OSError):
+                    os.read(wake_read, 4096)
+                _reap_any(sock)
+
+
+def _reap_any(sock: socket.socket) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        _send(sock, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--reap"]:
+    reap_only(int(sys.argv[2]))

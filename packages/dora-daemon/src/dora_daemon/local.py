@@ -109,6 +109,7 @@ log = logging.getLogger(__name__)
 TICK_BUFFER_LIMIT = 64 * 1024  # unread bytes after which a node's ticks are dropped
 GROUP_EXIT_TIMEOUT = 2.0  # how long to wait for SIGKILLed group members to vanish
 SPAWN_WAIT = 10.0  # a registration waits at most this long for its node's spawn to return
+FORK_SERVER_SHRINK_DELAY = 0.5  # after the initial spawns, before the fork server shrinks
 DRAIN_TIMEOUT = 1.0  # after a node exits, how long its control connection may still be read
 _SHM_DIR = Path("/dev/shm")
 _json = msgspec.json.Encoder()
@@ -168,6 +169,8 @@ class LocalDataflow:
         self._timers: Timers | None = None
         self._processes: dict[str, NodeProcess] = {}
         self._fork_server: ForkServer | None = None
+        self._first_spawns: set[str] = set()  # static nodes not spawned yet
+        self._shrink_task: asyncio.Task[None] | None = None
         # node -> set once its spawn call returned (its registration waits for that)
         self._spawning: dict[str, asyncio.Event] = {}
         self._loggers: dict[str, NodeLogger] = {}
@@ -256,6 +259,7 @@ class LocalDataflow:
         )
         self._timers = Timers(dataflow.timers, self._send_tick)
         self._fork_server = self._take_fork_server(static)
+        self._first_spawns = {node.id for node in static}
         # the guardian's start (an interpreter, waited for) would otherwise hold up the
         # loop in the first spawn, when nodes are about to connect
         loop.run_in_executor(None, start_guardian)
@@ -614,12 +618,14 @@ class LocalDataflow:
         try:
             process = await spawn_node(resolved, on_line, self._fork_server)
         except OSError as error:
+            await self._first_spawn_done(node_id)
             spawned.set()
             self._spawning.pop(node_id, None)
             message = describe_spawn_failure(resolved, error)
             self._feed(SpawnFailed(node_id, message, loop.time()))
             return
         self._processes[node_id] = process
+        await self._first_spawn_done(node_id)
         spawned.set()
         self._spawning.pop(node_id, None)
         self._feed(Spawned(node_id))
@@ -634,6 +640,21 @@ class LocalDataflow:
             stderr_tail=tuple(process.stderr_tail),
         )
         self._feed(exited)
+
+    async def _first_spawn_done(self, node_id: str) -> None:
+        """Once every static node had its first spawn, the fork server stops forking and
+        shrinks (restarts exec): its imports would otherwise stay resident all run. Not
+        at once: its new interpreter's start would compete with the nodes' own."""
+        waiting = self._first_spawns
+        if node_id in waiting:
+            waiting.discard(node_id)
+            if not waiting and self._fork_server is not None:
+                self._shrink_task = asyncio.create_task(self._shrink_fork_server())
+
+    async def _shrink_fork_server(self) -> None:
+        await asyncio.sleep(FORK_SERVER_SHRINK_DELAY)
+        if self._fork_server is not None:
+            await self._fork_server.shrink()
 
     async def _health_loop(self, interval: float) -> None:
         while not self._finished:
@@ -690,6 +711,8 @@ class LocalDataflow:
         if self._timers is not None:
             await self._timers.stop()
         await self._reap_groups()
+        if self._shrink_task is not None:
+            self._shrink_task.cancel()
         if self._fork_server is not None:
             self._fork_server.close()  # after the reaping: it would take nodes with it
         if self._bridge is not None:
