@@ -268,3 +268,37 @@ def test_a_restart_after_the_initial_spawns_is_exec_d(tmp_path: Path) -> None:
     code, output, seen = run(flow)
     assert code == 0, output
     assert seen["flaky"]["forked"] is False, seen
+
+
+OPERATOR = """\
+import json, os
+
+from dora import DoraStatus
+
+
+class Operator:
+    def __init__(self):
+        forked = os.getppid() != int(os.environ["DORA_RUN_PARENT_PID"])
+        print(json.dumps({"operator_forked": forked}), flush=True)
+
+    def on_event(self, event, send_output):
+        return DoraStatus.STOP
+"""
+
+
+def test_an_operator_runtime_is_forked_too(tmp_path: Path) -> None:
+    # `python -u -c "import dora; dora.start_runtime()"` runs in the server like a script
+    (tmp_path / "op.py").write_text(OPERATOR)
+    flow = write_flow(
+        tmp_path,
+        """
+  - id: runtime
+    operator:
+      python: op.py
+      inputs:
+        tick: dora/timer/millis/50
+""",
+    )
+    code, output, _ = run(flow)
+    assert code == 0, output
+    assert '"operator_forked": true' in output, output

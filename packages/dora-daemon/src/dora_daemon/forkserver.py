@@ -7,12 +7,13 @@ hello). ``dora run`` starts one process early (:mod:`dora_daemon.forkserver_laun
 a fork of it (a few ms), see docs/startup.md.
 
 Only nodes that would run exactly as the server does qualify (:func:`eligible`):
-``<this interpreter> -u script.py args`` with the same interpreter-level environment
-(``PYTHON*``, loader, locale and library settings), so a node with its own venv
-interpreter, ``uv run``, an operator runtime or a different ``PYTHONPATH`` is spawned the
-usual way. The node still gets its own session and process group, its environment,
-cwd, argv and stdout/stderr pipes, and the stop ladder, the guardian and exit codes work
-as for any node. ``DORA_FORK_SERVER=0`` turns the fork server off.
+``<this interpreter> -u script.py args`` or ``<this interpreter> -u -c code`` (the
+operator runtime), with the same interpreter-level environment (``PYTHON*``, loader,
+locale and library settings), so a node with its own venv interpreter, ``uv run``, a
+conda operator or a different ``PYTHONPATH`` is spawned the usual way. The node still
+gets its own session and process group, its environment, cwd, argv and stdout/stderr
+pipes, and the stop ladder, the guardian and exit codes work as for any node.
+``DORA_FORK_SERVER=0`` turns the fork server off.
 """
 
 from __future__ import annotations
@@ -60,13 +61,17 @@ def eligible(node: ResolvedNode, env: Mapping[str, str]) -> bool:
         len(argv) >= 3
         and argv[0] == sys.executable
         and argv[1] == "-u"
-        and argv[2].endswith(".py")
-        and os.path.isfile(argv[2])
+        and (_runs_code(argv) or (argv[2].endswith(".py") and os.path.isfile(argv[2])))
         and node.cwd.is_dir()
         and _interpreter_env(node.env) == _interpreter_env(env)
         # the node's environment must fit where the server's was (forkserver_main)
         and _env_block_size(node.env) < _env_block_size(env) + ENV_ROOM_BYTES
     )
+
+
+def _runs_code(argv: tuple[str, ...]) -> bool:
+    """``python -u -c CODE [args]``: the operator runtime (dora_daemon.commands)."""
+    return len(argv) >= 4 and argv[2] == "-c"
 
 
 class NotForked(OSError):
@@ -131,8 +136,11 @@ class ForkServer:
         message = {
             "req": request,
             "argv": list(node.argv),
-            "script": node.argv[2],
-            "args": list(node.argv[3:]),
+            **(
+                {"code": node.argv[3], "args": list(node.argv[4:])}
+                if _runs_code(node.argv)
+                else {"script": node.argv[2], "args": list(node.argv[3:])}
+            ),
             "cwd": str(node.cwd),
             "env": node.env,
             # cores the kernel's mask cannot hold are skipped, as by a usual spawn

@@ -170,7 +170,6 @@ def _become_node(
     os.dup2(err_fd, 2)
     for fd in {devnull, out_fd, err_fd} - {0, 1, 2}:
         os.close(fd)
-    script, args = message["script"], message["args"]
     try:
         os.chdir(message["cwd"])
         os.environ.clear()
@@ -184,11 +183,32 @@ def _become_node(
         os._exit(1)
     _show_command_line(message["argv"])
     _show_environment(message["env"])
-    sys.argv = [script, *args]
-    sys.path.insert(0, os.path.dirname(script))
+    if "code" in message:
+        _run_code(message["code"], message["args"])
+    else:
+        _run_script(message["script"], message["args"])
+
+
+def _run_script(script: str, args: list[str]) -> None:
+    """As ``python script.py args``."""
     import runpy
 
+    sys.argv = [script, *args]
+    sys.path.insert(0, os.path.dirname(script))
     runpy.run_path(script, run_name="__main__")
+
+
+def _run_code(code: str, args: list[str]) -> None:
+    """As ``python -c code args``: a fresh ``__main__``, the cwd first on ``sys.path``."""
+    import builtins
+    import types
+
+    sys.argv = ["-c", *args]
+    sys.path.insert(0, "")
+    main = types.ModuleType("__main__")
+    main.__builtins__ = builtins  # type: ignore[attr-defined]
+    sys.modules["__main__"] = main
+    exec(compile(code, "<string>", "exec"), main.__dict__)
 
 
 def _argv_and_env_areas() -> tuple[tuple[int, int], tuple[int, int]]:
