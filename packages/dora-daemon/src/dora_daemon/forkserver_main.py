@@ -23,6 +23,7 @@ from __future__ import annotations
 import array
 import contextlib
 import gc
+import importlib
 import json
 import os
 import selectors
@@ -42,12 +43,15 @@ def _send(sock: socket.socket, message: dict) -> None:
     sock.send(json.dumps(message).encode())
 
 
-def _preload() -> None:
-    """What nearly every Python node imports first, and pays most for."""
-    import pyarrow
-    import pyarrow.compute  # noqa: F401
+# What nearly every Python node imports first, and pays most for. They are the nodes'
+# modules, not the daemon's dependencies: the server only runs under `dora run`, whose
+# environment has them, and falls back to exec'ing nodes when an import fails.
+PRELOADED = ("pyarrow", "pyarrow.compute", "dora.node")
 
-    import dora.node  # noqa: F401
+
+def _preload() -> None:
+    for name in PRELOADED:
+        importlib.import_module(name)
 
 
 def serve(fd: int) -> None:
