@@ -20,6 +20,7 @@ from pathlib import Path
 
 from dora_coordinator.limits import SETTINGS, LimitsError, limits_from
 from dora_coordinator.server import DEFAULT_PORT, Coordinator, CoordinatorConfig
+from dora_message.constants import ENV_COORDINATOR_INTERFACE, ENV_COORDINATOR_PORT, LOCALHOST
 from dora_message.errors import DoraError
 
 
@@ -74,13 +75,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[CoordinatorConfig, bo
     parser = argparse.ArgumentParser(prog="dora-coordinator", description=__doc__)
     parser.add_argument(
         "--interface",
-        default=os.environ.get("DORA_COORDINATOR_INTERFACE", "127.0.0.1"),
+        default=os.environ.get(ENV_COORDINATOR_INTERFACE, LOCALHOST),
         help="address to bind (default 127.0.0.1, env DORA_COORDINATOR_INTERFACE)",
     )
     parser.add_argument(
         "--port",
         type=_port,
-        default=_port(os.environ.get("DORA_COORDINATOR_PORT", str(DEFAULT_PORT))),
+        default=_port(os.environ.get(ENV_COORDINATOR_PORT, str(DEFAULT_PORT))),
         help="port to listen on, 0 = any free port (default 6013, env DORA_COORDINATOR_PORT)",
     )
     parser.add_argument(

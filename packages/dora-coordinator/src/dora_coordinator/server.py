@@ -40,6 +40,7 @@ from dora_coordinator.state import CoordinatorState
 from dora_coordinator.store import Store, open_store
 from dora_coordinator.tracing import SpanRecorder
 from dora_coordinator.zenoh_wait import ZenohWait
+from dora_message.constants import DEFAULT_COORDINATOR_PORT, LOCALHOST
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ CONTROL_PATH = "/api/control"
 DAEMON_PATH = "/api/daemon"
 HEALTH_PATH = "/health"
 MAX_FRAME = 1024 * 1024  # every connection; a daemon's grows once it has registered
-DEFAULT_PORT = 6013
+DEFAULT_PORT = DEFAULT_COORDINATOR_PORT
 # How long a peer we close has to answer the closing handshake before the socket is cut:
 # a client that never reads never answers, and keeps its connection slot until then.
 CLOSE_TIMEOUT = 2.0
@@ -58,7 +59,7 @@ MAX_REFUSING_TRACKED = 1024  # addresses remembered to log one warning per flood
 class CoordinatorConfig:
     """How the coordinator runs; the defaults are the documented ones."""
 
-    interface: str = "127.0.0.1"
+    interface: str = LOCALHOST
     port: int = DEFAULT_PORT
     store: str = "memory"
     token_file: Path | None = None

@@ -28,6 +28,7 @@ from dora_daemon.service import DaemonService
 from dora_message import coordinator_to_daemon as from_coord
 from dora_message import daemon_to_coordinator as ev
 from dora_message.common import LogMessage
+from dora_message.constants import DEFAULT_COORDINATOR_PORT, LOCALHOST
 from dora_message.errors import DoraError
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,8 @@ class LinkRefused(DoraError):
 class LinkConfig:
     """Where the coordinator is and who this daemon is."""
 
-    host: str = "127.0.0.1"
-    port: int = 6013
+    host: str = LOCALHOST
+    port: int = DEFAULT_COORDINATOR_PORT
     machine_id: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     token: str | None = None

@@ -14,12 +14,13 @@ from pathlib import Path
 from dora_daemon.bridge.mesh import Mesh, listen_endpoint
 from dora_daemon.coordinator_link import CoordinatorLink, LinkConfig, LinkRefused
 from dora_daemon.service import DaemonService
+from dora_message.constants import DEFAULT_COORDINATOR_PORT, ENV_AUTH_TOKEN
 from dora_message.errors import DoraError
 from dora_message.token_file import read_token_file
 
 log = logging.getLogger("dora_daemon")
 
-DEFAULT_PORT = 6013
+DEFAULT_PORT = DEFAULT_COORDINATOR_PORT
 
 
 def parse_labels(text: str | None) -> dict[str, str]:
@@ -54,7 +55,7 @@ def read_token(path: Path | None) -> str | None:
     mode 0600): two readers with different rules would make the weaker one the rule.
     """
     if path is None:
-        return os.environ.get("DORA_AUTH_TOKEN") or None
+        return os.environ.get(ENV_AUTH_TOKEN) or None
     return read_token_file(path)
 
 
