@@ -172,8 +172,9 @@ def test_malformed_frames_drop_the_connection_not_the_node(
         fd = create_sealed("test-segment", 65536)  # dora-py-2: unsealed ones are refused
         send_with_fd(good, encode_frame(data_encoder, NewSegment(1, 65536)), fd)
         os.close(fd)
-        outside = Data("out", time.time_ns(), {}, "raw", segment_id=1, offset=65000, length=1000)
-        outside.token = 7
+        outside = Data(
+            "out", time.time_ns(), {}, "raw", segment_id=1, offset=65000, length=1000, token=7
+        )
         good.sendall(encode_frame(data_encoder, outside))
         node.expect("watch: ERROR  0 failed to read input `in`: the message lies outside")
         frames = FrameBuffer()

@@ -173,9 +173,12 @@ def resolve_dataflow(
             tap = Receiver(node_id=WATCH_NODE_ID, address=watch_address)
             for output in _declared_outputs(node):
                 routes.setdefault(output, []).append(tap)
-        for route in routes.values():
-            for receiver in route:
-                receiver.token = link_token(key, node.id, receiver.node_id)
+        routes = {
+            output: [
+                msgspec.structs.replace(r, token=link_token(key, node.id, r.node_id)) for r in route
+            ]
+            for output, route in routes.items()
+        }
         senders = {
             producer: link_token(key, producer, node.id)
             for (producer, _output), receivers in result.consumers.items()
@@ -331,12 +334,12 @@ def _log_outputs_of(node: Node) -> tuple[str | None, str | None]:
 def _input_config(source: str, spec: Input) -> InputConfig:
     if isinstance(spec, str):
         return InputConfig(source=source)
-    config = InputConfig(source=source, input_timeout=spec.input_timeout)
-    if spec.queue_size is not None:
-        config.queue_size = spec.queue_size
-    if spec.queue_policy is not None:
-        config.queue_policy = spec.queue_policy
-    return config
+    given = {"queue_size": spec.queue_size, "queue_policy": spec.queue_policy}
+    return InputConfig(
+        source=source,
+        input_timeout=spec.input_timeout,
+        **{key: value for key, value in given.items() if value is not None},
+    )
 
 
 def _routes_of(

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 
-class InputConfig(msgspec.Struct, omit_defaults=True, kw_only=True):
+class InputConfig(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
     """One input of the node, resolved."""
 
     source: str
@@ -16,7 +16,7 @@ class InputConfig(msgspec.Struct, omit_defaults=True, kw_only=True):
     input_timeout: float | None = None
 
 
-class Receiver(msgspec.Struct, kw_only=True):
+class Receiver(msgspec.Struct, frozen=True, kw_only=True):
     """A node that receives one of our outputs, where it listens, and the token our
     ``Hello`` must carry there (:func:`dora_message.auth.link_token`)."""
 
@@ -28,7 +28,7 @@ class Receiver(msgspec.Struct, kw_only=True):
         return f"Receiver(node_id={self.node_id!r}, address={self.address!r})"
 
 
-class NodeConfig(msgspec.Struct, omit_defaults=True, kw_only=True):
+class NodeConfig(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
     """Everything a node needs to join its dataflow."""
 
     dataflow_id: str

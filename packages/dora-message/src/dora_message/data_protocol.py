@@ -20,7 +20,7 @@ from dora_message.safe_decode import SafeDecoder
 PayloadKind = Literal["empty", "ipc", "raw", "buffers"]
 
 
-class _Msg(msgspec.Struct, array_like=True, tag=True):
+class _Msg(msgspec.Struct, frozen=True, array_like=True, tag=True):
     """Base: encoded as a msgpack array whose first item is the type tag."""
 
 

@@ -26,7 +26,7 @@ from dora_message.safe_decode import SafeDecoder
 _KEY_SAFE = re.compile(r"[A-Za-z0-9_.-]+")
 
 
-class _Msg(msgspec.Struct, array_like=True, tag=True):
+class _Msg(msgspec.Struct, frozen=True, array_like=True, tag=True):
     """Base: encoded as a msgpack array whose first item is the type tag."""
 
 

@@ -17,7 +17,7 @@ from dora_message.safe_decode import SafeDecoder
 PROTOCOL_VERSION = "dora-py-2"
 
 
-class _Msg(msgspec.Struct, array_like=True, tag=True, omit_defaults=False):
+class _Msg(msgspec.Struct, frozen=True, array_like=True, tag=True, omit_defaults=False):
     """Base: encoded as a msgpack array whose first item is the type tag."""
 
 

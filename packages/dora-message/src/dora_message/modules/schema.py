@@ -40,7 +40,7 @@ MODULE_INPUT_SOURCE = "_mod"
 _FILE_KEYS = ("module", "nodes", "build")
 
 
-class ModuleHeader(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class ModuleHeader(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """The ``module:`` block of a module file."""
 
     name: str

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 
-class FieldDef(msgspec.Struct, omit_defaults=True, kw_only=True):
+class FieldDef(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
     """A struct field: an Arrow primitive name, ``List<T>`` or a struct type reference."""
 
     name: str
@@ -38,21 +38,21 @@ class FieldDef(msgspec.Struct, omit_defaults=True, kw_only=True):
     nullable: bool = True
 
 
-class TypeParam(msgspec.Struct, omit_defaults=True, kw_only=True):
+class TypeParam(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
     """A declared type parameter; names and defaults are documentation only."""
 
     name: str
     default: str | None = None
 
 
-class MetadataDef(msgspec.Struct, omit_defaults=True, kw_only=True):
+class MetadataDef(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
     """A metadata key messages of this type are expected to carry (informational)."""
 
     key: str
     description: str | None = None
 
 
-class TypeDef(msgspec.Struct, omit_defaults=True, kw_only=True):
+class TypeDef(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
     """One named type."""
 
     arrow: str
@@ -62,7 +62,7 @@ class TypeDef(msgspec.Struct, omit_defaults=True, kw_only=True):
     metadata: list[MetadataDef] = msgspec.field(default_factory=list)
 
 
-class TypePackage(msgspec.Struct):
+class TypePackage(msgspec.Struct, frozen=True):
     """A whole type package file."""
 
     types: dict[str, TypeDef]
