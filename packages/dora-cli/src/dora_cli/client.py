@@ -20,8 +20,8 @@ import os
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
+from dora_cli.errors import CliError
 from dora_message.constants import DEFAULT_COORDINATOR_PORT, ENV_AUTH_TOKEN
-from dora_message.errors import DoraError
 
 if TYPE_CHECKING:
     import asyncio
@@ -44,7 +44,7 @@ TOKEN_FILE_NAME = ".dora-token"
 R = TypeVar("R")
 
 
-class CoordinatorUnreachable(DoraError):
+class CoordinatorUnreachable(CliError):
     """No coordinator answers at the address."""
 
     def __init__(self, target: Target) -> None:
@@ -54,7 +54,7 @@ class CoordinatorUnreachable(DoraError):
         )
 
 
-class CoordinatorError(DoraError):
+class CoordinatorError(CliError):
     """The coordinator answered a request with an error, or the connection broke."""
 
 

@@ -24,6 +24,10 @@ EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
 
 
+class CliError(DoraError):
+    """Root of the errors the CLI itself raises (shown as one ``error:`` line)."""
+
+
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     """Print ``error: message`` to stderr and exit with ``code``."""
     click.secho(f"error: {message}", fg="red", err=True)

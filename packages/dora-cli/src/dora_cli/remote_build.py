@@ -13,15 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dora_cli.client import ControlClient, CoordinatorError, CoordinatorUnreachable, Target
+from dora_cli.errors import CliError
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 from dora_message.descriptor import Descriptor
-from dora_message.errors import DoraError
 
 PROBE_TIMEOUT = 1.0
 
 
-class RemoteBuildFailed(DoraError):
+class RemoteBuildFailed(CliError):
     """A daemon's build failed; the message names the node and the machine."""
 
 

@@ -28,13 +28,15 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from dora_cli.errors import CliError
+
 # Not "dora-cli": that name on PyPI belongs to an unrelated project.
 DISTRIBUTION = "dora-dataflow"
 DEFAULT_INDEX = "https://pypi.org/simple"
 INDEX_TIMEOUT = 10.0
 
 
-class SelfUpdateError(Exception):
+class SelfUpdateError(CliError):
     """The index cannot be read or the installer failed; the message says which."""
 
 

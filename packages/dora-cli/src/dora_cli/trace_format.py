@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from dora_cli.errors import CliError
 from dora_message import coordinator_to_cli as rep
-from dora_message.errors import DoraError
 
 SHORT_ID_CHARS = 12
 
 
-class TraceLookupError(DoraError):
+class TraceLookupError(CliError):
     """A trace id prefix that matches no trace or several."""
 
 

@@ -38,8 +38,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dora_daemon.errors import DaemonError
 from dora_message.descriptor import Descriptor, EnvValue, HostEnv, Node
-from dora_message.errors import DoraError
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ _MAX_LINE_BYTES = 1024 * 1024
 _PIP_LINE = re.compile(r"^(?:pip3?|python3?\s+-m\s+pip)\s+(?=(?:install|uninstall)\b)")
 
 
-class BuildError(DoraError):
+class BuildError(DaemonError):
     """A build command failed (or could not be started).
 
     Attributes:

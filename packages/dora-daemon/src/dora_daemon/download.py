@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 
 import msgspec
 
-from dora_message.errors import DoraError
+from dora_daemon.errors import DaemonError
 
 from .cache_lock import cache_lock
 
@@ -48,7 +48,7 @@ TIMEOUT_SECONDS = 60.0
 _CHUNK = 1 << 20
 
 
-class DownloadError(DoraError):
+class DownloadError(DaemonError):
     """A URL source could not be downloaded, verified or unpacked.
 
     Attributes:

@@ -26,6 +26,7 @@ import logging
 import os
 from typing import Protocol
 
+from dora_daemon.errors import DaemonError
 from dora_message.config import NodeConfig, encode_node_config
 from dora_message.peer import allow_root_from_env, tcp_peer_uid, uid_allowed
 
@@ -37,7 +38,7 @@ MAX_REQUEST = 4096  # a request is one short JSON line
 REQUEST_TIMEOUT = 10.0
 
 
-class DynamicError(Exception):
+class DynamicError(DaemonError):
     """Why a dynamic node cannot join (sent back to it as the error)."""
 
 

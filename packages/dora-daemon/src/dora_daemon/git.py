@@ -27,7 +27,7 @@ import re
 import shutil
 from pathlib import Path
 
-from dora_message.errors import DoraError
+from dora_daemon.errors import DaemonError
 
 from .cache_lock import cache_lock
 
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
-class GitSourceError(DoraError):
+class GitSourceError(DaemonError):
     """Cloning, fetching or checking out a git source failed.
 
     Attributes:

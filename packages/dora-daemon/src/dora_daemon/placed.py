@@ -13,13 +13,13 @@ from typing import Any
 
 import msgspec
 
+from dora_daemon.errors import DaemonError
 from dora_message.descriptor import Descriptor
-from dora_message.errors import DoraError
 
 log = logging.getLogger(__name__)
 
 
-class PlacementError(DoraError):
+class PlacedNodesError(DaemonError):
     """The command is unusable here: its descriptor is invalid or lacks a placed node."""
 
 
@@ -28,11 +28,11 @@ def placed_nodes(raw: dict[str, Any], nodes: list[str]) -> tuple[Descriptor, Des
     try:
         full = msgspec.convert(raw, Descriptor)
     except msgspec.ValidationError as error:
-        raise PlacementError(f"invalid descriptor: {error}") from None
+        raise PlacedNodesError(f"invalid descriptor: {error}") from None
     wanted = set(nodes)
     missing = wanted - {node.id for node in full.nodes}
     if missing:
-        raise PlacementError(f"nodes not in the descriptor: {', '.join(sorted(missing))}")
+        raise PlacedNodesError(f"nodes not in the descriptor: {', '.join(sorted(missing))}")
     ours = msgspec.structs.replace(full, nodes=[n for n in full.nodes if n.id in wanted])
     return full, ours
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dora_message.errors import DoraError
+from dora_daemon.errors import DaemonError
 
 
-class NodeControlError(DoraError):
+class NodeControlError(DaemonError):
     """A single-node command that cannot be carried out (unknown node, not running)."""
