@@ -22,6 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dora_cli.errors import CliError
 from dora_cli.topic_watch import client_config, close_sessions
 from dora_message.data_protocol import Data, data_encoder
 from dora_message.dataplane.framing import MAX_FRAME
@@ -53,7 +54,7 @@ def json_array(text: str) -> pa.Array:
         raise ValueError(f"no Arrow array holds these values: {excerpt(err)}") from None
 
 
-class MessageTooLarge(ValueError):
+class MessageTooLarge(CliError, ValueError):
     """The message would not reach a reader (see the module docstring)."""
 
 

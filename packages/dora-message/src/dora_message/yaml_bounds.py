@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from dora_message.descriptor_limits import MAX_ALIASES, MAX_DEPTH, MAX_EXPANDED_NODES
+from dora_message.errors import DoraError
 
 __all__ = ["YamlTooLarge", "check_bounds"]
 
 
-class YamlTooLarge(Exception):
+class YamlTooLarge(DoraError):
     """The document breaks a bound; ``node`` is where (its ``start_mark`` has the line)."""
 
     def __init__(self, message: str, node: Any) -> None:
