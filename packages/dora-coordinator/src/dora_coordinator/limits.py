@@ -14,13 +14,13 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from dora_message.errors import DoraError
+from dora_coordinator.errors import CoordinatorServerError
 
 KIB = 1024
 MIB = 1024 * KIB
 
 
-class LimitsError(DoraError):
+class LimitsError(CoordinatorServerError):
     """A bound was given a value it cannot take."""
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from dora_coordinator.errors import CoordinatorServerError
 from dora_message import coordinator_to_daemon as to_daemon
 from dora_message import daemon_to_coordinator as from_daemon
-from dora_message.errors import DoraError
 
 
-class DaemonCommandError(DoraError):
+class DaemonCommandError(CoordinatorServerError):
     """A daemon refused a command, did not answer in time, or went away."""
 
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from dora_coordinator.errors import CoordinatorServerError
 from dora_coordinator.store import DataflowRecord
 from dora_message.daemon_to_coordinator import DataflowFinished, NetworkMetric, NodeMetric
 from dora_message.descriptor import Descriptor
-from dora_message.errors import DoraError
 
 
 class Status(enum.StrEnum):
@@ -27,7 +27,7 @@ class Status(enum.StrEnum):
 TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED})
 
 
-class StateError(DoraError):
+class StateError(CoordinatorServerError):
     """A request the current state cannot satisfy; the message is for the user."""
 
 

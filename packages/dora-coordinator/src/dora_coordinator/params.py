@@ -18,15 +18,15 @@ from typing import Any
 
 import msgspec
 
+from dora_coordinator.errors import CoordinatorServerError
 from dora_coordinator.limits import Limits
-from dora_message.errors import DoraError
 from dora_message.param_checks import param_key_problem, param_value_problem
 
 MAX_KEY_BYTES = 256
 MAX_VALUE_BYTES = 65536
 
 
-class ParamError(DoraError):
+class ParamError(CoordinatorServerError):
     """A parameter that breaks a limit, or one that does not exist."""
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from dora_coordinator.errors import CoordinatorServerError
 from dora_message.descriptor import Deploy, Descriptor, Node
-from dora_message.errors import DoraError
 
 
-class PlacementError(DoraError):
+class PlacementError(CoordinatorServerError):
     """The nodes of a dataflow cannot be assigned to the connected daemons."""
 
 

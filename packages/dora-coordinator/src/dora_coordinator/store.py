@@ -26,9 +26,9 @@ from typing import Any, Protocol
 import msgspec
 import platformdirs
 
+from dora_coordinator.errors import CoordinatorServerError
 from dora_coordinator.params import ParamUsage, check_key, check_value, entry_bytes
 from dora_message.common import NodeResult
-from dora_message.errors import DoraError
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ SCHEMA_VERSION = 1
 MAX_RECORD_BYTES = 64 * 1024 * 1024
 
 
-class StoreError(DoraError):
+class StoreError(CoordinatorServerError):
     """The store cannot be opened, read or written."""
 
 

@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from dora_coordinator.errors import CoordinatorServerError
 from dora_message import coordinator_to_cli as rep
-from dora_message.errors import DoraError
 
 RING_CAPACITY = 4096
 MAX_FIELDS = 64
@@ -47,7 +47,7 @@ LEVELS = ("ERROR", "WARN", "INFO", "DEBUG", "TRACE")
 _CAPTURED = frozenset(LEVELS[:3])
 
 
-class InvalidTraceId(DoraError):
+class InvalidTraceId(CoordinatorServerError):
     """A trace id that cannot be one: too long or not ASCII."""
 
     def __init__(self) -> None:

@@ -24,6 +24,7 @@ import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from dora_daemon.errors import DaemonError
 from dora_daemon.service import DaemonService
 from dora_message import coordinator_to_daemon as from_coord
 from dora_message import daemon_to_coordinator as ev
@@ -42,7 +43,7 @@ MAX_QUEUED = 10_000
 MAX_FRAME = 64 * 1024 * 1024
 
 
-class LinkRefused(DoraError):
+class LinkRefused(DaemonError):
     """The coordinator refused this daemon for good (token, version, machine id)."""
 
 

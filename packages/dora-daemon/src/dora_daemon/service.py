@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import msgspec
 import psutil
 
+from dora_daemon.errors import DaemonError
 from dora_daemon.local import LocalDataflow, RunOptions
 from dora_daemon.log_query import read_dataflow_logs
 from dora_daemon.node_control import merge_statuses, node_command, reload_command
@@ -58,7 +59,7 @@ REMEMBERED_RESULTS = 100
 _MIB = 1024 * 1024
 
 
-class CommandError(DoraError):
+class CommandError(DaemonError):
     """A command the daemon cannot carry out; the message goes back to the coordinator."""
 
 

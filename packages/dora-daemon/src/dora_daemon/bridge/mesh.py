@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import zenoh
 
-from dora_message.errors import DoraError
+from dora_daemon.errors import DaemonError
 from dora_message.inter_daemon import daemon_token_key
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ _POLL = 0.02
 _ADMIN_TIMEOUT = 5.0  # the admin space answers from this process: at once
 
 
-class MeshError(DoraError):
+class MeshError(DaemonError):
     """The zenoh session cannot be opened or a peer daemon cannot be reached."""
 
 
