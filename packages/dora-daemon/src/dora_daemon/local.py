@@ -182,6 +182,10 @@ class LocalDataflow:
         self._health_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
+        self._resolved: ResolvedDataflow | None = None
+        self._address = ""
+        self._bridge_at: str | None = None
+        self._watch_at: str | None = None
         self._launched = False  # the core was started: events go to it
         self._closing = False  # shutting down: what happens now changes nothing
         self._finished = False
@@ -201,6 +205,39 @@ class LocalDataflow:
             return None
         return process.pid
 
+    def resolve(
+        self, *, spans: bool, watched: bool, local: set[str] | None = None
+    ) -> ResolvedDataflow:
+        """Resolve the descriptor for this run, once (pure: nothing starts).
+
+        ``spans``: other daemons run nodes of it (its outputs may go to the bridge);
+        ``watched``: ``dora topic`` taps every output; ``local``: the nodes that run here
+        (None: all). The daemon calls this before it sets anything up, so a bad path is
+        the spawn's error; :meth:`run` calls it when nobody did.
+        Raises :class:`~dora_message.errors.DescriptorError` naming the node.
+        """
+        if self._resolved is not None:
+            raise RuntimeError("a LocalDataflow is resolved once")
+        token = secrets.token_hex(4)
+        self._address = daemon_address(self.dataflow_id, token)
+        self._bridge_at = bridge_address(self.dataflow_id, token) if spans else None
+        self._watch_at = watch_address(self.dataflow_id, token) if watched else None
+        self._resolved = resolve_dataflow(
+            self.descriptor,
+            self.base_dir,
+            dataflow_id=self.dataflow_id,
+            daemon_address=self._address,
+            host_env=os.environ,
+            parent_pid=os.getpid(),
+            uv=self.options.uv,
+            allow_shell_nodes=self.options.allow_shell_nodes,
+            sources=self.options.sources,
+            local=local,
+            bridge_address=self._bridge_at,
+            watch_address=self._watch_at,
+        )
+        return self._resolved
+
     async def run(self) -> DataflowResult:
         """Run the dataflow to its end and report how every node ended.
 
@@ -211,25 +248,16 @@ class LocalDataflow:
             raise RuntimeError("a LocalDataflow runs once")
         self._started = True
         loop = self._loop = asyncio.get_running_loop()
-        token = secrets.token_hex(4)
-        address = daemon_address(self.dataflow_id, token)
         cluster = self.cluster
-        bridge_at = bridge_address(self.dataflow_id, token) if cluster else None
-        watch_at = watch_address(self.dataflow_id, token) if self.watch_mesh else None
-        dataflow = resolve_dataflow(
-            self.descriptor,
-            self.base_dir,
-            dataflow_id=self.dataflow_id,
-            daemon_address=address,
-            host_env=os.environ,
-            parent_pid=os.getpid(),
-            uv=self.options.uv,
-            allow_shell_nodes=self.options.allow_shell_nodes,
-            sources=self.options.sources,
-            local=cluster.local_nodes if cluster else None,
-            bridge_address=bridge_at,
-            watch_address=watch_at,
-        )
+        if self._resolved is None:
+            self.resolve(
+                spans=cluster is not None,
+                watched=self.watch_mesh is not None,
+                local=cluster.local_nodes if cluster else None,
+            )
+        dataflow = self._resolved
+        assert dataflow is not None
+        address, bridge_at, watch_at = self._address, self._bridge_at, self._watch_at
         for warning in dataflow.warnings:
             log.warning("%s", warning)
         self._tell_log_levels(dataflow)

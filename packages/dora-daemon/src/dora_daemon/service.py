@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 import uuid
 from collections import deque
@@ -39,7 +38,6 @@ from dora_daemon.node_control import merge_statuses, node_command, reload_comman
 from dora_daemon.params import ParamMirror, param_command
 from dora_daemon.placed import local_dir, placed_nodes
 from dora_daemon.remote_build import run_remote_build
-from dora_daemon.resolve import resolve_dataflow
 from dora_daemon.sources import default_cache_dir, resolve_sources
 from dora_message import coordinator_to_daemon as cmd
 from dora_message import daemon_to_coordinator as ev
@@ -213,34 +211,19 @@ class DaemonService:
         options = RunOptions(
             uv=command.uv, allow_shell_nodes=self.allow_shell_nodes, sources=sources
         )
-        # Resolving is pure and raises DescriptorError naming the node: do it up front so
-        # that a bad path is the spawn's error, not a dataflow that fails later.
-        resolve_dataflow(
-            descriptor,
-            base_dir,
-            dataflow_id=dataflow_id,
-            daemon_address="\0dora-check",
-            host_env=os.environ,
-            parent_pid=os.getpid(),
-            uv=command.uv,
-            allow_shell_nodes=self.allow_shell_nodes,
-            sources=sources,
-            local=wanted,
-            bridge_address="\0dora-check",
+        dataflow = LocalDataflow(
+            descriptor, base_dir, options, on_log=self._on_log, dataflow_id=dataflow_id
         )
-        cluster = await self._cluster_part(command) if spans else None
-        watch_mesh = await self._watch_mesh(descriptor)
+        # Resolving is pure and raises DescriptorError naming the node: done up front, once,
+        # so that a bad path is the spawn's error, not a dataflow that fails later.
+        from dora_daemon.bridge import publishes_all
+
+        watched = publishes_all(descriptor) and self.mesh is not None
+        dataflow.resolve(spans=spans, watched=watched, local=wanted if spans else None)
+        dataflow.cluster = await self._cluster_part(command) if spans else None
+        dataflow.watch_mesh = await self._watch_mesh(descriptor)
         if dataflow_id in self.hosted:
             raise CommandError(f"dataflow {dataflow_id} already runs on this daemon")
-        dataflow = LocalDataflow(
-            descriptor,
-            base_dir,
-            options,
-            on_log=self._on_log,
-            dataflow_id=dataflow_id,
-            cluster=cluster,
-            watch_mesh=watch_mesh,
-        )
         info = ev.RunningDataflow(
             dataflow_id=dataflow_id,
             nodes=list(command.nodes),
