@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
@@ -20,15 +19,14 @@ log = logging.getLogger(__name__)
 
 
 class PlacedNodesError(DaemonError):
-    """The command is unusable here: its descriptor is invalid or lacks a placed node."""
+    """The command is unusable here: its descriptor lacks a node placed on this daemon."""
 
 
-def placed_nodes(raw: dict[str, Any], nodes: list[str]) -> tuple[Descriptor, Descriptor]:
-    """The full descriptor, and a copy holding only ``nodes`` (those placed here)."""
-    try:
-        full = msgspec.convert(raw, Descriptor)
-    except msgspec.ValidationError as error:
-        raise PlacedNodesError(f"invalid descriptor: {error}") from None
+def placed_nodes(full: Descriptor, nodes: list[str]) -> tuple[Descriptor, Descriptor]:
+    """The full descriptor, and a copy holding only ``nodes`` (those placed here).
+
+    The descriptor arrives decoded and checked with the command; a node placed here that
+    it lacks makes the command unusable."""
     wanted = set(nodes)
     missing = wanted - {node.id for node in full.nodes}
     if missing:
