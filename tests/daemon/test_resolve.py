@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from dora_daemon.commands import ENV_OPERATORS, NodeKind
+from dora_daemon.commands import NodeKind
 from dora_daemon.resolve import ResolvedDataflow, node_address, resolve_dataflow
 from dora_message.auth import link_token
-from dora_message.config import ENV_NODE_CONFIG, InputConfig, Receiver, decode_node_config
+from dora_message.config import InputConfig, Receiver, decode_node_config
+from dora_message.constants import ENV_NODE_CONFIG, ENV_OPERATORS
 from dora_message.errors import DescriptorError
 from tests.daemon.helpers import descriptor
 

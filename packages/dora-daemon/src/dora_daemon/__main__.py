@@ -19,6 +19,7 @@ from pathlib import Path
 
 from dora_daemon.coordinator_link import LinkConfig
 from dora_daemon.serve import DEFAULT_PORT, parse_labels, read_token, run, split_endpoints
+from dora_message.constants import ENV_ALLOW_SHELL_NODES, ENV_COORDINATOR_ADDR, ENV_COORDINATOR_PORT
 from dora_message.errors import DoraError
 
 
@@ -29,13 +30,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[LinkConfig, bool, boo
     parser.add_argument(
         "-c",
         "--coordinator-addr",
-        default=os.environ.get("DORA_COORDINATOR_ADDR", "127.0.0.1"),
+        default=os.environ.get(ENV_COORDINATOR_ADDR, "127.0.0.1"),
         help="coordinator address (env DORA_COORDINATOR_ADDR)",
     )
     parser.add_argument(
         "--coordinator-port",
         type=int,
-        default=int(os.environ.get("DORA_COORDINATOR_PORT", DEFAULT_PORT)),
+        default=int(os.environ.get(ENV_COORDINATOR_PORT, DEFAULT_PORT)),
         help="coordinator port (env DORA_COORDINATOR_PORT)",
     )
     parser.add_argument("--labels", help="scheduling labels k=v,k2=v2")
@@ -86,7 +87,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[LinkConfig, bool, boo
         interface=args.interface,
         zenoh_connect=split_endpoints(args.zenoh_connect),
     )
-    allow_shell = args.allow_shell_nodes or os.environ.get("DORA_ALLOW_SHELL_NODES") == "true"
+    allow_shell = args.allow_shell_nodes or os.environ.get(ENV_ALLOW_SHELL_NODES) == "true"
     return config, args.quiet, allow_shell
 
 

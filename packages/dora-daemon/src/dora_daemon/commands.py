@@ -18,13 +18,12 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from dora_message.constants import ENV_OPERATORS
 from dora_message.descriptor import Node, Operator
 from dora_message.errors import DescriptorError
 from dora_message.shared_library import library_file, missing_library_error
 from dora_message.topics import DEFAULT_OPERATOR_ID
 
-ENV_OPERATOR = "DORA_OPERATOR"  # one Python operator (read by the runtime, no longer set)
-ENV_OPERATORS = "DORA_OPERATORS"  # JSON list of {"id", "python" | "shared-library"}
 OPERATOR_ENTRY = "import dora; dora.start_runtime()"
 
 

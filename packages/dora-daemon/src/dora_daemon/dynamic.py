@@ -28,12 +28,13 @@ from typing import Protocol
 
 from dora_daemon.errors import DaemonError
 from dora_message.config import NodeConfig, encode_node_config
+from dora_message.constants import DEFAULT_DYNAMIC_NODE_PORT, ENV_DAEMON_LOCAL_LISTEN_PORT
 from dora_message.peer import allow_root_from_env, tcp_peer_uid, uid_allowed
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 53291
-ENV_PORT = "DORA_DAEMON_LOCAL_LISTEN_PORT"
+DEFAULT_PORT = DEFAULT_DYNAMIC_NODE_PORT
+ENV_PORT = ENV_DAEMON_LOCAL_LISTEN_PORT
 MAX_REQUEST = 4096  # a request is one short JSON line
 REQUEST_TIMEOUT = 10.0
 

@@ -14,12 +14,13 @@ import logging
 import os
 from collections.abc import Mapping
 
+from dora_message.constants import ENV_FINISH_DRAIN_GRACE_SECS
 from dora_message.units import parse_duration
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FINISH_GRACE = 120.0
-ENV_FINISH_GRACE = "DORA_FINISH_DRAIN_GRACE_SECS"
+ENV_FINISH_GRACE = ENV_FINISH_DRAIN_GRACE_SECS
 
 
 def default_finish_grace(environ: Mapping[str, str] = os.environ) -> float | None:

@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-ENV_FORK_SERVER = "DORA_FORK_SERVER"
-# a variable of the server's only: room for a forked node's environment (forkserver_main)
-ENV_ROOM = "DORA_FORK_SERVER_ROOM"
+from dora_message.constants import ENV_FORK_SERVER, ENV_FORK_SERVER_ROOM
+
+ENV_ROOM = ENV_FORK_SERVER_ROOM
 ENV_ROOM_BYTES = 32768
 _SERVER_CODE = "from dora_daemon.forkserver_main import serve; serve({fd})"
 # the server's last argument: room for a forked node's command line (forkserver_main)

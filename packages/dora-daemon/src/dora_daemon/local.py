@@ -81,7 +81,7 @@ from dora_daemon.finish import default_finish_grace
 from dora_daemon.forkserver import ForkServer
 from dora_daemon.guardian import start_guardian
 from dora_daemon.logs import NodeLogger, now_rfc3339
-from dora_daemon.node_log_level import ENV_NODE_LOG_LEVEL, wanted_level
+from dora_daemon.node_log_level import wanted_level
 from dora_daemon.resolve import (
     ResolvedDataflow,
     ResolvedNode,
@@ -94,6 +94,7 @@ from dora_daemon.spawn import NodeProcess, describe_spawn_failure, spawn_node
 from dora_daemon.timers import Timers
 from dora_message.common import DataflowResult, LogMessage, NodeResult
 from dora_message.config import NodeConfig
+from dora_message.constants import ENV_NODE_LOG_LEVEL
 from dora_message.descriptor import Descriptor
 from dora_message.node_protocol import DaemonToNode, DroppedMessages, NodeLog
 from dora_message.node_protocol import Tick as NodeTick

@@ -9,37 +9,47 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dora_daemon.commands import ENV_OPERATOR, ENV_OPERATORS
-from dora_message.config import ENV_NODE_CONFIG
+from dora_message.constants import (
+    ENV_ALLOW_SHELL_NODES,
+    ENV_AUTH_TOKEN,
+    ENV_NODE_CONFIG,
+    ENV_OPERATOR,
+    ENV_OPERATORS,
+    ENV_RUN_PARENT_PID,
+    ENV_RUNTIME_CONFIG,
+    ENV_ZENOH_CONFIG_OVERLAY,
+    ENV_ZENOH_CONNECT,
+    ENV_ZENOH_LISTEN,
+    ENV_ZENOH_LISTEN_EXTRA,
+    ENV_ZENOH_MULTICAST,
+)
 from dora_message.descriptor import EnvValue, HostEnv
 from dora_message.errors import DescriptorError
-
-ENV_PARENT_PID = "DORA_RUN_PARENT_PID"
 
 # Control-plane variables the daemon sets itself (spec/descriptor.md §7).
 _CONTROL_VARS = frozenset(
     {
         ENV_NODE_CONFIG,
-        "DORA_RUNTIME_CONFIG",
-        "DORA_ZENOH_LISTEN",
-        "DORA_ZENOH_LISTEN_EXTRA",
-        "DORA_ZENOH_CONNECT",
-        "DORA_ZENOH_MULTICAST",
-        ENV_PARENT_PID,
+        ENV_RUNTIME_CONFIG,
+        ENV_ZENOH_LISTEN,
+        ENV_ZENOH_LISTEN_EXTRA,
+        ENV_ZENOH_CONNECT,
+        ENV_ZENOH_MULTICAST,
+        ENV_RUN_PARENT_PID,
         ENV_OPERATOR,
         ENV_OPERATORS,
     }
 )
 # Variables that would let a descriptor hijack the loader or the daemon's privileges.
 _HIJACK_VARS = frozenset(
-    {"LD_PRELOAD", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "DORA_AUTH_TOKEN", "DORA_ALLOW_SHELL_NODES"}
+    {"LD_PRELOAD", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", ENV_AUTH_TOKEN, ENV_ALLOW_SHELL_NODES}
 )
 RESERVED_ENV = (
     _CONTROL_VARS
     | _HIJACK_VARS
     | {
         "ZENOH_CONFIG",
-        "DORA_ZENOH_CONFIG_OVERLAY",
+        ENV_ZENOH_CONFIG_OVERLAY,
         "LD_LIBRARY_PATH",
         "DYLD_LIBRARY_PATH",
     }

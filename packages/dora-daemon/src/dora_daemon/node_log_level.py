@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-ENV_NODE_LOG_LEVEL = "DORA_NODE_LOG_LEVEL"
 _VERBOSE = ("trace", "debug")  # most verbose first
 
 

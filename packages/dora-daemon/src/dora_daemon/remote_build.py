@@ -23,6 +23,7 @@ from dora_daemon.placed import local_dir, placed_nodes
 from dora_daemon.sources import default_cache_dir, resolve_sources
 from dora_message import coordinator_to_daemon as cmd
 from dora_message import daemon_to_coordinator as ev
+from dora_message.constants import ENV_DAEMON_ID, ENV_MACHINE_ID
 from dora_message.descriptor import Descriptor, EnvValue
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,9 @@ def build_descriptor(
     full, ours = placed_nodes(command.descriptor, command.nodes)
     env: dict[str, EnvValue] = dict(full.env or {})
     if command.machine_id:
-        env["DORA_MACHINE_ID"] = command.machine_id
+        env[ENV_MACHINE_ID] = command.machine_id
     if daemon_id:
-        env["DORA_DAEMON_ID"] = daemon_id
+        env[ENV_DAEMON_ID] = daemon_id
     return msgspec.structs.replace(ours, env=env or None), sorted(command.nodes)
 
 

@@ -23,16 +23,11 @@ import msgspec
 from dora_daemon.bridge import BRIDGE_NODE_ID, WATCH_NODE_ID
 from dora_daemon.commands import DEFAULT_OPERATOR_ID, NodeKind, NodeStart, node_start
 from dora_daemon.logs import LogSettings, log_settings
-from dora_daemon.node_env import ENV_PARENT_PID, SCRUBBED_HOST_ENV, descriptor_env
+from dora_daemon.node_env import SCRUBBED_HOST_ENV, descriptor_env
 from dora_message.auth import link_token, new_key, node_secret
 from dora_message.common import normalize_level
-from dora_message.config import (
-    ENV_NODE_CONFIG,
-    InputConfig,
-    NodeConfig,
-    Receiver,
-    encode_node_config,
-)
+from dora_message.config import InputConfig, NodeConfig, Receiver, encode_node_config
+from dora_message.constants import ENV_NODE_CONFIG, ENV_RUN_PARENT_PID, ENV_ZERO_COPY_THRESHOLD
 from dora_message.descriptor import Descriptor, Input, Node, Operator
 from dora_message.errors import DescriptorError
 from dora_message.peer import allow_root_from_env
@@ -209,7 +204,7 @@ def resolve_dataflow(
         env.update(source.extra_env)
         env[ENV_NODE_CONFIG] = encode_node_config(config)
         env["PYTHONUNBUFFERED"] = "1"
-        env[ENV_PARENT_PID] = str(parent_pid)
+        env[ENV_RUN_PARENT_PID] = str(parent_pid)
         result.nodes[node.id] = ResolvedNode(
             id=node.id,
             kind=source.kind,
@@ -371,7 +366,7 @@ def _node_log_settings(node: Node, index: int) -> LogSettings:
 
 def _zero_copy_threshold(host_env: Mapping[str, str]) -> int:
     """Payload size from which data goes through shared memory (``DORA_ZERO_COPY_THRESHOLD``)."""
-    raw = host_env.get("DORA_ZERO_COPY_THRESHOLD")
+    raw = host_env.get(ENV_ZERO_COPY_THRESHOLD)
     if not raw:
         return DEFAULT_ZERO_COPY_THRESHOLD
     try:

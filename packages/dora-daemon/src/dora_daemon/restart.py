@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import msgspec
 
 from dora_daemon.resolve import ResolvedNode
-from dora_message.config import ENV_NODE_CONFIG, encode_node_config
+from dora_message.config import encode_node_config
+from dora_message.constants import ENV_NODE_CONFIG
 from dora_message.descriptor import Node
 
 BACKOFF_EXPONENT_CAP = 16

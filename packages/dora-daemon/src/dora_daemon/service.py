@@ -42,7 +42,8 @@ from dora_daemon.sources import default_cache_dir, resolve_sources
 from dora_message import coordinator_to_daemon as cmd
 from dora_message import daemon_to_coordinator as ev
 from dora_message.common import DataflowResult, LogMessage
-from dora_message.config import ENV_NODE_CONFIG, decode_node_config
+from dora_message.config import decode_node_config
+from dora_message.constants import ENV_NODE_CONFIG
 from dora_message.errors import DoraError
 
 if TYPE_CHECKING:

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from dora_message.constants import ENV_CACHE_DIR
 from dora_message.descriptor import Descriptor, Node
 from dora_message.errors import DescriptorError
 
@@ -42,7 +43,7 @@ class ResolvedSource:
 
 def default_cache_dir() -> Path:
     """``$DORA_CACHE_DIR``, else ``$XDG_CACHE_HOME/dora``, else ``~/.cache/dora``."""
-    if explicit := os.environ.get("DORA_CACHE_DIR"):
+    if explicit := os.environ.get(ENV_CACHE_DIR):
         return Path(explicit).expanduser()
     if xdg := os.environ.get("XDG_CACHE_HOME"):
         return Path(xdg).expanduser() / "dora"

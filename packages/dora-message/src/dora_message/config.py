@@ -53,8 +53,6 @@ class NodeConfig(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
         return f"NodeConfig(dataflow_id={self.dataflow_id!r}, node_id={self.node_id!r})"
 
 
-ENV_NODE_CONFIG = "DORA_NODE_CONFIG"
-
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(NodeConfig)
 

@@ -34,6 +34,9 @@ ENV_CACHE_DIR: Final = "DORA_CACHE_DIR"
 ENV_FINISH_DRAIN_GRACE_SECS: Final = "DORA_FINISH_DRAIN_GRACE_SECS"
 ENV_ZERO_COPY_THRESHOLD: Final = "DORA_ZERO_COPY_THRESHOLD"
 ENV_ALLOW_ROOT_PEERS: Final = "DORA_ALLOW_ROOT_PEERS"
+ENV_FORK_SERVER: Final = "DORA_FORK_SERVER"
+"""`0` keeps `dora run` from forking Python nodes from a warm interpreter."""
+ENV_FORK_SERVER_ROOM: Final = "DORA_FORK_SERVER_ROOM"
 
 # ---- zenoh (the daemon's mesh to other machines) --------------------------------------
 ENV_ZENOH_LISTEN: Final = "DORA_ZENOH_LISTEN"

@@ -16,9 +16,11 @@ import socket
 import struct
 from collections.abc import Mapping
 
+from dora_message.constants import ENV_ALLOW_ROOT_PEERS
+
 log = logging.getLogger(__name__)
 
-ENV_ALLOW_ROOT = "DORA_ALLOW_ROOT_PEERS"
+ENV_ALLOW_ROOT = ENV_ALLOW_ROOT_PEERS
 _UCRED = struct.Struct("3i")  # pid, uid, gid
 
 

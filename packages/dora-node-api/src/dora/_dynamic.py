@@ -11,9 +11,10 @@ import os
 import socket
 
 from dora_message.config import NodeConfig, decode_node_config
+from dora_message.constants import DEFAULT_DYNAMIC_NODE_PORT, ENV_DAEMON_LOCAL_LISTEN_PORT
 
-DEFAULT_PORT = 53291
-ENV_PORT = "DORA_DAEMON_LOCAL_LISTEN_PORT"
+DEFAULT_PORT = DEFAULT_DYNAMIC_NODE_PORT
+ENV_PORT = ENV_DAEMON_LOCAL_LISTEN_PORT
 CONNECT_TIMEOUT = 5.0
 REPLY_TIMEOUT = 30.0
 MAX_REPLY = 64 * 1024 * 1024  # a config carries the whole descriptor

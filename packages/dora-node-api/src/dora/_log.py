@@ -20,13 +20,13 @@ from typing import Any
 
 import msgspec
 
+from dora_message.constants import ENV_LOG_LEVEL, ENV_NODE_LOG_LEVEL
+
 _encoder = msgspec.json.Encoder()
 _MAX_FIELDS_BYTES = 60 * 1024
 _LEVELS = {"error": 0, "warn": 1, "info": 2, "debug": 3, "trace": 4}
 _ALIASES = {"warning": "warn", "critical": "error", "fatal": "error"}
 _write_lock = threading.Lock()
-ENV_NODE_LOG_LEVEL = "DORA_NODE_LOG_LEVEL"
-# node.log_debug() is a deliberate call: emitted unless the user set a level (as
 # dora-rs does); stdlib logging (libraries included) stays at info unless asked
 METHOD_DEFAULT = "debug"
 
@@ -40,7 +40,7 @@ def normalize_level(level: Any) -> str:
 
 def _explicit_level() -> str | None:
     """A level the user set: DORA_LOG_LEVEL, else a bare level in RUST_LOG."""
-    for var in ("DORA_LOG_LEVEL", "RUST_LOG"):
+    for var in (ENV_LOG_LEVEL, "RUST_LOG"):
         value = os.environ.get(var, "").strip().lower()
         value = _ALIASES.get(value, value)
         if value in _LEVELS or value == "off":

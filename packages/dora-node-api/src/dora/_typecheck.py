@@ -11,10 +11,9 @@ import os
 from typing import Any
 
 from dora_message.config import NodeConfig
+from dora_message.constants import ENV_RUNTIME_TYPE_CHECK
 
 logger = logging.getLogger(__name__)
-
-ENV_RUNTIME_TYPE_CHECK = "DORA_RUNTIME_TYPE_CHECK"
 
 
 class OutputTypeCheck:

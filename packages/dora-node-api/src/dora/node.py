@@ -35,8 +35,8 @@ from dora._shm import ShmPool
 from dora._typecheck import OutputTypeCheck
 from dora._watch import Watch, breaker_tick, heartbeat_period
 from dora.events import Event, error_event
-from dora_message.config import ENV_NODE_CONFIG, NodeConfig, decode_node_config
-from dora_message.constants import ENV_GC_FREEZE
+from dora_message.config import NodeConfig, decode_node_config
+from dora_message.constants import ENV_GC_FREEZE, ENV_NODE_CONFIG
 from dora_message.dataplane.sockets import listen_socket
 from dora_message.node_protocol import (
     STOP_RESTART,

@@ -10,6 +10,6 @@ each operator sees and uses the bare names. See :mod:`dora._operators`.
 from __future__ import annotations
 
 from dora._operators.host import start_runtime
-from dora._operators.spec import ENV_OPERATOR, ENV_OPERATORS, ENV_RUNTIME_CONFIG
+from dora_message.constants import ENV_OPERATOR, ENV_OPERATORS, ENV_RUNTIME_CONFIG
 
 __all__ = ["ENV_OPERATOR", "ENV_OPERATORS", "ENV_RUNTIME_CONFIG", "start_runtime"]

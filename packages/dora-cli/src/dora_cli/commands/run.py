@@ -16,6 +16,12 @@ import click
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, reports_errors, require_file
 from dora_cli.options import LOG_FORMAT, LOG_LEVEL, PathType, duration
+from dora_message.constants import (
+    ENV_ALLOW_SHELL_NODES,
+    ENV_LOG_FILTER,
+    ENV_LOG_FORMAT,
+    ENV_LOG_LEVEL,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -44,7 +50,7 @@ _RUN_OPTIONS = (
     click.option(
         "--allow-shell-nodes",
         is_flag=True,
-        envvar="DORA_ALLOW_SHELL_NODES",
+        envvar=ENV_ALLOW_SHELL_NODES,
         show_envvar=True,
         help="Allow nodes with `path: shell`.",
     ),
@@ -52,7 +58,7 @@ _RUN_OPTIONS = (
         "--log-level",
         type=LOG_LEVEL,
         default="stdout",
-        envvar="DORA_LOG_LEVEL",
+        envvar=ENV_LOG_LEVEL,
         show_default=True,
         show_envvar=True,
         help="Minimum level shown (stdout shows everything).",
@@ -61,14 +67,14 @@ _RUN_OPTIONS = (
         "--log-format",
         type=LOG_FORMAT,
         default="pretty",
-        envvar="DORA_LOG_FORMAT",
+        envvar=ENV_LOG_FORMAT,
         show_default=True,
         show_envvar=True,
         help="How log lines are printed.",
     ),
     click.option(
         "--log-filter",
-        envvar="DORA_LOG_FILTER",
+        envvar=ENV_LOG_FILTER,
         show_envvar=True,
         help='Per-node level overrides, e.g. "sensor=debug,camera=warn".',
     ),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
+from dora_message.constants import ENV_RUNTIME_TYPE_CHECK
 from dora_message.types.arrow import pyarrow_names
 from dora_message.types.registry import TypeRegistry
 
@@ -23,8 +24,6 @@ __all__ = [
     "runtime_type_check_mode",
 ]
 
-ENV_RUNTIME_TYPE_CHECK = "DORA_RUNTIME_TYPE_CHECK"
-#: Messages carrying any of these keys may legitimately use several Arrow shapes.
 PATTERN_METADATA_KEYS = frozenset({"request_id", "goal_id", "goal_status"})
 
 RuntimeCheckMode = Literal["off", "warn", "error"]

@@ -37,7 +37,8 @@ from dora.events import (
 )
 from dora.events import STOP as STOP_EVENT
 from dora.node import Node
-from dora_message.config import ENV_NODE_CONFIG, NodeConfig, decode_node_config
+from dora_message.config import NodeConfig, decode_node_config
+from dora_message.constants import ENV_NODE_CONFIG
 
 _OWNED = frozenset((INPUT, INPUT_CLOSED, INPUT_RECOVERED))
 _TO_ALL = frozenset((STOP_EVENT, ERROR))

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from dora_message.config import ENV_NODE_CONFIG
-from dora_message.constants import ENV_OPERATOR, ENV_OPERATORS, ENV_RUNTIME_CONFIG
+from dora_message.constants import ENV_NODE_CONFIG, ENV_OPERATOR, ENV_OPERATORS, ENV_RUNTIME_CONFIG
 from dora_message.shared_library import library_file
 from dora_message.topics import DEFAULT_OPERATOR_ID
 
