@@ -15,6 +15,8 @@ from pathlib import Path
 
 import psutil
 
+QUICK_LOOKS = 5
+
 
 def pss_bytes(pid: int) -> int | None:
     """The PSS of one process, or None if it is gone or cannot be read."""
@@ -74,7 +76,8 @@ class ChildTreeSampler(threading.Thread):
 
     def run(self) -> None:
         root = None
-        while not self.halt.wait(self.period):
+        # a few quick looks first: a small dataflow of forked nodes may be over in a second
+        while not self.halt.wait(self.period if len(self.samples) >= QUICK_LOOKS else 0.1):
             root = root or self._find_root()
             if root is None:
                 continue

@@ -104,11 +104,13 @@ def test_bare_start_floor_reports_time_and_pss_of_the_processes():
 @pytest.mark.integration
 @pytest.mark.timeout(120)
 def test_chain_run_of_ours_delivers_through_every_relay_and_samples_pss():
-    chain = Chain(length=5, count=5, warmup=1, start_budget_s=30)
+    # 50 messages at 50 Hz: a second of sending, so the PSS sampler (every 0.5 s) sees
+    # the chain running even when its nodes start in a few ms (forked)
+    chain = Chain(length=5, count=50, warmup=1, start_budget_s=30)
     (spec,) = chain.runs()
     run = chain.run_one(ours_system(), spec, allowance_s=20.0)
     assert run.error is None, run.log_tail
-    assert run.results["sink"]["unique"] == 6 and run.results["sink"]["corrupt"] == 0
+    assert run.results["sink"]["unique"] == 51 and run.results["sink"]["corrupt"] == 0
     measured = chain.measure({"chain": run})
     assert measured["chain_delivered"].value == 100.0
     for key in ("chain_first", "chain_hop_p50", "chain_e2e_p50", "chain_pss", "chain_pss_nodes"):
