@@ -67,3 +67,29 @@ ENV_REPLAY_FILE: Final = "DORA_REPLAY_FILE"
 ENV_REPLAY_NODE: Final = "DORA_REPLAY_NODE"
 ENV_REPLAY_SPEED: Final = "DORA_REPLAY_SPEED"
 ENV_REPLAY_LOOP: Final = "DORA_REPLAY_LOOP"
+
+# ---- environment a descriptor may not set ------------------------------------------------
+SET_BY_DAEMON: Final = frozenset(
+    {
+        ENV_NODE_CONFIG,
+        ENV_RUNTIME_CONFIG,
+        ENV_ZENOH_LISTEN,
+        ENV_ZENOH_LISTEN_EXTRA,
+        ENV_ZENOH_CONNECT,
+        ENV_ZENOH_MULTICAST,
+        ENV_RUN_PARENT_PID,
+        ENV_OPERATOR,
+        ENV_OPERATORS,
+    }
+)
+"""Control-plane variables the daemon sets for each node itself (spec/descriptor.md §7)."""
+HIJACKING: Final = frozenset(
+    {"LD_PRELOAD", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", ENV_AUTH_TOKEN, ENV_ALLOW_SHELL_NODES}
+)
+"""Variables that would let a descriptor hijack the loader or the daemon's privileges."""
+RESERVED_ENV_NAMES: Final = (
+    SET_BY_DAEMON
+    | HIJACKING
+    | {"ZENOH_CONFIG", ENV_ZENOH_CONFIG_OVERLAY, "LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH"}
+)
+"""Names a descriptor's `env:` may not set (`dora validate` and the daemon refuse them)."""

@@ -32,44 +32,13 @@ from dora_message._checks import (
 )
 from dora_message._docpath import DocPath
 from dora_message.constants import (
-    ENV_ALLOW_SHELL_NODES,
-    ENV_AUTH_TOKEN,
-    ENV_NODE_CONFIG,
-    ENV_RUN_PARENT_PID,
-    ENV_RUNTIME_CONFIG,
-    ENV_ZENOH_CONFIG_OVERLAY,
-    ENV_ZENOH_CONNECT,
-    ENV_ZENOH_LISTEN,
-    ENV_ZENOH_LISTEN_EXTRA,
-    ENV_ZENOH_MULTICAST,
+    RESERVED_ENV_NAMES,
 )
 from dora_message.descriptor import NODE_SELECTORS, Deploy, Descriptor, EnvValue, Node, Operator
 from dora_message.descriptor_limits import CPU_SETSIZE
 from dora_message.quote import excerpt
 
 __all__ = ["RESERVED_ENV_NAMES", "validate"]
-
-#: Env names a descriptor may not set: they belong to the daemon or hijack the loader.
-RESERVED_ENV_NAMES = frozenset(
-    {
-        ENV_NODE_CONFIG,
-        ENV_RUNTIME_CONFIG,
-        ENV_ZENOH_LISTEN,
-        ENV_ZENOH_LISTEN_EXTRA,
-        ENV_ZENOH_CONNECT,
-        ENV_ZENOH_MULTICAST,
-        ENV_RUN_PARENT_PID,
-        "ZENOH_CONFIG",
-        ENV_ZENOH_CONFIG_OVERLAY,
-        "LD_PRELOAD",
-        "LD_AUDIT",
-        "DYLD_INSERT_LIBRARIES",
-        "LD_LIBRARY_PATH",
-        "DYLD_LIBRARY_PATH",
-        ENV_AUTH_TOKEN,
-        ENV_ALLOW_SHELL_NODES,
-    }
-)
 
 _SHARED = {"id", "name", "description", "env", "deploy", "_unstable_deploy"}
 _GIT = {"path", "git", "branch", "tag", "rev", "hub", "build", "path_sha256"}
