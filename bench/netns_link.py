@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-import psutil
+from runner import kill_tree
 
 ADDR_A, ADDR_B = "10.233.0.1", "10.233.0.2"
 IP_TIMEOUT_S = 10.0
@@ -125,13 +125,5 @@ class Service:
 
     def kill(self) -> None:
         """SIGKILL the process and everything it started, by PID."""
-        try:
-            root = psutil.Process(self.proc.pid)
-            procs = [*root.children(recursive=True), root]
-        except psutil.NoSuchProcess:
-            procs = []
-        for proc in procs:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                proc.kill()
-        psutil.wait_procs(procs, timeout=5)
+        kill_tree(self.proc.pid)
         self.proc.wait()

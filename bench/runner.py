@@ -121,7 +121,7 @@ class _TreeSampler(threading.Thread):
             self.cpu_samples.append((stamp, total))
 
 
-def _kill_tree(pid: int) -> None:
+def kill_tree(pid: int) -> None:
     """SIGKILL a process and all its descendants, by PID."""
     try:
         root = psutil.Process(pid)
@@ -193,7 +193,7 @@ def _run_in(system: System, spec: RunSpec, run_dir: Path, allowance_s: float) ->
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _kill_tree(proc.pid)
+            kill_tree(proc.pid)
             proc.wait()
             code = None
             error = f"timed out after {timeout} s and was killed"
