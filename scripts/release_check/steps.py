@@ -191,8 +191,23 @@ def node_venvs(ctx: Context) -> None:
         extra = set(ctx.installed(venv)) - {"dora-node-api", "dora-message"}
         if extra:
             raise CheckFailed(f"node venv {venv.name} holds more than the node API: {extra}")
-    (project / "dataflow.yml").write_text(
-        f"""nodes:
+    (project / "dataflow.yml").write_text(node_venv_dataflow(sender, receiver), encoding="utf-8")
+    output = ctx.run(
+        ["dora", "run", "dataflow.yml", "--stop-after", "60s"],
+        cwd=project,
+        what="dora run (nodes in their own venvs)",
+        venv=cli_venv(ctx),
+    )
+    for expected in node_venv_expected(sender, receiver):
+        if expected not in output:
+            raise CheckFailed(f"the node-venv dataflow did not print `{expected}`:\n{output}")
+
+
+def node_venv_dataflow(sender: Path, receiver: Path) -> str:
+    """The dataflow of NODE_VENV_PROJECT with its nodes in the venvs ``sender`` and
+    ``receiver`` (also run by tests/release/test_node_venvs.py): the sender through its
+    venv's ``bin/python`` + a script, the receiver through an entry point on its PATH."""
+    return f"""nodes:
   - id: sender
     path: {sender}/bin/python
     args: sender.py
@@ -205,21 +220,15 @@ def node_venvs(ctx: Context) -> None:
       PATH: {receiver}/bin:/usr/bin:/bin
     inputs:
       numbers: sender/numbers
-""",
-        encoding="utf-8",
-    )
-    output = ctx.run(
-        ["dora", "run", "dataflow.yml", "--stop-after", "60s"],
-        cwd=project,
-        what="dora run (nodes in their own venvs)",
-        venv=cli_venv(ctx),
-    )
-    for expected in (
+"""
+
+
+def node_venv_expected(sender: Path, receiver: Path) -> tuple[str, str]:
+    """What the two nodes of :func:`node_venv_dataflow` print when each ran in its venv."""
+    return (
         f"venv-sender: sent 5 using {sender}/lib/",
         f"venv-receiver: got [0, 1, 2, 3, 4] using {receiver}/lib/",
-    ):
-        if expected not in output:
-            raise CheckFailed(f"the node-venv dataflow did not print `{expected}`:\n{output}")
+    )
 
 
 def _copy(ctx: Context, source: Path, name: str) -> Path:

@@ -26,6 +26,9 @@ from tests.daemon.helpers import descriptor
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = Path(__file__).parent / "node_venv_project"
 DORA = Path(sys.executable).parent / "dora"
+sys.path.insert(0, str(REPO / "scripts"))
+
+from release_check.steps import node_venv_dataflow, node_venv_expected  # noqa: E402
 
 
 def _resolve_argv(flow: Path, node: dict[str, object]) -> tuple[str, ...]:
@@ -86,23 +89,7 @@ def test_nodes_run_in_their_own_venvs(tmp_path: Path) -> None:
     shutil.copytree(PROJECT, project)
     sender_venv = _node_venv(tmp_path / "sender-venv")
     receiver_venv = _node_venv(tmp_path / "receiver-venv", project)
-    # both ways: an interpreter symlink with a script, and an entry point on the node's PATH
-    (project / "dataflow.yml").write_text(
-        f"""nodes:
-  - id: sender
-    path: {sender_venv}/bin/python
-    args: sender.py
-    inputs:
-      tick: dora/timer/millis/50
-    outputs: [numbers]
-  - id: receiver
-    path: venv-receiver
-    env:
-      PATH: {receiver_venv}/bin:/usr/bin:/bin
-    inputs:
-      numbers: sender/numbers
-"""
-    )
+    (project / "dataflow.yml").write_text(node_venv_dataflow(sender_venv, receiver_venv))
     done = subprocess.run(
         [str(DORA), "run", "dataflow.yml", "--stop-after", "60s"],
         cwd=project,
@@ -113,8 +100,8 @@ def test_nodes_run_in_their_own_venvs(tmp_path: Path) -> None:
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    assert f"venv-sender: sent 5 using {sender_venv}/lib/" in output
-    assert f"venv-receiver: got [0, 1, 2, 3, 4] using {receiver_venv}/lib/" in output
+    for expected in node_venv_expected(sender_venv, receiver_venv):
+        assert expected in output
 
 
 def test_an_absolute_entry_point_runs_with_its_venv(tmp_path: Path) -> None:
