@@ -56,7 +56,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--scale-timeout",
         type=float,
         metavar="S",
-        help="start-up limit of the floored scenarios' runs, in seconds (90; quick 30)",
+        help="start-up limit of the chain/fanout20/fanin20 runs and the chain's floor, "
+        "in seconds (90; quick 30)",
     )
     parser.add_argument("--reps", type=int, help="repetitions (default 3, 1 with --quick)")
     parser.add_argument(
