@@ -35,19 +35,19 @@ _MICROSECOND = dt.timedelta(microseconds=1)
 def parse_topics(text: str | None) -> dict[str, tuple[str, str]]:
     """``DORA_RECORD_TOPICS`` as input id -> (node, output)."""
     if not text:
-        raise ConfigError("DORA_RECORD_TOPICS is not set")
+        raise ConfigError(f"{ENV_RECORD_TOPICS} is not set")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ConfigError(f"DORA_RECORD_TOPICS is not JSON: {err}") from None
+        raise ConfigError(f"{ENV_RECORD_TOPICS} is not JSON: {err}") from None
     if not isinstance(raw, dict) or not raw:
-        raise ConfigError("DORA_RECORD_TOPICS must be a non-empty JSON object")
+        raise ConfigError(f"{ENV_RECORD_TOPICS} must be a non-empty JSON object")
     topics = {}
     for input_id, source in raw.items():
         node, sep, output = source.partition("/") if isinstance(source, str) else ("", "", "")
         if not (sep and node and output):
             raise ConfigError(
-                f"DORA_RECORD_TOPICS: `{input_id}` maps to {source!r}, expected `node/output`"
+                f"{ENV_RECORD_TOPICS}: `{input_id}` maps to {source!r}, expected `node/output`"
             )
         topics[input_id] = (node, output)
     return topics
@@ -77,7 +77,7 @@ def main() -> None:
     try:
         path = os.environ.get(ENV_RECORD_FILE)
         if not path:
-            raise ConfigError("DORA_RECORD_FILE is not set")
+            raise ConfigError(f"{ENV_RECORD_FILE} is not set")
         topics = parse_topics(os.environ.get(ENV_RECORD_TOPICS))
     except ConfigError as err:
         sys.exit(f"dora-record-node: {err}")

@@ -52,14 +52,14 @@ def parse_config(environ: Mapping[str, str]) -> ReplayConfig:
     file = environ.get(ENV_REPLAY_FILE)
     node_id = environ.get(ENV_REPLAY_NODE)
     if not file:
-        raise ConfigError("DORA_REPLAY_FILE is not set")
+        raise ConfigError(f"{ENV_REPLAY_FILE} is not set")
     if not node_id:
-        raise ConfigError("DORA_REPLAY_NODE is not set")
+        raise ConfigError(f"{ENV_REPLAY_NODE} is not set")
     text = environ.get(ENV_REPLAY_SPEED, "1")
     try:
         speed = float(text)
     except ValueError:
-        raise ConfigError(f"DORA_REPLAY_SPEED={text!r} is not a number") from None
+        raise ConfigError(f"{ENV_REPLAY_SPEED}={text!r} is not a number") from None
     loop = environ.get(ENV_REPLAY_LOOP, "").strip().lower() in ("true", "1")
     return ReplayConfig(file=file, node_id=node_id, speed=speed, loop=loop)
 
