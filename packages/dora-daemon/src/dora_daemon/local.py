@@ -499,19 +499,19 @@ class LocalDataflow:
 
     def inputs_broken(self, node_id: str, input_ids: list[str]) -> None:
         """The node reports its open circuit breakers (``input_timeout``)."""
-        self._feed(InputsBroken(node_id, input_ids), deadlines=False)
+        self._feed(InputsBroken(node_id, input_ids), routine=True)
 
     def inputs_pending(self, node_id: str, count: int) -> None:
         """The node reports how many messages wait in its input queues."""
-        self._feed(InputsPending(node_id, count), deadlines=False)
+        self._feed(InputsPending(node_id, count), routine=True)
 
     def messages_dropped(self, node_id: str, report: DroppedMessages) -> None:
         """The node could not hand messages to a receiver (restarting, or gone)."""
-        self._feed(MessagesDropped(node_id, report), deadlines=False)
+        self._feed(MessagesDropped(node_id, report), routine=True)
 
     def inputs_unread(self, node_id: str, counts: dict[str, int]) -> None:
         """The node leaves to be restarted with these messages unread."""
-        self._feed(InputsUnread(node_id, counts), deadlines=False)
+        self._feed(InputsUnread(node_id, counts), routine=True)
 
     # ---- dynamic nodes (dora_daemon.dynamic) -------------------------------------
 
@@ -541,16 +541,21 @@ class LocalDataflow:
 
     # ---- carrying out the core's actions -----------------------------------------
 
-    def _feed(self, event: Event, *, deadlines: bool = True) -> None:
+    def _feed(self, event: Event, *, routine: bool = False) -> None:
         """Hand ``event`` to the core and carry out what it says (actions may feed
-        further events: the control server reports a barrier decided at once)."""
+        further events: the control server reports a barrier decided at once).
+
+        ``routine``: an event that moves no deadline and ends no node (output lines, log
+        records, input counters), fed per line: the deadline and end checks, each a walk
+        over every node, are skipped."""
         assert self._core is not None
         if self._closing:
             return  # e.g. connections closing in _shutdown: nothing may spawn or signal now
         for action in self._core.handle(event):
             self._do(action)
-        if deadlines:
-            self._schedule_tick()
+        if routine:
+            return
+        self._schedule_tick()
         if self._launched and self._core.all_ended:
             assert self._all_ended is not None
             self._all_ended.set()
@@ -704,10 +709,10 @@ class LocalDataflow:
         self, node_id: str, logger: NodeLogger, stream: str, line: str, raw: bool = True
     ) -> None:
         if raw:
-            self._feed(StdoutLine(node_id, line), deadlines=False)
+            self._feed(StdoutLine(node_id, line), routine=True)
         record = logger.process_line(stream, line)
         if record is not None:
-            self._feed(LogRecord(node_id, record), deadlines=False)
+            self._feed(LogRecord(node_id, record), routine=True)
 
     def _open_logger(self, node: ResolvedNode) -> NodeLogger:
         return NodeLogger(
