@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -10,6 +11,7 @@ import pytest
 from dora_coordinator.placement import PlacementError
 from dora_coordinator.state import CoordinatorState, StateError, Status
 from dora_coordinator.store import MemoryStore
+from dora_coordinator.zenoh_wait import ZenohWait
 from dora_message.common import DataflowResult, NodeResult
 from dora_message.daemon_to_coordinator import DataflowFinished, NodeMetric, RunningDataflow
 from dora_message.descriptor import Descriptor
@@ -348,3 +350,21 @@ def test_ended_dataflow_still_running_on_a_daemon_is_stopped(state: CoordinatorS
     state.register_daemon("i1", "m1", {}, 1001.0)
     running = RunningDataflow(dataflow_id=dataflow.uuid, nodes=["a"])
     assert state.status_report("m1", [running], [], 1001.0).to_stop == [dataflow.uuid]
+
+
+def test_a_daemon_silent_about_its_zenoh_endpoints_is_waited_for_once() -> None:
+    state = CoordinatorState(MemoryStore())
+    state.register_daemon("i-a", "a", {}, 0.0, [], zenoh_pending=True)
+    wait = ZenohWait(state, timeout=0.05)
+
+    async def settle_twice() -> float:
+        loop = asyncio.get_running_loop()
+        await wait.settled("i-b")  # times out: a never reported
+        begun = loop.time()
+        await wait.settled("i-c")  # a was given up: no second wait
+        return loop.time() - begun
+
+    assert asyncio.run(settle_twice()) < 0.05
+    assert state.zenoh_pending() == []
+    state.zenoh_listening("a", ["tcp/127.0.0.1:7447"])  # a late report still counts
+    assert state.peer_endpoints() == {"a": ["tcp/127.0.0.1:7447"]}

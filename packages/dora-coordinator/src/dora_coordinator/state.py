@@ -130,6 +130,14 @@ class CoordinatorState:
             daemon.zenoh_endpoints = list(endpoints)
             daemon.zenoh_pending = False
 
+    def zenoh_silent(self, daemon_ids: list[str]) -> None:
+        """These daemons did not report their endpoints in time: no registration waits
+        for them any more (a late ``zenoh_listening`` still records the endpoints)."""
+        for daemon_id in daemon_ids:
+            daemon = self.daemons.get(daemon_id)
+            if daemon is not None:
+                daemon.zenoh_pending = False
+
     def zenoh_pending(self, instance_id: str = "") -> list[str]:
         """Connected daemons whose zenoh endpoints are not known yet (but the daemon
         ``instance_id``: a daemon registering again does not wait for itself)."""

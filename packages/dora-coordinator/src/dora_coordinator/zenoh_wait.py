@@ -5,7 +5,8 @@ it opens only once the daemon is registered (it dials the daemons the coordinato
 then): so the daemon registers with ``zenoh_pending`` and sends ``zenoh_listening`` a
 moment later. A daemon registering in between would learn no endpoint for it, and
 neither would dial the other. Its registration therefore waits until no connected daemon
-is pending (bounded: a daemon that never says is left out rather than blocking others).
+is pending (bounded: a daemon that never says is left out, once, rather than blocking
+every later registration).
 """
 
 from __future__ import annotations
@@ -51,4 +52,7 @@ class ZenohWait:
                     ", ".join(pending),
                     self.timeout,
                 )
+                # given up once: neither later registrations nor other waiters wait again
+                self.state.zenoh_silent(pending)
+                self.changed()
                 return
