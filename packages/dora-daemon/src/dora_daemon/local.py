@@ -165,7 +165,6 @@ class LocalDataflow:
         self._on_log = on_log
         self._core: DataflowCore | None = None
         self._early_stop: bool | None = None  # stop() before the run began: force?
-        self._dataflow: ResolvedDataflow | None = None
         self._control: ControlServer | None = None
         self._timers: Timers | None = None
         self._processes: dict[str, NodeProcess] = {}
@@ -262,7 +261,6 @@ class LocalDataflow:
         for warning in dataflow.warnings:
             log.warning("%s", warning)
         self._tell_log_levels(dataflow)
-        self._dataflow = dataflow
         core = self._core = DataflowCore(
             dataflow,
             dataflow_id=self.dataflow_id,
@@ -638,9 +636,9 @@ class LocalDataflow:
                 self._all_ended.set()
 
     async def _spawn_and_wait(self, node_id: str, restart_count: int) -> None:
-        assert self._dataflow is not None and self._control is not None
+        assert self._resolved is not None and self._control is not None
         loop = asyncio.get_running_loop()
-        resolved = self._dataflow.nodes[node_id]
+        resolved = self._resolved.nodes[node_id]
         if restart_count:
             resolved = with_restart_count(resolved, restart_count)
         logger = self._loggers[node_id]
