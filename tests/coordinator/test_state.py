@@ -330,6 +330,16 @@ def test_unknown_running_dataflow_is_adopted_not_forgotten(state: CoordinatorSta
     assert isinstance(stored, dict) and msgspec.convert(stored, Descriptor) == running.descriptor
 
 
+def test_a_dataflow_adopted_without_descriptor_refuses_to_give_one(
+    state: CoordinatorState,
+) -> None:
+    state.register_daemon("i1", "m1", {}, 0.0)
+    running = RunningDataflow(dataflow_id="1b4e28ba-2fa1-11d2-883f-0016d3cca427", nodes=["a"])
+    state.status_report("m1", [running], [], 10.0)
+    with pytest.raises(StateError, match="no usable stored descriptor"):
+        _ = state.resolve(running.dataflow_id).descriptor  # a restart's error, not a crash
+
+
 def test_a_recovered_dataflow_reads_its_stored_descriptor_once(state: CoordinatorState) -> None:
     state.register_daemon("i1", "m1", {}, 0.0)
     started = start(state, descriptor(node("a")))

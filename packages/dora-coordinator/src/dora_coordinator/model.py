@@ -52,7 +52,12 @@ class Dataflow:
     def descriptor(self) -> Descriptor:
         """The dataflow's descriptor (what a spawn or a restart sends)."""
         if self.parsed is None:
-            self.parsed = msgspec.convert(self.record.descriptor, Descriptor)
+            try:
+                self.parsed = msgspec.convert(self.record.descriptor, Descriptor)
+            except msgspec.ValidationError as error:  # adopted from a daemon that sent none
+                raise StateError(
+                    f"dataflow {self.uuid} has no usable stored descriptor: {error}"
+                ) from None
         return self.parsed
 
     @property
