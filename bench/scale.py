@@ -41,6 +41,24 @@ def _ack_timeout(hops: int) -> float:
     return 5.0 + 0.1 * hops
 
 
+def _sender(node_id: str, count: int, warmup: int, pace_ms: float, hops: int) -> NodeSpec:
+    """A ``sender.py`` of 8 B messages that waits for the ack of the node ``sink``."""
+    return NodeSpec(
+        id=node_id,
+        script="sender.py",
+        env={
+            "BENCH_SIZES": str(SIZE),
+            "BENCH_COUNTS": str(count),
+            "BENCH_WARMUPS": str(warmup),
+            "BENCH_INTERVALS_MS": str(pace_ms),
+            "BENCH_ACKS": "ack_sink",
+            "BENCH_ACK_TIMEOUT_S": str(_ack_timeout(hops)),
+        },
+        inputs={"ack_sink": {"source": "sink/done"}},
+        outputs=("data",),
+    )
+
+
 class Chain(FlooredScenario):
     """source -> relays -> sink; start-up, PSS and per-hop latency against bare floors."""
 
@@ -59,20 +77,7 @@ class Chain(FlooredScenario):
     def nodes(self) -> tuple[NodeSpec, ...]:
         total = self.count + self.warmup
         room = total + 10  # queue room for every message: a stall is no drop by policy
-        source = NodeSpec(
-            id="source",
-            script="sender.py",
-            env={
-                "BENCH_SIZES": str(SIZE),
-                "BENCH_COUNTS": str(self.count),
-                "BENCH_WARMUPS": str(self.warmup),
-                "BENCH_INTERVALS_MS": str(CHAIN_PACE_MS),
-                "BENCH_ACKS": "ack_sink",
-                "BENCH_ACK_TIMEOUT_S": str(_ack_timeout(self.hops)),
-            },
-            inputs={"ack_sink": {"source": "sink/done"}},
-            outputs=("data",),
-        )
+        source = _sender("source", self.count, self.warmup, CHAIN_PACE_MS, self.hops)
         relays, upstream = [], "source"
         for i in range(self.length - 2):
             relay_id = f"relay{i:03d}"
@@ -314,20 +319,7 @@ class FanIn(Fan):
     def runs(self) -> list[RunSpec]:
         room = self.total + 10
         senders = tuple(
-            NodeSpec(
-                id=f"sender{i:02d}",
-                script="sender.py",
-                env={
-                    "BENCH_SIZES": str(SIZE),
-                    "BENCH_COUNTS": str(self.count),
-                    "BENCH_WARMUPS": str(self.warmup),
-                    "BENCH_INTERVALS_MS": str(FAN_PACE_MS),
-                    "BENCH_ACKS": "ack_sink",
-                    "BENCH_ACK_TIMEOUT_S": str(_ack_timeout(self.width)),
-                },
-                inputs={"ack_sink": {"source": "sink/done"}},
-                outputs=("data",),
-            )
+            _sender(f"sender{i:02d}", self.count, self.warmup, FAN_PACE_MS, self.width)
             for i in range(self.width)
         )
         sink = NodeSpec(
