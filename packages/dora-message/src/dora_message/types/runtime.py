@@ -24,6 +24,7 @@ __all__ = [
     "runtime_type_check_mode",
 ]
 
+#: Messages carrying any of these keys may legitimately use several Arrow shapes.
 PATTERN_METADATA_KEYS = frozenset({"request_id", "goal_id", "goal_status"})
 
 RuntimeCheckMode = Literal["off", "warn", "error"]
