@@ -81,7 +81,6 @@ def serve(fd: int) -> None:
     selector.register(wake_read, selectors.EVENT_READ)
     _send(sock, {"ready": True})
     server_pid = os.getpid()
-    children: set[int] = set()
     node: tuple[dict, int, int] | None = None
     while node is None:
         for key, _ in selector.select():
@@ -92,14 +91,14 @@ def serve(fd: int) -> None:
                 message, fds = request
                 if message.get("shrink"):
                     _become_reaper(sock)
-                pid = _fork_node(sock, message, fds, children)
+                pid = _fork_node(sock, message, fds)
                 if pid == 0:
                     node = (message, fds[0], fds[1])
                     break
             else:
                 with contextlib.suppress(OSError):
                     os.read(wake_read, 4096)
-                _reap(sock, children)
+                _reap_any(sock)  # every child of the server is a node
     # the child: leave the server behind and become the node
     message, out_fd, err_fd = node
     signal.set_wakeup_fd(-1)
@@ -125,7 +124,7 @@ def _receive(sock: socket.socket) -> tuple[dict, list[int]] | None:
     return json.loads(data), list(fds)
 
 
-def _fork_node(sock: socket.socket, message: dict, fds: list[int], children: set[int]) -> int:
+def _fork_node(sock: socket.socket, message: dict, fds: list[int]) -> int:
     """Fork for one request; 0 in the child, the child's pid (or -1) in the server."""
     request = message.get("req")
     if len(fds) != 2:
@@ -142,23 +141,10 @@ def _fork_node(sock: socket.socket, message: dict, fds: list[int], children: set
         return -1
     if pid == 0:
         return 0
-    children.add(pid)
     for fd in fds:
         os.close(fd)
     _send(sock, {"req": request, "pid": pid})
     return pid
-
-
-def _reap(sock: socket.socket, children: set[int]) -> None:
-    for pid in list(children):
-        try:
-            done, status = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            children.discard(pid)
-            continue
-        if done:
-            children.discard(pid)
-            _send(sock, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
 
 
 def _become_node(
