@@ -184,12 +184,16 @@ class Mesh:
             session = await asyncio.to_thread(zenoh.open, _config(self.endpoint, connect))
         except zenoh.ZError as error:
             raise MeshError(f"cannot open the zenoh session on {self.endpoint}: {error}") from None
-        try:
-            # a reopen listens where the first session did: peers were told that port
-            self.endpoint = await asyncio.to_thread(_bound_endpoint, session, self.endpoint)
-        except (MeshError, zenoh.ZError) as error:
-            await asyncio.to_thread(session.close)
-            raise MeshError(f"cannot open the zenoh session on {self.endpoint}: {error}") from None
+        # port 0 (the first open without --zenoh-listen PORT): ask zenoh which it bound; a
+        # reopen listens where the first session did, the port peers were told
+        if _split_host_port(self.endpoint)[1] == 0:
+            try:
+                self.endpoint = await asyncio.to_thread(_bound_endpoint, session, self.endpoint)
+            except (MeshError, zenoh.ZError) as error:
+                await asyncio.to_thread(session.close)
+                raise MeshError(
+                    f"cannot open the zenoh session on {self.endpoint}: {error}"
+                ) from None
         self._dialed = dial
         self.session = session
         with self._lock:
