@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from c_rows import FIGURES, TARGET_RATIO, TARGETS
-from report import Cell, aggregate, format_value, machine_description
+from report import Cell, aggregate, format_value, machine_description, markdown_table, text_table
 from scenarios import FigureDef, Measured
 
 SYSTEMS = ("dora", "bare")
@@ -79,11 +79,7 @@ def table(rows: list[CRow]) -> list[tuple[str, ...]]:
 
 
 def render_text(rows: list[CRow]) -> str:
-    lines = [HEADER, *table(rows)]
-    widths = [max(len(r[i]) for r in lines) for i in range(len(HEADER))]
-    out = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in lines]
-    out.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(out)
+    return "\n".join(text_table(HEADER, table(rows)))
 
 
 def render_markdown(
@@ -100,9 +96,7 @@ def render_markdown(
         f"- command: `{shlex.join(argv)}`",
         f"- settings: {settings}",
         "",
-        "| " + " | ".join(HEADER) + " |",
-        "|" + "---|" * len(HEADER),
-        *("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in table(rows)),
+        *markdown_table(HEADER, table(rows)),
         "",
         "Per repetition (in run order):",
         "",

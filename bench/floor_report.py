@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from floored import FloorRow
-from report import Cell, aggregate, format_value
+from report import Cell, aggregate, format_value, markdown_table, text_table
 from scenarios import FigureDef, Measured
 
 HEADER = (
@@ -104,22 +104,12 @@ def floor_table(lines: list[FloorLine]) -> list[tuple[str, ...]]:
 def render_floor_text(lines: list[FloorLine]) -> str:
     if not lines:
         return ""
-    rows = [HEADER, *floor_table(lines)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
-    out = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    out.insert(1, "  ".join("-" * w for w in widths))
-    return "\n\nAgainst the floor (same run):\n" + "\n".join(out)
+    table = text_table(HEADER, floor_table(lines))
+    return "\n\nAgainst the floor (same run):\n" + "\n".join(table)
 
 
 def render_floor_markdown(lines: list[FloorLine]) -> str:
     if not lines:
         return ""
-    out = [
-        "",
-        "## Against the floor (same run)",
-        "",
-        "| " + " | ".join(HEADER) + " |",
-        "|" + "---|" * len(HEADER),
-    ]
-    out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in floor_table(lines)]
+    out = ["", "## Against the floor (same run)", "", *markdown_table(HEADER, floor_table(lines))]
     return "\n".join(out) + "\n"

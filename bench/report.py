@@ -225,13 +225,26 @@ def table_rows(report: Report) -> list[tuple[str, ...]]:
     ]
 
 
-def render_text(report: Report) -> str:
-    rows = [HEADER, *table_rows(report)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+def text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """Columns padded to their widest cell, a dashed line under the header."""
+    rows = [header, *rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    lines += _notes_text(report)
-    return "\n".join(lines)
+    return lines
+
+
+def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """A markdown table; a ``|`` inside a cell is escaped."""
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows),
+    ]
+
+
+def render_text(report: Report) -> str:
+    return "\n".join(text_table(HEADER, table_rows(report)) + _notes_text(report))
 
 
 def _notes_text(report: Report) -> list[str]:
@@ -271,11 +284,7 @@ def render_markdown(report: Report, argv: list[str], settings: str) -> str:
         "- advantage: how many times better ours is than the peer (peer/ours for times, "
         "ours/peer for rates); > 1 means ours is ahead",
         "",
-        "| " + " | ".join(HEADER) + " |",
-        "|" + "---|" * len(HEADER),
-    ]
-    lines += [
-        "| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in table_rows(report)
+        *markdown_table(HEADER, table_rows(report)),
     ]
     if report.notes:
         lines += ["", "Notes:", ""] + [f"{i}. {n}" for i, n in enumerate(report.notes, 1)]
