@@ -28,18 +28,6 @@ dataflow_option = click.option(
 )
 
 
-def format_option(help_text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """``--format/-f table|json`` (default table)."""
-    return click.option(
-        "--format",
-        "-f",
-        "fmt",
-        type=click.Choice(["table", "json"]),
-        default="table",
-        help=help_text,
-    )
-
-
 async def resolve(client: ControlClient, dataflow: str | None, what: str) -> str:
     """``dataflow`` as given, else the one the user picks among the running ones."""
     from dora_cli.summary import pick_dataflow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -13,6 +14,20 @@ LOG_LEVELS: tuple[str, ...] = ("error", "warn", "info", "debug", "trace", "stdou
 
 LOG_LEVEL = click.Choice(list(LOG_LEVELS), case_sensitive=False)
 LOG_FORMAT = click.Choice(["pretty", "json", "compact"], case_sensitive=False)
+
+
+def format_option(
+    help_text: str, default: str | None = "table"
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``--format/-f table|json``, passed to the command as ``fmt``."""
+    return click.option(
+        "--format",
+        "-f",
+        "fmt",
+        type=click.Choice(["table", "json"]),
+        default=default,
+        help=help_text,
+    )
 
 
 class PathType(click.Path):

@@ -9,6 +9,7 @@ import click
 from dora_cli.client import Target, call
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import reports_errors
+from dora_cli.options import format_option
 
 if TYPE_CHECKING:
     from dora_message import coordinator_to_cli as rep
@@ -23,13 +24,7 @@ STATUS_GROUPS: dict[str, set[str] | None] = {
 
 
 @click.command("list")
-@click.option(
-    "--format",
-    "-f",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    help="table (default) or json (JSON Lines).",
-)
+@format_option("table (default) or json (JSON Lines).", default=None)
 @click.option("--status", type=click.Choice(sorted(STATUS_GROUPS)), help="Show only these.")
 @click.option("--name", help="Only names containing this (case-insensitive).")
 @click.option("--sort-by", type=click.Choice(["cpu", "memory"]), help="Sort, highest first.")

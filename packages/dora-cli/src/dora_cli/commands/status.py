@@ -9,7 +9,7 @@ import click
 from dora_cli.client import ControlClient, CoordinatorUnreachable, Target
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import EXIT_FAILURE, reports_errors
-from dora_cli.options import PathType
+from dora_cli.options import PathType, format_option
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -77,14 +77,7 @@ def report(target: Target, fmt: str, dataflow: Path | None) -> None:
 
 
 @click.command()
-@click.option(
-    "--format",
-    "-f",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    help="Output format.",
-)
+@format_option("Output format.")
 @click.option("--dataflow", type=PathType(), help="Also check this dataflow file.")
 @coordinator_options
 @reports_errors

@@ -21,9 +21,9 @@ import click
 
 from dora_cli.client import ControlClient, Target
 from dora_cli.coordinator_options import coordinator_options
-from dora_cli.dataflow_query import dataflow_option, format_option
+from dora_cli.dataflow_query import dataflow_option
 from dora_cli.errors import fail, reports_errors
-from dora_cli.options import PathType
+from dora_cli.options import PathType, format_option
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -15,6 +15,7 @@ import click
 
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import reports_errors
+from dora_cli.options import format_option
 
 if TYPE_CHECKING:
     from dora_cli.client import Target
@@ -27,14 +28,7 @@ def trace() -> None:
 
 
 @trace.command("list")
-@click.option(
-    "--format",
-    "-f",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    help="Output format: a table, or one JSON object per trace (JSON Lines).",
-)
+@format_option("Output format: a table, or one JSON object per trace (JSON Lines).")
 @coordinator_options
 @reports_errors
 def list_traces(fmt: str, target: Target) -> None:
