@@ -497,7 +497,9 @@ class DataflowCore:
 
     def _restart_requested(self, node_id: str, now: float, grace: float | None) -> None:
         if self.stop_requested:
-            raise NodeControlError("the dataflow is stopping")
+            raise NodeControlError(
+                f"cannot restart node `{node_id}`: dataflow {self.dataflow_id} is stopping"
+            )
         node = self._live_node(node_id)
         if node.tracker is None:
             raise NodeControlError(f"node `{node_id}` cannot be restarted (not started by dora)")
