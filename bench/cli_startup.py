@@ -33,11 +33,9 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
-
-import click
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "## CLI start-up"
@@ -64,22 +62,6 @@ def interpreter_of(script: Path) -> str:
     """The interpreter named in the script's ``#!`` line (so the floor uses the same one)."""
     first = script.read_bytes().split(b"\n", 1)[0].decode()
     return first[2:].strip() if first.startswith("#!") else sys.executable
-
-
-def command_paths() -> Iterator[tuple[str, ...]]:
-    """Every command and subcommand of the ``dora`` group, as argument tuples."""
-    from dora_cli.main import cli
-
-    def walk(command: click.Command, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
-        yield path
-        if isinstance(command, click.Group):
-            ctx = click.Context(command)
-            for name in command.list_commands(ctx):
-                sub = command.get_command(ctx, name)
-                if sub is not None and not sub.hidden:
-                    yield from walk(sub, (*path, name))
-
-    return walk(cli, ())
 
 
 class Timing(NamedTuple):
@@ -131,6 +113,8 @@ def measure(
     reps: int, scan_reps: int
 ) -> tuple[Figure, list[tuple[str, Figure]], dict[str, Figure]]:
     """The floor, the rows ``(label, figure)`` and the scan of every command."""
+    from dora_cli.main import command_paths
+
     dora = str(dora_executable())
     python = interpreter_of(Path(dora))
     every = {

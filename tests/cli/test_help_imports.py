@@ -17,14 +17,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
 import pytest
 
-from dora_cli.main import COMMANDS, cli
+from dora_cli.main import COMMANDS, command_paths
 from dora_cli.options import PathType
 
 pytestmark = pytest.mark.timeout(120)
@@ -64,21 +63,6 @@ print({MARKER!r})
 print(code)
 print("\\n".join(sorted(sys.modules)))
 """
-
-
-def command_paths() -> Iterator[tuple[str, ...]]:
-    """Every command path below ``dora`` (the root itself is ``()``)."""
-
-    def walk(command: click.Command, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
-        yield path
-        if isinstance(command, click.Group):
-            ctx = click.Context(command)
-            for name in command.list_commands(ctx):
-                sub = command.get_command(ctx, name)
-                assert sub is not None, f"`dora {' '.join((*path, name))}` is listed but missing"
-                yield from walk(sub, (*path, name))
-
-    return walk(cli, ())
 
 
 def help_imports(path: tuple[str, ...]) -> tuple[str, set[str]]:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from click.shell_completion import CompletionItem
 
 # command name -> (module in dora_cli.commands, attribute, one-line help)
@@ -86,6 +88,25 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="dora-dataflow", prog_name="dora")
 def cli() -> None:
     """dora: dataflow-oriented robotics and AI framework (Python implementation)."""
+
+
+def command_paths() -> Iterator[tuple[str, ...]]:
+    """Every command path below ``dora``, groups' subcommands included (the root is ``()``).
+
+    Imports every command module; for tests/cli/test_help_imports.py and bench/cli_startup.py.
+    """
+
+    def walk(command: click.Command, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+        yield path
+        if isinstance(command, click.Group):
+            ctx = click.Context(command)
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                if sub is None:
+                    raise LookupError(f"`dora {' '.join((*path, name))}` is listed but missing")
+                yield from walk(sub, (*path, name))
+
+    return walk(cli, ())
 
 
 def main() -> None:
