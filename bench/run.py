@@ -9,6 +9,7 @@ the median over repetitions. See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -96,7 +97,7 @@ def run_scenario(
     measured: dict[str, dict[str, list[Measured]]],
     failures: list[Failure],
     shm_log: dict[str, list[list[str]]],
-    floors: dict[str, list[Measured]] | None = None,
+    floors: dict[str, list[Measured]],
 ) -> None:
     """Run every repetition, alternating systems run by run; collect figures and failures.
 
@@ -109,7 +110,7 @@ def run_scenario(
     floored = scenario if isinstance(scenario, FlooredScenario) else None
     run_one = floored.run_one if floored else run_flow
     for rep in range(1, reps + 1):
-        if floored is not None and floors is not None:
+        if floored is not None:
             for key, value in floored.measure_floor().items():
                 floors.setdefault(key, []).append(value)
             _floor_progress(scenario, rep, reps, floors)
@@ -210,24 +211,22 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     for scenario in scenarios:
         figures += scenario.figures()
+        around: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
         if isinstance(scenario, FlooredScenario):
             floor_rows += scenario.floor_rows()
-            with scenario.prepared():
-                run_scenario(
-                    scenario,
-                    systems,
-                    args.reps,
-                    allowance,
-                    args.keep,
-                    measured,
-                    failures,
-                    shm_log,
-                    floors,
-                )
-            continue
-        run_scenario(
-            scenario, systems, args.reps, allowance, args.keep, measured, failures, shm_log
-        )
+            around = scenario.prepared()
+        with around:
+            run_scenario(
+                scenario,
+                systems,
+                args.reps,
+                allowance,
+                args.keep,
+                measured,
+                failures,
+                shm_log,
+                floors,
+            )
     report = build_report(figures, measured, failures)
     floor_lines = build_floor_lines(figures, floor_rows, measured, floors)
     report.remarks += shm_remarks(shm_log)
