@@ -18,7 +18,7 @@ from floored import FloorRow, FloorTarget
 from flows import write_flow
 from peer import ours_system
 from runner import RunResult, run_flow
-from scale import Chain, FanIn, FanOut
+from scale import Chain, FanIn, FanOut, build_scale_scenarios
 from scenarios import FigureDef, Measured
 
 RUN_PY = Path(__file__).resolve().parents[2] / "bench" / "run.py"
@@ -50,6 +50,17 @@ def test_fan_in_gives_the_sink_one_input_per_sender(tmp_path):
     assert sink["env"]["BENCH_SENDERS"] == "3" and sink["env"]["BENCH_EXPECT"] == "5"
     for i in range(3):
         assert nodes[f"sender0{i}"]["inputs"] == {"ack_sink": {"source": "sink/done"}}
+
+
+def test_chain_fan_and_scale_timeout_options_reach_the_scenarios():
+    chain, fan_out, fan_in = build_scale_scenarios(True, chain=7, fan=4, start_budget_s=12.0)
+    assert chain.length == 7 and fan_out.width == fan_in.width == 4
+    assert len(chain.nodes()) == 7 and len(fan_in.runs()[0].nodes) == 4 + 1
+    for scenario in (chain, fan_out, fan_in):
+        (spec,) = scenario.runs()
+        assert 12.0 < spec.expected_s < 12.0 + 1.0, scenario.name  # limit + 23 quick sends
+    defaults = build_scale_scenarios(True, chain=None, fan=20, start_budget_s=None)
+    assert all(s.runs()[0].expected_s > 30.0 for s in defaults)  # quick default: 30 s
 
 
 def test_chain_of_one_node_is_refused():
