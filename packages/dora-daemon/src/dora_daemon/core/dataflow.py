@@ -236,7 +236,7 @@ class DataflowCore:
         self._done(node_id, node)
 
     def _done(self, node_id: str, node: Supervised) -> None:
-        node.done = True
+        """The node ended for good (its final status, Stopped or Failed, is set)."""
         node.restart_at = None
         self._out.append(act.Report(self.results[node_id]))
 

@@ -25,12 +25,16 @@ class Supervised(msgspec.Struct, eq=False):
     health_timeout: float | None
     status: str = "Running"  # Running | Restarting | Failed | Stopped
     running: bool = False  # an incarnation's process runs (spawned, exit not handled yet)
-    done: bool = False  # ended for good
     force_restart: bool = False  # the next exit restarts (dora node restart)
     stop_requested: bool = False  # dora node stop: never restart, a planned stop
     ladder: Ladder | None = None  # this node's own stop ladder (node stop / restart / finish)
     restart_at: float | None = None  # the backoff before the next incarnation ends then
     last_exit: LastExit | None = None
+
+    @property
+    def done(self) -> bool:
+        """Ended for good (its result is final)."""
+        return self.status in ("Stopped", "Failed")
 
     @property
     def restarts(self) -> int:
