@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 
 from dora_coordinator.background import Background
-from dora_coordinator.links import DaemonCommandError, Links
+from dora_coordinator.links import Links, connected
 from dora_coordinator.placement import DaemonCandidate, group_by_daemon, place_nodes
 from dora_coordinator.state import CoordinatorState, StateError
 from dora_coordinator.tracing import SpanRecorder
@@ -130,22 +130,17 @@ class Builds:
 
         async def build_on(daemon_id: str, nodes: list[str]) -> None:
             with self.tracer.span("build_on_daemon", daemon_id=daemon_id, nodes=",".join(nodes)):
-                await build_command(daemon_id, nodes)
-
-        async def build_command(daemon_id: str, nodes: list[str]) -> None:
-            link = self.links.get(daemon_id)
-            if link is None:
-                raise DaemonCommandError(f"daemon {daemon_id} is not connected")
-            info = daemons.get(daemon_id)
-            command = to_daemon.BuildDataflow(
-                build_id=build_id,
-                descriptor=body.descriptor,
-                nodes=nodes,
-                working_dir=body.working_dir,
-                uv=body.uv,
-                machine_id=info.machine_id if info is not None else None,
-            )
-            await link.command(command, timeout=BUILD_TIMEOUT)
+                link = connected(self.links, daemon_id)
+                info = daemons.get(daemon_id)
+                command = to_daemon.BuildDataflow(
+                    build_id=build_id,
+                    descriptor=body.descriptor,
+                    nodes=nodes,
+                    working_dir=body.working_dir,
+                    uv=body.uv,
+                    machine_id=info.machine_id if info is not None else None,
+                )
+                await link.command(command, timeout=BUILD_TIMEOUT)
 
         outcomes = await asyncio.gather(
             *(build_on(daemon_id, nodes) for daemon_id, nodes in groups.items()),

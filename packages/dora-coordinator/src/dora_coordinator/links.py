@@ -47,3 +47,11 @@ class Link(Protocol):
 
 Links = dict[str, Link]
 """The connected daemons' links by daemon id (the server's and the links' own registry)."""
+
+
+def connected(links: Links, daemon_id: str) -> Link:
+    """The link of ``daemon_id``; raises :class:`DaemonCommandError` when it is not connected."""
+    link = links.get(daemon_id)
+    if link is None:
+        raise DaemonCommandError(f"daemon {daemon_id} is not connected")
+    return link

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import msgspec
 
 from dora_coordinator.background import Background
-from dora_coordinator.links import DaemonCommandError, Link, Links
+from dora_coordinator.links import Link, Links, connected
 from dora_coordinator.logs import LogHub
 from dora_coordinator.state import CoordinatorState, Dataflow, StateError, Status
 from dora_coordinator.tracing import Span, SpanRecorder
@@ -144,23 +144,18 @@ class DataflowOperations:
 
         async def spawn_on(daemon_id: str, nodes: list[str]) -> None:
             with self.tracer.span("spawn_on_daemon", daemon_id=daemon_id, nodes=",".join(nodes)):
-                await spawn_command(daemon_id, nodes)
-
-        async def spawn_command(daemon_id: str, nodes: list[str]) -> None:
-            link = self.links.get(daemon_id)
-            if link is None:
-                raise DaemonCommandError(f"daemon {daemon_id} is not connected")
-            command = to_daemon.SpawnDataflow(
-                dataflow_id=record.uuid,
-                descriptor=dataflow.descriptor,
-                nodes=nodes,
-                name=record.name,
-                working_dir=record.working_dir,
-                uv=record.uv,
-                placement=spans,
-                peer_endpoints=peers,
-            )
-            await link.command(command, timeout=self.spawn_timeout)
+                link = connected(self.links, daemon_id)
+                command = to_daemon.SpawnDataflow(
+                    dataflow_id=record.uuid,
+                    descriptor=dataflow.descriptor,
+                    nodes=nodes,
+                    name=record.name,
+                    working_dir=record.working_dir,
+                    uv=record.uv,
+                    placement=spans,
+                    peer_endpoints=peers,
+                )
+                await link.command(command, timeout=self.spawn_timeout)
 
         with self.tracer.span("wait_for_spawn", daemons=len(groups)):
             outcomes = await asyncio.gather(
