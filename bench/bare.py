@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import select
 import subprocess
 import tempfile
 import time
@@ -105,10 +106,11 @@ def start_and_pss(count: int, timeout_s: float, python: Path = PYTHON) -> tuple[
             )
         for proc in procs:  # ends when the slowest has imported pyarrow
             assert proc.stdout is not None
+            left = start + timeout_s - time.monotonic()
+            if left <= 0 or not select.select([proc.stdout], [], [], left)[0]:
+                raise FloorError(f"{count} bare processes took over {timeout_s:.0f} s")
             if proc.stdout.readline().strip() != "ready":
                 raise FloorError("a bare `import pyarrow` process failed")
-            if time.monotonic() - start > timeout_s:
-                raise FloorError(f"{count} bare processes took over {timeout_s:.0f} s")
         elapsed = time.monotonic() - start
         total = [pss_bytes(proc.pid) for proc in procs]
         if any(pss is None for pss in total):

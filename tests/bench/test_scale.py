@@ -112,6 +112,15 @@ def test_bare_start_floor_reports_time_and_pss_of_the_processes():
     assert 1 << 20 < pss < 1 << 30  # a Python process with pyarrow: megabytes, not bytes
 
 
+@pytest.mark.timeout(30)
+def test_bare_start_floor_gives_up_on_a_process_that_never_gets_ready(tmp_path):
+    silent = tmp_path / "python"
+    silent.write_text("#!/bin/sh\nread line\n")  # says nothing until its stdin closes
+    silent.chmod(0o755)
+    with pytest.raises(bare.FloorError, match="2 bare processes took over 1 s"):
+        bare.start_and_pss(2, timeout_s=1.0, python=silent)
+
+
 @pytest.mark.integration
 @pytest.mark.timeout(120)
 def test_chain_run_of_ours_delivers_through_every_relay_and_samples_pss():
