@@ -32,9 +32,7 @@ from dora_message.config import NodeConfig
 from dora_message.data_protocol import (
     Closed,
     Data,
-    DropSegment,
     Hello,
-    NewSegment,
     to_receiver_decoder,
 )
 from dora_message.dataplane.receiver import (
@@ -159,20 +157,12 @@ class Receiver(CoreReceiver):
                                 append((input_id, item, protected, flush))
                             continue
                     self._on_data(conn, msg, ops)
-                elif type(msg) is NewSegment:
-                    self.on_segment(conn, msg)
-                elif type(msg) is DropSegment:
-                    conn.maps.pop(msg.segment_id, None)
-                elif type(msg) is Closed:
+                elif type(msg) is Closed:  # queued behind this read's data
                     if conn.sender is None:
                         raise ValueError("closed before hello")
-                    if msg.stopping:
-                        # the dataflow is stopping: our own STOP is on its way from the
-                        # daemon; take it now so the cause does not depend on timing
-                        self._inbox.push_event(stop_event("MANUAL"))
-                    self._on_closed(conn, msg.outputs, ops)
-                elif type(msg) is Hello:
-                    self.on_hello(conn, msg)
+                    self._on_closed(conn, msg, ops)
+                else:  # hello and segments: the core's handlers
+                    self.on_control(conn, msg)
             if conn.reader.fds and not conn.reader.pending():
                 self.check_fds(conn)  # raises: a descriptor no segment claimed
         except Exception as err:  # a broken peer must not take the node down
@@ -197,9 +187,7 @@ class Receiver(CoreReceiver):
     def on_closed(self, conn: InConn, msg: Closed) -> None:
         """The sender closed outputs (the core's generic frame loop)."""
         ops: list[Op] = []
-        if msg.stopping:
-            self._inbox.push_event(stop_event("MANUAL"))
-        self._on_closed(conn, msg.outputs, ops)
+        self._on_closed(conn, msg, ops)
         self._inbox.apply(ops)
 
     def _on_data(self, conn: InConn, msg: Data, ops: list[Op]) -> None:
@@ -244,9 +232,13 @@ class Receiver(CoreReceiver):
         if reopen:
             self._inbox.reopen(reopen)
 
-    def _on_closed(self, conn: InConn, outputs: list[str], ops: list[Op]) -> None:
+    def _on_closed(self, conn: InConn, msg: Closed, ops: list[Op]) -> None:
+        if msg.stopping:
+            # the dataflow is stopping: our own STOP is on its way from the daemon;
+            # take it now so the cause does not depend on timing
+            self._inbox.push_event(stop_event("MANUAL"))
         deferred = self._deferred.get(conn.sender or "")
-        for output_id in outputs:
+        for output_id in msg.outputs:
             for input_id in conn.routes.get(output_id, ()):
                 ops.append((input_id, None, False, False))
                 if deferred:
