@@ -18,9 +18,8 @@ from functools import cache
 from rich.color import ColorSystem
 from rich.style import Style
 
+from dora_cli.options import LOG_FORMATS
 from dora_message.common import LogMessage
-
-LOG_FORMATS: tuple[str, ...] = ("pretty", "json", "compact")
 
 _LEVEL_STYLES = {
     "error": "red",

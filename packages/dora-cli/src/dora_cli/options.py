@@ -13,7 +13,9 @@ import click
 LOG_LEVELS: tuple[str, ...] = ("error", "warn", "info", "debug", "trace", "stdout")
 
 LOG_LEVEL = click.Choice(list(LOG_LEVELS), case_sensitive=False)
-LOG_FORMAT = click.Choice(["pretty", "json", "compact"], case_sensitive=False)
+#: The ``--log-format`` choices, rendered by ``dora_cli.log_lines.format_log``.
+LOG_FORMATS: tuple[str, ...] = ("pretty", "json", "compact")
+LOG_FORMAT = click.Choice(list(LOG_FORMATS), case_sensitive=False)
 
 
 def format_option(
