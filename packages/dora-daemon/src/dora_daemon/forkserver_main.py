@@ -90,7 +90,10 @@ def serve(fd: int) -> None:
                     return  # the daemon is done (or gone): nodes go with us
                 message, fds = request
                 if message.get("shrink"):
-                    _become_reaper(sock)
+                    # on a failed exec, stay as we are: still reaping (the daemon forks no more)
+                    with contextlib.suppress(OSError):
+                        _become_reaper(sock)
+                    continue
                 pid = _fork_node(sock, message, fds)
                 if pid == 0:
                     node = (message, fds[0], fds[1])
@@ -248,9 +251,10 @@ def _become_reaper(sock: socket.socket) -> None:
     """Stop forking (the daemon's initial spawns are done): exec a bare interpreter that
     only reports the nodes' exits. The pid stays, so the nodes keep their parent (it
     must outlive them: it reaps them, and their PR_SET_PDEATHSIG points at it), and the
-    ~55 MB of imports nobody forks from any more are gone (~10 MB left)."""
+    ~55 MB of imports nobody forks from any more are gone (~10 MB left). Raises
+    ``OSError`` when the exec fails: the server then goes on as it is, since ending it
+    would take every node with it."""
     os.set_inheritable(sock.fileno(), True)
-    signal.set_wakeup_fd(-1)
     script = os.path.abspath(__file__)
     fd = str(sock.fileno())
     os.execv(sys.executable, [sys.executable, "-I", "-S", script, "--reap", fd, "dora-fork-server"])
