@@ -29,10 +29,10 @@ from pathlib import Path
 import yaml
 from bare import PYTHON, bare_env
 from floored import FlooredScenario, FloorRow, FloorTarget, floor_failed
-from flows import NODES_DIR, RunSpec, pair, result_path, write_flow
+from flows import NODES_DIR, RunSpec, pair, write_flow
 from netns_link import ADDR_A, ADDR_B, NetnsError, Service, VethPair, veth_pair
 from peer import System
-from runner import RunResult
+from runner import RunResult, log_tail, read_results
 from scenarios import (
     BURST_WARMUP,
     FAILED_PREFIX,
@@ -241,14 +241,8 @@ class AcrossMachines(FlooredScenario):
         if error:  # a dataflow may still be running there: start the next run afresh
             cluster.stop()
             self._clusters.pop(system.name, None)
-        results = {}
-        for node in spec.nodes:
-            if node.writes_result:
-                try:
-                    results[node.id] = json.loads(result_path(run_dir, node.id).read_text())
-                except (OSError, ValueError):
-                    error = error or f"node {node.id!r} wrote no result"
-        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-15:]) if error else ""
+        results, missing = read_results(spec, run_dir)
+        error = error or missing
         return RunResult(
             system.name,
             spec.key,
@@ -256,7 +250,7 @@ class AcrossMachines(FlooredScenario):
             wall,
             launch_ns,
             results,
-            log_tail=tail,
+            log_tail=log_tail(log_path) if error else "",
             run_dir=str(run_dir),
         )
 

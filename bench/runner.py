@@ -134,7 +134,20 @@ def kill_tree(pid: int) -> None:
     psutil.wait_procs(procs, timeout=5)
 
 
-def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+def read_results(spec: RunSpec, run_dir: Path) -> tuple[dict[str, dict], str | None]:
+    """The JSON results the run's nodes wrote, and an error naming one that wrote none."""
+    results, error = {}, None
+    for node in spec.nodes:
+        if not node.writes_result:
+            continue
+        try:
+            results[node.id] = json.loads(result_path(run_dir, node.id).read_text())
+        except (OSError, ValueError):
+            error = error or f"node {node.id!r} wrote no result"
+    return results, error
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     try:
         text = path.read_text(errors="replace")
     except OSError:
@@ -203,15 +216,8 @@ def _run_in(system: System, spec: RunSpec, run_dir: Path, allowance_s: float) ->
             sampler.join()
     if error is None and code != 0:
         error = f"`dora run` exited with code {code}"
-    results = {}
-    for node in spec.nodes:
-        if not node.writes_result:
-            continue
-        path = result_path(run_dir, node.id)
-        try:
-            results[node.id] = json.loads(path.read_text())
-        except (OSError, ValueError):
-            error = error or f"node {node.id!r} wrote no result"
+    results, missing = read_results(spec, run_dir)
+    error = error or missing
     return RunResult(
         shm_left=shm.remove_leftovers(shm_before),
         system=system.name,
@@ -222,7 +228,7 @@ def _run_in(system: System, spec: RunSpec, run_dir: Path, allowance_s: float) ->
         results=results,
         rss=sampler.samples if sampler else {},
         cli_cpu=sampler.cpu_samples if sampler else [],
-        log_tail=_tail(log_path) if error else "",
+        log_tail=log_tail(log_path) if error else "",
     )
 
 
