@@ -284,12 +284,7 @@ class Receiver(ABC):
     def close_connections(self) -> None:
         """Close the listener and every connection (caller holds the poll lock)."""
         for conn in list(self._conns):
-            with conn.lock:
-                conn.alive = False
-            self._unregister(conn.sock)
-            conn.sock.close()
-            conn.reader.close_fds()
-        self._conns.clear()
+            self.forget(conn)
         if self._listener is not None:
             self._unregister(self._listener)
             self._listener.close()
