@@ -66,7 +66,7 @@ def check_size(output: str, array: pa.Array) -> int:
     # the frame the daemon writes to each reader (bridge.deliver.Writer._frame), but for
     # the payload, which counts by its size (no copy of a payload that may be big)
     frame = data_encoder.encode(Data(output, time.time_ns(), {}, "ipc", schema, b""))
-    size = len(frame) + batch.serialize().size + 3  # bin32 header: 3 more bytes than b""
+    size = len(frame) + pa.ipc.get_record_batch_size(batch) + 3  # bin32: 3 more than b""
     if size > MAX_FRAME:
         raise MessageTooLarge(
             f"the message is {size} bytes ({size / 1e6:.1f} MB) and a node takes at most "
