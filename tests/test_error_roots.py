@@ -76,6 +76,11 @@ def test_every_error_is_a_dora_error() -> None:
         and f"{cls.__module__}.{cls.__qualname__}" not in OUTSIDE_THE_ROOT
     ]
     assert not outside, outside
+    # each exception is still there and still outside (a stale entry would excuse a new
+    # class of the same name silently)
+    names = {f"{cls.__module__}.{cls.__qualname__}": cls for cls in ERRORS}
+    stale = [n for n in OUTSIDE_THE_ROOT if n not in names or issubclass(names[n], DoraError)]
+    assert not stale, stale
 
 
 def test_no_error_name_is_defined_twice() -> None:
