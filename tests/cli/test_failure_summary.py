@@ -7,6 +7,7 @@ plus the pure condensing of a traceback (:mod:`dora_cli.traceback_view`)."""
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,14 @@ def write(tmp_path: Path, node: str) -> Path:
     return flow
 
 
+def failed_run(tmp_path: Path, node: str) -> subprocess.CompletedProcess[str]:
+    """`dora run` of the flow with ``node`` as the failing node; it must exit 1."""
+    write(tmp_path, node)
+    result = run_dora(["run", "flow.yml", "--stop-after", "60s"], cwd=tmp_path, timeout=80)
+    assert result.returncode == 1, result.stdout + result.stderr
+    return result
+
+
 def summary_of(stderr: str) -> str:
     """The failure summary: from its `dataflow … failed:` line to the end."""
     match = re.search(r"^dataflow \S+ failed:$", stderr, re.M)
@@ -101,9 +110,7 @@ def summary_of(stderr: str) -> str:
 def test_a_failing_node_prints_its_traceback_once_and_the_summary_shows_its_frame(
     tmp_path: Path,
 ) -> None:
-    write(tmp_path, RAISES)
-    result = run_dora(["run", "flow.yml", "--stop-after", "60s"], cwd=tmp_path, timeout=80)
-    assert result.returncode == 1, result.stdout + result.stderr
+    result = failed_run(tmp_path, RAISES)
     # the node's own traceback: once, on stdout with the node's output, labelled STDERR
     assert result.stdout.count(HEADER) == 1, result.stdout
     assert f"STDERR failing: {HEADER}" in result.stdout
@@ -119,9 +126,7 @@ def test_a_failing_node_prints_its_traceback_once_and_the_summary_shows_its_fram
 @pytest.mark.integration
 @pytest.mark.timeout(90)
 def test_the_summary_keeps_the_user_frame_below_library_frames(tmp_path: Path) -> None:
-    write(tmp_path, BAD_DATA)
-    result = run_dora(["run", "flow.yml", "--stop-after", "60s"], cwd=tmp_path, timeout=80)
-    assert result.returncode == 1, result.stdout + result.stderr
+    result = failed_run(tmp_path, BAD_DATA)
     summary = summary_of(result.stderr)
     node_py = str(tmp_path / "node.py")
     assert f'    |   File "{node_py}", line {SEND_LINE}, in send' in summary, summary
@@ -134,9 +139,7 @@ def test_the_summary_keeps_the_user_frame_below_library_frames(tmp_path: Path) -
 @pytest.mark.integration
 @pytest.mark.timeout(90)
 def test_a_start_failure_is_not_repeated_by_every_waiting_node(tmp_path: Path) -> None:
-    write(tmp_path, IMPORT_FAILS)
-    result = run_dora(["run", "flow.yml", "--stop-after", "60s"], cwd=tmp_path, timeout=80)
-    assert result.returncode == 1, result.stdout + result.stderr
+    result = failed_run(tmp_path, IMPORT_FAILS)
     # the failing node's traceback: once in its output and once in the summary
     assert result.stdout.count("import module_that_is_not_there") == 1, result.stdout
     assert result.stderr.count("import module_that_is_not_there") == 1, result.stderr
