@@ -151,7 +151,7 @@ class Writer:
                 if type(message) is RemoteData:
                     self.messages_received += 1
                     self.bytes_received += len(item)
-                    self._deliver(message)
+                    self._deliver(message, len(item))
                 else:
                     self._closed(message.output_id, message.stopping)
         except Exception:
@@ -160,7 +160,8 @@ class Writer:
             self._sender.close()
             self._pool.close()
 
-    def _deliver(self, msg: RemoteData) -> None:
+    def _deliver(self, msg: RemoteData, wire_size: int) -> None:
+        """``wire_size``: the encoded ``msg`` (bounds its inline frame, see below)."""
         output = msg.output_id
         if msg.schema is not None:
             known = self._schemas.get(output)
@@ -174,8 +175,13 @@ class Writer:
         needs_schema = msg.kind == "buffers" or (msg.kind == "ipc" and not msg.shared)
         schema = self._schemas.get(output) if needs_schema else None
         if not msg.shared:
-            size = _inline_frame_size(msg, None if schema is None else schema.schema_bytes)
-            if size > MAX_FRAME:
+            schema_bytes = None if schema is None else schema.schema_bytes
+            # the frame holds what ``msg`` holds, maybe the schema, and a few small ints:
+            # only a message near the limit is measured exactly
+            if (
+                wire_size + len(schema_bytes or b"") + _FRAME_SLACK > MAX_FRAME
+                and (size := _inline_frame_size(msg, schema_bytes)) > MAX_FRAME
+            ):
                 # a reader drops a connection whose frame is over the limit: this message
                 # would take the others with it (`dora topic pub` refuses it already)
                 self.too_large += 1
@@ -292,6 +298,11 @@ class Delivery:
         self._subscribers.clear()
         for writer in self._writers.values():
             writer.stop()
+
+
+_FRAME_SLACK = 64
+"""Bytes an inline ``Data`` frame may take beyond its ``RemoteData`` and schema: the
+schema's bin header (5) and segment_id, offset, length, token (9 each)."""
 
 
 def _inline_data(msg: RemoteData, payload: bytes) -> Data:
