@@ -11,11 +11,11 @@ from collections.abc import Mapping
 
 from dora_message.constants import (
     HIJACKING,
-    RESERVED_ENV_NAMES,
     SET_BY_DAEMON,
 )
 from dora_message.descriptor import EnvValue, HostEnv
 from dora_message.errors import DescriptorError
+from dora_message.validate import env_name_problem
 
 # Scrubbed from the inherited environment; library search paths stay inherited on purpose.
 SCRUBBED_HOST_ENV = SET_BY_DAEMON | HIJACKING
@@ -30,11 +30,8 @@ def descriptor_env(
     """Stringify an ``env:`` block; ``where`` names it (``env`` or ``nodes[2].env``)."""
     out: dict[str, str] = {}
     for key, value in (env or {}).items():
-        if key in RESERVED_ENV_NAMES:
-            warnings.append(f"{where}.{key}: `{key}` is reserved by dora; dropped")
-            continue
-        if not key or any(c in key for c in "= \t\n\r\0"):
-            warnings.append(f"{where}: invalid variable name {key!r}; dropped")
+        if (why := env_name_problem(key)) is not None:
+            warnings.append(f"{where}: {key!r} {why}; dropped")
             continue
         out[key] = _env_text(value, f"{where}.{key}", host_env)
     return out

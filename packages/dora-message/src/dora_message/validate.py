@@ -38,7 +38,7 @@ from dora_message.descriptor import NODE_SELECTORS, Deploy, Descriptor, EnvValue
 from dora_message.descriptor_limits import CPU_SETSIZE
 from dora_message.quote import excerpt
 
-__all__ = ["RESERVED_ENV_NAMES", "validate"]
+__all__ = ["RESERVED_ENV_NAMES", "env_name_problem", "validate"]
 
 _SHARED = {"id", "name", "description", "env", "deploy", "_unstable_deploy"}
 _GIT = {"path", "git", "branch", "tag", "rev", "hub", "build", "path_sha256"}
@@ -345,15 +345,22 @@ def _check_params(report: Report, path: DocPath, node: Node) -> None:
         seen[key.upper()] = key
 
 
+def env_name_problem(name: str) -> str | None:
+    """Why a descriptor's ``env:`` may not set ``name`` (None: it may). The one rule for
+    ``dora validate`` and the daemon, which drops such names from what it is handed."""
+    if name in RESERVED_ENV_NAMES:
+        return "is reserved for dora"
+    if not name or "=" in name or "\0" in name or any(c.isspace() for c in name):
+        return "is not a valid environment variable name"
+    return None
+
+
 def _drop_reserved_env(report: Report, path: DocPath, env: dict[str, EnvValue] | None) -> None:
     if not env:
         return
     for name in list(env):
-        if name in RESERVED_ENV_NAMES:
-            why = "is reserved for dora"
-        elif not name or "=" in name or "\0" in name or any(c.isspace() for c in name):
-            why = "is not a valid environment variable name"
-        else:
+        why = env_name_problem(name)
+        if why is None:
             continue
         del env[name]
         report.warn((*path, name), f"`{excerpt(name)}` {why}; it is ignored")
