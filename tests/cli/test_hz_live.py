@@ -43,13 +43,16 @@ class Terminal:
             with contextlib.suppress(OSError):  # the child closed the terminal
                 self.output += os.read(self._fd, 65536).decode(errors="replace")
 
-    def expect(self, pattern: str, timeout: float) -> re.Match[str]:
-        """Read until ``pattern`` shows up in the output (escape codes left in)."""
+    def expect(self, pattern: str, timeout: float, after: int = 0) -> re.Match[str]:
+        """Read until ``pattern`` shows up in the output (escape codes left in) past its
+        first ``after`` characters (``len(output)`` earlier: only what came since)."""
         deadline = time.monotonic() + timeout
-        while (match := re.search(pattern, self.output)) is None:
+        while (match := re.search(pattern, self.output[after:])) is None:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self.proc.poll() is not None:
-                raise AssertionError(f"no {pattern!r} in the output:\n{self.output[-2000:]}")
+                raise AssertionError(
+                    f"no {pattern!r} in the output after {after}:\n{self.output[after:][-2000:]}"
+                )
             self._read(remaining)
         return match
 

@@ -4,8 +4,6 @@ coordinator, daemon and nodes: rows appear, change and go without a key being pr
 from __future__ import annotations
 
 import json
-import re
-import time
 from pathlib import Path
 
 import pytest
@@ -23,15 +21,6 @@ def node_pids(env: dict[str, str]) -> dict[str, int]:
     result = run_dora(["top", "--once"], env=env)
     assert result.returncode == 0, result.stderr
     return {n["node_id"]: n["metrics"]["pid"] for n in json.loads(result.stdout) if n["metrics"]}
-
-
-def expect_after(terminal: Terminal, mark: int, pattern: str, timeout: float) -> None:
-    """Read until ``pattern`` shows up in what the terminal got after ``mark`` characters."""
-    deadline = time.monotonic() + timeout
-    while re.search(pattern, terminal.output[mark:]) is None:
-        if time.monotonic() > deadline or terminal.proc.poll() is not None:
-            raise AssertionError(f"no {pattern!r} after {mark}:\n{terminal.output[mark:][-2000:]}")
-        terminal._read(deadline - time.monotonic())
 
 
 @pytest.mark.timeout(180)
@@ -65,14 +54,14 @@ def test_top_tui_refreshes_by_itself_while_a_dataflow_runs(
             timeout=60,
             what="the ticker's new PID",
         )
-        expect_after(terminal, mark, f"ticker.*?topped.*?{new_pid}", timeout=30)
+        terminal.expect(f"ticker.*?topped.*?{new_pid}", timeout=30, after=mark)
 
         stopped = run_dora(["stop", uuid, "--grace-duration", "5s"], env=env)
         assert stopped.returncode == 0, stopped.stderr
         uuid = None
         mark = len(terminal.output)
         wait_until(lambda: node_pids(env) == {}, timeout=60, what="no node left")
-        expect_after(terminal, mark, "No running dataflows\\.", timeout=30)
+        terminal.expect("No running dataflows\\.", timeout=30, after=mark)
 
         terminal.send(b"q")
         assert terminal.exit_code(30) == 0
