@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.cli.helpers import env_for
@@ -18,3 +20,14 @@ def coordinated(cluster: list[Proc]) -> dict[str, str]:
     procs.append(coordinator := start_coordinator())
     procs.append(start_daemon(coordinator.port))
     return env_for(coordinator.port)
+
+
+@pytest.fixture
+def procs() -> Iterator[list[Proc]]:
+    """Processes a test starts; each killed (with its descendants) by PID at the end."""
+    started: list[Proc] = []
+    try:
+        yield started
+    finally:
+        for proc in started:
+            proc.kill()

@@ -11,12 +11,9 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.cli.helpers import env_for, started_uuid
-from tests.cli.test_server_commands import dora_coordinator, dora_daemon, procs
+from tests.cli.helpers import dora_coordinator, dora_daemon, env_for, started_uuid
 from tests.coordinator.helpers import Proc, wait_until
 from tests.procs import run_dora
-
-__all__ = ["procs"]  # the fixture
 
 pytestmark = pytest.mark.integration
 

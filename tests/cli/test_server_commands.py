@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -16,22 +14,11 @@ import pytest
 
 from dora_cli.client import Target, call
 from dora_message import cli_to_coordinator as cli
-from tests.cli.helpers import env_for
+from tests.cli.helpers import dora_coordinator, dora_daemon, env_for
 from tests.coordinator.helpers import Proc, refused_port, wait_until
 from tests.procs import run_dora, wait_gone
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def procs() -> Iterator[list[Proc]]:
-    """Processes a test starts; each killed (with its descendants) by PID at the end."""
-    started: list[Proc] = []
-    try:
-        yield started
-    finally:
-        for proc in started:
-            proc.kill()
 
 
 def no_token_env(tmp_path: Path) -> dict[str, str]:
@@ -40,26 +27,6 @@ def no_token_env(tmp_path: Path) -> dict[str, str]:
     config = tmp_path / "config"
     config.mkdir(exist_ok=True)
     return {"DORA_AUTH_TOKEN": "", "XDG_CONFIG_HOME": str(config), "HOME": str(tmp_path)}
-
-
-def dora_coordinator(procs: list[Proc], *args: str, env: dict[str, str] | None = None) -> int:
-    """``dora coordinator --port 0 ...``; the port it printed."""
-    proc = Proc("dora_cli", ["coordinator", "--port", "0", *args], env=env)
-    procs.append(proc)  # killed even if the wait below fails
-    line = proc.wait_for_line("dora-coordinator listening on")
-    match = re.search(r"listening on 127\.0\.0\.1:(\d+)$", line)
-    assert match, line
-    return int(match.group(1))
-
-
-def dora_daemon(
-    procs: list[Proc], port: int, *args: str, env: dict[str, str] | None = None
-) -> tuple[Proc, str]:
-    """``dora daemon`` toward ``port``; the process and the id it registered as."""
-    proc = Proc("dora_cli", ["daemon", "--coordinator-port", str(port), *args], env=env)
-    procs.append(proc)
-    line = proc.wait_for_line("registered with the coordinator as")
-    return proc, line.rsplit(" ", 1)[1]
 
 
 @pytest.mark.timeout(120)

@@ -10,12 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.helpers import env_for
-from tests.cli.test_server_commands import dora_coordinator, dora_daemon, procs
+from tests.cli.helpers import dora_coordinator, dora_daemon, env_for
 from tests.coordinator.helpers import Proc
 from tests.procs import run_dora
-
-__all__ = ["procs"]  # the fixture
 
 pytestmark = pytest.mark.integration
 
