@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from dora_record.format import Header, RecordingWriter
-from tests.cli.test_hz_live import Terminal
+from tests.cli.terminal import Terminal
 from tests.procs import run_dora
 
 pytestmark = pytest.mark.integration

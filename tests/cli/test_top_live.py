@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.helpers import started_uuid, write_flow
-from tests.cli.test_hz_live import Terminal
+from tests.cli.terminal import Terminal
 from tests.coordinator.helpers import wait_until
 from tests.procs import run_dora
 
