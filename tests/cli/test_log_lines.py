@@ -10,20 +10,13 @@ import pytest
 
 from dora_cli.log_lines import format_log
 from dora_message.common import LogMessage
+from tests.log_records import log_record
 
 DF = "0193a3b4-0000-7000-8000-000000000001"
 
 
 def _record(**changes: object) -> LogMessage:
-    base: dict[str, object] = {
-        "timestamp": "2026-03-01T10:00:00.123Z",
-        "level": "info",
-        "message": "hello",
-        "node_id": "sensor",
-        "dataflow_id": DF,
-    }
-    base.update(changes)
-    return LogMessage(**base)  # type: ignore[arg-type]
+    return log_record(DF, **changes)
 
 
 def _local_clock(timestamp: str) -> str:

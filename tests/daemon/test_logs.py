@@ -26,6 +26,7 @@ from dora_daemon.logs import (
 )
 from dora_message.common import LogMessage
 from dora_message.descriptor import Node, Operator
+from tests.log_records import log_record
 
 DF = "0193e0b2-aaaa-7bbb-8ccc-000000000001"
 
@@ -203,15 +204,7 @@ def test_log_settings_from_node_and_operator() -> None:
 
 
 def _record(**changes: object) -> LogMessage:
-    base: dict[str, object] = {
-        "timestamp": "2026-03-01T10:00:00.123Z",
-        "level": "info",
-        "message": "hello",
-        "node_id": "sensor",
-        "dataflow_id": DF,
-    }
-    base.update(changes)
-    return LogMessage(**base)  # type: ignore[arg-type]
+    return log_record(DF, **changes)
 
 
 def test_parse_log_filter() -> None:
