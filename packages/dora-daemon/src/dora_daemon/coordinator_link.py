@@ -5,23 +5,25 @@ first session opens: a ``zenoh_listening`` event then says where it listens), wa
 ``registered``, send a status report of what runs here, then serve commands, send
 heartbeats every 5 s, and forward events (node logs batched every 50 ms). No frame from
 the coordinator for 20 s (it sends a heartbeat every 3 s) ends the session. Between
-sessions the nodes keep running and the link reconnects: with backoff (1 s doubling to
-5 s, ±25 % jitter) before the first session, every second after a lost one, giving up
-``reconnect_timeout`` seconds after the loss. A refused registration or token is final.
+sessions the nodes keep running and the link reconnects, with the backoff of
+``websockets.connect`` used as an iterator: at once after a lost session, then 0-1 s,
+1 s doubling to 5 s between failed attempts. It gives up ``reconnect_timeout`` seconds
+after a loss without a new session (before the first one it keeps trying). A refused
+token (401) or registration is final. A failed attempt is logged once, then quietly.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-import random
-import time
 from dataclasses import dataclass, field
 from importlib.metadata import version
 
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.client import backoff
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from dora_daemon.errors import DaemonError
@@ -41,6 +43,10 @@ LOG_FLUSH_DELAY = 0.05
 LOG_BATCH = 500
 MAX_QUEUED = 10_000
 MAX_FRAME = 64 * 1024 * 1024
+# between failed attempts: 0-1 s (random), then 1, 2, 4, 5, 5, ... s
+RECONNECT_DELAYS = functools.partial(
+    backoff, initial_delay=1.0, min_delay=1.0, max_delay=5.0, factor=2.0
+)
 
 
 class LinkRefused(DaemonError):
@@ -81,6 +87,8 @@ class CoordinatorLink:
         self._logs: list[LogMessage] = []
         self._flush: asyncio.TimerHandle | None = None
         self._commands: set[asyncio.Task[None]] = set()
+        self._failures = 0  # failed attempts since the last session
+        self._lost = False  # "lost the coordinator" was said for this round of attempts
 
     # ---- events to the coordinator (never block) -------------------------------
 
@@ -117,54 +125,91 @@ class CoordinatorLink:
 
     async def run(self) -> None:
         """Connect and serve until destroyed; raises :class:`LinkRefused` or gives up."""
-        attempt = 0
-        lost_at: float | None = None
-        while not self.service.exit_requested.is_set():
-            try:
-                async with connect(
-                    self.config.url,
-                    additional_headers=_auth_header(self.config.token),
-                    max_size=MAX_FRAME,
-                    open_timeout=10,
-                    proxy=None,
-                ) as websocket:
-                    attempt, lost_at = 0, None
-                    await self._session(websocket)
-                    lost_at = time.monotonic()
-                    if not self.service.exit_requested.is_set():
-                        log.warning("lost the coordinator; nodes keep running, reconnecting")
-            except InvalidStatus as error:
-                if error.response.status_code == 401:
-                    raise LinkRefused("the coordinator refused our token (401)") from None
-                log.warning("coordinator answered HTTP %d", error.response.status_code)
-            except (OSError, InvalidHandshake, TimeoutError, ConnectionClosed) as error:
-                # Say it once (a daemon started before its coordinator would look hung),
-                # then keep the retries quiet.
-                first = attempt == 0 and lost_at is None
-                log.log(
-                    logging.WARNING if first else logging.DEBUG,
-                    "cannot reach the coordinator at %s: %s%s",
-                    self.config.url,
-                    error,
-                    "; retrying" if first else "",
-                )
-            if self.service.exit_requested.is_set():
-                return
-            if lost_at is not None:
-                if time.monotonic() - lost_at > self.config.reconnect_timeout:
-                    raise DoraError(
-                        f"no coordinator at {self.config.url} for "
-                        f"{self.config.reconnect_timeout:g} s; giving up"
-                    )
-                delay = 1.0
-            else:
-                attempt += 1
-                delay = min(5.0, 2 ** (attempt - 1)) * random.uniform(0.75, 1.25)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self.service.exit_requested.wait()
+        sessions = asyncio.create_task(self._sessions())
+        exiting = asyncio.create_task(self.service.exit_requested.wait())
+        try:
+            await asyncio.wait({sessions, exiting}, return_when=asyncio.FIRST_COMPLETED)
+            if not sessions.done() and not self._connected:
+                # between sessions (a backoff, an attempt): nobody to answer, stop now;
+                # a session ends itself on exit, after sending what is queued
+                sessions.cancel()
+            await asyncio.wait({sessions})
+            if not sessions.cancelled():
+                sessions.result()
+        finally:
+            exiting.cancel()
+            sessions.cancel()
 
-    async def _session(self, websocket: ClientConnection) -> None:
+    async def _sessions(self) -> None:
+        """One session per connection ``websockets`` opens (with its backoff: at once,
+        then 0-1 s, 1 s doubling to 5 s), until exit; ``reconnect_timeout`` seconds after
+        a lost session without a new one, it gives up."""
+        connections = connect(
+            self.config.url,
+            additional_headers=_auth_header(self.config.token),
+            max_size=MAX_FRAME,
+            open_timeout=10,
+            proxy=None,
+            process_exception=self._retry_or_refuse,
+            reconnect_delays=RECONNECT_DELAYS,
+            logger=_RetriesAtDebug(logging.getLogger("websockets.client")),
+        )
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(None) as give_up:
+                # aclosing: leaving the loop closes the open connection at once
+                async with contextlib.aclosing(aiter(connections)) as opened:
+                    async for websocket in opened:
+                        try:
+                            await self._register(websocket)
+                        except (OSError, TimeoutError, ConnectionClosed) as error:
+                            # it closed or went quiet before answering: connect again
+                            # (if it is gone, connecting fails and the backoff starts)
+                            self._log_failure(error)
+                            continue
+                        give_up.reschedule(None)
+                        self._failures, self._lost = 0, False
+                        await self._serve(websocket)
+                        if self.service.exit_requested.is_set():
+                            return
+                        log.warning("lost the coordinator; nodes keep running, reconnecting")
+                        self._lost = True
+                        give_up.reschedule(loop.time() + self.config.reconnect_timeout)
+        except TimeoutError:
+            if not give_up.expired():
+                raise
+            raise DoraError(
+                f"no coordinator at {self.config.url} for "
+                f"{self.config.reconnect_timeout:g} s; giving up"
+            ) from None
+
+    def _retry_or_refuse(self, error: Exception) -> Exception | None:
+        """``process_exception`` for the reconnecting ``connect``: ``None`` retries."""
+        if isinstance(error, InvalidStatus):
+            if error.response.status_code == 401:
+                return LinkRefused("the coordinator refused our token (401)")
+            log.warning("coordinator answered HTTP %d", error.response.status_code)
+            return None
+        if not isinstance(error, (OSError, InvalidHandshake, TimeoutError)):
+            return error
+        self._log_failure(error)
+        return None
+
+    def _log_failure(self, error: Exception) -> None:
+        # Say it once (a daemon started before its coordinator would look hung), then
+        # keep the retries quiet; after a loss, "lost the coordinator" said it.
+        first = self._failures == 0 and not self._lost
+        self._failures += 1
+        log.log(
+            logging.WARNING if first else logging.DEBUG,
+            "cannot reach the coordinator at %s: %s%s",
+            self.config.url,
+            error,
+            "; retrying" if first else "",
+        )
+
+    async def _register(self, websocket: ClientConnection) -> None:
+        """Register and wait for the answer; a refusal raises :class:`LinkRefused`."""
         service = self.service
         zenoh_endpoints, zenoh_pending = service.zenoh_registration()
         register = ev.Register(
@@ -186,6 +231,10 @@ class CoordinatorLink:
             raise LinkRefused("the coordinator did not answer the registration")
         service.registered(event.daemon_id, list(event.peer_endpoints))
         log.info("registered with the coordinator as %s", event.daemon_id)
+
+    async def _serve(self, websocket: ClientConnection) -> None:
+        """Commands in, events out, heartbeats, until the connection ends or exit."""
+        service = self.service
         self._queue = asyncio.Queue(MAX_QUEUED)
         self._connected = True
         self.emit(service.status_report())
@@ -262,6 +311,14 @@ class CoordinatorLink:
         if self._connected:
             with contextlib.suppress(asyncio.QueueFull):
                 self._queue.put_nowait(ev.encode_frame(reply))
+
+
+class _RetriesAtDebug(logging.LoggerAdapter[logging.Logger]):
+    """The ``websockets`` logger with its INFO lines (one per failed attempt: "connect
+    failed; reconnecting in ...") at DEBUG: the link says it once itself."""
+
+    def info(self, msg: object, *args: object, **kwargs: object) -> None:
+        self.debug(msg, *args, **kwargs)  # type: ignore[arg-type]
 
 
 def _auth_header(token: str | None) -> dict[str, str]:
