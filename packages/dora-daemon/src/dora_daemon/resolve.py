@@ -1,8 +1,15 @@
 """Turn a descriptor into what the daemon runs: commands, environments, routes, timers.
 
-Sans-I/O apart from checking that node files exist: every input that depends on the
-host (environment, interpreter, parent pid, addresses) is a parameter, so the result is
-a pure function of its arguments. See spec/descriptor.md §5-§8 and spec/runtime.md §3.
+Sans-I/O apart from checking that node files exist and, for a dataflow too large to
+hand each node whole, writing its descriptor once to ``out/<uuid>/descriptor.json``:
+every input that depends on the host (environment, interpreter, parent pid, addresses)
+is a parameter, so the result is a pure function of its arguments. See
+spec/descriptor.md §5-§8 and spec/runtime.md §3.
+
+Every node's command line and environment are checked against the kernel's exec limits
+here, so a node that cannot be started is a :class:`DescriptorError` naming it and the
+sizes, not an E2BIG from exec; its ``DORA_NODE_CONFIG`` is bounded whatever the size of
+the dataflow (``dora_message.config``).
 
 When only some nodes run here (``local``), the routing table still covers the whole
 dataflow, but only local nodes are resolved to run; an output read on another machine
@@ -13,6 +20,7 @@ remote readers.
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -26,17 +34,40 @@ from dora_daemon.logs import LogSettings, log_settings
 from dora_daemon.node_env import SCRUBBED_HOST_ENV, descriptor_env
 from dora_message.auth import link_token, new_key, node_secret
 from dora_message.common import normalize_level
-from dora_message.config import InputConfig, NodeConfig, Receiver, encode_node_config
+from dora_message.config import (
+    INLINE_CONFIG_BYTES,
+    MAX_CONFIG_BYTES,
+    InputConfig,
+    NodeConfig,
+    Receiver,
+    encode_node_config,
+)
 from dora_message.constants import ENV_NODE_CONFIG, ENV_RUN_PARENT_PID, ENV_ZERO_COPY_THRESHOLD
 from dora_message.descriptor import Descriptor, Input, Node, Operator
 from dora_message.errors import DescriptorError
 from dora_message.peer import allow_root_from_env
+from dora_message.private_files import make_private_dirs, open_private
 from dora_message.sources import LogsSource, TimerSource, UserSource, parse_input_source
 from dora_message.units import parse_size
 
 _MAX_ABSTRACT_NAME = 107  # sun_path is 108 bytes, the first is the abstract-namespace NUL
 
 DEFAULT_ZERO_COPY_THRESHOLD = 4096  # bytes, as in DESIGN.md
+# Linux's exec limits: one argument or ``KEY=VALUE`` string (NUL included), and all of
+# them with their pointers (a quarter of the stack limit, usually 2 MB; some room kept
+# for what the kernel adds: the file name, the auxiliary vector)
+MAX_ARG_STRLEN = 32 * 4096
+_EXEC_ROOM = 8 * 1024
+DESCRIPTOR_FILE = "descriptor.json"  # under out/<dataflow-uuid>/, beside the logs
+_json = msgspec.json.Encoder()
+
+
+def _arg_max() -> int:
+    try:
+        value = os.sysconf("SC_ARG_MAX")
+    except (ValueError, OSError):
+        value = -1
+    return value if value > 0 else 2 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,13 +188,21 @@ def resolve_dataflow(
     threshold = _zero_copy_threshold(host_env)
     allow_root = allow_root_from_env(host_env)
     descriptor_dict = msgspec.to_builtins(descriptor)
+    # who sends to whom, indexed once: a per-node scan of every connection was quadratic
+    outputs_by_producer: dict[str, list[tuple[str, dict[str, list[str]]]]] = {}
+    producers_by_receiver: dict[str, dict[str, None]] = {}  # ordered sets
+    for (producer, output), receivers in result.consumers.items():
+        outputs_by_producer.setdefault(producer, []).append((output, receivers))
+        for receiver in receivers:
+            producers_by_receiver.setdefault(receiver, {})[producer] = None
+    whole = _WholeDescriptor(descriptor_dict, base_dir / "out" / dataflow_id / DESCRIPTOR_FILE)
     global_env = descriptor_env(descriptor.env, "env", host_env, result.warnings)
     for index, node in enumerate(descriptor.nodes):
         if node.id not in here:
             continue
         source = starts[node.id]
         stdout_as, logs_as = _log_outputs_of(node)
-        routes = _routes_of(node.id, result, here, bridge_address)
+        routes = _routes_of(node.id, outputs_by_producer, result, here, bridge_address)
         if watch_address is not None:
             tap = Receiver(node_id=WATCH_NODE_ID, address=watch_address)
             for output in _declared_outputs(node):
@@ -176,8 +215,7 @@ def resolve_dataflow(
         }
         senders = {
             producer: link_token(key, producer, node.id)
-            for (producer, _output), receivers in result.consumers.items()
-            if node.id in receivers
+            for producer in producers_by_receiver.get(node.id, ())
         }
         config = NodeConfig(
             dataflow_id=dataflow_id,
@@ -187,13 +225,13 @@ def resolve_dataflow(
             inputs=inputs[node.id],
             outputs=_declared_outputs(node),
             routes=routes,
-            dataflow_descriptor=descriptor_dict,
             dynamic=source.kind is NodeKind.DYNAMIC,
             zero_copy_threshold=threshold,
             secret=node_secret(key, node.id),
             senders=senders,
             allow_root_peers=allow_root,
         )
+        config = whole.attach(config, index)
         env = dict(host)
         if uv and "VIRTUAL_ENV" not in env and sys.prefix != sys.base_prefix:
             # outside a uv project `uv run` uses the active environment: make it the one
@@ -205,6 +243,8 @@ def resolve_dataflow(
         env[ENV_NODE_CONFIG] = encode_node_config(config)
         env["PYTHONUNBUFFERED"] = "1"
         env[ENV_RUN_PARENT_PID] = str(parent_pid)
+        if source.kind is not NodeKind.DYNAMIC:
+            _check_exec_limits(node.id, index, source.argv, env)
         result.nodes[node.id] = ResolvedNode(
             id=node.id,
             kind=source.kind,
@@ -219,6 +259,85 @@ def resolve_dataflow(
             descriptor_node=node,
         )
     return result
+
+
+class _WholeDescriptor:
+    """Hands each node the descriptor: whole inside its config while that stays under
+    ``INLINE_CONFIG_BYTES``; else trimmed to the top level and the node's own entry,
+    with the whole one written once to ``path`` (created on first need)."""
+
+    def __init__(self, descriptor: dict, path: Path) -> None:
+        self._descriptor = descriptor
+        self._bytes = len(_json.encode(descriptor))
+        self._top = {k: v for k, v in descriptor.items() if k != "nodes"}
+        self._path = path
+        self._written = False
+
+    def attach(self, config: NodeConfig, index: int) -> NodeConfig:
+        """``config`` (with an empty descriptor) with the descriptor it gets; raises
+        :class:`DescriptorError` when even the trimmed config is over ``MAX_CONFIG_BYTES``."""
+        bare = len(encode_node_config(config))
+        if bare + self._bytes <= INLINE_CONFIG_BYTES:
+            return msgspec.structs.replace(config, dataflow_descriptor=self._descriptor)
+        own = {**self._top, "nodes": [self._descriptor["nodes"][index]]}
+        trimmed = msgspec.structs.replace(
+            config, dataflow_descriptor=own, descriptor_file=str(self._path)
+        )
+        size = len(encode_node_config(trimmed))
+        if size > MAX_CONFIG_BYTES:
+            raise DescriptorError(
+                f"node `{config.node_id}`: its DORA_NODE_CONFIG would be {_kib(size)} "
+                f"(its own entry {_kib(size - bare)}, {len(config.inputs)} inputs, "
+                f"{sum(len(r) for r in config.routes.values())} readers of its outputs), "
+                f"over the {_kib(MAX_CONFIG_BYTES)} an environment variable can hold",
+                f"nodes[{index}]",
+            )
+        self._write()
+        return trimmed
+
+    def _write(self) -> None:
+        if self._written:
+            return
+        make_private_dirs(self._path.parent)  # out/ and out/<uuid>/ 0700, as for logs
+        with open_private(self._path) as file:
+            file.write(_json.encode(self._descriptor))
+        self._written = True
+
+
+def _kib(size: int) -> str:
+    return f"{size / 1024:.1f} KiB"
+
+
+def _check_exec_limits(
+    node_id: str, index: int, argv: tuple[str, ...], env: Mapping[str, str]
+) -> None:
+    """Raise :class:`DescriptorError` when exec would refuse the node (E2BIG)."""
+    where = f"nodes[{index}]"
+    for position, arg in enumerate(argv):
+        size = len(os.fsencode(arg)) + 1
+        if size > MAX_ARG_STRLEN:
+            raise DescriptorError(
+                f"node `{node_id}`: argument {position} of its command is {_kib(size)}, "
+                f"over the {_kib(MAX_ARG_STRLEN)} Linux allows one argument",
+                where,
+            )
+    total = sum(len(os.fsencode(arg)) + 1 + 8 for arg in argv)
+    for name, value in env.items():
+        size = len(os.fsencode(name)) + len(os.fsencode(value)) + 2
+        if size > MAX_ARG_STRLEN:
+            raise DescriptorError(
+                f"node `{node_id}`: its environment variable `{name}` is {_kib(size)}, "
+                f"over the {_kib(MAX_ARG_STRLEN)} Linux allows one variable",
+                where,
+            )
+        total += size + 8
+    limit = _arg_max() - _EXEC_ROOM
+    if total > limit:
+        raise DescriptorError(
+            f"node `{node_id}`: its command line and environment are {_kib(total)}, over "
+            f"the {_kib(limit)} Linux allows a program to start with",
+            where,
+        )
 
 
 def _operator_blocks(node: Node) -> list[tuple[str, Operator, str]]:
@@ -338,12 +457,14 @@ def _input_config(source: str, spec: Input) -> InputConfig:
 
 
 def _routes_of(
-    node_id: str, result: ResolvedDataflow, here: set[str], bridge_address: str | None
+    producer: str,
+    outputs_by_producer: Mapping[str, list[tuple[str, dict[str, list[str]]]]],
+    result: ResolvedDataflow,
+    here: set[str],
+    bridge_address: str | None,
 ) -> dict[str, list[Receiver]]:
     routes: dict[str, list[Receiver]] = {}
-    for (producer, output), receivers in result.consumers.items():
-        if producer != node_id:
-            continue
+    for output, receivers in outputs_by_producer.get(producer, ()):
         route = [
             Receiver(node_id=r, address=node_address(result.dataflow_id, r))
             for r in receivers

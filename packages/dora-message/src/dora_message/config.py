@@ -1,10 +1,27 @@
-"""What the daemon hands a node at spawn time (env ``DORA_NODE_CONFIG``, JSON)."""
+"""What the daemon hands a node at spawn time (env ``DORA_NODE_CONFIG``, JSON).
+
+Linux caps one environment string at 128 KiB (``MAX_ARG_STRLEN``) and a process's
+arguments and environment together at about 2 MB, and exec fails with E2BIG past them.
+So the config stays small whatever the size of the dataflow: it carries the whole
+descriptor only while the config fits in :data:`INLINE_CONFIG_BYTES`; past that its
+``dataflow_descriptor`` holds the top-level keys and this node's own entry, which is
+everything the node API reads from it, and ``descriptor_file`` names a file (``0600``,
+in the run's ``out/<dataflow-uuid>/`` folder) with the whole descriptor, read on demand.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 import msgspec
+
+#: The largest config that carries the whole dataflow descriptor (bytes, encoded).
+INLINE_CONFIG_BYTES: Final = 64 * 1024
+
+#: The largest config at all: what remains of ``MAX_ARG_STRLEN`` (128 KiB for
+#: ``DORA_NODE_CONFIG=...`` and its NUL) with room to spare. Only a node's own
+#: connections can take a trimmed config there (thousands of inputs or readers).
+MAX_CONFIG_BYTES: Final = 120 * 1024
 
 
 class InputConfig(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
@@ -38,7 +55,10 @@ class NodeConfig(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
     inputs: dict[str, InputConfig] = {}
     outputs: list[str] = []
     routes: dict[str, list[Receiver]] = {}
+    # the whole descriptor, or (see descriptor_file) its top level and this node's entry
     dataflow_descriptor: dict[str, Any] = {}
+    # set when dataflow_descriptor is trimmed: the file holding the whole one (JSON)
+    descriptor_file: str = ""
     restart_count: int = 0
     zero_copy_threshold: int = 4096
     dynamic: bool = False

@@ -1,10 +1,21 @@
-"""Facts derived from the node's ``NodeConfig``: run config dict, restart policy, health check."""
+"""Facts derived from the node's ``NodeConfig``: run config dict, restart policy, health
+check, and the whole dataflow descriptor when the config carries only part of it."""
 
 from __future__ import annotations
 
+import os
+import stat
 from typing import Any
 
+import msgspec
+
 from dora_message.config import NodeConfig
+from dora_message.descriptor_limits import MAX_TEXT_BYTES
+from dora_message.peer import uid_allowed
+
+# the descriptor file is JSON of a descriptor whose YAML text is at most MAX_TEXT_BYTES;
+# JSON quotes every key and string, so allow it a few times that
+MAX_DESCRIPTOR_FILE_BYTES = 4 * MAX_TEXT_BYTES
 
 _DEFAULT_INPUT = (10, "drop_oldest", None)
 
@@ -52,3 +63,41 @@ def may_restart(config: NodeConfig, clean: bool | None) -> bool:
     if policy == "always":
         return True
     return policy == "on-failure" and clean is not True
+
+
+def whole_descriptor(config: NodeConfig) -> dict[str, Any]:
+    """The whole dataflow descriptor: the config's own, or, when the daemon trimmed that
+    to keep the config small (``descriptor_file`` set), read from the daemon's file.
+
+    The file must be a regular file (no symlink at its last component), owned by this
+    user (or root with ``allow_root_peers``), unreadable by group and others, and at
+    most ``MAX_DESCRIPTOR_FILE_BYTES``; raises ``RuntimeError`` naming it otherwise."""
+    path = config.descriptor_file
+    if not path:
+        return config.dataflow_descriptor
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        raise RuntimeError(
+            f"cannot read the dataflow descriptor file {path}: {error.strerror}"
+        ) from None
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise RuntimeError(f"dataflow descriptor file {path} is not a regular file")
+        if not uid_allowed(info.st_uid, os.geteuid(), config.allow_root_peers):
+            raise RuntimeError(
+                f"dataflow descriptor file {path} belongs to another user (uid {info.st_uid})"
+            )
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            raise RuntimeError(f"dataflow descriptor file {path} can be read by others")
+        data = file.read(MAX_DESCRIPTOR_FILE_BYTES + 1)
+    if len(data) > MAX_DESCRIPTOR_FILE_BYTES:
+        raise RuntimeError(f"dataflow descriptor file {path} is over {MAX_DESCRIPTOR_FILE_BYTES} B")
+    try:
+        descriptor = msgspec.json.decode(data)
+    except msgspec.DecodeError as error:
+        raise RuntimeError(f"dataflow descriptor file {path} is not JSON: {error}") from None
+    if not isinstance(descriptor, dict):
+        raise RuntimeError(f"dataflow descriptor file {path} does not hold a descriptor")
+    return descriptor

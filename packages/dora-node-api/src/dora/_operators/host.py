@@ -23,6 +23,7 @@ import os
 import sys
 from typing import Any, Protocol
 
+from dora._config import whole_descriptor
 from dora._operators.outcome import STOP, STOP_ALL, OperatorFailed
 from dora._operators.spec import OperatorSpec, operator_specs
 from dora.events import (
@@ -58,10 +59,19 @@ class Host:
 
     def __init__(self, config: NodeConfig, specs: list[OperatorSpec]) -> None:
         self.node_id = config.node_id
-        self.descriptor = config.dataflow_descriptor
+        self._config = config
+        self._descriptor: dict[str, Any] | None = None
         self.specs = specs
         self.running: dict[str, Operator] = {}  # in descriptor order
         self._node: Node | None = None
+
+    @property
+    def descriptor(self) -> dict[str, Any]:
+        """The whole dataflow descriptor Python operators see, read when one first needs
+        it (a large dataflow's comes from the daemon's file, ``dora._config``)."""
+        if self._descriptor is None:
+            self._descriptor = whole_descriptor(self._config)
+        return self._descriptor
 
     @property
     def node(self) -> Node:
