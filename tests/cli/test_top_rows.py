@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import msgspec
+
 from dora_cli.commands.top import snapshot_json
 from dora_cli.tui.top_rows import (
     COLUMNS,
@@ -66,7 +68,8 @@ def test_cells_show_measurements_and_honest_gaps() -> None:
     assert row_cells(node("x", network=traffic))[9:11] == ["1.5 KB", "5.0 MB"]
     missed = node("rx")
     assert missed.metrics is not None
-    missed.metrics.dropped_messages = {"a": 3, "b": 4}
+    dropped = msgspec.structs.replace(missed.metrics, dropped_messages={"a": 3, "b": 4})
+    missed = msgspec.structs.replace(missed, metrics=dropped)
     assert row_cells(missed)[8] == "7"  # DROPPED: every input
 
 

@@ -44,8 +44,8 @@ def test_put_get_list_delete(store) -> None:  # type: ignore[no-untyped-def]
     assert [r.uuid for r in store.list_dataflows()] == ["a", "b"]
     got = store.get_dataflow("a")
     assert got == record("a", 1.0)
-    got.status = "Failed"  # the store hands out copies
-    assert store.get_dataflow("a").status == "Running"
+    got.placement["m1"].append("b")  # the store hands out copies
+    assert store.get_dataflow("a").placement == {"m1": ["a"]}
     store.put_dataflow(record("a", 1.0, status="Succeeded"))
     assert store.get_dataflow("a").status == "Succeeded"
     store.delete_dataflow("a")

@@ -19,6 +19,7 @@ from dora_daemon.logs import (
     MAX_LINE_CHARS,
     TRUNCATED_MARKER,
     NodeLogger,
+    RecordIds,
     existing_log_files,
     log_file_path,
     log_settings,
@@ -141,8 +142,7 @@ def test_rotation_keeps_max_rotated_files_with_exact_names(tmp_path: Path) -> No
     def line(i: int) -> str:
         return structured("info", f"message-{i}")
 
-    probe = parse_log_line(line(0), "stdout")
-    probe.dataflow_id, probe.node_id = DF, "sensor"
+    probe = parse_log_line(line(0), "stdout", RecordIds(DF, "sensor"))
     size = len(encode_record(probe)) + 1  # every line has the same length
     with make_logger(tmp_path, max_log_size=2 * size, max_rotated_files=2) as logger:
         for i in range(7):

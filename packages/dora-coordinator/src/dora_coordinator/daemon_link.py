@@ -32,6 +32,7 @@ from dora_coordinator.state import CoordinatorState, StateError
 from dora_coordinator.zenoh_wait import ZenohWait
 from dora_message import coordinator_to_daemon as to_daemon
 from dora_message import daemon_to_coordinator as from_daemon
+from dora_message.common import LogMessage
 
 log = logging.getLogger(__name__)
 
@@ -218,9 +219,7 @@ class DaemonLink:
             case from_daemon.Heartbeat():
                 pass
             case from_daemon.LogBatch(records=records):
-                for record in records:
-                    record.daemon_id = record.daemon_id or self.daemon_id
-                side.hub.publish(records)
+                side.hub.publish(_with_daemon_id(records, self.daemon_id))
             case from_daemon.NodesReady(dataflow_id=dataflow_id, error=error):
                 side.lifecycle.nodes_ready(self.daemon_id, dataflow_id, error)
             case from_daemon.ZenohListening(endpoints=endpoints):
@@ -302,3 +301,12 @@ class DaemonLink:
     async def close(self, reason: str) -> None:
         """Close the connection."""
         await self.connection.close(1000, reason[:120])
+
+
+def _with_daemon_id(records: list[LogMessage], daemon_id: str) -> list[LogMessage]:
+    """The records, those without a daemon id stamped with the sender's (records are
+    frozen, so a stamped one is a copy; daemons normally send them stamped)."""
+    return [
+        record if record.daemon_id else msgspec.structs.replace(record, daemon_id=daemon_id)
+        for record in records
+    ]

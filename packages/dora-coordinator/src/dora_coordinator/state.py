@@ -186,11 +186,11 @@ class CoordinatorState:
             deadline = dataflow.recovery_deadline
             if dataflow.status is Status.RECOVERING and deadline is not None and now >= deadline:
                 missing = ", ".join(sorted(dataflow.unreclaimed)) or "?"
-                dataflow.record.error = (
+                error = (
                     f"recovery timeout: daemon(s) {missing} did not report the dataflow "
                     f"within {self.recovery_timeout:g} s"
                 )
-                self._finish(dataflow, now)
+                self._finish(dataflow, now, error)
                 failed.append(dataflow.uuid)
         return failed
 
@@ -281,14 +281,16 @@ class CoordinatorState:
         """Every daemon accepted its nodes: Pending -> Running."""
         dataflow = self.dataflows[uuid]
         if dataflow.status is Status.PENDING:
-            dataflow.record.status = Status.RUNNING
-            self._save(dataflow, now)
+            self._save(dataflow, now, status=Status.RUNNING)
 
     def spawn_failed(self, uuid: str, daemon_id: str, error: str, now: float) -> bool:
         """A daemon could not spawn its nodes; returns True when the dataflow ended."""
         dataflow = self.dataflows[uuid]
         if dataflow.record.error is None:
-            dataflow.record.error = f"daemon {daemon_id} could not spawn its nodes: {error}"
+            # kept in memory; written with the next change (at the latest when it ends)
+            dataflow.record = msgspec.structs.replace(
+                dataflow.record, error=f"daemon {daemon_id} could not spawn its nodes: {error}"
+            )
         event = DataflowFinished(dataflow_id=uuid, result=_empty_result(uuid), error=error)
         return self.daemon_finished(daemon_id, event, now)
 
@@ -302,8 +304,7 @@ class CoordinatorState:
             raise StateError(
                 f"dataflow {uuid} is recovering: daemon(s) {missing} must reconnect first"
             )
-        dataflow.record.status = Status.STOPPING
-        self._save(dataflow, now)
+        self._save(dataflow, now, status=Status.STOPPING)
         return [d for d in dataflow.daemons() if d not in dataflow.finished]
 
     def daemon_finished(self, daemon_id: str, event: DataflowFinished, now: float) -> bool:
@@ -398,8 +399,7 @@ class CoordinatorState:
         if dataflow.recovery_deadline is None:
             dataflow.recovery_deadline = now + self.recovery_timeout
         if dataflow.status is not Status.RECOVERING:
-            dataflow.record.status = Status.RECOVERING
-            self._save(dataflow, now)
+            self._save(dataflow, now, status=Status.RECOVERING)
 
     def _reclaim(self, dataflow: Dataflow, daemon_id: str, nodes: list[str], now: float) -> None:
         """``daemon_id`` runs ``nodes`` of the dataflow: rebind them, maybe end recovery."""
@@ -415,10 +415,11 @@ class CoordinatorState:
                 dataflow.finished[daemon_id] = dataflow.finished.pop(old)
         dataflow.unreclaimed.discard(daemon_id)
         if dataflow.status is Status.RECOVERING and not dataflow.unreclaimed:
-            dataflow.record.status = Status.RUNNING
             dataflow.recovery_deadline = None
             log.info("dataflow %s recovered", dataflow.uuid)
-        self._save(dataflow, now)
+            self._save(dataflow, now, status=Status.RUNNING)
+        else:
+            self._save(dataflow, now)
 
     def _adopt(self, daemon_id: str, entry: RunningDataflow, now: float) -> None:
         log.warning("daemon %s runs unknown dataflow %s: tracking it", daemon_id, entry.dataflow_id)
@@ -436,26 +437,31 @@ class CoordinatorState:
         self.dataflows[record.uuid] = dataflow
         self._save(dataflow, now)
 
-    def _finish(self, dataflow: Dataflow, now: float) -> None:
+    def _finish(self, dataflow: Dataflow, now: float, error: str | None = None) -> None:
+        """End the dataflow; ``error`` replaces the recorded error (None: keep it, or
+        derive one from the daemons' errors and the failed nodes)."""
         results = [r for event in dataflow.finished.values() for r in event.result.node_results]
         errors = [e.error for e in dataflow.finished.values() if e.error]
-        if dataflow.record.error is None and errors:
-            dataflow.record.error = "; ".join(errors)
-        dataflow.record.results = results
-        failed = dataflow.record.error is not None or not all(r.ok for r in results)
-        if failed and dataflow.record.error is None:
-            dataflow.record.error = "; ".join(
-                f"{r.node_id}: {r.cause or 'failed'}" for r in results if not r.ok
-            )
-        dataflow.record.status = Status.FAILED if failed else Status.SUCCEEDED
+        if error is None:
+            error = dataflow.record.error
+        if error is None and errors:
+            error = "; ".join(errors)
+        failed = error is not None or not all(r.ok for r in results)
+        if failed and error is None:
+            error = "; ".join(f"{r.node_id}: {r.cause or 'failed'}" for r in results if not r.ok)
         dataflow.recovery_deadline = None
         dataflow.unreclaimed.clear()
-        self._save(dataflow, now)
+        status = Status.FAILED if failed else Status.SUCCEEDED
+        self._save(dataflow, now, status=status, error=error, results=results)
 
-    def _save(self, dataflow: Dataflow, now: float) -> None:
-        record = dataflow.record
-        record.updated_at = now
-        record.generation += 1
+    def _save(self, dataflow: Dataflow, now: float, **changes: object) -> None:
+        """Replace the (frozen) record with one carrying ``changes`` and write it through."""
+        record = dataflow.record = msgspec.structs.replace(
+            dataflow.record,
+            **changes,
+            updated_at=now,
+            generation=dataflow.record.generation + 1,
+        )
         try:
             self.store.put_dataflow(record)
         except DoraError as error:

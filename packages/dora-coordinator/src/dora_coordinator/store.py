@@ -40,11 +40,12 @@ class StoreError(CoordinatorServerError):
     """The store cannot be opened, read or written."""
 
 
-class DataflowRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
+class DataflowRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Everything the coordinator keeps about one dataflow across restarts.
 
     ``placement`` maps daemon ids to the node ids they run; ``generation`` grows by one
-    with every write; times are seconds since the epoch.
+    with every write; times are seconds since the epoch. Frozen: a change is a new record
+    (``msgspec.structs.replace``); only ``placement`` is edited in place when nodes move.
     """
 
     uuid: str

@@ -65,6 +65,17 @@ _json_encoder = msgspec.json.Encoder()
 Stream = Literal["stdout", "stderr"]
 
 
+class RecordIds(NamedTuple):
+    """The ids every record of one node's output carries (never taken from the line)."""
+
+    dataflow_id: str | None = None
+    node_id: str | None = None
+    daemon_id: str | None = None
+
+
+_NO_IDS = RecordIds()
+
+
 def now_rfc3339() -> str:
     """The current UTC time as RFC 3339 with microseconds, like ``2026-03-01T10:00:00.123456Z``.
 
@@ -132,7 +143,7 @@ def _line_number(value: object) -> int | None:
     return None
 
 
-def _structured(obj: dict[str, Any], stream: str) -> LogMessage | None:
+def _structured(obj: dict[str, Any], stream: str, ids: RecordIds) -> LogMessage | None:
     """The record of a decoded JSON object, or None when it is not a structured log."""
     level = _level_of(obj.get("level"))
     timestamp = obj.get("timestamp")
@@ -158,6 +169,9 @@ def _structured(obj: dict[str, Any], stream: str) -> LogMessage | None:
         file=_optional_text(obj.get("file")),
         line=_line_number(obj.get("line")),
         fields=fields or None,
+        dataflow_id=ids.dataflow_id,
+        node_id=ids.node_id,
+        daemon_id=ids.daemon_id,
     )
 
 
@@ -175,8 +189,9 @@ def _strip_newline(line: str) -> str:
     return line
 
 
-def parse_log_line(line: str, stream: str) -> LogMessage:
-    """Turn one output line of a node into a record (ids are left for the caller to set).
+def parse_log_line(line: str, stream: str, ids: RecordIds = _NO_IDS) -> LogMessage:
+    """Turn one output line of a node into a record carrying ``ids`` (records are frozen,
+    so the ids go in when it is built).
 
     A JSON object with a known ``level`` and a string ``timestamp`` is structured; every
     other line is a ``stdout``-level record with the raw line as message and the current
@@ -191,7 +206,7 @@ def parse_log_line(line: str, stream: str) -> LogMessage:
         except msgspec.DecodeError:
             obj = None
         if isinstance(obj, dict):
-            record = _structured(obj, stream)
+            record = _structured(obj, stream, ids)
             if record is not None:
                 return record
     return LogMessage(
@@ -199,6 +214,9 @@ def parse_log_line(line: str, stream: str) -> LogMessage:
         level="stdout",
         message=text,
         stream=_stream(stream),
+        dataflow_id=ids.dataflow_id,
+        node_id=ids.node_id,
+        daemon_id=ids.daemon_id,
     )
 
 
@@ -262,6 +280,7 @@ class NodeLogger:
         self.dataflow_id = dataflow_id
         self.node_id = node_id
         self.daemon_id = daemon_id
+        self._ids = RecordIds(dataflow_id, node_id, daemon_id)
         self.min_log_level = None if min_log_level is None else normalize_level(min_log_level)
         self.max_log_size = max_log_size
         self.max_rotated_files = max_rotated_files
@@ -279,10 +298,7 @@ class NodeLogger:
 
     def process_line(self, stream: str, line: str) -> LogMessage | None:
         """Parse, filter and store one output line; the record if it passed the filter."""
-        record = parse_log_line(line, stream)
-        record.dataflow_id = self.dataflow_id
-        record.node_id = self.node_id
-        record.daemon_id = self.daemon_id
+        record = parse_log_line(line, stream, self._ids)
         if self.min_log_level is not None and not level_passes(record.level, self.min_log_level):
             return None
         self.write(record)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import msgspec
+
 from dora_daemon.core.status import NodeStatus
 from dora_message import coordinator_to_daemon as cmd
 from dora_message import daemon_to_coordinator as ev
@@ -56,9 +58,12 @@ def merge_statuses(metrics: dict[str, ev.NodeMetric], statuses: dict[str, NodeSt
         if metric is None:
             if status.status in ("Running", "Degraded") and not status.dynamic:
                 continue  # spawned since the sample was taken: next time
-            metric = metrics[node_id] = ev.NodeMetric(pid=status.pid or 0)
-        metric.status = status.status
-        metric.restarts = status.restarts
-        metric.broken_inputs = list(status.broken_inputs)
-        metric.pending_messages = status.pending
-        metric.dropped_messages = dict(status.dropped)
+            metric = ev.NodeMetric(pid=status.pid or 0)
+        metrics[node_id] = msgspec.structs.replace(
+            metric,
+            status=status.status,
+            restarts=status.restarts,
+            broken_inputs=list(status.broken_inputs),
+            pending_messages=status.pending,
+            dropped_messages=dict(status.dropped),
+        )

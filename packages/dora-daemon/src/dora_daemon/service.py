@@ -341,7 +341,7 @@ class DaemonService:
 
     def _on_log(self, record: LogMessage) -> None:
         if record.daemon_id is None:
-            record.daemon_id = self.daemon_id
+            record = msgspec.structs.replace(record, daemon_id=self.daemon_id)
         self.emit_log(record)
 
     # ---- metrics ---------------------------------------------------------------

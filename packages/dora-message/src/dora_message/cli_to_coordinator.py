@@ -11,6 +11,8 @@ unknown fields are ignored by older decoders.
 
 Where a request names a dataflow (``dataflow``), the string is a UUID or the name of a
 running dataflow; the coordinator resolves it.
+
+Every Struct here is frozen: a change is a new value (``msgspec.structs.replace``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dora_message.safe_decode import SafeDecoder
 CONTROL_PROTOCOL_VERSION = "dora-py-control-1"
 
 
-class _Request(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+class _Request(msgspec.Struct, frozen=True, tag_field="type", kw_only=True, omit_defaults=True):
     """Base of the CLI's requests."""
 
 
@@ -106,7 +108,7 @@ class GetDataflow(_Request, tag="info"):
     dataflow: str
 
 
-class LogQuery(msgspec.Struct, kw_only=True, omit_defaults=True):
+class LogQuery(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Which log records to return, applied in the order Time -> Grep/Level -> Tail.
 
     ``since``/``until`` are RFC 3339 timestamps; ``level`` is the minimum level
@@ -246,7 +248,7 @@ ControlRequest = (
 )
 
 
-class Request(msgspec.Struct, kw_only=True):
+class Request(msgspec.Struct, frozen=True, kw_only=True):
     """Envelope of every frame the CLI sends."""
 
     id: int

@@ -1,4 +1,7 @@
-"""Types shared by the daemon, the coordinator and the CLI: log records, node results."""
+"""Types shared by the daemon, the coordinator and the CLI: log records, node results.
+
+Every Struct here is frozen: a change is a new value (``msgspec.structs.replace``).
+"""
 
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ def normalize_level(level: str) -> str:
     return name
 
 
-class LogMessage(msgspec.Struct, omit_defaults=True, kw_only=True):
+class LogMessage(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
     """One log record of a node, as written to ``log_<node>.jsonl`` and shown by the CLI."""
 
     timestamp: str
@@ -51,7 +54,7 @@ class LogMessage(msgspec.Struct, omit_defaults=True, kw_only=True):
     fields: dict[str, str] | None = None
 
 
-class NodeResult(msgspec.Struct, omit_defaults=True, kw_only=True):
+class NodeResult(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
     """How one node ended."""
 
     node_id: str
@@ -62,7 +65,7 @@ class NodeResult(msgspec.Struct, omit_defaults=True, kw_only=True):
     stderr_tail: list[str] = []
 
 
-class DataflowResult(msgspec.Struct, omit_defaults=True, kw_only=True):
+class DataflowResult(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
     """How a whole dataflow ended: one result per spawned node, in descriptor order."""
 
     dataflow_id: str

@@ -11,6 +11,8 @@ Two frame kinds, tagged by ``kind``:
 Dataflow statuses: ``Pending``, ``Running``, ``Stopping``, ``Recovering`` (the
 coordinator restarted or a daemon went away; waiting for the daemon to report back),
 ``Succeeded``, ``Failed``.
+
+Every Struct here is frozen: a change is a new value (``msgspec.structs.replace``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ ACTIVE_STATUSES = ("Pending", "Running", "Stopping", "Recovering")
 TERMINAL_STATUSES = ("Succeeded", "Failed")
 
 
-class DataflowSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
+class DataflowSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One row of ``dora list``; ``cpu`` in percent of one core, summed over nodes."""
 
     uuid: str
@@ -40,7 +42,7 @@ class DataflowSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
     daemons: list[str] = []
 
 
-class NodeSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
+class NodeSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One node of a dataflow: where it runs, its last metrics, how it ended."""
 
     node_id: str
@@ -57,7 +59,7 @@ class NodeSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
     dropped_messages: dict[str, int] = {}
 
 
-class DaemonSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
+class DaemonSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """A connected daemon."""
 
     daemon_id: str
@@ -68,14 +70,14 @@ class DaemonSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
     zenoh_endpoints: list[str] = []  # where `dora topic` dials the daemon's zenoh session
 
 
-class DaemonRef(msgspec.Struct, kw_only=True):
+class DaemonRef(msgspec.Struct, frozen=True, kw_only=True):
     """Which daemon runs a node (``dora top --once``)."""
 
     machine_id: str | None = None
     uuid: str
 
 
-class NodeInfoMetrics(msgspec.Struct, kw_only=True):
+class NodeInfoMetrics(msgspec.Struct, frozen=True, kw_only=True):
     """The latest sample of a node; ``None`` fields were not measured."""
 
     pid: int | None = None
@@ -90,7 +92,7 @@ class NodeInfoMetrics(msgspec.Struct, kw_only=True):
     dropped_messages: dict[str, int] = {}  # per input, cumulative (see NodeSummary)
 
 
-class NodeNetwork(msgspec.Struct, kw_only=True):
+class NodeNetwork(msgspec.Struct, frozen=True, kw_only=True):
     """Cumulative cross-daemon (zenoh) traffic of a dataflow, summed over its daemons."""
 
     bytes_sent: int = 0
@@ -100,7 +102,7 @@ class NodeNetwork(msgspec.Struct, kw_only=True):
     publish_failures: int = 0
 
 
-class NodeInfo(msgspec.Struct, kw_only=True):
+class NodeInfo(msgspec.Struct, frozen=True, kw_only=True):
     """One node of an active dataflow; ``network`` is its dataflow's, not its own."""
 
     dataflow_id: str
@@ -111,7 +113,7 @@ class NodeInfo(msgspec.Struct, kw_only=True):
     network: NodeNetwork | None = None
 
 
-class _Reply(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+class _Reply(msgspec.Struct, frozen=True, tag_field="type", kw_only=True, omit_defaults=True):
     """Base of the reply payloads."""
 
 
@@ -226,7 +228,7 @@ class BuildTriggered(_Reply, tag="build_triggered"):
     placement: dict[str, list[str]] = {}
 
 
-class SpanRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
+class SpanRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One finished span captured by the coordinator (see ``dora_coordinator.tracing``).
 
     ``start_time`` in Unix milliseconds, ``duration_us`` in microseconds; ``fields`` are
@@ -244,7 +246,7 @@ class SpanRecord(msgspec.Struct, kw_only=True, omit_defaults=True):
     fields: list[tuple[str, str]] = []
 
 
-class TraceSummary(msgspec.Struct, kw_only=True, omit_defaults=True):
+class TraceSummary(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One row of ``dora trace list``: the root span's name and duration, the earliest start."""
 
     trace_id: str
@@ -314,7 +316,7 @@ ControlReply = (
 )
 
 
-class _Push(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+class _Push(msgspec.Struct, frozen=True, tag_field="type", kw_only=True, omit_defaults=True):
     """Base of the pushed events."""
 
 
@@ -352,7 +354,9 @@ class BuildFinishedEvent(_Push, tag="build_finished"):
 PushEvent = LogEvent | DataflowFinishedEvent | BuildOutputEvent | BuildFinishedEvent
 
 
-class Reply(msgspec.Struct, tag_field="kind", tag="reply", kw_only=True, omit_defaults=True):
+class Reply(
+    msgspec.Struct, frozen=True, tag_field="kind", tag="reply", kw_only=True, omit_defaults=True
+):
     """The answer to request ``id``."""
 
     id: int
@@ -360,7 +364,7 @@ class Reply(msgspec.Struct, tag_field="kind", tag="reply", kw_only=True, omit_de
     error: str | None = None
 
 
-class Event(msgspec.Struct, tag_field="kind", tag="event", kw_only=True):
+class Event(msgspec.Struct, frozen=True, tag_field="kind", tag="event", kw_only=True):
     """A pushed event."""
 
     event: PushEvent

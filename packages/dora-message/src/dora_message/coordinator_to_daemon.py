@@ -6,6 +6,8 @@ Two frame kinds, tagged by ``kind``:
   daemon answers with a :class:`dora_message.daemon_to_coordinator.ReplyFrame`.
 * :class:`EventFrame` carries a :data:`CoordinatorEvent` that needs no answer: the
   registration outcome and heartbeats.
+
+Every Struct here is frozen: a change is a new value (``msgspec.structs.replace``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dora_message.descriptor import Descriptor
 from dora_message.safe_decode import SafeDecoder
 
 
-class _Event(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+class _Event(msgspec.Struct, frozen=True, tag_field="type", kw_only=True, omit_defaults=True):
     """Base of the coordinator's events."""
 
 
@@ -55,7 +57,7 @@ class BarrierReleased(_Event, tag="barrier_released"):
 CoordinatorEvent = Registered | RegisterRejected | Heartbeat | BarrierReleased
 
 
-class _Command(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+class _Command(msgspec.Struct, frozen=True, tag_field="type", kw_only=True, omit_defaults=True):
     """Base of the commands."""
 
 
@@ -181,14 +183,14 @@ DaemonCommand = (
 )
 
 
-class CommandFrame(msgspec.Struct, tag_field="kind", tag="request", kw_only=True):
+class CommandFrame(msgspec.Struct, frozen=True, tag_field="kind", tag="request", kw_only=True):
     """A command the daemon must answer."""
 
     id: int
     command: DaemonCommand
 
 
-class EventFrame(msgspec.Struct, tag_field="kind", tag="event", kw_only=True):
+class EventFrame(msgspec.Struct, frozen=True, tag_field="kind", tag="event", kw_only=True):
     """An event that needs no answer."""
 
     event: CoordinatorEvent

@@ -9,6 +9,7 @@ Two frame kinds, tagged by ``kind``:
 * :class:`ReplyFrame` answers a coordinator command with the same ``id``.
 
 Evolution rules (msgspec): new fields get defaults, nothing is renamed or retyped.
+Every Struct here is frozen: a change is a new value (``msgspec.structs.replace``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dora_message.safe_decode import SafeDecoder
 DAEMON_PROTOCOL_VERSION = "dora-py-daemon-1"
 
 
-class RunningDataflow(msgspec.Struct, kw_only=True, omit_defaults=True):
+class RunningDataflow(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """A dataflow a daemon runs, with enough to rebuild the coordinator's record."""
 
     dataflow_id: str
@@ -33,7 +34,7 @@ class RunningDataflow(msgspec.Struct, kw_only=True, omit_defaults=True):
     uv: bool = False
 
 
-class NodeMetric(msgspec.Struct, kw_only=True, omit_defaults=True):
+class NodeMetric(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One sample of a node process; ``cpu`` in percent of one core."""
 
     pid: int
@@ -54,7 +55,7 @@ class NodeMetric(msgspec.Struct, kw_only=True, omit_defaults=True):
     dropped_messages: dict[str, int] = {}
 
 
-class NetworkMetric(msgspec.Struct, kw_only=True, omit_defaults=True):
+class NetworkMetric(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Cumulative cross-daemon (zenoh) traffic of one dataflow on one daemon."""
 
     bytes_sent: int = 0
@@ -64,7 +65,7 @@ class NetworkMetric(msgspec.Struct, kw_only=True, omit_defaults=True):
     publish_failures: int = 0
 
 
-class _Event(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+class _Event(msgspec.Struct, frozen=True, tag_field="type", kw_only=True, omit_defaults=True):
     """Base of the daemon's events."""
 
 
@@ -163,7 +164,7 @@ DaemonEvent = (
 )
 
 
-class _Result(msgspec.Struct, tag_field="type", kw_only=True, omit_defaults=True):
+class _Result(msgspec.Struct, frozen=True, tag_field="type", kw_only=True, omit_defaults=True):
     """Base of the reply payloads."""
 
 
@@ -186,13 +187,15 @@ class NodeEnded(_Result, tag="node_ended"):
 CommandResult = Done | NodeLogs | NodeEnded
 
 
-class EventFrame(msgspec.Struct, tag_field="kind", tag="event", kw_only=True):
+class EventFrame(msgspec.Struct, frozen=True, tag_field="kind", tag="event", kw_only=True):
     """A daemon event."""
 
     event: DaemonEvent
 
 
-class ReplyFrame(msgspec.Struct, tag_field="kind", tag="reply", kw_only=True, omit_defaults=True):
+class ReplyFrame(
+    msgspec.Struct, frozen=True, tag_field="kind", tag="reply", kw_only=True, omit_defaults=True
+):
     """The answer to coordinator command ``id``: ``result`` or ``error``."""
 
     id: int
