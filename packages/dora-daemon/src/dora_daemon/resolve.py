@@ -231,7 +231,6 @@ def resolve_dataflow(
             senders=senders,
             allow_root_peers=allow_root,
         )
-        config = whole.attach(config, index)
         env = dict(host)
         if uv and "VIRTUAL_ENV" not in env and sys.prefix != sys.base_prefix:
             # outside a uv project `uv run` uses the active environment: make it the one
@@ -240,10 +239,14 @@ def resolve_dataflow(
         env.update(global_env)
         env.update(descriptor_env(node.env, f"nodes[{index}].env", host_env, result.warnings))
         env.update(source.extra_env)
+        spawned = source.kind is not NodeKind.DYNAMIC
+        if spawned:  # the user's own values first: they are what to change then
+            _check_exec_limits(node.id, index, source.argv, env)
+        config = whole.attach(config, index)
         env[ENV_NODE_CONFIG] = encode_node_config(config)
         env["PYTHONUNBUFFERED"] = "1"
         env[ENV_RUN_PARENT_PID] = str(parent_pid)
-        if source.kind is not NodeKind.DYNAMIC:
+        if spawned:
             _check_exec_limits(node.id, index, source.argv, env)
         result.nodes[node.id] = ResolvedNode(
             id=node.id,
@@ -287,9 +290,10 @@ class _WholeDescriptor:
         if size > MAX_CONFIG_BYTES:
             raise DescriptorError(
                 f"node `{config.node_id}`: its DORA_NODE_CONFIG would be {_kib(size)} "
-                f"(its own entry {_kib(size - bare)}, {len(config.inputs)} inputs, "
-                f"{sum(len(r) for r in config.routes.values())} readers of its outputs), "
-                f"over the {_kib(MAX_CONFIG_BYTES)} an environment variable can hold",
+                f"({_kib(size - bare)} of it its own descriptor entry; inputs: "
+                f"{len(config.inputs)}, readers of its outputs: "
+                f"{sum(len(r) for r in config.routes.values())}), over the "
+                f"{_kib(MAX_CONFIG_BYTES)} an environment variable can hold",
                 f"nodes[{index}]",
             )
         self._write()
