@@ -2,13 +2,17 @@
 
 The daemon subscribes to the key of every remote output a local node reads. Per remote
 producer there is one queue and one writer thread, fed by the subscribers' callbacks in
-arrival order, so each output keeps its order. Towards the local receivers the writer
-is that producer, speaking the node-to-node data plane: ``Hello`` naming the remote
-producer, then messages the way the producer sent them (inline, or in a shared-memory
-segment of the bridge's own pool, answered by ``Release``), and ``Closed`` when the
-output ends; the daemon then sends the receivers ``InputClosed`` as for a local
-producer. Connections, frames, segments and releases are the data-plane core's
-(:class:`dora_message.dataplane.sender.Sender`), as in a node.
+arrival order, so each output keeps its order. A callback only queues the sample's
+payload, still zenoh's: it runs on zenoh's receiving thread, which must get back to the
+network; the writer copies the payload out and decodes it without copying it again
+(:data:`RemoteDataView`), then copies it once more into shared memory.
+
+Towards the local receivers the writer is that producer, speaking the node-to-node data
+plane: ``Hello`` naming the remote producer, then messages the way the producer sent
+them (inline, or in a shared-memory segment of the bridge's own pool, answered by
+``Release``), and ``Closed`` when the output ends; the daemon then sends the receivers
+``InputClosed`` as for a local producer. Connections, frames, segments and releases are
+the data-plane core's (:class:`dora_message.dataplane.sender.Sender`), as in a node.
 """
 
 from __future__ import annotations
@@ -33,10 +37,10 @@ from dora_message.dataplane.sender import Peer, Sender
 from dora_message.inter_daemon import (
     RemoteClosed,
     RemoteData,
-    inter_daemon_decoder,
     inter_daemon_encoder,
     output_key,
 )
+from dora_message.safe_decode import SafeDecoder
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,33 @@ MAX_POOL_BYTES = 512 * 1024 * 1024  # then wait for releases (a receiver keeps a
 RELEASE_WAIT = 0.5  # seconds per wait for a release while the pool is full
 
 OnClosed = Callable[[str, list[str]], None]
+
+
+def _payload_view(struct: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    """``struct`` with its ``payload`` decoded as a view of the frame instead of a copy
+    (the same fields, tag and layout, so the same wire format)."""
+    config = struct.__struct_config__
+    fields = [
+        (f.name, memoryview if f.name == "payload" else f.type)
+        if f.required
+        else (f.name, f.type, f.default)
+        for f in msgspec.structs.fields(struct)
+    ]
+    return msgspec.defstruct(
+        f"{struct.__name__}View",
+        fields,
+        tag=config.tag,
+        tag_field=config.tag_field,
+        array_like=config.array_like,
+        frozen=config.frozen,
+    )
+
+
+RemoteDataView: Any = _payload_view(RemoteData)
+""":class:`~dora_message.inter_daemon.RemoteData` whose payload is a view of the frame
+it was decoded from: a large payload is not copied twice on its way to shared memory."""
+
+_decoder: SafeDecoder[Any] = SafeDecoder(msgspec.msgpack.Decoder(RemoteDataView | RemoteClosed))
 
 
 class _Link:
@@ -96,7 +127,9 @@ class Writer:
         """``key``: the dataflow run's key, for the link token of each ``Hello``."""
         self.producer = producer
         self.outputs = list(routes)
-        self.queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        # encoded messages in arrival order: samples' payloads as zenoh handed them over,
+        # bytes made here (the end of the outputs of a lost producer); None: stop
+        self.queue: queue.SimpleQueue[zenoh.ZBytes | bytes | None] = queue.SimpleQueue()
         self._open = set(routes)
         self._on_closed = on_closed
         self._pool = SegmentPool(
@@ -141,14 +174,15 @@ class Writer:
 
     def _run(self) -> None:
         try:
-            while (item := self.queue.get()) is not None:
+            while (queued := self.queue.get()) is not None:
+                item = queued if isinstance(queued, bytes) else queued.to_bytes()
                 try:
-                    message = inter_daemon_decoder.decode(item)
+                    message = _decoder.decode(item)
                 except msgspec.DecodeError as error:
                     log.error("bridge: unreadable message from `%s`: %s", self.producer, error)
                     continue
                 self._poll_releases()
-                if type(message) is RemoteData:
+                if type(message) is RemoteDataView:
                     self.messages_received += 1
                     self.bytes_received += len(item)
                     self._deliver(message, len(item))
@@ -160,8 +194,9 @@ class Writer:
             self._sender.close()
             self._pool.close()
 
-    def _deliver(self, msg: RemoteData, wire_size: int) -> None:
-        """``wire_size``: the encoded ``msg`` (bounds its inline frame, see below)."""
+    def _deliver(self, msg: Any, wire_size: int) -> None:
+        """``msg``: a :data:`RemoteDataView`; ``wire_size``: the encoded ``msg``
+        (bounds its inline frame, see below)."""
         output = msg.output_id
         if msg.schema is not None:
             known = self._schemas.get(output)
@@ -305,15 +340,21 @@ _FRAME_SLACK = 64
 schema's bin header (5) and segment_id, offset, length, token (9 each)."""
 
 
-def _inline_data(msg: RemoteData, payload: bytes) -> Data:
+def _inline_data(msg: Any, payload: bytes | memoryview) -> Data:
     """The ``Data`` frame of an inline remote message, as the writer sends it (the
     sender adds the schema where a receiver has not seen it)."""
     return Data(
-        msg.output_id, msg.timestamp_ns, msg.parameters, msg.kind, None, payload, layout=msg.layout
+        msg.output_id,
+        msg.timestamp_ns,
+        msg.parameters,
+        msg.kind,
+        None,
+        payload,  # type: ignore[arg-type]  # msgspec encodes any bytes-like object
+        layout=msg.layout,
     )
 
 
-def _inline_frame_size(msg: RemoteData, schema: bytes | None) -> int:
+def _inline_frame_size(msg: Any, schema: bytes | None) -> int:
     """The body of the frame the writer makes for an inline ``msg`` (with the schema,
     as to a reader that has not seen it), without copying the payload."""
     head = msgspec.structs.replace(_inline_data(msg, b""), schema=schema)
@@ -322,8 +363,8 @@ def _inline_frame_size(msg: RemoteData, schema: bytes | None) -> int:
     return len(data_encoder.encode(head)) + size + extra
 
 
-def _callback(put: Callable[[bytes], None]) -> Callable[[zenoh.Sample], None]:
+def _callback(put: Callable[[zenoh.ZBytes], None]) -> Callable[[zenoh.Sample], None]:
     def on_sample(sample: zenoh.Sample) -> None:
-        put(sample.payload.to_bytes())
+        put(sample.payload)
 
     return on_sample

@@ -5,6 +5,12 @@ One zenoh publisher per (local producer, output) with remote consumers, on
 slow network slows the producer down instead of losing messages), one publisher per
 key so zenoh keeps them in order. The schema goes along whenever it changed since the
 previous message of the output. Used from the bridge's receive thread only.
+
+A payload is copied twice on its way out: once by the encoder, straight from the
+producer's shared memory into a buffer the output keeps (:meth:`Publishing.encode`), and
+once by zenoh, which takes its own copy in ``put``. The buffer is reused because a fresh
+multi-megabyte allocation per message costs more than the copy itself (the kernel maps
+and zeroes its pages).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 class _Output:
-    __slots__ = ("closed", "key", "publisher", "schema", "sent")
+    __slots__ = ("buffer", "closed", "key", "publisher", "schema", "sent")
 
     def __init__(self, key: str, publisher: zenoh.Publisher) -> None:
         self.key = key
@@ -35,6 +41,7 @@ class _Output:
         self.schema: bytes | None = None  # last schema published
         self.closed = False
         self.sent = 0
+        self.buffer = bytearray()  # the frame being published (zenoh copies it in put)
 
 
 class Publishing:
@@ -81,13 +88,21 @@ class Publishing:
         """The local producers with outputs consumed elsewhere."""
         return {node for node, _ in self._outputs}
 
-    def data(
-        self, producer: str, msg: Data, payload: bytes, shared: bool, schema: bytes | None
-    ) -> None:
-        """Publish one message; ``schema`` is the output's current schema, if any."""
+    def encode(
+        self,
+        producer: str,
+        msg: Data,
+        payload: bytes | memoryview,
+        shared: bool,
+        schema: bytes | None,
+    ) -> _Output | None:
+        """Encode one message into its output's buffer; ``schema`` is the output's
+        current schema, if any. Returns the output to :meth:`put` it on (None: the
+        output is not published or already closed). ``payload`` may be a view of the
+        producer's shared memory: it is copied here and not used afterwards."""
         out = self._outputs.get((producer, msg.output_id))
         if out is None or out.closed:
-            return
+            return None
         changed = None
         if schema is not None and (self._always_schema or schema != out.schema):
             out.schema = changed = schema
@@ -96,12 +111,18 @@ class Publishing:
             msg.timestamp_ns,
             msg.parameters,
             msg.kind,
-            payload,
+            payload,  # type: ignore[arg-type]  # msgspec encodes any bytes-like object
             shared,
             changed,
             msg.layout,
         )
-        frame = inter_daemon_encoder.encode(remote)
+        inter_daemon_encoder.encode_into(remote, out.buffer)
+        return out
+
+    def put(self, out: _Output) -> None:
+        """Publish the message :meth:`encode` left in ``out``'s buffer (may block
+        under congestion)."""
+        frame = out.buffer
         try:
             out.publisher.put(frame)
         except zenoh.ZError:

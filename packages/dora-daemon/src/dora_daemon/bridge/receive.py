@@ -3,9 +3,9 @@
 A producer whose output has consumers on other machines finds the bridge in its routes
 (``dora_daemon.bridge.BRIDGE_NODE_ID``) and sends to it exactly as to a node:
 ``Hello``, ``NewSegment`` with the segment's fd, ``Data`` inline or in shared memory,
-``Closed``. The bridge copies
-each payload out (answering ``Release`` right away, so the producer's pool never waits
-on the network) and publishes it. It runs in its own thread: publishing may block under
+``Closed``. The bridge encodes each message, copying the payload straight out of shared
+memory (answering ``Release`` right away, so the producer's pool never waits on the
+network), and publishes it. It runs in its own thread: publishing may block under
 congestion, which must not stall the daemon's event loop.
 
 An output's end is published behind its data: on the producer's ``Closed`` frame, or,
@@ -144,24 +144,30 @@ class BridgeReceiver(Receiver):
         log.error("bridge: dropping the connection from `%s`: %s", conn.sender, why)
 
     def on_data(self, conn: InConn, msg: Data) -> None:
-        """Copy the payload out (releasing a shared-memory message at once, so the
-        producer's pool never waits on the network) and publish it."""
+        """Encode the message (copying a shared-memory payload straight out of the
+        producer's segment, which is then released at once, so the producer's pool
+        never waits on the network) and publish it."""
         assert conn.sender is not None
         if msg.schema is not None:
             conn.schemas[msg.output_id] = msg.schema
+        schema = conn.schemas.get(msg.output_id)
+        publishing = self._publishing
         if msg.segment_id >= 0:
             segment = conn.maps.get(msg.segment_id)
             if segment is None or msg.offset < 0 or msg.offset + msg.length > len(segment):
                 conn.release(msg.token)
                 raise ValueError(f"message outside shared-memory segment {msg.segment_id}")
-            payload = segment[msg.offset : msg.offset + msg.length]
-            conn.release(msg.token)  # copied: the producer may reuse the segment
-            shared = True
+            try:
+                # the views end before the release: the mapping may be dropped afterwards
+                end = msg.offset + msg.length
+                with memoryview(segment) as whole, whole[msg.offset : end] as view:
+                    out = publishing.encode(conn.sender, msg, view, True, schema)
+            finally:
+                conn.release(msg.token)
         else:
-            payload = msg.inline or b""
-            shared = False
-        schema = conn.schemas.get(msg.output_id)
-        self._publishing.data(conn.sender, msg, payload, shared, schema)
+            out = publishing.encode(conn.sender, msg, msg.inline or b"", False, schema)
+        if out is not None:
+            publishing.put(out)
 
     def on_closed(self, conn: InConn, msg: Closed) -> None:
         """The producer's own end of outputs, behind its data."""
