@@ -325,3 +325,9 @@ def test_a_c_node_reads_its_trimmed_config(tmp_path: Path) -> None:
     assert f"tally: got 20 numbers {list(range(20))}" in out, out[-4000:]
     assert "tally: INPUT_CLOSED" not in out
     assert result.returncode == 0, out[-4000:]
+
+
+def test_an_unwritable_out_folder_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("a file where the log folder goes")
+    with pytest.raises(DescriptorError, match="cannot be written to"):
+        _resolve(tmp_path, _chain(2000))

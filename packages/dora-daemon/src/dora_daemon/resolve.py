@@ -302,9 +302,15 @@ class _WholeDescriptor:
     def _write(self) -> None:
         if self._written:
             return
-        make_private_dirs(self._path.parent)  # out/ and out/<uuid>/ 0700, as for logs
-        with open_private(self._path) as file:
-            file.write(_json.encode(self._descriptor))
+        try:
+            make_private_dirs(self._path.parent)  # out/ and out/<uuid>/ 0700, as for logs
+            with open_private(self._path) as file:
+                file.write(_json.encode(self._descriptor))
+        except OSError as error:
+            raise DescriptorError(
+                f"the dataflow is too large to hand each node whole, and its descriptor "
+                f"cannot be written to {self._path}: {error.strerror or error}"
+            ) from None
         self._written = True
 
 
