@@ -48,7 +48,6 @@ MUTABLE: dict[str, str] = {
     "dora_message.descriptor.Descriptor": _DESCRIPTOR,
     "dora_daemon.core.supervised.Supervised": _SUPERVISION,
     "dora_daemon.core.ladder.Ladder": "a stop ladder: marks which signals it sent, in place",
-    "dora_daemon.download._Marker": "the download cache's marker file; never edited, unfrozen",
 }
 
 # Prints {"module.Class": frozen} for every Struct defined in the workspace packages.

@@ -62,7 +62,7 @@ class DownloadError(DaemonError):
         super().__init__(f"download of {url} failed: {reason}")
 
 
-class _Marker(msgspec.Struct, kw_only=True):
+class _Marker(msgspec.Struct, frozen=True, kw_only=True):
     url: str
     sha256: str
     name: str

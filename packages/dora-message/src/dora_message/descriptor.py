@@ -4,6 +4,8 @@ Every key of the seed's complete schema and the mainline spellings are declared 
 Unknown keys are rejected (``forbid_unknown_fields``) except inside operator blocks,
 which mainline also leaves open. Semantic checks live in :mod:`dora_message.validate`;
 loading from YAML with located errors lives in :mod:`dora_message.load`.
+Not frozen: module expansion (``modules/expand.py``, ``rewrite.py``) edits copies of nodes
+in place.
 """
 
 from __future__ import annotations
