@@ -2,6 +2,9 @@
 
 * :func:`pair_latency`: two processes exchanging the benchmark's payloads over a Unix
   socket at the same pacing (``nodes/bare_pair.py``), one-way latency per size;
+* :func:`chain`: the same messages through a chain of N processes (sender, N-2 relays,
+  receiver) at the same pacing: one-way latency end to end and each relay's CPU time per
+  message, what a chain of plain Python processes costs per hop;
 * :func:`start_and_pss`: N processes started at once, each importing pyarrow: the time
   until every one has it imported, and their PSS per process while all are alive.
 
@@ -17,6 +20,7 @@ import select
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from flows import NODES_DIR
@@ -82,6 +86,97 @@ def pair_latency(
     if data["corrupt"]:
         raise FloorError(f"the bare pair saw {data['corrupt']} corrupt payload(s)")
     return {int(size): lat for size, lat in data["lat_ns"].items()}
+
+
+@dataclass(frozen=True)
+class ChainFloor:
+    """What the bare chain measured: latencies end to end (ns, warm-ups left out) and
+    each relay's CPU seconds per forwarded message."""
+
+    lat_ns: list[int]
+    relay_cpu_s: list[float]
+
+
+def chain(
+    length: int,
+    size: int,
+    count: int,
+    warmup: int,
+    interval_ms: float,
+    start_timeout_s: float,
+    python: Path = PYTHON,
+) -> ChainFloor:
+    """Send ``count + warmup`` messages of ``size`` bytes through ``length`` processes."""
+    if length < 3:
+        raise ValueError("a bare chain needs a sender, a relay and a receiver")
+    total = count + warmup
+    script = str(NODES_DIR / "bare_pair.py")
+    env = bare_env()
+    send_timeout = total * interval_ms / 1000 + PAIR_TIMEOUT_ALLOWANCE_S
+    procs: list[subprocess.Popen[str]] = []
+    with tempfile.TemporaryDirectory(prefix="bare-chain-") as work:
+        socks = [f"{work}/{i}.sock" for i in range(length - 1)]  # socks[i]: into hop i
+        result = Path(work) / "result.json"
+
+        def start(*args: str) -> subprocess.Popen[str]:
+            proc = subprocess.Popen(
+                [str(python), script, *args],
+                stdout=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+                env=env,
+            )
+            procs.append(proc)
+            return proc
+
+        try:
+            sink = start("recv", socks[-1], str(result), str(total))
+            relays = [start("relay", socks[i], socks[i + 1], str(total)) for i in range(length - 2)]
+            _wait_ready([sink, *relays], time.monotonic() + start_timeout_s, "bare chain")
+            plan = (str(size), str(count), str(warmup), str(interval_ms))
+            send = subprocess.run(
+                [str(python), script, "send", socks[0], *plan],
+                capture_output=True,
+                text=True,
+                timeout=send_timeout,
+                env=env,
+            )
+            if send.returncode != 0:
+                raise FloorError(f"the bare chain's sender failed: {send.stderr.strip()[-300:]}")
+            sink.wait(timeout=PAIR_TIMEOUT_ALLOWANCE_S)
+            data = json.loads(result.read_text())
+            cpu = []
+            for relay in relays:
+                out, _ = relay.communicate(timeout=PAIR_TIMEOUT_ALLOWANCE_S)
+                cpu.append(json.loads(out.splitlines()[-1])["cpu_s"] / max(total - 1, 1))
+        except (OSError, ValueError, IndexError, KeyError, subprocess.TimeoutExpired) as error:
+            raise FloorError(f"the bare chain did not complete: {error}") from None
+        finally:
+            _end_all(procs)
+    if data["corrupt"]:
+        raise FloorError(f"the bare chain saw {data['corrupt']} corrupt payload(s)")
+    return ChainFloor(data["lat_ns"].get(str(size), []), cpu)
+
+
+def _wait_ready(procs: list[subprocess.Popen[str]], deadline: float, what: str) -> None:
+    """Wait until each process printed ``ready`` (FloorError past ``deadline``)."""
+    for proc in procs:  # ends when the slowest is ready
+        assert proc.stdout is not None
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([proc.stdout], [], [], left)[0]:
+            raise FloorError(f"{len(procs)} {what} processes were not ready in time")
+        if proc.stdout.readline().strip() != "ready":
+            raise FloorError(f"a {what} process failed to start")
+
+
+def _end_all(procs: list[subprocess.Popen[str]]) -> None:
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+    for proc in procs:
+        proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
 
 
 def start_and_pss(count: int, timeout_s: float, python: Path = PYTHON) -> tuple[float, float]:

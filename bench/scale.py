@@ -3,10 +3,15 @@
 * ``chain``: source -> N-2 relays -> sink at 50 Hz (8 B). Figures: ``dora run`` launch ->
   first message through the whole chain; PSS per node of the whole process tree (shared
   libraries counted once; the CLI and daemon are charged to the nodes); latency per hop
-  (end-to-end / (N - 1)); delivered. Floors, in the same repetition: N bare processes
-  started at once, each importing pyarrow (until all have), their PSS per process, and
-  the bare two-process pair at the chain's pacing (and, for information, the PSS of one
-  bare process alone, whose libraries no sibling shares).
+  (end-to-end / (N - 1)); CPU per relay per message (process CPU, idle threads included,
+  from a relay's first forwarded message to its last, median over the relays); delivered.
+  Floors, in the same repetition: N bare processes started at once, each importing
+  pyarrow (until all have), their PSS per process; the bare two-process pair at the
+  chain's pacing (the issue's target for the per-hop latency); and a bare chain of N
+  plain Python processes relaying the same messages over Unix sockets at the same pacing
+  (``bare.chain``): its per-hop latency and CPU per relay per message are the like-for-like
+  floor of the chain's, so a chain slowed by a loaded machine shows as such (and, for
+  information, the PSS of one bare process alone, whose libraries no sibling shares).
 * ``fanout20`` / ``fanin20``: one sender to 20 receivers, 20 senders to one receiver,
   8 B at 100 Hz: latency p50 over all messages, delivered. Floor: the bare pair at 100 Hz.
 
@@ -79,14 +84,15 @@ class Chain(FlooredScenario):
         room = total + 10  # queue room for every message: a stall is no drop by policy
         source = _sender("source", self.count, self.warmup, CHAIN_PACE_MS, self.hops)
         relays, upstream = [], "source"
-        for i in range(self.length - 2):
-            relay_id = f"relay{i:03d}"
+        for relay_id in self.relay_ids():
             relays.append(
                 NodeSpec(
                     id=relay_id,
                     script="relay.py",
+                    env={"BENCH_EXPECT": str(total)},
                     inputs={"data": {"source": f"{upstream}/data", "queue_size": room}},
                     outputs=("data",),
+                    writes_result=True,  # its CPU per message
                 )
             )
             upstream = relay_id
@@ -99,6 +105,9 @@ class Chain(FlooredScenario):
             writes_result=True,
         )
         return (source, *relays, sink)
+
+    def relay_ids(self) -> list[str]:
+        return [f"relay{i:03d}" for i in range(self.length - 2)]
 
     def runs(self) -> list[RunSpec]:
         sending = (self.count + self.warmup) * CHAIN_PACE_MS / 1000
@@ -132,6 +141,7 @@ class Chain(FlooredScenario):
             FigureDef("chain_pss_runtime", f"chain {n}: PSS of dora run/daemon", "MB", "lower"),
             FigureDef("chain_hop_p50", f"chain {n}: latency per hop p50", "us", "lower"),
             FigureDef("chain_e2e_p50", f"chain {n}: end-to-end latency p50", "us", "lower"),
+            FigureDef("chain_relay_cpu", f"chain {n}: CPU per relay per message", "us", "lower"),
             FigureDef("chain_delivered", f"chain {n}: delivered", "%", "higher", "worst"),
         ]
 
@@ -143,16 +153,24 @@ class Chain(FlooredScenario):
             FigureDef("floor_hop_p50", "bare pair 8 B at 50 Hz p50", "us", "lower"),
             # the same process alone: its libraries shared with no sibling (information)
             FigureDef("floor_pss_one", "one bare python+pyarrow alone, PSS", "MB", "lower"),
+            FigureDef("floor_chain_hop_p50", f"bare chain of {n}: per hop p50", "us", "lower"),
+            FigureDef(
+                "floor_chain_relay_cpu", f"bare chain of {n}: CPU per relay per msg", "us", "lower"
+            ),
         ]
 
     def floor_rows(self) -> list[FloorRow]:
-        start, pss, hop, pss_one = self.floor_figures()
+        start, pss, hop, pss_one, chain_hop, chain_cpu = self.floor_figures()
         return [
             FloorRow("chain_first", start, FloorTarget("<= 1.2x floor", 1.2)),
             FloorRow("chain_pss", pss, FloorTarget("<= 1.1x floor", 1.1)),
             FloorRow("chain_pss", pss_one),
             FloorRow("chain_pss_nodes", pss),
+            # the issue's target: a hop against two bare processes
             FloorRow("chain_hop_p50", hop, FloorTarget("<= 2x floor", 2.0)),
+            # like for like: the same chain of plain processes, on the same machine now
+            FloorRow("chain_hop_p50", chain_hop),
+            FloorRow("chain_relay_cpu", chain_cpu),
         ]
 
     def measure_floor(self) -> dict[str, Measured]:
@@ -160,6 +178,7 @@ class Chain(FlooredScenario):
             start_s, pss = bare.start_and_pss(self.length, self.start_budget_s)
             _, pss_one = bare.start_and_pss(1, self.start_budget_s)
             lat = bare.pair_latency([SIZE], [self.count], [self.warmup], CHAIN_PACE_MS)[SIZE]
+            chain = self._bare_chain()
         except bare.FloorError as error:
             return floor_failed(self.floor_figures(), f"floor: {error}")
         return {
@@ -167,6 +186,20 @@ class Chain(FlooredScenario):
             "floor_pss": Measured(pss / MB),
             "floor_hop_p50": Measured(percentile(lat, 50) / 1000),
             "floor_pss_one": Measured(pss_one / MB),
+            **chain,
+        }
+
+    def _bare_chain(self) -> dict[str, Measured]:
+        """The bare chain's figures; a chain of 2 has no relay, so it is a bare pair."""
+        keys = ("floor_chain_hop_p50", "floor_chain_relay_cpu")
+        if self.length < 3:
+            return {key: Measured(None, "a chain of 2 has no relay") for key in keys}
+        floor = bare.chain(
+            self.length, SIZE, self.count, self.warmup, CHAIN_PACE_MS, self.start_budget_s
+        )
+        return {
+            "floor_chain_hop_p50": Measured(percentile(floor.lat_ns, 50) / 1000 / self.hops),
+            "floor_chain_relay_cpu": Measured(median(floor.relay_cpu_s) * 1e6),
         }
 
     def measure(self, runs: dict[str, RunResult]) -> dict[str, Measured]:
@@ -187,6 +220,7 @@ class Chain(FlooredScenario):
             else Measured((sink["first_recv_ns"] - run.launch_ns) / 1e6)
         )
         out.update(self._pss_figures(run.system, sink["first_recv_ns"]))
+        out["chain_relay_cpu"] = self._relay_cpu(run)
         keys = ("chain_hop_p50", "chain_e2e_p50")
         lat = sink["sizes"].get(str(SIZE), {}).get("lat_ns", [])
         if problem:
@@ -199,6 +233,23 @@ class Chain(FlooredScenario):
         out["chain_e2e_p50"] = Measured(e2e)
         out["chain_hop_p50"] = Measured(e2e / self.hops)
         return out
+
+    def _relay_cpu(self, run: RunResult) -> Measured:
+        """Median over the relays of CPU seconds per message, first to last forwarded."""
+        total = self.count + self.warmup
+        per_message, short = [], []
+        for relay_id in self.relay_ids():
+            result = run.results.get(relay_id) or {}
+            first, last = result.get("cpu_first_s"), result.get("cpu_last_s")
+            if first is None or last is None or total < 2:
+                short.append(f"{relay_id} forwarded {result.get('forwarded', 0)} of {total}")
+                continue
+            per_message.append((last - first) / (total - 1))
+        if short:
+            return Measured(None, f"{short[0]} ({len(short)} relay(s) short)")
+        if not per_message:
+            return Measured(None, "a chain of 2 has no relay")
+        return Measured(median(per_message) * 1e6)
 
     def _pss_figures(self, system: str, first_ns: int) -> dict[str, Measured]:
         """Medians over the samples with every node alive, once the chain delivered."""

@@ -1,4 +1,4 @@
-"""The bare floor: two plain Python processes exchanging paced messages over a Unix socket.
+"""The bare floors: plain Python processes passing paced messages over Unix sockets.
 
 No dora and no pyarrow: the sender writes a 21-byte header (seq, ``t_send``, size, warm)
 and the payload in one ``sendall``; the receiver reads both completely, then takes
@@ -6,8 +6,15 @@ and the payload in one ``sendall``; the receiver reads both completely, then tak
 (filled with ``expected_byte(seq)``) and the same absolute-schedule pacing as the
 benchmark's sender, so the figure is what any Python process pays on this machine.
 
+The relay role makes a chain of them (send -> relay ... relay -> recv), each relay
+forwarding header and payload unchanged in one ``sendall``: what a chain of N Python
+processes costs per hop on this machine, with no framework at all.
+
     bare_pair.py recv SOCKET RESULT_JSON EXPECT     (listens; acks once EXPECT arrived)
     bare_pair.py send SOCKET SIZES COUNTS WARMUPS INTERVAL_MS   (comma lists per size)
+    bare_pair.py relay IN_SOCKET OUT_SOCKET EXPECT  (prints "ready" once connected
+        downstream; after EXPECT messages prints its process CPU time from the first
+        forwarded message to the last, as JSON, then passes the ack back upstream)
 """
 
 import json
@@ -17,6 +24,7 @@ import sys
 import time
 
 HEADER = struct.Struct("<QQIB")  # seq, t_send ns, size, warm
+CONNECT_TIMEOUT_S = 60.0
 
 
 def expected_byte(seq: int) -> int:
@@ -62,6 +70,41 @@ def receive(path: str, result_path: str, expect: int) -> None:
         json.dump({"received": received, "corrupt": corrupt, "lat_ns": per_size}, out)
 
 
+def relay(in_path: str, out_path: str, expect: int) -> None:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(in_path)
+    listener.listen(1)
+    out = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    deadline = time.monotonic() + CONNECT_TIMEOUT_S
+    while True:  # the downstream process may not be listening yet: all start at once
+        try:
+            out.connect(out_path)
+            break
+        except (FileNotFoundError, ConnectionRefusedError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+    print("ready", flush=True)
+    conn, _ = listener.accept()
+    message = bytearray(HEADER.size + (1 << 20))
+    view = memoryview(message)
+    cpu_first = cpu_last = 0.0
+    for forwarded in range(expect):
+        read_exact(conn, view, HEADER.size)
+        size = HEADER.unpack_from(message)[2]
+        if HEADER.size + size > len(message):
+            grown = bytearray(HEADER.size + size)
+            grown[: HEADER.size] = view[: HEADER.size]
+            message, view = grown, memoryview(grown)
+        read_exact(conn, view[HEADER.size :], size)
+        out.sendall(view[: HEADER.size + size])
+        if forwarded == 0:
+            cpu_first = time.process_time()
+    cpu_last = time.process_time()
+    print(json.dumps({"forwarded": expect, "cpu_s": cpu_last - cpu_first}), flush=True)
+    conn.sendall(out.recv(1))  # the sink's ack, back towards the sender
+
+
 def send(path: str, sizes: list[int], counts: list[int], warmups: list[int], interval_s: float):
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(path)
@@ -87,6 +130,8 @@ def main() -> None:
     role, path, *rest = sys.argv[1:]
     if role == "recv":
         receive(path, rest[0], int(rest[1]))
+    elif role == "relay":
+        relay(path, rest[0], int(rest[1]))
     else:
         send(path, ints(rest[0]), ints(rest[1]), ints(rest[2]), float(rest[3]) / 1000.0)
 

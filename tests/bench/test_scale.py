@@ -39,6 +39,19 @@ def test_chain_links_source_relays_and_sink_with_room_for_every_message(tmp_path
     assert nodes["source"]["inputs"] == {"ack_sink": {"source": "sink/done"}}
     assert nodes["sink"]["env"]["BENCH_EXPECT"] == "12"
     assert nodes["source"]["env"]["BENCH_INTERVALS_MS"] == "20.0"  # 50 Hz
+    # every relay knows how many messages come, to time its CPU from the first to the last
+    assert nodes["relay001"]["env"]["BENCH_EXPECT"] == "12"
+    assert nodes["relay001"]["env"]["BENCH_RESULT"] == str(tmp_path / "relay001.json")
+
+
+def test_chain_sets_its_hop_beside_the_bare_pair_target_and_the_bare_chain():
+    chain = Chain(length=5, count=10, warmup=2, start_budget_s=5)
+    rows = [(row.figure, row.floor.key, row.target) for row in chain.floor_rows()]
+    assert ("chain_hop_p50", "floor_hop_p50", FloorTarget("<= 2x floor", 2.0)) in rows
+    assert ("chain_hop_p50", "floor_chain_hop_p50", None) in rows
+    assert ("chain_relay_cpu", "floor_chain_relay_cpu", None) in rows
+    figures = {fig.key for fig in chain.figures()} | {fig.key for fig in chain.floor_figures()}
+    assert {row[0] for row in rows} | {row[1] for row in rows} <= figures
 
 
 def test_fan_in_gives_the_sink_one_input_per_sender(tmp_path):
@@ -106,6 +119,19 @@ def test_bare_pair_measures_every_message_of_every_size():
 
 @pytest.mark.integration
 @pytest.mark.timeout(60)
+def test_bare_chain_delivers_every_message_through_each_relay_and_times_their_cpu():
+    floor = bare.chain(4, 8, 6, 1, interval_ms=2.0, start_timeout_s=30)
+    assert len(floor.lat_ns) == 6 and all(v > 0 for v in floor.lat_ns)  # warm-up left out
+    assert len(floor.relay_cpu_s) == 2 and all(v > 0 for v in floor.relay_cpu_s)
+
+
+def test_bare_chain_needs_a_relay():
+    with pytest.raises(ValueError, match="a sender, a relay and a receiver"):
+        bare.chain(2, 8, 1, 0, interval_ms=2.0, start_timeout_s=1)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(60)
 def test_bare_start_floor_reports_time_and_pss_of_the_processes():
     seconds, pss = bare.start_and_pss(3, timeout_s=50)
     assert seconds > 0
@@ -133,8 +159,10 @@ def test_chain_run_of_ours_delivers_through_every_relay_and_samples_pss():
     assert run.results["sink"]["unique"] == 51 and run.results["sink"]["corrupt"] == 0
     measured = chain.measure({"chain": run})
     assert measured["chain_delivered"].value == 100.0
-    for key in ("chain_first", "chain_hop_p50", "chain_e2e_p50", "chain_pss", "chain_pss_nodes"):
+    keys = ("chain_first", "chain_hop_p50", "chain_e2e_p50", "chain_pss", "chain_pss_nodes")
+    for key in (*keys, "chain_relay_cpu"):
         assert measured[key].invalid is None and measured[key].value > 0, (key, measured[key])
+    assert {run.results[r]["forwarded"] for r in chain.relay_ids()} == {51}
     hop, e2e = measured["chain_hop_p50"].value, measured["chain_e2e_p50"].value
     assert hop == pytest.approx(e2e / 4)  # 5 nodes: 4 hops
 
@@ -162,6 +190,7 @@ def test_entry_point_runs_the_scale_and_floor_rows_for_ours(tmp_path):
         "chain 5: launch -> first message at the end",
         "chain 5: PSS per node, whole tree",
         "chain 5: latency per hop p50",
+        "chain 5: CPU per relay per message",
         "latency p50 8 B",
         "latency p50 64 KB",
         "fan-out 1->3 8 B at 100 Hz p50",
@@ -223,6 +252,25 @@ def test_chain_that_lost_messages_keeps_first_message_and_hints_at_the_delivered
     hop = measured["chain_hop_p50"]
     assert hop.value is None and "2 of 3 messages of 8 B missing" in hop.invalid
     assert "end-to-end p50 of the 1 delivered: 3.0 ms" in hop.invalid
+
+
+def _relay(forwarded, cpu_first=None, cpu_last=None):
+    return {"forwarded": forwarded, "cpu_first_s": cpu_first, "cpu_last_s": cpu_last}
+
+
+def test_chain_cpu_per_relay_is_the_median_relay_over_its_messages():
+    chain = Chain(length=5, count=3, warmup=1, start_budget_s=5)
+    relays = {
+        "relay000": _relay(4, 1.0, 1.0003),  # 300 us over 3 messages after the first
+        "relay001": _relay(4, 2.0, 2.0006),
+        "relay002": _relay(4, 0.5, 0.5009),
+    }
+    lat = [4_000_000, 8_000_000, 12_000_000]
+    run = RunResult("ours", "chain", None, 3.0, 0, {"sink": _sink(lat, 4), **relays})
+    assert chain.measure({"chain": run})["chain_relay_cpu"].value == pytest.approx(200.0)
+    run.results["relay001"] = _relay(2, 2.0)  # never saw the last message: no figure
+    cpu = chain.measure({"chain": run})["chain_relay_cpu"]
+    assert cpu.value is None and "relay001 forwarded 2 of 4" in cpu.invalid
 
 
 def test_chain_per_hop_latency_is_end_to_end_over_hops():
