@@ -195,7 +195,7 @@ def resolve_dataflow(
         outputs_by_producer.setdefault(producer, []).append((output, receivers))
         for receiver in receivers:
             producers_by_receiver.setdefault(receiver, {})[producer] = None
-    whole = _WholeDescriptor(descriptor_dict, base_dir / "out" / dataflow_id / DESCRIPTOR_FILE)
+    whole = _DescriptorHandover(descriptor_dict, base_dir / "out" / dataflow_id / DESCRIPTOR_FILE)
     global_env = descriptor_env(descriptor.env, "env", host_env, result.warnings)
     for index, node in enumerate(descriptor.nodes):
         if node.id not in here:
@@ -264,7 +264,7 @@ def resolve_dataflow(
     return result
 
 
-class _WholeDescriptor:
+class _DescriptorHandover:
     """Hands each node the descriptor: whole inside its config while that stays under
     ``INLINE_CONFIG_BYTES``; else trimmed to the top level and the node's own entry,
     with the whole one written once to ``path`` (created on first need)."""

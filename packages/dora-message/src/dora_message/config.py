@@ -19,8 +19,9 @@ import msgspec
 INLINE_CONFIG_BYTES: Final = 64 * 1024
 
 #: The largest config at all: what remains of ``MAX_ARG_STRLEN`` (128 KiB for
-#: ``DORA_NODE_CONFIG=...`` and its NUL) with room to spare. Only a node's own
-#: connections can take a trimmed config there (thousands of inputs or readers).
+#: ``DORA_NODE_CONFIG=...`` and its NUL) with room to spare. Only what is the node's
+#: own can take a trimmed config there: its descriptor entry (huge ``env:`` values) or
+#: its connections (thousands of inputs or readers).
 MAX_CONFIG_BYTES: Final = 120 * 1024
 
 
