@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from click.shell_completion import CompletionItem
 
-# command name -> (module in dora_cli.commands, attribute, one-line help)
+# command name -> (module in dora_cli.commands, or a dotted module path, attribute, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("run", "run", "Run a dataflow locally, without coordinator or daemon."),
     "build": ("build", "build", "Run the build commands of a dataflow."),
@@ -29,8 +29,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "up": ("up", "up", "Start a local coordinator and daemon in the background."),
     "down": ("down", "down", "Stop all dataflows, the coordinator and its daemons."),
     "destroy": ("down", "down", "Alias of `down`."),
-    "coordinator": ("coordinator", "coordinator", "Run the coordinator in the foreground."),
-    "daemon": ("daemon", "daemon", "Run a daemon in the foreground."),
+    # the servers' own commands (also their `python -m`): each option is declared once
+    "coordinator": (
+        "dora_coordinator.command",
+        "coordinator",
+        "Run the coordinator in the foreground.",
+    ),
+    "daemon": ("dora_daemon.command", "daemon", "Run a daemon in the foreground."),
     "start": ("start", "start", "Start a dataflow on the coordinator."),
     "stop": ("stop", "stop", "Stop a running dataflow."),
     "restart": ("restart", "restart", "Restart a dataflow from its stored descriptor."),
@@ -64,7 +69,9 @@ class LazyGroup(click.Group):
         if entry is None:
             return None
         module_name, attr, _ = entry
-        module = importlib.import_module(f"dora_cli.commands.{module_name}")
+        if "." not in module_name:
+            module_name = f"dora_cli.commands.{module_name}"
+        module = importlib.import_module(module_name)
         command: click.Command = getattr(module, attr)
         return command
 

@@ -1,5 +1,6 @@
-"""``python -m dora_coordinator``: run the coordinator in the foreground."""
+"""``python -m dora_coordinator``: the same command as ``dora coordinator`` (see
+:mod:`dora_coordinator.command`); ``dora up`` starts the coordinator this way."""
 
-from dora_coordinator.entry import main
+from dora_coordinator.command import coordinator
 
-main()
+coordinator(prog_name="dora-coordinator")

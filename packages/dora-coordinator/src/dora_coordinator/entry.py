@@ -1,14 +1,14 @@
-"""Running the coordinator as a process: flags, logging, signals.
+"""Running the coordinator as a process: logging, signals, the exit code.
 
-``python -m dora_coordinator`` and ``dora coordinator`` both end up in :func:`run`.
-Prints ``dora-coordinator listening on ADDR:PORT`` on stdout once it accepts
-connections (unless quiet). SIGINT/SIGTERM stop it; running dataflows stay with their
+``python -m dora_coordinator`` and ``dora coordinator`` (one command,
+:mod:`dora_coordinator.command`) both end up in :func:`run`. Prints
+``dora-coordinator listening on ADDR:PORT`` on stdout once it accepts connections
+(unless quiet). SIGINT/SIGTERM stop it; running dataflows stay with their
 daemons, which reconnect when a coordinator is back.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import dataclasses
 import logging
@@ -16,11 +16,9 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from dora_coordinator.limits import SETTINGS, LimitsError, limits_from
-from dora_coordinator.server import DEFAULT_PORT, Coordinator, CoordinatorConfig
-from dora_message.constants import ENV_COORDINATOR_INTERFACE, ENV_COORDINATOR_PORT, LOCALHOST
+from dora_coordinator.limits import limits_from
+from dora_coordinator.server import Coordinator, CoordinatorConfig
 from dora_message.errors import DoraError
 
 
@@ -33,7 +31,8 @@ def run(config: CoordinatorConfig, quiet: bool = False) -> int:
         # One line per connection is noise; our own modules log what matters.
         logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
-        if config.limits is None:  # `dora coordinator`, `dora up`: the environment decides
+        # a config made in code: the environment decides, as for the command
+        if config.limits is None:
             config = dataclasses.replace(config, limits=limits_from(os.environ))
         coordinator = Coordinator(config)
     except DoraError as error:
@@ -63,53 +62,21 @@ async def _serve(coordinator: Coordinator, config: CoordinatorConfig, quiet: boo
     return 0
 
 
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError("port must be between 0 and 65535")
-    return value
+def parse_args(argv: Sequence[str]) -> tuple[CoordinatorConfig, bool]:
+    """(config, quiet) as ``python -m dora_coordinator ARGV`` would run; a bad argument
+    exits as the command does (message on stderr, exit 2).
 
+    Transitional: tests/coordinator/test_bounds_logic.py still imports it; it goes when
+    that test checks :mod:`dora_coordinator.command` itself.
+    """
+    import click
 
-def parse_args(argv: Sequence[str] | None = None) -> tuple[CoordinatorConfig, bool]:
-    """Flags of ``python -m dora_coordinator`` (env fallbacks as for ``dora coordinator``)."""
-    parser = argparse.ArgumentParser(prog="dora-coordinator", description=__doc__)
-    parser.add_argument(
-        "--interface",
-        default=os.environ.get(ENV_COORDINATOR_INTERFACE, LOCALHOST),
-        help="address to bind (default 127.0.0.1, env DORA_COORDINATOR_INTERFACE)",
-    )
-    parser.add_argument(
-        "--port",
-        type=_port,
-        default=_port(os.environ.get(ENV_COORDINATOR_PORT, str(DEFAULT_PORT))),
-        help="port to listen on, 0 = any free port (default 6013, env DORA_COORDINATOR_PORT)",
-    )
-    parser.add_argument(
-        "--store", default="memory", help="memory (default), sqlite[:PATH] or redb[:PATH]"
-    )
-    parser.add_argument("--token-file", type=Path, help="require the token in this file (0600)")
-    parser.add_argument("--quiet", action="store_true", help="no logging to stderr")
-    bounds = parser.add_argument_group("bounds (docs/security.md)")
-    for setting in SETTINGS:
-        bounds.add_argument(setting.flag, metavar="N", help=f"{setting.help} (env {setting.env})")
-    args = parser.parse_args(argv)
-    flags = {setting.field: getattr(args, setting.field) for setting in SETTINGS}
+    from dora_coordinator.command import coordinator, coordinator_config
+
     try:
-        limits = limits_from(os.environ, flags)
-    except LimitsError as error:
-        # one line: the usage text does not help with a bad environment variable
-        parser.exit(2, f"{parser.prog}: error: {error}\n")
-    config = CoordinatorConfig(
-        interface=args.interface,
-        port=args.port,
-        store=args.store,
-        token_file=args.token_file,
-        limits=limits,
-    )
-    return config, args.quiet
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of ``python -m dora_coordinator``."""
-    config, quiet = parse_args(argv)
-    sys.exit(run(config, quiet))
+        params = coordinator.make_context("dora-coordinator", list(argv)).params
+        config = coordinator_config(params)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    return config, params["quiet"]

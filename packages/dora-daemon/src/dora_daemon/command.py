@@ -1,31 +1,39 @@
-"""``dora daemon``: run a daemon in the foreground, serving a coordinator."""
+"""The daemon's command line, declared once: ``python -m dora_daemon`` runs it and the
+CLI registers it as ``dora daemon``.
+
+The daemon connects to ``ws://ADDR:PORT/api/daemon``, registers with ``--machine-id`` and
+``--labels``, and runs the nodes the coordinator places here. Data between daemons goes
+over zenoh: the daemon listens on ``--zenoh-listen IP[:PORT]`` (default: the address it
+uses to reach the coordinator, or ``--interface`` when that is not a wildcard, on a free
+port) and dials the daemons the coordinator names. SIGINT/SIGTERM stop the hosted
+dataflows gracefully and exit; so does ``dora down``. Logs to stderr unless ``--quiet``.
+
+Only click and constants are imported here: ``dora daemon --help`` must stay cheap (see
+tests/cli/test_help_imports.py); the daemon itself is imported when the command runs.
+"""
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 import click
 
-from dora_cli.options import PathType
 from dora_message.constants import (
     DEFAULT_COORDINATOR_PORT,
     ENV_ALLOW_SHELL_NODES,
     ENV_COORDINATOR_ADDR,
     ENV_COORDINATOR_PORT,
     ENV_DAEMON_LOCAL_LISTEN_PORT,
+    LOCALHOST,
 )
 
-if TYPE_CHECKING:
-    from pathlib import Path
 
-
-@click.command()
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--machine-id", help="This machine's id (matched by `deploy.machine`).")
 @click.option(
     "-c",
     "--coordinator-addr",
-    default="127.0.0.1",
+    default=LOCALHOST,
     envvar=ENV_COORDINATOR_ADDR,
     show_default=True,
     show_envvar=True,
@@ -60,7 +68,9 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--token-file",
-    type=PathType(),
+    # a str, made a Path when the command runs: declaring a path type here would import
+    # pathlib, which --help would pay for
+    type=click.Path(),
     help="Token of a coordinator that requires one (else env DORA_AUTH_TOKEN).",
 )
 @click.option(
@@ -78,6 +88,8 @@ if TYPE_CHECKING:
     help="Port on 127.0.0.1 where dynamic nodes join [default: 53291; 0: any free port].",
 )
 @click.option("--quiet", is_flag=True, help="Do not log to stderr.")
+# how long to keep trying after the coordinator went away (for tests of the give-up path)
+@click.option("--reconnect-timeout", type=click.FloatRange(min=0), default=90.0, hidden=True)
 def daemon(
     machine_id: str | None,
     coordinator_addr: str,
@@ -86,15 +98,18 @@ def daemon(
     interface: str | None,
     zenoh_listen: str | None,
     zenoh_connect: tuple[str, ...],
-    token_file: Path | None,
+    token_file: str | None,
     allow_shell_nodes: bool,
     local_listen_port: int | None,
     quiet: bool,
+    reconnect_timeout: float,
 ) -> None:
     """Run a daemon that spawns the nodes the coordinator places on this machine.
 
     Reconnects when the coordinator goes away; the nodes keep running meanwhile.
     """
+    from pathlib import Path
+
     from dora_daemon.coordinator_link import LinkConfig
     from dora_daemon.dynamic import set_listen_port
     from dora_daemon.serve import parse_labels, read_token, run, split_endpoints
@@ -105,7 +120,7 @@ def daemon(
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--labels") from None
     try:
-        token = read_token(token_file)
+        token = read_token(Path(token_file) if token_file is not None else None)
     except (DoraError, OSError) as error:
         raise click.BadParameter(str(error), param_hint="--token-file") from None
     config = LinkConfig(
@@ -114,6 +129,7 @@ def daemon(
         machine_id=machine_id,
         labels=parsed,
         token=token,
+        reconnect_timeout=reconnect_timeout,
         zenoh_listen=zenoh_listen,
         interface=interface,
         zenoh_connect=split_endpoints(zenoh_connect),
