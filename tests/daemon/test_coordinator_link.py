@@ -170,3 +170,39 @@ def test_exit_between_attempts_ends_the_link(logs: LogWatch) -> None:
         assert len(logs.lines("cannot reach the coordinator", logging.WARNING)) == 1
 
     asyncio.run(scenario())
+
+
+def test_a_peer_that_closes_before_registering_is_not_redialled_in_a_loop(
+    logs: LogWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # websockets resets its backoff once a connection opens: without the link's own
+    # pause, a server that accepts and closes at once is dialled again immediately
+    from websockets.asyncio.server import ServerConnection, serve
+
+    from dora_daemon import coordinator_link
+
+    monkeypatch.setattr(coordinator_link, "UNREGISTERED_PAUSE", 0.3)
+
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        opened: list[float] = []
+        third = asyncio.Event()
+
+        async def close_at_once(connection: ServerConnection) -> None:
+            opened.append(loop.time())
+            if len(opened) == 3:
+                third.set()
+            await connection.close()
+
+        async with serve(close_at_once, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            link, service = link_to(port)
+            running = asyncio.create_task(link.run())
+            async with asyncio.timeout(30):
+                await third.wait()
+                service.exit_requested.set()
+                await running
+        assert opened[2] - opened[0] >= 2 * 0.3
+        assert service.registrations.empty()
+
+    asyncio.run(scenario())

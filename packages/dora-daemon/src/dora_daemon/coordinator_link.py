@@ -47,6 +47,9 @@ MAX_FRAME = 64 * 1024 * 1024
 RECONNECT_DELAYS = functools.partial(
     backoff, initial_delay=1.0, min_delay=1.0, max_delay=5.0, factor=2.0
 )
+# websockets resets its backoff once a connection opens, so a peer that accepts and then
+# closes before registering us would be redialled in a tight loop: pause between those
+UNREGISTERED_PAUSE = 1.0
 
 
 class LinkRefused(DaemonError):
@@ -166,6 +169,7 @@ class CoordinatorLink:
                             # it closed or went quiet before answering: connect again
                             # (if it is gone, connecting fails and the backoff starts)
                             self._log_failure(error)
+                            await asyncio.sleep(UNREGISTERED_PAUSE)
                             continue
                         give_up.reschedule(None)
                         self._failures, self._lost = 0, False
