@@ -15,7 +15,10 @@ cold caches, as in the benchmark's paced latency runs (on this VM a call after 1
 costs several times what it costs warm).
 
 Run from the repo root:
-``uv run python bench/probes/hot_path.py [--count-instructions [--batch N] | --cold-ms GAP]``.
+``uv run python bench/probes/hot_path.py [--fresh]
+[--count-instructions [--batch N] | --cold-ms GAP]``.
+``--fresh`` sends a new array each time (each has its own type object, as in real nodes and
+the benchmark's sender); its counts include building that array (about 4k instructions).
 """
 
 from __future__ import annotations
@@ -72,6 +75,16 @@ def endpoints() -> tuple[Any, Any, Any, dict[str, Any]]:
     return rx, tx, array, {"seq": 1, "t_send": 123456789, "size": 8, "warm": False}
 
 
+FRESH = False  # --fresh: a new array per message (each with its own type object), as
+# real nodes send (the benchmark's sender too); counts then include building it
+
+
+def fresh_array(i: int) -> Any:
+    import pyarrow as pa
+
+    return pa.Array.from_buffers(pa.uint8(), 8, [None, pa.py_buffer(bytes([i % 251]) * 8)])
+
+
 def exchange(count: int, gap_s: float = 0.0) -> tuple[list[int], list[int]]:
     """Per-call times of ``count`` exchanges; with ``gap_s``, each call comes after that
     long asleep (as in the paced benchmark, where caches have gone cold by then)."""
@@ -79,6 +92,8 @@ def exchange(count: int, gap_s: float = 0.0) -> tuple[list[int], list[int]]:
     clock = time.perf_counter_ns
     sends, nexts = [], []
     for i in range(WARM_UP + count):
+        if FRESH:
+            array = fresh_array(i)
         if gap_s:
             time.sleep(gap_s)
         start = clock()
@@ -117,6 +132,7 @@ def collected(count: int, batch: int) -> int:
             "--callgrind-out-file=/dev/null",
             sys.executable,
             __file__,
+            *(["--fresh"] if FRESH else []),
             "--messages",
             str(count),
             str(batch),
@@ -132,7 +148,10 @@ def collected(count: int, batch: int) -> int:
 
 
 def main() -> None:
+    global FRESH
     args = sys.argv[1:]
+    if args[:1] == ["--fresh"]:
+        FRESH, args = True, args[1:]
     if args[:1] == ["--messages"]:  # one counted run (child of --count-instructions)
         count, batch = int(args[1]), int(args[2])
         if batch > 1:

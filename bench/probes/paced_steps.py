@@ -9,7 +9,7 @@ runs (10 ms apart). Per message it takes four clocks (``time.time_ns``):
 * ``woke``: when the receiver's ``epoll.poll`` returned (the wake-up);
 * ``event``: when ``next()`` returned the event (the receiver's share).
 
-and prints the p50 of each step: send, wake-up, receive, total. The receiver's clock comes
+and prints the p50 and p90 of each step: send, wake-up, receive, total. The receiver's clock comes
 from a thin proxy around the node's epoll object (one Python call per poll, a few µs cold
 at most: the receive step is slightly overstated). ``--pyarrow-floor`` adds what building
 the event's value costs cold on its own (``py_buffer`` + ``Array.from_buffers``).
@@ -108,8 +108,8 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def steps(count: int, interval_s: float) -> dict[str, float]:
-    """p50 of each step in µs, over ``count`` paced messages."""
+def steps(count: int, interval_s: float) -> dict[str, tuple[float, float]]:
+    """p50 and p90 of each step in µs, over ``count`` paced messages."""
     sys.path.insert(0, str(ROOT))
     from dora_message.config import InputConfig
     from tests.node_api.fake_daemon import FakeDaemon
@@ -155,7 +155,12 @@ def steps(count: int, interval_s: float) -> dict[str, float]:
         parts["wake-up"].append(woke - sent[seq])
         parts["receive"].append(done - woke)
         parts["total"].append(done - t_send)
-    return {name: statistics.median(values) / 1e3 for name, values in parts.items()}
+    return {name: (_pct(values, 50), _pct(values, 90)) for name, values in parts.items()}
+
+
+def _pct(values: list[float], pct: int) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, len(ordered) * pct // 100)] / 1e3
 
 
 def pyarrow_floor(count: int, interval_s: float) -> float:
@@ -180,8 +185,8 @@ def main() -> None:
     parser.add_argument("--pyarrow-floor", action="store_true")
     args = parser.parse_args()
     interval_s = args.interval_ms / 1000
-    for name, value in steps(args.count, interval_s).items():
-        print(f"{name:8s} p50 {value:7.1f} us")
+    for name, (p50, p90) in steps(args.count, interval_s).items():
+        print(f"{name:8s} p50 {p50:7.1f} us  p90 {p90:7.1f} us")
     if args.pyarrow_floor:
         print(f"pyarrow value alone (cold) p50 {pyarrow_floor(args.count, interval_s):7.1f} us")
 

@@ -21,12 +21,13 @@ value only when the consumer takes the event.
 
 from __future__ import annotations
 
+import datetime
 import os
 from typing import Any
 
 import pyarrow as pa
 
-from dora._metadata import Clock, decode_metadata
+from dora._metadata import UTC, Clock, decode_metadata
 from dora._shm import ShmToken
 from dora.events import input_event
 from dora_message.data_protocol import Data
@@ -35,6 +36,7 @@ UINT8 = pa.uint8()
 _py_buffer = pa.py_buffer
 _from_buffers = pa.Array.from_buffers
 _EMPTY_NULLS = pa.nulls(0)
+_fromtimestamp = datetime.datetime.fromtimestamp
 
 
 def as_payload(data: Any) -> memoryview | pa.Array:
@@ -59,6 +61,7 @@ class TypeInfo:
     __slots__ = (
         "flat",
         "num_buffers",
+        "plain_id",
         "schema",
         "schema_bytes",
         "small_width",
@@ -68,6 +71,9 @@ class TypeInfo:
 
     def __init__(self, arrow_type: pa.DataType) -> None:
         self.type = arrow_type
+        # the type id, for a type its id alone determines (-1 otherwise): every array has
+        # its own type object, and comparing ids is much cheaper than ``DataType.equals``
+        self.plain_id = arrow_type.id if arrow_type.id in _PLAIN_TYPE_IDS else -1
         self.schema = pa.schema([pa.field("data", arrow_type)])
         self.schema_bytes = self.schema.serialize().to_pybytes()
         self.stream_only = _has_dictionary(arrow_type)
@@ -89,6 +95,22 @@ class TypeInfo:
                 bits = 0
             if bits % 8 == 0:
                 self.small_width = bits // 8
+
+
+_PLAIN_TYPE_IDS = frozenset(
+    t.id
+    for t in (
+        pa.null(),
+        pa.bool_(),
+        *(pa.int8(), pa.int16(), pa.int32(), pa.int64()),
+        *(pa.uint8(), pa.uint16(), pa.uint32(), pa.uint64()),
+        *(pa.float16(), pa.float32(), pa.float64()),
+        *(pa.string(), pa.binary(), pa.large_string(), pa.large_binary()),
+        *(pa.date32(), pa.date64()),
+    )
+)
+"""Types without parameters: equal whenever their ids are (unlike timestamps, decimals,
+fixed-size binaries, lists ...)."""
 
 
 def _has_dictionary(arrow_type: pa.DataType) -> bool:
@@ -254,7 +276,8 @@ class DataItem:
             "type": "INPUT",
             "id": input_id,
             "value": value,
-            "metadata": decode_metadata(ts, msg.parameters),
+            # decode_metadata, inlined (parameters after the timestamp: see there)
+            "metadata": {"timestamp": _fromtimestamp(ts // 1000 / 1e6, UTC), **msg.parameters},
         }
 
     def _from_segment(self, input_id: str) -> pa.Array:

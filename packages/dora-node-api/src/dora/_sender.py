@@ -73,7 +73,9 @@ class Sender(CoreSender):
         if len(peers) == 1 and type(payload) is not memoryview:
             conn = peers[0].conn
             if conn is not None and conn.alive:
-                info = self._info(output_id, payload.type)
+                info = self._infos.get(output_id)
+                if info is None or info.plain_id != payload.type.id or info.plain_id < 0:
+                    info = self._info(output_id, payload.type)
                 width = info.small_width
                 if (
                     width
@@ -168,6 +170,10 @@ class Sender(CoreSender):
 
     def _info(self, output_id: str, arrow_type: pa.DataType) -> TypeInfo:
         info = self._infos.get(output_id)
-        if info is None or not (info.type is arrow_type or info.type.equals(arrow_type)):
+        if info is None or not (
+            info.type is arrow_type
+            or (info.plain_id >= 0 and info.plain_id == arrow_type.id)
+            or info.type.equals(arrow_type)
+        ):
             info = self._infos[output_id] = TypeInfo(arrow_type)
         return info
