@@ -18,7 +18,7 @@ import click
 import pytest
 
 from dora_cli.main import cli
-from dora_coordinator.command import BadSetting, coordinator, coordinator_config
+from dora_coordinator.command import coordinator, coordinator_config
 from dora_daemon.command import daemon
 
 pytestmark = pytest.mark.timeout(60)
@@ -136,5 +136,8 @@ def test_bound_flags_win_over_the_environment(
     assert config.limits.max_reply_backlog == 1048576
     assert config.token_file == token
     monkeypatch.setenv("DORA_COORDINATOR_MAX_CONNECTIONS", "lots")
-    with pytest.raises(BadSetting, match="DORA_COORDINATOR_MAX_CONNECTIONS must be an integer"):
+    with pytest.raises(
+        click.ClickException, match="DORA_COORDINATOR_MAX_CONNECTIONS must be"
+    ) as bad:
         coordinator_config(coordinator.make_context("dora-coordinator", []).params)
+    assert bad.value.exit_code == 2

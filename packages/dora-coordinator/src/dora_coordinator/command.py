@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from dora_coordinator.limits import SETTINGS, LimitsError
+from dora_coordinator.limits import SETTINGS
 from dora_message.constants import (
     DEFAULT_COORDINATOR_PORT,
     ENV_COORDINATOR_INTERFACE,
@@ -26,14 +26,6 @@ if TYPE_CHECKING:
     from dora_coordinator.server import CoordinatorConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class BadSetting(LimitsError, click.ClickException):
-    """A bound the coordinator cannot take, from a flag or the environment, as click
-    reports it: one line naming the flag or the variable (the usage text does not help
-    with a bad environment variable), exit 2 like any other bad argument."""
-
-    exit_code = 2
 
 
 def bound_options(command: F) -> F:
@@ -115,18 +107,22 @@ def coordinator(quiet: bool, **options: Any) -> None:
 
 def coordinator_config(options: Mapping[str, Any]) -> CoordinatorConfig:
     """The :class:`~dora_coordinator.server.CoordinatorConfig` the command's parsed
-    options (``ctx.params``) name, bounds from flags over the environment;
-    :class:`BadSetting` for a bad bound."""
+    options (``ctx.params``) name, bounds from flags over the environment; a bad bound
+    is a :class:`click.ClickException` with exit code 2."""
     import os
     from pathlib import Path
 
-    from dora_coordinator.limits import limits_from
+    from dora_coordinator.limits import LimitsError, limits_from
     from dora_coordinator.server import CoordinatorConfig
 
     try:
         limits = limits_from(os.environ, {s.field: options[s.field] for s in SETTINGS})
     except LimitsError as error:
-        raise BadSetting(str(error)) from None
+        # one line naming the flag or the variable (the usage text does not help with a
+        # bad environment variable), exit 2 like any other bad argument
+        failure = click.ClickException(str(error))
+        failure.exit_code = 2
+        raise failure from None
     token_file = options["token_file"]
     return CoordinatorConfig(
         interface=options["interface"],
