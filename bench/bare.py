@@ -148,7 +148,7 @@ def chain(
             cpu = []
             for relay in relays:
                 out, _ = relay.communicate(timeout=PAIR_TIMEOUT_ALLOWANCE_S)
-                cpu.append(json.loads(out.splitlines()[-1])["cpu_s"] / max(total - 1, 1))
+                cpu.append(json.loads(out.splitlines()[-1])["cpu_per_message_s"])
         except (OSError, ValueError, IndexError, KeyError, subprocess.TimeoutExpired) as error:
             raise FloorError(f"the bare chain did not complete: {error}") from None
         finally:

@@ -13,8 +13,9 @@ processes costs per hop on this machine, with no framework at all.
     bare_pair.py recv SOCKET RESULT_JSON EXPECT     (listens; acks once EXPECT arrived)
     bare_pair.py send SOCKET SIZES COUNTS WARMUPS INTERVAL_MS   (comma lists per size)
     bare_pair.py relay IN_SOCKET OUT_SOCKET EXPECT  (prints "ready" once connected
-        downstream; after EXPECT messages prints its process CPU time from the first
-        forwarded message to the last, as JSON, then passes the ack back upstream)
+        downstream; after EXPECT messages prints, as JSON, its process CPU time per
+        message from the first measured (not warm-up) one to the last, then passes the
+        ack back upstream)
 """
 
 import json
@@ -88,20 +89,20 @@ def relay(in_path: str, out_path: str, expect: int) -> None:
     conn, _ = listener.accept()
     message = bytearray(HEADER.size + (1 << 20))
     view = memoryview(message)
-    cpu_first = cpu_last = 0.0
-    for forwarded in range(expect):
+    cpu_first, first_at = 0.0, 0
+    for forwarded in range(1, expect + 1):
         read_exact(conn, view, HEADER.size)
-        size = HEADER.unpack_from(message)[2]
+        size, warm = HEADER.unpack_from(message)[2:]
         if HEADER.size + size > len(message):
             grown = bytearray(HEADER.size + size)
             grown[: HEADER.size] = view[: HEADER.size]
             message, view = grown, memoryview(grown)
         read_exact(conn, view[HEADER.size :], size)
         out.sendall(view[: HEADER.size + size])
-        if forwarded == 0:
-            cpu_first = time.process_time()
-    cpu_last = time.process_time()
-    print(json.dumps({"forwarded": expect, "cpu_s": cpu_last - cpu_first}), flush=True)
+        if not first_at and not warm:
+            cpu_first, first_at = time.process_time(), forwarded
+    spent = time.process_time() - cpu_first
+    print(json.dumps({"cpu_per_message_s": spent / max(expect - first_at, 1)}), flush=True)
     conn.sendall(out.recv(1))  # the sink's ack, back towards the sender
 
 

@@ -76,6 +76,12 @@ def test_chain_fan_and_scale_timeout_options_reach_the_scenarios():
     assert all(s.runs()[0].expected_s > 30.0 for s in defaults)  # quick default: 30 s
 
 
+def test_full_chain_warms_up_past_its_start_up_stall():
+    chain, fan_out, _ = build_scale_scenarios(False, chain=None, fan=20, start_budget_s=None)
+    assert chain.warmup * 20.0 / 1000 >= 2.0  # 2 s of its 50 Hz before measuring
+    assert fan_out.warmup == 5  # the fans keep theirs
+
+
 def test_chain_of_one_node_is_refused():
     with pytest.raises(ValueError, match="at least 2 nodes"):
         Chain(length=1, count=1, warmup=0, start_budget_s=1)
@@ -254,14 +260,19 @@ def test_chain_that_lost_messages_keeps_first_message_and_hints_at_the_delivered
     assert "end-to-end p50 of the 1 delivered: 3.0 ms" in hop.invalid
 
 
-def _relay(forwarded, cpu_first=None, cpu_last=None):
-    return {"forwarded": forwarded, "cpu_first_s": cpu_first, "cpu_last_s": cpu_last}
+def _relay(forwarded, cpu_first=None, cpu_last=None, first_at=1):
+    return {
+        "forwarded": forwarded,
+        "cpu_first_at": first_at,
+        "cpu_first_s": cpu_first,
+        "cpu_last_s": cpu_last,
+    }
 
 
 def test_chain_cpu_per_relay_is_the_median_relay_over_its_messages():
     chain = Chain(length=5, count=3, warmup=1, start_budget_s=5)
     relays = {
-        "relay000": _relay(4, 1.0, 1.0003),  # 300 us over 3 messages after the first
+        "relay000": _relay(4, 1.0, 1.0003),  # 300 us over the 3 messages after the first
         "relay001": _relay(4, 2.0, 2.0006),
         "relay002": _relay(4, 0.5, 0.5009),
     }
