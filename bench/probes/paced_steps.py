@@ -1,8 +1,8 @@
 """Probe: where a paced small message's latency goes, step by step, in two processes.
 
 A sender and a receiver node (real sockets, the test fake daemon of ``tests/node_api``),
-each in its own forked process, exchange 8 B arrays paced like the benchmark's latency
-runs (10 ms apart). Per message it takes four clocks (``time.time_ns``):
+each in its own forked process, exchange UInt8 arrays (8 B unless ``--size``) paced like
+the benchmark's latency runs (10 ms apart). Per message it takes four clocks (``time.time_ns``):
 
 * ``t_send``: just before ``send_output`` (the benchmark's start);
 * ``sent``: when ``send_output`` returned (the sender's share);
@@ -15,7 +15,7 @@ at most: the receive step is slightly overstated). ``--pyarrow-floor`` adds what
 the event's value costs cold on its own (``py_buffer`` + ``Array.from_buffers``).
 
 Run from the repo root: ``uv run python bench/probes/paced_steps.py [--count 300]
-[--interval-ms 10]``.
+[--interval-ms 10] [--size 8]``.
 """
 
 from __future__ import annotations
@@ -78,11 +78,11 @@ def _receiver(config: Any, total: int, out: int) -> None:
     os._exit(0)
 
 
-def _sender(config: Any, total: int, interval_s: float, out: int) -> None:
+def _sender(config: Any, total: int, interval_s: float, size: int, out: int) -> None:
     import pyarrow as pa
 
     node = _node(config)
-    array = pa.array([1] * 8, type=pa.uint8())
+    array = pa.array([1] * size, type=pa.uint8())
     time.sleep(0.2)  # the receiver is connected and waiting
     sent = []
     due = time.monotonic()
@@ -91,7 +91,7 @@ def _sender(config: Any, total: int, interval_s: float, out: int) -> None:
         delay = due - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        meta = {"seq": seq, "t_send": time.time_ns(), "size": 8, "warm": seq < WARM_UP}
+        meta = {"seq": seq, "t_send": time.time_ns(), "size": size, "warm": seq < WARM_UP}
         node.send_output("out", array, meta)
         sent.append(time.time_ns())
     os.write(out, json.dumps(sent).encode())
@@ -108,7 +108,7 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def steps(count: int, interval_s: float) -> dict[str, tuple[float, float]]:
+def steps(count: int, interval_s: float, size: int = 8) -> dict[str, tuple[float, float]]:
     """p50 and p90 of each step in µs, over ``count`` paced messages."""
     sys.path.insert(0, str(ROOT))
     from dora_message.config import InputConfig
@@ -131,7 +131,7 @@ def steps(count: int, interval_s: float) -> dict[str, tuple[float, float]]:
             if name == "rx":
                 _receiver(configs["rx"], total, w)
             else:
-                _sender(configs["tx"], total, interval_s, w)
+                _sender(configs["tx"], total, interval_s, size, w)
         os.close(w)
         pids.append(pid)
         pipes[name] = r
@@ -182,10 +182,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--interval-ms", type=float, default=10.0)
+    parser.add_argument("--size", type=int, default=8, help="payload bytes (UInt8)")
     parser.add_argument("--pyarrow-floor", action="store_true")
     args = parser.parse_args()
     interval_s = args.interval_ms / 1000
-    for name, (p50, p90) in steps(args.count, interval_s).items():
+    for name, (p50, p90) in steps(args.count, interval_s, args.size).items():
         print(f"{name:8s} p50 {p50:7.1f} us  p90 {p90:7.1f} us")
     if args.pyarrow_floor:
         print(f"pyarrow value alone (cold) p50 {pyarrow_floor(args.count, interval_s):7.1f} us")
