@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+BOUNDS_SECTION = "Bounds (docs/security.md)"
+
 
 def bound_options(command: F) -> F:
     """One ``--FLAG N`` per bound of :data:`~dora_coordinator.limits.SETTINGS`, passed
@@ -56,9 +58,6 @@ class CoordinatorCommand(click.Command):
         for title, rows in sections.items():
             with formatter.section(title):
                 formatter.write_dl(rows)
-
-
-BOUNDS_SECTION = "Bounds (docs/security.md)"
 
 
 @click.command(cls=CoordinatorCommand, context_settings={"help_option_names": ["-h", "--help"]})
