@@ -31,7 +31,8 @@ pytestmark = pytest.mark.timeout(120)
 #: Modules that ``--help`` must not import: asyncio, the transport, TUI and Arrow stacks,
 #: the serialisers (msgspec comes with every ``dora_message`` module but ``errors``),
 #: package metadata and the user-directory lookup cost milliseconds to tens of
-#: milliseconds each; the daemon and coordinator are only needed to run.
+#: milliseconds each; the daemon and coordinator are only needed to run (but for
+#: :data:`SERVER_COMMANDS`).
 HEAVY = (
     "asyncio",
     "websockets",
@@ -45,6 +46,17 @@ HEAVY = (
     "importlib.metadata",
     "platformdirs",
 )
+
+#: What ``dora daemon --help`` and ``dora coordinator --help`` import of the servers: the
+#: packages (their ``__init__`` imports nothing) and the modules that declare the two
+#: commands, light by design (issue 16: one declaration for the CLI and ``python -m``).
+SERVER_COMMANDS = {
+    "dora_daemon",
+    "dora_daemon.command",
+    "dora_coordinator",
+    "dora_coordinator.command",
+    "dora_coordinator.bound_flags",
+}
 
 MARKER = "--- sys.modules ---"
 
@@ -84,7 +96,9 @@ def help_imports(path: tuple[str, ...]) -> tuple[str, set[str]]:
 
 
 def heavy_in(modules: set[str]) -> list[str]:
-    """Which of :data:`HEAVY` ``modules`` holds (itself or one of its submodules)."""
+    """Which of :data:`HEAVY` ``modules`` holds (itself or one of its submodules), the
+    :data:`SERVER_COMMANDS` aside."""
+    modules = modules - SERVER_COMMANDS
     return sorted(h for h in HEAVY if any(m == h or m.startswith(h + ".") for m in modules))
 
 

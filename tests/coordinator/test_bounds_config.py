@@ -28,19 +28,18 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
             ["dora_coordinator", "--port", "0", "--keep-finished", "0"],
             {},
             2,
-            "dora-coordinator: error: --keep-finished must be an integer >= 1, got '0'",
+            "Error: --keep-finished must be an integer >= 1, got '0'",
         ),
         (
             ["dora_coordinator", "--port", "0"],
             {"DORA_COORDINATOR_MAX_REPLY_BACKLOG": "12"},
             2,
-            "dora-coordinator: error: DORA_COORDINATOR_MAX_REPLY_BACKLOG must be an integer "
-            ">= 65536, got '12'",
+            "Error: DORA_COORDINATOR_MAX_REPLY_BACKLOG must be an integer >= 65536, got '12'",
         ),
         (
             ["dora_cli", "coordinator", "--port", "0"],
             {"DORA_COORDINATOR_HELLO_TIMEOUT": "soon"},
-            1,
+            2,
             "error: DORA_COORDINATOR_HELLO_TIMEOUT must be a number >= 0.1, got 'soon'",
         ),
     ],

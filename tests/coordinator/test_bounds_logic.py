@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from dora_coordinator.backlog import FRAME_OVERHEAD, Admission, BacklogPool, ReplyBacklog
+from dora_coordinator.bound_flags import SETTINGS
 from dora_coordinator.connection_limits import ConnectionLimiter
-from dora_coordinator.entry import parse_args
-from dora_coordinator.limits import SETTINGS, Limits, LimitsError, limits_from
+from dora_coordinator.limits import Limits, LimitsError, limits_from
 from dora_coordinator.model import Dataflow
 from dora_coordinator.params import ParamError, ParamUsage, check_room, entry_bytes
 from dora_coordinator.retention import expired
@@ -49,16 +49,6 @@ def test_bad_values_name_the_variable(env: str, message: str) -> None:
 def test_bad_timeouts(value: str) -> None:
     with pytest.raises(LimitsError, match=r"--hello-timeout must be a number >= 0\.1"):
         limits_from({}, {"hello_timeout": value})
-
-
-def test_flags_of_the_coordinator(capsys: pytest.CaptureFixture[str]) -> None:
-    config, _ = parse_args(["--keep-finished", "4", "--max-reply-backlog", "1048576"])
-    assert config.limits is not None
-    assert (config.limits.keep_finished, config.limits.max_reply_backlog) == (4, 1048576)
-    with pytest.raises(SystemExit) as exit_info:
-        parse_args(["--max-connections", "lots"])
-    assert exit_info.value.code == 2
-    assert "--max-connections must be an integer >= 1, got 'lots'" in capsys.readouterr().err
 
 
 # ---- connections ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from dora_coordinator.limits import SETTINGS
+from dora_coordinator.bound_flags import SETTINGS
 from dora_message.constants import (
     DEFAULT_COORDINATOR_PORT,
     ENV_COORDINATOR_INTERFACE,
@@ -31,7 +31,7 @@ BOUNDS_SECTION = "Bounds (docs/security.md)"
 
 
 def bound_options(command: F) -> F:
-    """One ``--FLAG N`` per bound of :data:`~dora_coordinator.limits.SETTINGS`, passed
+    """One ``--FLAG N`` per bound of :data:`~dora_coordinator.bound_flags.SETTINGS`, passed
     as text: the environment fallback and the checks are ``limits_from``'s, so that an
     error names the flag or the variable the bad value came from."""
     for setting in reversed(SETTINGS):  # click lists options in declaration order

@@ -15,7 +15,6 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
 
 from dora_coordinator.limits import limits_from
 from dora_coordinator.server import Coordinator, CoordinatorConfig
@@ -60,23 +59,3 @@ async def _serve(coordinator: Coordinator, config: CoordinatorConfig, quiet: boo
         )
         return 1
     return 0
-
-
-def parse_args(argv: Sequence[str]) -> tuple[CoordinatorConfig, bool]:
-    """(config, quiet) as ``python -m dora_coordinator ARGV`` would run; a bad argument
-    exits as the command does (message on stderr, exit 2).
-
-    Transitional: tests/coordinator/test_bounds_logic.py still imports it; it goes when
-    that test checks :mod:`dora_coordinator.command` itself.
-    """
-    import click
-
-    from dora_coordinator.command import coordinator, coordinator_config
-
-    try:
-        params = coordinator.make_context("dora-coordinator", list(argv)).params
-        config = coordinator_config(params)
-    except click.ClickException as error:
-        error.show()
-        sys.exit(error.exit_code)
-    return config, params["quiet"]
