@@ -4,12 +4,14 @@
 10.233.0.1/24 and 10.233.0.2/24 on the two ends of a veth pair (addresses that exist only
 inside those namespaces) and removes them on exit, whatever happened. :class:`Service` is a
 long-running process (a coordinator, a daemon) started inside one, watched line by line and
-killed by PID with everything it started.
+killed by PID with everything it started. The distributed tests
+(``tests/distributed/test_netns.py``) use the same pair.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import shutil
@@ -42,6 +44,12 @@ class VethPair:
 
     def exec_in(self, namespace: str) -> list[str]:
         return ["ip", "netns", "exec", namespace]
+
+    def rx_bytes(self) -> int:
+        """Bytes received so far on the b end of the pair (what crossed from a)."""
+        shown = ip("-n", self.ns_b, "-j", "-s", "link", "show", self.veth_b)
+        _check(shown, "read the veth counters")
+        return int(json.loads(shown.stdout)[0]["stats64"]["rx"]["bytes"])
 
 
 @contextlib.contextmanager

@@ -1,96 +1,50 @@
 """Two daemons in separate Linux network namespaces joined by a veth pair.
 
-The test creates namespaces ``dora-a-*`` and ``dora-b-*``, a veth pair between them
-with 10.231.0.1/24 and 10.231.0.2/24 (addresses that exist only inside those
-namespaces), runs the coordinator and daemon alpha in the first and daemon beta in the
-second, and checks that a split dataflow delivers everything in order while the bytes
-really cross the veth interface. Everything is removed at the end; the test is skipped
-(with the kernel's answer) where namespaces or veth pairs cannot be created.
+The namespaces and the veth pair are the benchmark's (``bench/netns_link.py``: addresses
+that exist only inside the namespaces, everything removed at the end). The test runs the
+coordinator and daemon alpha in the first namespace and daemon beta in the second, and
+checks that a split dataflow delivers everything in order while the bytes really cross
+the veth interface. It is skipped (with the kernel's answer) where namespaces or veth
+pairs cannot be created.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.distributed.helpers import Cluster, numbered_flow, started_uuid
 
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+if str(BENCH) not in sys.path:  # bench/ is a folder of scripts, not a package
+    sys.path.insert(0, str(BENCH))
+
+from netns_link import ADDR_A, ADDR_B, NetnsError, VethPair, veth_pair  # noqa: E402
+
 pytestmark = pytest.mark.integration
 
-ADDR_A = "10.231.0.1"
-ADDR_B = "10.231.0.2"
 
-
-def ip(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ip", *args], capture_output=True, text=True, timeout=10)
-
-
-@dataclass
-class Pair:
-    """Two namespaces and the veth ends inside them."""
-
-    ns_a: str
-    ns_b: str
-    veth_a: str
-    veth_b: str
-
-    def exec_in(self, namespace: str) -> list[str]:
-        return ["ip", "netns", "exec", namespace]
-
-    def rx_bytes(self) -> int:
-        """Bytes received so far on beta's end of the pair."""
-        shown = ip("-n", self.ns_b, "-j", "-s", "link", "show", self.veth_b)
-        assert shown.returncode == 0, shown.stderr
-        return int(json.loads(shown.stdout)[0]["stats64"]["rx"]["bytes"])
+def _namespaces() -> str:
+    return subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
 
 
 @pytest.fixture
-def pair() -> Iterator[Pair]:
-    if shutil.which("ip") is None:
-        pytest.skip("the `ip` command (iproute2) is not installed")
-    tag = str(os.getpid() % 100_000)
-    pair = Pair(f"dora-a-{tag}", f"dora-b-{tag}", f"dva{tag}", f"dvb{tag}")
-    created: list[str] = []
+def pair() -> Iterator[VethPair]:
     try:
-        for namespace in (pair.ns_a, pair.ns_b):
-            made = ip("netns", "add", namespace)
-            if made.returncode != 0:
-                pytest.skip(f"cannot create a network namespace: {made.stderr.strip()}")
-            created.append(namespace)
-        link = ip(
-            "link", "add", pair.veth_a, "netns", pair.ns_a, "type", "veth",
-            "peer", "name", pair.veth_b, "netns", pair.ns_b,
-        )  # fmt: skip
-        if link.returncode != 0:
-            pytest.skip(f"cannot create a veth pair: {link.stderr.strip()}")
-        for namespace, device, address in (
-            (pair.ns_a, pair.veth_a, ADDR_A),
-            (pair.ns_b, pair.veth_b, ADDR_B),
-        ):
-            for command in (
-                ("addr", "add", f"{address}/24", "dev", device),
-                ("link", "set", device, "up"),
-                ("link", "set", "lo", "up"),
-            ):
-                done = ip("-n", namespace, *command)
-                assert done.returncode == 0, done.stderr
-        yield pair
-    finally:
-        for namespace in created:  # removing a namespace removes its veth end (and pair)
-            ip("netns", "del", namespace)
-        left = ip("netns", "list").stdout
-        assert pair.ns_a not in left and pair.ns_b not in left
+        with veth_pair() as pair:
+            yield pair
+    except NetnsError as error:
+        pytest.skip(str(error))
+    left = _namespaces()
+    assert pair.ns_a not in left and pair.ns_b not in left
 
 
 @pytest.mark.timeout(180)
-def test_split_dataflow_across_network_namespaces(tmp_path: Path, pair: Pair) -> None:
+def test_split_dataflow_across_network_namespaces(tmp_path: Path, pair: VethPair) -> None:
     in_a, in_b = pair.exec_in(pair.ns_a), pair.exec_in(pair.ns_b)
     cluster = Cluster(addr=ADDR_A)  # port 0: the coordinator picks, Cluster reads it
     try:
