@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import bare
+import idle_chain
 import pytest
 import yaml
 from floor import SmallFloor
@@ -307,3 +308,17 @@ def test_fan_out_to_25_receivers_starts_every_node_and_delivers():
     measured = fan.measure({fan.name: run})
     assert measured["fanout20_delivered"].value == 100.0
     assert measured["fanout20_p50"].invalid is None
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(120)
+def test_idle_chain_probe_measures_the_cpu_of_every_node_of_the_chain():
+    cpu = idle_chain.measure(ours_system(), length=3, rate=200.0, window_s=1.0)
+    assert cpu.nodes == 3  # the source and two relays, not the CLI or the fork server
+    assert cpu.node_cpu_per_s > 0 and cpu.window_s >= 1.0
+
+
+def test_idle_chain_links_a_paced_source_to_relays():
+    source, *relays = idle_chain.chain_nodes(3, rate=0.0)
+    assert source.script == "paced_source.py" and source.env == {"BENCH_RATE": "0.0"}
+    assert [r.inputs["data"]["source"] for r in relays] == ["source/data", "relay000/data"]
