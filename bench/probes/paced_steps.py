@@ -114,14 +114,15 @@ def steps(count: int, interval_s: float, size: int = 8) -> dict[str, tuple[float
     from dora_message.config import InputConfig
     from tests.node_api.fake_daemon import FakeDaemon
 
+    total = WARM_UP + count
     daemon = FakeDaemon(["tx", "rx"])
     configs = daemon.configs(
         {
             "tx": {"outputs": ["out"]},
-            "rx": {"inputs": {"in": InputConfig(source="tx/out", queue_size=10)}},
+            # room for every message: a late receiver must not drop any (it waits for all)
+            "rx": {"inputs": {"in": InputConfig(source="tx/out", queue_size=total)}},
         }
     )
-    total = WARM_UP + count
     pids, pipes = [], {}
     for name in ("rx", "tx"):
         r, w = os.pipe()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from dora import Node
+from dora_message.config import InputConfig
 from tests.node_api.fake_daemon import FakeDaemon, NodeProcess
 
 
@@ -41,3 +44,34 @@ def harness() -> Iterator[Harness]:
         yield h
     finally:
         h.close()
+
+
+@pytest.fixture
+def node_pair() -> Iterator[tuple[Node, Node]]:
+    """A receiving and a sending node in this process, through a fake daemon: ``tx``'s
+    output ``out`` feeds ``rx``'s input ``in`` (queue of 100)."""
+    daemon = FakeDaemon(["tx", "rx"])
+    configs = daemon.configs(
+        {
+            "tx": {"outputs": ["out"]},
+            "rx": {"inputs": {"in": InputConfig(source="tx/out", queue_size=100)}},
+        }
+    )
+    nodes: dict[str, Node] = {}
+
+    def start(node_id: str) -> None:
+        node = Node.__new__(Node)
+        node._closed = True
+        node._start(configs[node_id])  # both must register before either starts
+        nodes[node_id] = node
+
+    thread = threading.Thread(target=start, args=("rx",), daemon=True)
+    thread.start()
+    try:
+        start("tx")
+        thread.join(timeout=20)
+        yield nodes["rx"], nodes["tx"]
+    finally:
+        for node in nodes.values():
+            node.close()
+        daemon.close()

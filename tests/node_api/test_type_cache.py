@@ -9,8 +9,6 @@ send changing types on one output between two real nodes and check what arrives.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -19,8 +17,6 @@ import pytest
 
 from dora import Node
 from dora._arrow import TypeInfo
-from dora_message.config import InputConfig
-from tests.node_api.fake_daemon import FakeDaemon
 
 SAMPLE_TYPES = [
     pa.null(),
@@ -61,36 +57,6 @@ def test_types_with_a_plain_id_are_equal_whenever_their_ids_are():
     assert TypeInfo(pa.uint8()).plain_id == pa.uint8().id
 
 
-@pytest.fixture
-def pair() -> Iterator[tuple[Node, Node]]:
-    """A receiving and a sending node in this process, through the fake daemon."""
-    daemon = FakeDaemon(["tx", "rx"])
-    configs = daemon.configs(
-        {
-            "tx": {"outputs": ["out"]},
-            "rx": {"inputs": {"in": InputConfig(source="tx/out", queue_size=100)}},
-        }
-    )
-    nodes: dict[str, Node] = {}
-
-    def start(node_id: str) -> None:
-        node = Node.__new__(Node)
-        node._closed = True
-        node._start(configs[node_id])  # both must register before either starts
-        nodes[node_id] = node
-
-    thread = threading.Thread(target=start, args=("rx",), daemon=True)
-    thread.start()
-    start("tx")
-    thread.join(timeout=20)
-    try:
-        yield nodes["rx"], nodes["tx"]
-    finally:
-        for node in nodes.values():
-            node.close()
-        daemon.close()
-
-
 def _value(rx: Node) -> Any:
     event = rx.next(timeout=10)
     assert event is not None and event["type"] == "INPUT", event
@@ -116,8 +82,10 @@ def _value(rx: Node) -> Any:
     ],
     ids=["plain", "timestamp", "decimal", "fixed-size-binary"],
 )
-def test_each_message_arrives_with_its_own_type(pair: tuple[Node, Node], arrays: list[pa.Array]):
-    rx, tx = pair
+def test_each_message_arrives_with_its_own_type(
+    node_pair: tuple[Node, Node], arrays: list[pa.Array]
+):
+    rx, tx = node_pair
     for _ in range(2):  # the second round finds every type cached once already
         for array in arrays:
             # a fresh array (and type object) per message, as a node sends them

@@ -293,9 +293,14 @@ class DataItem:
         buffer = pa.foreign_buffer(mapping.address + msg.offset, msg.length, base=token)
         kind = msg.kind
         if kind == "buffers":
-            if self.schema is None or msg.layout is None:
+            layout = msg.layout
+            if self.schema is None or layout is None:
                 raise ValueError(f"message on `{input_id}` has no type")
-            return read_flat(buffer, msg.layout, self.schema)
+            if len(layout) == 5 and layout[3] < 0 and layout[4] == msg.length:
+                # the usual shape, as inline: one data buffer filling the message (no
+                # validity bitmap, so no nulls); no slice of it to make
+                return _from_buffers(self.schema, layout[0], [None, buffer], 0, layout[2])
+            return read_flat(buffer, layout, self.schema)
         return read_raw(buffer) if kind == "raw" else read_stream(buffer)
 
 
