@@ -55,18 +55,21 @@ def _payload_view(struct: type[msgspec.Struct]) -> type[msgspec.Struct]:
     """``struct`` with its ``payload`` decoded as a view of the frame instead of a copy
     (the same fields, tag and layout, so the same wire format)."""
     config = struct.__struct_config__
-    fields = [
-        (f.name, memoryview if f.name == "payload" else f.type)
-        if f.required
-        else (f.name, f.type, f.default)
-        for f in msgspec.structs.fields(struct)
-    ]
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    for f in msgspec.structs.fields(struct):
+        kind = memoryview if f.name == "payload" else f.type
+        if f.required:
+            fields.append((f.name, kind))
+        else:
+            default = msgspec.field(default=f.default, default_factory=f.default_factory)
+            fields.append((f.name, kind, default))
     return msgspec.defstruct(
         f"{struct.__name__}View",
         fields,
         tag=config.tag,
         tag_field=config.tag_field,
         array_like=config.array_like,
+        forbid_unknown_fields=config.forbid_unknown_fields,
         frozen=config.frozen,
     )
 
