@@ -286,3 +286,37 @@ def test_writer_delivers_like_the_producer_and_reuses_released_segments() -> Non
     finally:
         writer.stop()
         listener.close()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        RemoteData(output_id="o", timestamp_ns=1, parameters={}, kind="raw", payload=b"x"),
+        RemoteData(
+            output_id="o",
+            timestamp_ns=2,
+            parameters={"k": [1, "v"]},
+            kind="buffers",
+            payload=bytes(range(256)) * 64,
+            shared=True,
+            schema=b"schema",
+            layout=[0, 8, 16],
+        ),
+    ],
+    ids=["inline", "shared-schema-layout"],
+)
+def test_the_writers_view_of_remote_data_is_the_same_wire_message(message: RemoteData) -> None:
+    import msgspec
+
+    from dora_daemon.bridge.deliver import RemoteDataView
+
+    wire = msgspec.msgpack.encode(message)
+    view = msgspec.msgpack.decode(wire, type=RemoteDataView)
+    assert isinstance(view.payload, memoryview)
+    assert bytes(view.payload) == message.payload
+    for field in msgspec.structs.fields(RemoteData):
+        if field.name != "payload":
+            assert getattr(view, field.name) == getattr(message, field.name)
+    # the same bytes back: the view is RemoteData's wire format, tag and layout alike
+    assert msgspec.msgpack.encode(view) == wire
+    assert msgspec.msgpack.decode(msgspec.msgpack.encode(view), type=RemoteData) == message
