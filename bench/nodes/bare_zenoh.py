@@ -1,9 +1,12 @@
 """The bare floor across machines: a zenoh-python publisher and subscriber, nothing else.
 
 Same session settings as our daemons' (peer mode, explicit endpoints only, multicast
-scouting off, shared memory off) and the same publisher settings (reliable, blocking under
-congestion, priority DATA). The subscriber listens, the publisher dials it. The header
-(seq, ``t_send``, size, warm) rides in the attachment, the payload is the sample itself.
+scouting off, shared memory off, a data send queue of 16 fragments) and the same publisher
+settings (reliable, blocking under congestion, priority DATA). The subscriber checks each
+payload as the benchmark's receiver node does (``common.verify_payload`` on a pyarrow array
+over the bytes), so a burst's figure holds the same work on both sides. The subscriber
+listens, the publisher dials it. The header (seq, ``t_send``, size, warm) rides in the
+attachment, the payload is the sample itself.
 The subscriber takes ``time.time_ns()`` as each sample comes out of its queue in the
 Python thread, as a node would see it.
 
@@ -22,16 +25,14 @@ import sys
 import threading
 import time
 
+import pyarrow as pa
 import zenoh
+from common import expected_byte, verify_payload
 
 HEADER = struct.Struct("<QQIB")  # seq, t_send ns, size, warm
 DATA, READY, DONE = "bench/bare/data", "bench/bare/ready", "bench/bare/done"
 WAIT_S = 30.0
 WARMUP_GAP_S = 0.05
-
-
-def expected_byte(seq: int) -> int:
-    return seq % 251 + 1
 
 
 def config(listen: list[str], connect: list[str]) -> zenoh.Config:
@@ -41,6 +42,7 @@ def config(listen: list[str], connect: list[str]) -> zenoh.Config:
     conf.insert_json5("connect/endpoints", json.dumps(connect))
     conf.insert_json5("scouting/multicast/enabled", "false")
     conf.insert_json5("transport/shared_memory/enabled", "false")
+    conf.insert_json5("transport/link/tx/queue/size/data", "16")
     return conf
 
 
@@ -58,7 +60,8 @@ def subscribe(listen: str, result_path: str, expect: int) -> None:
         t_recv = time.time_ns()
         seq, t_send, size, warm = HEADER.unpack(bytes(sample.attachment.to_bytes()))
         body = sample.payload.to_bytes()
-        if len(body) != size or (size and (body[0] != expected_byte(seq))):
+        value = pa.Array.from_buffers(pa.uint8(), len(body), [None, pa.py_buffer(body)])
+        if verify_payload(value, size, seq) is not None:
             corrupt += 1
         seen.add(seq)
         if not warm:
