@@ -61,8 +61,9 @@ SINK = """
 from dora import Node
 
 node = Node()
-own = [n["id"] for n in node.dataflow_descriptor()["nodes"] if n["id"] == "sink"]
-print("sink finds its entry", own, flush=True)
+every = [n["id"] for n in node.dataflow_descriptor()["nodes"]]
+print("sink finds its entry", [i for i in every if i == "sink"], flush=True)
+print("sink sees", len(every), "nodes", flush=True)
 for event in node:
     if event["type"] == "INPUT":
         print("sink got", event["value"].to_pylist(), flush=True)
@@ -143,6 +144,7 @@ def test_a_dataflow_over_2_mb_runs_to_its_end(tmp_path: Path) -> None:
     assert "sink got [2]" in output, output[-4000:]
     assert f"operator sees {len(nodes)} nodes" in output  # the whole descriptor, from the file
     assert "sink finds its entry ['sink']" in output
+    assert f"sink sees {len(nodes)} nodes" in output  # Node.dataflow_descriptor() too
 
     (run_dir,) = (tmp_path / "out").iterdir()
     assert not dataflow_leftovers(run_dir.name)

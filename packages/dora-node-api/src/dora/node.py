@@ -22,7 +22,7 @@ from typing import Any
 
 from dora import _log
 from dora._arrow import as_payload
-from dora._config import health_check_timeout, may_restart, run_config
+from dora._config import health_check_timeout, may_restart, run_config, whole_descriptor
 from dora._daemon import DaemonLink
 from dora._inbox import Inbox, Poller
 from dora._metadata import Clock, encode_parameters, ns_to_datetime
@@ -99,6 +99,7 @@ class Node(_log.LogMethods):
 
     def _start(self, config: NodeConfig) -> None:
         self._config = config
+        self._descriptor: dict[str, Any] | None = None  # read on first use
         self._clock = Clock()
         self._outputs = set(config.outputs)
         self._type_check = OutputTypeCheck.from_config(config)
@@ -479,8 +480,11 @@ class Node(_log.LogMethods):
         return self._config.node_id
 
     def dataflow_descriptor(self) -> dict[str, Any]:
-        """The whole dataflow descriptor as the daemon resolved it."""
-        return self._config.dataflow_descriptor
+        """The whole dataflow descriptor as the daemon resolved it (read from the daemon's
+        descriptor file in a dataflow too large to hand each node all of it)."""
+        if self._descriptor is None:
+            self._descriptor = whole_descriptor(self._config)
+        return self._descriptor
 
     def node_config(self) -> dict[str, Any]:
         """The node's run config: ``{"inputs": {...}, "outputs": [...]}``."""
