@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from dora_daemon.bridge import BRIDGE_NODE_ID
-from dora_daemon.bridge.deliver import Writer
+from dora_daemon.bridge.deliver import DIRECT_MAX, Writer
 from dora_daemon.bridge.mesh import MeshError, listen_endpoint
 from dora_daemon.bridge.plan import plan_bridge
 from dora_daemon.bridge.publish import Publishing
@@ -242,7 +242,7 @@ def test_writer_delivers_like_the_producer_and_reuses_released_segments() -> Non
     writer = Writer("df", "cam", {"frames": ["det"]}, {"det": address}, on_closed, KEY)
     writer.start()
     try:
-        put = writer.queue.put
+        put = writer.offer
         schema = b"schema-1"
         layout = [1, 0, 0, -1, 8]
         put(
@@ -286,6 +286,53 @@ def test_writer_delivers_like_the_producer_and_reuses_released_segments() -> Non
     finally:
         writer.stop()
         listener.close()
+
+
+def test_a_small_inline_message_is_delivered_by_the_caller_unless_others_wait() -> None:
+    """The writer's thread is not started: what ``offer`` delivers itself arrives at
+    once, what it queues arrives only once the thread runs, in arrival order."""
+    address = f"\0dora-test-node-{secrets.token_hex(4)}"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(1)
+    writer = Writer("df", "cam", {"frames": ["det"]}, {"det": address}, lambda *_: None, KEY)
+    conn: socket.socket | None = None
+    try:
+
+        def message(timestamp: int, payload: bytes, shared: bool = False) -> bytes:
+            remote = RemoteData("frames", timestamp, {}, "raw", payload, shared)
+            return inter_daemon_encoder.encode(remote)
+
+        writer.offer(message(1, b"a" * 8))  # idle: delivered by this thread
+        conn, _ = listener.accept()
+        reader = FrameReader(with_fds=True)
+        hello, first = read_frames(conn, reader, 2)
+        assert isinstance(hello, Hello) and (first.timestamp_ns, first.inline) == (1, b"a" * 8)
+        big = bytes(range(256)) * 400
+        writer.offer(message(2, big, shared=True))  # shared memory: the thread's
+        writer.offer(message(3, b"c" * 8))  # behind a queued message: queued too
+        writer.offer(message(4, b"d" * (DIRECT_MAX + 1)))  # too large for the caller
+        conn.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            conn.recv(1, socket.MSG_PEEK)
+        conn.setblocking(True)
+        writer.start()
+        segment, second, third, fourth = read_frames(conn, reader, 4)
+        assert isinstance(segment, NewSegment)
+        assert [second.timestamp_ns, third.timestamp_ns, fourth.timestamp_ns] == [2, 3, 4]
+        assert (third.inline, len(fourth.inline)) == (b"c" * 8, DIRECT_MAX + 1)
+        conn.sendall(encode_frame(data_encoder, Release([second.token])))
+        # the thread has handled every queued message once the fourth arrived... or
+        # is about to: the next small one arrives after it either way
+        writer.offer(message(5, b"e" * 8))
+        writer.offer(inter_daemon_encoder.encode(RemoteClosed("frames")))
+        fifth, end = read_frames(conn, reader, 2)
+        assert (fifth.timestamp_ns, end) == (5, Closed(["frames"]))
+    finally:
+        writer.stop()
+        listener.close()
+        if conn is not None:
+            conn.close()
 
 
 @pytest.mark.parametrize(
