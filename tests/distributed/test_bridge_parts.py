@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from dora_daemon.bridge import BRIDGE_NODE_ID
+from dora_daemon.bridge import BRIDGE_NODE_ID, deliver
 from dora_daemon.bridge.deliver import DIRECT_MAX, Writer
 from dora_daemon.bridge.mesh import MeshError, listen_endpoint
 from dora_daemon.bridge.plan import plan_bridge
@@ -333,6 +333,41 @@ def test_a_small_inline_message_is_delivered_by_the_caller_unless_others_wait() 
         listener.close()
         if conn is not None:
             conn.close()
+
+
+def test_the_writer_waits_for_a_release_before_growing_its_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every segment is out when the second message comes: a release that arrives while
+    the writer waits lets it reuse the segment instead of making a new one."""
+    monkeypatch.setattr(deliver, "GROW_WAIT", 60.0)  # the release always comes first
+    address = f"\0dora-test-node-{secrets.token_hex(4)}"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(address)
+    listener.listen(1)
+    writer = Writer("df", "cam", {"frames": ["det"]}, {"det": address}, lambda *_: None, KEY)
+    writer.start()
+    conn: socket.socket | None = None
+    reader = FrameReader(with_fds=True)
+    try:
+        big = bytes(range(256)) * 400
+        for timestamp in (1, 2):
+            remote = RemoteData("frames", timestamp, {}, "raw", big, True)
+            writer.offer(inter_daemon_encoder.encode(remote))
+        conn, _ = listener.accept()
+        _hello, segment, first = read_frames(conn, reader, 3)
+        assert isinstance(segment, NewSegment) and first.timestamp_ns == 1
+        conn.sendall(encode_frame(data_encoder, Release([first.token])))
+        (second,) = read_frames(conn, reader, 1)
+        assert isinstance(second, Data) and second.timestamp_ns == 2
+        assert second.segment_id == first.segment_id
+    finally:
+        writer.stop()
+        listener.close()
+        if conn is not None:
+            conn.close()
+        for fd in reader.fds:
+            os.close(fd)
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 JOIN_TIMEOUT = 5.0
 MAX_POOL_BYTES = 512 * 1024 * 1024  # then wait for releases (a receiver keeps arrays)
 RELEASE_WAIT = 0.5  # seconds per wait for a release while the pool is full
+GROW_WAIT = 0.005  # seconds to wait for a release before adding a segment to the pool
 DIRECT_MAX = 16 * 1024  # zenoh payloads up to this size may be delivered by the callback
 
 OnClosed = Callable[[str, list[str]], None]
@@ -294,6 +295,7 @@ class Writer:
             self.delivered += 1
             return
         size = len(msg.payload)
+        self._before_growing()
         segment, _ = self._pool.acquire(size, dedicated=True, wait=self._wait_releases)
         self._sender.drop_segments(self._pool.evicted())
         segment.mm[:size] = msg.payload
@@ -327,11 +329,20 @@ class Writer:
         for conn in self._sender.connections():
             self._sender.read_releases(conn)
 
-    def _wait_releases(self) -> None:
+    def _before_growing(self) -> None:
+        """Every segment is out: give the receivers :data:`GROW_WAIT` to release one
+        before the pool makes a new one. A new segment costs about as long (the kernel
+        zeroes its pages, the receivers map it), on the CPUs the receivers need; a
+        receiver that keeps its arrays costs that wait once per segment the pool grows."""
+        stats = self._pool.stats()
+        if stats["free"] == 0 and stats["busy_messages"] > 0:
+            self._wait_releases(GROW_WAIT)
+
+    def _wait_releases(self, timeout: float = RELEASE_WAIT) -> None:
         """Block until some receiver answers (the pool is at its limit)."""
         socks = [conn.sock for conn in self._sender.connections() if conn.alive]
         if socks:
-            select.select(socks, [], [], RELEASE_WAIT)
+            select.select(socks, [], [], timeout)
         self._poll_releases()
 
 
