@@ -17,7 +17,7 @@ void dn_buf_free(dn_buf *buf) {
   buf->len = buf->cap = 0;
 }
 
-int dn_buf_reserve(dn_buf *buf, size_t extra) {
+DN_HOT int dn_buf_reserve(dn_buf *buf, size_t extra) {
   if (buf->failed) return -1;
   if (extra > buf->limit - buf->len) {
     buf->failed = 1;
@@ -37,15 +37,15 @@ int dn_buf_reserve(dn_buf *buf, size_t extra) {
   return 0;
 }
 
-void dn_buf_put(dn_buf *buf, const void *data, size_t len) {
+DN_HOT void dn_buf_put(dn_buf *buf, const void *data, size_t len) {
   if (len == 0 || dn_buf_reserve(buf, len) != 0) return;
   memcpy(buf->data + buf->len, data, len);
   buf->len += len;
 }
 
-void dn_buf_byte(dn_buf *buf, uint8_t byte) { dn_buf_put(buf, &byte, 1); }
+DN_HOT void dn_buf_byte(dn_buf *buf, uint8_t byte) { dn_buf_put(buf, &byte, 1); }
 
-void dn_buf_consume(dn_buf *buf, size_t n) {
+DN_HOT void dn_buf_consume(dn_buf *buf, size_t n) {
   if (n >= buf->len) {
     buf->len = 0;
     return;

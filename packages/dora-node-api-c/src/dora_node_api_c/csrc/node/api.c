@@ -145,7 +145,7 @@ void dn_watch(dn_ctx *c, int fd, int kind) {
 void dn_unwatch(dn_ctx *c, int fd) { epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, fd, NULL); }
 
 /* Waits up to `wait_ms` (0: just look, -1: forever) and handles what is ready. */
-static void pump(dn_ctx *c, int wait_ms) {
+DN_HOT static void pump(dn_ctx *c, int wait_ms) {
   struct epoll_event events[32];
   /* set before flushing: a release queued after the flush sees it and wakes us */
   if (wait_ms != 0) atomic_store(&c->blocked, true);
@@ -208,13 +208,13 @@ static void report_broken(dn_ctx *c) {
 
 /* About once a second, how many messages wait in the input queues, when that changed
  * (the QUEUE column of dora top and dora node info). */
-static size_t pending_count(const dn_ctx *c) {
+DN_HOT static size_t pending_count(const dn_ctx *c) {
   size_t count = 0;
   for (size_t i = 0; i < c->sched.n; i++) count += c->sched.inputs[i].count;
   return count;
 }
 
-static void report_pending(dn_ctx *c) {
+DN_HOT static void report_pending(dn_ctx *c) {
   uint64_t now = dn_coarse_ms();
   if (now - c->last_pending_ms < 1000 || c->daemon_gone) return;
   size_t count = pending_count(c);
@@ -228,7 +228,7 @@ static void report_pending(dn_ctx *c) {
     c->pending_reported = count;
 }
 
-int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event_out) {
+DN_HOT int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event_out) {
   dn_ctx *c = dora_context;
   if (event_out) *event_out = NULL;
   if (!c || !event_out) return dn_fail("dora_context or event_out is NULL");
@@ -287,17 +287,17 @@ int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event
   }
 }
 
-void *dora_next_event(void *dora_context) {
+DN_HOT void *dora_next_event(void *dora_context) {
   void *event = NULL;
   dora_next_event_timeout(dora_context, -1, &event);
   return event;
 }
 
-void free_dora_event(void *dora_event) { dn_event_free(dora_event); }
+DN_HOT void free_dora_event(void *dora_event) { dn_event_free(dora_event); }
 
 /* ---- reading events ------------------------------------------------------------------- */
 
-enum DoraEventType read_dora_event_type(void *dora_event) {
+DN_HOT enum DoraEventType read_dora_event_type(void *dora_event) {
   const dn_event *e = dora_event;
   if (!e) {
     dn_fail("dora_event is NULL");
@@ -330,7 +330,7 @@ const char *dora_event_type_name(const void *dora_event) {
   return "";
 }
 
-void read_dora_input_id(void *dora_event, char **out_ptr, size_t *out_len) {
+DN_HOT void read_dora_input_id(void *dora_event, char **out_ptr, size_t *out_len) {
   const dn_event *e = dora_event;
   if (!out_ptr || !out_len) {
     dn_fail("out_ptr or out_len is NULL");
@@ -345,7 +345,7 @@ void read_dora_input_id(void *dora_event, char **out_ptr, size_t *out_len) {
   }
 }
 
-void read_dora_input_data(void *dora_event, char **out_ptr, size_t *out_len) {
+DN_HOT void read_dora_input_data(void *dora_event, char **out_ptr, size_t *out_len) {
   const dn_event *e = dora_event;
   if (!out_ptr || !out_len) {
     dn_fail("out_ptr or out_len is NULL");
@@ -424,7 +424,7 @@ unsigned int dora_restart_count(const void *dora_context) {
 
 /* ---- sending ------------------------------------------------------------------------- */
 
-static long open_output(dn_ctx *c, const char *id, size_t len) {
+DN_HOT static long open_output(dn_ctx *c, const char *id, size_t len) {
   if (!c) return dn_fail("dora_context is NULL");
   if (!id) return dn_fail("the output id is NULL");
   long o = dn_config_output(&c->cfg, id, len);
@@ -435,7 +435,7 @@ static long open_output(dn_ctx *c, const char *id, size_t len) {
   return o;
 }
 
-int dora_send_output_with_params(void *dora_context, const char *id_ptr, size_t id_len,
+DN_HOT int dora_send_output_with_params(void *dora_context, const char *id_ptr, size_t id_len,
                                  const char *data_ptr, size_t data_len, const DoraParam *params,
                                  size_t n_params) {
   dn_ctx *c = dora_context;
@@ -449,7 +449,7 @@ int dora_send_output_with_params(void *dora_context, const char *id_ptr, size_t 
   return dn_sender_send(c, (size_t)o, "raw", NULL, NULL, 0, &part, 1, params, n_params);
 }
 
-int dora_send_output(void *dora_context, const char *id_ptr, size_t id_len, const char *data_ptr,
+DN_HOT int dora_send_output(void *dora_context, const char *id_ptr, size_t id_len, const char *data_ptr,
                      size_t data_len) {
   return dora_send_output_with_params(dora_context, id_ptr, id_len, data_ptr, data_len, NULL, 0);
 }

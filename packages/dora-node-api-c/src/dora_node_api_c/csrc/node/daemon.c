@@ -117,7 +117,7 @@ fail:
   return -1;
 }
 
-void dn_daemon_beat(dn_ctx *c) {
+DN_HOT void dn_daemon_beat(dn_ctx *c) {
   if (!c->beat_period_ms || c->daemon_gone) return;
   if (dn_now_ms() - c->last_beat_ms < c->beat_period_ms) return;
   dn_frame_begin(&c->frame);

@@ -20,7 +20,7 @@ dn_event *dn_event_new(dn_ev_kind kind) {
   return e;
 }
 
-dn_event *dn_event_new_input(const char *id, size_t id_len) {
+DN_HOT dn_event *dn_event_new_input(const char *id, size_t id_len) {
   dn_event *e = calloc(1, sizeof *e + id_len + 1);
   if (!e) return NULL;
   e->kind = EV_INPUT;
@@ -54,7 +54,7 @@ int dn_event_set_text(dn_event *e, const void *text, size_t len) {
   return set_str(&e->text, &e->text_len, text, len);
 }
 
-void dn_event_free(dn_event *e) {
+DN_HOT void dn_event_free(dn_event *e) {
   if (!e) return;
   if (!e->id_inline) free(e->id);
   free(e->text);
@@ -65,7 +65,7 @@ void dn_event_free(dn_event *e) {
   free(e);
 }
 
-dn_payload *dn_payload_new(const void *data, size_t len) {
+DN_HOT dn_payload *dn_payload_new(const void *data, size_t len) {
   /* the bytes follow the struct, at a 16-byte boundary like malloc's own */
   size_t head = (sizeof(dn_payload) + 15) / 16 * 16;
   dn_payload *p = calloc(1, head + (data ? len : 0) + 1);
@@ -78,10 +78,10 @@ dn_payload *dn_payload_new(const void *data, size_t len) {
   return p;
 }
 
-void dn_payload_ref(dn_payload *p) { atomic_fetch_add(&p->refs, 1); }
+DN_HOT void dn_payload_ref(dn_payload *p) { atomic_fetch_add(&p->refs, 1); }
 
 /* The last reference gone: the sender may reuse the shared memory. */
-void dn_payload_unref(dn_payload *p) {
+DN_HOT void dn_payload_unref(dn_payload *p) {
   if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
   dn_mapping_unref(p->map);
   if (p->conn) {
@@ -129,7 +129,7 @@ void dn_sched_free(dn_sched *s) {
   memset(s, 0, sizeof *s);
 }
 
-static void append(dn_inq *q, dn_event *e) {
+DN_HOT static void append(dn_inq *q, dn_event *e) {
   e->next = NULL;
   if (q->tail) q->tail->next = e;
   else q->head = e;
@@ -137,7 +137,7 @@ static void append(dn_inq *q, dn_event *e) {
 }
 
 /* Unlinks `cur` (whose predecessor is `prev`) from q. */
-static void unlink_entry(dn_inq *q, dn_event *prev, dn_event *cur) {
+DN_HOT static void unlink_entry(dn_inq *q, dn_event *prev, dn_event *cur) {
   if (prev) prev->next = cur->next;
   else q->head = cur->next;
   if (q->tail == cur) q->tail = prev;
@@ -197,7 +197,7 @@ static void flush_input(dn_sched *s, dn_inq *q) {
   }
 }
 
-void dn_sched_push_input(dn_sched *s, size_t input, dn_event *e) {
+DN_HOT void dn_sched_push_input(dn_sched *s, size_t input, dn_event *e) {
   dn_inq *q = input < s->n ? &s->inputs[input] : NULL;
   if (!q || q->state != OPEN || s->stop_returned || s->ended) {
     if (q && (s->stop_returned || s->ended)) q->discarded++; /* unread, if we restart */
@@ -304,7 +304,7 @@ uint64_t dn_sched_expire(dn_sched *s, uint64_t now_ms) {
   return next;
 }
 
-static void maybe_end(dn_sched *s) {
+DN_HOT static void maybe_end(dn_sched *s) {
   if (s->stop_returned && !s->queued && !s->ctl_count) s->ended = true;
 }
 
@@ -335,7 +335,7 @@ static void closed_returned(dn_sched *s, dn_inq *q) {
   }
 }
 
-dn_event *dn_sched_pop(dn_sched *s, const dn_config *cfg) {
+DN_HOT dn_event *dn_sched_pop(dn_sched *s, const dn_config *cfg) {
   for (;;) {
     if (s->ctl_head) return pop_control(s);
     if (!s->queued) return NULL;
@@ -375,4 +375,4 @@ dn_event *dn_sched_pop(dn_sched *s, const dn_config *cfg) {
   }
 }
 
-bool dn_sched_ready(const dn_sched *s) { return s->ended || s->queued || s->ctl_count; }
+DN_HOT bool dn_sched_ready(const dn_sched *s) { return s->ended || s->queued || s->ctl_count; }

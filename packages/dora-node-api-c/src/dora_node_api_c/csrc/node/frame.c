@@ -15,13 +15,13 @@
 
 #define READ_CHUNK (256 * 1024)
 
-uint64_t dn_now_ms(void) {
+DN_HOT uint64_t dn_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-uint64_t dn_coarse_ms(void) {
+DN_HOT uint64_t dn_coarse_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
@@ -43,7 +43,7 @@ void dn_reader_free(dn_reader *r) {
  * one sendmsg per read, so one read's descriptors are one frame's. A frame may carry one
  * (a `segment`), and at most DN_MAX_HELD_FDS may wait for their frame; a peer that breaks
  * that loses the connection and the descriptors of the read are closed at once. */
-static int keep_fds(dn_reader *r, struct msghdr *msg) {
+DN_HOT static int keep_fds(dn_reader *r, struct msghdr *msg) {
   int got[DN_MAX_FDS];
   int n_got = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
@@ -71,7 +71,7 @@ static int keep_fds(dn_reader *r, struct msghdr *msg) {
   return 0;
 }
 
-int dn_reader_fill(dn_reader *r, int fd) {
+DN_HOT int dn_reader_fill(dn_reader *r, int fd) {
   if (r->pos) {
     dn_buf_consume(&r->buf, r->pos);
     r->pos = 0;
@@ -112,7 +112,7 @@ int dn_reader_fill(dn_reader *r, int fd) {
   return -1;
 }
 
-int dn_reader_next(dn_reader *r, const uint8_t **body, uint32_t *len) {
+DN_HOT int dn_reader_next(dn_reader *r, const uint8_t **body, uint32_t *len) {
   size_t avail = r->buf.len - r->pos;
   if (avail < 4) return 0;
   const uint8_t *p = r->buf.data + r->pos;
@@ -185,7 +185,7 @@ int dn_listen(const char *address, size_t len) {
   return fd;
 }
 
-int dn_write_all(int fd, const void *data, size_t len, int pass_fd) {
+DN_HOT int dn_write_all(int fd, const void *data, size_t len, int pass_fd) {
   const uint8_t *p = data;
   while (len) {
     ssize_t n;
@@ -227,13 +227,13 @@ int dn_write_all(int fd, const void *data, size_t len, int pass_fd) {
   return 0;
 }
 
-void dn_frame_begin(dn_buf *b) {
+DN_HOT void dn_frame_begin(dn_buf *b) {
   b->len = 0;
   b->failed = 0;
   dn_buf_put(b, "\0\0\0\0", 4);
 }
 
-int dn_frame_end(dn_buf *b) {
+DN_HOT int dn_frame_end(dn_buf *b) {
   if (b->failed || b->len - 4 > DN_MAX_FRAME) return dn_fail("frame too large or out of memory");
   uint32_t n = (uint32_t)(b->len - 4);
   for (int i = 0; i < 4; i++) b->data[i] = (uint8_t)(n >> (8 * i));

@@ -27,13 +27,13 @@ long dn_input_index(const dn_ctx *c, const char *id, size_t len) {
   return -1;
 }
 
-static bool str_eq(const char *s, const uint8_t *p, size_t len) {
+DN_HOT static bool str_eq(const char *s, const uint8_t *p, size_t len) {
   return s && strlen(s) == len && memcmp(s, p, len) == 0;
 }
 
 /* ---- release path (any thread) ------------------------------------------------------ */
 
-static void flush_locked(dn_inconn *conn) {
+DN_HOT static void flush_locked(dn_inconn *conn) {
   if (!conn->n_pending) return;
   if (conn->release_fd >= 0) {
     dn_buf f;
@@ -80,7 +80,7 @@ void dn_inconn_unref(dn_inconn *conn) {
   free(conn);
 }
 
-void dn_receiver_flush_all(dn_ctx *c) {
+DN_HOT void dn_receiver_flush_all(dn_ctx *c) {
   for (size_t i = 0; i < c->n_in; i++) {
     dn_inconn *conn = c->in[i];
     pthread_mutex_lock(&conn->lock);
@@ -439,7 +439,7 @@ static void push_error(dn_ctx *c, const char *text) {
   else dn_event_free(e);
 }
 
-static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_len) {
+DN_HOT static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_len) {
   const uint8_t *output, *kind, *schema = NULL, *inl = NULL, *params;
   uint32_t output_len, kind_len, schema_len = 0, inline_len = 0;
   int64_t ts, segment_id = -1, offset = 0, length = 0, token = 0;
@@ -597,7 +597,7 @@ fail:
   return -1;
 }
 
-static int handle_frame(dn_ctx *c, dn_inconn *conn, const uint8_t *body, uint32_t len, char *err,
+DN_HOT static int handle_frame(dn_ctx *c, dn_inconn *conn, const uint8_t *body, uint32_t len, char *err,
                         size_t err_len) {
   mp_rd r = {body, body + len};
   uint32_t n;
@@ -622,7 +622,7 @@ static int handle_frame(dn_ctx *c, dn_inconn *conn, const uint8_t *body, uint32_
          -1;
 }
 
-void dn_receiver_readable(dn_ctx *c, dn_inconn *conn) {
+DN_HOT void dn_receiver_readable(dn_ctx *c, dn_inconn *conn) {
   if (!conn->alive) return;
   int alive = dn_reader_fill(&conn->rd, conn->fd);
   const uint8_t *body;

@@ -56,7 +56,7 @@ dn_mapping *dn_mapping_open(int fd, size_t size) {
 
 void dn_mapping_ref(dn_mapping *m) { atomic_fetch_add(&m->refs, 1); }
 
-void dn_mapping_unref(dn_mapping *m) {
+DN_HOT void dn_mapping_unref(dn_mapping *m) {
   if (m && atomic_fetch_sub(&m->refs, 1) == 1) {
     munmap(m->addr, m->size);
     free(m);
@@ -140,7 +140,7 @@ static dn_segment *segment_new(dn_pool *p, size_t len) {
 }
 
 /* The smallest free segment that fits, or a new one. */
-static dn_segment *take(dn_pool *p, size_t len) {
+DN_HOT static dn_segment *take(dn_pool *p, size_t len) {
   dn_segment *best = NULL;
   for (size_t i = 0; i < p->n_segs; i++) {
     dn_segment *s = p->segs[i];
