@@ -131,38 +131,59 @@ class Receiver(CoreReceiver):
         try:
             bodies = conn.reader.frames()
             batch = len(bodies) > 1
+            # The small message's output, resolved once per output and read (a burst's
+            # read holds thousands of one output's messages), and the run op they join
+            # while it is the last op. Anything else handled in between resets both.
+            last_output: str | None = None
+            input_ids: list[str] = []
+            arrow_type = None
+            single: str | None = None  # the one input of last_output, in a batch
+            run: list[DataItem] | None = None
             for body in bodies:
                 msg = decode(body)
                 if type(msg) is Data:
                     if msg.kind == "buffers" and msg.segment_id < 0 and msg.schema is None:
                         # the common small message, spelled out (same rules as _on_data)
-                        input_ids = conn.routes.get(msg.output_id)
-                        if input_ids and conn.sender is not None:
-                            cached = conn.schemas.get(msg.output_id)
-                            item = DataItem(msg, None if cached is None else cached[1], None)
-                            params = msg.parameters
-                            if params and not _QUEUE_KEYS.isdisjoint(params):
-                                protected, flush = _queue_flags(params)
-                            else:
-                                protected = flush = False
-                            if batch and len(input_ids) == 1 and not (protected or flush):
-                                # a burst: plain messages of one input join one run op
-                                # (Scheduler.push_run), which keeps its place in ops
-                                input_id = input_ids[0]
-                                if ops and ops[-1][0] == input_id and type(ops[-1][1]) is list:
-                                    ops[-1][1].append(item)
-                                else:
-                                    append((input_id, [item], False, False))
+                        output_id = msg.output_id
+                        if output_id != last_output:
+                            run = None
+                            input_ids = conn.routes.get(output_id) or []
+                            if not input_ids or conn.sender is None:
+                                last_output = None
+                                self._on_data(conn, msg, ops)
                                 continue
-                            for input_id in input_ids:
-                                append((input_id, item, protected, flush))
+                            cached = conn.schemas.get(output_id)
+                            arrow_type = None if cached is None else cached[1]
+                            single = input_ids[0] if batch and len(input_ids) == 1 else None
+                            last_output = output_id
+                        item = DataItem(msg, arrow_type, None)
+                        params = msg.parameters
+                        if params and not _QUEUE_KEYS.isdisjoint(params):
+                            protected, flush = _queue_flags(params)
+                        else:
+                            protected = flush = False
+                        if single is not None and not (protected or flush):
+                            # a burst: plain messages of one input join one run op
+                            # (Scheduler.push_run), which keeps its place in ops
+                            if run is not None:
+                                run.append(item)
+                            else:
+                                run = [item]
+                                append((single, run, False, False))
                             continue
+                        run = None
+                        for input_id in input_ids:
+                            append((input_id, item, protected, flush))
+                        continue
+                    last_output = run = None
                     self._on_data(conn, msg, ops)
                 elif type(msg) is Closed:  # queued behind this read's data
+                    last_output = run = None
                     if conn.sender is None:
                         raise ValueError("closed before hello")
                     self._on_closed(conn, msg, ops)
                 else:  # hello and segments: the core's handlers
+                    last_output = run = None
                     self.on_control(conn, msg)
             if conn.reader.fds and not conn.reader.pending():
                 self.check_fds(conn)  # raises: a descriptor no segment claimed
