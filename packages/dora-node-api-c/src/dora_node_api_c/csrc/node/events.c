@@ -14,6 +14,8 @@
 
 #include "node.h"
 
+#include <stddef.h>
+
 dn_event *dn_event_new(dn_ev_kind kind) {
   dn_event *e = calloc(1, sizeof *e);
   if (e) e->kind = kind;
@@ -28,6 +30,40 @@ DN_HOT dn_event *dn_event_new_input(const char *id, size_t id_len) {
   memcpy(e->id, id, id_len);
   e->id_len = id_len;
   e->id_inline = true;
+  return e;
+}
+
+static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
+
+DN_HOT dn_event *dn_event_new_message(const char *id, size_t id_len, const void *data,
+                                      size_t data_len, size_t params_room, uint8_t **room) {
+  /* event | payload | bytes (+ NUL, 16-byte aligned like malloc's) | params | id */
+  size_t at_payload = round16(sizeof(dn_event));
+  size_t at_bytes = at_payload + round16(sizeof(dn_payload));
+  size_t at_params = at_bytes + (data ? round16(data_len + 1) : 0);
+  size_t at_id = at_params + params_room;
+  uint8_t *block = malloc(at_id + id_len + 1);
+  if (!block) return NULL;
+  dn_event *e = (dn_event *)block;
+  memset(e, 0, offsetof(dn_event, type)); /* malloc, not calloc: the type stays unset */
+  e->kind = EV_INPUT;
+  e->id = (char *)block + at_id;
+  memcpy(e->id, id, id_len);
+  e->id[id_len] = 0;
+  e->id_len = id_len;
+  e->id_inline = true;
+  dn_payload *p = (dn_payload *)(block + at_payload);
+  memset(p, 0, sizeof *p);
+  atomic_init(&p->refs, 1);
+  p->block = block;
+  if (data) {
+    p->owned = block + at_bytes;
+    if (data_len) memcpy(p->owned, data, data_len);
+    p->owned[data_len] = 0;
+  }
+  e->payload = p;
+  e->embeds_payload = true;
+  *room = block + at_params;
   return e;
 }
 
@@ -61,6 +97,10 @@ DN_HOT void dn_event_free(dn_event *e) {
   free(e->json);
   free(e->layout);
   free(e->params_raw);
+  if (e->embeds_payload) {
+    dn_payload_unref(e->payload); /* frees e with the last reference */
+    return;
+  }
   dn_payload_unref(e->payload);
   free(e);
 }
@@ -88,7 +128,7 @@ DN_HOT void dn_payload_unref(dn_payload *p) {
     if (p->has_token) dn_inconn_release(p->conn, p->token);
     dn_inconn_unref(p->conn);
   }
-  free(p);
+  free(p->block ? p->block : p);
 }
 
 /* ---- scheduler --------------------------------------------------------------------------- */

@@ -224,6 +224,7 @@ struct dn_inconn;
 typedef struct dn_payload {
   atomic_int refs;
   uint8_t *owned; /* points into this allocation (dn_payload_new's `inline_len`) */
+  void *block;    /* the allocation to free with the last reference (NULL: this struct) */
   dn_mapping *map;
   struct dn_inconn *conn;
   uint64_t token;
@@ -257,8 +258,7 @@ typedef struct dn_event {
   size_t data_len;
   int64_t *layout;
   size_t n_layout;
-  dn_type type;
-  bool has_type;
+  bool has_type;      /* then `type` (last, left unset otherwise) holds the Arrow type */
   uint8_t *params_raw; /* one allocation: the params index, then the map, then the keys */
   size_t params_len;
   dn_param *params;
@@ -267,12 +267,20 @@ typedef struct dn_event {
   uint8_t marker;     /* a queue entry that is not a message: DN_MARK_* */
   bool protected_;    /* carries request_id / goal_id / goal_status: evicted last */
   bool flush;         /* flush=true: older unprotected messages of the input go */
+  bool embeds_payload; /* payload lives in this allocation, which it frees (dn_event_new_message) */
   struct dn_event *next;
+  dn_type type;       /* last: a message without a type does not touch it */
 } dn_event;
 
 DN_HIDDEN dn_event *dn_event_new(dn_ev_kind kind);
 /* An input event with its id stored in the same allocation (one malloc per message). */
 DN_HIDDEN dn_event *dn_event_new_input(const char *id, size_t id_len);
+/* A received message in one allocation: the input event, its id, its payload (a copy of
+ * `data_len` bytes at `data`; NULL: no bytes, e.g. shared memory) and `params_room` bytes
+ * at *room for dn_event_index_params. The payload holds the allocation: the event's memory goes
+ * with the payload's last reference (an Arrow array may outlive the event). */
+DN_HIDDEN dn_event *dn_event_new_message(const char *id, size_t id_len, const void *data,
+                                         size_t data_len, size_t params_room, uint8_t **room);
 DN_HIDDEN int dn_event_set_id(dn_event *e, const void *id, size_t len);
 DN_HIDDEN int dn_event_set_text(dn_event *e, const void *text, size_t len);
 DN_HIDDEN void dn_event_free(dn_event *e);
@@ -325,6 +333,10 @@ DN_HIDDEN void dn_params_write(dn_buf *b, const DoraParam *params, size_t n);
 DN_HIDDEN int dn_params_check(const DoraParam *params, size_t n);
 /* Copies the msgpack map and indexes it into e->params. */
 DN_HIDDEN int dn_event_set_params(dn_event *e, const uint8_t *map, size_t len);
+/* The room dn_event_index_params needs for this map (0: no parameters); -1 if malformed. */
+DN_HIDDEN int dn_params_room(const uint8_t *map, size_t len, size_t *room);
+/* As dn_event_set_params, into `room` bytes at `block` that the event does not own. */
+DN_HIDDEN int dn_event_index_params(dn_event *e, const uint8_t *map, size_t len, uint8_t *block);
 DN_HIDDEN const dn_param *dn_event_param(const dn_event *e, const char *key);
 DN_HIDDEN void dn_msgpack_to_json(mp_rd *r, dn_buf *out, int depth);
 

@@ -45,18 +45,33 @@ DN_HOT void dn_params_write(dn_buf *b, const DoraParam *params, size_t n) {
   }
 }
 
+DN_HOT int dn_params_room(const uint8_t *map, size_t len, size_t *room) {
+  mp_rd r = {map, map + len};
+  uint32_t n;
+  *room = 0;
+  if (mp_read_map(&r, &n) || n > len) return -1;
+  /* the index, the map (values point into it), the NUL-terminated keys (at most the
+   * map's size) */
+  if (n) *room = (size_t)n * sizeof(dn_param) + 2 * len;
+  return 0;
+}
+
 DN_HOT int dn_event_set_params(dn_event *e, const uint8_t *map, size_t len) {
+  size_t room;
+  if (dn_params_room(map, len, &room)) return -1;
+  if (!room) return 0;
+  uint8_t *block = malloc(room);
+  if (!block) return -1;
+  e->params_raw = block;
+  return dn_event_index_params(e, map, len, block);
+}
+
+DN_HOT int dn_event_index_params(dn_event *e, const uint8_t *map, size_t len, uint8_t *block) {
   mp_rd r = {map, map + len};
   uint32_t n;
   if (mp_read_map(&r, &n)) return -1;
   if (n == 0) return 0;
-  if (n > len) return -1;
-  /* one allocation: the index, the map (values point into it), the NUL-terminated keys
-   * (at most the map's size) */
   size_t index = (size_t)n * sizeof(dn_param);
-  uint8_t *block = malloc(index + 2 * len);
-  if (!block) return -1;
-  e->params_raw = block;
   e->params = (dn_param *)block;
   uint8_t *raw = block + index;
   char *keys = (char *)raw + len;

@@ -433,6 +433,12 @@ static int check_offsets(const dn_event *e) {
   return 0;
 }
 
+/* Whether `in` reads `output` of this connection's sender. */
+DN_HOT static bool routed(const dn_input_cfg *in, const dn_inconn *conn, const uint8_t *output,
+                          uint32_t output_len) {
+  return !strcmp(in->source_node, conn->sender) && str_eq(in->source_output, output, output_len);
+}
+
 static void push_error(dn_ctx *c, const char *text) {
   dn_event *e = dn_event_new(EV_ERROR);
   if (e && dn_event_set_text(e, text, strlen(text)) == 0) dn_sched_push_event(&c->sched, e);
@@ -447,6 +453,8 @@ DN_HOT static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_
   uint32_t n_layout = 0;
   bool nil;
   dn_payload *payload = NULL;
+  dn_event *first = NULL; /* the first input's event, holding the payload (one malloc) */
+  bool first_taken = false;
   if (mp_read_str(r, &output, &output_len) || mp_read_int(r, &ts)) goto malformed;
   params = r->p;
   if (mp_skip(r)) goto malformed;
@@ -474,9 +482,22 @@ DN_HOT static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_
   if ((uint64_t)ts > c->clock_last) c->clock_last = (uint64_t)ts;
   const uint8_t *bytes = inl;
   size_t bytes_len = inline_len;
-  char problem[200] = "";
-  payload = dn_payload_new(segment_id >= 0 ? NULL : inl, inline_len);
-  if (!payload) goto oom;
+  char problem[200];
+  problem[0] = 0;
+  size_t params_room = 0;
+  if (params_len > 1 && dn_params_room(params, params_len, &params_room)) goto malformed;
+  const char *first_id = "";
+  for (size_t i = 0; i < c->cfg.n_inputs; i++) {
+    if (routed(&c->cfg.inputs[i], conn, output, output_len)) {
+      first_id = c->cfg.inputs[i].id;
+      break;
+    }
+  }
+  uint8_t *room;
+  first = dn_event_new_message(first_id, strlen(first_id), segment_id >= 0 ? NULL : inl,
+                               inline_len, params_room, &room);
+  if (!first) goto oom;
+  payload = first->payload;
   if (segment_id >= 0) {
     dn_mapping *m = NULL;
     for (size_t i = 0; i < conn->n_maps; i++)
@@ -536,25 +557,31 @@ DN_HOT static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_
   }
   for (size_t i = 0; i < c->cfg.n_inputs; i++) {
     const dn_input_cfg *in = &c->cfg.inputs[i];
-    if (strcmp(in->source_node, conn->sender) || !str_eq(in->source_output, output, output_len))
-      continue;
+    if (!routed(in, conn, output, output_len)) continue;
     if (problem[0]) {
       char text[320];
       snprintf(text, sizeof text, "failed to read input `%s`: %s", in->id, problem);
       push_error(c, text);
       continue;
     }
-    dn_event *e = dn_event_new_input(in->id, strlen(in->id));
-    if (!e) goto oom;
+    dn_event *e;
+    if (!first_taken) {
+      e = first; /* from here the event's fate decides the allocation's */
+      first_taken = true;
+    } else {
+      e = dn_event_new_input(in->id, strlen(in->id));
+      if (!e) goto oom;
+      dn_payload_ref(payload);
+      e->payload = payload;
+    }
     e->ts_ns = (uint64_t)ts;
     e->pl = pl;
     e->data = bytes;
     e->data_len = bytes ? bytes_len : 0;
     if (has_type) e->type = type;
     e->has_type = has_type;
-    dn_payload_ref(payload);
-    e->payload = payload;
-    if (params_len > 1 && dn_event_set_params(e, params, params_len)) {
+    if (params_room && (e == first ? dn_event_index_params(e, params, params_len, room)
+                                   : dn_event_set_params(e, params, params_len))) {
       dn_event_free(e);
       goto oom;
     }
@@ -583,7 +610,7 @@ DN_HOT static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_
     }
     dn_sched_push_input(&c->sched, i, e);
   }
-  dn_payload_unref(payload); /* no input took it: released right away */
+  if (!first_taken) dn_event_free(first); /* no input took it: released right away */
   free(layout);
   return 0;
 oom:
@@ -592,7 +619,7 @@ oom:
 malformed:
   snprintf(err, err_len, "malformed data frame");
 fail:
-  dn_payload_unref(payload);
+  if (!first_taken) dn_event_free(first);
   free(layout);
   return -1;
 }
