@@ -37,13 +37,12 @@ DN_HOT int dn_buf_reserve(dn_buf *buf, size_t extra) {
   return 0;
 }
 
-DN_HOT void dn_buf_put(dn_buf *buf, const void *data, size_t len) {
+void dn_buf_put_grow(dn_buf *buf, const void *data, size_t len) {
   if (len == 0 || dn_buf_reserve(buf, len) != 0) return;
   memcpy(buf->data + buf->len, data, len);
   buf->len += len;
 }
 
-DN_HOT void dn_buf_byte(dn_buf *buf, uint8_t byte) { dn_buf_put(buf, &byte, 1); }
 
 DN_HOT void dn_buf_consume(dn_buf *buf, size_t n) {
   if (n >= buf->len) {

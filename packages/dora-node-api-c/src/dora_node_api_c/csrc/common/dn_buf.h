@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define DN_HIDDEN __attribute__((visibility("hidden")))
 /* The per-message paths (receive, send, read an event): GCC puts these functions together
@@ -23,8 +24,24 @@ typedef struct dn_buf {
 DN_HIDDEN void dn_buf_init(dn_buf *buf, size_t limit);
 DN_HIDDEN void dn_buf_free(dn_buf *buf);
 DN_HIDDEN int dn_buf_reserve(dn_buf *buf, size_t extra);
-DN_HIDDEN void dn_buf_put(dn_buf *buf, const void *data, size_t len);
-DN_HIDDEN void dn_buf_byte(dn_buf *buf, uint8_t byte);
+/* Appends with room to spare inline (an encoder calls this per field), else grows. */
+DN_HIDDEN void dn_buf_put_grow(dn_buf *buf, const void *data, size_t len);
+static inline void dn_buf_put(dn_buf *buf, const void *data, size_t len) {
+  if (len == 0) return;
+  if (!buf->failed && len <= buf->cap - buf->len && len <= buf->limit - buf->len) {
+    memcpy(buf->data + buf->len, data, len);
+    buf->len += len;
+    return;
+  }
+  dn_buf_put_grow(buf, data, len);
+}
+static inline void dn_buf_byte(dn_buf *buf, uint8_t byte) {
+  if (!buf->failed && buf->len < buf->cap && buf->len < buf->limit) {
+    buf->data[buf->len++] = byte;
+    return;
+  }
+  dn_buf_put_grow(buf, &byte, 1);
+}
 /* Drops the first `n` bytes (consumed frames), keeping the rest at the start. */
 DN_HIDDEN void dn_buf_consume(dn_buf *buf, size_t n);
 
