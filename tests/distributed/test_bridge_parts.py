@@ -338,9 +338,11 @@ def test_a_small_inline_message_is_delivered_by_the_caller_unless_others_wait() 
 def test_the_writer_waits_for_a_release_before_growing_its_pool(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Every segment is out when the second message comes: a release that arrives while
-    the writer waits lets it reuse the segment instead of making a new one."""
+    """The pool makes its first GROW_FREELY segments without waiting; once they are all
+    out, a release that arrives while the writer waits lets it reuse a segment instead
+    of making a new one."""
     monkeypatch.setattr(deliver, "GROW_WAIT", 60.0)  # the release always comes first
+    monkeypatch.setattr(deliver, "GROW_FREELY", 2)
     address = f"\0dora-test-node-{secrets.token_hex(4)}"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address)
@@ -351,16 +353,19 @@ def test_the_writer_waits_for_a_release_before_growing_its_pool(
     reader = FrameReader(with_fds=True)
     try:
         big = bytes(range(256)) * 400
-        for timestamp in (1, 2):
+        for timestamp in (1, 2, 3):
             remote = RemoteData("frames", timestamp, {}, "raw", big, True)
             writer.offer(inter_daemon_encoder.encode(remote))
         conn, _ = listener.accept()
-        _hello, segment, first = read_frames(conn, reader, 3)
-        assert isinstance(segment, NewSegment) and first.timestamp_ns == 1
+        # nothing released, no wait: a second segment
+        _hello, new_first, first, new_second, second = read_frames(conn, reader, 5)
+        assert isinstance(new_first, NewSegment) and isinstance(new_second, NewSegment)
+        assert (first.timestamp_ns, second.timestamp_ns) == (1, 2)
+        assert first.segment_id != second.segment_id
         conn.sendall(encode_frame(data_encoder, Release([first.token])))
-        (second,) = read_frames(conn, reader, 1)
-        assert isinstance(second, Data) and second.timestamp_ns == 2
-        assert second.segment_id == first.segment_id
+        (third,) = read_frames(conn, reader, 1)
+        assert isinstance(third, Data) and third.timestamp_ns == 3
+        assert third.segment_id == first.segment_id
     finally:
         writer.stop()
         listener.close()

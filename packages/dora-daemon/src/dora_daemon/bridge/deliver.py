@@ -55,6 +55,7 @@ JOIN_TIMEOUT = 5.0
 MAX_POOL_BYTES = 512 * 1024 * 1024  # then wait for releases (a receiver keeps arrays)
 RELEASE_WAIT = 0.5  # seconds per wait for a release while the pool is full
 GROW_WAIT = 0.005  # seconds to wait for a release before adding a segment to the pool
+GROW_FREELY = 4  # segments the pool makes without waiting (the receivers work meanwhile)
 DIRECT_MAX = 16 * 1024  # zenoh payloads up to this size may be delivered by the callback
 
 OnClosed = Callable[[str, list[str]], None]
@@ -330,12 +331,14 @@ class Writer:
             self._sender.read_releases(conn)
 
     def _before_growing(self) -> None:
-        """Every segment is out: give the receivers :data:`GROW_WAIT` to release one
-        before the pool makes a new one. A new segment costs about as long (the kernel
-        zeroes its pages, the receivers map it), on the CPUs the receivers need; a
-        receiver that keeps its arrays costs that wait once per segment the pool grows."""
+        """Every one of at least :data:`GROW_FREELY` segments is out: give the
+        receivers :data:`GROW_WAIT` to release one before the pool makes a new one. A
+        new segment costs about as long (the kernel zeroes its pages, the receivers map
+        it), on the CPUs the receivers need. Below that depth the writer does not wait:
+        it fills the next segment while the receivers read the previous ones. A receiver
+        that keeps its arrays costs the wait once per segment the pool grows."""
         stats = self._pool.stats()
-        if stats["free"] == 0 and stats["busy_messages"] > 0:
+        if stats["free"] == 0 and stats["busy_messages"] >= GROW_FREELY:
             self._wait_releases(GROW_WAIT)
 
     def _wait_releases(self, timeout: float = RELEASE_WAIT) -> None:
