@@ -7,12 +7,10 @@ payload, still zenoh's: it runs on zenoh's receiving thread, which must get back
 network; the writer copies the payload out and decodes it without copying it again
 (:data:`RemoteDataView`), then copies it once more into shared memory.
 
-A small message that finds nothing of its producer queued or being delivered skips the
-queue: the callback delivers it itself (:meth:`Writer.offer`), sparing a wake-up of the
-writer thread (tens of microseconds on a busy machine). Only inline messages of at most
-:data:`DIRECT_MAX` bytes go that way: their frame fits a socket's buffer unless the node
-stopped reading, and they never wait for a shared-memory segment, so zenoh's thread is
-not held for long; everything else keeps the queue.
+Every message goes through the queue, small ones too: delivering from zenoh's callback
+would save a wake-up of the writer thread (~15-20 us measured), but a node that stops
+reading would then hold zenoh's receiving thread, and with it every other key and the
+liveliness tokens of the link.
 
 Towards the local receivers the writer is that producer, speaking the node-to-node data
 plane: ``Hello`` naming the remote producer, then messages the way the producer sent
@@ -56,7 +54,6 @@ MAX_POOL_BYTES = 512 * 1024 * 1024  # then wait for releases (a receiver keeps a
 RELEASE_WAIT = 0.5  # seconds per wait for a release while the pool is full
 GROW_WAIT = 0.005  # seconds to wait for a release before adding a segment to the pool
 GROW_FREELY = 4  # segments the pool makes without waiting (the receivers work meanwhile)
-DIRECT_MAX = 16 * 1024  # zenoh payloads up to this size may be delivered by the callback
 
 OnClosed = Callable[[str, list[str]], None]
 
@@ -142,13 +139,7 @@ class Writer:
         self.outputs = list(routes)
         # encoded messages in arrival order: samples' payloads as zenoh handed them over,
         # bytes made here (the end of the outputs of a lost producer); None: stop
-        # (fed through :meth:`offer`, which keeps the count of what it queued)
         self._queue: queue.SimpleQueue[zenoh.ZBytes | bytes | None] = queue.SimpleQueue()
-        # messages queued and not yet delivered, under the lock: while it is above 0 the
-        # writer thread owns the sender and the callbacks queue behind it (order)
-        self._lock = threading.Lock()
-        self._pending = 0
-        self._stopped = False
         self._open = set(routes)
         self._on_closed = on_closed
         self._pool = SegmentPool(
@@ -179,24 +170,11 @@ class Writer:
         self._thread.start()
 
     def offer(self, item: zenoh.ZBytes | bytes) -> None:
-        """One encoded message, in arrival order (any thread: zenoh's callbacks).
-
-        Delivered here and now if it is small, inline and nothing of this producer is
-        queued or being delivered; otherwise queued for the writer thread.
-        """
-        with self._lock:
-            if self._pending == 0 and not self._stopped and len(item) <= DIRECT_MAX:
-                payload = item if isinstance(item, bytes) else item.to_bytes()
-                if self._deliver_inline(payload):
-                    return
-                item = payload  # shared or unreadable: the thread handles it
-            self._pending += 1
-            self._queue.put(item)  # under the lock: the queue's order is the arrival order
+        """One encoded message, in arrival order (any thread: zenoh's callbacks)."""
+        self._queue.put(item)
 
     def stop(self) -> None:
         """Deliver what is queued, then close the connections and the pool."""
-        with self._lock:
-            self._stopped = True  # the callbacks queue from now on (nobody delivers)
         self._queue.put(None)
         self._thread.join(JOIN_TIMEOUT)
         if self._thread.is_alive():
@@ -212,13 +190,9 @@ class Writer:
         try:
             while (queued := self._queue.get()) is not None:
                 self._handle(queued if isinstance(queued, bytes) else queued.to_bytes())
-                with self._lock:
-                    self._pending -= 1
         except Exception:
             log.exception("bridge: delivering the outputs of `%s` failed", self.producer)
         finally:
-            with self._lock:
-                self._stopped = True
             self._sender.close()
             self._pool.close()
 
@@ -235,27 +209,6 @@ class Writer:
             self._deliver(message, len(item))
         else:
             self._closed(message.output_id, message.stopping)
-
-    def _deliver_inline(self, item: bytes) -> bool:
-        """Deliver ``item`` on the calling thread if it is an inline message (caller
-        holds the lock, nothing is pending); False: left for the writer thread."""
-        try:
-            message = _decoder.decode(item)
-        except msgspec.DecodeError:
-            return False  # the thread logs it, in its place among the others
-        if type(message) is not RemoteDataView or message.shared:
-            return False
-        try:
-            self._poll_releases()
-            self.messages_received += 1
-            self.bytes_received += len(item)
-            self._deliver(message, len(item))
-        except Exception:
-            # as when the writer thread fails: this producer's delivery ends here
-            log.exception("bridge: delivering the outputs of `%s` failed", self.producer)
-            self._stopped = True
-            self._queue.put(None)
-        return True
 
     def _deliver(self, msg: Any, wire_size: int) -> None:
         """``msg``: a :data:`RemoteDataView`; ``wire_size``: the encoded ``msg``
