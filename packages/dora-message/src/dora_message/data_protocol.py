@@ -51,8 +51,11 @@ class DropSegment(_Msg, tag="drop_segment"):
     segment_id: int
 
 
-class Data(_Msg, tag="data"):
+class Data(_Msg, tag="data", gc=False):
     """One message on ``output_id``.
+
+    Not tracked by the garbage collector (one is decoded per message; its ``layout`` list
+    would make it tracked): nothing it holds can point back to it.
 
     ``kind`` says how to read the payload: ``ipc`` is an Arrow IPC record batch whose
     schema is ``schema`` (or the last schema sent on this output), ``raw`` is plain

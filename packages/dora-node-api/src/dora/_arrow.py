@@ -225,7 +225,7 @@ def read_stream(buffer: pa.Buffer) -> pa.Array:
     return pa.ipc.open_stream(buffer).read_next_batch().column(0)
 
 
-class DataItem(msgspec.Struct, gc=False):
+class DataItem(msgspec.Struct, frozen=True, gc=False):
     """A Data frame received from another node, queued on one or more inputs.
 
     ``schema`` is the batch schema for inline ``ipc`` and the array type for ``buffers``.
