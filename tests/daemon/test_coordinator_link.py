@@ -14,7 +14,9 @@ import pytest
 from dora_daemon.coordinator_link import CoordinatorLink, LinkConfig, LinkRefused
 from dora_daemon.service import DaemonService
 from dora_message.errors import DoraError
-from tests.coordinator.helpers import Proc, refused_port, start_coordinator
+from tests.coordinator.helpers import Proc, cluster, refused_port, start_coordinator
+
+__all__ = ["cluster"]  # the fixture: the coordinators a test starts, killed by PID at the end
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -72,17 +74,6 @@ def logs() -> Iterator[LogWatch]:
             logger.setLevel(level)
 
 
-@pytest.fixture
-def coordinators() -> Iterator[list[Proc]]:
-    """Coordinator processes a test started; killed by PID at the end."""
-    procs: list[Proc] = []
-    try:
-        yield procs
-    finally:
-        for proc in procs:
-            proc.kill()
-
-
 async def coordinator(procs: list[Proc], port: int = 0, *args: str) -> Proc:
     proc = await asyncio.to_thread(start_coordinator, port, *args)
     procs.append(proc)
@@ -97,10 +88,10 @@ def link_to(port: int, **config: object) -> tuple[CoordinatorLink, Registering]:
 
 
 def test_the_link_rejoins_a_coordinator_restarted_on_its_port(
-    coordinators: list[Proc], logs: LogWatch
+    cluster: list[Proc], logs: LogWatch
 ) -> None:
     async def scenario() -> None:
-        first = await coordinator(coordinators)
+        first = await coordinator(cluster)
         link, service = link_to(first.port)
         running = asyncio.create_task(link.run())
         async with asyncio.timeout(45):
@@ -109,7 +100,7 @@ def test_the_link_rejoins_a_coordinator_restarted_on_its_port(
             await logs.wait_for("lost the coordinator", logging.WARNING)
             # the attempts while it is away fail, quietly
             await logs.wait_for("cannot reach the coordinator", logging.DEBUG)
-            await coordinator(coordinators, first.port)
+            await coordinator(cluster, first.port)
             await service.registrations.get()
             service.exit_requested.set()
             await running  # returns: asked to exit, not given up
@@ -124,10 +115,10 @@ def test_the_link_rejoins_a_coordinator_restarted_on_its_port(
 
 
 def test_the_link_gives_up_reconnect_timeout_after_the_loss(
-    coordinators: list[Proc], logs: LogWatch
+    cluster: list[Proc], logs: LogWatch
 ) -> None:
     async def scenario() -> None:
-        only = await coordinator(coordinators)
+        only = await coordinator(cluster)
         link, service = link_to(only.port, reconnect_timeout=1.0)
         running = asyncio.create_task(link.run())
         async with asyncio.timeout(30):
@@ -141,10 +132,10 @@ def test_the_link_gives_up_reconnect_timeout_after_the_loss(
 
 
 def test_a_refused_token_ends_the_link_at_once(
-    coordinators: list[Proc], logs: LogWatch, tmp_path: Path
+    cluster: list[Proc], logs: LogWatch, tmp_path: Path
 ) -> None:
     async def scenario() -> None:
-        guarded = await coordinator(coordinators, 0, "--token-file", str(tmp_path / "token"))
+        guarded = await coordinator(cluster, 0, "--token-file", str(tmp_path / "token"))
         link, service = link_to(guarded.port, token="not-the-token")
         # retried, a 401 would go on for ever (no session was lost: no give-up)
         async with asyncio.timeout(30):
