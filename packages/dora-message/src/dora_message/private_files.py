@@ -1,4 +1,5 @@
-"""Creating files and folders only their owner can read: node logs and recordings.
+"""Creating files and folders only their owner can read (node logs and recordings), and
+reading such files (the token, the daemon's descriptor file).
 
 Logs and recordings hold whatever the nodes printed or sent (camera frames, credentials
 a node logged by mistake), so they get the modes of the coordinator's store and token:
@@ -11,8 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 from typing import IO
+
+from dora_message.peer import uid_allowed
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -56,3 +60,32 @@ def open_private(
     except BaseException:
         os.close(fd)
         raise
+
+
+class NotPrivate(ValueError):
+    """A file that :func:`read_private` refused; the message says why, after the path."""
+
+
+def read_private(
+    path: str | os.PathLike[str], max_bytes: int, *, allow_root: bool = False
+) -> bytes:
+    """The bytes of ``path``, a file that must be only its owner's secret: a regular file
+    (a FIFO would block, a device is not a secret), not reached through a symlink in its
+    last component, owned by us (or root when ``allow_root``), unreadable by group and
+    others, and at most ``max_bytes``. The checks run on the opened descriptor, so the
+    file checked is the file read. Opening errors are ``os.open``'s ``OSError``; a refusal
+    is ``NotPrivate``, whose message continues a sentence starting with the path."""
+    # O_NONBLOCK: opening a FIFO must not hang; it is refused just below
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise NotPrivate("is not a regular file")
+        if not uid_allowed(info.st_uid, os.geteuid(), allow_root):
+            raise NotPrivate(f"belongs to another user (uid {info.st_uid})")
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            raise NotPrivate(f"can be read by others; run `chmod 600 {path}`")
+        data = file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise NotPrivate(f"is over {max_bytes} B")
+    return data

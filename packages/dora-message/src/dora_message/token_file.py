@@ -11,10 +11,10 @@ the file that is read. The token itself never appears in an error message.
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 from dora_message.errors import DoraError
+from dora_message.private_files import NotPrivate, read_private
 
 MAX_TOKEN_FILE_BYTES = 4096  # a token is 64 hex characters; anything far larger is not one
 
@@ -28,25 +28,15 @@ def read_token_file(path: str | os.PathLike[str]) -> str:
     that group or others can read."""
     path = Path(path)
     try:
-        # O_NONBLOCK: opening a FIFO must not hang; it is refused just below
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        data = read_private(path, MAX_TOKEN_FILE_BYTES)
     except FileNotFoundError:
         raise TokenFileError(f"token file {path} does not exist") from None
+    except NotPrivate as refusal:
+        raise TokenFileError(f"token file {path} {refusal}") from None
     except OSError as error:
         if path.is_symlink():
             raise TokenFileError(f"token file {path} is a symlink; give the file itself") from None
         raise TokenFileError(f"cannot open token file {path}: {error.strerror}") from None
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(file.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise TokenFileError(f"token file {path} is not a regular file")
-        if info.st_uid != os.getuid():
-            raise TokenFileError(f"token file {path} belongs to another user (uid {info.st_uid})")
-        if stat.S_IMODE(info.st_mode) & 0o077:
-            raise TokenFileError(f"token file {path} can be read by others; run `chmod 600 {path}`")
-        data = file.read(MAX_TOKEN_FILE_BYTES + 1)
-    if len(data) > MAX_TOKEN_FILE_BYTES:
-        raise TokenFileError(f"token file {path} is too large to hold a token")
     try:
         token = data.decode("utf-8").strip()
     except UnicodeDecodeError:

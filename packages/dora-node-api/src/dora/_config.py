@@ -3,15 +3,13 @@ check, and the whole dataflow descriptor when the config carries only part of it
 
 from __future__ import annotations
 
-import os
-import stat
 from typing import Any
 
 import msgspec
 
 from dora_message.config import NodeConfig
 from dora_message.descriptor_limits import MAX_TEXT_BYTES
-from dora_message.peer import uid_allowed
+from dora_message.private_files import NotPrivate, read_private
 
 # the descriptor file is JSON of a descriptor whose YAML text is at most MAX_TEXT_BYTES;
 # JSON quotes every key and string, so allow it a few times that
@@ -76,24 +74,13 @@ def whole_descriptor(config: NodeConfig) -> dict[str, Any]:
     if not path:
         return config.dataflow_descriptor
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        data = read_private(path, MAX_DESCRIPTOR_FILE_BYTES, allow_root=config.allow_root_peers)
+    except NotPrivate as refusal:
+        raise RuntimeError(f"dataflow descriptor file {path} {refusal}") from None
     except OSError as error:
         raise RuntimeError(
             f"cannot read the dataflow descriptor file {path}: {error.strerror}"
         ) from None
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(file.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise RuntimeError(f"dataflow descriptor file {path} is not a regular file")
-        if not uid_allowed(info.st_uid, os.geteuid(), config.allow_root_peers):
-            raise RuntimeError(
-                f"dataflow descriptor file {path} belongs to another user (uid {info.st_uid})"
-            )
-        if stat.S_IMODE(info.st_mode) & 0o077:
-            raise RuntimeError(f"dataflow descriptor file {path} can be read by others")
-        data = file.read(MAX_DESCRIPTOR_FILE_BYTES + 1)
-    if len(data) > MAX_DESCRIPTOR_FILE_BYTES:
-        raise RuntimeError(f"dataflow descriptor file {path} is over {MAX_DESCRIPTOR_FILE_BYTES} B")
     try:
         descriptor = msgspec.json.decode(data)
     except msgspec.DecodeError as error:
