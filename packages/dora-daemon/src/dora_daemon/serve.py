@@ -1,5 +1,5 @@
-"""Running a daemon that serves a coordinator, as a library: the pieces ``python -m
-dora_daemon`` and ``dora daemon`` share (label and endpoint parsing, the token, the
+"""Running a daemon that serves a coordinator, as a library: the pieces the daemon's
+command (:mod:`dora_daemon.command`) uses (label and endpoint parsing, the token, the
 serve loop)."""
 
 from __future__ import annotations
@@ -14,13 +14,11 @@ from pathlib import Path
 from dora_daemon.bridge.mesh import Mesh, listen_endpoint
 from dora_daemon.coordinator_link import CoordinatorLink, LinkConfig, LinkRefused
 from dora_daemon.service import DaemonService
-from dora_message.constants import DEFAULT_COORDINATOR_PORT, ENV_AUTH_TOKEN
+from dora_message.constants import ENV_AUTH_TOKEN
 from dora_message.errors import DoraError
 from dora_message.token_file import read_token_file
 
 log = logging.getLogger("dora_daemon")
-
-DEFAULT_PORT = DEFAULT_COORDINATOR_PORT
 
 
 def parse_labels(text: str | None) -> dict[str, str]:
