@@ -169,20 +169,26 @@ static void on_tick_or_text(dn_ctx *c, mp_rd *r, bool text) {
     if (mp_skip(r)) goto bad;
     params_len = (size_t)(r->p - params);
   }
+  size_t params_room = 0;
+  if (params && dn_params_room(params, params_len, &params_room)) goto bad;
   if ((uint64_t)ts > c->clock_last) c->clock_last = (uint64_t)ts;
   for (size_t i = 0; i < n; i++) {
     const char *id = c->cfg.inputs[inputs[i]].id;
-    dn_event *e = dn_event_new_input(id, strlen(id));
-    if (!e) break;
-    e->ts_ns = (uint64_t)ts;
-    e->pl = text ? PL_TEXT : PL_EMPTY;
+    dn_event *e;
     if (text) {
-      e->payload = dn_payload_new(str, str_len);
-      if (!e->payload) goto drop;
+      /* a copy of the text per input, in the event's one allocation (as the receiver's) */
+      uint8_t *room;
+      e = dn_event_new_message(id, strlen(id), str, str_len, params_room, &room);
+      if (!e) break;
       e->data = e->payload->owned;
       e->data_len = str_len;
-      if (params && dn_event_set_params(e, params, params_len)) goto drop;
+      if (params_room && dn_event_index_params(e, params, params_len, room)) goto drop;
+    } else {
+      e = dn_event_new_input(id, strlen(id));
+      if (!e) break;
     }
+    e->ts_ns = (uint64_t)ts;
+    e->pl = text ? PL_TEXT : PL_EMPTY;
     dn_sched_push_input(&c->sched, inputs[i], e);
     continue;
   drop:

@@ -105,19 +105,6 @@ DN_HOT void dn_event_free(dn_event *e) {
   free(e);
 }
 
-DN_HOT dn_payload *dn_payload_new(const void *data, size_t len) {
-  /* the bytes follow the struct, at a 16-byte boundary like malloc's own */
-  size_t head = (sizeof(dn_payload) + 15) / 16 * 16;
-  dn_payload *p = calloc(1, head + (data ? len : 0) + 1);
-  if (!p) return NULL;
-  atomic_init(&p->refs, 1);
-  if (data) {
-    p->owned = (uint8_t *)p + head;
-    if (len) memcpy(p->owned, data, len);
-  }
-  return p;
-}
-
 DN_HOT void dn_payload_ref(dn_payload *p) { atomic_fetch_add(&p->refs, 1); }
 
 /* The last reference gone: the sender may reuse the shared memory. */

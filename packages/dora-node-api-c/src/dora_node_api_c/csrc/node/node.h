@@ -223,7 +223,7 @@ struct dn_inconn;
  * event(s) and Arrow arrays made from it. */
 typedef struct dn_payload {
   atomic_int refs;
-  uint8_t *owned; /* points into this allocation (dn_payload_new's `inline_len`) */
+  uint8_t *owned; /* points into this allocation (dn_event_new_message's `data`) */
   void *block;    /* the allocation to free with the last reference (NULL: this struct) */
   dn_mapping *map;
   struct dn_inconn *conn;
@@ -284,8 +284,6 @@ DN_HIDDEN dn_event *dn_event_new_message(const char *id, size_t id_len, const vo
 DN_HIDDEN int dn_event_set_id(dn_event *e, const void *id, size_t len);
 DN_HIDDEN int dn_event_set_text(dn_event *e, const void *text, size_t len);
 DN_HIDDEN void dn_event_free(dn_event *e);
-/* A payload holding a copy of `len` bytes at `data` (NULL: no bytes), in one allocation. */
-DN_HIDDEN dn_payload *dn_payload_new(const void *data, size_t len);
 DN_HIDDEN void dn_payload_ref(dn_payload *p);
 DN_HIDDEN void dn_payload_unref(dn_payload *p);
 
