@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import gc
 import os
-import re
 import socket
-import subprocess
 import sys
+
+from callgrind import instructions
 
 FRAMES = 500  # per read, as a burst's reads hold hundreds to thousands
 TIMESTAMP = 1_765_000_000_000_000_000
@@ -75,25 +75,7 @@ def run(rounds: int) -> None:
 
 def count(rounds: int) -> int:
     """Instructions of a whole child run, as callgrind counts them."""
-    out = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            __file__,
-            "--rounds",
-            str(rounds),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONHASHSEED": "0"},
-    ).stderr
-    match = re.search(r"Collected : (\d+)", out)
-    if match is None:
-        raise SystemExit(f"no instruction count in valgrind's output:\n{out[-2000:]}")
-    return int(match.group(1))
+    return instructions([__file__, "--rounds", str(rounds)], {"PYTHONHASHSEED": "0"})
 
 
 def main() -> None:

@@ -24,13 +24,13 @@ the benchmark's sender); its counts include building that array (about 4k instru
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from callgrind import instructions
 
 ROOT = Path(__file__).resolve().parents[2]
 WARM_UP = 200
@@ -125,26 +125,8 @@ def batched(count: int, batch: int) -> None:
 
 def collected(count: int, batch: int) -> int:
     """Instructions of a whole run with ``count`` messages, counted by callgrind."""
-    out = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            __file__,
-            *(["--fresh"] if FRESH else []),
-            "--messages",
-            str(count),
-            str(batch),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stderr
-    match = re.search(r"Collected : (\d+)", out)
-    if match is None:
-        raise SystemExit(f"no instruction count in valgrind's output:\n{out[-2000:]}")
-    return int(match.group(1))
+    fresh = ["--fresh"] if FRESH else []
+    return instructions([__file__, *fresh, "--messages", str(count), str(batch)])
 
 
 def main() -> None:
