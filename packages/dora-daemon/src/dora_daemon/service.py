@@ -215,14 +215,18 @@ class DaemonService:
         dataflow = LocalDataflow(
             descriptor, base_dir, options, on_log=self._on_log, dataflow_id=dataflow_id
         )
+        watch_mesh = self._watch_mesh(descriptor)
         # Resolving is pure and raises DescriptorError naming the node: done up front, once,
         # so that a bad path is the spawn's error, not a dataflow that fails later.
-        from dora_daemon.bridge import publishes_all
-
-        watched = publishes_all(descriptor) and self.mesh is not None
-        dataflow.resolve(spans=spans, watched=watched, local=wanted if spans else None)
+        dataflow.resolve(
+            spans=spans, watched=watch_mesh is not None, local=wanted if spans else None
+        )
         dataflow.cluster = await self._cluster_part(command) if spans else None
-        dataflow.watch_mesh = await self._watch_mesh(descriptor)
+        if watch_mesh is not None:
+            from dora_daemon.bridge.mesh import PEER_TIMEOUT
+
+            await watch_mesh.ensure_peers({}, PEER_TIMEOUT)
+        dataflow.watch_mesh = watch_mesh
         if dataflow_id in self.hosted:
             raise CommandError(f"dataflow {dataflow_id} already runs on this daemon")
         info = ev.RunningDataflow(
@@ -239,18 +243,15 @@ class DaemonService:
         hosted.task = asyncio.create_task(self._run(hosted))
         log.info("spawning %d node(s) of dataflow %s", len(wanted), dataflow_id)
 
-    async def _watch_mesh(self, descriptor: Descriptor) -> Mesh | None:
-        """The open zenoh session when the dataflow publishes every output for
+    def _watch_mesh(self, descriptor: Descriptor) -> Mesh | None:
+        """The zenoh session to publish on when the dataflow publishes every output for
         ``dora topic``; None when it does not (or this daemon has no session)."""
         from dora_daemon.bridge import publishes_all
-        from dora_daemon.bridge.mesh import PEER_TIMEOUT
 
         if not publishes_all(descriptor):
             return None
         if self.mesh is None:
             log.warning("no zenoh session: `dora topic` cannot watch this dataflow")
-            return None
-        await self.mesh.ensure_peers({}, PEER_TIMEOUT)
         return self.mesh
 
     async def _cluster_part(self, command: cmd.SpawnDataflow) -> ClusterPart:
