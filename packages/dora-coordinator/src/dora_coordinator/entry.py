@@ -10,19 +10,20 @@ daemons, which reconnect when a coordinator is back.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-import os
 import signal
 import sys
 
-from dora_coordinator.limits import limits_from
 from dora_coordinator.server import Coordinator, CoordinatorConfig
 from dora_message.errors import DoraError
 
 
 def run(config: CoordinatorConfig, quiet: bool = False) -> int:
-    """Serve until a signal or ``dora down``; returns the process exit code."""
+    """Serve until a signal or ``dora down``; returns the process exit code.
+
+    ``config.limits`` is used as given: the command fills it from its flags and the
+    environment (:func:`dora_coordinator.command.coordinator_config`).
+    """
     if not quiet:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -30,9 +31,6 @@ def run(config: CoordinatorConfig, quiet: bool = False) -> int:
         # One line per connection is noise; our own modules log what matters.
         logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
-        # a config made in code: the environment decides, as for the command
-        if config.limits is None:
-            config = dataclasses.replace(config, limits=limits_from(os.environ))
         coordinator = Coordinator(config)
     except DoraError as error:
         print(f"error: {error}", file=sys.stderr)
