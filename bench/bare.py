@@ -132,7 +132,7 @@ def chain(
         try:
             sink = start("recv", socks[-1], str(result), str(total))
             relays = [start("relay", socks[i], socks[i + 1], str(total)) for i in range(length - 2)]
-            _wait_ready([sink, *relays], time.monotonic() + start_timeout_s, "bare chain")
+            _wait_ready([sink, *relays], time.monotonic(), start_timeout_s, "bare chain")
             plan = (str(size), str(count), str(warmup), str(interval_ms))
             send = subprocess.run(
                 [str(python), script, "send", socks[0], *plan],
@@ -158,13 +158,16 @@ def chain(
     return ChainFloor(data["lat_ns"].get(str(size), []), cpu)
 
 
-def _wait_ready(procs: list[subprocess.Popen[str]], deadline: float, what: str) -> None:
-    """Wait until each process printed ``ready`` (FloorError past ``deadline``)."""
+def _wait_ready(
+    procs: list[subprocess.Popen[str]], start: float, timeout_s: float, what: str
+) -> None:
+    """Wait until each process printed ``ready``, at most ``timeout_s`` from ``start``
+    (``time.monotonic``); FloorError otherwise."""
     for proc in procs:  # ends when the slowest is ready
         assert proc.stdout is not None
-        left = deadline - time.monotonic()
+        left = start + timeout_s - time.monotonic()
         if left <= 0 or not select.select([proc.stdout], [], [], left)[0]:
-            raise FloorError(f"{len(procs)} {what} processes were not ready in time")
+            raise FloorError(f"{len(procs)} {what} processes took over {timeout_s:.0f} s")
         if proc.stdout.readline().strip() != "ready":
             raise FloorError(f"a {what} process failed to start")
 
@@ -199,13 +202,7 @@ def start_and_pss(count: int, timeout_s: float, python: Path = PYTHON) -> tuple[
                     env=env,
                 )
             )
-        for proc in procs:  # ends when the slowest has imported pyarrow
-            assert proc.stdout is not None
-            left = start + timeout_s - time.monotonic()
-            if left <= 0 or not select.select([proc.stdout], [], [], left)[0]:
-                raise FloorError(f"{count} bare processes took over {timeout_s:.0f} s")
-            if proc.stdout.readline().strip() != "ready":
-                raise FloorError("a bare `import pyarrow` process failed")
+        _wait_ready(procs, start, timeout_s, "bare")  # the slowest has imported pyarrow
         elapsed = time.monotonic() - start
         total = [pss_bytes(proc.pid) for proc in procs]
         if any(pss is None for pss in total):
