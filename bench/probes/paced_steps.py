@@ -23,12 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmark's modules
+from stats import median, percentile
 
 ROOT = Path(__file__).resolve().parents[2]
 WARM_UP = 20
@@ -156,12 +158,10 @@ def steps(count: int, interval_s: float, size: int = 8) -> dict[str, tuple[float
         parts["wake-up"].append(woke - sent[seq])
         parts["receive"].append(done - woke)
         parts["total"].append(done - t_send)
-    return {name: (_pct(values, 50), _pct(values, 90)) for name, values in parts.items()}
-
-
-def _pct(values: list[float], pct: int) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, len(ordered) * pct // 100)] / 1e3
+    return {
+        name: (percentile(values, 50) / 1e3, percentile(values, 90) / 1e3)
+        for name, values in parts.items()
+    }
 
 
 def pyarrow_floor(count: int, interval_s: float) -> float:
@@ -176,7 +176,7 @@ def pyarrow_floor(count: int, interval_s: float) -> float:
         start = time.perf_counter_ns()
         pa.Array.from_buffers(uint8, 8, [None, pa.py_buffer(data)])
         times.append(time.perf_counter_ns() - start)
-    return statistics.median(times) / 1e3
+    return median(times) / 1e3
 
 
 def main() -> None:
