@@ -183,7 +183,6 @@ class LocalDataflow:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
         self._resolved: ResolvedDataflow | None = None
-        self._address = ""
         self._bridge_at: str | None = None
         self._watch_at: str | None = None
         self._launched = False  # the core was started: events go to it
@@ -219,14 +218,13 @@ class LocalDataflow:
         if self._resolved is not None:
             raise RuntimeError("a LocalDataflow is resolved once")
         token = secrets.token_hex(4)
-        self._address = daemon_address(self.dataflow_id, token)
         self._bridge_at = bridge_address(self.dataflow_id, token) if spans else None
         self._watch_at = watch_address(self.dataflow_id, token) if watched else None
         self._resolved = resolve_dataflow(
             self.descriptor,
             self.base_dir,
             dataflow_id=self.dataflow_id,
-            daemon_address=self._address,
+            daemon_address=daemon_address(self.dataflow_id, token),
             host_env=os.environ,
             parent_pid=os.getpid(),
             uv=self.options.uv,
@@ -257,7 +255,7 @@ class LocalDataflow:
             )
         dataflow = self._resolved
         assert dataflow is not None
-        address, bridge_at, watch_at = self._address, self._bridge_at, self._watch_at
+        bridge_at, watch_at = self._bridge_at, self._watch_at
         for warning in dataflow.warnings:
             log.warning("%s", warning)
         self._tell_log_levels(dataflow)
@@ -273,7 +271,7 @@ class LocalDataflow:
         self._all_ended = asyncio.Event()
         self._control = ControlServer(
             self.dataflow_id,
-            address,
+            dataflow.daemon_address,
             dataflow.nodes,
             core.barrier,
             self,
