@@ -72,13 +72,7 @@ def serve(fd: int) -> None:
     # sight (the node's own gc.freeze at Node() does the same for what it adds)
     gc.freeze()
     gc.enable()
-    wake_read, wake_write = os.pipe()
-    os.set_blocking(wake_write, False)
-    signal.set_wakeup_fd(wake_write)
-    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the selector through the fd
-    selector = selectors.DefaultSelector()
-    selector.register(sock, selectors.EVENT_READ)
-    selector.register(wake_read, selectors.EVENT_READ)
+    selector, wake_read, wake_write = _watch(sock)
     _send(sock, {"ready": True})
     server_pid = os.getpid()
     node: tuple[dict, int, int] | None = None
@@ -111,6 +105,19 @@ def serve(fd: int) -> None:
     os.close(wake_read)
     os.close(wake_write)
     _become_node(libc, server_pid, message, out_fd, err_fd)
+
+
+def _watch(sock: socket.socket) -> tuple[selectors.BaseSelector, int, int]:
+    """A selector on the daemon's socket and on a pipe that SIGCHLD writes to (a node
+    ended); returns it with the pipe's ends (read, write)."""
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the selector through the fd
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ)
+    selector.register(wake_read, selectors.EVENT_READ)
+    return selector, wake_read, wake_write
 
 
 def _receive(sock: socket.socket) -> tuple[dict, list[int]] | None:
@@ -264,13 +271,7 @@ def reap_only(fd: int) -> None:
     """The server once it stopped forking: report exits until the daemon closes the
     socket; any further spawn request is refused (the daemon execs that node)."""
     sock = socket.socket(fileno=fd)
-    wake_read, wake_write = os.pipe()
-    os.set_blocking(wake_write, False)
-    signal.set_wakeup_fd(wake_write)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    selector = selectors.DefaultSelector()
-    selector.register(sock, selectors.EVENT_READ)
-    selector.register(wake_read, selectors.EVENT_READ)
+    selector, wake_read, _ = _watch(sock)
     _reap_any(sock)  # nodes that ended while the server was being replaced
     while True:
         for key, _ in selector.select():
