@@ -59,13 +59,12 @@ def limits_from(env: Mapping[str, str], flags: Mapping[str, str | None] | None =
 
 def _parse(setting: Setting, text: str, source: str) -> float:
     """The value of ``text``; :class:`LimitsError` names ``source`` when it is bad."""
-    what = "an integer" if setting.kind is int else "a number"
     try:
-        value = setting.kind(text.strip())
+        value: float | None = setting.kind(text.strip())
     except ValueError:
-        raise LimitsError(
-            f"{source} must be {what} >= {setting.minimum:g}, got {text[:40]!r}"
-        ) from None
-    if not value >= setting.minimum or value == float("inf"):
+        value = None
+    # `not >=` also refuses nan
+    if value is None or not value >= setting.minimum or value == float("inf"):
+        what = "an integer" if setting.kind is int else "a number"
         raise LimitsError(f"{source} must be {what} >= {setting.minimum:g}, got {text[:40]!r}")
     return value
