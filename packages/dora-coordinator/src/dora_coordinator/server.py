@@ -67,7 +67,7 @@ class CoordinatorConfig:
     daemon_timeout: float = 30.0
     recovery_timeout: float = 60.0
     spawn_timeout: float = 60.0
-    # None: the defaults overridden by DORA_COORDINATOR_* variables (see entry.run)
+    # None: the defaults (the command fills it from flags and DORA_COORDINATOR_* variables)
     limits: Limits | None = None
 
 
