@@ -136,16 +136,13 @@ class Endings:
 
     def _watch_finished_receivers(self, producer: str, now: float) -> None:
         """Arm the finish grace of every running receiver whose inputs are now all closed."""
-        for (source, _output), readers in self._dataflow.consumers.items():
-            if source != producer:
+        for receiver in self._router.downstream(producer):
+            node = self._nodes.get(receiver)
+            if node is None or not node.running:
                 continue
-            for receiver in readers:
-                node = self._nodes.get(receiver)
-                if node is None or not node.running:
-                    continue
-                if self._router.all_inputs_closed(receiver):
-                    spec = self._dataflow.nodes[receiver].descriptor_node
-                    self.finish.arm(receiver, spec.finish_grace_secs, now)
+            if self._router.all_inputs_closed(receiver):
+                spec = self._dataflow.nodes[receiver].descriptor_node
+                self.finish.arm(receiver, spec.finish_grace_secs, now)
 
     def _straggler(self, node_id: str, grace: float, now: float) -> None:
         """``node_id`` outlived its finish grace: stop it with the ladder, as a failure."""
