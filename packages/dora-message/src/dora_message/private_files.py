@@ -16,6 +16,7 @@ import stat
 from pathlib import Path
 from typing import IO
 
+from dora_message.errors import DoraError
 from dora_message.peer import uid_allowed
 
 FILE_MODE = 0o600
@@ -62,7 +63,7 @@ def open_private(
         raise
 
 
-class NotPrivate(ValueError):
+class NotPrivate(DoraError):
     """A file that :func:`read_private` refused; the message says why, after the path."""
 
 
