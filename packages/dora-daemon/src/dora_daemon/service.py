@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import msgspec
 import psutil
 
+from dora_daemon.bridge import publishes_all
 from dora_daemon.errors import DaemonError
 from dora_daemon.local import LocalDataflow, RunOptions
 from dora_daemon.log_query import read_dataflow_logs
@@ -246,8 +247,6 @@ class DaemonService:
     def _watch_mesh(self, descriptor: Descriptor) -> Mesh | None:
         """The zenoh session to publish on when the dataflow publishes every output for
         ``dora topic``; None when it does not (or this daemon has no session)."""
-        from dora_daemon.bridge import publishes_all
-
         if not publishes_all(descriptor):
             return None
         if self.mesh is None:
