@@ -149,7 +149,7 @@ class Endings:
         node = self._nodes.get(node_id)
         if node is None or not node.running:
             return
-        if self._stopping.requested or self._stopping.force:
+        if self._stopping.requested:
             return  # the dataflow stop handles it
         log.warning(
             "node %s still runs %.1f s after all its inputs closed: stopping it", node_id, grace

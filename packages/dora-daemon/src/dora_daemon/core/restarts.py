@@ -54,7 +54,7 @@ class Restarts:
 
     def disabled(self, node_id: str, node: Supervised) -> str | None:
         """Why the node may not restart now (None: it may)."""
-        if self._stopping.requested or self._stopping.force:
+        if self._stopping.requested:
             return "the dataflow is stopping"
         if node.stop_requested:
             return "it was stopped (dora node stop)"

@@ -28,7 +28,7 @@ class Stopping:
         self._nodes = nodes
         self.grace = grace
         self.requested = False  # the dataflow is stopping: nothing restarts any more
-        self.force = False  # a forced stop: every node SIGKILLed
+        self.force = False  # a forced stop: every node SIGKILLed (requested is set too)
         self._ladder: Ladder | None = None  # the dataflow's stop ladder
         self._kills: dict[str, Kill] = {}
 
@@ -45,7 +45,7 @@ class Stopping:
             self.requested = True
             for node_id in node_ids:
                 self._out.send(node_id, Stop())
-            if self._ladder is None and not self.force:
+            if self._ladder is None:
                 self._ladder = Ladder.start(now, self.grace if grace is None else grace)
 
     def stop_one(
