@@ -40,6 +40,21 @@ def test_a_segment_is_reused_once_every_receiver_released_it() -> None:
         pool.close()
 
 
+def test_busy_when_full_counts_held_messages_only_while_no_segment_is_free() -> None:
+    pool = SegmentPool("test-pool")
+    try:
+        assert pool.busy_when_full() == 0  # nothing made yet: nothing held
+        first, offset = pool.acquire(2 << 20, dedicated=True)
+        token, _ = pool.publish(first, offset, {"a"})
+        second, offset = pool.acquire(2 << 20, dedicated=True)
+        pool.publish(second, offset, {"a"})
+        assert pool.busy_when_full() == 2
+        pool.release("a", [token])  # the first is free again
+        assert pool.busy_when_full() == 0
+    finally:
+        pool.close()
+
+
 def test_a_receiver_that_goes_away_releases_everything() -> None:
     pool = SegmentPool("test-pool")
     try:

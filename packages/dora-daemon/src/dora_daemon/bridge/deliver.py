@@ -290,8 +290,7 @@ class Writer:
         it), on the CPUs the receivers need. Below that depth the writer does not wait:
         it fills the next segment while the receivers read the previous ones. A receiver
         that keeps its arrays costs the wait once per segment the pool grows."""
-        stats = self._pool.stats()
-        if stats["free"] == 0 and stats["busy_messages"] >= GROW_FREELY:
+        if self._pool.busy_when_full() >= GROW_FREELY:
             self._wait_releases(GROW_WAIT)
 
     def _wait_releases(self, timeout: float = RELEASE_WAIT) -> None:

@@ -257,6 +257,11 @@ class SegmentPool:
 
     # ---- introspection / teardown ---------------------------------------------------
 
+    def busy_when_full(self) -> int:
+        """How many messages hold segments when none is free (0 while one is free)."""
+        with self._lock:
+            return 0 if self._free else len(self._busy)
+
     def stats(self) -> dict[str, int]:
         """Counters for tests and debugging."""
         with self._lock:
