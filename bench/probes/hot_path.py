@@ -1,6 +1,6 @@
 """Probe: the node API's per-message cost, two real nodes in one process.
 
-A sender and a receiver node (real sockets, the test fake daemon of ``tests/node_api``)
+A sender and a receiver node (real sockets, the fake daemon of ``bench/fake_daemon.py``)
 exchange 8 B arrays in one thread: ``send_output`` then ``next()``. Prints the median
 cost of each call, warm. With ``--count-instructions`` it runs itself twice under
 ``valgrind --tool=callgrind`` instead and prints instructions per message (send and
@@ -32,17 +32,18 @@ from typing import Any
 
 from callgrind import instructions
 
-ROOT = Path(__file__).resolve().parents[2]
+BENCH = Path(__file__).resolve().parents[1]  # for the fake daemon
 WARM_UP = 200
 COLD_COUNT = 300  # exchanges timed with --cold-ms (each one sleeps twice)
 
 
 def pair() -> tuple[Any, Any]:
     """A receiving and a sending node, connected through the fake daemon."""
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(BENCH))
+    from fake_daemon import FakeDaemon
+
     from dora import Node
     from dora_message.config import InputConfig
-    from tests.node_api.fake_daemon import FakeDaemon
 
     daemon = FakeDaemon(["tx", "rx"])
     configs = daemon.configs(

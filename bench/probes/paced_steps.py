@@ -1,6 +1,6 @@
 """Probe: where a paced small message's latency goes, step by step, in two processes.
 
-A sender and a receiver node (real sockets, the test fake daemon of ``tests/node_api``),
+A sender and a receiver node (real sockets, the fake daemon of ``bench/fake_daemon.py``),
 each in its own forked process, exchange UInt8 arrays (8 B unless ``--size``) paced like
 the benchmark's latency runs (10 ms apart). Per message it takes four clocks (``time.time_ns``):
 
@@ -32,7 +32,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmark's modules
 from stats import median, percentile
 
-ROOT = Path(__file__).resolve().parents[2]
 WARM_UP = 20
 
 
@@ -112,9 +111,9 @@ def _read_all(fd: int) -> bytes:
 
 def steps(count: int, interval_s: float, size: int = 8) -> dict[str, tuple[float, float]]:
     """p50 and p90 of each step in µs, over ``count`` paced messages."""
-    sys.path.insert(0, str(ROOT))
+    from fake_daemon import FakeDaemon
+
     from dora_message.config import InputConfig
-    from tests.node_api.fake_daemon import FakeDaemon
 
     total = WARM_UP + count
     daemon = FakeDaemon(["tx", "rx"])

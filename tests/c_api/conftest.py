@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 import dora_node_api_c
+from bench.fake_daemon import FakeDaemon
 from tests.c_api.helpers import NODES, WARNINGS, check_compile
-from tests.node_api.fake_daemon import FakeDaemon
 
 CompileC = Callable[..., Path]
 

@@ -34,11 +34,11 @@ from pathlib import Path
 import pytest
 
 import dora_node_api_c as api
+from bench.fake_daemon import FakeDaemon
 from dora_message.config import encode_node_config
 from dora_message.data_protocol import Data, Hello, data_encoder
 from dora_message.dataplane.framing import encode_frame
 from dora_message.node_protocol import PROTOCOL_VERSION
-from tests.node_api.fake_daemon import FakeDaemon
 from tests.procs import DoraProcess, run_dora
 
 HERE = Path(__file__).parent

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from bench.fake_daemon import FakeDaemon
 from dora_message.data_protocol import (
     Closed,
     Data,
@@ -37,7 +38,6 @@ from tests.c_api.helpers import (
     send_frame,
     topology,
 )
-from tests.node_api.fake_daemon import FakeDaemon
 
 pytestmark = pytest.mark.integration
 

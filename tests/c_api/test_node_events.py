@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.fake_daemon import FakeDaemon
 from dora_message.data_protocol import Closed, Data, Hello, data_encoder, to_receiver_decoder
 from dora_message.dataplane.framing import FrameBuffer, encode_frame
 from dora_message.node_protocol import (
@@ -33,7 +34,6 @@ from tests.c_api.helpers import (
     send_frame,
     topology,
 )
-from tests.node_api.fake_daemon import FakeDaemon
 
 pytestmark = pytest.mark.integration
 

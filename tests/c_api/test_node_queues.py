@@ -11,11 +11,11 @@ from contextlib import contextmanager
 
 import pytest
 
+from bench.fake_daemon import FakeDaemon
 from dora_message.config import InputConfig
 from dora_message.node_protocol import BrokenInputs, PendingInputs, Stop
 from tests.c_api.conftest import CompileC
 from tests.c_api.helpers import CNode, hello_frame, raw_frame, running_watch, send_frame
-from tests.node_api.fake_daemon import FakeDaemon
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import sys
 
+from bench.fake_daemon import FakeDaemon
 from dora_message.config import InputConfig
-from tests.node_api.fake_daemon import FakeDaemon, NodeProcess
+from tests.node_api.node_process import NodeProcess
 
 CASES = [
     ("8 B @100 Hz", {"COUNT": "300", "SIZE": "8", "INTERVAL": "0.01"}),

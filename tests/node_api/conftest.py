@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from bench.fake_daemon import FakeDaemon
 from dora import Node
 from dora_message.config import InputConfig
-from tests.node_api.fake_daemon import FakeDaemon, NodeProcess
+from tests.node_api.node_process import NodeProcess
 
 
 class Harness:

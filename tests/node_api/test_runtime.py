@@ -8,7 +8,7 @@ import os
 import pytest
 
 from dora_message.config import InputConfig
-from tests.node_api.fake_daemon import NODES_DIR
+from tests.node_api.node_process import NODES_DIR
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
