@@ -30,6 +30,7 @@ import psutil
 from flows import NODES_DIR, NodeSpec, RunSpec, write_flow
 from peer import System, ours_system, peer_system
 from runner import kill_tree
+from scale import relay_chain
 
 SETTLE_S = 2.0  # after the last node appeared: start-up work done before measuring
 STOP_GRACE_S = 20.0
@@ -49,13 +50,7 @@ def chain_nodes(length: int, rate: float) -> tuple[NodeSpec, ...]:
     source = NodeSpec(
         id="source", script="paced_source.py", env={"BENCH_RATE": str(rate)}, outputs=("data",)
     )
-    relays, upstream = [], "source"
-    for i in range(length - 1):
-        relay_id = f"relay{i:03d}"
-        inputs = {"data": {"source": f"{upstream}/data", "queue_size": 1000}}
-        relays.append(NodeSpec(id=relay_id, script="relay.py", inputs=inputs, outputs=("data",)))
-        upstream = relay_id
-    return (source, *relays)
+    return relay_chain(source, length - 1, queue_size=1000)
 
 
 def _is_node(proc: psutil.Process) -> bool:

@@ -70,6 +70,35 @@ def _sender(node_id: str, count: int, warmup: int, pace_ms: float, hops: int) ->
     )
 
 
+def relay_ids(count: int) -> list[str]:
+    return [f"relay{i:03d}" for i in range(count)]
+
+
+def relay_chain(
+    head: NodeSpec,
+    count: int,
+    queue_size: int,
+    env: dict[str, str] | None = None,
+    writes_result: bool = False,
+) -> tuple[NodeSpec, ...]:
+    """``head`` then ``count`` ``relay.py`` nodes, each forwarding output ``data`` of the node
+    before it on its own ``data``: the links of the scale chain and of ``idle_chain.py``."""
+    nodes = [head]
+    for relay_id in relay_ids(count):
+        inputs = {"data": {"source": f"{nodes[-1].id}/data", "queue_size": queue_size}}
+        nodes.append(
+            NodeSpec(
+                id=relay_id,
+                script="relay.py",
+                env=dict(env or {}),
+                inputs=inputs,
+                outputs=("data",),
+                writes_result=writes_result,
+            )
+        )
+    return tuple(nodes)
+
+
 class Chain(FlooredScenario):
     """source -> relays -> sink; start-up, PSS and per-hop latency against bare floors."""
 
@@ -89,31 +118,25 @@ class Chain(FlooredScenario):
         total = self.count + self.warmup
         room = total + 10  # queue room for every message: a stall is no drop by policy
         source = _sender("source", self.count, self.warmup, CHAIN_PACE_MS, self.hops)
-        relays, upstream = [], "source"
-        for relay_id in self.relay_ids():
-            relays.append(
-                NodeSpec(
-                    id=relay_id,
-                    script="relay.py",
-                    env={"BENCH_EXPECT": str(total)},
-                    inputs={"data": {"source": f"{upstream}/data", "queue_size": room}},
-                    outputs=("data",),
-                    writes_result=True,  # its CPU per message
-                )
-            )
-            upstream = relay_id
+        chain = relay_chain(
+            source,
+            self.length - 2,
+            queue_size=room,
+            env={"BENCH_EXPECT": str(total)},
+            writes_result=True,  # its CPU per message
+        )
         sink = NodeSpec(
             id="sink",
             script="receiver.py",
             env={"BENCH_EXPECT": str(total)},
-            inputs={"data": {"source": f"{upstream}/data", "queue_size": room}},
+            inputs={"data": {"source": f"{chain[-1].id}/data", "queue_size": room}},
             outputs=("done",),
             writes_result=True,
         )
-        return (source, *relays, sink)
+        return (*chain, sink)
 
     def relay_ids(self) -> list[str]:
-        return [f"relay{i:03d}" for i in range(self.length - 2)]
+        return relay_ids(self.length - 2)
 
     def runs(self) -> list[RunSpec]:
         sending = (self.count + self.warmup) * CHAIN_PACE_MS / 1000
