@@ -36,6 +36,7 @@ A ``list`` in place of the item is a run of plain messages (see ``Scheduler.push
 HANDOFF_DELAY = 0.005  # the consumer is "busy" after this long outside next()
 BACKGROUND_TICK = 0.02  # how often the idle background thread looks
 WAITING_TICK = 0.1  # ... while a consumer is blocked in next() (it polls itself)
+LONG_WAIT_TICK = 1.6  # ... once nobody has left next() for a while: the node is idle
 
 
 class Inbox:
@@ -142,6 +143,8 @@ class Poller:
         self._consumers: list[None] = []
         self._async_waiters = 0
         self.active_at = time.monotonic()  # last time a consumer asked for an event
+        # the background thread sleeps past WAITING_TICK: a consumer leaving next() wakes it
+        self._sleeping_long = False
         self.last_poll = 0.0
         self.closed = False
         self.blocked = False  # a thread is (about to be) asleep in epoll
@@ -239,6 +242,8 @@ class Poller:
         finally:
             consumers.pop()
             self.active_at = time.monotonic()
+            if self._sleeping_long:
+                self._wake_background()
 
     def wait_entry(self, inbox: Inbox) -> Any:
         """Consumer side of ``next()`` without a timeout: poll until an entry is queued
@@ -268,6 +273,8 @@ class Poller:
         finally:
             consumers.pop()
             self.active_at = time.monotonic()
+            if self._sleeping_long:
+                self._wake_background()
 
     def waiting(self) -> bool:
         """Whether a consumer is blocked waiting for an event right now."""
@@ -299,9 +306,28 @@ class Poller:
         idle = self._idle
         while True:
             with idle:
+                tick = WAITING_TICK
+                seen = -1.0  # the first look counts as activity: one WAITING_TICK first
                 while not self.closed and not self._should_poll():
-                    # a consumer blocked in next() polls itself: look rarely (CPU at idle)
-                    idle.wait(WAITING_TICK if self._consumers else BACKGROUND_TICK)
+                    if not self._consumers:
+                        tick = WAITING_TICK
+                        idle.wait(BACKGROUND_TICK)
+                        continue
+                    # a consumer blocked in next() polls itself: look rarely, and more
+                    # rarely still while nobody leaves next() (the idle CPU of a node)
+                    if self.active_at != seen:
+                        seen, tick = self.active_at, WAITING_TICK
+                    elif tick < LONG_WAIT_TICK:
+                        tick = min(2 * tick, LONG_WAIT_TICK)
+                    if tick > WAITING_TICK:
+                        self._sleeping_long = True
+                        # a consumer that left before the flag was set has moved
+                        # active_at, which this re-read sees (it checks the flag after)
+                        if self.active_at == seen and self._consumers:
+                            idle.wait(tick)
+                        self._sleeping_long = False
+                    else:
+                        idle.wait(tick)
             if self.closed:
                 return
             with self.lock:
@@ -315,6 +341,12 @@ class Poller:
                             return
                         logger.exception("node I/O thread: polling failed")
                         time.sleep(BACKGROUND_TICK)
+
+    def _wake_background(self) -> None:
+        # the node is leaving next() after a long wait: the background thread takes over
+        # the polling HANDOFF_DELAY from now, not a LONG_WAIT_TICK
+        with self._idle:
+            self._idle.notify_all()
 
     def stop(self) -> None:
         """Stop the background thread (idempotent)."""
