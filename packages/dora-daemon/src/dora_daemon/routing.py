@@ -46,6 +46,13 @@ class Router:
         self._sender = sender
         self._on_log = on_log
         self._open = set(dataflow.consumers)  # (producer, output) not closed yet
+        # the routing table (fixed once resolved) by node: a node ending costs its own edges
+        self._outputs_of: dict[str, list[str]] = {}  # producer -> its read outputs, sorted
+        self._read_by: dict[str, list[tuple[str, str]]] = {}  # receiver -> keys it reads, sorted
+        for producer, output in sorted(dataflow.consumers):
+            self._outputs_of.setdefault(producer, []).append(output)
+            for receiver in dataflow.consumers[producer, output]:
+                self._read_by.setdefault(receiver, []).append((producer, output))
 
     def close_outputs(self, producer: str, outputs: Iterable[str] | None = None) -> None:
         """Tell every receiver that these outputs of ``producer`` (default: all) closed.
@@ -55,9 +62,9 @@ class Router:
         """
         wanted = None if outputs is None else set(outputs)
         closed: dict[str, list[str]] = {}
-        for key in sorted(self._open):
-            node, output = key
-            if node != producer or (wanted is not None and output not in wanted):
+        for output in self._outputs_of.get(producer, ()):
+            key = (producer, output)
+            if key not in self._open or (wanted is not None and output not in wanted):
                 continue
             self._open.discard(key)
             for receiver, input_ids in self._dataflow.consumers[key].items():
@@ -67,15 +74,14 @@ class Router:
 
     def reopen_outputs(self, producer: str) -> None:
         """``producer`` (a dynamic node) joins again: its outputs count as open."""
-        self._open.update(key for key in self._dataflow.consumers if key[0] == producer)
+        self._open.update((producer, output) for output in self._outputs_of.get(producer, ()))
 
     def downstream(self, producer: str) -> dict[str, list[str]]:
         """Every receiver of ``producer``'s outputs with the input ids they read them on."""
         receivers: dict[str, list[str]] = {}
-        for (node, _output), readers in sorted(self._dataflow.consumers.items()):
-            if node == producer:
-                for receiver, input_ids in readers.items():
-                    receivers.setdefault(receiver, []).extend(input_ids)
+        for output in self._outputs_of.get(producer, ()):
+            for receiver, input_ids in self._dataflow.consumers[producer, output].items():
+                receivers.setdefault(receiver, []).extend(input_ids)
         return receivers
 
     def node_restarted(self, producer: str) -> None:
@@ -92,9 +98,9 @@ class Router:
     def closed_inputs(self, receiver: str) -> dict[str, list[str]]:
         """Inputs of ``receiver`` whose outputs closed already, by producer (catch-up)."""
         closed: dict[str, list[str]] = {}
-        for key, readers in sorted(self._dataflow.consumers.items()):
-            if key not in self._open and receiver in readers:
-                closed.setdefault(key[0], []).extend(readers[receiver])
+        for key in self._read_by.get(receiver, ()):
+            if key not in self._open:
+                closed.setdefault(key[0], []).extend(self._dataflow.consumers[key][receiver])
         return closed
 
     def all_inputs_closed(self, node_id: str) -> bool:
