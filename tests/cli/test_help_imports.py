@@ -8,8 +8,9 @@ import check behind the start-up figure in ``bench/cli_startup.py``; it measures
 
 The shortcuts that keep ``--help`` cheap are checked to change nothing a user sees:
 completing a command name imports no command module, the help width main() gives click
-is click's own, path parameters still give ``pathlib.Path`` values, and the copied log
-levels are the message package's.
+is click's own, path parameters still give ``pathlib.Path`` values, the copied log
+levels are the message package's, and only runs that did nothing but print (help,
+version, completion) end at once (``dora_cli.quick_start``), with their output flushed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import click
 import pytest
@@ -60,39 +62,69 @@ SERVER_COMMANDS = {
 
 MARKER = "--- sys.modules ---"
 
-# Runs the CLI as the console script does, then lists what got imported.
+# Runs the CLI as the console script does, then reports how it ended (at once through
+# os._exit, as dora_cli.quick_start.exit_at_once ends a help run, or by returning or
+# raising SystemExit), its exit code and what got imported.
 WRAPPER = f"""
+import os
 import sys
+
+def report(how, code):
+    print({MARKER!r})
+    print(how)
+    print(code)
+    print("\\n".join(sorted(sys.modules)), flush=True)
+
+def at_once(code, exit=os._exit):
+    report("at once", code)
+    exit(code)
+
+os._exit = at_once
 sys.argv[0] = "dora"
 from dora_cli.main import main
 try:
     main()
-except SystemExit as exit:
-    code = exit.code
+except SystemExit as ending:
+    report("normally", ending.code)
 else:
-    code = 0
-print({MARKER!r})
-print(code)
-print("\\n".join(sorted(sys.modules)))
+    report("normally", None)
 """
+
+
+class Ending(NamedTuple):
+    """What :data:`WRAPPER` saw: the output before its report, how and with what code
+    the CLI ended, and the modules imported by then."""
+
+    output: str
+    how: str
+    code: str
+    modules: set[str]
+
+
+def run_wrapped(args: list[str], env: dict[str, str], prelude: str = "") -> Ending:
+    """Run ``dora ARGS`` in :data:`WRAPPER` (after ``prelude``), in a new Python process."""
+    result = subprocess.run(
+        [sys.executable, "-c", prelude + WRAPPER, *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+    )
+    output, marker, tail = result.stdout.partition(MARKER + "\n")
+    assert marker, f"dora {' '.join(args)}: no report\n{result.stdout}\n{result.stderr}"
+    how, code, *modules = tail.split("\n")
+    return Ending(output, how, code, {m for m in modules if m})
 
 
 def help_imports(path: tuple[str, ...]) -> tuple[str, set[str]]:
     """Run ``dora PATH --help``; return its output and the modules it imported."""
-    result = subprocess.run(
-        [sys.executable, "-c", WRAPPER, *path, "--help"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"},
-    )
     shown = " ".join(("dora", *path, "--help"))
-    assert result.returncode == 0, f"{shown}: exit {result.returncode}\n{result.stderr}"
-    help_text, _, tail = result.stdout.partition(MARKER + "\n")
-    code, _, modules = tail.partition("\n")
-    assert code.strip() in ("0", "None"), f"{shown}: exit {code}\n{result.stderr}"
-    assert "Usage: dora" in help_text, f"{shown} printed no usage:\n{result.stdout}"
-    return help_text, set(modules.split())
+    ending = run_wrapped([*path, "--help"], {"NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
+    assert ending.code in ("0", "None"), f"{shown}: exit {ending.code}\n{ending.output}"
+    assert "Usage: dora" in ending.output, f"{shown} printed no usage:\n{ending.output}"
+    # help is all such a run does: it skips the interpreter's shutdown
+    assert ending.how == "at once", f"{shown} ended {ending.how}"
+    return ending.output, ending.modules
 
 
 def heavy_in(modules: set[str]) -> list[str]:
@@ -119,14 +151,8 @@ def test_every_help_imports_nothing_heavy() -> None:
 
 def test_the_check_sees_a_heavy_import() -> None:
     # the same wrapper with asyncio imported first: the check must report it
-    result = subprocess.run(
-        [sys.executable, "-c", "import asyncio\n" + WRAPPER, "--help"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    _, _, tail = result.stdout.partition(MARKER + "\n")
-    assert "asyncio" in heavy_in(set(tail.split()[1:])), result.stdout + result.stderr
+    ending = run_wrapped(["--help"], {"NO_COLOR": "1"}, prelude="import asyncio\n")
+    assert "asyncio" in heavy_in(ending.modules), ending
 
 
 def test_the_log_level_choices_are_the_message_levels() -> None:
@@ -138,18 +164,32 @@ def test_the_log_level_choices_are_the_message_levels() -> None:
 
 
 def test_completing_a_command_name_imports_no_command_module() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", WRAPPER],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={"_DORA_COMPLETE": "bash_complete", "COMP_WORDS": "dora st", "COMP_CWORD": "1"},
+    ending = run_wrapped(
+        [], {"_DORA_COMPLETE": "bash_complete", "COMP_WORDS": "dora st", "COMP_CWORD": "1"}
     )
-    candidates, _, tail = result.stdout.partition(MARKER + "\n")
-    assert candidates.split() == ["plain,start", "plain,status", "plain,stop"], result.stderr
-    modules = tail.split()[1:]
-    assert modules, result.stdout
-    assert [m for m in modules if m.startswith("dora_cli.commands.")] == []
+    assert ending.output.split() == ["plain,start", "plain,status", "plain,stop"]
+    assert ending.how == "at once"
+    assert ending.modules
+    assert [m for m in ending.modules if m.startswith("dora_cli.commands.")] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "how", "code"),
+    [
+        # click's Exit ends these before any command runs
+        (["--version"], "at once", "0"),
+        (["topic", "-h"], "at once", "0"),
+        # a command that ran to its end, a click error, a command's own failure
+        (["completion", "bash"], "normally", "0"),
+        (["run", "--bogus"], "normally", "2"),
+        (["validate", "/nonexistent/flow.yml"], "normally", "1"),
+    ],
+)
+def test_only_runs_that_did_nothing_but_print_exit_at_once(
+    args: list[str], how: str, code: str
+) -> None:
+    ending = run_wrapped(args, {"NO_COLOR": "1", "PATH": "/usr/bin:/bin"})
+    assert (ending.how, ending.code) == (how, code), ending.output
 
 
 @pytest.mark.parametrize("columns", ["40", "66", "200"])
@@ -194,3 +234,49 @@ def test_a_bare_group_prints_its_help_once(args: list[str]) -> None:
     assert result.stderr.count("Usage: dora") == 1, result.stderr
     assert "Commands:" in result.stderr
     assert "error:" not in result.stderr
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_collection_is_paused_for_the_block_and_then_as_before(enabled: bool) -> None:
+    import gc
+
+    from dora_cli.quick_start import collection_paused
+
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        with collection_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_exit_at_once_flushes_output_and_skips_the_shutdown() -> None:
+    code = (
+        "import atexit, sys\n"
+        "from dora_cli.quick_start import exit_at_once\n"
+        "atexit.register(print, 'atexit ran')\n"
+        "print('help text', end='')\n"
+        "print('on stderr', end='', file=sys.stderr)\n"
+        "exit_at_once(3)\n"
+        "print('still running')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, env={}
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (3, "help text", "on stderr")
+
+
+def test_exit_at_once_returns_when_output_cannot_be_flushed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the caller then exits the usual way, which reports the error as it always did
+    from dora_cli.quick_start import exit_at_once
+
+    class Closed:
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", Closed())
+    exit_at_once(0)

@@ -1,7 +1,8 @@
 """The root ``dora`` command group.
 
 Subcommands are imported only when invoked, so ``dora --help`` and ``dora --version``
-answer without loading pyarrow, the daemon or anything heavy.
+answer without loading pyarrow, the daemon or anything heavy; ``dora_cli.quick_start``
+holds the rest of what keeps those runs short.
 """
 
 from __future__ import annotations
@@ -9,7 +10,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-import click
+from dora_cli.quick_start import collection_paused, exit_at_once
+
+with collection_paused():
+    import click
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -71,9 +75,20 @@ class LazyGroup(click.Group):
         module_name, attr, _ = entry
         if "." not in module_name:
             module_name = f"dora_cli.commands.{module_name}"
-        module = importlib.import_module(module_name)
+        with collection_paused():
+            module = importlib.import_module(module_name)
         command: click.Command = getattr(module, attr)
         return command
+
+    #: How many times a subcommand ran to its end (read by :func:`main`).
+    completed_runs = 0
+
+    def invoke(self, ctx: click.Context) -> object:
+        # A `--help` or `--version` ends the run inside click (its `Exit`) before this
+        # returns: main() tells such a run from one that did work by this count.
+        result = super().invoke(ctx)
+        self.completed_runs += 1
+        return result
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help comes from the table so that --help imports no command module.
@@ -121,9 +136,12 @@ def main() -> None:
 
     Click's own errors (bad usage, ``ClickException``) are shown as ``error: ...`` like
     every other error of the CLI (see ``dora_cli.errors.fail``), not as ``Error: ...``.
+    A run that only printed help, a version or completion candidates ends at once
+    (``dora_cli.quick_start.exit_at_once``).
     """
     import sys
 
+    completed = cli.completed_runs
     try:
         code = cli.main(prog_name="dora", standalone_mode=False, terminal_width=help_width())
     except click.ClickException as error:
@@ -132,29 +150,26 @@ def main() -> None:
     except click.Abort:
         click.echo("Aborted!", err=True)
         sys.exit(1)
-    finally:
-        if quick_exit_wanted(sys.argv[1:]):
-            skip_shutdown_collection()
-    sys.exit(code if isinstance(code, int) else 0)
+    except SystemExit as ending:
+        # click answers a shell completion, and runs nothing else, then calls sys.exit
+        if completing() and (ending.code is None or isinstance(ending.code, int)):
+            exit_at_once(ending.code or 0)
+        raise
+    code = code if isinstance(code, int) else 0
+    if cli.completed_runs == completed:
+        # click returned without running a command to its end: its `Exit` from --help or
+        # --version (no dora command calls ctx.exit)
+        exit_at_once(code)
+    sys.exit(code)
 
 
-def quick_exit_wanted(args: list[str]) -> bool:
-    """Whether this run only shows help or answers a shell completion: start-up paths."""
+def completing() -> bool:
+    """Whether the shell called ``dora`` back for completion candidates."""
     import os
 
-    return "-h" in args or "--help" in args or "_DORA_COMPLETE" in os.environ
+    from dora_cli.completion import COMPLETE_VAR
 
-
-def skip_shutdown_collection() -> None:
-    """Spare the interpreter's last garbage collection over every object the imports made.
-
-    The process ends right after; that pass costs ~5 ms of a ~45 ms ``dora --help`` and
-    only frees memory the OS takes back anyway (Python promises no finalizer for objects
-    still alive at exit). ``gc.freeze`` moves them out of the collector's sight.
-    """
-    import gc
-
-    gc.freeze()
+    return COMPLETE_VAR in os.environ
 
 
 def help_width() -> int:
