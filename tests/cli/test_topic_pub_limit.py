@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from dora_cli.topic_inject import MessageTooLarge, check_size, injected
-from dora_daemon.bridge.deliver import _inline_data, _inline_frame_size
+from dora_daemon.topic_injection import inline_frame_size
 from dora_message.data_protocol import Data, data_encoder
 from dora_message.dataplane.framing import MAX_FRAME, encode_frame
 from dora_message.inter_daemon import RemoteData
@@ -76,10 +76,11 @@ def test_the_daemon_measures_an_injected_message_the_same_way() -> None:
         array = pa.array(["x" * size])
         message = msgspec.msgpack.decode(injected("reading", array), type=RemoteData)
         schema = message.schema
-        described = msgspec.structs.replace(_inline_data(message, message.payload), schema=schema)
-        frame = encode_frame(data_encoder, described)  # what the writer sends a new reader
+        data = Data("reading", message.timestamp_ns, {}, "ipc", None, message.payload)
+        described = msgspec.structs.replace(data, schema=schema)
+        frame = encode_frame(data_encoder, described)  # what the daemon sends a new reader
         body = len(frame) - 4
-        assert _inline_frame_size(message, schema) == body
+        assert inline_frame_size(data, schema) == body
         assert check_size("reading", array) >= body  # never below (bin headers aside)
     assert check_size("reading", pa.array(["x" * 100_000])) == body
 
@@ -96,7 +97,6 @@ def test_pub_refuses_70_mb_and_delivers_60_mb(tmp_path: Path, coordinated: dict[
     uuid = started_uuid(run_dora(["start", str(folder / "flow.yml"), "--detach"], env=env))
     log = folder / "out" / uuid / "log_sizer.jsonl"
     try:
-        wait_until(log.exists, what="the reader running")
         big = tmp_path / "big.json"
         big.write_text('"' + "x" * 70_000_000 + '"')
         refused = run_dora(

@@ -189,7 +189,6 @@ PRINTER = """
 from dora import Node
 
 node = Node()
-print("printer: ready", flush=True)  # listening for data from here on
 for event in node:
     if event["type"] == "INPUT":
         print("printer:", event["id"], event["value"].to_pylist(), flush=True)
@@ -236,11 +235,10 @@ def test_pub_reaches_the_nodes_reading_the_topic(
     uuid = started_uuid(run_dora(["start", str(folder / "flow.yml"), "--detach"], env=env))
     log = folder / "out" / uuid / "log_printer.jsonl"
     try:
-        # a message injected before the printer listens would be missed (and counted)
-        wait_until(
-            lambda: log.exists() and "printer: ready" in log.read_text(), what="printer ready"
+        # right after the start: `pub` waits for the printer to listen (tests/cli/test_topic_pub)
+        once = run_dora(
+            ["topic", "pub", "-d", uuid, "sensor/reading", "[42, 43]", "--timeout", "60"], env=env
         )
-        once = run_dora(["topic", "pub", "-d", uuid, "sensor/reading", "[42, 43]"], env=env)
         assert once.returncode == 0, once.stderr
         assert "Published to sensor/reading" in once.stderr
         wait_until(lambda: "printer: reading [42, 43]" in log.read_text(), what="injected")

@@ -1,24 +1,27 @@
 """Sending messages into a running dataflow for ``dora topic pub``.
 
-The daemons of a dataflow that runs with ``publish_all_messages_to_zenoh`` subscribe to
-:func:`~dora_message.inter_daemon.inject_key` for every output their nodes read, and
-deliver what arrives there to those nodes as if the producer had sent it
-(``dora_daemon.bridge.watch``). The CLI is a zenoh client of each daemon that runs a
-reader, and publishes on that daemon's own key once the daemon's subscriber matched.
+The daemons of a dataflow that runs with ``publish_all_messages_to_zenoh`` declare a
+queryable on :func:`~dora_message.inter_daemon.inject_key` for every output their nodes
+read (``dora_daemon.topic_injection``). The CLI is a zenoh client of each daemon that
+runs a reader and sends every message as a query on that daemon's own key, once the
+daemon's queryable matched. The daemon delivers it to its readers as if the producer
+had sent it, waits (up to the wait the query allows) for a reader that does not listen
+yet, and answers who got it: :meth:`TopicInjector.send` returns that :class:`Outcome`,
+and ``dora topic pub`` fails naming every reader a message did not reach.
 
 Size: the daemon hands an injected message to each reader inline, in one data-plane
 frame, and a reader drops a connection whose frame is over ``MAX_FRAME`` (64 MiB,
-docs/protocol.md 4.1): such a message would vanish after "Published". It is refused
-here instead (:func:`check_size`). Below that, publishing blocks under congestion
-rather than letting zenoh drop the fragments of a big message.
+docs/protocol.md 4.1). Such a message is refused here before sending
+(:func:`check_size`). Below that, queries block under congestion rather than letting
+zenoh drop the fragments of a big message.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
@@ -26,11 +29,23 @@ from dora_cli.errors import CliError
 from dora_cli.topic_watch import client_config, close_sessions
 from dora_message.data_protocol import Data, data_encoder
 from dora_message.dataplane.framing import MAX_FRAME
-from dora_message.inter_daemon import RemoteData, inject_key, inter_daemon_encoder
+from dora_message.inter_daemon import (
+    INJECT_WAIT_PARAMETER,
+    InjectionReport,
+    RemoteData,
+    inject_key,
+    injection_report_decoder,
+    inter_daemon_encoder,
+)
 from dora_message.param_checks import json_depth
 from dora_message.quote import excerpt
+from dora_message.safe_decode import MalformedMessage
 
-MATCH_TIMEOUT = 5.0  # how long to wait for a daemon's subscriber
+MATCH_TIMEOUT = 5.0  # how long to wait for a daemon's queryable
+# how long a daemon may take to answer beyond the wait for its readers (a big message
+# crosses zenoh and is written to each reader meanwhile)
+ANSWER_MARGIN = 30.0
+DEFAULT_WAIT = 10.0  # seconds a reader may take to listen (`dora topic pub --timeout`)
 # Arrow nests a list type per level; far beyond any real message, far below recursion limits
 MAX_JSON_DEPTH = 64
 
@@ -91,22 +106,89 @@ def injected(output: str, array: pa.Array) -> bytes:
     return inter_daemon_encoder.encode(message)
 
 
+class Outcome(NamedTuple):
+    """What became of one message, over every daemon that runs a reader."""
+
+    delivered: list[str]  # readers whose connection took the message
+    not_listening: list[str]  # readers that did not listen within the wait
+    errors: list[str]  # why a daemon delivered nothing (more)
+
+    @property
+    def complete(self) -> bool:
+        """Every reader got the message."""
+        return not self.not_listening and not self.errors
+
+
+def outcome(final: Mapping[str, InjectionReport | None]) -> Outcome:
+    """The outcome from each daemon's last report (None: it sent none)."""
+    delivered: list[str] = []
+    not_listening: list[str] = []
+    errors: list[str] = []
+    for daemon_id, report in sorted(final.items()):
+        if report is None:
+            errors.append(f"daemon {daemon_id} did not answer (is the dataflow still running?)")
+            continue
+        delivered += report.delivered
+        # still waiting in a last report: the daemon stopped answering meanwhile
+        not_listening += report.not_listening + report.waiting
+        if report.error is not None:
+            errors.append(f"daemon {daemon_id}: {report.error}")
+    return Outcome(sorted(delivered), sorted(not_listening), errors)
+
+
+def _nodes(names: list[str]) -> str:
+    listed = ", ".join(f"`{n}`" for n in names)
+    return f"node {listed}" if len(names) == 1 else f"nodes {listed}"
+
+
+def undelivered_text(topic: str, result: Outcome, wait: float, index: int, count: int) -> str:
+    """Why message ``index`` (from 0) of ``count`` did not reach every reader of
+    ``topic``, who got it, and what was not sent after it."""
+    which = f"message {index + 1}/{count}" if count > 1 else "the message"
+    reasons = list(result.errors)
+    if result.not_listening:
+        reasons.insert(
+            0,
+            f"{_nodes(result.not_listening)} did not listen within {wait:g} s "
+            "(not started yet, or exited)",
+        )
+    text = f"{which} on `{topic}` did not reach every reader: {'; '.join(reasons)}"
+    text += f"; it reached {_nodes(result.delivered)}" if result.delivered else "; it reached none"
+    if index + 1 < count:
+        rest = f"message {index + 2}" if index + 2 == count else f"messages {index + 2}-{count}"
+        text += f"; {rest} not sent"
+    return text
+
+
+OnWaiting = Callable[[list[str]], None]
+
+
 class TopicInjector:
-    """Publishers of one output toward the daemons that run its readers."""
+    """Queriers of one output toward the daemons that run its readers.
+
+    Each message is a query: a daemon answers once it handed the message to its readers,
+    waiting up to ``wait`` seconds for those that do not listen yet (interim reports
+    name them), so :meth:`send` knows who got it."""
 
     def __init__(
-        self, dataflow_id: str, node: str, output: str, daemons: Mapping[str, list[str]]
+        self,
+        dataflow_id: str,
+        node: str,
+        output: str,
+        daemons: Mapping[str, list[str]],
+        wait: float,
     ) -> None:
         """``output`` as the node sends on it; ``daemons``: daemon id -> its endpoints."""
         self._dataflow_id = dataflow_id
         self._node = node
         self._output = output
         self._daemons = daemons
+        self._wait = wait
         self._sessions: list[Any] = []
-        self._publishers: list[Any] = []
+        self._queriers: dict[str, Any] = {}
 
     def open(self) -> None:
-        """Connect to every daemon and wait until each one's subscriber matched."""
+        """Connect to every daemon and wait until each one's queryable matched."""
         import zenoh
 
         for daemon_id, endpoints in self._daemons.items():
@@ -116,15 +198,17 @@ class TopicInjector:
             self._sessions.append(session)
             key = inject_key(self._dataflow_id, daemon_id, self._node, self._output)
             # block, do not drop: the default drops a big message's fragments after 50 ms
-            # of a full queue, and "Published" would then be a lie
-            publisher = session.declare_publisher(
+            # of a full queue; no consolidation: interim reports come as they are sent
+            querier = session.declare_querier(
                 key,
-                reliability=zenoh.Reliability.RELIABLE,
+                target=zenoh.QueryTarget.ALL,
+                consolidation=zenoh.ConsolidationMode.NONE,
+                timeout=self._wait + ANSWER_MARGIN,
                 congestion_control=zenoh.CongestionControl.BLOCK,
             )
-            self._publishers.append(publisher)
+            self._queriers[daemon_id] = querier
             deadline = time.monotonic() + MATCH_TIMEOUT
-            while not publisher.matching_status.matching:
+            while not querier.matching_status.matching:
                 if time.monotonic() > deadline:
                     raise RuntimeError(
                         f"daemon {daemon_id} takes no messages for this dataflow "
@@ -132,12 +216,37 @@ class TopicInjector:
                     )
                 time.sleep(0.01)
 
-    def send(self, array: pa.Array) -> None:
-        """Send ``array`` once to every daemon."""
+    def send(self, array: pa.Array, on_waiting: OnWaiting | None = None) -> Outcome:
+        """Send ``array`` once to every daemon; what became of it. ``on_waiting`` gets
+        the readers a daemon waits for, when it starts waiting for them."""
         frame = injected(self._output, array)
-        for publisher in self._publishers:
-            publisher.put(frame)
+        parameters = {INJECT_WAIT_PARAMETER: str(round(self._wait * 1000))}
+        pending = {
+            daemon_id: querier.get(payload=frame, parameters=parameters)
+            for daemon_id, querier in self._queriers.items()
+        }
+        final: dict[str, InjectionReport | None] = {}
+        for daemon_id, replies in pending.items():
+            last: InjectionReport | None = None
+            for reply in replies:  # ends once the daemon is done, or at the timeout
+                last = _report(reply)
+                if last.waiting and on_waiting is not None:
+                    on_waiting(last.waiting)
+            final[daemon_id] = last
+        return outcome(final)
 
     def close(self) -> None:
-        """Drop the publishers and close the sessions (queued messages go out first)."""
-        close_sessions(self._publishers, self._sessions)
+        """Drop the queriers and close the sessions."""
+        close_sessions(list(self._queriers.values()), self._sessions)
+        self._queriers.clear()
+
+
+def _report(reply: Any) -> InjectionReport:
+    """A daemon's reply as a report (a zenoh error or unreadable reply: an error)."""
+    sample = reply.ok
+    if sample is None:
+        return InjectionReport(error=f"zenoh error: {reply.err.payload.to_string()}")
+    try:
+        return injection_report_decoder.decode(sample.payload.to_bytes())
+    except MalformedMessage as err:
+        return InjectionReport(error=f"unreadable answer: {err}")

@@ -70,6 +70,31 @@ inter_daemon_encoder = msgspec.msgpack.Encoder()
 inter_daemon_decoder: SafeDecoder[InterDaemon] = SafeDecoder(msgspec.msgpack.Decoder(InterDaemon))
 
 
+class InjectionReport(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A daemon's answer to one message ``dora topic pub`` sent it (a zenoh query on
+    :func:`inject_key`, the wait it allows in :data:`INJECT_WAIT_PARAMETER`).
+
+    Interim reports, while some readers do not listen yet, have ``waiting``; the last
+    report of a query is the outcome: ``delivered`` (the message was written to those
+    readers' connections), ``not_listening`` (no listener within the wait: not started
+    yet, or exited), ``error`` (why the daemon delivered nothing more).
+    """
+
+    delivered: list[str] = []
+    waiting: list[str] = []
+    not_listening: list[str] = []
+    error: str | None = None
+
+
+INJECT_WAIT_PARAMETER = "wait_ms"
+"""The query parameter: how long, in milliseconds, the daemon may wait for a reader that
+does not listen yet before counting it as ``not_listening``."""
+
+injection_report_decoder: SafeDecoder[InjectionReport] = SafeDecoder(
+    msgspec.msgpack.Decoder(InjectionReport)
+)
+
+
 def key_chunk(text: str) -> str:
     """``text`` as one zenoh key chunk: itself when plain, else a stable digest."""
     if _KEY_SAFE.fullmatch(text):
@@ -97,9 +122,9 @@ def debug_key(dataflow_id: str, node_id: str, output_id: str) -> str:
 
 def inject_key(dataflow_id: str, daemon_id: str, node_id: str, output_id: str) -> str:
     """``dora/<dataflow>/inject/<daemon>/<node>/<output>``: messages ``dora topic pub``
-    hands one daemon to deliver to its nodes reading that output, as if ``node`` sent
-    them. One key per daemon, so a message reaches each daemon once however zenoh
-    routes it."""
+    hands one daemon (as query payloads, answered with :class:`InjectionReport`) to
+    deliver to its nodes reading that output, as if ``node`` sent them. One key per
+    daemon, so a message reaches each daemon once however zenoh routes it."""
     tail = f"{node_id}/{_output_tail(output_id)}"
     return f"dora/{dataflow_id}/inject/{key_chunk(daemon_id)}/{tail}"
 

@@ -378,6 +378,14 @@ def info(selector: str, dataflow: str | None, duration: float, target: Target) -
     show_default=True,
     help="How many times to send it.",
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Seconds a reader that does not listen yet (still starting) may take before "
+    "the message counts as not delivered.",
+)
 @coordinator_options
 @reports_errors
 def pub(
@@ -386,15 +394,24 @@ def pub(
     dataflow: str | None,
     file: Path | None,
     count: int,
+    timeout: float,
     target: Target,
 ) -> None:
     """Send JSON DATA on TOPIC (node/output) to the nodes that read it.
 
     A JSON list becomes an Arrow array of its items ('[1, 2, 3]' -> int64 [1, 2, 3]);
     any other value an array of that one value ('{"gain": 2}' -> a struct array).
-    The readers get it as if the node had sent it.
+    The readers get it as if the node had sent it. Each message waits until every
+    reader got it (a reader still starting up: up to --timeout); one that did not
+    reach every reader ends the command with exit code 1, naming the nodes it missed.
     """
-    from dora_cli.topic_inject import MessageTooLarge, TopicInjector, check_size, json_array
+    from dora_cli.topic_inject import (
+        MessageTooLarge,
+        TopicInjector,
+        check_size,
+        json_array,
+        undelivered_text,
+    )
 
     if (data is None) == (file is None):
         fail("give the data either as DATA or with --file, not both and not neither")
@@ -420,16 +437,28 @@ def pub(
         node,
         output,
         {d: watched.daemon_endpoints.get(d, []) for d in sorted(daemons)},
+        timeout,
     )
+
+    def waiting(nodes: list[str]) -> None:
+        listed = ", ".join(f"`{n}`" for n in nodes)
+        click.echo(f"waiting up to {timeout:g} s for {listed} to listen on {topic_name}", err=True)
+
+    failure = None
     try:
         injector.open()
         for i in range(count):
-            injector.send(array)
+            result = injector.send(array, waiting)
+            if not result.complete:
+                failure = undelivered_text(topic_name, result, timeout, i, count)
+                break
             if count > 1:
                 click.echo(f"Published message {i + 1}/{count}", err=True)
-    except Exception as err:  # zenoh.ZError or a daemon that never subscribed
+    except Exception as err:  # zenoh.ZError or a daemon that never matched
         fail(f"cannot publish to `{topic_name}`: {err}")
     finally:
         injector.close()
+    if failure is not None:
+        fail(failure)
     if count == 1:
         click.echo(f"Published to {topic_name}", err=True)
