@@ -238,6 +238,12 @@ class ForkServer:
                 log.warning(
                     "fork server failed (%s); spawning nodes the usual way", message["error"]
                 )
+            if "warm_up_error" in message:
+                log.warning(
+                    "fork server: the node API's warm-up failed (%s); forked nodes pay their "
+                    "first-message costs themselves",
+                    message["warm_up_error"],
+                )
             self._ready.set_result(bool(message.get("ready")))
 
     def _lost(self) -> None:
