@@ -45,7 +45,6 @@ MATCH_TIMEOUT = 5.0  # how long to wait for a daemon's queryable
 # how long a daemon may take to answer beyond the wait for its readers (a big message
 # crosses zenoh and is written to each reader meanwhile)
 ANSWER_MARGIN = 30.0
-DEFAULT_WAIT = 10.0  # seconds a reader may take to listen (`dora topic pub --timeout`)
 # Arrow nests a list type per level; far beyond any real message, far below recursion limits
 MAX_JSON_DEPTH = 64
 
