@@ -13,7 +13,7 @@ import pytest
 
 from tests.cli.helpers import started_uuid
 from tests.coordinator.helpers import wait_until
-from tests.procs import DoraProcess, run_dora
+from tests.procs import DoraProcess, abstract_sockets, run_dora
 
 pytestmark = pytest.mark.integration
 
@@ -95,6 +95,8 @@ def test_pub_waits_for_a_late_reader_and_names_one_that_does_not_come(
             lambda: late_log.exists() and "late: started" in late_log.read_text(),
             what="the late node running, not listening yet",
         )
+        # the printer listens (it waits in Node() for `late` at the start barrier)
+        wait_until(lambda: abstract_sockets(f"dora-{uuid}-printer"), what="the printer listening")
         # it does not come within the timeout: the printer got the message, `late` not
         missed = run_dora(
             ["topic", "pub", "-d", uuid, "sensor/reading", "[1]", "--timeout", "0.5"], env=env
