@@ -7,10 +7,11 @@ A dataflow whose descriptor sets ``publish_all_messages_to_zenoh`` (or
   :class:`~dora_daemon.bridge.receive.BridgeReceiver` whose messages are published on
   :func:`~dora_message.inter_daemon.debug_key` (schema on every message, dropped rather
   than waited for when a watcher is slow), for ``dora topic echo|hz|info``;
-* subscribers on :func:`~dora_message.inter_daemon.inject_key` for every output read
+* queryables on :func:`~dora_message.inter_daemon.inject_key` for every output read
   here, delivering what ``dora topic pub`` sends to the local readers as if the producer
-  had sent it (a :class:`~dora_daemon.bridge.deliver.Delivery`; it connects to a reader
-  only when the first such message comes).
+  had sent it, and answering who got it
+  (:class:`~dora_daemon.topic_injection.TopicInjection`; it connects to a reader only
+  when the first such message comes, and waits for a reader that does not listen yet).
 
 Watchers and publishers are zenoh clients of this daemon's session. Without them nothing
 changes for the nodes but the extra receiver on each output.
@@ -19,15 +20,13 @@ changes for the nodes but the extra receiver on each output.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Mapping
 
 from dora_daemon.bridge import WATCH_NODE_ID
-from dora_daemon.bridge.deliver import Delivery
 from dora_daemon.bridge.mesh import Mesh
 from dora_daemon.bridge.publish import Publishing
 from dora_daemon.bridge.receive import BridgeReceiver
-from dora_message.inter_daemon import inject_key
+from dora_daemon.topic_injection import TopicInjection
 
 
 class DataflowWatch:
@@ -51,14 +50,8 @@ class DataflowWatch:
         self._mesh = mesh
         self._publishing = Publishing(mesh.session, dataflow_id, outputs, for_watchers=True)
         self._receiver = BridgeReceiver(dataflow_id, address, self._publishing, key, WATCH_NODE_ID)
-        self._injection = Delivery(
-            mesh.session,
-            dataflow_id,
-            readers,
-            addresses,
-            on_closed=lambda _producer, _outputs: None,  # injection never ends an output
-            key_of=functools.partial(_inject_key, mesh.daemon_id),
-            key=key,
+        self._injection = TopicInjection(
+            mesh.session, dataflow_id, mesh.daemon_id, readers, addresses, key
         )
         self._started = False
 
@@ -88,7 +81,3 @@ class DataflowWatch:
         self._injection.close()
         self._receiver.close()
         self._publishing.undeclare()
-
-
-def _inject_key(daemon_id: str, dataflow_id: str, producer: str, output: str) -> str:
-    return inject_key(dataflow_id, daemon_id, producer, output)
