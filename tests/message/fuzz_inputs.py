@@ -215,6 +215,10 @@ SAMPLE_FRAMES: dict[str, list[bytes]] = {
         inter.inter_daemon_encoder.encode(inter.RemoteData("out", 1, {"p": DEEP}, "raw", b"x")),
         inter.inter_daemon_encoder.encode(inter.RemoteClosed("out")),
     ],
+    "injection_report": [
+        msgspec.msgpack.encode(inter.InjectionReport(delivered=["a"], waiting=["b"])),
+        msgspec.msgpack.encode(inter.InjectionReport(not_listening=["c"], error="stopping")),
+    ],
 }
 JSON_CHANNELS = ("cli_to_coordinator", "coordinator_to_cli", "coordinator_to_daemon",
                  "daemon_to_coordinator")  # fmt: skip

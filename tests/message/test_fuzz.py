@@ -57,6 +57,7 @@ DECODERS: dict[str, Callable[[Any], object]] = {
     "daemon_to_node": node.to_node_decoder.decode,
     "sender_to_receiver": data.to_receiver_decoder.decode,
     "inter_daemon": inter.inter_daemon_decoder.decode,
+    "injection_report": inter.injection_report_decoder.decode,
 }
 
 
