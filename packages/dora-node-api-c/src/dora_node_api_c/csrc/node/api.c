@@ -70,6 +70,8 @@ void *init_dora_context_from_env(void) {
     goto fail;
   }
   for (size_t i = 0; i < c->cfg.n_outputs; i++) c->output_open[i] = true;
+  for (size_t i = 0; i < c->cfg.n_inputs; i++)
+    c->daemon_inputs |= !strcmp(c->cfg.inputs[i].source_node, "dora");
   c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (c->wake_fd < 0 || c->epoll_fd < 0) {
@@ -144,14 +146,34 @@ void dn_watch(dn_ctx *c, int fd, int kind) {
 
 void dn_unwatch(dn_ctx *c, int fd) { epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, fd, NULL); }
 
-/* Waits up to `wait_ms` (0: just look, -1: forever) and handles what is ready. */
-DN_HOT static void pump(dn_ctx *c, int wait_ms) {
+/* How long a wait sleeps reading the lone data connection before it looks at the other
+ * sockets (the daemon's messages, new connections) again. */
+#define SLICE_MS 10
+
+/* Waits up to `wait_ms` (0: just look, -1: forever) and handles what is ready. With
+ * `loose`, the wait may end a few ms late (it bounds housekeeping only): it may then
+ * sleep in slices on the lone data connection (dn_receiver_lone). */
+DN_HOT static void pump(dn_ctx *c, int wait_ms, bool loose) {
   struct epoll_event events[32];
-  /* set before flushing: a release queued after the flush sees it and wakes us */
-  if (wait_ms != 0) atomic_store(&c->blocked, true);
-  dn_receiver_flush_all(c);
-  int n = epoll_wait(c->epoll_fd, events, 32, wait_ms);
-  atomic_store(&c->blocked, false);
+  dn_inconn *lone = NULL;
+  if (loose && (wait_ms < 0 || wait_ms >= SLICE_MS)) lone = dn_receiver_lone(c);
+  int n;
+  if (lone) {
+    /* nothing can queue a release meanwhile (no message of it is held): no wake-up */
+    dn_receiver_flush_all(c);
+    n = epoll_wait(c->epoll_fd, events, 32, 0);
+    if (n == 0) {
+      dn_receiver_wait(c, lone, SLICE_MS);
+      c->last_poll_ms = dn_coarse_ms();
+      return;
+    }
+  } else {
+    /* set before flushing: a release queued after the flush sees it and wakes us */
+    if (wait_ms != 0) atomic_store(&c->blocked, true);
+    dn_receiver_flush_all(c);
+    n = epoll_wait(c->epoll_fd, events, 32, wait_ms);
+    atomic_store(&c->blocked, false);
+  }
   c->last_poll_ms = dn_coarse_ms();
   for (int i = 0; i < n; i++) {
     int kind = (int)(events[i].data.u64 >> 32);
@@ -240,7 +262,7 @@ DN_HOT int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void 
    * policies see it) unless that was done within the last millisecond: a burst is then
    * served from the queue without one poll() per message. With nothing queued, the
    * wait below polls anyway. */
-  if (dn_sched_ready(&c->sched) && dn_coarse_ms() - c->last_poll_ms >= 1) pump(c, 0);
+  if (dn_sched_ready(&c->sched) && dn_coarse_ms() - c->last_poll_ms >= 1) pump(c, 0, false);
   bool last_look = false; /* the deadline passed: one non-blocking read, then TIMEOUT */
   for (;;) {
     dn_daemon_beat(c);
@@ -283,7 +305,8 @@ DN_HOT int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void 
       int until = next_deadline > now ? (int)(next_deadline - now) : 0;
       if (wait < 0 || until < wait) wait = until;
     }
-    pump(c, wait);
+    /* the caller's timeout and input timeouts are kept to the ms; the rest is housekeeping */
+    pump(c, wait, timeout_ms < 0 && !next_deadline);
   }
 }
 

@@ -112,7 +112,10 @@ DN_HOT void dn_payload_unref(dn_payload *p) {
   if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
   dn_mapping_unref(p->map);
   if (p->conn) {
-    if (p->has_token) dn_inconn_release(p->conn, p->token);
+    if (p->has_token) {
+      dn_inconn_release(p->conn, p->token);
+      atomic_fetch_sub(&p->conn->held, 1); /* after: the release is queued for the flush */
+    }
     dn_inconn_unref(p->conn);
   }
   free(p->block ? p->block : p);

@@ -71,7 +71,7 @@ DN_HOT static int keep_fds(dn_reader *r, struct msghdr *msg) {
   return 0;
 }
 
-DN_HOT int dn_reader_fill(dn_reader *r, int fd) {
+DN_HOT static int fill(dn_reader *r, int fd, int flags) {
   if (r->pos) {
     dn_buf_consume(&r->buf, r->pos);
     r->pos = 0;
@@ -97,12 +97,13 @@ DN_HOT int dn_reader_fill(dn_reader *r, int fd) {
       msg.msg_iovlen = 1;
       msg.msg_control = control.buf;
       msg.msg_controllen = sizeof control.buf;
-      n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+      n = recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
       if (n >= 0 && keep_fds(r, &msg)) return -1;
     } else {
-      n = recv(fd, at, READ_CHUNK, MSG_DONTWAIT);
+      n = recv(fd, at, READ_CHUNK, flags);
     }
     if (n >= 0 || errno != EINTR) break;
+    if (!(flags & MSG_DONTWAIT)) return 0; /* a signal ends a wait: the caller looks again */
   }
   if (n > 0) {
     r->buf.len += (size_t)n;
@@ -111,6 +112,10 @@ DN_HOT int dn_reader_fill(dn_reader *r, int fd) {
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
   return -1;
 }
+
+DN_HOT int dn_reader_fill(dn_reader *r, int fd) { return fill(r, fd, MSG_DONTWAIT); }
+
+DN_HOT int dn_reader_wait(dn_reader *r, int fd) { return fill(r, fd, 0); }
 
 DN_HOT int dn_reader_next(dn_reader *r, const uint8_t **body, uint32_t *len) {
   size_t avail = r->buf.len - r->pos;
@@ -185,7 +190,7 @@ int dn_listen(const char *address, size_t len) {
   return fd;
 }
 
-DN_HOT int dn_write_all(int fd, const void *data, size_t len, int pass_fd) {
+DN_HOT static int write_all(int fd, const void *data, size_t len, int pass_fd, int flags) {
   const uint8_t *p = data;
   while (len) {
     ssize_t n;
@@ -206,14 +211,14 @@ DN_HOT int dn_write_all(int fd, const void *data, size_t len, int pass_fd) {
       c->cmsg_type = SCM_RIGHTS;
       c->cmsg_len = CMSG_LEN(sizeof(int));
       memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-      n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+      n = sendmsg(fd, &msg, flags | MSG_NOSIGNAL);
     } else {
-      n = send(fd, p, len, MSG_NOSIGNAL);
+      n = send(fd, p, len, flags | MSG_NOSIGNAL);
     }
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        /* a non-blocking socket (accepted data connections) that is full: wait */
+        /* a full socket written with MSG_DONTWAIT (accepted data connections): wait */
         struct pollfd pfd = {fd, POLLOUT, 0};
         if (poll(&pfd, 1, 10000) <= 0) return -1;
         continue;
@@ -225,6 +230,14 @@ DN_HOT int dn_write_all(int fd, const void *data, size_t len, int pass_fd) {
     len -= (size_t)n;
   }
   return 0;
+}
+
+DN_HOT int dn_write_all(int fd, const void *data, size_t len, int pass_fd) {
+  return write_all(fd, data, len, pass_fd, 0);
+}
+
+int dn_write_all_nowait(int fd, const void *data, size_t len) {
+  return write_all(fd, data, len, -1, MSG_DONTWAIT);
 }
 
 DN_HOT void dn_frame_begin(dn_buf *b) {

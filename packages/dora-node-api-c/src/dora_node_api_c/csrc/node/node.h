@@ -117,6 +117,9 @@ DN_HIDDEN void dn_reader_free(dn_reader *r);
 /* Reads what is available without blocking: 1 data read, 0 nothing now, -1 end of
  * stream or error (the connection is done). */
 DN_HIDDEN int dn_reader_fill(dn_reader *r, int fd);
+/* As dn_reader_fill, but sleeps until data, end of stream, or the socket's SO_RCVTIMEO
+ * (0: timed out or interrupted). The socket must be a blocking one. */
+DN_HIDDEN int dn_reader_wait(dn_reader *r, int fd);
 /* The next complete frame body: 1 (body/len set), 0 none yet, -1 frame over the limit. */
 DN_HIDDEN int dn_reader_next(dn_reader *r, const uint8_t **body, uint32_t *len);
 /* Takes the oldest passed descriptor (-1 when none). */
@@ -127,6 +130,10 @@ DN_HIDDEN int dn_listen(const char *address, size_t len);
 /* Writes everything (waiting while the socket is full); MSG_NOSIGNAL: a gone peer is an
  * error, not a SIGPIPE. `pass_fd` >= 0 rides along (SCM_RIGHTS). 0 or -1. */
 DN_HIDDEN int dn_write_all(int fd, const void *data, size_t len, int pass_fd);
+/* As dn_write_all without a descriptor, for a socket others may sleep reading (accepted
+ * data connections are blocking ones): a full socket is waited for with poll(), at most
+ * 10 s, as a non-blocking one. */
+DN_HIDDEN int dn_write_all_nowait(int fd, const void *data, size_t len);
 /* Frame building: reserve the length prefix, encode, then patch it. */
 DN_HIDDEN void dn_frame_begin(dn_buf *b);
 DN_HIDDEN int dn_frame_end(dn_buf *b);
@@ -355,6 +362,8 @@ typedef struct dn_inconn {
     dn_type type;
   } *schemas;
   size_t n_schemas, cap_schemas;
+  int rcvtimeo_ms;  /* the SO_RCVTIMEO set on fd (0: none) */
+  atomic_int held;  /* shared-memory messages of this connection not released yet */
   /* release path (any thread) */
   pthread_mutex_t lock;
   int release_fd; /* -1 once the connection is gone */
@@ -401,6 +410,7 @@ typedef struct dn_ctx {
   size_t n_deferred, cap_deferred;
   bool *output_open;
   uint64_t clock_last;
+  bool daemon_inputs;   /* some input comes from the daemon (timers, logs) */
   bool stopping;        /* the daemon stops the dataflow: our Closed frames say so */
   bool restart_scope;   /* the daemon stops us to restart us */
   bool stop_received;   /* the daemon sent a (manual) STOP */
@@ -431,6 +441,11 @@ DN_HIDDEN void dn_daemon_beat(dn_ctx *c);
 /* receiver.c */
 DN_HIDDEN void dn_receiver_accept(dn_ctx *c);
 DN_HIDDEN void dn_receiver_readable(dn_ctx *c, dn_inconn *conn);
+/* The one data connection a wait may sleep reading (see dn_receiver_wait), or NULL. */
+DN_HIDDEN dn_inconn *dn_receiver_lone(const dn_ctx *c);
+/* Sleeps reading `conn` for at most `slice_ms` (it must be dn_receiver_lone's), then
+ * handles what came as dn_receiver_readable does. */
+DN_HIDDEN void dn_receiver_wait(dn_ctx *c, dn_inconn *conn, int slice_ms);
 DN_HIDDEN void dn_receiver_flush_all(dn_ctx *c);
 DN_HIDDEN void dn_receiver_input_closed(dn_ctx *c, const size_t *inputs, size_t n,
                                         const char *producer, size_t producer_len);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "node.h"
@@ -43,7 +44,7 @@ DN_HOT static void flush_locked(dn_inconn *conn) {
     mp_w_cstr(&f, "release");
     mp_w_array(&f, (uint32_t)conn->n_pending);
     for (size_t i = 0; i < conn->n_pending; i++) mp_w_int(&f, (int64_t)conn->pending[i]);
-    if (dn_frame_end(&f) == 0) dn_write_all(conn->release_fd, f.data, f.len, -1);
+    if (dn_frame_end(&f) == 0) dn_write_all_nowait(conn->release_fd, f.data, f.len);
     dn_buf_free(&f);
   }
   conn->n_pending = 0;
@@ -157,7 +158,9 @@ static void log_drop(const char *text) {
 
 void dn_receiver_accept(dn_ctx *c) {
   for (;;) {
-    int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    /* blocking, so that a wait can sleep in recvmsg (dn_receiver_wait); every other read
+     * and write on it passes MSG_DONTWAIT */
+    int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -507,6 +510,7 @@ DN_HOT static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_
     atomic_fetch_add(&conn->refs, 1);
     payload->token = (uint64_t)token;
     payload->has_token = true;
+    atomic_fetch_add(&conn->held, 1);
     if (!m) {
       snprintf(err, err_len, "unknown shared-memory segment %lld", (long long)segment_id);
       goto fail;
@@ -649,9 +653,8 @@ DN_HOT static int handle_frame(dn_ctx *c, dn_inconn *conn, const uint8_t *body, 
          -1;
 }
 
-DN_HOT void dn_receiver_readable(dn_ctx *c, dn_inconn *conn) {
-  if (!conn->alive) return;
-  int alive = dn_reader_fill(&conn->rd, conn->fd);
+/* Handles the frames a fill (`alive`: its result) completed. */
+DN_HOT static void handle_read(dn_ctx *c, dn_inconn *conn, int alive) {
   const uint8_t *body;
   uint32_t len;
   int got;
@@ -675,6 +678,34 @@ DN_HOT void dn_receiver_readable(dn_ctx *c, dn_inconn *conn) {
     alive = -1;
   }
   if (alive < 0) drop_conn(c, conn);
+}
+
+DN_HOT void dn_receiver_readable(dn_ctx *c, dn_inconn *conn) {
+  if (!conn->alive) return;
+  handle_read(c, conn, dn_reader_fill(&conn->rd, conn->fd));
+}
+
+/* Sleeping in recvmsg on the data connection wakes faster than epoll_wait and then
+ * recvmsg (measured ≈ 3-7 µs less per message at 100 Hz on a 2-core VM): the data is
+ * copied on the way out of the wake-up. It is done only when nothing else needs the
+ * wait: one data connection, no daemon-made inputs (timers, logs), no shared-memory
+ * message of ours or of it that waits for a release (nothing for the wake-up eventfd),
+ * and the wait is sliced (SO_RCVTIMEO) so that the daemon's messages and new
+ * connections are looked at between slices. */
+DN_HOT dn_inconn *dn_receiver_lone(const dn_ctx *c) {
+  if (c->n_in != 1 || c->daemon_inputs || c->pool.n_busy) return NULL;
+  dn_inconn *conn = c->in[0];
+  if (!conn->alive || conn->fd < 0 || conn->rd.n_fds || atomic_load(&conn->held)) return NULL;
+  return conn;
+}
+
+DN_HOT void dn_receiver_wait(dn_ctx *c, dn_inconn *conn, int slice_ms) {
+  if (conn->rcvtimeo_ms != slice_ms) {
+    struct timeval tv = {slice_ms / 1000, (slice_ms % 1000) * 1000};
+    if (setsockopt(conn->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) return;
+    conn->rcvtimeo_ms = slice_ms;
+  }
+  handle_read(c, conn, dn_reader_wait(&conn->rd, conn->fd));
 }
 
 void dn_receiver_input_closed(dn_ctx *c, const size_t *inputs, size_t n, const char *producer,
