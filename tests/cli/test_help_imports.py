@@ -252,6 +252,36 @@ def test_collection_is_paused_for_the_block_and_then_as_before(enabled: bool) ->
         (gc.enable if was else gc.disable)()
 
 
+def test_what_the_block_made_is_old_after_it() -> None:
+    import gc
+
+    from dora_cli.quick_start import collection_paused
+
+    assert gc.isenabled()
+    with collection_paused():
+        made = [[index] for index in range(1000)]
+    # in the oldest generation: the young collections don't walk it
+    assert not any(each is made for each in gc.get_objects(generation=0))
+    assert any(each is made for each in gc.get_objects(generation=2))
+    assert gc.get_freeze_count() == 0
+
+
+def test_objects_frozen_before_stay_frozen() -> None:
+    import gc
+
+    from dora_cli.quick_start import collection_paused
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with collection_paused():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
 def test_exit_at_once_flushes_output_and_skips_the_shutdown() -> None:
     code = (
         "import atexit, sys\n"

@@ -7,12 +7,13 @@ holds the rest of what keeps those runs short.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING
-
 from dora_cli.quick_start import collection_paused, exit_at_once
 
+# first: typing and click bring most of the stdlib modules a --help imports
 with collection_paused():
+    import importlib
+    from typing import TYPE_CHECKING
+
     import click
 
 if TYPE_CHECKING:
