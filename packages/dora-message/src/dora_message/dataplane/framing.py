@@ -8,6 +8,7 @@ out (:meth:`~FrameParser.frames`). Nothing here touches a socket.
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,14 @@ MAX_FRAME = 64 * 1024 * 1024
 
 _INITIAL_BUFFER = 256 * 1024
 _MIN_FREE = 64 * 1024
+
+
+def _zeroed(size: int) -> bytearray | mmap.mmap:
+    """A writable buffer of ``size`` zero bytes. A large one is an anonymous mapping: the
+    kernel provides its pages when first written, where ``bytearray(size)`` writes every
+    page at once (a connection that only ever sees small frames touches one or two of its
+    64; in a freshly forked node each touched page is a fault)."""
+    return mmap.mmap(-1, size) if size >= _MIN_FREE else bytearray(size)
 
 
 def frame(body: bytes | bytearray | memoryview) -> bytes:
@@ -55,7 +64,7 @@ class FrameParser:
     __slots__ = ("_buf", "_end", "_need", "_start", "_view", "_whole", "max_frame")
 
     def __init__(self, max_frame: int = MAX_FRAME, initial: int = _INITIAL_BUFFER) -> None:
-        self._buf = bytearray(max(initial, 16))
+        self._buf = _zeroed(max(initial, 16))
         self._view = memoryview(self._buf)
         self._whole = [self._view]  # recvmsg_into's buffer list for an empty buffer
         self._start = 0
@@ -155,7 +164,7 @@ class FrameParser:
         new_size = len(self._buf)
         while new_size < need + _MIN_FREE:
             new_size *= 2
-        new = bytearray(new_size)
+        new = _zeroed(new_size)
         new[: end - start] = self._view[start:end]
         self._buf = new
         self._view = memoryview(new)
