@@ -4,6 +4,7 @@
 #ifndef DN_BUF_H
 #define DN_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -12,6 +13,31 @@
 /* The per-message paths (receive, send, read an event): GCC puts these functions together
  * (.text.hot), so a message after an idle wait touches a few code pages, not dozens. */
 #define DN_HOT __attribute__((hot))
+/* Rare paths (errors, set-up frames) kept out of the hot functions they are called from. */
+#define DN_COLD __attribute__((cold, noinline))
+
+/* Short-string helpers for the per-message paths, inlined: a call into libc's strlen,
+ * strcmp or memcmp touches one more code page, which after an idle wait costs a TLB
+ * miss (names here are a few bytes long). */
+static inline size_t dn_strlen(const char *s) {
+  size_t n = 0;
+  while (s[n]) {
+    n++;
+    __asm__("" : "+r"(n)); /* or GCC turns the loop back into a strlen call */
+  }
+  return n;
+}
+/* Whether the NUL-terminated `s` is exactly the `len` bytes at `p`. */
+static inline bool dn_str_eq(const char *s, const void *p, size_t len) {
+  const char *q = p;
+  for (size_t i = 0; i < len; i++)
+    if (s[i] != q[i] || !s[i]) return false; /* s shorter than len: stops at its NUL */
+  return s[len] == 0;
+}
+static inline bool dn_cstr_eq(const char *a, const char *b) {
+  while (*a && *a == *b) a++, b++;
+  return *a == *b;
+}
 
 typedef struct dn_buf {
   uint8_t *data;

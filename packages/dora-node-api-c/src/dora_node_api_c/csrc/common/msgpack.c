@@ -48,7 +48,7 @@ DN_HOT void mp_w_str(dn_buf *b, const char *s, size_t len) {
   dn_buf_put(b, s, len);
 }
 
-DN_HOT void mp_w_cstr(dn_buf *b, const char *s) { mp_w_str(b, s, strlen(s)); }
+DN_HOT void mp_w_cstr(dn_buf *b, const char *s) { mp_w_str(b, s, dn_strlen(s)); }
 
 DN_HOT void mp_w_bin_header(dn_buf *b, size_t len) {
   if (len <= 0xff) put_be(b, 0xc4, len, 1);

@@ -450,7 +450,9 @@ unsigned int dora_restart_count(const void *dora_context) {
 DN_HOT static long open_output(dn_ctx *c, const char *id, size_t len) {
   if (!c) return dn_fail("dora_context is NULL");
   if (!id) return dn_fail("the output id is NULL");
-  long o = dn_config_output(&c->cfg, id, len);
+  long o = -1;
+  for (size_t i = 0; i < c->cfg.n_outputs && o < 0; i++)
+    if (c->outs[i].len == len && dn_str_eq(c->outs[i].name, id, len)) o = (long)i;
   if (o < 0)
     return dn_fail("output `%.*s` is not declared in the dataflow", (int)(len > 200 ? 200 : len), id);
   if (!c->output_open[o])

@@ -352,6 +352,8 @@ typedef struct dn_inconn {
   bool alive;
   dn_reader rd;
   char *sender;
+  size_t *inputs; /* the inputs fed by `sender` (from its accepted hello on) */
+  size_t n_inputs;
   struct {
     int64_t id;
     dn_mapping *map;
@@ -387,6 +389,15 @@ typedef struct dn_peer {
   size_t n_types, cap_types;
 } dn_peer;
 
+/* What a send of an output needs, looked up once: its route and its Data frame's start. */
+typedef struct dn_out {
+  const char *name; /* cfg.outputs[i] */
+  size_t len;
+  const dn_route *route; /* NULL: nobody reads it */
+  size_t head_len;       /* 0: the name is too long for `head` */
+  uint8_t head[48];      /* msgpack: the Data array's header, "data", the name */
+} dn_out;
+
 typedef struct dn_deferred {
   char *producer;
   size_t input;
@@ -404,6 +415,7 @@ typedef struct dn_ctx {
   dn_inconn **in;
   size_t n_in, cap_in;
   dn_peer *peers;
+  dn_out *outs; /* per output, as cfg.outputs */
   dn_pool pool;
   dn_sched sched;
   dn_deferred *deferred;
@@ -460,6 +472,7 @@ typedef struct dn_part {
   const void *ptr;
   size_t len;
 } dn_part;
+/* Fills c->outs (and c->peers); c->peers is NULL when out of memory. */
 DN_HIDDEN void dn_sender_init(dn_ctx *c);
 DN_HIDDEN void dn_sender_connect_all(dn_ctx *c);
 DN_HIDDEN void dn_sender_readable(dn_ctx *c, dn_peer *peer);

@@ -116,7 +116,7 @@ DN_HOT const dn_param *dn_event_param(const dn_event *e, const char *key) {
   if (!e || !key) return NULL;
   /* the last one wins, like a Python dict built from the map */
   for (size_t i = e->n_params; i-- > 0;)
-    if (!strcmp(e->params[i].key, key)) return &e->params[i];
+    if (dn_cstr_eq(e->params[i].key, key)) return &e->params[i];
   return NULL;
 }
 

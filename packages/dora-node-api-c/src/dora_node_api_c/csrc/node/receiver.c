@@ -29,7 +29,7 @@ long dn_input_index(const dn_ctx *c, const char *id, size_t len) {
 }
 
 DN_HOT static bool str_eq(const char *s, const uint8_t *p, size_t len) {
-  return s && strlen(s) == len && memcmp(s, p, len) == 0;
+  return s && dn_str_eq(s, p, len);
 }
 
 /* ---- release path (any thread) ------------------------------------------------------ */
@@ -112,6 +112,9 @@ static void conn_teardown(dn_inconn *conn) {
   conn->n_schemas = 0;
   free(conn->sender);
   conn->sender = NULL;
+  free(conn->inputs);
+  conn->inputs = NULL;
+  conn->n_inputs = 0;
 }
 
 static bool has_conn(dn_ctx *c, const char *producer, size_t len) {
@@ -120,7 +123,7 @@ static bool has_conn(dn_ctx *c, const char *producer, size_t len) {
   return false;
 }
 
-static void drop_conn(dn_ctx *c, dn_inconn *conn) {
+DN_COLD static void drop_conn(dn_ctx *c, dn_inconn *conn) {
   char *sender = conn->sender; /* no longer counts as a connection of its producer */
   conn->sender = NULL;
   conn->alive = false;
@@ -149,7 +152,7 @@ static void drop_conn(dn_ctx *c, dn_inconn *conn) {
 
 /* Refused or broken connections are logged, but a flood of them must not flood the log:
  * the first ten, then every power of two. */
-static void log_drop(const char *text) {
+DN_COLD static void log_drop(const char *text) {
   static unsigned long count;
   count++;
   if (count <= 10 || (count & (count - 1)) == 0)
@@ -225,7 +228,7 @@ static const char *sender_token(const dn_ctx *c, const uint8_t *sender, size_t l
   return NULL;
 }
 
-static int on_hello(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_len) {
+DN_COLD static int on_hello(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_len) {
   const uint8_t *df, *sender, *version, *token = NULL;
   uint32_t df_len, sender_len, version_len, token_len = 0;
   if (conn->sender) return snprintf(err, err_len, "a second hello"), -1;
@@ -252,13 +255,20 @@ static int on_hello(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_
   if (!conn->sender) return snprintf(err, err_len, "out of memory"), -1;
   memcpy(conn->sender, sender, sender_len);
   conn->sender[sender_len] = 0;
-  /* a new connection from a producer whose inputs were closed: it was restarted */
-  for (size_t i = 0; i < c->cfg.n_inputs; i++)
-    if (!strcmp(c->cfg.inputs[i].source_node, conn->sender)) dn_sched_reopen_input(&c->sched, i);
+  free(conn->inputs);
+  conn->inputs = calloc(c->cfg.n_inputs ? c->cfg.n_inputs : 1, sizeof *conn->inputs);
+  if (!conn->inputs) return snprintf(err, err_len, "out of memory"), -1;
+  conn->n_inputs = 0;
+  for (size_t i = 0; i < c->cfg.n_inputs; i++) {
+    if (strcmp(c->cfg.inputs[i].source_node, conn->sender)) continue;
+    conn->inputs[conn->n_inputs++] = i; /* a Data frame looks only at these */
+    /* a new connection from a producer whose inputs were closed: it was restarted */
+    dn_sched_reopen_input(&c->sched, i);
+  }
   return 0;
 }
 
-static int on_segment(dn_inconn *conn, mp_rd *r, char *err, size_t err_len) {
+DN_COLD static int on_segment(dn_inconn *conn, mp_rd *r, char *err, size_t err_len) {
   int64_t id, size;
   if (mp_read_int(r, &id) || mp_read_int(r, &size) || size <= 0)
     return snprintf(err, err_len, "malformed segment frame"), -1;
@@ -293,7 +303,7 @@ static int on_segment(dn_inconn *conn, mp_rd *r, char *err, size_t err_len) {
   return 0;
 }
 
-static int on_drop_segment(dn_inconn *conn, mp_rd *r) {
+DN_COLD static int on_drop_segment(dn_inconn *conn, mp_rd *r) {
   int64_t id;
   if (mp_read_int(r, &id)) return -1;
   for (size_t i = 0; i < conn->n_maps; i++) {
@@ -321,7 +331,7 @@ static void close_routed(dn_ctx *c, dn_inconn *conn, const uint8_t *output, uint
   }
 }
 
-static int on_closed(dn_ctx *c, dn_inconn *conn, mp_rd *r) {
+DN_COLD static int on_closed(dn_ctx *c, dn_inconn *conn, mp_rd *r) {
   uint32_t n;
   if (!conn->sender || mp_read_array(r, &n)) return -1;
   mp_rd list = *r;
@@ -350,7 +360,7 @@ static const dn_type *cached_schema(dn_inconn *conn, const uint8_t *out, uint32_
   return NULL;
 }
 
-static int cache_schema(dn_inconn *conn, const uint8_t *out, uint32_t len, const dn_type *t) {
+DN_COLD static int cache_schema(dn_inconn *conn, const uint8_t *out, uint32_t len, const dn_type *t) {
   for (size_t i = 0; i < conn->n_schemas; i++) {
     if (str_eq(conn->schemas[i].output, out, len)) {
       conn->schemas[i].type = *t;
@@ -377,7 +387,7 @@ static int cache_schema(dn_inconn *conn, const uint8_t *out, uint32_t len, const
 
 /* Checks that a `buffers` layout fits the message and the type, so that the arrays built
  * over it can be read without going out of bounds. */
-static int check_layout(const dn_type *t, const int64_t *layout, size_t n, size_t data_len,
+DN_COLD static int check_layout(const dn_type *t, const int64_t *layout, size_t n, size_t data_len,
                         char *err, size_t err_len) {
   int want = dn_type_ipc_buffers(t);
   if (n != (size_t)(3 + want)) return snprintf(err, err_len, "layout has %zu entries for %s", n, t->name), -1;
@@ -411,7 +421,7 @@ static int check_layout(const dn_type *t, const int64_t *layout, size_t n, size_
 }
 
 /* Offsets must be monotonic and stay inside the data buffer. */
-static int check_offsets(const dn_event *e) {
+DN_COLD static int check_offsets(const dn_event *e) {
   int ob = dn_type_offset_bytes(&e->type);
   if (!ob) return 0;
   const uint8_t *p = e->data;
@@ -436,13 +446,23 @@ static int check_offsets(const dn_event *e) {
   return 0;
 }
 
-/* Whether `in` reads `output` of this connection's sender. */
-DN_HOT static bool routed(const dn_input_cfg *in, const dn_inconn *conn, const uint8_t *output,
-                          uint32_t output_len) {
-  return !strcmp(in->source_node, conn->sender) && str_eq(in->source_output, output, output_len);
+/* The parameters the queues act on, in one pass: correlated messages (request_id, goal_id,
+ * goal_status) are evicted last; flush=true drops the input's older messages (the last
+ * `flush` wins, as dn_event_param reads it). */
+DN_HOT static void queue_rules(dn_event *e) {
+  const dn_param *flush = NULL;
+  for (size_t i = 0; i < e->n_params; i++) {
+    const char *key = e->params[i].key;
+    if (dn_cstr_eq(key, "request_id") || dn_cstr_eq(key, "goal_id") ||
+        dn_cstr_eq(key, "goal_status"))
+      e->protected_ = true;
+    else if (dn_cstr_eq(key, "flush"))
+      flush = &e->params[i];
+  }
+  e->flush = flush && flush->type == DoraParamType_Bool && flush->b;
 }
 
-static void push_error(dn_ctx *c, const char *text) {
+DN_COLD static void push_error(dn_ctx *c, const char *text) {
   dn_event *e = dn_event_new(EV_ERROR);
   if (e && dn_event_set_text(e, text, strlen(text)) == 0) dn_sched_push_event(&c->sched, e);
   else dn_event_free(e);
@@ -490,14 +510,15 @@ DN_HOT static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_
   size_t params_room = 0;
   if (params_len > 1 && dn_params_room(params, params_len, &params_room)) goto malformed;
   const char *first_id = "";
-  for (size_t i = 0; i < c->cfg.n_inputs; i++) {
-    if (routed(&c->cfg.inputs[i], conn, output, output_len)) {
-      first_id = c->cfg.inputs[i].id;
+  for (size_t k = 0; k < conn->n_inputs; k++) {
+    const dn_input_cfg *in = &c->cfg.inputs[conn->inputs[k]];
+    if (str_eq(in->source_output, output, output_len)) {
+      first_id = in->id;
       break;
     }
   }
   uint8_t *room;
-  first = dn_event_new_message(first_id, strlen(first_id), segment_id >= 0 ? NULL : inl,
+  first = dn_event_new_message(first_id, dn_strlen(first_id), segment_id >= 0 ? NULL : inl,
                                inline_len, params_room, &room);
   if (!first) goto oom;
   payload = first->payload;
@@ -559,9 +580,10 @@ DN_HOT static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_
     else if (!layout) snprintf(problem, sizeof problem, "message has no layout");
     else check_layout(&type, layout, n_layout, bytes_len, problem, sizeof problem);
   }
-  for (size_t i = 0; i < c->cfg.n_inputs; i++) {
+  for (size_t k = 0; k < conn->n_inputs; k++) {
+    size_t i = conn->inputs[k];
     const dn_input_cfg *in = &c->cfg.inputs[i];
-    if (!routed(in, conn, output, output_len)) continue;
+    if (!str_eq(in->source_output, output, output_len)) continue;
     if (problem[0]) {
       char text[320];
       snprintf(text, sizeof text, "failed to read input `%s`: %s", in->id, problem);
@@ -573,7 +595,7 @@ DN_HOT static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_
       e = first; /* from here the event's fate decides the allocation's */
       first_taken = true;
     } else {
-      e = dn_event_new_input(in->id, strlen(in->id));
+      e = dn_event_new_input(in->id, dn_strlen(in->id));
       if (!e) goto oom;
       dn_payload_ref(payload);
       e->payload = payload;
@@ -589,13 +611,7 @@ DN_HOT static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_
       dn_event_free(e);
       goto oom;
     }
-    if (e->n_params) {
-      /* queue rules: correlated messages are evicted last; flush=true drops older ones */
-      e->protected_ = dn_event_param(e, "request_id") || dn_event_param(e, "goal_id") ||
-                      dn_event_param(e, "goal_status");
-      const dn_param *flush = dn_event_param(e, "flush");
-      e->flush = flush && flush->type == DoraParamType_Bool && flush->b;
-    }
+    if (e->n_params) queue_rules(e);
     if (layout) {
       e->layout = malloc(n_layout * sizeof *layout);
       if (!e->layout) {

@@ -24,9 +24,35 @@ DN_HOT uint64_t dn_clock_now(dn_ctx *c) {
   return now;
 }
 
+/* The start of every Data frame of `o` (see encode_data), when its name fits. */
+static void make_head(dn_out *o) {
+  dn_buf b;
+  dn_buf_init(&b, sizeof o->head);
+  mp_w_array(&b, 12);
+  mp_w_str(&b, "data", 4);
+  mp_w_str(&b, o->name, o->len);
+  if (!b.failed && b.len <= sizeof o->head) {
+    memcpy(o->head, b.data, b.len);
+    o->head_len = b.len;
+  }
+  dn_buf_free(&b);
+}
+
 void dn_sender_init(dn_ctx *c) {
+  c->outs = calloc(c->cfg.n_outputs ? c->cfg.n_outputs : 1, sizeof *c->outs);
   c->peers = calloc(c->cfg.n_peers ? c->cfg.n_peers : 1, sizeof *c->peers);
-  if (!c->peers) return;
+  if (!c->peers || !c->outs) {
+    free(c->peers);
+    c->peers = NULL;
+    return;
+  }
+  for (size_t i = 0; i < c->cfg.n_outputs; i++) {
+    dn_out *o = &c->outs[i];
+    o->name = c->cfg.outputs[i];
+    o->len = strlen(o->name);
+    o->route = dn_config_route(&c->cfg, o->name, o->len);
+    make_head(o);
+  }
   for (size_t i = 0; i < c->cfg.n_peers; i++) {
     dn_peer *p = &c->peers[i];
     p->cfg = &c->cfg.peers[i];
@@ -182,8 +208,7 @@ static void remember_type(dn_peer *p, const char *output, const dn_type *t) {
 
 /* The receivers of `output` that are connected now (reconnecting, rate-limited). */
 DN_HOT static size_t live_peers(dn_ctx *c, size_t output, dn_peer **out) {
-  const dn_route *route = dn_config_route(&c->cfg, c->cfg.outputs[output],
-                                          strlen(c->cfg.outputs[output]));
+  const dn_route *route = c->outs[output].route;
   size_t n = 0;
   if (!route) return 0;
   uint64_t now = 0;
@@ -199,15 +224,19 @@ DN_HOT static size_t live_peers(dn_ctx *c, size_t output, dn_peer **out) {
 
 /* One Data frame: [tag, output, ts, params, kind, schema, inline, segment, offset, length,
  * token, layout], as dora_message.data_protocol.Data encodes it. */
-DN_HOT static void encode_data(dn_buf *f, const char *output, uint64_t ts, const DoraParam *params,
+DN_HOT static void encode_data(dn_buf *f, const dn_out *o, uint64_t ts, const DoraParam *params,
                         size_t n_params, const char *kind, const dn_type *schema_type,
                         const dn_part *parts, size_t n_parts, size_t total, int64_t seg_id,
                         size_t offset, size_t length, uint64_t token, const int64_t *layout,
                         size_t n_layout) {
   dn_frame_begin(f);
-  mp_w_array(f, 12);
-  mp_w_cstr(f, "data");
-  mp_w_cstr(f, output);
+  if (o->head_len) {
+    dn_buf_put(f, o->head, o->head_len);
+  } else {
+    mp_w_array(f, 12);
+    mp_w_str(f, "data", 4);
+    mp_w_str(f, o->name, o->len);
+  }
   mp_w_int(f, (int64_t)ts);
   dn_params_write(f, params, n_params);
   mp_w_cstr(f, kind);
@@ -260,7 +289,7 @@ DN_HOT static int fan_out(dn_ctx *c, size_t output, dn_peer **peers, size_t n, c
     dn_buf *f = describe ? &c->frame_schema : &c->frame;
     bool *ready = describe ? &described_ready : &plain_ready;
     if (!*ready) {
-      encode_data(f, name, ts, params, n_params, kind, describe ? type : NULL, parts, n_parts,
+      encode_data(f, &c->outs[output], ts, params, n_params, kind, describe ? type : NULL, parts, n_parts,
                   total, seg ? seg->id : -1, offset, length, token, layout, n_layout);
       if (f->failed) return dn_fail("cannot encode the message (too large or out of memory)");
       *ready = true;
@@ -326,8 +355,7 @@ DN_HOT int dn_sender_send(dn_ctx *c, size_t output, const char *kind, const dn_t
     return fan_out(c, output, peers, n, kind, type, layout, n_layout, parts, n_parts, total, NULL,
                    0, 0, 0, params, n_params, dn_clock_now(c));
   }
-  const dn_route *route = dn_config_route(&c->cfg, c->cfg.outputs[output],
-                                          strlen(c->cfg.outputs[output]));
+  const dn_route *route = c->outs[output].route;
   if (!route || !route->n_peers) return 0; /* nobody listens: nothing to copy */
   dn_segment *seg;
   size_t offset;
@@ -392,5 +420,7 @@ void dn_sender_close(dn_ctx *c) {
   }
   free(c->peers);
   c->peers = NULL;
+  free(c->outs);
+  c->outs = NULL;
   dn_pool_close(&c->pool);
 }
