@@ -10,9 +10,14 @@
 #include <string.h>
 
 #define DN_HIDDEN __attribute__((visibility("hidden")))
-/* The per-message paths (receive, send, read an event): GCC puts these functions together
- * (.text.hot), so a message after an idle wait touches a few code pages, not dozens. */
+/* The per-message paths: GCC puts these functions together, so a message after an idle
+ * wait touches a few code pages, not dozens (each new page is a TLB miss then). DN_RECV
+ * (receive a message, read an event) and DN_SEND (send one) each get a section of their
+ * own, which the build sorts by name (-Wl,--sort-section=name): each path is contiguous
+ * instead of interleaved file by file; DN_HOT is what both use. */
 #define DN_HOT __attribute__((hot))
+#define DN_RECV __attribute__((hot, section(".text.hot.dn_recv")))
+#define DN_SEND __attribute__((hot, section(".text.hot.dn_send")))
 /* Rare paths (errors, set-up frames) kept out of the hot functions they are called from. */
 #define DN_COLD __attribute__((cold, noinline))
 

@@ -3,17 +3,17 @@
 
 #include <string.h>
 
-DN_HOT static void put_be(dn_buf *b, uint8_t tag, uint64_t v, int bytes) {
+DN_SEND static void put_be(dn_buf *b, uint8_t tag, uint64_t v, int bytes) {
   uint8_t tmp[9];
   tmp[0] = tag;
   for (int i = 0; i < bytes; i++) tmp[1 + i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
   dn_buf_put(b, tmp, (size_t)bytes + 1);
 }
 
-DN_HOT void mp_w_nil(dn_buf *b) { dn_buf_byte(b, 0xc0); }
-DN_HOT void mp_w_bool(dn_buf *b, bool v) { dn_buf_byte(b, v ? 0xc3 : 0xc2); }
+DN_SEND void mp_w_nil(dn_buf *b) { dn_buf_byte(b, 0xc0); }
+DN_SEND void mp_w_bool(dn_buf *b, bool v) { dn_buf_byte(b, v ? 0xc3 : 0xc2); }
 
-DN_HOT void mp_w_int(dn_buf *b, int64_t v) {
+DN_SEND void mp_w_int(dn_buf *b, int64_t v) {
   if (v >= 0) {
     uint64_t u = (uint64_t)v;
     if (u < 128) dn_buf_byte(b, (uint8_t)u);
@@ -34,13 +34,13 @@ DN_HOT void mp_w_int(dn_buf *b, int64_t v) {
   }
 }
 
-DN_HOT void mp_w_f64(dn_buf *b, double v) {
+DN_SEND void mp_w_f64(dn_buf *b, double v) {
   uint64_t u;
   memcpy(&u, &v, 8);
   put_be(b, 0xcb, u, 8);
 }
 
-DN_HOT void mp_w_str(dn_buf *b, const char *s, size_t len) {
+DN_SEND void mp_w_str(dn_buf *b, const char *s, size_t len) {
   if (len < 32) dn_buf_byte(b, (uint8_t)(0xa0 | len));
   else if (len <= 0xff) put_be(b, 0xd9, len, 1);
   else if (len <= 0xffff) put_be(b, 0xda, len, 2);
@@ -48,26 +48,26 @@ DN_HOT void mp_w_str(dn_buf *b, const char *s, size_t len) {
   dn_buf_put(b, s, len);
 }
 
-DN_HOT void mp_w_cstr(dn_buf *b, const char *s) { mp_w_str(b, s, dn_strlen(s)); }
+DN_SEND void mp_w_cstr(dn_buf *b, const char *s) { mp_w_str(b, s, dn_strlen(s)); }
 
-DN_HOT void mp_w_bin_header(dn_buf *b, size_t len) {
+DN_SEND void mp_w_bin_header(dn_buf *b, size_t len) {
   if (len <= 0xff) put_be(b, 0xc4, len, 1);
   else if (len <= 0xffff) put_be(b, 0xc5, len, 2);
   else put_be(b, 0xc6, len, 4);
 }
 
-DN_HOT void mp_w_bin(dn_buf *b, const void *p, size_t len) {
+DN_SEND void mp_w_bin(dn_buf *b, const void *p, size_t len) {
   mp_w_bin_header(b, len);
   dn_buf_put(b, p, len);
 }
 
-DN_HOT void mp_w_array(dn_buf *b, uint32_t n) {
+DN_SEND void mp_w_array(dn_buf *b, uint32_t n) {
   if (n < 16) dn_buf_byte(b, (uint8_t)(0x90 | n));
   else if (n <= 0xffff) put_be(b, 0xdc, n, 2);
   else put_be(b, 0xdd, n, 4);
 }
 
-DN_HOT void mp_w_map(dn_buf *b, uint32_t n) {
+DN_SEND void mp_w_map(dn_buf *b, uint32_t n) {
   if (n < 16) dn_buf_byte(b, (uint8_t)(0x80 | n));
   else if (n <= 0xffff) put_be(b, 0xde, n, 2);
   else put_be(b, 0xdf, n, 4);
@@ -75,7 +75,7 @@ DN_HOT void mp_w_map(dn_buf *b, uint32_t n) {
 
 /* ---- reading ---------------------------------------------------------------------- */
 
-DN_HOT static int get_be(mp_rd *r, int bytes, uint64_t *out) {
+DN_RECV static int get_be(mp_rd *r, int bytes, uint64_t *out) {
   if (r->end - r->p < bytes) return -1;
   uint64_t v = 0;
   for (int i = 0; i < bytes; i++) v = (v << 8) | r->p[i];
@@ -84,7 +84,7 @@ DN_HOT static int get_be(mp_rd *r, int bytes, uint64_t *out) {
   return 0;
 }
 
-DN_HOT static int take(mp_rd *r, mp_val *v, uint64_t len) {
+DN_RECV static int take(mp_rd *r, mp_val *v, uint64_t len) {
   if ((uint64_t)(r->end - r->p) < len) return -1;
   v->ptr = r->p;
   v->len = (uint32_t)len;
@@ -92,7 +92,7 @@ DN_HOT static int take(mp_rd *r, mp_val *v, uint64_t len) {
   return 0;
 }
 
-DN_HOT int mp_read(mp_rd *r, mp_val *v) {
+DN_RECV int mp_read(mp_rd *r, mp_val *v) {
   if (r->p >= r->end) return -1;
   uint8_t c = *r->p++;
   uint64_t u = 0;
@@ -201,9 +201,9 @@ static int skip_depth(mp_rd *r, int depth) {
   return 0;
 }
 
-DN_HOT int mp_skip(mp_rd *r) { return skip_depth(r, 0); }
+DN_RECV int mp_skip(mp_rd *r) { return skip_depth(r, 0); }
 
-DN_HOT int mp_read_str(mp_rd *r, const uint8_t **ptr, uint32_t *len) {
+DN_RECV int mp_read_str(mp_rd *r, const uint8_t **ptr, uint32_t *len) {
   mp_val v;
   if (mp_read(r, &v) || v.type != MP_STR) return -1;
   *ptr = v.ptr;
@@ -225,7 +225,7 @@ int mp_read_str_or_nil(mp_rd *r, const uint8_t **ptr, uint32_t *len) {
   return 0;
 }
 
-DN_HOT int mp_read_bin_or_nil(mp_rd *r, const uint8_t **ptr, uint32_t *len) {
+DN_RECV int mp_read_bin_or_nil(mp_rd *r, const uint8_t **ptr, uint32_t *len) {
   mp_val v;
   if (mp_read(r, &v)) return -1;
   if (v.type == MP_NIL) {
@@ -239,7 +239,7 @@ DN_HOT int mp_read_bin_or_nil(mp_rd *r, const uint8_t **ptr, uint32_t *len) {
   return 0;
 }
 
-DN_HOT int mp_read_int(mp_rd *r, int64_t *out) {
+DN_RECV int mp_read_int(mp_rd *r, int64_t *out) {
   mp_val v;
   if (mp_read(r, &v) || v.type != MP_INT || v.big) return -1;
   *out = v.i;
@@ -253,14 +253,14 @@ int mp_read_bool(mp_rd *r, bool *out) {
   return 0;
 }
 
-DN_HOT int mp_read_array(mp_rd *r, uint32_t *n) {
+DN_RECV int mp_read_array(mp_rd *r, uint32_t *n) {
   mp_val v;
   if (mp_read(r, &v) || v.type != MP_ARRAY) return -1;
   *n = v.n;
   return 0;
 }
 
-DN_HOT int mp_read_array_or_nil(mp_rd *r, uint32_t *n, bool *is_nil) {
+DN_RECV int mp_read_array_or_nil(mp_rd *r, uint32_t *n, bool *is_nil) {
   mp_val v;
   if (mp_read(r, &v)) return -1;
   *is_nil = v.type == MP_NIL;
@@ -273,7 +273,7 @@ DN_HOT int mp_read_array_or_nil(mp_rd *r, uint32_t *n, bool *is_nil) {
   return 0;
 }
 
-DN_HOT int mp_read_map(mp_rd *r, uint32_t *n) {
+DN_RECV int mp_read_map(mp_rd *r, uint32_t *n) {
   mp_val v;
   if (mp_read(r, &v) || v.type != MP_MAP) return -1;
   *n = v.n;

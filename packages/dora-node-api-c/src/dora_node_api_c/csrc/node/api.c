@@ -153,7 +153,7 @@ void dn_unwatch(dn_ctx *c, int fd) { epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, fd, N
 /* Waits up to `wait_ms` (0: just look, -1: forever) and handles what is ready. With
  * `loose`, the wait may end a few ms late (it bounds housekeeping only): it may then
  * sleep in slices on the lone data connection (dn_receiver_lone). */
-DN_HOT static void pump(dn_ctx *c, int wait_ms, bool loose) {
+DN_RECV static void pump(dn_ctx *c, int wait_ms, bool loose) {
   struct epoll_event events[32];
   dn_inconn *lone = NULL;
   if (loose && (wait_ms < 0 || wait_ms >= SLICE_MS)) lone = dn_receiver_lone(c);
@@ -230,13 +230,13 @@ static void report_broken(dn_ctx *c) {
 
 /* About once a second, how many messages wait in the input queues, when that changed
  * (the QUEUE column of dora top and dora node info). */
-DN_HOT static size_t pending_count(const dn_ctx *c) {
+DN_RECV static size_t pending_count(const dn_ctx *c) {
   size_t count = 0;
   for (size_t i = 0; i < c->sched.n; i++) count += c->sched.inputs[i].count;
   return count;
 }
 
-DN_HOT static void report_pending(dn_ctx *c) {
+DN_RECV static void report_pending(dn_ctx *c) {
   uint64_t now = dn_coarse_ms();
   if (now - c->last_pending_ms < 1000 || c->daemon_gone) return;
   size_t count = pending_count(c);
@@ -250,7 +250,7 @@ DN_HOT static void report_pending(dn_ctx *c) {
     c->pending_reported = count;
 }
 
-DN_HOT int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event_out) {
+DN_RECV int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void **event_out) {
   dn_ctx *c = dora_context;
   if (event_out) *event_out = NULL;
   if (!c || !event_out) return dn_fail("dora_context or event_out is NULL");
@@ -310,17 +310,17 @@ DN_HOT int dora_next_event_timeout(void *dora_context, int64_t timeout_ms, void 
   }
 }
 
-DN_HOT void *dora_next_event(void *dora_context) {
+DN_RECV void *dora_next_event(void *dora_context) {
   void *event = NULL;
   dora_next_event_timeout(dora_context, -1, &event);
   return event;
 }
 
-DN_HOT void free_dora_event(void *dora_event) { dn_event_free(dora_event); }
+DN_RECV void free_dora_event(void *dora_event) { dn_event_free(dora_event); }
 
 /* ---- reading events ------------------------------------------------------------------- */
 
-DN_HOT enum DoraEventType read_dora_event_type(void *dora_event) {
+DN_RECV enum DoraEventType read_dora_event_type(void *dora_event) {
   const dn_event *e = dora_event;
   if (!e) {
     dn_fail("dora_event is NULL");
@@ -353,7 +353,7 @@ const char *dora_event_type_name(const void *dora_event) {
   return "";
 }
 
-DN_HOT void read_dora_input_id(void *dora_event, char **out_ptr, size_t *out_len) {
+DN_RECV void read_dora_input_id(void *dora_event, char **out_ptr, size_t *out_len) {
   const dn_event *e = dora_event;
   if (!out_ptr || !out_len) {
     dn_fail("out_ptr or out_len is NULL");
@@ -368,7 +368,7 @@ DN_HOT void read_dora_input_id(void *dora_event, char **out_ptr, size_t *out_len
   }
 }
 
-DN_HOT void read_dora_input_data(void *dora_event, char **out_ptr, size_t *out_len) {
+DN_RECV void read_dora_input_data(void *dora_event, char **out_ptr, size_t *out_len) {
   const dn_event *e = dora_event;
   if (!out_ptr || !out_len) {
     dn_fail("out_ptr or out_len is NULL");
@@ -447,7 +447,7 @@ unsigned int dora_restart_count(const void *dora_context) {
 
 /* ---- sending ------------------------------------------------------------------------- */
 
-DN_HOT static long open_output(dn_ctx *c, const char *id, size_t len) {
+DN_SEND static long open_output(dn_ctx *c, const char *id, size_t len) {
   if (!c) return dn_fail("dora_context is NULL");
   if (!id) return dn_fail("the output id is NULL");
   long o = -1;
@@ -460,7 +460,7 @@ DN_HOT static long open_output(dn_ctx *c, const char *id, size_t len) {
   return o;
 }
 
-DN_HOT int dora_send_output_with_params(void *dora_context, const char *id_ptr, size_t id_len,
+DN_SEND int dora_send_output_with_params(void *dora_context, const char *id_ptr, size_t id_len,
                                  const char *data_ptr, size_t data_len, const DoraParam *params,
                                  size_t n_params) {
   dn_ctx *c = dora_context;
@@ -474,7 +474,7 @@ DN_HOT int dora_send_output_with_params(void *dora_context, const char *id_ptr, 
   return dn_sender_send(c, (size_t)o, "raw", NULL, NULL, 0, &part, 1, params, n_params);
 }
 
-DN_HOT int dora_send_output(void *dora_context, const char *id_ptr, size_t id_len, const char *data_ptr,
+DN_SEND int dora_send_output(void *dora_context, const char *id_ptr, size_t id_len, const char *data_ptr,
                      size_t data_len) {
   return dora_send_output_with_params(dora_context, id_ptr, id_len, data_ptr, data_len, NULL, 0);
 }

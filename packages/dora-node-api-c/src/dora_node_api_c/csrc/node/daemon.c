@@ -117,8 +117,7 @@ fail:
   return -1;
 }
 
-DN_HOT void dn_daemon_beat(dn_ctx *c) {
-  if (!c->beat_period_ms || c->daemon_gone) return;
+void dn_daemon_send_beat(dn_ctx *c) {
   if (dn_now_ms() - c->last_beat_ms < c->beat_period_ms) return;
   dn_frame_begin(&c->frame);
   mp_w_array(&c->frame, 1);

@@ -78,7 +78,7 @@ void dn_drops_resumed(dn_ctx *c, const dn_peer *p) {
   }
 }
 
-DN_HOT void dn_drops_report(dn_ctx *c, bool now) {
+DN_RECV void dn_drops_report(dn_ctx *c, bool now) {
   struct dn_drops *d = c->drops;
   if (!d || !d->dirty) return;
   uint64_t ms = dn_coarse_ms();
@@ -95,7 +95,7 @@ DN_HOT void dn_drops_report(dn_ctx *c, bool now) {
   }
 }
 
-DN_HOT int dn_drops_wait_ms(const dn_ctx *c) {
+DN_RECV int dn_drops_wait_ms(const dn_ctx *c) {
   const struct dn_drops *d = c->drops;
   if (!d || !d->dirty) return -1;
   uint64_t since = dn_coarse_ms() - d->last_report_ms;

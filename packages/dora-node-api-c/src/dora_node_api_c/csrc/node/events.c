@@ -22,7 +22,7 @@ dn_event *dn_event_new(dn_ev_kind kind) {
   return e;
 }
 
-DN_HOT dn_event *dn_event_new_input(const char *id, size_t id_len) {
+DN_RECV dn_event *dn_event_new_input(const char *id, size_t id_len) {
   dn_event *e = calloc(1, sizeof *e + id_len + 1);
   if (!e) return NULL;
   e->kind = EV_INPUT;
@@ -35,7 +35,7 @@ DN_HOT dn_event *dn_event_new_input(const char *id, size_t id_len) {
 
 static size_t round16(size_t n) { return (n + 15) / 16 * 16; }
 
-DN_HOT dn_event *dn_event_new_message(const char *id, size_t id_len, const void *data,
+DN_RECV dn_event *dn_event_new_message(const char *id, size_t id_len, const void *data,
                                       size_t data_len, size_t params_room, uint8_t **room) {
   /* event | payload | bytes (+ NUL, 16-byte aligned like malloc's) | params | id */
   size_t at_payload = round16(sizeof(dn_event));
@@ -90,7 +90,7 @@ int dn_event_set_text(dn_event *e, const void *text, size_t len) {
   return set_str(&e->text, &e->text_len, text, len);
 }
 
-DN_HOT void dn_event_free(dn_event *e) {
+DN_RECV void dn_event_free(dn_event *e) {
   if (!e) return;
   if (!e->id_inline) free(e->id);
   free(e->text);
@@ -105,10 +105,10 @@ DN_HOT void dn_event_free(dn_event *e) {
   free(e);
 }
 
-DN_HOT void dn_payload_ref(dn_payload *p) { atomic_fetch_add(&p->refs, 1); }
+DN_RECV void dn_payload_ref(dn_payload *p) { atomic_fetch_add(&p->refs, 1); }
 
 /* The last reference gone: the sender may reuse the shared memory. */
-DN_HOT void dn_payload_unref(dn_payload *p) {
+DN_RECV void dn_payload_unref(dn_payload *p) {
   if (!p || atomic_fetch_sub(&p->refs, 1) != 1) return;
   dn_mapping_unref(p->map);
   if (p->conn) {
@@ -159,7 +159,7 @@ void dn_sched_free(dn_sched *s) {
   memset(s, 0, sizeof *s);
 }
 
-DN_HOT static void append(dn_inq *q, dn_event *e) {
+DN_RECV static void append(dn_inq *q, dn_event *e) {
   e->next = NULL;
   if (q->tail) q->tail->next = e;
   else q->head = e;
@@ -167,7 +167,7 @@ DN_HOT static void append(dn_inq *q, dn_event *e) {
 }
 
 /* Unlinks `cur` (whose predecessor is `prev`) from q. */
-DN_HOT static void unlink_entry(dn_inq *q, dn_event *prev, dn_event *cur) {
+DN_RECV static void unlink_entry(dn_inq *q, dn_event *prev, dn_event *cur) {
   if (prev) prev->next = cur->next;
   else q->head = cur->next;
   if (q->tail == cur) q->tail = prev;
@@ -227,7 +227,7 @@ static void flush_input(dn_sched *s, dn_inq *q) {
   }
 }
 
-DN_HOT void dn_sched_push_input(dn_sched *s, size_t input, dn_event *e) {
+DN_RECV void dn_sched_push_input(dn_sched *s, size_t input, dn_event *e) {
   dn_inq *q = input < s->n ? &s->inputs[input] : NULL;
   if (!q || q->state != OPEN || s->stop_returned || s->ended) {
     if (q && (s->stop_returned || s->ended)) q->discarded++; /* unread, if we restart */
@@ -334,7 +334,7 @@ uint64_t dn_sched_expire(dn_sched *s, uint64_t now_ms) {
   return next;
 }
 
-DN_HOT static void maybe_end(dn_sched *s) {
+DN_RECV static void maybe_end(dn_sched *s) {
   if (s->stop_returned && !s->queued && !s->ctl_count) s->ended = true;
 }
 
@@ -365,7 +365,7 @@ static void closed_returned(dn_sched *s, dn_inq *q) {
   }
 }
 
-DN_HOT dn_event *dn_sched_pop(dn_sched *s, const dn_config *cfg) {
+DN_RECV dn_event *dn_sched_pop(dn_sched *s, const dn_config *cfg) {
   for (;;) {
     if (s->ctl_head) return pop_control(s);
     if (!s->queued) return NULL;
@@ -373,7 +373,8 @@ DN_HOT dn_event *dn_sched_pop(dn_sched *s, const dn_config *cfg) {
     while (k < s->n && !s->inputs[s->order[k]].head) k++;
     if (k == s->n) return NULL; /* cannot happen: queued > 0 */
     size_t idx = s->order[k];
-    memmove(s->order + k, s->order + k + 1, (s->n - k - 1) * sizeof *s->order);
+    if (k + 1 < s->n) /* one input: no call into libc's memmove for nothing */
+      memmove(s->order + k, s->order + k + 1, (s->n - k - 1) * sizeof *s->order);
     s->order[s->n - 1] = idx;
     dn_inq *q = &s->inputs[idx];
     dn_event *e = q->head;
@@ -405,4 +406,4 @@ DN_HOT dn_event *dn_sched_pop(dn_sched *s, const dn_config *cfg) {
   }
 }
 
-DN_HOT bool dn_sched_ready(const dn_sched *s) { return s->ended || s->queued || s->ctl_count; }
+DN_RECV bool dn_sched_ready(const dn_sched *s) { return s->ended || s->queued || s->ctl_count; }

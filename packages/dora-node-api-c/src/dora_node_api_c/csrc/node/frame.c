@@ -15,13 +15,13 @@
 
 #define READ_CHUNK (256 * 1024)
 
-DN_HOT uint64_t dn_now_ms(void) {
+DN_RECV uint64_t dn_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-DN_HOT uint64_t dn_coarse_ms(void) {
+DN_RECV uint64_t dn_coarse_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
   return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
@@ -43,7 +43,7 @@ void dn_reader_free(dn_reader *r) {
  * one sendmsg per read, so one read's descriptors are one frame's. A frame may carry one
  * (a `segment`), and at most DN_MAX_HELD_FDS may wait for their frame; a peer that breaks
  * that loses the connection and the descriptors of the read are closed at once. */
-DN_HOT static int keep_fds(dn_reader *r, struct msghdr *msg) {
+DN_RECV static int keep_fds(dn_reader *r, struct msghdr *msg) {
   int got[DN_MAX_FDS];
   int n_got = 0;
   for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
@@ -71,7 +71,7 @@ DN_HOT static int keep_fds(dn_reader *r, struct msghdr *msg) {
   return 0;
 }
 
-DN_HOT static int fill(dn_reader *r, int fd, int flags) {
+DN_RECV static int fill(dn_reader *r, int fd, int flags) {
   if (r->pos) {
     dn_buf_consume(&r->buf, r->pos);
     r->pos = 0;
@@ -113,11 +113,11 @@ DN_HOT static int fill(dn_reader *r, int fd, int flags) {
   return -1;
 }
 
-DN_HOT int dn_reader_fill(dn_reader *r, int fd) { return fill(r, fd, MSG_DONTWAIT); }
+DN_RECV int dn_reader_fill(dn_reader *r, int fd) { return fill(r, fd, MSG_DONTWAIT); }
 
-DN_HOT int dn_reader_wait(dn_reader *r, int fd) { return fill(r, fd, 0); }
+DN_RECV int dn_reader_wait(dn_reader *r, int fd) { return fill(r, fd, 0); }
 
-DN_HOT int dn_reader_next(dn_reader *r, const uint8_t **body, uint32_t *len) {
+DN_RECV int dn_reader_next(dn_reader *r, const uint8_t **body, uint32_t *len) {
   size_t avail = r->buf.len - r->pos;
   if (avail < 4) return 0;
   const uint8_t *p = r->buf.data + r->pos;
@@ -190,7 +190,7 @@ int dn_listen(const char *address, size_t len) {
   return fd;
 }
 
-DN_HOT static int write_all(int fd, const void *data, size_t len, int pass_fd, int flags) {
+DN_SEND static int write_all(int fd, const void *data, size_t len, int pass_fd, int flags) {
   const uint8_t *p = data;
   while (len) {
     ssize_t n;
@@ -232,7 +232,7 @@ DN_HOT static int write_all(int fd, const void *data, size_t len, int pass_fd, i
   return 0;
 }
 
-DN_HOT int dn_write_all(int fd, const void *data, size_t len, int pass_fd) {
+DN_SEND int dn_write_all(int fd, const void *data, size_t len, int pass_fd) {
   return write_all(fd, data, len, pass_fd, 0);
 }
 
@@ -240,13 +240,13 @@ int dn_write_all_nowait(int fd, const void *data, size_t len) {
   return write_all(fd, data, len, -1, MSG_DONTWAIT);
 }
 
-DN_HOT void dn_frame_begin(dn_buf *b) {
+DN_SEND void dn_frame_begin(dn_buf *b) {
   b->len = 0;
   b->failed = 0;
   dn_buf_put(b, "\0\0\0\0", 4);
 }
 
-DN_HOT int dn_frame_end(dn_buf *b) {
+DN_SEND int dn_frame_end(dn_buf *b) {
   if (b->failed || b->len - 4 > DN_MAX_FRAME) return dn_fail("frame too large or out of memory");
   uint32_t n = (uint32_t)(b->len - 4);
   for (int i = 0; i < 4; i++) b->data[i] = (uint8_t)(n >> (8 * i));

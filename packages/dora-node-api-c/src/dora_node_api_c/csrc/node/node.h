@@ -448,7 +448,11 @@ DN_HIDDEN int dn_daemon_handshake(dn_ctx *c);
 DN_HIDDEN int dn_daemon_send(dn_ctx *c, dn_buf *frame);
 DN_HIDDEN void dn_daemon_readable(dn_ctx *c);
 DN_HIDDEN void dn_daemon_handle(dn_ctx *c, const uint8_t *body, uint32_t len);
-DN_HIDDEN void dn_daemon_beat(dn_ctx *c);
+DN_HIDDEN void dn_daemon_send_beat(dn_ctx *c);
+/* A heartbeat when one is due (health_check_timeout); inline: most nodes have none. */
+static inline void dn_daemon_beat(dn_ctx *c) {
+  if (c->beat_period_ms && !c->daemon_gone) dn_daemon_send_beat(c);
+}
 
 /* receiver.c */
 DN_HIDDEN void dn_receiver_accept(dn_ctx *c);

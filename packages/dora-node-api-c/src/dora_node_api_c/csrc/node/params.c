@@ -12,7 +12,7 @@
 #include "json.h"
 #include "node.h"
 
-DN_HOT int dn_params_check(const DoraParam *params, size_t n) {
+DN_SEND int dn_params_check(const DoraParam *params, size_t n) {
   if (n && !params) return dn_fail("params is NULL but n_params is %zu", n);
   for (size_t i = 0; i < n; i++) {
     if (!params[i].key) return dn_fail("parameter %zu has no key", i);
@@ -30,7 +30,7 @@ DN_HOT int dn_params_check(const DoraParam *params, size_t n) {
   return 0;
 }
 
-DN_HOT void dn_params_write(dn_buf *b, const DoraParam *params, size_t n) {
+DN_SEND void dn_params_write(dn_buf *b, const DoraParam *params, size_t n) {
   mp_w_map(b, (uint32_t)n);
   for (size_t i = 0; i < n; i++) {
     const DoraParam *p = &params[i];
@@ -45,7 +45,7 @@ DN_HOT void dn_params_write(dn_buf *b, const DoraParam *params, size_t n) {
   }
 }
 
-DN_HOT int dn_params_room(const uint8_t *map, size_t len, size_t *room) {
+DN_RECV int dn_params_room(const uint8_t *map, size_t len, size_t *room) {
   mp_rd r = {map, map + len};
   uint32_t n;
   *room = 0;
@@ -56,7 +56,7 @@ DN_HOT int dn_params_room(const uint8_t *map, size_t len, size_t *room) {
   return 0;
 }
 
-DN_HOT int dn_event_set_params(dn_event *e, const uint8_t *map, size_t len) {
+DN_RECV int dn_event_set_params(dn_event *e, const uint8_t *map, size_t len) {
   size_t room;
   if (dn_params_room(map, len, &room)) return -1;
   if (!room) return 0;
@@ -66,7 +66,7 @@ DN_HOT int dn_event_set_params(dn_event *e, const uint8_t *map, size_t len) {
   return dn_event_index_params(e, map, len, block);
 }
 
-DN_HOT int dn_event_index_params(dn_event *e, const uint8_t *map, size_t len, uint8_t *block) {
+DN_RECV int dn_event_index_params(dn_event *e, const uint8_t *map, size_t len, uint8_t *block) {
   mp_rd r = {map, map + len};
   uint32_t n;
   if (mp_read_map(&r, &n)) return -1;
@@ -112,7 +112,7 @@ DN_HOT int dn_event_index_params(dn_event *e, const uint8_t *map, size_t len, ui
   return 0;
 }
 
-DN_HOT const dn_param *dn_event_param(const dn_event *e, const char *key) {
+DN_RECV const dn_param *dn_event_param(const dn_event *e, const char *key) {
   if (!e || !key) return NULL;
   /* the last one wins, like a Python dict built from the map */
   for (size_t i = e->n_params; i-- > 0;)
@@ -233,7 +233,7 @@ DoraParamType dora_event_param_type(const void *event, const char *key) {
   return p ? p->type : DoraParamType_Missing;
 }
 
-DN_HOT static const dn_param *typed(const void *event, const char *key, DoraParamType type,
+DN_RECV static const dn_param *typed(const void *event, const char *key, DoraParamType type,
                              const void *out) {
   if (!out) {
     dn_fail("out pointer is NULL");
@@ -255,14 +255,14 @@ DN_HOT static const dn_param *typed(const void *event, const char *key, DoraPara
   return p;
 }
 
-DN_HOT int dora_event_param_bool(const void *event, const char *key, bool *out) {
+DN_RECV int dora_event_param_bool(const void *event, const char *key, bool *out) {
   const dn_param *p = typed(event, key, DoraParamType_Bool, out);
   if (!p) return DORA_ERROR;
   *out = p->b;
   return DORA_OK;
 }
 
-DN_HOT int dora_event_param_int(const void *event, const char *key, int64_t *out) {
+DN_RECV int dora_event_param_int(const void *event, const char *key, int64_t *out) {
   const dn_param *p = typed(event, key, DoraParamType_Int, out);
   if (!p) return DORA_ERROR;
   *out = p->i;

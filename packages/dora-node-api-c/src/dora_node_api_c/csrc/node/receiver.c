@@ -28,13 +28,13 @@ long dn_input_index(const dn_ctx *c, const char *id, size_t len) {
   return -1;
 }
 
-DN_HOT static bool str_eq(const char *s, const uint8_t *p, size_t len) {
+DN_RECV static bool str_eq(const char *s, const uint8_t *p, size_t len) {
   return s && dn_str_eq(s, p, len);
 }
 
 /* ---- release path (any thread) ------------------------------------------------------ */
 
-DN_HOT static void flush_locked(dn_inconn *conn) {
+DN_RECV static void flush_locked(dn_inconn *conn) {
   if (!conn->n_pending) return;
   if (conn->release_fd >= 0) {
     dn_buf f;
@@ -81,7 +81,7 @@ void dn_inconn_unref(dn_inconn *conn) {
   free(conn);
 }
 
-DN_HOT void dn_receiver_flush_all(dn_ctx *c) {
+DN_RECV void dn_receiver_flush_all(dn_ctx *c) {
   for (size_t i = 0; i < c->n_in; i++) {
     dn_inconn *conn = c->in[i];
     pthread_mutex_lock(&conn->lock);
@@ -449,7 +449,7 @@ DN_COLD static int check_offsets(const dn_event *e) {
 /* The parameters the queues act on, in one pass: correlated messages (request_id, goal_id,
  * goal_status) are evicted last; flush=true drops the input's older messages (the last
  * `flush` wins, as dn_event_param reads it). */
-DN_HOT static void queue_rules(dn_event *e) {
+DN_RECV static void queue_rules(dn_event *e) {
   const dn_param *flush = NULL;
   for (size_t i = 0; i < e->n_params; i++) {
     const char *key = e->params[i].key;
@@ -468,7 +468,7 @@ DN_COLD static void push_error(dn_ctx *c, const char *text) {
   else dn_event_free(e);
 }
 
-DN_HOT static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_len) {
+DN_RECV static int on_data(dn_ctx *c, dn_inconn *conn, mp_rd *r, char *err, size_t err_len) {
   const uint8_t *output, *kind, *schema = NULL, *inl = NULL, *params;
   uint32_t output_len, kind_len, schema_len = 0, inline_len = 0;
   int64_t ts, segment_id = -1, offset = 0, length = 0, token = 0;
@@ -644,7 +644,7 @@ fail:
   return -1;
 }
 
-DN_HOT static int handle_frame(dn_ctx *c, dn_inconn *conn, const uint8_t *body, uint32_t len, char *err,
+DN_RECV static int handle_frame(dn_ctx *c, dn_inconn *conn, const uint8_t *body, uint32_t len, char *err,
                         size_t err_len) {
   mp_rd r = {body, body + len};
   uint32_t n;
@@ -670,7 +670,7 @@ DN_HOT static int handle_frame(dn_ctx *c, dn_inconn *conn, const uint8_t *body, 
 }
 
 /* Handles the frames a fill (`alive`: its result) completed. */
-DN_HOT static void handle_read(dn_ctx *c, dn_inconn *conn, int alive) {
+DN_RECV static void handle_read(dn_ctx *c, dn_inconn *conn, int alive) {
   const uint8_t *body;
   uint32_t len;
   int got;
@@ -696,7 +696,7 @@ DN_HOT static void handle_read(dn_ctx *c, dn_inconn *conn, int alive) {
   if (alive < 0) drop_conn(c, conn);
 }
 
-DN_HOT void dn_receiver_readable(dn_ctx *c, dn_inconn *conn) {
+DN_RECV void dn_receiver_readable(dn_ctx *c, dn_inconn *conn) {
   if (!conn->alive) return;
   handle_read(c, conn, dn_reader_fill(&conn->rd, conn->fd));
 }
@@ -708,14 +708,14 @@ DN_HOT void dn_receiver_readable(dn_ctx *c, dn_inconn *conn) {
  * message of ours or of it that waits for a release (nothing for the wake-up eventfd),
  * and the wait is sliced (SO_RCVTIMEO) so that the daemon's messages and new
  * connections are looked at between slices. */
-DN_HOT dn_inconn *dn_receiver_lone(const dn_ctx *c) {
+DN_RECV dn_inconn *dn_receiver_lone(const dn_ctx *c) {
   if (c->n_in != 1 || c->daemon_inputs || c->pool.n_busy) return NULL;
   dn_inconn *conn = c->in[0];
   if (!conn->alive || conn->fd < 0 || conn->rd.n_fds || atomic_load(&conn->held)) return NULL;
   return conn;
 }
 
-DN_HOT void dn_receiver_wait(dn_ctx *c, dn_inconn *conn, int slice_ms) {
+DN_RECV void dn_receiver_wait(dn_ctx *c, dn_inconn *conn, int slice_ms) {
   if (conn->rcvtimeo_ms != slice_ms) {
     struct timeval tv = {slice_ms / 1000, (slice_ms % 1000) * 1000};
     if (setsockopt(conn->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) return;

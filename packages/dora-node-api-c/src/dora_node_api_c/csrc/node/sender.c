@@ -14,7 +14,7 @@
 
 #define RETRY_MS 100
 
-DN_HOT uint64_t dn_clock_now(dn_ctx *c) {
+DN_SEND uint64_t dn_clock_now(dn_ctx *c) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -95,7 +95,7 @@ void dn_sender_connect_all(dn_ctx *c) {
 }
 
 /* Segments the pool gave up: tell the receivers that mapped them, then unmap. */
-DN_HOT static void drop_segments(dn_ctx *c) {
+DN_SEND static void drop_segments(dn_ctx *c) {
   dn_pool *pool = &c->pool;
   while (pool->n_dropped) {
     dn_segment *s = pool->dropped[--pool->n_dropped];
@@ -207,7 +207,7 @@ static void remember_type(dn_peer *p, const char *output, const dn_type *t) {
 }
 
 /* The receivers of `output` that are connected now (reconnecting, rate-limited). */
-DN_HOT static size_t live_peers(dn_ctx *c, size_t output, dn_peer **out) {
+DN_SEND static size_t live_peers(dn_ctx *c, size_t output, dn_peer **out) {
   const dn_route *route = c->outs[output].route;
   size_t n = 0;
   if (!route) return 0;
@@ -224,7 +224,7 @@ DN_HOT static size_t live_peers(dn_ctx *c, size_t output, dn_peer **out) {
 
 /* One Data frame: [tag, output, ts, params, kind, schema, inline, segment, offset, length,
  * token, layout], as dora_message.data_protocol.Data encodes it. */
-DN_HOT static void encode_data(dn_buf *f, const dn_out *o, uint64_t ts, const DoraParam *params,
+DN_SEND static void encode_data(dn_buf *f, const dn_out *o, uint64_t ts, const DoraParam *params,
                         size_t n_params, const char *kind, const dn_type *schema_type,
                         const dn_part *parts, size_t n_parts, size_t total, int64_t seg_id,
                         size_t offset, size_t length, uint64_t token, const int64_t *layout,
@@ -270,13 +270,13 @@ DN_HOT static void encode_data(dn_buf *f, const dn_out *o, uint64_t ts, const Do
 }
 
 /* Drains Release frames without blocking: a send-only loop must not grow its pool. */
-DN_HOT void dn_sender_drain(dn_ctx *c) {
+DN_SEND void dn_sender_drain(dn_ctx *c) {
   if (!c->pool.n_busy) return;
   for (size_t i = 0; i < c->cfg.n_peers; i++)
     if (c->peers[i].fd >= 0) dn_sender_readable(c, &c->peers[i]);
 }
 
-DN_HOT static int fan_out(dn_ctx *c, size_t output, dn_peer **peers, size_t n, const char *kind,
+DN_SEND static int fan_out(dn_ctx *c, size_t output, dn_peer **peers, size_t n, const char *kind,
                    const dn_type *type, const int64_t *layout, size_t n_layout,
                    const dn_part *parts, size_t n_parts, size_t total, dn_segment *seg,
                    size_t offset, size_t length, uint64_t token, const DoraParam *params,
@@ -340,7 +340,7 @@ int dn_sender_send_segment(dn_ctx *c, size_t output, const char *kind, const dn_
   return rc;
 }
 
-DN_HOT int dn_sender_send(dn_ctx *c, size_t output, const char *kind, const dn_type *type,
+DN_SEND int dn_sender_send(dn_ctx *c, size_t output, const char *kind, const dn_type *type,
                    const int64_t *layout, size_t n_layout, const dn_part *parts, size_t n_parts,
                    const DoraParam *params, size_t n_params) {
   dn_sender_drain(c);

@@ -56,7 +56,7 @@ dn_mapping *dn_mapping_open(int fd, size_t size) {
 
 void dn_mapping_ref(dn_mapping *m) { atomic_fetch_add(&m->refs, 1); }
 
-DN_HOT void dn_mapping_unref(dn_mapping *m) {
+DN_RECV void dn_mapping_unref(dn_mapping *m) {
   if (m && atomic_fetch_sub(&m->refs, 1) == 1) {
     munmap(m->addr, m->size);
     free(m);
