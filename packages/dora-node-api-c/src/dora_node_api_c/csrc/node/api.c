@@ -147,8 +147,11 @@ void dn_watch(dn_ctx *c, int fd, int kind) {
 void dn_unwatch(dn_ctx *c, int fd) { epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, fd, NULL); }
 
 /* How long a wait sleeps reading the lone data connection before it looks at the other
- * sockets (the daemon's messages, new connections) again. */
-#define SLICE_MS 10
+ * sockets (the daemon's messages, new connections) again: longer than the period of any
+ * usual rate above 20 Hz, so that a paced stream's next message comes before the slice
+ * ends (no wake-up in between); the daemon's messages (a STOP, param updates) and a
+ * second producer's connection wait at most that long. */
+#define SLICE_MS 50
 
 /* Waits up to `wait_ms` (0: just look, -1: forever) and handles what is ready. With
  * `loose`, the wait may end a few ms late (it bounds housekeeping only): it may then
