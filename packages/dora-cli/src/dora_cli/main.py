@@ -157,11 +157,16 @@ def main() -> None:
             exit_at_once(ending.code or 0)
         raise
     code = code if isinstance(code, int) else 0
-    if cli.completed_runs == completed:
-        # click returned without running a command to its end: its `Exit` from --help or
-        # --version (no dora command calls ctx.exit)
+    if cli.completed_runs == completed and asked_for_help_or_version(sys.argv[1:]):
+        # click returned without running a command to its end: its `Exit` after the help
+        # or version (a command's own ctx.exit would need one of those flags too)
         exit_at_once(code)
     sys.exit(code)
+
+
+def asked_for_help_or_version(args: list[str]) -> bool:
+    """Whether the command line holds one of the flags that print and end the run."""
+    return any(arg in ("-h", "--help", "--version") for arg in args)
 
 
 def completing() -> bool:
