@@ -6,7 +6,6 @@ and asks for a reload of each operator whose file changed (:mod:`dora_cli.hot_re
 
 from __future__ import annotations
 
-import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -178,6 +177,7 @@ async def attach_to(
     With a ``detector`` (``--hot-reload``), changed operator files are reloaded meanwhile.
     """
     import asyncio
+    import signal  # here, not at the top: --help would pay ~0.6 ms for it
 
     from dora_cli.hot_reload import watch_and_reload
     from dora_cli.summary import failure_summary
