@@ -39,6 +39,21 @@ static inline bool dn_str_eq(const char *s, const void *p, size_t len) {
     if (s[i] != q[i] || !s[i]) return false; /* s shorter than len: stops at its NUL */
   return s[len] == 0;
 }
+DN_HIDDEN void dn_copy_large(void *dst, const void *src, size_t len); /* memcpy */
+/* memcpy for the few bytes of a field or a small payload, inlined for the same reason;
+ * libc's beyond 64 bytes. */
+static inline void dn_copy(void *dst, const void *src, size_t len) {
+  if (len > 64) {
+    dn_copy_large(dst, src, len);
+    return;
+  }
+  uint8_t *d = dst;
+  const uint8_t *s = src;
+  for (size_t i = 0; i < len; i++) {
+    d[i] = s[i];
+    __asm__("" : "+r"(i)); /* or GCC turns the loop back into a memcpy call */
+  }
+}
 static inline bool dn_cstr_eq(const char *a, const char *b) {
   while (*a && *a == *b) a++, b++;
   return *a == *b;
@@ -60,7 +75,7 @@ DN_HIDDEN void dn_buf_put_grow(dn_buf *buf, const void *data, size_t len);
 static inline void dn_buf_put(dn_buf *buf, const void *data, size_t len) {
   if (len == 0) return;
   if (!buf->failed && len <= buf->cap - buf->len && len <= buf->limit - buf->len) {
-    memcpy(buf->data + buf->len, data, len);
+    dn_copy(buf->data + buf->len, data, len);
     buf->len += len;
     return;
   }

@@ -48,7 +48,7 @@ DN_RECV dn_event *dn_event_new_message(const char *id, size_t id_len, const void
   memset(e, 0, offsetof(dn_event, type)); /* malloc, not calloc: the type stays unset */
   e->kind = EV_INPUT;
   e->id = (char *)block + at_id;
-  memcpy(e->id, id, id_len);
+  dn_copy(e->id, id, id_len);
   e->id[id_len] = 0;
   e->id_len = id_len;
   e->id_inline = true;
@@ -58,7 +58,7 @@ DN_RECV dn_event *dn_event_new_message(const char *id, size_t id_len, const void
   p->block = block;
   if (data) {
     p->owned = block + at_bytes;
-    if (data_len) memcpy(p->owned, data, data_len);
+    dn_copy(p->owned, data, data_len);
     p->owned[data_len] = 0;
   }
   e->payload = p;

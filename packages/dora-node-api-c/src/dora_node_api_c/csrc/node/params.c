@@ -75,7 +75,7 @@ DN_RECV int dn_event_index_params(dn_event *e, const uint8_t *map, size_t len, u
   e->params = (dn_param *)block;
   uint8_t *raw = block + index;
   char *keys = (char *)raw + len;
-  memcpy(raw, map, len);
+  dn_copy(raw, map, len);
   e->params_len = len;
   r.p = raw;
   r.end = raw + len;
@@ -87,7 +87,7 @@ DN_RECV int dn_event_index_params(dn_event *e, const uint8_t *map, size_t len, u
     dn_param *p = &e->params[e->n_params];
     memset(p, 0, sizeof *p);
     p->key = keys;
-    memcpy(keys, key, key_len);
+    dn_copy(keys, key, key_len);
     keys[key_len] = 0;
     keys += key_len + 1;
     e->n_params++;
