@@ -1,6 +1,7 @@
 /* The public functions of node_api.h and dora_node_api.h, and the event loop: one
  * epoll set over the daemon connection, the listening socket, the data connections in and
- * out, and an eventfd that the release path uses to wake a sleeping wait. Nothing runs
+ * out, and an eventfd that the release path uses to wake a sleeping wait (or, when only
+ * one data connection matters, a sliced sleep in recvmsg on it: pump()). Nothing runs
  * in the background: I/O happens inside dora_next_event and the send functions. */
 #define _GNU_SOURCE
 #include <ctype.h>
