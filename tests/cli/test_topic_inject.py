@@ -22,13 +22,13 @@ import pytest
 
 from dora_cli.topic_inject import Outcome, TopicInjector, injected, outcome, undelivered_text
 from dora_cli.topic_watch import decode_array
-from dora_daemon.bridge.mesh import Mesh
-from dora_daemon.topic_injection import (
+from dora_daemon.bridge.inject import (
     MAX_WAIT,
     ProducerInjection,
     TopicInjection,
     requested_wait,
 )
+from dora_daemon.bridge.mesh import Mesh
 from dora_message.auth import link_token, new_key
 from dora_message.data_protocol import Data, Hello, to_receiver_decoder
 from dora_message.dataplane.sockets import FrameReader

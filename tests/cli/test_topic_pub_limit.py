@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from dora_cli.topic_inject import MessageTooLarge, check_size, injected
-from dora_daemon.topic_injection import inline_frame_size
+from dora_daemon.bridge.deliver import inline_frame_size
 from dora_message.data_protocol import Data, data_encoder
 from dora_message.dataplane.framing import MAX_FRAME, encode_frame
 from dora_message.inter_daemon import RemoteData

@@ -2,7 +2,7 @@
 
 The daemons of a dataflow that runs with ``publish_all_messages_to_zenoh`` declare a
 queryable on :func:`~dora_message.inter_daemon.inject_key` for every output their nodes
-read (``dora_daemon.topic_injection``). The CLI is a zenoh client of each daemon that
+read (``dora_daemon.bridge.inject``). The CLI is a zenoh client of each daemon that
 runs a reader and sends every message as a query on that daemon's own key, once the
 daemon's queryable matched. The daemon delivers it to its readers as if the producer
 had sent it, waits (up to the wait the query allows) for a reader that does not listen

@@ -99,7 +99,7 @@ class _Link:
         self.token = token
 
 
-class _Schema:
+class SchemaRef:
     """An output's schema as the producer last sent it: one object per schema, so the
     sender's per-connection cache (compared by identity) resends it only on a change."""
 
@@ -155,7 +155,7 @@ class Writer:
             for output, nodes in routes.items()
         }
         self._sender = _BridgeSender(dataflow_id, producer, links, self._pool)
-        self._schemas: dict[str, _Schema] = {}  # output id -> latest schema from the producer
+        self._schemas: dict[str, SchemaRef] = {}  # output id -> latest schema from the producer
         self.delivered = 0
         self.too_large = 0  # inline messages over the readers' frame limit, not delivered
         # cumulative data traffic from the producer (``dora top``), written by the thread
@@ -176,13 +176,7 @@ class Writer:
     def stop(self) -> None:
         """Deliver what is queued, then close the connections and the pool."""
         self._queue.put(None)
-        self._thread.join(JOIN_TIMEOUT)
-        if self._thread.is_alive():
-            # a receiver that stopped reading holds us in sendall: cut it off
-            for conn in self._sender.connections():
-                with contextlib.suppress(OSError):
-                    conn.sock.shutdown(socket.SHUT_RDWR)
-            self._thread.join(JOIN_TIMEOUT)
+        join_or_cut(self._thread, self._sender)
 
     # ---- thread ----------------------------------------------------------------
 
@@ -217,7 +211,7 @@ class Writer:
         if msg.schema is not None:
             known = self._schemas.get(output)
             if known is None or known.schema_bytes != msg.schema:
-                self._schemas[output] = _Schema(msg.schema)
+                self._schemas[output] = SchemaRef(msg.schema)
         if output not in self._open:
             return
         conns = self._sender.live(output)
@@ -231,7 +225,8 @@ class Writer:
             # only a message near the limit is measured exactly
             if (
                 wire_size + len(schema_bytes or b"") + _FRAME_SLACK > MAX_FRAME
-                and (size := _inline_frame_size(msg, schema_bytes)) > MAX_FRAME
+                and (size := inline_frame_size(_inline_data(msg, msg.payload), schema_bytes))
+                > MAX_FRAME
             ):
                 # a reader drops a connection whose frame is over the limit: this message
                 # would take the others with it (`dora topic pub` refuses it already)
@@ -381,13 +376,25 @@ def _inline_data(msg: Any, payload: bytes | memoryview) -> Data:
     )
 
 
-def _inline_frame_size(msg: Any, schema: bytes | None) -> int:
-    """The body of the frame the writer makes for an inline ``msg`` (with the schema,
-    as to a reader that has not seen it), without copying the payload."""
-    head = msgspec.structs.replace(_inline_data(msg, b""), schema=schema)
-    size = len(msg.payload)
+def inline_frame_size(data: Data, schema: bytes | None) -> int:
+    """The body of the frame carrying ``data`` inline with ``schema`` (as to a reader
+    that has not seen it), without copying the payload."""
+    payload = data.inline or b""
+    head = msgspec.structs.replace(data, schema=schema, inline=b"")
+    size = len(payload)
     extra = 3 if size > 0xFFFF else 1 if size > 0xFF else 0  # its bin header vs b""'s 2
     return len(data_encoder.encode(head)) + size + extra
+
+
+def join_or_cut(thread: threading.Thread, sender: Sender) -> None:
+    """Wait for a writer ``thread`` that was told to stop; a receiver that stopped reading
+    holds it in ``sendall``: then cut that receiver's connection off."""
+    thread.join(JOIN_TIMEOUT)
+    if thread.is_alive():
+        for conn in sender.connections():
+            with contextlib.suppress(OSError):
+                conn.sock.shutdown(socket.SHUT_RDWR)
+        thread.join(JOIN_TIMEOUT)
 
 
 def _callback(offer: Callable[[zenoh.ZBytes], None]) -> Callable[[zenoh.Sample], None]:

@@ -10,7 +10,7 @@ A dataflow whose descriptor sets ``publish_all_messages_to_zenoh`` (or
 * queryables on :func:`~dora_message.inter_daemon.inject_key` for every output read
   here, delivering what ``dora topic pub`` sends to the local readers as if the producer
   had sent it, and answering who got it
-  (:class:`~dora_daemon.topic_injection.TopicInjection`; it connects to a reader only
+  (:class:`~dora_daemon.bridge.inject.TopicInjection`; it connects to a reader only
   when the first such message comes, and waits for a reader that does not listen yet).
 
 Watchers and publishers are zenoh clients of this daemon's session. Without them nothing
@@ -23,10 +23,10 @@ import asyncio
 from collections.abc import Mapping
 
 from dora_daemon.bridge import WATCH_NODE_ID
+from dora_daemon.bridge.inject import TopicInjection
 from dora_daemon.bridge.mesh import Mesh
 from dora_daemon.bridge.publish import Publishing
 from dora_daemon.bridge.receive import BridgeReceiver
-from dora_daemon.topic_injection import TopicInjection
 
 
 class DataflowWatch:

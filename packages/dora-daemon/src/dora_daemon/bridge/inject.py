@@ -19,17 +19,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-import msgspec
 import zenoh
 
+from dora_daemon.bridge.deliver import SchemaRef, inline_frame_size, join_or_cut
 from dora_message.auth import link_token
-from dora_message.data_protocol import Data, data_encoder
+from dora_message.data_protocol import Data
 from dora_message.dataplane.framing import MAX_FRAME
 from dora_message.dataplane.pool import SegmentPool
 from dora_message.dataplane.sender import RETRY_INTERVAL, Sender
@@ -48,7 +47,6 @@ log = logging.getLogger(__name__)
 Answer = Callable[[InjectionReport], object]
 
 MAX_WAIT = 600.0  # seconds a query may ask to wait for its readers, at most
-JOIN_TIMEOUT = 5.0
 
 
 class _Reader(NamedTuple):
@@ -59,16 +57,6 @@ class _Reader(NamedTuple):
     token: str
 
 
-class _Schema:
-    """The schema an injected message carries (the sender's per-connection cache compares
-    these by identity: one object per distinct schema of an output)."""
-
-    __slots__ = ("schema_bytes",)
-
-    def __init__(self, schema_bytes: bytes) -> None:
-        self.schema_bytes = schema_bytes
-
-
 def requested_wait(wait_ms: str | None) -> float:
     """The wait a query asks for (its :data:`INJECT_WAIT_PARAMETER`), in seconds: 0
     when absent or unreadable, at most :data:`MAX_WAIT`."""
@@ -77,16 +65,6 @@ def requested_wait(wait_ms: str | None) -> float:
     except ValueError:
         return 0.0
     return min(max(millis, 0) / 1000, MAX_WAIT)
-
-
-def inline_frame_size(data: Data, schema: bytes | None) -> int:
-    """The body of the frame carrying ``data`` inline, with ``schema`` (as to a reader
-    that has not seen it), without copying the payload."""
-    payload = data.inline or b""
-    head = msgspec.structs.replace(data, schema=schema, inline=b"")
-    size = len(payload)
-    extra = 3 if size > 0xFFFF else 1 if size > 0xFF else 0  # its bin header vs b""'s
-    return len(data_encoder.encode(head)) + size + extra
 
 
 def encode_report(report: InjectionReport) -> bytes:
@@ -114,7 +92,7 @@ class ProducerInjection:
         # inline frames only: the pool never makes a segment
         self._pool = SegmentPool(f"dora-inject-{dataflow_id}-{producer}")
         self._sender = Sender(dataflow_id, producer, readers, self._pool)
-        self._schemas: dict[str, _Schema] = {}
+        self._schemas: dict[str, SchemaRef] = {}
         self._queue: queue.SimpleQueue[tuple[str, str, Any] | None] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._thread = threading.Thread(
@@ -136,13 +114,7 @@ class ProducerInjection:
             self._pool.close()
             return
         self._queue.put(None)
-        self._thread.join(JOIN_TIMEOUT)
-        if self._thread.is_alive():
-            # a reader that stopped reading holds us in sendall: cut it off
-            for conn in self._sender.connections():
-                with contextlib.suppress(OSError):
-                    conn.sock.shutdown(socket.SHUT_RDWR)
-            self._thread.join(JOIN_TIMEOUT)
+        join_or_cut(self._thread, self._sender)
 
     # ---- thread ----------------------------------------------------------------
 
@@ -199,16 +171,16 @@ class ProducerInjection:
             return _answered(answer, InjectionReport(error=error))
         return self._deliver(data, schema, wait, answer)
 
-    def _schema(self, output: str, schema_bytes: bytes | None) -> _Schema | None:
+    def _schema(self, output: str, schema_bytes: bytes | None) -> SchemaRef | None:
         if schema_bytes is None:
             return self._schemas.get(output)
         known = self._schemas.get(output)
         if known is None or known.schema_bytes != schema_bytes:
-            known = self._schemas[output] = _Schema(schema_bytes)
+            known = self._schemas[output] = SchemaRef(schema_bytes)
         return known
 
     def _deliver(
-        self, data: Data, schema: _Schema | None, wait: float, answer: Answer
+        self, data: Data, schema: SchemaRef | None, wait: float, answer: Answer
     ) -> InjectionReport:
         output = data.output_id
         pending = list(self._sender.receivers(output))
