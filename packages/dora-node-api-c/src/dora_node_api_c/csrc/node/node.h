@@ -232,6 +232,7 @@ typedef struct dn_payload {
   atomic_int refs;
   uint8_t *owned; /* points into this allocation (dn_event_new_message's `data`) */
   void *block;    /* the allocation to free with the last reference (NULL: this struct) */
+  size_t block_size;
   dn_mapping *map;
   struct dn_inconn *conn;
   uint64_t token;
