@@ -158,19 +158,19 @@ class Receiver(CoreReceiver):
                             last_output = output_id
                         item = DataItem(msg, arrow_type, None)
                         params = msg.parameters
-                        if params and not _QUEUE_KEYS.isdisjoint(params):
-                            protected, flush = _queue_flags(params)
-                        else:
+                        if not params or _QUEUE_KEYS.isdisjoint(params):
+                            if single is not None:
+                                # a burst: plain messages of one input join one run op
+                                # (Scheduler.push_run), which keeps its place in ops
+                                if run is not None:
+                                    run.append(item)
+                                else:
+                                    run = [item]
+                                    append((single, run, False, False))
+                                continue
                             protected = flush = False
-                        if single is not None and not (protected or flush):
-                            # a burst: plain messages of one input join one run op
-                            # (Scheduler.push_run), which keeps its place in ops
-                            if run is not None:
-                                run.append(item)
-                            else:
-                                run = [item]
-                                append((single, run, False, False))
-                            continue
+                        else:
+                            protected, flush = _queue_flags(params)
                         run = None
                         for input_id in input_ids:
                             append((input_id, item, protected, flush))

@@ -137,6 +137,10 @@ class Scheduler:
         self._timed = [(iid, inp) for iid, inp in self._inputs.items() if inp.timeout is not None]
         self._clock = clock
         self._order: list[str] = list(self._inputs)  # least recently served first
+        # the one input of a node that has one (the common case): nothing to rotate
+        self._only: tuple[str, _Input] | None = (
+            next(iter(self._inputs.items())) if len(self._inputs) == 1 else None
+        )
         self._control: deque[dict[str, Any]] = deque()
         self._control_dropped = 0
         self._queued = 0  # data entries + markers over all inputs
@@ -341,12 +345,12 @@ class Scheduler:
                 self._stop_returned = True
                 self._maybe_end()
             return event
-        order = self._order
         while self._queued:
-            if len(order) == 1:  # one input: nothing to rotate
-                iid = order[0]
-                inp = self._inputs[iid]
+            only = self._only
+            if only is not None:
+                iid, inp = only
             else:
+                order = self._order
                 for idx, iid in enumerate(order):  # noqa: B007 - idx is used below
                     inp = self._inputs[iid]
                     if inp.queue:
