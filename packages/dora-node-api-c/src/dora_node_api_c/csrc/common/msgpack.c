@@ -188,7 +188,7 @@ DN_RECV int mp_read(mp_rd *r, mp_val *v) {
   }
 }
 
-static int skip_depth(mp_rd *r, int depth) {
+DN_RECV static int skip_depth(mp_rd *r, int depth) {
   mp_val v;
   if (depth > 32 || mp_read(r, &v)) return -1;
   if (v.type == MP_ARRAY || v.type == MP_MAP) {

@@ -73,18 +73,20 @@ typedef struct dn_route {
 } dn_route;
 
 typedef struct dn_config {
-  char *dataflow_id;
-  char *node_id;
-  char *daemon_address;
-  size_t daemon_address_len;
-  char *listen_address;
-  size_t listen_address_len;
+  /* first: what each message reads (a cache line after an idle wait) */
   dn_input_cfg *inputs;
   size_t n_inputs;
   char **outputs;
   size_t n_outputs;
   dn_peer_cfg *peers;
   size_t n_peers;
+  size_t threshold;
+  char *dataflow_id;
+  char *node_id;
+  char *daemon_address;
+  size_t daemon_address_len;
+  char *listen_address;
+  size_t listen_address_len;
   dn_route *routes;
   size_t n_routes;
   char *secret; /* presented in Register; never logged */
@@ -92,7 +94,6 @@ typedef struct dn_config {
   size_t n_senders;
   bool allow_root_peers; /* accept root's connections besides our own user's */
   unsigned restart_count;
-  size_t threshold;
   double health_check_timeout; /* seconds, 0: none */
   bool may_restart;            /* restart_policy: always */
 } dn_config;
@@ -107,9 +108,9 @@ typedef struct dn_reader {
   dn_buf buf;
   size_t pos; /* start of the first unread frame */
   bool with_fds;
-  int fds[DN_MAX_FDS];
   int n_fds;
   const char *error; /* why fill() gave up on the connection, when it was the peer's fault */
+  int fds[DN_MAX_FDS]; /* last: rarely used, away from what every read looks at */
 } dn_reader;
 
 DN_HIDDEN void dn_reader_init(dn_reader *r, bool with_fds);
@@ -176,17 +177,17 @@ typedef struct dn_busy {
 } dn_busy;
 
 typedef struct dn_pool {
-  char name[96];
+  size_t n_busy, cap_busy; /* first: each send and wait looks at n_busy */
+  dn_busy *busy;
   dn_segment **segs;
   size_t n_segs, cap_segs;
   dn_segment *arena;
-  dn_busy *busy;
-  size_t n_busy, cap_busy;
   int64_t next_id;
   uint64_t next_token;
   size_t free_bytes;
   dn_segment **dropped; /* segments to unmap once the receivers were told */
   size_t n_dropped, cap_dropped;
+  char name[96];
 } dn_pool;
 
 DN_HIDDEN void dn_pool_init(dn_pool *p, const char *name);
@@ -351,10 +352,12 @@ typedef struct dn_inconn {
   atomic_int refs;
   int fd; /* owned by the context thread; -1 once closed */
   bool alive;
-  dn_reader rd;
+  int rcvtimeo_ms;  /* the SO_RCVTIMEO set on fd (0: none) */
+  atomic_int held;  /* shared-memory messages of this connection not released yet */
   char *sender;
   size_t *inputs; /* the inputs fed by `sender` (from its accepted hello on) */
   size_t n_inputs;
+  dn_reader rd;
   struct {
     int64_t id;
     dn_mapping *map;
@@ -365,8 +368,6 @@ typedef struct dn_inconn {
     dn_type type;
   } *schemas;
   size_t n_schemas, cap_schemas;
-  int rcvtimeo_ms;  /* the SO_RCVTIMEO set on fd (0: none) */
-  atomic_int held;  /* shared-memory messages of this connection not released yet */
   /* release path (any thread) */
   pthread_mutex_t lock;
   int release_fd; /* -1 once the connection is gone */
@@ -405,37 +406,40 @@ typedef struct dn_deferred {
 } dn_deferred;
 
 typedef struct dn_ctx {
-  dn_config cfg;
+  /* First and together, what a message touches on either path (receiving one, or
+   * sending one): after an idle wait each further cache line is a miss. */
+  dn_sched sched;
+  dn_inconn **in;
+  size_t n_in;
+  dn_out *outs;     /* per output, as cfg.outputs */
+  bool *output_open;
+  dn_peer *peers;
+  dn_buf frame;     /* scratch for encoding frames (owner thread) */
+  uint64_t clock_last;
+  uint64_t beat_period_ms;
+  uint64_t last_poll_ms;
+  uint64_t last_pending_ms; /* the queue length was last reported then */
+  size_t pending_reported;
+  struct dn_drops *drops; /* messages receivers missed, not reported yet (drops.c) */
+  bool daemon_gone;
+  bool daemon_inputs;   /* some input comes from the daemon (timers, logs) */
+  dn_pool pool;         /* n_busy first */
+  dn_config cfg;        /* the per-message fields first */
   int daemon_fd;
   dn_reader daemon_rd;
-  bool daemon_gone;
   int listen_fd;
   int wake_fd;
   int epoll_fd;        /* every socket of the node, kept up to date (cheaper than poll()) */
   atomic_bool blocked; /* the owner thread sleeps in epoll_wait(): releases wake it */
-  dn_inconn **in;
-  size_t n_in, cap_in;
-  dn_peer *peers;
-  dn_out *outs; /* per output, as cfg.outputs */
-  dn_pool pool;
-  dn_sched sched;
+  size_t cap_in;
   dn_deferred *deferred;
   size_t n_deferred, cap_deferred;
-  bool *output_open;
-  uint64_t clock_last;
-  bool daemon_inputs;   /* some input comes from the daemon (timers, logs) */
   bool stopping;        /* the daemon stops the dataflow: our Closed frames say so */
   bool restart_scope;   /* the daemon stops us to restart us */
   bool stop_received;   /* the daemon sent a (manual) STOP */
-  uint64_t beat_period_ms;
   uint64_t last_beat_ms;
-  uint64_t last_poll_ms;
-  uint64_t last_pending_ms; /* the queue length was last reported then */
-  size_t pending_reported;
-  dn_buf frame;         /* scratch for encoding frames (owner thread) */
-  dn_buf frame_schema;
-  struct dn_drops *drops; /* messages receivers missed, not reported yet (drops.c) */
-  dn_buf broken_reported; /* the broken inputs last reported to the daemon */  /* the same Data frame with its schema, for connections that need it */
+  dn_buf frame_schema; /* the same Data frame with its schema, for connections that need it */
+  dn_buf broken_reported; /* the broken inputs last reported to the daemon */
 } dn_ctx;
 
 /* api.c: watch `fd` for input; `kind` says who handles it (DN_WATCH_*). Closing the fd
