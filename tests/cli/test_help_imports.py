@@ -3,8 +3,10 @@
 Every command and subcommand (walked from the click group, aliases included) runs
 ``--help`` in its own Python process through ``dora_cli.main.main``, which then prints
 the names in ``sys.modules``. None may be one of :data:`HEAVY` (or a submodule of one):
-commands import those when they run, not when they are listed or explained. This is the
-import check behind the start-up figure in ``bench/cli_startup.py``; it measures no time.
+commands import those when they run, not when they are listed or explained; nor may it
+import another command's module (``record`` shares ``run``'s options, not its module).
+This is the import check behind the start-up figure in ``bench/cli_startup.py``; it
+measures no time.
 
 The shortcuts that keep ``--help`` cheap are checked to change nothing a user sees:
 completing a command name imports no command module, the help width main() gives click
@@ -162,6 +164,29 @@ def test_every_help_imports_nothing_heavy() -> None:
         if (heavy := heavy_in(modules))
     }
     assert not offenders, "--help imported heavy modules:\n" + json.dumps(offenders, indent=1)
+    strangers = {
+        " ".join(("dora", *path, "--help")): others
+        for path, (_, modules) in results.items()
+        if (others := other_commands_in(path, modules))
+    }
+    assert not strangers, "--help imported other commands:\n" + json.dumps(strangers, indent=1)
+
+
+def other_commands_in(path: tuple[str, ...], modules: set[str]) -> list[str]:
+    """The modules of ``dora_cli.commands`` that ``modules`` holds besides the one of the
+    command at ``path`` (a command module takes ~0.5 ms to import and declare)."""
+    own = COMMANDS[path[0]][0] if path else None
+    return sorted(
+        m for m in modules if m.startswith("dora_cli.commands.") and m != f"dora_cli.commands.{own}"
+    )
+
+
+def test_the_check_sees_another_commands_module() -> None:
+    # `record` once imported `run`'s module for its options: the check must report that
+    ending = run_wrapped(
+        ["record", "--help"], {"NO_COLOR": "1"}, prelude="import dora_cli.commands.run\n"
+    )
+    assert other_commands_in(("record",), ending.modules) == ["dora_cli.commands.run"]
 
 
 def test_the_check_sees_a_heavy_import() -> None:

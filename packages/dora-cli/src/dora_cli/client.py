@@ -8,8 +8,10 @@ task routes replies to their waiting requests by id and events to a queue.
 Token discovery (only matters when the coordinator runs with a token): env
 ``DORA_AUTH_TOKEN``, then ``./.dora-token``, then ``<user config dir>/dora/.dora-token``.
 
-Importing this module is cheap (every command imports it for ``--help``): asyncio,
-websockets, msgspec, platformdirs and the message types are imported where they are used.
+Commands import this module when they run, not for ``--help`` (their options come from
+:mod:`dora_cli.coordinator_options`, which doesn't import it); importing it is cheap all
+the same: asyncio, websockets, msgspec, platformdirs and the message types are imported
+where they are used.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from dora_cli.errors import CliError
-from dora_message.constants import DEFAULT_COORDINATOR_PORT, ENV_AUTH_TOKEN
+from dora_message.constants import DEFAULT_COORDINATOR_PORT, ENV_AUTH_TOKEN, LOCALHOST
 
 if TYPE_CHECKING:
     import asyncio
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
     from dora_message import coordinator_to_cli as rep
 
 
-DEFAULT_ADDR = "127.0.0.1"
+DEFAULT_ADDR = LOCALHOST
 DEFAULT_PORT = DEFAULT_COORDINATOR_PORT
 CONNECT_TIMEOUT = 3.0
 REQUEST_TIMEOUT = 10.0

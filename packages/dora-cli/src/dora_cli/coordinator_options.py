@@ -11,8 +11,12 @@ from typing import Any
 
 import click
 
-from dora_cli.client import DEFAULT_ADDR, DEFAULT_PORT, Target, discover_token
-from dora_message.constants import ENV_COORDINATOR_ADDR, ENV_COORDINATOR_PORT
+from dora_message.constants import (
+    DEFAULT_COORDINATOR_PORT,
+    ENV_COORDINATOR_ADDR,
+    ENV_COORDINATOR_PORT,
+    LOCALHOST,
+)
 
 
 def coordinator_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -20,7 +24,7 @@ def coordinator_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @click.option(
         "--coordinator-addr",
-        default=DEFAULT_ADDR,
+        default=LOCALHOST,
         envvar=ENV_COORDINATOR_ADDR,
         show_default=True,
         show_envvar=True,
@@ -29,7 +33,7 @@ def coordinator_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option(
         "--coordinator-port",
         type=click.IntRange(1, 65535),
-        default=DEFAULT_PORT,
+        default=DEFAULT_COORDINATOR_PORT,
         envvar=ENV_COORDINATOR_PORT,
         show_default=True,
         show_envvar=True,
@@ -37,6 +41,10 @@ def coordinator_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )
     @functools.wraps(func)
     def wrapper(*args: Any, coordinator_addr: str, coordinator_port: int, **kwargs: Any) -> Any:
+        # here, not above: declaring the flags (every coordinator command's --help) then
+        # needs no client module
+        from dora_cli.client import Target, discover_token
+
         target = Target(coordinator_addr, coordinator_port, discover_token())
         return func(*args, target=target, **kwargs)
 

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+
+from dora_message.constants import (
+    ENV_ALLOW_SHELL_NODES,
+    ENV_LOG_FILTER,
+    ENV_LOG_FORMAT,
+    ENV_LOG_LEVEL,
+)
 
 #: The log levels of ``dora_message.common.LEVELS``, most severe first. A copy, so that
 #: ``--help`` needn't import msgspec; tests/cli/test_help_imports.py checks they agree.
@@ -58,3 +65,65 @@ def duration(ctx: click.Context, param: click.Parameter, value: str | None) -> f
     if seconds <= 0:
         raise click.BadParameter("must be greater than zero")
     return seconds
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# here, not in commands/run.py: record and replay take them too, and their --help then
+# needn't import (and declare) the run command
+_RUN_OPTIONS = (
+    click.option(
+        "--stop-after", callback=duration, help="Stop the dataflow after this long (30s, 5m, 1h)."
+    ),
+    click.option(
+        "--grace-duration",
+        callback=duration,
+        help="On stop: wait this long for nodes to exit, then SIGTERM, then SIGKILL half of "
+        "it later (default 10s).",
+    ),
+    click.option("--uv", is_flag=True, help="Use uv to run Python nodes and pip builds."),
+    click.option(
+        "--debug",
+        is_flag=True,
+        help="Turn on debug inspection (`dora topic` itself needs a coordinator: use "
+        "`dora up` and `dora start --debug` to watch topics).",
+    ),
+    click.option(
+        "--allow-shell-nodes",
+        is_flag=True,
+        envvar=ENV_ALLOW_SHELL_NODES,
+        show_envvar=True,
+        help="Allow nodes with `path: shell`.",
+    ),
+    click.option(
+        "--log-level",
+        type=LOG_LEVEL,
+        default="stdout",
+        envvar=ENV_LOG_LEVEL,
+        show_default=True,
+        show_envvar=True,
+        help="Minimum level shown (stdout shows everything).",
+    ),
+    click.option(
+        "--log-format",
+        type=LOG_FORMAT,
+        default="pretty",
+        envvar=ENV_LOG_FORMAT,
+        show_default=True,
+        show_envvar=True,
+        help="How log lines are printed.",
+    ),
+    click.option(
+        "--log-filter",
+        envvar=ENV_LOG_FILTER,
+        show_envvar=True,
+        help='Per-node level overrides, e.g. "sensor=debug,camera=warn".',
+    ),
+)
+
+
+def run_options(func: F) -> F:
+    """The options of ``dora run`` (how to run and how to show logs)."""
+    for option in reversed(_RUN_OPTIONS):
+        func = option(func)
+    return func

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dora_cli.client import Target
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import reports_errors, require_file
@@ -15,6 +14,7 @@ from dora_cli.options import PathType
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from dora_cli.client import Target
     from dora_message.descriptor import Descriptor
 
 

@@ -7,15 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dora_cli.client import Target
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import fail
 from dora_cli.options import PathType
-from dora_message.errors import DoraError
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from dora_cli.client import Target
     from dora_message import coordinator_to_cli as rep
 
 _TAGS = {"PASS": "green", "WARN": "yellow", "FAIL": "red"}
@@ -63,6 +62,7 @@ def doctor(dataflow: Path | None, target: Target) -> None:
             checks.line("FAIL", "Daemon: not connected")
         _dataflow_counts(checks, dataflows)
     if dataflow is not None:
+        from dora_message.errors import DoraError
         from dora_message.load import load_descriptor
 
         try:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from dora_cli.client import ControlClient, CoordinatorUnreachable, Target
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import reports_errors
 from dora_cli.options import duration
+
+if TYPE_CHECKING:
+    from dora_cli.client import Target
 
 EXIT_WAIT = 10.0
 
@@ -30,6 +34,7 @@ def down(force: bool, grace_duration: float | None, target: Target) -> None:
     import asyncio
 
     from dora_cli import background
+    from dora_cli.client import CoordinatorUnreachable
 
     reached = True
     try:
@@ -50,6 +55,7 @@ def down(force: bool, grace_duration: float | None, target: Target) -> None:
 
 
 async def _destroy(target: Target, force: bool, grace: float | None) -> None:
+    from dora_cli.client import ControlClient
     from dora_message import cli_to_coordinator as req
     from dora_message import coordinator_to_cli as rep
 

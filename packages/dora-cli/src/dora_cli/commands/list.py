@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dora_cli.client import Target, call
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import reports_errors
 from dora_cli.options import format_option
 
 if TYPE_CHECKING:
+    from dora_cli.client import Target
     from dora_message import coordinator_to_cli as rep
 
 # "running" is any of rep.ACTIVE_STATUSES, looked up when the command runs (--help needn't
@@ -47,6 +47,7 @@ def list_(
     """
     import json
 
+    from dora_cli.client import call
     from dora_message import cli_to_coordinator as req
     from dora_message import coordinator_to_cli as rep
 

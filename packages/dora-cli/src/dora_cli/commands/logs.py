@@ -14,17 +14,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dora_cli.client import ControlClient, CoordinatorUnreachable, Target
 from dora_cli.completion import complete_dataflows, complete_running_node_ids
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import fail, reports_errors
 from dora_cli.options import LOG_FORMAT, LOG_LEVEL, duration
 from dora_message.constants import ENV_LOG_FILTER, ENV_LOG_FORMAT, ENV_LOG_LEVEL
-from dora_message.errors import DoraError
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from dora_cli.client import ControlClient, Target
     from dora_cli.log_display import LogDisplay
     from dora_message import cli_to_coordinator as req
     from dora_message.common import LogMessage
@@ -92,6 +91,7 @@ def logs(
     import asyncio
     from pathlib import Path
 
+    from dora_cli.client import CoordinatorUnreachable
     from dora_cli.log_display import LogDisplay
     from dora_daemon.log_format import parse_log_filter
     from dora_message import cli_to_coordinator as req
@@ -145,6 +145,7 @@ async def _remote(
 ) -> None:
     import msgspec
 
+    from dora_cli.client import ControlClient
     from dora_cli.summary import pick_dataflow
     from dora_message import cli_to_coordinator as req
     from dora_message import coordinator_to_cli as rep
@@ -190,6 +191,7 @@ async def _check_nodes(client: ControlClient, ident: str, nodes: list[str]) -> N
     otherwise wait forever for lines that never come)."""
     from dora_message import cli_to_coordinator as req
     from dora_message import coordinator_to_cli as rep
+    from dora_message.errors import DoraError
 
     try:
         details = await client.request_as(req.GetDataflow(dataflow=ident), rep.DataflowDetails)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dora_cli.client import Target
 from dora_cli.completion import complete_running_node_ids
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.dataflow_query import dataflow_option
@@ -21,6 +20,7 @@ from dora_cli.errors import EXIT_FAILURE, reports_errors
 from dora_cli.options import duration, format_option
 
 if TYPE_CHECKING:
+    from dora_cli.client import Target
     from dora_message import coordinator_to_cli as rep
 
 

@@ -10,15 +10,17 @@ See docs/params.md.
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from dora_cli.client import Target
 from dora_cli.completion import complete_running_node_ids
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.dataflow_query import dataflow_option
 from dora_cli.errors import fail, reports_errors
+
+if TYPE_CHECKING:
+    from dora_cli.client import Target
 
 node_argument = click.argument("node_id", metavar="NODE", shell_complete=complete_running_node_ids)
 

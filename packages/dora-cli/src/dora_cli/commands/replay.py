@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dora_cli.commands.run import run_options
 from dora_cli.errors import fail, reports_errors, require_file
-from dora_cli.options import PathType
+from dora_cli.options import PathType, run_options
 from dora_cli.recording import output_yaml_option
 
 if TYPE_CHECKING:

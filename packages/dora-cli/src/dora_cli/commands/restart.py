@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dora_cli.client import ControlClient, Target
 from dora_cli.completion import complete_dataflows
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import fail, reports_errors
 from dora_cli.options import duration
 
 if TYPE_CHECKING:
+    from dora_cli.client import Target
     from dora_message import coordinator_to_cli as rep
 
 
@@ -40,6 +40,7 @@ def restart(
         raise click.UsageError("give the dataflow either as argument or with --name, not both")
 
     async def go() -> rep.DataflowRestarted | None:
+        from dora_cli.client import ControlClient
         from dora_cli.summary import pick_dataflow
 
         async with await ControlClient.connect(target) as client:

@@ -1,84 +1,26 @@
 """``dora run``: build and run a dataflow with an in-process daemon.
 
 ``dora record`` and ``dora replay`` run a rewritten dataflow the same way: they share
-:func:`run_options` and :func:`run_descriptor`.
+:func:`dora_cli.options.run_options` and :func:`run_descriptor`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.errors import EXIT_FAILURE, EXIT_INTERRUPTED, reports_errors, require_file
-from dora_cli.options import LOG_FORMAT, LOG_LEVEL, PathType, duration
-from dora_message.constants import (
-    ENV_ALLOW_SHELL_NODES,
-    ENV_LOG_FILTER,
-    ENV_LOG_FORMAT,
-    ENV_LOG_LEVEL,
-)
+from dora_cli.options import PathType, run_options
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from dora_message.descriptor import Descriptor
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-_RUN_OPTIONS = (
-    click.option(
-        "--stop-after", callback=duration, help="Stop the dataflow after this long (30s, 5m, 1h)."
-    ),
-    click.option(
-        "--grace-duration",
-        callback=duration,
-        help="On stop: wait this long for nodes to exit, then SIGTERM, then SIGKILL half of "
-        "it later (default 10s).",
-    ),
-    click.option("--uv", is_flag=True, help="Use uv to run Python nodes and pip builds."),
-    click.option(
-        "--debug",
-        is_flag=True,
-        help="Turn on debug inspection (`dora topic` itself needs a coordinator: use "
-        "`dora up` and `dora start --debug` to watch topics).",
-    ),
-    click.option(
-        "--allow-shell-nodes",
-        is_flag=True,
-        envvar=ENV_ALLOW_SHELL_NODES,
-        show_envvar=True,
-        help="Allow nodes with `path: shell`.",
-    ),
-    click.option(
-        "--log-level",
-        type=LOG_LEVEL,
-        default="stdout",
-        envvar=ENV_LOG_LEVEL,
-        show_default=True,
-        show_envvar=True,
-        help="Minimum level shown (stdout shows everything).",
-    ),
-    click.option(
-        "--log-format",
-        type=LOG_FORMAT,
-        default="pretty",
-        envvar=ENV_LOG_FORMAT,
-        show_default=True,
-        show_envvar=True,
-        help="How log lines are printed.",
-    ),
-    click.option(
-        "--log-filter",
-        envvar=ENV_LOG_FILTER,
-        show_envvar=True,
-        help='Per-node level overrides, e.g. "sensor=debug,camera=warn".',
-    ),
-)
 
 
 @contextlib.contextmanager
@@ -92,13 +34,6 @@ def collector_paused() -> Iterator[None]:
     finally:
         gc.freeze()
         gc.enable()
-
-
-def run_options(func: F) -> F:
-    """The options of ``dora run`` (how to run and how to show logs)."""
-    for option in reversed(_RUN_OPTIONS):
-        func = option(func)
-    return func
 
 
 @click.command()

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dora_cli.client import ControlClient, Target
 from dora_cli.completion import complete_dataflow_files
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import EXIT_FAILURE, fail, reports_errors, require_file
@@ -22,6 +21,7 @@ if TYPE_CHECKING:
     import asyncio
     from pathlib import Path
 
+    from dora_cli.client import ControlClient, Target
     from dora_cli.log_display import LogDisplay
     from dora_cli.reload_watch import ChangeDetector
     from dora_message import cli_to_coordinator as req
@@ -148,6 +148,7 @@ async def _start(
     display: LogDisplay,
     detector: ChangeDetector | None = None,
 ) -> int:
+    from dora_cli.client import ControlClient
     from dora_message import cli_to_coordinator as req
     from dora_message import coordinator_to_cli as rep
 

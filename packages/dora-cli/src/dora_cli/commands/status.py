@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dora_cli.client import ControlClient, CoordinatorUnreachable, Target
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import EXIT_FAILURE, reports_errors
 from dora_cli.options import PathType, format_option
@@ -14,11 +13,13 @@ from dora_cli.options import PathType, format_option
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from dora_cli.client import Target
     from dora_message import coordinator_to_cli as rep
 
 
 async def probe(target: Target) -> tuple[rep.DaemonList, rep.DataflowList] | None:
     """The daemons and dataflows, or None when no coordinator answers."""
+    from dora_cli.client import ControlClient, CoordinatorUnreachable
     from dora_message import cli_to_coordinator as req
     from dora_message import coordinator_to_cli as rep
 

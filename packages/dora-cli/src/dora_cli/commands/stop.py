@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from dora_cli.client import ControlClient, Target
 from dora_cli.completion import complete_dataflows
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import EXIT_FAILURE, reports_errors
 from dora_cli.options import duration
+
+if TYPE_CHECKING:
+    from dora_cli.client import Target
 
 DEFAULT_GRACE = 10.0
 
@@ -43,6 +47,7 @@ def stop(
 
 
 async def _stop(target: Target, ident: str | None, grace: float | None, force: bool) -> int:
+    from dora_cli.client import ControlClient
     from dora_cli.summary import failure_summary, pick_dataflow
     from dora_message import cli_to_coordinator as req
     from dora_message import coordinator_to_cli as rep

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dora_cli.client import ControlClient, Target
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import fail, reports_errors
 
 if TYPE_CHECKING:
+    from dora_cli.client import Target
     from dora_message import coordinator_to_cli as rep
 
 MIN_INTERVAL = 1.0
@@ -25,6 +25,7 @@ MIN_INTERVAL = 1.0
 
 async def fetch_nodes(target: Target) -> list[rep.NodeInfo]:
     """One snapshot: every node of every active dataflow with its latest metrics."""
+    from dora_cli.client import ControlClient
     from dora_message import cli_to_coordinator as req
     from dora_message import coordinator_to_cli as rep
 

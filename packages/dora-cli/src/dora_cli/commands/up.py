@@ -6,15 +6,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dora_cli.client import ControlClient, CoordinatorUnreachable, Target, default_token_file
 from dora_cli.coordinator_options import coordinator_options
 from dora_cli.errors import reports_errors
 from dora_cli.options import PathType
-from dora_message.errors import DoraError
 
 if TYPE_CHECKING:
     import subprocess
     from pathlib import Path
+
+    from dora_cli.client import ControlClient, Target
 
 READY_TIMEOUT = 10.0
 POLL_INTERVAL = 0.1
@@ -49,6 +49,7 @@ def up(store: str, auth: bool, token_file: Path | None, target: Target) -> None:
     """
     import asyncio
 
+    from dora_cli.client import default_token_file
     from dora_coordinator.auth import load_or_create_token
 
     if auth and token_file is None:
@@ -60,6 +61,7 @@ def up(store: str, auth: bool, token_file: Path | None, target: Target) -> None:
 
 async def _up(target: Target, store: str, token_file: Path | None) -> None:
     from dora_cli import background
+    from dora_cli.client import ControlClient, CoordinatorUnreachable
     from dora_message import cli_to_coordinator as req
     from dora_message import coordinator_to_cli as rep
 
@@ -87,6 +89,8 @@ async def _wait_for_coordinator(target: Target, process: subprocess.Popen[bytes]
     import asyncio
 
     from dora_cli import background
+    from dora_cli.client import ControlClient, CoordinatorUnreachable
+    from dora_message.errors import DoraError
 
     deadline = asyncio.get_running_loop().time() + READY_TIMEOUT
     while True:
@@ -112,6 +116,7 @@ async def _wait_for_daemon(
     from dora_cli import background
     from dora_message import cli_to_coordinator as req
     from dora_message import coordinator_to_cli as rep
+    from dora_message.errors import DoraError
 
     deadline = asyncio.get_running_loop().time() + READY_TIMEOUT
     while True:
