@@ -95,6 +95,8 @@ DN_RECV int dn_event_index_params(dn_event *e, const uint8_t *map, size_t len, u
     mp_rd peek = r;
     mp_val v;
     if (mp_read(&peek, &v)) return -1;
+    /* a scalar, string or bytes value was read whole: no second pass to skip it */
+    bool container = v.type == MP_ARRAY || v.type == MP_MAP;
     switch (v.type) {
       case MP_BOOL: p->type = DoraParamType_Bool; p->b = v.b; break;
       case MP_INT:
@@ -106,7 +108,8 @@ DN_RECV int dn_event_index_params(dn_event *e, const uint8_t *map, size_t len, u
       case MP_BIN: p->type = DoraParamType_Bytes; p->ptr = v.ptr; p->len = v.len; break;
       default: p->type = DoraParamType_Other; break;
     }
-    if (mp_skip(&r)) return -1;
+    if (!container) r = peek;
+    else if (mp_skip(&r)) return -1;
     p->raw_len = (size_t)(r.p - p->raw);
   }
   return 0;
