@@ -652,13 +652,14 @@ DN_RECV static int handle_frame(dn_ctx *c, dn_inconn *conn, const uint8_t *body,
   uint32_t tag_len;
   if (mp_read_array(&r, &n) || n < 1 || mp_read_str(&r, &tag, &tag_len))
     return snprintf(err, err_len, "malformed frame"), -1;
+  /* data first: the one frame of every message (on_data refuses it before a hello) */
+  if (str_eq("data", tag, tag_len)) return on_data(c, conn, &r, err, err_len);
   if (str_eq("hello", tag, tag_len)) return on_hello(c, conn, &r, err, err_len);
   /* nothing counts before an accepted hello: no data, no descriptors, no stop */
   if (!conn->sender)
     return snprintf(err, err_len, "%.*s before hello", (int)(tag_len > 40 ? 40 : tag_len),
                     (const char *)tag),
            -1;
-  if (str_eq("data", tag, tag_len)) return on_data(c, conn, &r, err, err_len);
   if (str_eq("segment", tag, tag_len)) return on_segment(conn, &r, err, err_len);
   if (str_eq("drop_segment", tag, tag_len))
     return on_drop_segment(conn, &r) ? (snprintf(err, err_len, "malformed drop_segment"), -1) : 0;
