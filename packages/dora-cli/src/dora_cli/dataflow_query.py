@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from dora_cli.client import REQUEST_TIMEOUT, ControlClient, Target
 from dora_cli.completion import complete_dataflows
 
 if TYPE_CHECKING:
+    from dora_cli.client import ControlClient, Target
     from dora_message import cli_to_coordinator as req
 
 R = TypeVar("R")
@@ -46,15 +46,21 @@ def ask(
     what: str,
     build: Callable[[str], req.ControlRequest],
     kind: type[R],
-    timeout: float = REQUEST_TIMEOUT,
+    timeout: float | None = None,
 ) -> R:
-    """Connect, resolve the dataflow, send ``build(dataflow)``, return the typed reply."""
+    """Connect, resolve the dataflow, send ``build(dataflow)``, return the typed reply
+    (waiting ``timeout`` seconds for it, by default the client's ``REQUEST_TIMEOUT``)."""
     import asyncio
+
+    # here, not at the top: `dora topic|node|param … --help` then needs no client module
+    from dora_cli.client import REQUEST_TIMEOUT, ControlClient
+
+    wait = REQUEST_TIMEOUT if timeout is None else timeout
 
     async def go() -> R:
         async with await ControlClient.connect(target) as client:
             ident = await resolve(client, dataflow, what)
-            return await client.request_as(build(ident), kind, timeout)
+            return await client.request_as(build(ident), kind, wait)
 
     return asyncio.run(go())
 
