@@ -22,7 +22,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from dora_cli.errors import CliError
+from dora_cli.error_root import CliError
 from dora_message.constants import DEFAULT_COORDINATOR_PORT, ENV_AUTH_TOKEN, LOCALHOST
 
 if TYPE_CHECKING:

@@ -3,8 +3,8 @@
 Exit codes: 0 ok, 1 a dataflow or command failed, 2 bad usage (click), 130 after Ctrl-C.
 
 Every command module imports this one to be declared (:func:`reports_errors`), so it
-imports ``dora_message.errors`` only once an error is handled or :class:`CliError` is
-first used: a ``--help`` then needs neither (~0.2 ms).
+imports ``dora_message.errors`` only once an error is handled: a ``--help`` does not need
+it (~0.2 ms). The CLI's own error root, ``CliError``, is in :mod:`dora_cli.error_root`.
 """
 
 from __future__ import annotations
@@ -19,35 +19,11 @@ import click
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from dora_message.errors import DoraError
-
-    class CliError(DoraError):
-        """Root of the errors the CLI itself raises (shown as one ``error:`` line)."""
-
-
 P = ParamSpec("P")
 R = TypeVar("R")
 
 EXIT_FAILURE = 1
 EXIT_INTERRUPTED = 130
-
-
-def __getattr__(name: str) -> type[Exception]:
-    """``CliError``, made at its first use (module attribute lookup, PEP 562), then kept."""
-    if name != "CliError":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from dora_message.errors import DoraError
-
-    made = type(
-        "CliError",
-        (DoraError,),
-        {
-            "__doc__": "Root of the errors the CLI itself raises (shown as one ``error:`` line).",
-            "__module__": __name__,
-        },
-    )
-    # setdefault: two threads' first uses still share one class
-    return globals().setdefault("CliError", made)
 
 
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:

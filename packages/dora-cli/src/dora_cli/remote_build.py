@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dora_cli.client import ControlClient, CoordinatorError, CoordinatorUnreachable, Target
-from dora_cli.errors import CliError
+from dora_cli.error_root import CliError
 from dora_message import cli_to_coordinator as req
 from dora_message import coordinator_to_cli as rep
 from dora_message.descriptor import Descriptor

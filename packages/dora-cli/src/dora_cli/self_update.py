@@ -28,7 +28,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from dora_cli.errors import CliError
+from dora_cli.error_root import CliError
 
 # Not "dora-cli": that name on PyPI belongs to an unrelated project.
 DISTRIBUTION = "dora-dataflow"

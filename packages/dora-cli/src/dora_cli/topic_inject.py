@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import pyarrow as pa
 
-from dora_cli.errors import CliError
+from dora_cli.error_root import CliError
 from dora_cli.topic_watch import client_config, close_sessions
 from dora_message.data_protocol import Data, data_encoder
 from dora_message.dataplane.framing import MAX_FRAME

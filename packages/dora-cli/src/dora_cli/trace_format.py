@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from dora_cli.errors import CliError
+from dora_cli.error_root import CliError
 from dora_message import coordinator_to_cli as rep
 
 SHORT_ID_CHARS = 12
