@@ -33,7 +33,9 @@ class SmallFloor(FlooredScenario):
 
     def figures(self) -> list[FigureDef]:
         return [
-            FigureDef(f"floor_lat_p{p}_{s}", f"latency p{p} {size_label(s)}", "us", "lower")
+            FigureDef(
+                f"floor_lat_p{p}_{s}", f"floor run: latency p{p} {size_label(s)}", "us", "lower"
+            )
             for s in SIZES
             for p in PERCENTILES
         ]

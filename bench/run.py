@@ -190,16 +190,23 @@ def command_line() -> list[str]:
     return [*prefix, "python", *sys.argv]
 
 
+def every_scenario(
+    quick: bool, chain: int | None, fan: int, scale_timeout: float | None
+) -> list[Scenario]:
+    """Every scenario of a run, in run order (``--only`` picks among them)."""
+    return [
+        *build_scenarios(quick),
+        SmallFloor(count=20 if quick else 100, warmup=2 if quick else 5),
+        *build_scale_scenarios(quick, chain, fan, scale_timeout),
+        build_netns_scenario(quick),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     systems = make_systems(args.systems, args.ours_cli)
-    every: list[Scenario] = [
-        *build_scenarios(args.quick),
-        SmallFloor(count=20 if args.quick else 100, warmup=2 if args.quick else 5),
-        *build_scale_scenarios(args.quick, args.chain, args.fan, args.scale_timeout),
-        build_netns_scenario(args.quick),
-    ]
+    every = every_scenario(args.quick, args.chain, args.fan, args.scale_timeout)
     scenarios = [s for s in every if not args.only or s.name in args.only]
     allowance = QUICK_ALLOWANCE_S if args.quick else FULL_ALLOWANCE_S
     measured: dict[str, dict[str, list[Measured]]] = {}

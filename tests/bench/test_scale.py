@@ -18,6 +18,7 @@ from floor_report import build_floor_lines, render_floor_markdown
 from floored import FloorRow, FloorTarget
 from flows import write_flow
 from peer import ours_system
+from run import every_scenario
 from runner import RunResult, run_flow
 from scale import Chain, FanIn, FanOut, build_scale_scenarios
 from scenarios import FigureDef, Measured
@@ -198,8 +199,8 @@ def test_entry_point_runs_the_scale_and_floor_rows_for_ours(tmp_path):
         "chain 5: PSS per node, whole tree",
         "chain 5: latency per hop p50",
         "chain 5: CPU per relay per message",
-        "latency p50 8 B",
-        "latency p50 64 KB",
+        "floor run: latency p50 8 B",
+        "floor run: latency p50 64 KB",
         "fan-out 1->3 8 B at 100 Hz p50",
     ):
         line = next(x for x in floor_table.splitlines() if x.startswith(f"| {label} |"))
@@ -219,6 +220,14 @@ def test_small_floor_keys_do_not_collide_with_the_latency_scenario():
     }
     assert {row.figure for row in scenario.floor_rows()} == keys
     assert [row.target is not None for row in scenario.floor_rows()] == [True, False, True, False]
+
+
+def test_every_figure_of_a_run_has_its_own_label():
+    # the report's per-repetition list is keyed by label: two figures of one name would
+    # show one's repetitions under the other's median
+    for quick in (True, False):
+        labels = [f.label for s in every_scenario(quick, None, 20, None) for f in s.figures()]
+        assert len(labels) == len(set(labels)), sorted(x for x in labels if labels.count(x) > 1)
 
 
 def test_fan_out_names_every_receiver(tmp_path):
