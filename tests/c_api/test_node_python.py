@@ -68,3 +68,30 @@ def test_c_to_python_with_metadata(tmp_path: Path, compile_c: CompileC) -> None:
         meta = {"i": i, "half": i / 2, "even": i % 2 == 0, "who": "c_source", "raw": b"\x01\x02"}
         assert f"collect: text uint8 {expected} {meta}" in out, out
     assert "collect: stop ALL_INPUTS_CLOSED" in out
+
+
+@pytest.mark.timeout(120)
+def test_c_to_python_encoding_edges(tmp_path: Path, compile_c: CompileC) -> None:
+    """Every msgpack width the C sender writes (integers, str/bin headers, maps past 15
+    entries, long keys, payload headers) decodes in Python as it was sent."""
+    edges = compile_c(["c_edges.c"], "c_edges")
+    flow = write_flow(
+        tmp_path,
+        f"""nodes:
+  - id: source
+    path: {edges}
+    outputs:
+      - edges
+  - id: check
+    path: py_edges.py
+    inputs:
+      edges:
+        source: source/edges
+        queue_size: 100
+""",
+        [NODES / "py_edges.py"],
+    )
+    code, out = run_flow(flow, cwd=tmp_path, timeout=100)
+    assert code == 0, out
+    assert "c_edges: sent 60, 0 failures" in out, out
+    assert "edges: 60 messages, 0 bad" in out, out

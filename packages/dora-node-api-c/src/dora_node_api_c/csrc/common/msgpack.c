@@ -1,19 +1,21 @@
-/* msgpack encoding and decoding (see msgpack.h). Big-endian numbers, as the format says. */
+/* msgpack encoding and decoding (see msgpack.h). Big-endian numbers, as the format says.
+ * The writers are outside the send path's section: a message's Data frame is stored by
+ * sender.c's encode_data_plain; these encode set-up frames and first-of-a-type ones. */
 #include "msgpack.h"
 
 #include <string.h>
 
-DN_SEND static void put_be(dn_buf *b, uint8_t tag, uint64_t v, int bytes) {
+static void put_be(dn_buf *b, uint8_t tag, uint64_t v, int bytes) {
   uint8_t tmp[9];
   tmp[0] = tag;
   for (int i = 0; i < bytes; i++) tmp[1 + i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
   dn_buf_put(b, tmp, (size_t)bytes + 1);
 }
 
-DN_SEND void mp_w_nil(dn_buf *b) { dn_buf_byte(b, 0xc0); }
-DN_SEND void mp_w_bool(dn_buf *b, bool v) { dn_buf_byte(b, v ? 0xc3 : 0xc2); }
+void mp_w_nil(dn_buf *b) { dn_buf_byte(b, 0xc0); }
+void mp_w_bool(dn_buf *b, bool v) { dn_buf_byte(b, v ? 0xc3 : 0xc2); }
 
-DN_SEND void mp_w_int(dn_buf *b, int64_t v) {
+void mp_w_int(dn_buf *b, int64_t v) {
   if (v >= 0) {
     uint64_t u = (uint64_t)v;
     if (u < 128) dn_buf_byte(b, (uint8_t)u);
@@ -34,13 +36,13 @@ DN_SEND void mp_w_int(dn_buf *b, int64_t v) {
   }
 }
 
-DN_SEND void mp_w_f64(dn_buf *b, double v) {
+void mp_w_f64(dn_buf *b, double v) {
   uint64_t u;
   memcpy(&u, &v, 8);
   put_be(b, 0xcb, u, 8);
 }
 
-DN_SEND void mp_w_str(dn_buf *b, const char *s, size_t len) {
+void mp_w_str(dn_buf *b, const char *s, size_t len) {
   if (len < 32) dn_buf_byte(b, (uint8_t)(0xa0 | len));
   else if (len <= 0xff) put_be(b, 0xd9, len, 1);
   else if (len <= 0xffff) put_be(b, 0xda, len, 2);
@@ -48,26 +50,26 @@ DN_SEND void mp_w_str(dn_buf *b, const char *s, size_t len) {
   dn_buf_put(b, s, len);
 }
 
-DN_SEND void mp_w_cstr(dn_buf *b, const char *s) { mp_w_str(b, s, dn_strlen(s)); }
+void mp_w_cstr(dn_buf *b, const char *s) { mp_w_str(b, s, dn_strlen(s)); }
 
-DN_SEND void mp_w_bin_header(dn_buf *b, size_t len) {
+void mp_w_bin_header(dn_buf *b, size_t len) {
   if (len <= 0xff) put_be(b, 0xc4, len, 1);
   else if (len <= 0xffff) put_be(b, 0xc5, len, 2);
   else put_be(b, 0xc6, len, 4);
 }
 
-DN_SEND void mp_w_bin(dn_buf *b, const void *p, size_t len) {
+void mp_w_bin(dn_buf *b, const void *p, size_t len) {
   mp_w_bin_header(b, len);
   dn_buf_put(b, p, len);
 }
 
-DN_SEND void mp_w_array(dn_buf *b, uint32_t n) {
+void mp_w_array(dn_buf *b, uint32_t n) {
   if (n < 16) dn_buf_byte(b, (uint8_t)(0x90 | n));
   else if (n <= 0xffff) put_be(b, 0xdc, n, 2);
   else put_be(b, 0xdd, n, 4);
 }
 
-DN_SEND void mp_w_map(dn_buf *b, uint32_t n) {
+void mp_w_map(dn_buf *b, uint32_t n) {
   if (n < 16) dn_buf_byte(b, (uint8_t)(0x80 | n));
   else if (n <= 0xffff) put_be(b, 0xde, n, 2);
   else put_be(b, 0xdf, n, 4);

@@ -23,6 +23,60 @@ DN_HIDDEN void mp_w_bin_header(dn_buf *b, size_t len);
 DN_HIDDEN void mp_w_array(dn_buf *b, uint32_t n);
 DN_HIDDEN void mp_w_map(dn_buf *b, uint32_t n);
 
+/* Raw stores for an encoder that reserved its room up front (an int takes at most 9
+ * bytes, a str/bin/array/map header 5): no bounds check or call per field. Each returns
+ * the end of what it wrote. */
+static inline uint8_t *mp_put_be(uint8_t *w, uint8_t tag, uint64_t v, int bytes) {
+  *w++ = tag;
+  for (int i = bytes - 1; i >= 0; i--) *w++ = (uint8_t)(v >> (8 * i));
+  return w;
+}
+static inline uint8_t *mp_put_int(uint8_t *w, int64_t v) {
+  if (v >= 0) {
+    uint64_t u = (uint64_t)v;
+    if (u < 128) *w++ = (uint8_t)u;
+    else if (u <= 0xff) w = mp_put_be(w, 0xcc, u, 1);
+    else if (u <= 0xffff) w = mp_put_be(w, 0xcd, u, 2);
+    else if (u <= 0xffffffffu) w = mp_put_be(w, 0xce, u, 4);
+    else w = mp_put_be(w, 0xcf, u, 8);
+  } else if (v >= -32) {
+    *w++ = (uint8_t)(int8_t)v;
+  } else if (v >= INT8_MIN) {
+    w = mp_put_be(w, 0xd0, (uint64_t)v & 0xff, 1);
+  } else if (v >= INT16_MIN) {
+    w = mp_put_be(w, 0xd1, (uint64_t)v & 0xffff, 2);
+  } else if (v >= INT32_MIN) {
+    w = mp_put_be(w, 0xd2, (uint64_t)v & 0xffffffffu, 4);
+  } else {
+    w = mp_put_be(w, 0xd3, (uint64_t)v, 8);
+  }
+  return w;
+}
+static inline uint8_t *mp_put_str_head(uint8_t *w, size_t len) {
+  if (len < 32) *w++ = (uint8_t)(0xa0 | len);
+  else if (len <= 0xff) w = mp_put_be(w, 0xd9, len, 1);
+  else if (len <= 0xffff) w = mp_put_be(w, 0xda, len, 2);
+  else w = mp_put_be(w, 0xdb, len, 4);
+  return w;
+}
+static inline uint8_t *mp_put_bin_head(uint8_t *w, size_t len) {
+  if (len <= 0xff) return mp_put_be(w, 0xc4, len, 1);
+  if (len <= 0xffff) return mp_put_be(w, 0xc5, len, 2);
+  return mp_put_be(w, 0xc6, len, 4);
+}
+static inline uint8_t *mp_put_array_head(uint8_t *w, uint32_t n) {
+  if (n < 16) *w++ = (uint8_t)(0x90 | n);
+  else if (n <= 0xffff) w = mp_put_be(w, 0xdc, n, 2);
+  else w = mp_put_be(w, 0xdd, n, 4);
+  return w;
+}
+static inline uint8_t *mp_put_map_head(uint8_t *w, uint32_t n) {
+  if (n < 16) *w++ = (uint8_t)(0x80 | n);
+  else if (n <= 0xffff) w = mp_put_be(w, 0xde, n, 2);
+  else w = mp_put_be(w, 0xdf, n, 4);
+  return w;
+}
+
 typedef enum {
   MP_NIL,
   MP_BOOL,

@@ -243,13 +243,13 @@ int dn_write_all_nowait(int fd, const void *data, size_t len) {
   return write_all(fd, data, len, -1, MSG_DONTWAIT);
 }
 
-DN_SEND void dn_frame_begin(dn_buf *b) {
+void dn_frame_begin(dn_buf *b) {
   b->len = 0;
   b->failed = 0;
   dn_buf_put(b, "\0\0\0\0", 4);
 }
 
-DN_SEND int dn_frame_end(dn_buf *b) {
+int dn_frame_end(dn_buf *b) {
   if (b->failed || b->len - 4 > DN_MAX_FRAME) return dn_fail("frame too large or out of memory");
   uint32_t n = (uint32_t)(b->len - 4);
   for (int i = 0; i < 4; i++) b->data[i] = (uint8_t)(n >> (8 * i));

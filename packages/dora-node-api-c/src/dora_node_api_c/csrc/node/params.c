@@ -30,7 +30,7 @@ DN_SEND int dn_params_check(const DoraParam *params, size_t n) {
   return 0;
 }
 
-DN_SEND void dn_params_write(dn_buf *b, const DoraParam *params, size_t n) {
+void dn_params_write(dn_buf *b, const DoraParam *params, size_t n) {
   mp_w_map(b, (uint32_t)n);
   for (size_t i = 0; i < n; i++) {
     const DoraParam *p = &params[i];

@@ -95,7 +95,7 @@ void dn_sender_connect_all(dn_ctx *c) {
 }
 
 /* Segments the pool gave up: tell the receivers that mapped them, then unmap. */
-DN_SEND static void drop_segments(dn_ctx *c) {
+static void drop_segments(dn_ctx *c) {
   dn_pool *pool = &c->pool;
   while (pool->n_dropped) {
     dn_segment *s = pool->dropped[--pool->n_dropped];
@@ -223,12 +223,16 @@ DN_SEND static size_t live_peers(dn_ctx *c, size_t output, dn_peer **out) {
 }
 
 /* One Data frame: [tag, output, ts, params, kind, schema, inline, segment, offset, length,
- * token, layout], as dora_message.data_protocol.Data encodes it. */
-DN_SEND static void encode_data(dn_buf *f, const dn_out *o, uint64_t ts, const DoraParam *params,
-                        size_t n_params, const char *kind, const dn_type *schema_type,
-                        const dn_part *parts, size_t n_parts, size_t total, int64_t seg_id,
-                        size_t offset, size_t length, uint64_t token, const int64_t *layout,
-                        size_t n_layout) {
+ * token, layout], as dora_message.data_protocol.Data encodes it. Out of the send path's
+ * section: it runs for an output's first message of a type (with its schema), otherwise
+ * only when encode_data_plain does not apply. */
+__attribute__((noinline)) static void encode_data(dn_buf *f, const dn_out *o, uint64_t ts,
+                                                  const DoraParam *params, size_t n_params,
+                                                  const char *kind, const dn_type *schema_type,
+                                                  const dn_part *parts, size_t n_parts,
+                                                  size_t total, int64_t seg_id, size_t offset,
+                                                  size_t length, uint64_t token,
+                                                  const int64_t *layout, size_t n_layout) {
   dn_frame_begin(f);
   if (o->head_len) {
     dn_buf_put(f, o->head, o->head_len);
@@ -269,11 +273,125 @@ DN_SEND static void encode_data(dn_buf *f, const dn_out *o, uint64_t ts, const D
   dn_frame_end(f);
 }
 
+/* One copy of the integer store, in the send path's section (an inline header function
+ * left out of line would land in .text, a page of its own). */
+DN_SEND __attribute__((noinline)) static uint8_t *put_int(uint8_t *w, int64_t v) {
+  return mp_put_int(w, v);
+}
+
+/* Parameters encode_data_plain takes (more go through encode_data). */
+#define PLAIN_MAX_PARAMS 8
+
+/* encode_data for a frame without a schema (every message but an output's first of a
+ * type): the whole frame's room is reserved once, the constant start is copied from
+ * `o->head` and each field is stored straight, instead of one checked append call per
+ * field. Returns -1, having written nothing that counts, when it does not apply or does
+ * not fit; encode_data then encodes it (or says why it cannot). */
+DN_SEND __attribute__((noinline)) static int encode_data_plain(
+    dn_buf *f, const dn_out *o, uint64_t ts, const DoraParam *params, size_t n_params,
+    const char *kind, const dn_part *parts, size_t n_parts, size_t total, int64_t seg_id,
+    size_t offset, size_t length, uint64_t token, const int64_t *layout, size_t n_layout) {
+  if (!o->head_len || n_params > PLAIN_MAX_PARAMS || n_layout > 64 || total > DN_MAX_FRAME)
+    return -1;
+  size_t key_len[PLAIN_MAX_PARAMS];
+  size_t kind_len = dn_strlen(kind);
+  /* frame length, head, ts, map header, kind, schema nil, payload, 4 ints, layout */
+  size_t need = 4 + o->head_len + 9 + 5 + 5 + kind_len + 1 + 5 + total + 4 * 9 + 5 + 9 * n_layout;
+  for (size_t i = 0; i < n_params; i++) {
+    const DoraParam *p = &params[i];
+    key_len[i] = dn_strlen(p->key);
+    need += 5 + key_len[i] + 9;
+    if (p->type == DoraParamType_String || p->type == DoraParamType_Bytes) {
+      if (p->value.s.len > DN_MAX_FRAME) return -1;
+      need += 5 + p->value.s.len;
+    }
+  }
+  f->len = 0;
+  f->failed = 0;
+  if (need > f->limit || (need > f->cap && dn_buf_reserve(f, need))) return -1;
+  uint8_t *w = f->data + 4;
+  dn_copy(w, o->head, o->head_len);
+  w += o->head_len;
+  w = put_int(w, (int64_t)ts);
+  w = mp_put_map_head(w, (uint32_t)n_params);
+  for (size_t i = 0; i < n_params; i++) {
+    const DoraParam *p = &params[i];
+    w = mp_put_str_head(w, key_len[i]);
+    dn_copy(w, p->key, key_len[i]);
+    w += key_len[i];
+    switch (p->type) {
+      case DoraParamType_Bool: *w++ = p->value.b ? 0xc3 : 0xc2; break;
+      case DoraParamType_Int: w = put_int(w, p->value.i); break;
+      case DoraParamType_Float: {
+        uint64_t u;
+        memcpy(&u, &p->value.f, 8);
+        w = mp_put_be(w, 0xcb, u, 8);
+        break;
+      }
+      default: /* a string or bytes (dn_params_check refused anything else) */
+        w = p->type == DoraParamType_String ? mp_put_str_head(w, p->value.s.len)
+                                            : mp_put_bin_head(w, p->value.s.len);
+        dn_copy(w, p->value.s.ptr, p->value.s.len);
+        w += p->value.s.len;
+    }
+  }
+  w = mp_put_str_head(w, kind_len);
+  dn_copy(w, kind, kind_len);
+  w += kind_len;
+  *w++ = 0xc0; /* no schema */
+  if (parts) {
+    w = mp_put_bin_head(w, total);
+    for (size_t i = 0; i < n_parts; i++) {
+      dn_copy(w, parts[i].ptr, parts[i].len);
+      w += parts[i].len;
+    }
+  } else {
+    *w++ = 0xc0;
+  }
+  w = put_int(w, seg_id);
+  w = put_int(w, (int64_t)offset);
+  w = put_int(w, (int64_t)length);
+  w = put_int(w, (int64_t)token);
+  if (layout) {
+    w = mp_put_array_head(w, (uint32_t)n_layout);
+    for (size_t i = 0; i < n_layout; i++) w = put_int(w, layout[i]);
+  } else {
+    *w++ = 0xc0;
+  }
+  f->len = (size_t)(w - f->data);
+  uint32_t body = (uint32_t)(f->len - 4);
+  for (int i = 0; i < 4; i++) f->data[i] = (uint8_t)(body >> (8 * i));
+  return 0;
+}
+
 /* Drains Release frames without blocking: a send-only loop must not grow its pool. */
 DN_SEND void dn_sender_drain(dn_ctx *c) {
   if (!c->pool.n_busy) return;
   for (size_t i = 0; i < c->cfg.n_peers; i++)
     if (c->peers[i].fd >= 0) dn_sender_readable(c, &c->peers[i]);
+}
+
+/* Tells `p` about `seg`, its fd along, before its first message in that segment. Out of
+ * the send path's section: once per segment and receiver. */
+__attribute__((noinline)) static int announce_segment(dn_peer *p, const dn_segment *seg) {
+  dn_buf a;
+  dn_buf_init(&a, 0);
+  dn_frame_begin(&a);
+  mp_w_array(&a, 3);
+  mp_w_cstr(&a, "segment");
+  mp_w_int(&a, seg->id);
+  mp_w_int(&a, (int64_t)seg->size);
+  int rc = dn_frame_end(&a) || dn_write_all(p->fd, a.data, a.len, seg->fd) || add_seg(p, seg->id);
+  dn_buf_free(&a);
+  return rc;
+}
+
+/* A receiver's connection broke while sending `output` to it: the message counts as
+ * missed (reported to the daemon) and the connection is reopened later. */
+DN_COLD static void lost_while_sending(dn_ctx *c, dn_peer *p, size_t output, bool say) {
+  if (say) dn_log_stderr("receiver `%s` went away", p->cfg->node_id);
+  peer_lost(c, p);
+  dn_drops_missed(c, p, output);
 }
 
 DN_SEND static int fan_out(dn_ctx *c, size_t output, dn_peer **peers, size_t n, const char *kind,
@@ -289,31 +407,21 @@ DN_SEND static int fan_out(dn_ctx *c, size_t output, dn_peer **peers, size_t n, 
     dn_buf *f = describe ? &c->frame_schema : &c->frame;
     bool *ready = describe ? &described_ready : &plain_ready;
     if (!*ready) {
-      encode_data(f, &c->outs[output], ts, params, n_params, kind, describe ? type : NULL, parts, n_parts,
-                  total, seg ? seg->id : -1, offset, length, token, layout, n_layout);
+      int64_t seg_id = seg ? seg->id : -1;
+      if (describe || encode_data_plain(f, &c->outs[output], ts, params, n_params, kind, parts,
+                                        n_parts, total, seg_id, offset, length, token, layout,
+                                        n_layout))
+        encode_data(f, &c->outs[output], ts, params, n_params, kind, describe ? type : NULL,
+                    parts, n_parts, total, seg_id, offset, length, token, layout, n_layout);
       if (f->failed) return dn_fail("cannot encode the message (too large or out of memory)");
       *ready = true;
     }
-    if (seg && !has_seg(p, seg->id)) {
-      dn_buf a;
-      dn_buf_init(&a, 0);
-      dn_frame_begin(&a);
-      mp_w_array(&a, 3);
-      mp_w_cstr(&a, "segment");
-      mp_w_int(&a, seg->id);
-      mp_w_int(&a, (int64_t)seg->size);
-      int rc = dn_frame_end(&a) || dn_write_all(p->fd, a.data, a.len, seg->fd) || add_seg(p, seg->id);
-      dn_buf_free(&a);
-      if (rc) {
-        peer_lost(c, p);
-        dn_drops_missed(c, p, output);
-        continue;
-      }
+    if (seg && !has_seg(p, seg->id) && announce_segment(p, seg)) {
+      lost_while_sending(c, p, output, false);
+      continue;
     }
     if (dn_write_all(p->fd, f->data, f->len, -1)) {
-      dn_log_stderr("receiver `%s` went away", p->cfg->node_id);
-      peer_lost(c, p);
-      dn_drops_missed(c, p, output);
+      lost_while_sending(c, p, output, true);
       continue;
     }
     if (type) remember_type(p, name, type);
