@@ -88,8 +88,8 @@ it was decoded from: a large payload is not copied twice on its way to shared me
 _decoder: SafeDecoder[Any] = SafeDecoder(msgspec.msgpack.Decoder(RemoteDataView | RemoteClosed))
 
 
-class _Link:
-    """A local receiver of the remote producer (a route of the core sender)."""
+class Link:
+    """A local receiver of a remote producer's outputs (a route of the data-plane sender)."""
 
     __slots__ = ("address", "node_id", "token")
 
@@ -149,9 +149,7 @@ class Writer:
         )
         # one Hello per receiver: each carries the link token of (producer, receiver)
         links = {
-            output: [
-                _Link(node, addresses[node], link_token(key, producer, node)) for node in nodes
-            ]
+            output: [Link(node, addresses[node], link_token(key, producer, node)) for node in nodes]
             for output, nodes in routes.items()
         }
         self._sender = _BridgeSender(dataflow_id, producer, links, self._pool)

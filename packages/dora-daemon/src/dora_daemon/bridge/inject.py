@@ -22,11 +22,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import zenoh
 
-from dora_daemon.bridge.deliver import SchemaRef, inline_frame_size, join_or_cut
+from dora_daemon.bridge.deliver import Link, SchemaRef, inline_frame_size, join_or_cut
 from dora_message.auth import link_token
 from dora_message.data_protocol import Data
 from dora_message.dataplane.framing import MAX_FRAME
@@ -47,14 +47,6 @@ log = logging.getLogger(__name__)
 Answer = Callable[[InjectionReport], object]
 
 MAX_WAIT = 600.0  # seconds a query may ask to wait for its readers, at most
-
-
-class _Reader(NamedTuple):
-    """A local reader, as a route of the data-plane sender."""
-
-    node_id: str
-    address: str
-    token: str
 
 
 def requested_wait(wait_ms: str | None) -> float:
@@ -86,7 +78,7 @@ class ProducerInjection:
         """``routes``: output (as sent on the wire) -> local nodes reading it."""
         self.producer = producer
         readers = {
-            output: [_Reader(n, addresses[n], link_token(key, producer, n)) for n in nodes]
+            output: [Link(n, addresses[n], link_token(key, producer, n)) for n in nodes]
             for output, nodes in routes.items()
         }
         # inline frames only: the pool never makes a segment
