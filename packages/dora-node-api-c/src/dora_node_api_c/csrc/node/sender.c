@@ -24,13 +24,18 @@ DN_SEND uint64_t dn_clock_now(dn_ctx *c) {
   return now;
 }
 
-/* The start of every Data frame of `o` (see encode_data), when its name fits. */
+/* The start of every Data frame of `o`: the array header, the tag, the output name. */
+static void write_head(dn_buf *b, const dn_out *o) {
+  mp_w_array(b, 12);
+  mp_w_str(b, "data", 4);
+  mp_w_str(b, o->name, o->len);
+}
+
+/* Keeps that start in `o->head`, when its name fits, for encode_data(_plain) to copy. */
 static void make_head(dn_out *o) {
   dn_buf b;
   dn_buf_init(&b, sizeof o->head);
-  mp_w_array(&b, 12);
-  mp_w_str(&b, "data", 4);
-  mp_w_str(&b, o->name, o->len);
+  write_head(&b, o);
   if (!b.failed && b.len <= sizeof o->head) {
     memcpy(o->head, b.data, b.len);
     o->head_len = b.len;
@@ -234,13 +239,10 @@ __attribute__((noinline)) static void encode_data(dn_buf *f, const dn_out *o, ui
                                                   size_t length, uint64_t token,
                                                   const int64_t *layout, size_t n_layout) {
   dn_frame_begin(f);
-  if (o->head_len) {
+  if (o->head_len)
     dn_buf_put(f, o->head, o->head_len);
-  } else {
-    mp_w_array(f, 12);
-    mp_w_str(f, "data", 4);
-    mp_w_str(f, o->name, o->len);
-  }
+  else
+    write_head(f, o);
   mp_w_int(f, (int64_t)ts);
   dn_params_write(f, params, n_params);
   mp_w_cstr(f, kind);
