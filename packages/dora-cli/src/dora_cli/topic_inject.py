@@ -183,6 +183,8 @@ class TopicInjector:
         self._output = output
         self._daemons = daemons
         self._wait = wait
+        # the same for every message: built once, not per send
+        self._parameters = {INJECT_WAIT_PARAMETER: str(round(wait * 1000))}
         self._sessions: list[Any] = []
         self._queriers: dict[str, Any] = {}
 
@@ -219,9 +221,8 @@ class TopicInjector:
         """Send ``array`` once to every daemon; what became of it. ``on_waiting`` gets
         the readers a daemon waits for, when it starts waiting for them."""
         frame = injected(self._output, array)
-        parameters = {INJECT_WAIT_PARAMETER: str(round(self._wait * 1000))}
         pending = {
-            daemon_id: querier.get(payload=frame, parameters=parameters)
+            daemon_id: querier.get(payload=frame, parameters=self._parameters)
             for daemon_id, querier in self._queriers.items()
         }
         final: dict[str, InjectionReport | None] = {}
