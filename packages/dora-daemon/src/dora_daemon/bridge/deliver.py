@@ -206,17 +206,14 @@ class Writer:
         """``msg``: a :data:`RemoteDataView`; ``wire_size``: the encoded ``msg``
         (bounds its inline frame, see below)."""
         output = msg.output_id
-        if msg.schema is not None:
-            known = self._schemas.get(output)
-            if known is None or known.schema_bytes != msg.schema:
-                self._schemas[output] = SchemaRef(msg.schema)
+        latest = latest_schema(self._schemas, output, msg.schema)
         if output not in self._open:
             return
         conns = self._sender.live(output)
         if not conns:
             return
         needs_schema = msg.kind == "buffers" or (msg.kind == "ipc" and not msg.shared)
-        schema = self._schemas.get(output) if needs_schema else None
+        schema = latest if needs_schema else None
         if not msg.shared:
             schema_bytes = None if schema is None else schema.schema_bytes
             # the frame holds what ``msg`` holds, maybe the schema, and a few small ints:
@@ -358,6 +355,17 @@ class Delivery:
 _FRAME_SLACK = 64
 """Bytes an inline ``Data`` frame may take beyond its ``RemoteData`` and schema: the
 schema's bin header (5) and segment_id, offset, length, token (9 each)."""
+
+
+def latest_schema(
+    schemas: dict[str, SchemaRef], output: str, schema_bytes: bytes | None
+) -> SchemaRef | None:
+    """``output``'s schema in ``schemas`` after a message carrying ``schema_bytes`` (None:
+    the producer did not resend it); a new object only when the schema changed."""
+    known = schemas.get(output)
+    if schema_bytes is not None and (known is None or known.schema_bytes != schema_bytes):
+        known = schemas[output] = SchemaRef(schema_bytes)
+    return known
 
 
 def _inline_data(msg: Any, payload: bytes | memoryview) -> Data:

@@ -26,7 +26,13 @@ from typing import Any
 
 import zenoh
 
-from dora_daemon.bridge.deliver import Link, SchemaRef, inline_frame_size, join_or_cut
+from dora_daemon.bridge.deliver import (
+    Link,
+    SchemaRef,
+    inline_frame_size,
+    join_or_cut,
+    latest_schema,
+)
 from dora_message.auth import link_token
 from dora_message.data_protocol import Data
 from dora_message.dataplane.framing import MAX_FRAME
@@ -146,7 +152,7 @@ class ProducerInjection:
             return _answered(answer, InjectionReport(error="not a message of this output"))
         if message.shared:
             return _answered(answer, InjectionReport(error="a shared-memory message"))
-        schema = self._schema(output, message.schema)
+        schema = latest_schema(self._schemas, output, message.schema)
         data = Data(
             output,
             message.timestamp_ns,
@@ -162,14 +168,6 @@ class ProducerInjection:
             error = f"the message is {size} bytes, over the readers' {MAX_FRAME}-byte frame limit"
             return _answered(answer, InjectionReport(error=error))
         return self._deliver(data, schema, wait, answer)
-
-    def _schema(self, output: str, schema_bytes: bytes | None) -> SchemaRef | None:
-        if schema_bytes is None:
-            return self._schemas.get(output)
-        known = self._schemas.get(output)
-        if known is None or known.schema_bytes != schema_bytes:
-            known = self._schemas[output] = SchemaRef(schema_bytes)
-        return known
 
     def _deliver(
         self, data: Data, schema: SchemaRef | None, wait: float, answer: Answer
