@@ -65,11 +65,6 @@ def requested_wait(wait_ms: str | None) -> float:
     return min(max(millis, 0) / 1000, MAX_WAIT)
 
 
-def encode_report(report: InjectionReport) -> bytes:
-    """``report`` as the reply payload."""
-    return inter_daemon_encoder.encode(report)
-
-
 class ProducerInjection:
     """Delivers the injected messages of one producer's outputs; owns a thread."""
 
@@ -129,7 +124,7 @@ class ProducerInjection:
                             b"" if payload is None else payload.to_bytes(),
                             wait,
                             lambda report, key=key, query=query: query.reply(
-                                key, encode_report(report)
+                                key, inter_daemon_encoder.encode(report)
                             ),
                         )
                     except zenoh.ZError as err:  # the CLI went away: nobody to answer
