@@ -284,7 +284,8 @@ class Writer:
             self._wait_releases(GROW_WAIT)
 
     def _wait_releases(self, timeout: float = RELEASE_WAIT) -> None:
-        """Block until some receiver answers (the pool is at its limit)."""
+        """Block until some receiver answers, at most ``timeout`` (the pool is at its
+        limit, or about to grow: :meth:`_before_growing`)."""
         socks = [conn.sock for conn in self._sender.connections() if conn.alive]
         if socks:
             select.select(socks, [], [], timeout)
