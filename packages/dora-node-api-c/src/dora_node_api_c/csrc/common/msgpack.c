@@ -5,57 +5,38 @@
 
 #include <string.h>
 
-static void put_be(dn_buf *b, uint8_t tag, uint64_t v, int bytes) {
-  uint8_t tmp[9];
-  tmp[0] = tag;
-  for (int i = 0; i < bytes; i++) tmp[1 + i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
-  dn_buf_put(b, tmp, (size_t)bytes + 1);
+/* Each writer stores through msgpack.h's raw stores into `tmp` (at most 9 bytes) and
+ * appends up to `end`: one copy of the width choices. */
+static void put(dn_buf *b, const uint8_t *tmp, const uint8_t *end) {
+  dn_buf_put(b, tmp, (size_t)(end - tmp));
 }
 
 void mp_w_nil(dn_buf *b) { dn_buf_byte(b, 0xc0); }
 void mp_w_bool(dn_buf *b, bool v) { dn_buf_byte(b, v ? 0xc3 : 0xc2); }
 
 void mp_w_int(dn_buf *b, int64_t v) {
-  if (v >= 0) {
-    uint64_t u = (uint64_t)v;
-    if (u < 128) dn_buf_byte(b, (uint8_t)u);
-    else if (u <= 0xff) put_be(b, 0xcc, u, 1);
-    else if (u <= 0xffff) put_be(b, 0xcd, u, 2);
-    else if (u <= 0xffffffffu) put_be(b, 0xce, u, 4);
-    else put_be(b, 0xcf, u, 8);
-  } else if (v >= -32) {
-    dn_buf_byte(b, (uint8_t)(int8_t)v);
-  } else if (v >= INT8_MIN) {
-    put_be(b, 0xd0, (uint64_t)v & 0xff, 1);
-  } else if (v >= INT16_MIN) {
-    put_be(b, 0xd1, (uint64_t)v & 0xffff, 2);
-  } else if (v >= INT32_MIN) {
-    put_be(b, 0xd2, (uint64_t)v & 0xffffffffu, 4);
-  } else {
-    put_be(b, 0xd3, (uint64_t)v, 8);
-  }
+  uint8_t t[9];
+  put(b, t, mp_put_int(t, v));
 }
 
 void mp_w_f64(dn_buf *b, double v) {
   uint64_t u;
   memcpy(&u, &v, 8);
-  put_be(b, 0xcb, u, 8);
+  uint8_t t[9];
+  put(b, t, mp_put_be(t, 0xcb, u, 8));
 }
 
 void mp_w_str(dn_buf *b, const char *s, size_t len) {
-  if (len < 32) dn_buf_byte(b, (uint8_t)(0xa0 | len));
-  else if (len <= 0xff) put_be(b, 0xd9, len, 1);
-  else if (len <= 0xffff) put_be(b, 0xda, len, 2);
-  else put_be(b, 0xdb, len, 4);
+  uint8_t t[9];
+  put(b, t, mp_put_str_head(t, len));
   dn_buf_put(b, s, len);
 }
 
 void mp_w_cstr(dn_buf *b, const char *s) { mp_w_str(b, s, dn_strlen(s)); }
 
 void mp_w_bin_header(dn_buf *b, size_t len) {
-  if (len <= 0xff) put_be(b, 0xc4, len, 1);
-  else if (len <= 0xffff) put_be(b, 0xc5, len, 2);
-  else put_be(b, 0xc6, len, 4);
+  uint8_t t[9];
+  put(b, t, mp_put_bin_head(t, len));
 }
 
 void mp_w_bin(dn_buf *b, const void *p, size_t len) {
@@ -64,15 +45,13 @@ void mp_w_bin(dn_buf *b, const void *p, size_t len) {
 }
 
 void mp_w_array(dn_buf *b, uint32_t n) {
-  if (n < 16) dn_buf_byte(b, (uint8_t)(0x90 | n));
-  else if (n <= 0xffff) put_be(b, 0xdc, n, 2);
-  else put_be(b, 0xdd, n, 4);
+  uint8_t t[9];
+  put(b, t, mp_put_array_head(t, n));
 }
 
 void mp_w_map(dn_buf *b, uint32_t n) {
-  if (n < 16) dn_buf_byte(b, (uint8_t)(0x80 | n));
-  else if (n <= 0xffff) put_be(b, 0xde, n, 2);
-  else put_be(b, 0xdf, n, 4);
+  uint8_t t[9];
+  put(b, t, mp_put_map_head(t, n));
 }
 
 /* ---- reading ---------------------------------------------------------------------- */
