@@ -22,14 +22,10 @@ import pytest
 
 from dora_cli.topic_inject import Outcome, TopicInjector, injected, outcome, undelivered_text
 from dora_cli.topic_watch import decode_array
-from dora_daemon.bridge.inject import (
-    MAX_WAIT,
-    ProducerInjection,
-    TopicInjection,
-    requested_wait,
-)
+from dora_daemon.bridge.inject import ProducerInjection, TopicInjection, requested_wait
 from dora_daemon.bridge.mesh import Mesh
 from dora_message.auth import link_token, new_key
+from dora_message.constants import MAX_INJECT_WAIT_S
 from dora_message.data_protocol import Data, Hello, to_receiver_decoder
 from dora_message.dataplane.sockets import FrameReader
 from dora_message.inter_daemon import InjectionReport, RemoteData, inter_daemon_encoder
@@ -80,7 +76,7 @@ def test_the_wait_a_query_asks_for_is_bounded() -> None:
     assert requested_wait(None) == 0.0
     assert requested_wait("soon") == 0.0
     assert requested_wait("-5") == 0.0
-    assert requested_wait(str(10**12)) == MAX_WAIT
+    assert requested_wait(str(10**12)) == MAX_INJECT_WAIT_S
 
 
 # ---- the daemon's side, on real sockets ------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from dora_message.constants import MAX_INJECT_WAIT_S
 from tests.cli.helpers import started_uuid
 from tests.coordinator.helpers import wait_until
 from tests.procs import DoraProcess, abstract_sockets, run_dora
@@ -150,3 +151,10 @@ def test_pub_waits_for_a_late_reader_and_names_one_that_does_not_come(
     assert stopped.returncode == 1
     assert f"dataflow {uuid} is not running" in stopped.stderr
     assert "Published" not in stopped.stderr and "Traceback" not in stopped.stderr
+
+
+def test_pub_refuses_a_timeout_longer_than_the_daemons_wait() -> None:
+    # a daemon waits MAX_INJECT_WAIT_S at most: a longer --timeout would promise more
+    refused = run_dora(["topic", "pub", "--timeout", str(MAX_INJECT_WAIT_S + 1), "a/b", "[1]"])
+    assert refused.returncode == 2, refused
+    assert "--timeout" in refused.stderr and "Traceback" not in refused.stderr

@@ -17,6 +17,11 @@ DEFAULT_DYNAMIC_NODE_PORT: Final = 53291
 """Where a daemon listens on 127.0.0.1 for dynamic nodes (`path: dynamic`) joining."""
 LOCALHOST: Final = "127.0.0.1"
 
+# ---- `dora topic pub` ----------------------------------------------------------------
+MAX_INJECT_WAIT_S: Final = 600.0
+"""The longest a daemon waits for a reader of a `dora topic pub` message that does not
+listen yet (the CLI's `--timeout` is bounded by it)."""
+
 # ---- the CLI and the servers ---------------------------------------------------------
 ENV_COORDINATOR_ADDR: Final = "DORA_COORDINATOR_ADDR"
 ENV_COORDINATOR_PORT: Final = "DORA_COORDINATOR_PORT"

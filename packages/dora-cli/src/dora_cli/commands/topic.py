@@ -23,6 +23,7 @@ from dora_cli.coordinator_options import coordinator_options
 from dora_cli.dataflow_query import dataflow_option
 from dora_cli.errors import fail, reports_errors
 from dora_cli.options import PathType, format_option
+from dora_message.constants import MAX_INJECT_WAIT_S
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -392,7 +393,7 @@ def info(selector: str, dataflow: str | None, duration: float, target: Target) -
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0, max=MAX_INJECT_WAIT_S),
     default=10.0,
     show_default=True,
     help="Seconds a reader that does not listen yet (still starting) may take before "

@@ -34,6 +34,7 @@ from dora_daemon.bridge.deliver import (
     latest_schema,
 )
 from dora_message.auth import link_token
+from dora_message.constants import MAX_INJECT_WAIT_S
 from dora_message.data_protocol import Data
 from dora_message.dataplane.framing import MAX_FRAME
 from dora_message.dataplane.pool import SegmentPool
@@ -52,17 +53,15 @@ log = logging.getLogger(__name__)
 
 Answer = Callable[[InjectionReport], object]
 
-MAX_WAIT = 600.0  # seconds a query may ask to wait for its readers, at most
-
 
 def requested_wait(wait_ms: str | None) -> float:
     """The wait a query asks for (its :data:`INJECT_WAIT_PARAMETER`), in seconds: 0
-    when absent or unreadable, at most :data:`MAX_WAIT`."""
+    when absent or unreadable, at most :data:`~dora_message.constants.MAX_INJECT_WAIT_S`."""
     try:
         millis = int(wait_ms or 0)
     except ValueError:
         return 0.0
-    return min(max(millis, 0) / 1000, MAX_WAIT)
+    return min(max(millis, 0) / 1000, MAX_INJECT_WAIT_S)
 
 
 class ProducerInjection:
