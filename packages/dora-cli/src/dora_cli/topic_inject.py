@@ -6,8 +6,10 @@ read (``dora_daemon.bridge.inject``). The CLI is a zenoh client of each daemon t
 runs a reader and sends every message as a query on that daemon's own key, once the
 daemon's queryable matched. The daemon delivers it to its readers as if the producer
 had sent it, waits (up to the wait the query allows) for a reader that does not listen
-yet, and answers who got it: :meth:`TopicInjector.send` returns that :class:`Outcome`,
-and ``dora topic pub`` fails naming every reader a message did not reach.
+yet, and answers who got it. A message goes to every such daemon at once (their waits
+overlap, and each one's interim report is passed on as it comes); :meth:`TopicInjector.send`
+returns once all of them answered, with the merged :class:`Outcome`, and
+``dora topic pub`` fails naming every reader a message did not reach, on any machine.
 
 Size: the daemon hands an injected message to each reader inline, in one data-plane
 frame, and a reader drops a connection whose frame is over ``MAX_FRAME`` (64 MiB,
@@ -19,6 +21,8 @@ zenoh drop the fragments of a big message.
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
@@ -219,26 +223,45 @@ class TopicInjector:
 
     def send(self, array: pa.Array, on_waiting: OnWaiting | None = None) -> Outcome:
         """Send ``array`` once to every daemon; what became of it. ``on_waiting`` gets
-        the readers a daemon waits for, when it starts waiting for them."""
+        the readers a daemon waits for, when it starts waiting for them (the daemons
+        wait at once, so each one's interim report is passed on as it comes)."""
         frame = injected(self._output, array)
-        pending = {
-            daemon_id: querier.get(payload=frame, parameters=self._parameters)
-            for daemon_id, querier in self._queriers.items()
-        }
-        final: dict[str, InjectionReport | None] = {}
-        for daemon_id, replies in pending.items():
-            last: InjectionReport | None = None
-            for reply in replies:  # ends once the daemon is done, or at the timeout
-                last = _report(reply)
-                if last.waiting and on_waiting is not None:
-                    on_waiting(last.waiting)
-            final[daemon_id] = last
+        reports: queue.SimpleQueue[tuple[str, InjectionReport | None]] = queue.SimpleQueue()
+        for daemon_id, querier in self._queriers.items():
+            replies = querier.get(payload=frame, parameters=self._parameters)
+            threading.Thread(
+                target=_relay, args=(daemon_id, replies, reports), name="dora-pub-replies"
+            ).start()
+        final: dict[str, InjectionReport | None] = dict.fromkeys(self._queriers)
+        answering = len(self._queriers)
+        while answering:
+            daemon_id, report = reports.get()
+            if report is None:
+                answering -= 1
+                continue
+            final[daemon_id] = report
+            if report.waiting and on_waiting is not None:
+                on_waiting(report.waiting)
         return outcome(final)
 
     def close(self) -> None:
         """Drop the queriers and close the sessions."""
         close_sessions(list(self._queriers.values()), self._sessions)
         self._queriers.clear()
+
+
+def _relay(
+    daemon_id: str,
+    replies: Any,
+    reports: queue.SimpleQueue[tuple[str, InjectionReport | None]],
+) -> None:
+    """Put each of a daemon's reports on ``reports`` as it comes, then None once the
+    daemon is done (or the query timed out)."""
+    try:
+        for reply in replies:
+            reports.put((daemon_id, _report(reply)))
+    finally:
+        reports.put((daemon_id, None))
 
 
 def _report(reply: Any) -> InjectionReport:
