@@ -65,6 +65,45 @@ def test_the_warm_up_leaves_no_fd_thread_environment_or_cycle_behind() -> None:
     assert seen["cycles"] == 0
 
 
+# The warm-up's checks are real ones, not asserts that ``python -O`` strips: a frame that
+# decodes as something else, or a queue that loses the input, is a clear RuntimeError.
+BROKEN = """\
+import sys
+import dora.warm_up as warm
+from dora_message.data_protocol import Hello
+
+
+class LosingScheduler(warm.Scheduler):
+    def pop(self):
+        return None
+
+
+if sys.argv[1] == "frame":
+    warm._decode_frame = lambda body: Hello("flow", "source", "0", "0" * 64)
+else:
+    warm.Scheduler = LosingScheduler
+try:
+    warm.warm_up()
+except RuntimeError as err:
+    print(err)
+"""
+
+
+@pytest.mark.parametrize(
+    ("broken", "error"),
+    [
+        ("frame", "warm-up: a Data frame decoded as Hello"),
+        ("queue", "warm-up: the input just queued popped as None"),
+    ],
+)
+def test_the_warm_up_checks_what_it_decodes_even_under_python_O(broken: str, error: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-O", "-c", BROKEN, broken], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == error
+
+
 SENDER = """\
 import datetime
 import pyarrow as pa

@@ -109,14 +109,16 @@ def _deliver(wire: FrameParser, scheduler: Scheduler, clock: Clock, data: Data) 
     """``data`` through the wire and a receiver's queue to an INPUT event, which node
     code then reads and forwards (its metadata as parameters)."""
     msg = _decode_frame(_through(wire, encode_frame(data_encoder, data)))
-    assert isinstance(msg, Data)
+    if not isinstance(msg, Data):
+        raise RuntimeError(f"warm-up: a Data frame decoded as {type(msg).__name__}")
     schema = None
     if msg.schema is not None:
         parsed = pa.ipc.read_schema(pa.py_buffer(msg.schema))
         schema = parsed if msg.kind == "ipc" else parsed.field(0).type
     scheduler.push_input("in", DataItem(msg, schema, None), False, False)
     popped = scheduler.pop()
-    assert isinstance(popped, tuple)
+    if not isinstance(popped, tuple):
+        raise RuntimeError(f"warm-up: the input just queued popped as {popped!r}")
     input_id, item = popped
     event = item.event(input_id, clock)
     event["value"].to_pylist()
