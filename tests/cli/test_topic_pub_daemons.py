@@ -3,8 +3,9 @@
 The producer runs on machine `alpha`; its output is read by nodes there and on machine
 `beta`. Each message must reach the readers on both daemons, in the order sent, and the
 command's outcome must be built from both daemons' reports: readers that do not listen
-within ``--timeout`` are named, whichever daemon runs them, and both daemons' waits are
-announced while they overlap.
+within ``--timeout`` are named, whichever daemon runs them, both daemons' waits are
+announced while they overlap, and a daemon that goes away while it waits is a failure
+that names it, not a reader that "did not listen".
 """
 
 from __future__ import annotations
@@ -198,3 +199,30 @@ def test_pub_names_the_readers_that_do_not_listen_on_each_daemon(
     finally:
         gate.touch()
         stop(uuid, env)
+
+
+@pytest.mark.timeout(180)
+def test_pub_fails_when_a_daemon_goes_away_while_it_waits(
+    tmp_path: Path, cluster: list[Proc]
+) -> None:
+    env = two_daemons(cluster)
+    beta = cluster[2]
+    gate = tmp_path / "gate"
+    flow = write_flow(tmp_path / "flow", reader("near", "alpha") + reader("late", "beta", gate))
+    uuid = started_uuid(run_dora(["start", str(flow), "--detach"], env=env))
+    wait_until(lambda: listening(uuid, "near"), what="near listening")
+    pub = DoraProcess(
+        ["topic", "pub", "-d", uuid, "sensor/reading", "[1]", "--timeout", "60"], env=env
+    )
+    try:
+        pub.wait_for_line("waiting up to 60 s for `late` to listen on sensor/reading")
+        beta.kill()  # the machine running `late` goes away, with its nodes
+        assert pub.wait(90) == 1, pub.output
+    finally:
+        pub.kill_tree()
+    assert pub.lines[-1] == (
+        "error: the message on `sensor/reading` did not reach every reader: daemon beta "
+        "stopped answering while it waited for node `late` (is the daemon still running?); "
+        "it reached node `near`"
+    )
+    # the rest of the dataflow (on alpha) goes with the cluster: it waits for beta

@@ -132,10 +132,17 @@ def outcome(final: Mapping[str, InjectionReport | None]) -> Outcome:
             errors.append(f"daemon {daemon_id} did not answer (is the dataflow still running?)")
             continue
         delivered += report.delivered
-        # still waiting in a last report: the daemon stopped answering meanwhile
-        not_listening += report.not_listening + report.waiting
+        not_listening += report.not_listening
         if report.error is not None:
+            # still waiting for some: the daemon gave up on them, and said why
+            not_listening += report.waiting
             errors.append(f"daemon {daemon_id}: {report.error}")
+        elif report.waiting:
+            # an interim report was its last: the daemon went away while it waited
+            errors.append(
+                f"daemon {daemon_id} stopped answering while it waited for "
+                f"{_nodes(report.waiting)} (is the daemon still running?)"
+            )
     return Outcome(sorted(delivered), sorted(not_listening), errors)
 
 
