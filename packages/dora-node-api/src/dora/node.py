@@ -128,8 +128,9 @@ class Node(_log.LogMethods):
         daemon: DaemonLink | None = None
         try:
             daemon = DaemonLink(config.daemon_address)
-            daemon.handshake(config)
             self._daemon = daemon
+            # all that needs no other node is done before the start barrier: the time
+            # other nodes take to start, not the first message's delay, pays for it
             self._receiver = Receiver(
                 config, listener, inbox, poller.register, poller.unregister, poller.wake_if_blocked
             )
@@ -139,10 +140,24 @@ class Node(_log.LogMethods):
                 DroppedMessages(output_id, receiver, count, resumed)
             )
             poller.register(listener, self._receiver.on_accept)
-            self._sender.connect_all()
-            poller.register(daemon.sock, daemon.on_readable)
-            daemon.attach(inbox, self._receiver, poller.unregister, self._sender)
+            # the threads start now too, each held back until the node is wired: the
+            # I/O thread by the poll lock (it only polls holding it), the watch thread by
+            # ``_closed`` (it sends nothing before the barrier: no data, no beat)
+            with poller.lock:
+                try:
+                    poller.start(f"dora-{config.node_id}-io")
+                    self._start_watch(config, list(timeouts.values()))
+                    daemon.handshake(config)  # returns at the start barrier
+                    self._sender.connect_all()
+                    poller.register(daemon.sock, daemon.on_readable)
+                    daemon.attach(inbox, self._receiver, poller.unregister, self._sender)
+                except BaseException:
+                    poller.closed = True  # the I/O thread ends at the lock, not in a poll
+                    raise
         except BaseException:
+            poller.stop()
+            if self._watch is not None:
+                self._watch.stop()
             listener.close()
             if daemon is not None:
                 daemon.sock.close()
@@ -150,8 +165,6 @@ class Node(_log.LogMethods):
             self._pool.close()
             raise
         self._closed = False
-        poller.start(f"dora-{config.node_id}-io")
-        self._start_watch(config, list(timeouts.values()))
         _log.install_bridge(config.node_id)
         self._log_node_id = config.node_id
         _freeze_startup_objects()
@@ -168,6 +181,8 @@ class Node(_log.LogMethods):
 
         def responsive() -> bool:
             nonlocal seen
+            if self._closed:  # not started yet: no beat before the start barrier
+                return False
             now = (poller.active_at, self._calls)
             changed, seen = now != seen, now
             return changed or poller.waiting()
