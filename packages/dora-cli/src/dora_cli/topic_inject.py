@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import queue
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
@@ -232,13 +231,20 @@ class TopicInjector:
         """Send ``array`` once to every daemon; what became of it. ``on_waiting`` gets
         the readers a daemon waits for, when it starts waiting for them (the daemons
         wait at once, so each one's interim report is passed on as it comes)."""
+        import zenoh
+
         frame = injected(self._output, array)
         reports: queue.SimpleQueue[tuple[str, InjectionReport | None]] = queue.SimpleQueue()
         for daemon_id, querier in self._queriers.items():
-            replies = querier.get(payload=frame, parameters=self._parameters)
-            threading.Thread(
-                target=_relay, args=(daemon_id, replies, reports), name="dora-pub-replies"
-            ).start()
+            # each reply as it comes, then None once the query ended (the daemon is done,
+            # or the timeout); called on zenoh's thread, in order, doing no more than a
+            # decode and a put (a relay thread per daemon and message: ~1.5x the time)
+            handler = zenoh.handlers.Callback(
+                lambda reply, daemon_id=daemon_id: reports.put((daemon_id, _report(reply))),
+                lambda daemon_id=daemon_id: reports.put((daemon_id, None)),
+                indirect=False,
+            )
+            querier.get(handler, payload=frame, parameters=self._parameters)
         final: dict[str, InjectionReport | None] = dict.fromkeys(self._queriers)
         answering = len(self._queriers)
         while answering:
@@ -255,20 +261,6 @@ class TopicInjector:
         """Drop the queriers and close the sessions."""
         close_sessions(list(self._queriers.values()), self._sessions)
         self._queriers.clear()
-
-
-def _relay(
-    daemon_id: str,
-    replies: Any,
-    reports: queue.SimpleQueue[tuple[str, InjectionReport | None]],
-) -> None:
-    """Put each of a daemon's reports on ``reports`` as it comes, then None once the
-    daemon is done (or the query timed out)."""
-    try:
-        for reply in replies:
-            reports.put((daemon_id, _report(reply)))
-    finally:
-        reports.put((daemon_id, None))
 
 
 def _report(reply: Any) -> InjectionReport:
