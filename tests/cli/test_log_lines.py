@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import datetime
 
 import pytest
@@ -69,3 +70,31 @@ def test_compact_and_json_formats() -> None:
     }
     with pytest.raises(ValueError, match="unknown log format `xml`"):
         format_log(record, "xml", color=False)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York", "Australia/Lord_Howe"])
+def test_clock_is_the_local_wall_clock_across_daylight_saving(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clock column is the local time `astimezone` gives, on both sides of a change
+    of daylight saving time (Lord Howe changes by half an hour), and before 1970."""
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        moments = [
+            "2026-03-29T00:59:59.999Z",  # Berlin: the last second of winter time
+            "2026-03-29T01:00:00.001Z",
+            "2026-11-01T05:59:59.500Z",  # New York: the repeated hour
+            "2026-11-01T06:00:00.250Z",
+            "2026-04-04T14:59:59.000Z",  # Lord Howe: half an hour back
+            "2026-04-04T15:00:00.000Z",
+            "1969-12-31T23:59:59.500Z",
+            "2026-07-01T23:59:59.999999+02:00",
+        ]
+        for moment in moments:
+            record = _record(timestamp=moment)
+            line = format_log(record, "pretty", color=False)
+            assert line.startswith(_local_clock(moment) + " "), (zone, moment, line)
+    finally:
+        monkeypatch.undo()
+        time.tzset()

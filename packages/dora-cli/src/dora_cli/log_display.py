@@ -20,6 +20,7 @@ import contextlib
 import logging
 import os
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -54,13 +55,24 @@ class LogDisplay:
 
     def show(self, record: LogMessage) -> None:
         """Print ``record`` if it passes the filters."""
-        threshold = self.overrides.get(record.node_id or "", self.level)
-        if self.closed or not level_passes(record.level, threshold):
+        self.show_all((record,))
+
+    def show_all(self, records: Iterable[LogMessage]) -> None:
+        """Print the records that pass the filters with one write and one flush: a batch
+        from the coordinator (up to 500 records) is one system call, not one per line."""
+        if self.closed:
             return
+        lines = [self._line(record) for record in records if self._passes(record)]
+        if lines and not _write(self.stream, "\n".join(lines)):
+            self.closed = True
+
+    def _passes(self, record: LogMessage) -> bool:
+        return level_passes(record.level, self.overrides.get(record.node_id or "", self.level))
+
+    def _line(self, record: LogMessage) -> str:
         if self.escape and self.fmt != "json":  # JSON escapes control characters itself
             record = escaped_record(record)
-        if not _write(self.stream, self._format(record, self.fmt, self.color)):
-            self.closed = True
+        return self._format(record, self.fmt, self.color)
 
     def show_own(self, record: LogMessage) -> None:
         """Print a record of dora itself (the in-process daemon) on the notes stream."""

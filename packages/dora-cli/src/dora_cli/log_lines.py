@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from functools import cache
 
@@ -51,9 +52,16 @@ def _clock(timestamp: str) -> str:
         moment = datetime.fromisoformat(timestamp)
     except ValueError:
         return timestamp
-    if moment.tzinfo is not None:
-        moment = moment.astimezone()
-    return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    millis = f".{moment.microsecond // 1000:03d}"
+    if moment.tzinfo is None:
+        return moment.strftime("%H:%M:%S") + millis
+    # time.localtime, not datetime.astimezone(): the same wall clock (DST included) for
+    # a fifth of the cost, paid for every line an attached CLI shows
+    try:
+        local = time.localtime(moment.timestamp() // 1)
+    except (OverflowError, OSError, ValueError):  # beyond the platform's time_t
+        return moment.astimezone().strftime("%H:%M:%S") + millis
+    return time.strftime("%H:%M:%S", local) + millis
 
 
 def level_label(record: LogMessage) -> str:

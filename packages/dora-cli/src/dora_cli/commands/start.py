@@ -180,14 +180,16 @@ async def attach_to(
     import asyncio
     import signal  # here, not at the top: --help would pay ~0.6 ms for it
 
-    from dora_cli.hot_reload import watch_and_reload
-    from dora_cli.summary import failure_summary
     from dora_message import cli_to_coordinator as req
     from dora_message import coordinator_to_cli as rep
 
     await client.request_as(req.SubscribeLogs(dataflow=uuid, replay=True), rep.Subscribed)
     watcher = None
     if detector is not None:
+        # imported only here and on failure below: ~4.5 ms of imports that would otherwise
+        # run while the daemon starts the nodes
+        from dora_cli.hot_reload import watch_and_reload
+
         watcher = asyncio.create_task(watch_and_reload(client, uuid, detector, display.note))
     loop = asyncio.get_running_loop()
     presses = 0
@@ -208,8 +210,7 @@ async def attach_to(
     try:
         async for event in client.events():
             if isinstance(event, rep.LogEvent):
-                for record in event.records:
-                    display.show(record)
+                display.show_all(event.records)
             elif event.uuid == uuid:
                 finished = event
                 break
@@ -223,6 +224,8 @@ async def attach_to(
         await asyncio.gather(*stops, return_exceptions=True)
     assert finished is not None
     if finished.status != "Succeeded":
+        from dora_cli.summary import failure_summary
+
         display.note(failure_summary(uuid, finished.error, finished.result))
         return EXIT_FAILURE
     return EXIT_FAILURE if presses > 1 else 0
