@@ -24,6 +24,7 @@ from dora_daemon.logs import (
     log_file_path,
     log_settings,
     parse_log_line,
+    rfc3339_from_ns,
 )
 from dora_message.common import LogMessage
 from dora_message.descriptor import Node, Operator
@@ -96,6 +97,29 @@ def test_raw_lines_become_stdout_records(tmp_path: Path) -> None:
     assert array.level == "stdout"
     assert odd_level is not None and odd_level.level == "stdout"
     assert len(read_lines(logger.path)) == 4
+
+
+@pytest.mark.parametrize(
+    "ns",
+    [
+        0,
+        999,  # below a microsecond: truncated
+        1_772_359_200_123_456_789,  # 2026-03-01T10:00:00.123456789Z
+        1_772_359_199_999_999_999,  # the last microsecond of a second
+        1_772_359_200_000_000_000,  # the next second: the cached date must change
+        1_772_359_199_000_001_000,  # back a second (a clock step)
+        4_102_444_799_999_999_000,  # 2099-12-31T23:59:59.999999Z
+        -1_000,  # before 1970
+    ],
+)
+def test_raw_line_stamps_are_rfc3339_utc_microseconds(ns: int) -> None:
+    """The stamp of a raw line, whose date and time of day are formatted once a second,
+    reads as datetime writes it, whatever second came before."""
+    micros = ns // 1000
+    expected = datetime.fromtimestamp(0, UTC) + timedelta(microseconds=micros)
+    text = expected.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    assert rfc3339_from_ns(ns) == text
+    assert rfc3339_from_ns(ns) == text  # the cached second gives the same text
 
 
 def test_level_spellings_are_normalized() -> None:

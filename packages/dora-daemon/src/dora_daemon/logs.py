@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC, datetime
+import time
 from pathlib import Path
 from typing import IO, Any, Literal, NamedTuple
 
@@ -81,7 +81,24 @@ def now_rfc3339() -> str:
 
     Microseconds, as nodes stamp their structured lines: a raw line stamped in milliseconds
     (truncated) sorted before the structured lines the node wrote just before it."""
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return rfc3339_from_ns(time.time_ns())
+
+
+_second_text: tuple[int, str] = (-1, "")  # the last whole second formatted, and its text
+
+
+def rfc3339_from_ns(ns: int) -> str:
+    """``ns`` nanoseconds since the epoch as RFC 3339 UTC with microseconds (truncated).
+
+    Every raw line a node prints is stamped: the date and time of day are formatted once
+    a second and reused (0.5 us a line instead of datetime's 3 us)."""
+    global _second_text
+    second, micros = divmod(ns // 1000, 1_000_000)
+    cached = _second_text  # read once: another thread may replace it meanwhile
+    if cached[0] != second:
+        cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        _second_text = cached
+    return f"{cached[1]}.{micros:06d}Z"
 
 
 def log_file_path(out_dir: Path, dataflow_id: str, node_id: str, index: int = 0) -> Path:
