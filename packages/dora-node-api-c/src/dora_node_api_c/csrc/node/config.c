@@ -224,12 +224,6 @@ void dn_config_free(dn_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
 }
 
-long dn_config_output(const dn_config *cfg, const char *id, size_t len) {
-  for (size_t i = 0; i < cfg->n_outputs; i++)
-    if (strlen(cfg->outputs[i]) == len && !memcmp(cfg->outputs[i], id, len)) return (long)i;
-  return -1;
-}
-
 const dn_route *dn_config_route(const dn_config *cfg, const char *id, size_t len) {
   for (size_t i = 0; i < cfg->n_routes; i++)
     if (strlen(cfg->routes[i].output) == len && !memcmp(cfg->routes[i].output, id, len))

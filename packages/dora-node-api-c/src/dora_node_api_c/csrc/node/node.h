@@ -100,7 +100,6 @@ typedef struct dn_config {
 
 DN_HIDDEN int dn_config_load(const char *json, size_t len, dn_config *cfg);
 DN_HIDDEN void dn_config_free(dn_config *cfg);
-DN_HIDDEN long dn_config_output(const dn_config *cfg, const char *id, size_t len);
 DN_HIDDEN const dn_route *dn_config_route(const dn_config *cfg, const char *id, size_t len);
 
 /* ---- frames and sockets (frame.c) ------------------------------------------------------ */
@@ -501,6 +500,13 @@ DN_HIDDEN void dn_sender_discard(dn_ctx *c, dn_segment *seg, size_t offset);
 DN_HIDDEN void dn_sender_close_outputs(dn_ctx *c, const size_t *outputs, size_t n);
 DN_HIDDEN void dn_sender_close(dn_ctx *c);
 DN_HIDDEN uint64_t dn_clock_now(dn_ctx *c);
+/* The index of output `id` (`len` bytes, not NUL-terminated), or -1: the one lookup of an
+ * output by name (c->outs, filled by dn_sender_init). Inline: every send runs it. */
+static inline long dn_output_index(const dn_ctx *c, const char *id, size_t len) {
+  for (size_t i = 0; i < c->cfg.n_outputs; i++)
+    if (c->outs[i].len == len && dn_str_eq(c->outs[i].name, id, len)) return (long)i;
+  return -1;
+}
 
 /* drops.c: messages of `output` that could not reach a receiver, reported to the daemon
  * (`dropped_messages`) about once a second, at once when the receiver is back
