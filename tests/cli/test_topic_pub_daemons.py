@@ -10,8 +10,10 @@ that names it, not a reader that "did not listen".
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
+import psutil
 import pytest
 
 from dora_daemon.log_format import decode_record
@@ -216,7 +218,14 @@ def test_pub_fails_when_a_daemon_goes_away_while_it_waits(
     )
     try:
         pub.wait_for_line("waiting up to 60 s for `late` to listen on sensor/reading")
-        beta.kill()  # the machine running `late` goes away, with its nodes
+        # the machine running `late` goes away: the daemon first (had its nodes died
+        # first, it could answer that the dataflow is stopping), then its nodes
+        nodes = psutil.Process(beta.pid).children(recursive=True)
+        beta.proc.kill()
+        beta.proc.wait(10)
+        for node in nodes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                node.kill()
         assert pub.wait(90) == 1, pub.output
     finally:
         pub.kill_tree()
