@@ -132,9 +132,13 @@ def logs(
         pass
 
 
+_CHUNK = 500  # records per write
+
+
 def _show(display: LogDisplay, records: list[LogMessage]) -> None:
-    for record in records:
-        display.show(record)
+    # a write per chunk, not per line; chunks keep a long history's text small
+    for start in range(0, len(records), _CHUNK):
+        display.show_all(records[start : start + _CHUNK])
 
 
 # ---- through the coordinator ----------------------------------------------------
