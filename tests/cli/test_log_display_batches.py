@@ -75,3 +75,14 @@ def test_a_gone_reader_silences_the_display_instead_of_raising() -> None:
     assert display.closed
     display.show_all([log_record(DF, message="later")])  # no error, and no second try
     assert stream.writes == 1
+
+
+def test_dora_logs_prints_a_long_history_in_chunks_of_whole_lines() -> None:
+    from dora_cli.commands.logs import _CHUNK, _show
+
+    stream = CountingStream()
+    display = LogDisplay("info", "compact", stream=stream, notes=CountingStream())
+    records = [log_record(DF, message=f"line {i}") for i in range(2 * _CHUNK + 1)]
+    _show(display, records)
+    assert stream.getvalue() == "".join(format_log(r, "compact") + "\n" for r in records)
+    assert stream.writes == 3
