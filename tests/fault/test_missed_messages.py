@@ -69,3 +69,28 @@ def test_one_warning_per_outage_and_cumulative_totals(caplog: pytest.LogCaptureF
     assert [r.levelno for r in caplog.records] == [logging.WARNING] * 3 + [logging.INFO]
     assert missed.totals("det") == {"img": 17, "img2": 15, "imu": 7}
     assert missed.totals("cam") == {}
+
+
+def test_a_restart_no_sender_noticed_keeps_its_own_number(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Restart 1 came and went while nobody sent to `det` (no outage ended it): what its
+    first run left unread is logged with restart 1, not added to restart 2's count."""
+    restarts = {"det": 0}
+    missed = MissedMessages(lambda: CONSUMERS, lambda node: restarts.get(node, 0))
+    with caplog.at_level(logging.INFO, logger="dora_daemon.missed"):
+        missed.unread("det", {"img": 2})  # the first run exits ...
+        restarts["det"] = 1  # ... and is restarted before anyone sends again
+        missed.unread("det", {"img": 3})  # the second run exits
+        missed.dropped("cam", "frames", "det", 4, resumed=False)  # sent while it was down
+        restarts["det"] = 2
+        missed.dropped("cam", "frames", "det", 1, resumed=True)
+        missed.unread("det", {"imu": 6})  # the third run exits for good
+        missed.ended("det")
+    assert caplog.messages == [
+        "node `det` missed 2 messages on input `img` while restarting (restart 1)",
+        "node `det` missed 8 messages on input `img` while restarting (restart 2)",
+        "node `det` missed 5 messages on input `img2` while restarting (restart 2)",
+        "node `det` missed 6 messages on input `imu` while it was not running (restart 2)",
+    ]
+    assert missed.totals("det") == {"img": 10, "img2": 5, "imu": 6}

@@ -30,7 +30,8 @@ class MissedMessages:
         self._consumers = consumers
         self._restarts = restarts
         self._totals: dict[str, dict[str, int]] = {}  # receiver -> input -> all missed
-        self._open: dict[str, dict[str, int]] = {}  # receiver -> input -> not logged yet
+        # receiver -> input -> restart count when reported -> not logged yet
+        self._open: dict[str, dict[str, dict[int, int]]] = {}
 
     def totals(self, receiver: str) -> dict[str, int]:
         """Every message ``receiver`` missed so far, per input (cumulative)."""
@@ -72,23 +73,45 @@ class MissedMessages:
             return
         totals = self._totals.setdefault(receiver, {})
         totals[input_id] = totals.get(input_id, 0) + count
-        pending = self._open.setdefault(receiver, {})
-        pending[input_id] = pending.get(input_id, 0) + count
+        by_restart = self._open.setdefault(receiver, {}).setdefault(input_id, {})
+        restarts = self._restarts(receiver)
+        by_restart[restarts] = by_restart.get(restarts, 0) + count
 
     def _log(self, receiver: str, input_ids: list[str], when: str, level: int) -> None:
+        """Log what ``receiver`` missed on ``input_ids``: per restart it belongs to, the
+        latest one as ``when``/``level``, any earlier one (a restart during which no
+        sender tried to send, so no outage ended it) as missed while restarting."""
         pending = self._open.get(receiver, {})
+        now = self._restarts(receiver)
         for input_id in input_ids:
-            count = pending.pop(input_id, 0)
-            if not count:
-                continue
-            restarts = self._restarts(receiver)
-            log.log(
-                level,
-                "node `%s` missed %d message%s on input `%s` %s%s",
-                receiver,
-                count,
-                "" if count == 1 else "s",
-                input_id,
-                when,
-                f" (restart {restarts})" if restarts else "",
-            )
+            by_restart: dict[int, int] = {}
+            for reported_at, count in pending.pop(input_id, {}).items():
+                # reported at restart count k - 1 (the exiting run's unread messages, a
+                # sender's before the restart) or k: restart k's; earlier ones: their own
+                restart = min(reported_at + 1, now)
+                by_restart[restart] = by_restart.get(restart, 0) + count
+            for restart in sorted(by_restart):
+                latest = restart == now
+                self._log_one(
+                    receiver,
+                    input_id,
+                    by_restart[restart],
+                    restart,
+                    when if latest else "while restarting",
+                    level if latest else logging.WARNING,
+                )
+
+    @staticmethod
+    def _log_one(
+        receiver: str, input_id: str, count: int, restart: int, when: str, level: int
+    ) -> None:
+        log.log(
+            level,
+            "node `%s` missed %d message%s on input `%s` %s%s",
+            receiver,
+            count,
+            "" if count == 1 else "s",
+            input_id,
+            when,
+            f" (restart {restart})" if restart else "",
+        )
