@@ -131,12 +131,14 @@ def outcome(final: Mapping[str, InjectionReport | None]) -> Outcome:
             errors.append(f"daemon {daemon_id} did not answer (is the dataflow still running?)")
             continue
         delivered += report.delivered
-        not_listening += report.not_listening
         if report.error is not None:
-            # still waiting for some: the daemon gave up on them, and said why
-            not_listening += report.waiting
-            errors.append(f"daemon {daemon_id}: {report.error}")
-        elif report.waiting:
+            # the readers it had not reached yet: it stopped waiting for them, and says why
+            missed = sorted(report.not_listening + report.waiting)
+            gave_up = f" gave up on {_nodes(missed)}" if missed else ""
+            errors.append(f"daemon {daemon_id}{gave_up}: {report.error}")
+            continue
+        not_listening += report.not_listening
+        if report.waiting:
             # an interim report was its last: the daemon went away while it waited
             errors.append(
                 f"daemon {daemon_id} stopped answering while it waited for "
