@@ -345,10 +345,7 @@ class Delivery:
 
     def close(self) -> None:
         """Stop receiving, deliver what arrived, close the connections."""
-        for subscriber in self._subscribers:
-            with contextlib.suppress(zenoh.ZError):
-                subscriber.undeclare()
-        self._subscribers.clear()
+        undeclare_all(self._subscribers)
         for writer in self._writers.values():
             writer.stop()
 
@@ -391,6 +388,15 @@ def inline_frame_size(data: Data, schema: bytes | None) -> int:
     size = len(payload)
     extra = 3 if size > 0xFFFF else 1 if size > 0xFF else 0  # its bin header vs b""'s 2
     return len(data_encoder.encode(head)) + size + extra
+
+
+def undeclare_all(entities: list[Any]) -> None:
+    """Undeclare zenoh subscribers or queryables and forget them (one already gone with
+    its session is no error at close)."""
+    for entity in entities:
+        with contextlib.suppress(zenoh.ZError):
+            entity.undeclare()
+    entities.clear()
 
 
 def join_or_cut(thread: threading.Thread, sender: Sender) -> None:

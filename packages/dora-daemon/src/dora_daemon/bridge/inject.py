@@ -16,7 +16,6 @@ thread; one thread per producer delivers in arrival order and does the waiting.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
@@ -32,6 +31,7 @@ from dora_daemon.bridge.deliver import (
     inline_frame_size,
     join_or_cut,
     latest_schema,
+    undeclare_all,
 )
 from dora_message.auth import link_token
 from dora_message.constants import MAX_INJECT_WAIT_S
@@ -245,9 +245,6 @@ class TopicInjection:
 
     def close(self) -> None:
         """Stop taking messages, end the waits, answer what came, close connections."""
-        for queryable in self._queryables:
-            with contextlib.suppress(zenoh.ZError):
-                queryable.undeclare()
-        self._queryables.clear()
+        undeclare_all(self._queryables)
         for producer in self._producers.values():
             producer.stop()
